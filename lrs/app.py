@@ -1,0 +1,39 @@
+"""create_app: the one place where settings, store, plugins and HTTP are wired together."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from flask import Flask, Response
+
+from lrs.core import LRS
+from lrs.http import cors, errors, versioning, xapi_blueprint
+from lrs.http.alternate import AlternateSyntax
+
+
+def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object] = ()) -> Flask:
+    """A ready LRS application. `settings` override LRS_* environment variables by name
+    (e.g. {"mongo_uri": "mongodb://...", "plugins": "caliper,h5p"}); `plugins` registers plugin
+    objects directly, beside the ones enabled by name.
+    """
+    lrs = LRS.from_settings(settings, plugins)
+    logging.basicConfig(level=lrs.settings["log_level"])
+    lrs.start()
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = lrs.settings["max_body_bytes"]
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.extensions["lrs"] = lrs
+    errors.register(app)
+    cors.register(app, lrs.settings["cors_origins"])
+    app.register_blueprint(xapi_blueprint())
+    lrs.plugins.hook.lrs_register_routes(app=app, lrs=lrs)
+
+    @app.after_request
+    def version_header(response: Response) -> Response:
+        return versioning.echo(response, default="2.0.0")
+
+    app.wsgi_app = AlternateSyntax(app.wsgi_app, lrs.settings["max_body_bytes"])
+    return app
+

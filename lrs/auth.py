@@ -1,0 +1,106 @@
+"""Credentials and scopes: who may call what, independent of HTTP.
+
+Secrets are hashed with scrypt (a deliberately slow password hash) and never stored in clear.
+Because every xAPI request carries the secret, a verified key/secret pair is remembered in
+memory (as a SHA-256 digest, not the secret) so the slow hash runs once per pair, not per request;
+the credential itself is read from the store on every request, so revocation is immediate.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+XAPI_SCOPES = (
+    "statements/write", "statements/read", "statements/read/mine",
+    "all/read", "all", "state", "define", "profile",
+)
+
+# What each kind of access needs: any one of the listed scopes is enough.
+READ_STATEMENTS = frozenset({"statements/read", "statements/read/mine", "all/read", "all"})
+WRITE_STATEMENTS = frozenset({"statements/write", "all"})
+READ_STATE = frozenset({"state", "all/read", "all"})
+WRITE_STATE = frozenset({"state", "all"})
+READ_PROFILE = frozenset({"profile", "all/read", "all"})
+WRITE_PROFILE = frozenset({"profile", "all"})
+READ_DEFINITIONS = frozenset({"define", "profile", "all/read", "all", "statements/read"})
+
+_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+
+
+@dataclass(frozen=True)
+class Credential:
+    key: str
+    scopes: frozenset[str]
+    authority: dict
+    label: str = ""
+    active: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def allows(self, needed: Iterable[str]) -> bool:
+        return bool(self.scopes & frozenset(needed))
+
+    @property
+    def reads_only_own(self) -> bool:
+        """statements/read/mine without a broader read scope: reads are limited to own statements."""
+        return "statements/read/mine" in self.scopes and not self.allows(READ_STATEMENTS - {"statements/read/mine"})
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def check_secret(secret: str, hashed: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = hashed.split("$")
+        computed = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(computed.hex(), digest)
+
+
+def new_key() -> str:
+    return secrets.token_hex(12)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class VerifiedPairs:
+    """A bounded, expiring memory of key/secret pairs that already passed the slow hash."""
+
+    def __init__(self, ttl_seconds: float, size: int = 4096):
+        self._ttl = ttl_seconds
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _entry(key: str, secret: str, hashed: str) -> tuple[str, str]:
+        # The stored hash is part of the entry, so a changed secret invalidates it at once.
+        return key, hashlib.sha256(f"{secret}\0{hashed}".encode()).hexdigest()
+
+    def seen(self, key: str, secret: str, hashed: str) -> bool:
+        entry = self._entry(key, secret, hashed)
+        with self._lock:
+            expires = self._entries.get(entry)
+            if expires is None or expires < time.monotonic():
+                self._entries.pop(entry, None)
+                return False
+            return True
+
+    def remember(self, key: str, secret: str, hashed: str) -> None:
+        if self._ttl <= 0:
+            return
+        with self._lock:
+            self._entries[self._entry(key, secret, hashed)] = time.monotonic() + self._ttl
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)

@@ -1,0 +1,81 @@
+"""The LRS object: settings, store and plugins wired together, shared by HTTP, CLI and plugins.
+
+It is what hooks receive as `lrs` and what Flask keeps in `app.extensions["lrs"]`.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+import pluggy
+from flask import current_app
+from pymongo.collection import Collection
+
+from lrs.auth import XAPI_SCOPES, Credential, VerifiedPairs
+from lrs.plugins import plugin_manager
+from lrs.settings import CORE_SETTINGS, Settings
+from lrs.statements import StatementService, utc_now
+from lrs.store import connect
+from lrs.store.credentials import CredentialStore
+from lrs.store.statements import StatementStore
+
+log = logging.getLogger(__name__)
+
+
+class LRS:
+    def __init__(self, settings: Settings, plugins: pluggy.PluginManager):
+        self.settings = settings
+        self.plugins = plugins
+        self.db = connect(settings["mongo_uri"], settings["mongo_db"])
+        self.credentials = CredentialStore(self.db, VerifiedPairs(settings["auth_cache_seconds"]))
+        self.statement_store = StatementStore(self.db)
+        self.statements = StatementService(self.statement_store, self._notify_stored)
+
+    @classmethod
+    def from_settings(cls, overrides: dict[str, Any] | None = None, extra_plugins: Iterable[object] = ()) -> "LRS":
+        """Resolve settings (core first, to learn which plugins to load, then the plugins' own)."""
+        core = Settings.resolve(CORE_SETTINGS, {k: v for k, v in (overrides or {}).items()
+                                                if k in {s.name for s in CORE_SETTINGS}})
+        manager = plugin_manager(core["plugins"], extra_plugins)
+        declared = [*CORE_SETTINGS, *(s for group in manager.hook.lrs_declare_settings() for s in group)]
+        return cls(Settings.resolve(declared, overrides), manager)
+
+    def start(self) -> None:
+        """Idempotent start-up: indexes, crash recovery, and the admin credential if configured."""
+        self.statement_store.ensure_indexes()
+        self.statement_store.recover(utc_now())
+        key, secret = self.settings["admin_key"], self.settings["admin_secret"]
+        if key and secret:
+            self.create_credential(key, secret, ["all"], label="admin")
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """Every scope a credential may hold: xAPI's and the enabled plugins'."""
+        extra = [scope for group in self.plugins.hook.lrs_declare_scopes() for scope in group]
+        return (*XAPI_SCOPES, *extra)
+
+    def create_credential(self, key: str, secret: str, scopes: Iterable[str], label: str = "",
+                          authority: dict | None = None) -> Credential:
+        scopes = list(scopes)
+        unknown = set(scopes) - set(self.scopes)
+        if unknown:
+            raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))} (known: {', '.join(self.scopes)})")
+        authority = authority or self.default_authority(key, label)
+        return self.credentials.save(key, secret, scopes, authority, label)
+
+    def default_authority(self, key: str, label: str = "") -> dict:
+        """An Agent identified by an account on this LRS, named after the credential."""
+        return {"objectType": "Agent", "name": label or key,
+                "account": {"homePage": self.settings["public_url"], "name": key}}
+
+    def plugin_collection(self, plugin: str, name: str) -> Collection:
+        """A collection that belongs to one plugin, for its own state (sessions, tokens, ...)."""
+        return self.db[f"plugin.{plugin}.{name}"]
+
+    def _notify_stored(self, statements: list[dict], source: str) -> None:
+        self.plugins.hook.lrs_statements_stored(statements=statements, source=source, lrs=self)
+
+
+def current_lrs() -> LRS:
+    """The LRS of the Flask application handling the current request."""
+    return current_app.extensions["lrs"]

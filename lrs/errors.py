@@ -1,0 +1,54 @@
+"""Errors the core raises, each carrying the HTTP status the xAPI specification assigns it.
+
+They know nothing of Flask; `lrs.http.errors` turns them into the JSON error body.
+"""
+from __future__ import annotations
+
+
+class LRSError(Exception):
+    status = 500
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(LRSError):
+    status = 400
+
+
+class Unauthorized(LRSError):
+    status = 401
+
+
+class Forbidden(LRSError):
+    status = 403
+
+
+class NotFound(LRSError):
+    status = 404
+
+
+class Conflict(LRSError):
+    status = 409
+
+
+class PreconditionFailed(LRSError):
+    status = 412
+
+
+class PayloadTooLarge(LRSError):
+    status = 413
+
+
+class UnsupportedMediaType(LRSError):
+    status = 415
+
+
+class ItemErrors(BadRequest):
+    """Several items of a batch are invalid: (index, path, rule) for each, for adapters' reports."""
+
+    def __init__(self, errors: list[tuple[int, str, str]]):
+        first = errors[0]
+        super().__init__(f"{first[1]}: {first[2]}")
+        self.errors = errors

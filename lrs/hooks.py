@@ -1,0 +1,70 @@
+"""The plugin contract: every pluggy hook a plugin may implement, documented here.
+
+Built-in plugins (in `plugins/`) and third-party ones (the `lrs.plugins` setuptools entry-point
+group) are the same thing: a module with functions marked `@hookimpl`. Only the plugins named in
+`LRS_PLUGINS` are registered, so a plugin that is not enabled adds no route and no behaviour.
+
+A plugin module names itself with a module-level `PLUGIN_NAME` (defaults to its entry-point name).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from flask import Flask
+
+    from lrs.core import LRS
+    from lrs.settings import Setting
+
+PROJECT = "lrs"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def lrs_declare_settings() -> Iterable["Setting"]:
+    """Return the plugin's settings (`lrs.settings.Setting`), named `<plugin>_<what>`.
+
+    They are read from `LRS_<PLUGIN>_<WHAT>` like the core's, appear in `lrs settings`, and are
+    available to every hook as `lrs.settings["<plugin>_<what>"]`.
+    """
+
+
+@hookspec
+def lrs_declare_scopes() -> Iterable[str]:
+    """Return extra credential scopes the plugin checks (e.g. `caliper/events.write`).
+
+    `lrs credentials create --scope` accepts them beside the xAPI scopes. A credential with scope
+    `all` does not get plugin scopes implicitly unless the plugin says so in its own checks.
+    """
+
+
+@hookspec
+def lrs_register_routes(app: "Flask", lrs: "LRS") -> None:
+    """Add the plugin's HTTP routes, normally by `app.register_blueprint(...)`.
+
+    Adapters turn foreign payloads into xAPI statements and hand them to
+    `lrs.statements.store(..., source=PLUGIN_NAME)`, which validates them exactly like native
+    statements. Adapters never write the statements collection themselves; state of their own
+    (sessions, tokens) goes in `lrs.plugin_collection(PLUGIN_NAME, "what")`.
+    """
+
+
+@hookspec
+def lrs_statements_stored(statements: list[dict], source: str, lrs: "LRS") -> None:
+    """Called after statements were durably stored, with the statements as stored.
+
+    `source` is "xapi" for the xAPI resource or the adapter plugin's name. Runs in the request,
+    so keep it quick; durable work (forwarding) reads the store rather than relying on this call.
+    """
+
+
+@hookspec
+def lrs_forward_targets(lrs: "LRS") -> Iterable[Any]:
+    """Return the forwarding targets this plugin provides (see `lrs.forwarding`).
+
+    The core's forwarding engine owns ordering, batching, retries, dead letters and checkpoints;
+    a target only knows how to deliver one batch to one external system.
+    """

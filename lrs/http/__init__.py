@@ -1,0 +1,20 @@
+"""The xAPI HTTP interface: one blueprint per resource, nested under /xapi."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from lrs.http import about, auth, statements, versioning
+
+XAPI_PREFIX = "/xapi"
+
+
+def xapi_blueprint() -> Blueprint:
+    """/xapi and everything under it. `about` is outside the version and auth checks."""
+    xapi = Blueprint("xapi", __name__, url_prefix=XAPI_PREFIX)
+    xapi.register_blueprint(about.blueprint)
+    resources = Blueprint("resources", __name__)
+    resources.before_request(versioning.negotiate)
+    resources.before_request(auth.authenticate)
+    resources.register_blueprint(statements.blueprint)
+    xapi.register_blueprint(resources)
+    return xapi

@@ -1,0 +1,32 @@
+"""HTTP Basic authentication for the xAPI resources, and per-route scope checks."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import g, request
+
+from lrs.auth import Credential
+from lrs.core import current_lrs
+from lrs.errors import Forbidden, Unauthorized
+
+
+def authenticate() -> None:
+    """Every xAPI resource but /about needs a valid, active credential."""
+    if request.method == "OPTIONS":
+        return
+    authorization = request.authorization
+    if authorization is None or authorization.type != "basic":
+        raise Unauthorized("this resource requires HTTP Basic authentication")
+    credential = current_lrs().credentials.verify(authorization.username or "", authorization.password or "")
+    if credential is None:
+        raise Unauthorized("unknown key or wrong secret, or the credential was revoked")
+    g.credential = credential
+
+
+def require(scopes: Iterable[str]) -> Credential:
+    """The request's credential, if it holds one of `scopes`; 403 otherwise."""
+    credential: Credential = g.credential
+    scopes = frozenset(scopes)
+    if not credential.allows(scopes):
+        raise Forbidden(f"the credential's scopes do not allow this request (needs one of: {', '.join(sorted(scopes))})")
+    return credential

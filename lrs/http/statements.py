@@ -1,0 +1,167 @@
+"""The Statement resource: PUT, POST, GET (one or a page) and HEAD of /xapi/statements."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from marshmallow import fields, validate
+
+from lrs.auth import READ_STATEMENTS, WRITE_STATEMENTS
+from lrs.core import current_lrs
+from lrs.errors import BadRequest, NotFound
+from lrs.http import params
+from lrs.http.auth import require
+from lrs.http.body import json_body
+from lrs.statements import utc_now
+from lrs.store.statements import StatementQuery
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.formats import format_statement, parse_accept_language
+from lrs.xapi.timestamps import format_timestamp
+
+blueprint = Blueprint("statements", __name__)
+
+CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
+SINGLE_ONLY = {"statementId", "voidedStatementId", "format", "attachments"}
+
+
+class PutParams(params.StrictSchema):
+    statementId = params.UUID(required=True)
+
+
+class GetParams(params.StrictSchema):
+    statementId = params.UUID()
+    voidedStatementId = params.UUID()
+    agent = params.AgentJSON()
+    verb = params.IRI()
+    activity = params.IRI()
+    registration = params.UUID()
+    related_activities = params.Boolean()
+    related_agents = params.Boolean()
+    since = params.Timestamp()
+    until = params.Timestamp()
+    limit = fields.Integer(validate=validate.Range(min=0))
+    format = fields.String(validate=validate.OneOf(["ids", "exact", "canonical"]))
+    attachments = params.Boolean()
+    ascending = params.Boolean()
+    more = fields.String()
+
+
+@blueprint.after_request
+def consistent_through(response: Response) -> Response:
+    now = utc_now()
+    response.headers[CONSISTENT_THROUGH] = format_timestamp(current_lrs().statement_store.consistent_through(now))
+    return response
+
+
+@blueprint.put("/statements")
+def put_statement() -> Response:
+    credential = require(WRITE_STATEMENTS)
+    statement_id = params.load(PutParams(), request.args, g.xapi_version)["statementId"]
+    statement = json_body()
+    if not isinstance(statement, dict):
+        raise BadRequest("PUT statements takes one Statement object")
+    if "id" in statement and str(statement["id"]).lower() != statement_id:
+        raise BadRequest("statement.id: must equal the statementId parameter")
+    statement = {**statement, "id": statement.get("id", statement_id)}
+    current_lrs().statements.store([statement], authority=credential.authority, version=g.xapi_version)
+    return Response(status=204)
+
+
+@blueprint.post("/statements")
+def post_statements() -> Response:
+    credential = require(WRITE_STATEMENTS)
+    params.load(params.StrictSchema(), request.args, g.xapi_version)
+    payload = json_body()
+    statements = payload if isinstance(payload, list) else [payload]
+    ids = current_lrs().statements.store(statements, authority=credential.authority, version=g.xapi_version)
+    return _json(json.dumps(ids))
+
+
+@blueprint.get("/statements")
+def get_statements() -> Response:
+    credential = require(READ_STATEMENTS)
+    args = params.load(GetParams(), request.args, g.xapi_version)
+    if "statementId" in args or "voidedStatementId" in args:
+        return _single(args, credential.authority if credential.reads_only_own else None)
+    raw, after_seq = request.args.to_dict(), None
+    if "more" in args:
+        if len(args) > 1:
+            raise BadRequest("parameter 'more': cannot be combined with other parameters")
+        raw, after_seq = _decode_more(args["more"])
+        args = params.load(GetParams(), raw, g.xapi_version)
+    return _page(args, raw, after_seq, credential.authority if credential.reads_only_own else None)
+
+
+def _single(args: dict[str, Any], own_authority: dict | None) -> Response:
+    if set(request.args) - SINGLE_ONLY or ("statementId" in args and "voidedStatementId" in args):
+        raise BadRequest("statementId or voidedStatementId can only be combined with format and attachments")
+    wants_voided = "voidedStatementId" in args
+    statement_id = args.get("voidedStatementId") or args["statementId"]
+    document = current_lrs().statement_store.get(statement_id)
+    if (document is None or document["voided"] != wants_voided
+            or (own_authority and document.get("authority") != ifi_key(own_authority))):
+        raise NotFound(f"no {'voided ' if wants_voided else ''}statement with id {statement_id}")
+    body = _format_raw(document["raw"], args.get("format", "exact"))
+    response = _json(body)
+    response.last_modified = document["stored"]
+    return response
+
+
+def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
+          own_authority: dict | None) -> Response:
+    lrs = current_lrs()
+    page_size = lrs.settings["statements_page_size"]
+    limit = args.get("limit") or page_size
+    query = StatementQuery(
+        agent=ifi_key(args["agent"]) if "agent" in args else None,
+        related_agents=args.get("related_agents", False),
+        verb=args.get("verb"),
+        activity=args.get("activity"),
+        related_activities=args.get("related_activities", False),
+        registration=args.get("registration"),
+        since=args.get("since"),
+        until=args.get("until"),
+        authority=ifi_key(own_authority) if own_authority else None,
+        ascending=args.get("ascending", False),
+        after_seq=after_seq,
+        limit=min(limit, page_size),
+    )
+    documents, next_seq = lrs.statement_store.query(query)
+    fmt = args.get("format", "exact")
+    statements = ",".join(_format_raw(document["raw"], fmt) for document in documents)
+    more = _encode_more(raw, next_seq) if next_seq is not None else ""
+    response = _json(f'{{"statements":[{statements}],"more":{json.dumps(more)}}}')
+    response.last_modified = max((d["stored"] for d in documents), default=None) or utc_now()
+    return response
+
+
+def _format_raw(raw: str, fmt: str) -> str:
+    """Exact statements are returned as stored text; other formats are rebuilt from it."""
+    if fmt == "exact":
+        return raw
+    languages = parse_accept_language(request.headers.get("Accept-Language"))
+    return json.dumps(format_statement(json.loads(raw), fmt, languages), ensure_ascii=False)
+
+
+def _encode_more(raw: dict[str, str], next_seq: int) -> str:
+    """An opaque cursor: the original parameters, re-validated when it comes back, and where to go on."""
+    token = json.dumps({"q": raw, "after": next_seq}, separators=(",", ":")).encode()
+    cursor = base64.urlsafe_b64encode(token).decode().rstrip("=")
+    return f"{request.script_root}{request.path}?more={cursor}"
+
+
+def _decode_more(cursor: str) -> tuple[dict[str, str], int]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        raw, after = state["q"], state["after"]
+        if not isinstance(raw, dict) or not isinstance(after, int) or "more" in raw:
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("parameter 'more': not a cursor this LRS issued") from None
+    return raw, after
+
+
+def _json(body: str) -> Response:
+    return Response(body, status=200, mimetype="application/json")

@@ -1,0 +1,28 @@
+"""The X-Experience-API-Version header: required on every resource but /about, echoed back.
+
+The negotiated version (g.xapi_version) decides per request whether 1.0.x or 2.0.x rules apply.
+"""
+from __future__ import annotations
+
+from flask import Response, g, request
+
+from lrs.errors import BadRequest
+from lrs.xapi.errors import XAPIValidationError
+from lrs.xapi.versions import is_v2, negotiate_version
+
+HEADER = "X-Experience-API-Version"
+ALTERNATE_SYNTAX = "lrs.alternate_syntax"
+
+
+def negotiate() -> None:
+    try:
+        g.xapi_version = negotiate_version(request.headers.get(HEADER))
+    except XAPIValidationError as error:
+        raise BadRequest(f"{HEADER} header: {error.rule}") from None
+    if request.environ.get(ALTERNATE_SYNTAX) and is_v2(g.xapi_version):
+        raise BadRequest("the alternate request syntax (?method=) is not allowed in xAPI 2.0")
+
+
+def echo(response: Response, default: str) -> Response:
+    response.headers[HEADER] = g.get("xapi_version", default)
+    return response

@@ -1,0 +1,122 @@
+"""Every setting of the LRS in one place: its name, environment variable, default and meaning.
+
+Plugins declare their own settings through the `lrs_declare_settings` hook with the same
+`Setting` type, so `lrs settings` and the README table cover them too.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+
+def parse_bool(value: str) -> bool:
+    """Environment variables are strings; accept the usual spellings and refuse the rest."""
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {value!r}")
+
+
+def parse_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value. Its environment variable is LRS_ + the upper-cased name."""
+
+    name: str
+    default: Any
+    doc: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return "LRS_" + self.name.upper()
+
+
+CORE_SETTINGS: tuple[Setting, ...] = (
+    Setting("mongo_uri", "", "MongoDB connection URI. Empty: the embedded in-process store "
+            "(mongomock), which is NOT durable: data is lost when the process stops.", secret=True),
+    Setting("mongo_db", "lrs", "Name of the MongoDB database the LRS uses."),
+    Setting("public_url", "http://127.0.0.1:8000", "The LRS's public base URL (no trailing "
+            "slash). Used in the authority of credentials and by adapters to build IRIs."),
+    Setting("host", "127.0.0.1", "Address `lrs serve` binds to."),
+    Setting("port", 8000, "Port `lrs serve` listens on.", int),
+    Setting("workers", 0, "gunicorn worker processes for `lrs serve` with a real MongoDB "
+            "(0: 2 x CPU cores + 1). The embedded store always runs one process.", int),
+    Setting("threads", 8, "Threads per gunicorn worker.", int),
+    Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scope "
+            "`all` and this key exists after start (created or updated)."),
+    Setting("admin_secret", "", "Secret of the admin credential (see LRS_ADMIN_KEY).", secret=True),
+    Setting("plugins", (), "Comma-separated names of the plugins to enable "
+            "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_list),
+    Setting("max_body_bytes", 20 * 1024 * 1024, "Largest request body accepted on JSON "
+            "resources, in bytes; larger requests get 413.", int),
+    Setting("statements_page_size", 100, "Statements per page of GET /statements when the "
+            "client asks for limit=0 or more than this.", int),
+    Setting("cors_origins", ("*",), "Comma-separated origins allowed to call the LRS from a "
+            "browser (`*`: any).", parse_list),
+    Setting("auth_cache_seconds", 300, "How long a verified key/secret pair skips the slow "
+            "password hash (revocation still takes effect at once).", int),
+    Setting("log_level", "INFO", "Python logging level."),
+)
+
+
+class Settings(Mapping[str, Any]):
+    """Read-only view of all settings, resolved once at start from overrides, env and defaults."""
+
+    def __init__(self, declared: Iterable[Setting], values: Mapping[str, Any]):
+        self.declared = {setting.name: setting for setting in declared}
+        self._values = dict(values)
+
+    @classmethod
+    def resolve(cls, declared: Iterable[Setting], overrides: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> "Settings":
+        declared = tuple(declared)
+        environ = os.environ if environ is None else environ
+        overrides = overrides or {}
+        values = {}
+        for setting in declared:
+            if setting.name in overrides:
+                value = overrides[setting.name]
+                values[setting.name] = _parse(setting, value) if isinstance(value, str) else value
+            elif setting.env in environ:
+                values[setting.name] = _parse(setting, environ[setting.env])
+            else:
+                values[setting.name] = setting.default
+        unknown = set(overrides) - {setting.name for setting in declared}
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(declared, values)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError as error:
+        raise ValueError(f"{setting.env}: {error}") from None
+
+
+def settings_table(declared: Iterable[Setting]) -> str:
+    """The Markdown table of settings that the README carries (`lrs settings`)."""
+    rows = ["| Environment variable | Default | Meaning |", "| --- | --- | --- |"]
+    for setting in declared:
+        default = setting.default
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        rows.append(f"| `{setting.env}` | `{default}` | {setting.doc} |")
+    return "\n".join(rows)

@@ -1,0 +1,69 @@
+"""Credentials in MongoDB: key, hashed secret, scopes, authority, label, active flag."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from pymongo.database import Database
+
+from lrs.auth import Credential, VerifiedPairs, check_secret, hash_secret
+
+
+class CredentialStore:
+    def __init__(self, db: Database, verified: VerifiedPairs):
+        self.collection = db["credentials"]
+        self._verified = verified
+
+    def save(self, key: str, secret: str, scopes: Iterable[str], authority: dict,
+             label: str = "", extra: dict | None = None) -> Credential:
+        """Create the credential, or replace the secret, scopes and authority of an existing key."""
+        document = {
+            "secret_hash": hash_secret(secret),
+            "scopes": sorted(set(scopes)),
+            "authority": authority,
+            "label": label,
+            "active": True,
+            "extra": extra or {},
+            "updated": dt.datetime.now(dt.timezone.utc),
+        }
+        self.collection.update_one(
+            {"_id": key},
+            {"$set": document, "$setOnInsert": {"created": document["updated"]}},
+            upsert=True,
+        )
+        return _credential({"_id": key, **document})
+
+    def verify(self, key: str, secret: str) -> Credential | None:
+        """The active credential for this key and secret, or None."""
+        if not isinstance(key, str) or not isinstance(secret, str):
+            return None
+        document = self.collection.find_one({"_id": key})
+        if not document or not document.get("active"):
+            return None
+        hashed = document["secret_hash"]
+        if not self._verified.seen(key, secret, hashed):
+            if not check_secret(secret, hashed):
+                return None
+            self._verified.remember(key, secret, hashed)
+        return _credential(document)
+
+    def get(self, key: str) -> Credential | None:
+        document = self.collection.find_one({"_id": key})
+        return _credential(document) if document else None
+
+    def all(self) -> list[Credential]:
+        return [_credential(document) for document in self.collection.find().sort("_id")]
+
+    def revoke(self, key: str) -> bool:
+        return self.collection.update_one({"_id": key}, {"$set": {"active": False}}).matched_count == 1
+
+
+def _credential(document: dict) -> Credential:
+    return Credential(
+        key=document["_id"],
+        scopes=frozenset(document["scopes"]),
+        authority=document["authority"],
+        label=document.get("label", ""),
+        active=document.get("active", True),
+        extra=document.get("extra", {}),
+    )

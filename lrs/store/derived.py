@@ -1,0 +1,135 @@
+"""The indexed fields derived from a statement, so every GET /statements filter is an index lookup.
+
+The statement itself is kept as its exact JSON text (`raw`), because xAPI allows keys MongoDB
+handles badly (extension IRIs full of dots, keys starting with `$`) and because the exact text is
+what GET returns. Everything a query or an aggregation needs is copied out here.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from lrs.xapi.agents import agent_keys, ifi_key
+from lrs.xapi.timestamps import parse_timestamp
+import isodate
+
+CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
+
+
+def derived_fields(statement: dict) -> dict[str, Any]:
+    """Filter fields of the statement; `via` (StatementRef targets) is added by the store."""
+    fields = _filter_fields(statement)
+    obj = statement["object"]
+    fields.update(
+        actor=ifi_key(statement["actor"]),
+        object_type=obj.get("objectType", "Activity"),
+        object_id=obj.get("id") if "id" in obj else ifi_key(obj),
+        ref=obj["id"] if obj.get("objectType") == "StatementRef" else None,
+        authority=ifi_key(statement["authority"]) if "authority" in statement else None,
+        timestamp=parse_timestamp(statement["timestamp"], "2.0.0"),
+        result=_result_fields(statement.get("result")),
+        context=_context_fields(statement.get("context")),
+        attachments=sorted({a["sha2"] for a in statement.get("attachments", ()) if "sha2" in a}),
+    )
+    return fields
+
+
+def _filter_fields(statement: dict) -> dict[str, Any]:
+    """The fields the StatementRef rule matches on; also copied into referring statements."""
+    obj = statement["object"]
+    context = statement.get("context") or {}
+    agents = set(agent_keys(statement["actor"]))
+    if obj.get("objectType") in ("Agent", "Group"):
+        agents.update(agent_keys(obj))
+    related_agents = set(agents)
+    related_activities = set(_activity_ids(statement))
+    for part in _substatement_parts(statement):
+        related_agents.update(_agents_of(part))
+        related_activities.update(_activity_ids(part))
+    related_agents.update(_agents_of(statement, include_actor_object=False))
+    if "authority" in statement:
+        related_agents.update(agent_keys(statement["authority"]))
+    return {
+        "verb": statement["verb"]["id"],
+        "agents": sorted(agents),
+        "related_agents": sorted(related_agents),
+        "activities": [obj["id"]] if obj.get("objectType", "Activity") == "Activity" else [],
+        "related_activities": sorted(related_activities),
+        "registration": context.get("registration"),
+    }
+
+
+def _substatement_parts(statement: dict) -> Iterable[dict]:
+    obj = statement["object"]
+    return [obj] if obj.get("objectType") == "SubStatement" else []
+
+
+def _agents_of(statement: dict, include_actor_object: bool = True) -> set[str]:
+    """Actor, object agent, instructor, team and 2.0 context agents/groups of one (sub)statement."""
+    keys: set[str] = set()
+    if include_actor_object:
+        keys.update(agent_keys(statement["actor"]))
+        if statement["object"].get("objectType") in ("Agent", "Group"):
+            keys.update(agent_keys(statement["object"]))
+    context = statement.get("context") or {}
+    for role in ("instructor", "team"):
+        if role in context:
+            keys.update(agent_keys(context[role]))
+    for entry in context.get("contextAgents", ()):
+        keys.update(agent_keys(entry["agent"]))
+    for entry in context.get("contextGroups", ()):
+        keys.update(agent_keys(entry["group"]))
+    return keys
+
+
+def _activity_ids(statement: dict) -> list[str]:
+    obj = statement["object"]
+    ids = [obj["id"]] if obj.get("objectType", "Activity") == "Activity" else []
+    context_activities = (statement.get("context") or {}).get("contextActivities") or {}
+    for kind in CONTEXT_ACTIVITY_KINDS:
+        ids.extend(_ids(context_activities.get(kind)))
+    return ids
+
+
+def _ids(activities: Any) -> list[str]:
+    if activities is None:
+        return []
+    if isinstance(activities, dict):
+        activities = [activities]
+    return [activity["id"] for activity in activities]
+
+
+def _result_fields(result: dict | None) -> dict[str, Any] | None:
+    if not result:
+        return None
+    score = result.get("score") or {}
+    return {
+        "scaled": score.get("scaled"),
+        "raw": score.get("raw"),
+        "min": score.get("min"),
+        "max": score.get("max"),
+        "success": result.get("success"),
+        "completion": result.get("completion"),
+        "duration_seconds": duration_seconds(result["duration"]) if "duration" in result else None,
+    }
+
+
+def duration_seconds(duration: str) -> float | None:
+    """Seconds in an ISO 8601 duration; years and months count as 365 and 30 days."""
+    try:
+        parsed = isodate.parse_duration(duration)
+    except (isodate.ISO8601Error, ValueError):
+        return None
+    if isinstance(parsed, isodate.Duration):
+        days = float(parsed.years) * 365 + float(parsed.months) * 30
+        return parsed.tdelta.total_seconds() + days * 86400
+    return parsed.total_seconds()
+
+
+def _context_fields(context: dict | None) -> dict[str, Any] | None:
+    if not context:
+        return None
+    activities = context.get("contextActivities") or {}
+    fields: dict[str, Any] = {kind: _ids(activities.get(kind)) for kind in CONTEXT_ACTIVITY_KINDS}
+    fields["platform"] = context.get("platform")
+    fields["instructor"] = ifi_key(context["instructor"]) if "instructor" in context else None
+    return fields

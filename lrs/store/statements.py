@@ -1,0 +1,218 @@
+"""Statements in MongoDB: one document per statement, written in all-or-nothing batches.
+
+A batch is inserted with a `pending` marker and made visible by one `update_many` that removes
+it. Readers never see pending documents, so a crash mid-batch leaves nothing visible, and
+`recover()` (run at start) removes such leftovers and re-applies voiding, which is idempotent.
+`seq` is a monotonic sort key handed out by an atomic counter; `more` cursors continue from it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import pymongo
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from lrs.store.derived import derived_fields
+
+VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+STALE_PENDING = dt.timedelta(minutes=5)
+FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_activities", "registration")
+
+
+class DuplicateStatements(Exception):
+    """Another writer stored statements with these ids between our check and our insert."""
+
+    def __init__(self, ids: list[str]):
+        super().__init__(", ".join(ids))
+        self.ids = ids
+
+
+@dataclass
+class StatementQuery:
+    """A validated GET /statements filter. Values are plain strings, never client JSON."""
+
+    agent: str | None = None
+    related_agents: bool = False
+    verb: str | None = None
+    activity: str | None = None
+    related_activities: bool = False
+    registration: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    authority: str | None = None
+    ascending: bool = False
+    after_seq: int | None = None
+    limit: int = 100
+    extra: dict = field(default_factory=dict)
+
+    def match(self) -> dict[str, Any]:
+        """The filter of everything but time and sequence, applied via StatementRefs too."""
+        conditions: dict[str, Any] = {}
+        if self.agent:
+            conditions["related_agents" if self.related_agents else "agents"] = self.agent
+        if self.verb:
+            conditions["verb"] = self.verb
+        if self.activity:
+            conditions["related_activities" if self.related_activities else "activities"] = self.activity
+        if self.registration:
+            conditions["registration"] = self.registration
+        return conditions
+
+    def mongo_filter(self) -> dict[str, Any]:
+        match = self.match()
+        query: dict[str, Any] = {"pending": {"$exists": False}, "voided": False}
+        if match:
+            query["$or"] = [match, {"via": {"$elemMatch": match}}]
+        stored: dict[str, Any] = {}
+        if self.since:
+            stored["$gt"] = self.since
+        if self.until:
+            stored["$lte"] = self.until
+        if stored:
+            query["stored"] = stored
+        if self.authority:
+            query["authority"] = self.authority
+        if self.after_seq is not None:
+            query["seq"] = {"$gt" if self.ascending else "$lt": self.after_seq}
+        return query
+
+
+class StatementStore:
+    def __init__(self, db: Database):
+        self.collection = db["statements"]
+        self.counters = db["counters"]
+
+    def ensure_indexes(self) -> None:
+        c = self.collection
+        c.create_index([("seq", DESCENDING)], unique=True)
+        for name in FILTER_FIELDS:
+            c.create_index([(name, ASCENDING), ("seq", DESCENDING)])
+        for name in ("agents", "verb", "activities", "registration"):
+            c.create_index([(f"via.{name}", ASCENDING)])
+        c.create_index([("stored", ASCENDING)])
+        c.create_index([("ref", ASCENDING)])
+        c.create_index([("pending", ASCENDING)], sparse=True)
+        c.create_index([("source", ASCENDING), ("seq", DESCENDING)])
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def find_raw(self, ids: Iterable[str]) -> dict[str, dict]:
+        """Stored statements by id, visible or pending, as parsed JSON."""
+        found = self.collection.find({"_id": {"$in": list(ids)}}, {"raw": 1})
+        return {doc["_id"]: json.loads(doc["raw"]) for doc in found}
+
+    def allocate_seq(self, count: int) -> int:
+        """Reserve `count` consecutive sequence numbers; returns the first."""
+        counter = self.counters.find_one_and_update(
+            {"_id": "statements"}, {"$inc": {"seq": count}},
+            upsert=True, return_document=pymongo.ReturnDocument.AFTER,
+        )
+        return counter["seq"] - count + 1
+
+    def insert_batch(self, statements: list[dict], stored: dt.datetime, source: str) -> None:
+        """Insert and then reveal the batch; raises DuplicateStatements, leaving nothing behind."""
+        if not statements:
+            return
+        first = self.allocate_seq(len(statements))
+        batch = uuid.uuid4().hex
+        documents = [
+            self._document(statement, first + offset, stored, source, batch)
+            for offset, statement in enumerate(statements)
+        ]
+        self._attach_via(documents)
+        try:
+            self.collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            self.collection.delete_many({"pending": batch})
+            duplicates = [e["op"]["_id"] for e in error.details.get("writeErrors", []) if e.get("code") == 11000]
+            if duplicates:
+                raise DuplicateStatements(duplicates) from error
+            raise
+        self.collection.update_many({"pending": batch}, {"$unset": {"pending": ""}})
+        self._apply_references(documents)
+
+    @staticmethod
+    def _document(statement: dict, seq: int, stored: dt.datetime, source: str, batch: str) -> dict:
+        return {
+            "_id": statement["id"],
+            "seq": seq,
+            "raw": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
+            "stored": stored,
+            "source": source,
+            "pending": batch,
+            "voided": False,
+            "via": [],
+            **derived_fields(statement),
+        }
+
+    def _attach_via(self, documents: list[dict]) -> None:
+        """Copy the filter fields of each referenced statement (and its own targets) into `via`."""
+        batch = {doc["_id"]: doc for doc in documents}
+        targets = {doc["ref"] for doc in documents if doc["ref"]}
+        known = {doc["_id"]: doc for doc in self.collection.find(
+            {"_id": {"$in": list(targets - set(batch))}}, {name: 1 for name in (*FILTER_FIELDS, "via")})}
+        known.update(batch)
+        for doc in documents:
+            target = known.get(doc["ref"]) if doc["ref"] else None
+            if target is not None and target is not doc:
+                doc["via"] = [_filter_part(target), *target.get("via", [])]
+
+    def _apply_references(self, documents: list[dict]) -> None:
+        """Void the targets of voiding statements, and let earlier referrers see new targets."""
+        self._void([doc["ref"] for doc in documents if doc["verb"] == VOIDED_VERB and doc["ref"]])
+        ids = [doc["_id"] for doc in documents]
+        referrers = list(self.collection.find({"ref": {"$in": ids}, "_id": {"$nin": ids}}, {"ref": 1, "verb": 1}))
+        self._void([doc["ref"] for doc in referrers if doc["verb"] == VOIDED_VERB])
+        parts = {doc["_id"]: _filter_part(doc) for doc in documents}
+        for referrer in referrers:
+            self.collection.update_one({"_id": referrer["_id"]}, {"$push": {"via": parts[referrer["ref"]]}})
+
+    def _void(self, targets: list[str]) -> None:
+        """A voiding statement cannot itself be voided, so those are left alone."""
+        if targets:
+            self.collection.update_many({"_id": {"$in": targets}, "verb": {"$ne": VOIDED_VERB}},
+                                        {"$set": {"voided": True}})
+
+    def recover(self, now: dt.datetime) -> None:
+        """Undo batches a crash left pending, and re-apply voiding (both idempotent)."""
+        self.collection.delete_many({"pending": {"$exists": True}, "stored": {"$lt": now - STALE_PENDING}})
+        voiding = self.collection.find({"verb": VOIDED_VERB, "pending": {"$exists": False}}, {"ref": 1})
+        self._void([doc["ref"] for doc in voiding if doc.get("ref")])
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, statement_id: str) -> dict | None:
+        """The visible stored document with this id (voided or not)."""
+        return self.collection.find_one({"_id": statement_id, "pending": {"$exists": False}},
+                                        {"raw": 1, "voided": 1, "stored": 1, "authority": 1, "attachments": 1})
+
+    def query(self, query: StatementQuery) -> tuple[list[dict], int | None]:
+        """One page of matching documents, and the seq to continue after (None: no more)."""
+        order = ASCENDING if query.ascending else DESCENDING
+        cursor = (self.collection.find(query.mongo_filter(), {"raw": 1, "seq": 1, "stored": 1, "attachments": 1})
+                  .sort("seq", order).limit(query.limit + 1))
+        documents = list(cursor)
+        if len(documents) > query.limit:
+            return documents[:query.limit], documents[query.limit - 1]["seq"]
+        return documents, None
+
+    def consistent_through(self, now: dt.datetime) -> dt.datetime:
+        """Now, unless a batch is still being written: then just before its stored time."""
+        pending = self.collection.find_one({"pending": {"$exists": True}}, {"stored": 1}, sort=[("stored", ASCENDING)])
+        if pending is None:
+            return now
+        return min(now, pending["stored"] - dt.timedelta(milliseconds=1))
+
+    def latest_stored(self) -> dt.datetime | None:
+        doc = self.collection.find_one({"pending": {"$exists": False}}, {"stored": 1}, sort=[("seq", DESCENDING)])
+        return doc["stored"] if doc else None
+
+
+def _filter_part(doc: dict) -> dict:
+    return {name: doc.get(name) for name in FILTER_FIELDS}
