@@ -36,11 +36,13 @@ def basic_auth(key: str = ADMIN_KEY, secret: str = ADMIN_SECRET) -> str:
 
 @pytest.fixture
 def make_app() -> Iterator[Callable[..., Any]]:
-    """Build apps with extra settings or plugins; their real-MongoDB databases are dropped after."""
+    """Build apps with settings overrides (e.g. plugins="caliper") and plugin objects
+    (`extra_plugins`); their real-MongoDB databases are dropped afterwards.
+    """
     apps = []
 
-    def make(plugins: tuple = (), **overrides: Any) -> Any:
-        app = create_app(app_settings(**overrides), plugins=plugins)
+    def make(extra_plugins: tuple = (), **overrides: Any) -> Any:
+        app = create_app(app_settings(**overrides), plugins=extra_plugins)
         apps.append(app)
         return app
 

@@ -1,0 +1,104 @@
+"""The protocol around the resources: auth, scopes, versions, about, CORS, alternate syntax."""
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import urlencode
+
+from tests.conftest import basic_auth
+
+STATEMENT = {"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+             "object": {"id": "http://example.com/a/1"}}
+
+
+def test_about_needs_no_credentials_or_version(client):
+    response = client.get("/xapi/about")
+    assert response.status_code == 200
+    versions = response.get_json()["version"]
+    assert "1.0.3" in versions and "2.0.0" in versions
+
+
+def test_missing_or_wrong_credentials_are_401_with_challenge(client):
+    headers = {"X-Experience-API-Version": "1.0.3"}
+    for auth in (None, basic_auth("test-admin", "wrong"), basic_auth("nobody", "x"), "Bearer abc"):
+        response = client.get("/xapi/statements", headers={**headers, **({"Authorization": auth} if auth else {})})
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_scopes_limit_what_a_credential_may_do(app, client):
+    app.extensions["lrs"].create_credential("writer", "s3cret", ["statements/write"])
+    headers = {"Authorization": basic_auth("writer", "s3cret"), "X-Experience-API-Version": "1.0.3"}
+    assert client.post("/xapi/statements", json=STATEMENT, headers=headers).status_code == 200
+    response = client.get("/xapi/statements", headers=headers)
+    assert response.status_code == 403
+    assert "statements/read" in response.get_json()["error"]["message"]
+
+
+def test_read_mine_sees_only_own_statements(app, client, xapi_headers):
+    app.extensions["lrs"].create_credential("mine", "s3cret", ["statements/write", "statements/read/mine"])
+    mine = {"Authorization": basic_auth("mine", "s3cret"), "X-Experience-API-Version": "1.0.3"}
+    [own] = client.post("/xapi/statements", json=STATEMENT, headers=mine).get_json()
+    [other] = client.post("/xapi/statements", json=STATEMENT, headers=xapi_headers).get_json()
+    assert [s["id"] for s in client.get("/xapi/statements", headers=mine).get_json()["statements"]] == [own]
+    assert client.get(f"/xapi/statements?statementId={other}", headers=mine).status_code == 404
+
+
+def test_revoked_credentials_stop_working_at_once(app, client):
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("temp", "s3cret", ["all"])
+    headers = {"Authorization": basic_auth("temp", "s3cret"), "X-Experience-API-Version": "1.0.3"}
+    assert client.get("/xapi/statements", headers=headers).status_code == 200
+    lrs.credentials.revoke("temp")
+    assert client.get("/xapi/statements", headers=headers).status_code == 401
+
+
+def test_secrets_are_not_stored_in_clear(app):
+    app.extensions["lrs"].create_credential("k", "plain-secret", ["all"])
+    document = app.extensions["lrs"].db["credentials"].find_one({"_id": "k"})
+    assert "plain-secret" not in json.dumps(document, default=str)
+
+
+def test_version_header_is_required_and_validated(client):
+    auth = {"Authorization": basic_auth()}
+    assert client.get("/xapi/statements", headers=auth).status_code == 400
+    assert client.get("/xapi/statements", headers={**auth, "X-Experience-API-Version": "0.95"}).status_code == 400
+    response = client.get("/xapi/statements", headers={**auth, "X-Experience-API-Version": "2.0.0"})
+    assert response.status_code == 200
+    assert response.headers["X-Experience-API-Version"] == "2.0.0"
+
+
+def test_cors_preflight(client):
+    response = client.options("/xapi/statements", headers={
+        "Origin": "http://app.example.com", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "authorization,x-experience-api-version"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "http://app.example.com"
+    assert "X-Experience-API-Version" in response.headers["Access-Control-Allow-Headers"]
+    assert "X-Experience-API-Consistent-Through" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_alternate_request_syntax_put(client):
+    statement_id = str(uuid.uuid4())
+    form = urlencode({"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3",
+                      "Content-Type": "application/json", "statementId": statement_id,
+                      "content": json.dumps(STATEMENT)})
+    response = client.post("/xapi/statements?method=PUT", data=form,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 204, response.get_data(as_text=True)
+    got = client.get(f"/xapi/statements?statementId={statement_id}",
+                     headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"})
+    assert got.status_code == 200
+
+
+def test_alternate_request_syntax_refused_for_2_0(client):
+    form = urlencode({"Authorization": basic_auth(), "X-Experience-API-Version": "2.0.0"})
+    response = client.post("/xapi/statements?method=GET", data=form,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+
+
+def test_alternate_request_syntax_rejects_extra_query_parameters(client):
+    response = client.post(f"/xapi/statements?method=GET&verb=x", data="",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400

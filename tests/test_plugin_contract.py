@@ -1,0 +1,97 @@
+"""The plugin contract, proven with a small plugin that uses every adapter-side hook."""
+from __future__ import annotations
+
+import pytest
+from flask import Blueprint, jsonify, request
+
+from lrs.errors import ItemErrors
+from lrs.hooks import hookimpl
+from lrs.plugins import PluginError
+from lrs.settings import Setting
+
+from tests.conftest import basic_auth
+
+
+class EchoAdapter:
+    """Turns {"who": ..., "did": ...} into a statement; remembers what was stored."""
+
+    PLUGIN_NAME = "echo"
+
+    def __init__(self):
+        self.stored: list[tuple[list[dict], str]] = []
+
+    @hookimpl
+    def lrs_declare_settings(self):
+        return [Setting("echo_home_page", "http://echo.example.com", "Account homePage of echo users.")]
+
+    @hookimpl
+    def lrs_declare_scopes(self):
+        return ["echo/write"]
+
+    @hookimpl
+    def lrs_register_routes(self, app, lrs):
+        blueprint = Blueprint("echo", __name__)
+
+        @blueprint.post("/echo")
+        def echo():
+            payload = request.get_json()
+            statement = {"actor": {"account": {"homePage": lrs.settings["echo_home_page"], "name": payload["who"]}},
+                         "verb": {"id": payload["did"]}, "object": {"id": "http://echo.example.com/thing"}}
+            try:
+                ids = lrs.statements.store([statement], authority=lrs.default_authority("echo"),
+                                           version="1.0.3", source=self.PLUGIN_NAME)
+            except ItemErrors as error:
+                return jsonify({"errors": error.errors}), 400
+            return jsonify({"ids": ids})
+
+        app.register_blueprint(blueprint)
+
+    @hookimpl
+    def lrs_statements_stored(self, statements, source, lrs):
+        self.stored.append((statements, source))
+
+
+def test_adapter_routes_store_through_the_core_and_are_readable_as_xapi(make_app):
+    plugin = EchoAdapter()
+    app = make_app(extra_plugins=(plugin,))
+    client = app.test_client()
+    response = client.post("/echo", json={"who": "ada", "did": "http://adlnet.gov/expapi/verbs/completed"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [statement_id] = response.get_json()["ids"]
+    got = client.get(f"/xapi/statements?statementId={statement_id}",
+                     headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}).get_json()
+    assert got["actor"]["account"] == {"homePage": "http://echo.example.com", "name": "ada"}
+    [(statements, source)] = plugin.stored
+    assert source == "echo" and statements[0]["id"] == statement_id
+    assert app.extensions["lrs"].statement_store.collection.find_one({"_id": statement_id})["source"] == "echo"
+
+
+def test_adapter_statements_are_validated_like_native_ones(make_app):
+    app = make_app(extra_plugins=(EchoAdapter(),))
+    response = app.test_client().post("/echo", json={"who": "ada", "did": "not an iri"})
+    assert response.status_code == 400
+    [[index, path, rule]] = response.get_json()["errors"]
+    assert index == 0 and path.startswith("statement[0].verb") and rule
+
+
+def test_plugin_settings_come_from_the_environment(make_app, monkeypatch):
+    monkeypatch.setenv("LRS_ECHO_HOME_PAGE", "http://other.example.com")
+    app = make_app(extra_plugins=(EchoAdapter(),))
+    assert app.extensions["lrs"].settings["echo_home_page"] == "http://other.example.com"
+
+
+def test_plugin_scopes_can_be_granted(make_app):
+    app = make_app(extra_plugins=(EchoAdapter(),))
+    lrs = app.extensions["lrs"]
+    assert lrs.create_credential("k", "s", ["echo/write"]).scopes == {"echo/write"}
+    with pytest.raises(ValueError, match="unknown scopes"):
+        lrs.create_credential("k2", "s", ["nope"])
+
+
+def test_a_plugin_that_is_not_installed_stops_the_start(make_app):
+    with pytest.raises(PluginError, match="not installed"):
+        make_app(plugins="no_such_plugin")
+
+
+def test_a_plugin_that_is_not_enabled_adds_no_route(app):
+    assert app.test_client().post("/echo", json={}).status_code == 404
