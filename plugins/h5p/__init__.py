@@ -1,0 +1,49 @@
+"""The H5P adapter: clients of Creatiq's xAPI API (seeds/001) switch their base URL to this LRS.
+
+Statements posted, simplified H5P events, statement queries and learning analytics (content,
+learner and class level, computed by MongoDB aggregation) under `/api/xapi`. Enable with
+`LRS_PLUGINS=h5p`; see docs/h5p.md.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import Flask
+
+from lrs.core import LRS
+from lrs.hooks import hookimpl
+from lrs.settings import Setting
+from plugins.h5p.config import H5PConfig
+from plugins.h5p.http import register
+from plugins.h5p.identity import SCOPES
+from plugins.h5p.submitted import SOURCE as PLUGIN_NAME
+
+
+def _prefix(value: str) -> str:
+    if not value.startswith("/") or value.endswith("/"):
+        raise ValueError(f"a path prefix starts with '/' and does not end with one, got {value!r}")
+    return value
+
+
+@hookimpl
+def lrs_declare_settings() -> Iterable[Setting]:
+    return [
+        Setting("h5p_prefix", "/api/xapi", "Path prefix of the H5P API.", _prefix),
+        Setting("h5p_base_url", "", "Base URL of actors' account homePage and of content IRIs "
+                "`{base}/h5p/content/{contentId}` (empty: LRS_PUBLIC_URL)."),
+        Setting("h5p_platform", "EduAgentic H5P", "`context.platform` of statements made from H5P events."),
+        Setting("h5p_strong_score", 80.0, "A learner's average score (%) on a content at or above "
+                "which the content is one of their strongAreas.", float),
+        Setting("h5p_weak_score", 50.0, "A learner's average score (%) on a content below which the "
+                "content is one of their weakAreas.", float),
+    ]
+
+
+@hookimpl
+def lrs_declare_scopes() -> Iterable[str]:
+    return list(SCOPES)
+
+
+@hookimpl
+def lrs_register_routes(app: Flask, lrs: LRS) -> None:
+    register(app, lrs, lrs.settings["h5p_prefix"], H5PConfig.from_settings(lrs.settings))

@@ -1,0 +1,151 @@
+"""The Creatiq-compatible API under /api/xapi, answering in the shapes of seeds/001.
+
+Success: `{"success": true, "data": {...}}`. Failure: `{"success": false, "error": message,
+"details": [{"index", "field", "message"}]}` (details name each bad item of a batch).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Iterable
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from lrs.core import LRS
+from lrs.errors import BadRequest, ItemErrors, LRSError
+from plugins.h5p import events
+from plugins.h5p.analytics import Analytics
+from plugins.h5p.config import H5PConfig
+from plugins.h5p.identity import LEARNER, READER, caller
+from plugins.h5p.query import StatementFilter
+from plugins.h5p.submitted import SOURCE, XAPI_VERSION, enriched, store_ignoring_duplicates
+from plugins.simple_events.body import json_body
+
+log = logging.getLogger(__name__)
+
+# Where a core validation error points in the statement -> the H5P event field it came from.
+EVENT_FIELDS = {"object": "contentId", "contextActivities": "classId"}
+
+
+def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
+    blueprint = Blueprint(SOURCE, __name__, url_prefix=prefix)
+    blueprint.register_error_handler(LRSError, _lrs_error)
+    blueprint.register_error_handler(HTTPException, _http_error)
+    blueprint.register_error_handler(Exception, _unexpected)
+    analytics = Analytics(lrs.statement_store.collection, config)
+
+    @blueprint.post("/statements")
+    def post_statements() -> Response:
+        who = caller(lrs, LEARNER)
+        payload = json_body()
+        statements = [enriched(s, who.user_id, config) for s in (payload if isinstance(payload, list) else [payload])]
+        try:
+            ids = store_ignoring_duplicates(lrs, statements, who.credential.authority)
+        except ItemErrors as error:
+            raise ItemErrors([(index, _statement_path(path), rule) for index, path, rule in error.errors]) from error
+        return _ok({"ids": ids})
+
+    @blueprint.get("/statements")
+    def get_statements() -> Response:
+        who = caller(lrs, LEARNER, READER)
+        actor_id = request.args.get("actorId") or None
+        actor_id = actor_id if who.reads_all else who.subject(actor_id)
+        statement_filter = StatementFilter.from_args(request.args, actor_id, config)
+        return _ok({"statements": statement_filter.statements(lrs.statement_store.collection)})
+
+    @blueprint.post("/h5p-event")
+    def post_h5p_event() -> Response:
+        who = caller(lrs, LEARNER)
+        body = json_body()
+        problems = events.problems(body)
+        if problems:
+            raise ItemErrors([(0, field, message) for field, message in problems])
+        statement = events.statement(body, who.user_id, config)
+        try:
+            [statement_id] = lrs.statements.store([statement], authority=who.credential.authority,
+                                                  version=XAPI_VERSION, source=SOURCE)
+        except ItemErrors as error:
+            raise ItemErrors([(0, _h5p_field(path), f"{rule} ({path})") for _, path, rule in error.errors]) from error
+        return _ok({"id": statement_id})
+
+    @blueprint.get("/analytics/content/<content_id>")
+    def content_analytics(content_id: str) -> Response:
+        caller(lrs, LEARNER, READER)
+        return _ok({"contentId": content_id, **analytics.content(analytics.content_match(content_id))})
+
+    @blueprint.get("/analytics/user")
+    def user_analytics() -> Response:
+        who = caller(lrs, LEARNER, READER)
+        return _ok(analytics.learner(who.subject(request.args.get("userId"))))
+
+    @blueprint.get("/analytics/class/<class_id>")
+    @blueprint.get("/analytics/class", defaults={"class_id": None})
+    def class_analytics(class_id: str | None) -> Response:
+        caller(lrs, READER)
+        grouping = config.class_iri(class_id) if class_id is not None else request.args.get("groupingId")
+        if not grouping:
+            raise BadRequest("name the class: /analytics/class/<classId> or ?groupingId=<activity IRI>")
+        match = analytics.class_match(grouping)
+        learners = analytics.learners(match)
+        return _ok({"classId": class_id, "groupingId": grouping, "totalLearners": len(learners),
+                    **analytics.content(match), "contents": analytics.contents(match), "learners": learners})
+
+    @blueprint.get("/progress/<content_id>")
+    def content_progress(content_id: str) -> Response:
+        who = caller(lrs, LEARNER, READER)
+        user_id = who.subject(request.args.get("userId"))
+        [entry] = analytics.progress(analytics.learner_match(user_id, content_id)) or [_no_progress(content_id)]
+        return _ok({**entry, "userId": user_id, "contentId": content_id})
+
+    @blueprint.get("/progress")
+    def all_progress() -> Response:
+        who = caller(lrs, LEARNER, READER)
+        return _ok({"progress": analytics.progress(analytics.learner_match(who.subject(request.args.get("userId"))))})
+
+    app.register_blueprint(blueprint)
+
+
+def _no_progress(content_id: str) -> dict:
+    return {"attempts": 0, "bestScore": 0, "lastScore": 0, "completed": False, "passed": False,
+            "totalDuration": 0, "lastAttemptAt": None}
+
+
+def _statement_path(path: str) -> str:
+    """`statement[2].verb.id` -> `verb.id`: the path inside the item the error is indexed by."""
+    return re.sub(r"^statement\[\d+\]\.?", "", path)
+
+
+def _h5p_field(path: str) -> str:
+    """`statement[0].result.score.scaled` -> `score.scaled`: the body field a core error is about."""
+    field = re.sub(r"^(result|context)\.", "", _statement_path(path))
+    return EVENT_FIELDS.get(re.split(r"[.\[]", field, maxsplit=1)[0], field)
+
+
+def _ok(data: dict) -> Response:
+    return jsonify({"success": True, "data": data})
+
+
+def _failure(status: int, message: str, items: Iterable[tuple[int, str, str]] = ()) -> Response:
+    details = [{"index": index, "field": field, "message": text} for index, field, text in items]
+    response = jsonify({"success": False, "error": message, "details": details})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="h5p"'
+    return response
+
+
+def _lrs_error(error: LRSError) -> Response:
+    if isinstance(error, ItemErrors):
+        count = len({index for index, _, _ in error.errors})
+        return _failure(400, f"{count} invalid item(s); nothing was stored", error.errors)
+    return _failure(error.status, error.message)
+
+
+def _http_error(error: HTTPException) -> Response:
+    return _failure(error.code or 500, error.description or error.name)
+
+
+def _unexpected(error: Any) -> Response:
+    log.exception("h5p request failed")
+    return _failure(500, "internal error")

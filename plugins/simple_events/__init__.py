@@ -1,0 +1,55 @@
+"""The simple events adapter: clients of the "EdTech Impact" style event API (seeds/000) switch
+their base URL to this LRS and keep working; every event becomes one ordinary xAPI statement.
+
+Enable with `LRS_PLUGINS=simple_events`; issue API keys with
+`lrs credentials create --scope simple_events`. See docs/simple_events.md.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import Flask
+
+from lrs.core import LRS
+from lrs.hooks import hookimpl
+from lrs.settings import Setting
+from plugins.simple_events.http import PLUGIN_NAME, register
+from plugins.simple_events.mapping import UNKNOWN_EVENTS, EventMapping
+
+
+def _unknown_events(value: str) -> str:
+    if value not in UNKNOWN_EVENTS:
+        raise ValueError(f"expected one of {', '.join(UNKNOWN_EVENTS)}, got {value!r}")
+    return value
+
+
+def _path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"a path must start with '/', got {value!r}")
+    return value
+
+
+@hookimpl
+def lrs_declare_settings() -> Iterable[Setting]:
+    return [
+        Setting("simple_events_path", "/events", "Path the simple events API is served on.", _path),
+        Setting("simple_events_home_page", "", "homePage of the account actor made from `userId` "
+                "(empty: LRS_PUBLIC_URL)."),
+        Setting("simple_events_iri_base", "", "Base of every IRI the adapter mints: activities, "
+                "schools, classes, trait extensions (empty: LRS_PUBLIC_URL/simple-events)."),
+        Setting("simple_events_platform", "simple events", "`context.platform` of every statement, "
+                "and the name of the platform activity that loggedin/loggedout are about."),
+        Setting("simple_events_unknown_events", "reject", "What an event name outside the six "
+                "standard ones does: `reject` (400, nothing stored) or `accept` (a verb IRI is "
+                "minted under the IRI base).", _unknown_events),
+    ]
+
+
+@hookimpl
+def lrs_declare_scopes() -> Iterable[str]:
+    return [PLUGIN_NAME]
+
+
+@hookimpl
+def lrs_register_routes(app: Flask, lrs: LRS) -> None:
+    register(app, lrs, lrs.settings["simple_events_path"], EventMapping.from_settings(lrs.settings))

@@ -1,0 +1,49 @@
+"""Bearer API keys: the `Authorization: Bearer <token>` scheme both adapters' clients already use.
+
+An API key is an ordinary LRS credential (`lrs credentials create --scope simple_events`), so it
+is revoked, listed and hashed like every other. The token carries its key and secret, either as
+`<key>:<secret>` or as the base64 of that text (the same bytes HTTP Basic would send, which is a
+valid RFC 6750 token). A base64 text never holds a colon, so the two forms cannot be confused.
+
+Shared by the simple_events and h5p plugins; the core has no Bearer scheme of its own yet.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from lrs.auth import Credential
+from lrs.core import LRS
+from lrs.errors import Forbidden, Unauthorized
+
+
+def token_pair(authorization: str | None) -> tuple[str, str] | None:
+    """(key, secret) from an Authorization header value, or None if it is not a usable Bearer."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    if ":" not in token:
+        try:
+            token = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+    key, colon, secret = token.partition(":")
+    return (key, secret) if colon and key and secret else None
+
+
+def authenticate(lrs: LRS, authorization: str | None, scopes: frozenset[str]) -> Credential:
+    """The active credential named by the header, if it holds one of `scopes`.
+
+    401 when the token is missing, malformed, unknown or revoked; 403 when the credential is fine
+    but not granted this adapter. Scope `all` is an xAPI scope and does not open adapters.
+    """
+    pair = token_pair(authorization)
+    if pair is None:
+        raise Unauthorized("an API key is required: Authorization: Bearer <key>:<secret>")
+    credential = lrs.credentials.verify(*pair)
+    if credential is None:
+        raise Unauthorized("unknown API key or wrong secret, or the key was revoked")
+    if not credential.allows(scopes):
+        raise Forbidden(f"this API key is not allowed here (needs scope: {' or '.join(sorted(scopes))})")
+    return credential

@@ -1,0 +1,100 @@
+"""POST of one event or an array of events, answered exactly in the shapes of seeds/000.
+
+Success: `{success, statements_created, request_id}`. Every failure (400, 401, 403, 413, 500):
+`{error, request_id, validation_errors: [{index, field, message}]}`. A batch is all or nothing:
+one bad event and nothing is stored.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Iterable
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from lrs.core import LRS
+from lrs.errors import ItemErrors, LRSError
+from plugins.simple_events.bearer import authenticate
+from plugins.simple_events.body import json_body
+from plugins.simple_events.mapping import EventMapping
+
+log = logging.getLogger(__name__)
+
+PLUGIN_NAME = "simple_events"
+SCOPES = frozenset({PLUGIN_NAME})
+XAPI_VERSION = "1.0.3"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+# The statement property a core validation error names -> the event field it came from.
+EVENT_FIELDS = {"actor": "userId", "verb": "event", "object": "properties", "context": "traits",
+                "timestamp": "timestamp"}
+
+
+def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
+    blueprint = Blueprint(PLUGIN_NAME, __name__)
+    blueprint.before_request(_new_request_id)
+    blueprint.register_error_handler(LRSError, _lrs_error)
+    blueprint.register_error_handler(HTTPException, _http_error)
+    blueprint.register_error_handler(Exception, _unexpected)
+
+    def post_events() -> Response:
+        credential = authenticate(lrs, request.headers.get("Authorization"), SCOPES)
+        payload = json_body()
+        events = payload if isinstance(payload, list) else [payload]
+        problems = [(index, field, message) for index, event in enumerate(events)
+                    for field, message in mapping.problems(event)]
+        if problems:
+            raise ItemErrors(problems)
+        statements = [mapping.statement(event) for event in events]
+        try:
+            lrs.statements.store(statements, authority=credential.authority, version=XAPI_VERSION,
+                                 source=PLUGIN_NAME)
+        except ItemErrors as error:
+            raise ItemErrors([(index, event_field(path), f"{rule} ({path})")
+                              for index, path, rule in error.errors]) from error
+        return _reply(200, {"success": True, "statements_created": len(statements)})
+
+    blueprint.add_url_rule(path, "post_events", post_events, methods=["POST"])
+    app.register_blueprint(blueprint)
+
+
+def event_field(path: str) -> str:
+    """`statement[2].actor.account.name` -> `userId`: the event field a core error is about."""
+    rest = re.sub(r"^statement\[\d+\]\.?", "", path)
+    return EVENT_FIELDS.get(re.split(r"[.\[]", rest, maxsplit=1)[0], rest)
+
+
+def _new_request_id() -> None:
+    g.simple_events_request_id = str(uuid.uuid4())
+
+
+def _reply(status: int, body: dict) -> Response:
+    response = jsonify({**body, "request_id": g.simple_events_request_id})
+    response.status_code = status
+    response.headers[REQUEST_ID_HEADER] = g.simple_events_request_id
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="simple_events"'
+    return response
+
+
+def _failure(status: int, message: str, items: Iterable[tuple[int, str, str]] = ()) -> Response:
+    errors = [{"index": index, "field": field, "message": text} for index, field, text in items]
+    return _reply(status, {"error": message, "validation_errors": errors})
+
+
+def _lrs_error(error: LRSError) -> Response:
+    if isinstance(error, ItemErrors):
+        count = len({index for index, _, _ in error.errors})
+        return _failure(400, f"{count} invalid event(s); nothing was stored", error.errors)
+    return _failure(error.status, error.message)
+
+
+def _http_error(error: HTTPException) -> Response:
+    return _failure(error.code or 500, error.description or error.name)
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("simple_events request %s failed", g.get("simple_events_request_id"))
+    return _failure(500, "internal error; nothing was stored")
