@@ -1,0 +1,284 @@
+"""The H5P adapter's statement API against a live server: every request example of seeds/001,
+response shapes checked field by field, statements read back through /xapi/statements as xAPI.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import requests
+
+from lrs.xapi.validation import validate_statement
+from tests.conftest import LiveServer, basic_auth
+
+BASE = "https://creatiq.app"
+ADL = "http://adlnet.gov/expapi/verbs/"
+LEARNER = "user-uuid-here"
+LEARNER_TOKEN = f"{LEARNER}:learner-secret"
+OTHER_TOKEN = "learner-2:other-secret"
+TEACHER_TOKEN = "teacher-1:teacher-secret"
+
+SEED_STATEMENT = {  # seeds/001, "Statement Format", verbatim
+    "id": "550e8400-e29b-41d4-a716-446655440000",
+    "actor": {"objectType": "Agent", "account": {"homePage": "https://creatiq.app", "name": "user-uuid-here"}},
+    "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+    "object": {"objectType": "Activity", "id": "https://creatiq.app/h5p/content/content-id-here",
+               "definition": {"type": "http://adlnet.gov/expapi/activities/assessment"}},
+    "result": {"score": {"scaled": 0.85, "raw": 17, "max": 20}, "success": True, "completion": True,
+               "duration": "PT120S", "response": "answer-data"},
+    "context": {"platform": "EduAgentic H5P", "language": "en"},
+    "timestamp": "2026-03-25T10:30:00.000Z",
+    "version": "1.0.3",
+}
+SEED_EVENT = {  # seeds/001, "Store H5P Event (Simplified)", verbatim
+    "contentId": "abc123",
+    "verb": "completed",
+    "score": {"scaled": 0.85, "raw": 17, "max": 20},
+    "success": True,
+    "completion": True,
+    "duration": 120,
+    "response": "answer-data",
+}
+
+
+@pytest.fixture
+def app(make_app: Any) -> Any:
+    app = make_app(plugins="h5p", h5p_base_url=BASE)
+    lrs = app.extensions["lrs"]
+    for token, scopes in ((LEARNER_TOKEN, ["h5p"]), (OTHER_TOKEN, ["h5p"]), (TEACHER_TOKEN, ["h5p/read"])):
+        key, secret = token.split(":")
+        lrs.create_credential(key, secret, scopes)
+    return app
+
+
+def call(server: LiveServer, method: str, path: str, token: str | None = LEARNER_TOKEN, **kwargs: Any) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(method, server.url + "/api/xapi" + path, headers=headers, timeout=10, **kwargs)
+
+
+def ok_data(response: requests.Response) -> Any:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"success", "data"} and body["success"] is True
+    return body["data"]
+
+
+def xapi_get(server: LiveServer, **params: str) -> Any:
+    response = requests.get(server.url + "/xapi/statements", params=params, timeout=10,
+                            headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def read_back(server: LiveServer, statement_id: str) -> dict:
+    statement = xapi_get(server, statementId=statement_id)
+    validate_statement(statement, "1.0.3", "statement")
+    return statement
+
+
+def failure(response: requests.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"success", "error", "details"} and body["success"] is False and body["error"]
+    return body
+
+
+# -- POST /statements --------------------------------------------------------------------------------
+
+def test_the_seed_statement_is_stored_as_sent(live_server: LiveServer) -> None:
+    data = ok_data(call(live_server, "POST", "/statements", json=SEED_STATEMENT))
+    assert data == {"ids": [SEED_STATEMENT["id"]]}
+    statement = read_back(live_server, SEED_STATEMENT["id"])
+    for name in ("actor", "verb", "object", "result", "context"):
+        assert statement[name] == SEED_STATEMENT[name], name
+    assert statement["timestamp"].startswith("2026-03-25T10:30:00")
+    assert statement["authority"]["account"]["name"] == LEARNER
+
+
+def test_an_array_gets_ids_in_order_and_the_actor_from_the_session(live_server: LiveServer) -> None:
+    second = copy.deepcopy(SEED_STATEMENT)
+    del second["id"]
+    second["actor"] = {"mbox": "mailto:someone-else@example.com"}
+    [first_id, second_id] = ok_data(call(live_server, "POST", "/statements", json=[SEED_STATEMENT, second]))["ids"]
+    assert first_id == SEED_STATEMENT["id"]
+    statement = read_back(live_server, second_id)
+    assert statement["actor"] == SEED_STATEMENT["actor"]  # enriched from the authenticated user
+    assert statement["context"]["extensions"] == {
+        BASE + "/h5p/extensions/submitted-actor": {"mbox": "mailto:someone-else@example.com"}}
+
+
+def test_a_statement_without_actor_is_the_callers(live_server: LiveServer) -> None:
+    statement = {key: value for key, value in SEED_STATEMENT.items() if key not in ("id", "actor")}
+    [statement_id] = ok_data(call(live_server, "POST", "/statements", json=statement, token=OTHER_TOKEN))["ids"]
+    stored = read_back(live_server, statement_id)
+    assert stored["actor"]["account"] == {"homePage": BASE, "name": "learner-2"}
+    assert "extensions" not in stored["context"]
+
+
+def test_duplicate_ids_are_silently_ignored(live_server: LiveServer, app: Any) -> None:
+    ok_data(call(live_server, "POST", "/statements", json=SEED_STATEMENT))
+    collection = app.extensions["lrs"].statement_store.collection
+    before = collection.find_one({"_id": SEED_STATEMENT["id"]})["raw"]
+    changed = {**SEED_STATEMENT, "result": {"score": {"scaled": 0.1}}}
+    fresh = {**SEED_STATEMENT, "id": "650e8400-e29b-41d4-a716-446655440001"}
+    data = ok_data(call(live_server, "POST", "/statements", json=[changed, fresh, SEED_STATEMENT]))
+    assert data == {"ids": [SEED_STATEMENT["id"], fresh["id"], SEED_STATEMENT["id"]]}
+    assert collection.find_one({"_id": SEED_STATEMENT["id"]})["raw"] == before
+    assert collection.count_documents({}) == 2
+
+
+def test_an_invalid_statement_in_a_batch_stores_nothing(live_server: LiveServer, app: Any) -> None:
+    bad = {**SEED_STATEMENT, "id": "750e8400-e29b-41d4-a716-446655440002", "verb": {"id": "completed"}}
+    body = failure(call(live_server, "POST", "/statements", json=[SEED_STATEMENT, bad]), 400)
+    [detail] = body["details"]
+    assert detail["index"] == 1 and detail["field"].startswith("verb")
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
+# -- POST /h5p-event ---------------------------------------------------------------------------------
+
+def test_the_seed_h5p_event_becomes_a_statement(live_server: LiveServer) -> None:
+    data = ok_data(call(live_server, "POST", "/h5p-event", json=SEED_EVENT))
+    assert set(data) == {"id"}
+    statement = read_back(live_server, data["id"])
+    assert statement["actor"] == {"objectType": "Agent", "account": {"homePage": BASE, "name": LEARNER}}
+    assert statement["verb"] == {"id": ADL + "completed", "display": {"en-US": "completed"}}
+    assert statement["object"] == {"objectType": "Activity", "id": BASE + "/h5p/content/abc123",
+                                   "definition": {"type": "http://adlnet.gov/expapi/activities/assessment"}}
+    assert statement["result"] == {"score": {"scaled": 0.85, "raw": 17, "max": 20}, "success": True,
+                                   "completion": True, "duration": "PT120S", "response": "answer-data"}
+    assert statement["context"]["platform"] == "EduAgentic H5P"
+    assert statement["context"]["extensions"] == {BASE + "/h5p/extensions/event": SEED_EVENT}
+
+
+@pytest.mark.parametrize("verb, expected", [
+    ("attempted", "attempted"), ("answered", "answered"), ("completed", "completed"), ("passed", "passed"),
+    ("failed", "failed"), ("interacted", "interacted"), ("progressed", "progressed"),
+    ("http://adlnet.gov/expapi/verbs/answered", "answered"), ("experienced", "interacted"),
+    ("Completed", "interacted"),
+])
+def test_the_seven_verbs_and_the_fallback(app: Any, verb: str, expected: str) -> None:
+    response = app.test_client().post("/api/xapi/h5p-event", json={"contentId": 7, "verb": verb},
+                                      headers={"Authorization": f"Bearer {LEARNER_TOKEN}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    document = app.extensions["lrs"].statement_store.collection.find_one({"_id": response.get_json()["data"]["id"]})
+    assert document["verb"] == ADL + expected and document["object_id"] == BASE + "/h5p/content/7"
+
+
+def test_optional_fields_fill_result_and_context(app: Any) -> None:
+    body = {"contentId": "quiz 1", "verb": "answered", "duration": 12.345, "classId": "5B", "language": "fr",
+            "registration": "ec531277-b57b-4c15-8d91-d292c5b2b8f7"}
+    response = app.test_client().post("/api/xapi/h5p-event", json=body,
+                                      headers={"Authorization": f"Bearer {LEARNER_TOKEN}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    raw = app.extensions["lrs"].statement_store.collection.find_one({"_id": response.get_json()["data"]["id"]})["raw"]
+    statement = json.loads(raw)
+    assert statement["object"]["id"] == BASE + "/h5p/content/quiz%201"
+    assert statement["result"] == {"duration": "PT12.35S"}
+    assert statement["context"]["language"] == "fr"
+    assert statement["context"]["registration"] == body["registration"]
+    assert statement["context"]["contextActivities"] == {
+        "grouping": [{"objectType": "Activity", "id": BASE + "/h5p/classes/5B"}]}
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"verb": "completed"}, "contentId"),
+    ({"contentId": "abc123"}, "verb"),
+    ({"contentId": "", "verb": "completed"}, "contentId"),
+    ({"contentId": True, "verb": "completed"}, "contentId"),
+    ({"contentId": "abc123", "verb": 5}, "verb"),
+    ({**SEED_EVENT, "duration": -1}, "duration"),
+    ({**SEED_EVENT, "duration": "120"}, "duration"),
+    ({**SEED_EVENT, "success": "yes"}, "success"),
+    ({**SEED_EVENT, "score": {"scaled": "0.85"}}, "score.scaled"),
+    ({**SEED_EVENT, "score": {"scaled": 1.5}}, "score.scaled"),
+    ({**SEED_EVENT, "score": {"raw": 30, "max": 20}}, "score.raw"),
+    ({**SEED_EVENT, "language": "not a language tag!"}, "language"),
+])
+def test_bad_h5p_events_name_the_field(live_server: LiveServer, app: Any, body: dict, field: str) -> None:
+    body_ = failure(call(live_server, "POST", "/h5p-event", json=body), 400)
+    assert [detail["field"] for detail in body_["details"]] == [field]
+    assert body_["details"][0]["index"] == 0
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
+# -- GET /statements ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def history(app: Any) -> dict[str, list[str]]:
+    """Statements of two learners with known timestamps, stored through the adapter."""
+    client = app.test_client()
+    rows = [
+        (LEARNER_TOKEN, "attempted", "c1", "2026-03-25T10:00:00Z"),
+        (LEARNER_TOKEN, "completed", "c1", "2026-03-25T10:05:00Z"),
+        (LEARNER_TOKEN, "attempted", "c2", "2026-03-26T09:00:00Z"),
+        (OTHER_TOKEN, "attempted", "c1", "2026-03-25T11:00:00Z"),
+        (OTHER_TOKEN, "failed", "c1", "2026-03-25T11:10:00Z"),
+    ]
+    ids: dict[str, list[str]] = {}
+    for token, verb, content, timestamp in rows:
+        statement = {"verb": {"id": ADL + verb}, "object": {"id": f"{BASE}/h5p/content/{content}"},
+                     "timestamp": timestamp}
+        response = client.post("/api/xapi/statements", json=statement, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        ids.setdefault(token.split(":")[0], []).extend(response.get_json()["data"]["ids"])
+    return ids
+
+
+def listed(server: LiveServer, token: str = TEACHER_TOKEN, **params: str) -> list[dict]:
+    return ok_data(call(server, "GET", "/statements", token=token, params=params))["statements"]
+
+
+def test_query_filters(live_server: LiveServer, history: dict[str, list[str]]) -> None:
+    mine, theirs = history[LEARNER], history["learner-2"]
+    assert [s["id"] for s in listed(live_server)] == [mine[2], theirs[1], theirs[0], mine[1], mine[0]]
+    assert [s["id"] for s in listed(live_server, actorId="learner-2")] == [theirs[1], theirs[0]]
+    assert [s["id"] for s in listed(live_server, verbId=ADL + "attempted")] == [mine[2], theirs[0], mine[0]]
+    assert [s["id"] for s in listed(live_server, objectId=BASE + "/h5p/content/c2")] == [mine[2]]
+    assert [s["id"] for s in listed(live_server, since="2026-03-25T10:04:00Z", until="2026-03-25T11:00:00Z")] \
+        == [theirs[0], mine[1]]  # until is inclusive
+    assert [s["id"] for s in listed(live_server, since="2026-03-25T11:10:00Z")] == [mine[2]]  # since is not
+    assert [s["id"] for s in listed(live_server, limit="2")] == [mine[2], theirs[1]]
+    assert listed(live_server, actorId="nobody") == []
+    statement = listed(live_server, actorId=LEARNER, limit="1")[0]
+    validate_statement(statement, "1.0.3", "statement")
+    assert statement == read_back(live_server, statement["id"])
+
+
+def test_a_learner_reads_only_their_own_statements(live_server: LiveServer, history: dict[str, list[str]]) -> None:
+    assert [s["id"] for s in listed(live_server, token=LEARNER_TOKEN)] == history[LEARNER][::-1]
+    failure(call(live_server, "GET", "/statements", params={"actorId": "learner-2"}), 403)
+
+
+@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "ten"}, {"limit": "1001"}, {"since": "last week"}])
+def test_bad_query_parameters_are_400(live_server: LiveServer, params: dict) -> None:
+    failure(call(live_server, "GET", "/statements", token=TEACHER_TOKEN, params=params), 400)
+
+
+def test_the_statements_are_ordinary_xapi_statements(live_server: LiveServer, history: dict[str, list[str]]) -> None:
+    agent = json.dumps({"account": {"homePage": BASE, "name": LEARNER}})
+    statements = xapi_get(live_server, agent=agent)["statements"]
+    assert [s["id"] for s in statements] == history[LEARNER][::-1]
+
+
+# -- authentication ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path, token, status", [
+    ("POST", "/h5p-event", None, 401),
+    ("POST", "/h5p-event", "user-uuid-here:wrong", 401),
+    ("POST", "/statements", TEACHER_TOKEN, 403),
+    ("POST", "/h5p-event", "test-admin:test-admin-secret", 403),
+    ("GET", "/statements", "test-admin:test-admin-secret", 403),
+    ("GET", "/analytics/class/5B", LEARNER_TOKEN, 403),
+    ("GET", "/analytics/user?userId=learner-2", LEARNER_TOKEN, 403),
+    ("GET", "/progress?userId=learner-2", LEARNER_TOKEN, 403),
+    ("GET", "/progress", None, 401),
+])
+def test_authentication_and_scopes(live_server: LiveServer, method: str, path: str, token: str | None,
+                                   status: int) -> None:
+    response = call(live_server, method, path, token=token, json=SEED_EVENT if method == "POST" else None)
+    failure(response, status)
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")

@@ -1,0 +1,314 @@
+"""The simple events adapter against a live server: seeds/000's requests and responses, field by field.
+
+Every statement an event becomes is read back through /xapi/statements and checked as xAPI.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from lrs.cli import main as cli
+from lrs.hooks import hookimpl
+from lrs.xapi.validation import validate_statement
+from tests.conftest import LiveServer, basic_auth
+
+KEY, SECRET = "oakwood-app", "s3cret-for-events"
+TOKEN = f"{KEY}:{SECRET}"
+PUBLIC_URL = "https://lrs.example.org"
+BASE = PUBLIC_URL + "/simple-events"
+ADL = "http://adlnet.gov/expapi/verbs/"
+
+SEED_EVENT = {  # seeds/000, "Single Event", verbatim
+    "event": "completed",
+    "userId": "12345",
+    "traits": {
+        "role": "student",
+        "schoolId": "sch_oak_123",
+        "schoolName": "Oakwood Elementary",
+        "schoolURN": "35672",
+        "yearGroup": "2012",
+        "classId": "C5",
+        "className": "5B",
+    },
+    "timestamp": "2025-10-10T14:30:00Z",
+}
+
+
+class StoredSpy:
+    """Records what the core reports as stored, as a forwarder would see it."""
+
+    PLUGIN_NAME = "stored_spy"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[dict], str]] = []
+
+    @hookimpl
+    def lrs_statements_stored(self, statements: list[dict], source: str, lrs: Any) -> None:
+        self.calls.append((statements, source))
+
+
+@pytest.fixture
+def spy() -> StoredSpy:
+    return StoredSpy()
+
+
+@pytest.fixture
+def app(make_app: Any, spy: StoredSpy) -> Any:
+    app = make_app(extra_plugins=(spy,), plugins="simple_events", public_url=PUBLIC_URL)
+    lrs = app.extensions["lrs"]
+    lrs.create_credential(KEY, SECRET, ["simple_events"], label="Oakwood app")
+    lrs.create_credential("xapi-only", "xapi-secret", ["statements/write", "statements/read"])
+    return app
+
+
+def post(server: LiveServer, body: Any, token: str | None = TOKEN, path: str = "/events") -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(server.url + path, data=json.dumps(body), headers=headers, timeout=10)
+
+
+def read_back(server: LiveServer, user_id: str) -> list[dict]:
+    """The user's statements through the standard xAPI resource, oldest first."""
+    agent = json.dumps({"account": {"homePage": PUBLIC_URL, "name": user_id}})
+    response = requests.get(server.url + "/xapi/statements", params={"agent": agent, "ascending": "true"},
+                            headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"},
+                            timeout=10)
+    assert response.status_code == 200, response.text
+    statements = response.json()["statements"]
+    for statement in statements:
+        validate_statement(statement, "1.0.3", "statement")
+    return statements
+
+
+def assert_request_id(response: requests.Response) -> None:
+    request_id = response.json()["request_id"]
+    assert str(uuid.UUID(request_id)) == request_id
+    assert response.headers["X-Request-Id"] == request_id
+
+
+def stored_count(server_app: Any) -> int:
+    return server_app.extensions["lrs"].statement_store.collection.count_documents({})
+
+
+# -- seeds/000 request examples --------------------------------------------------------------------
+
+def test_the_single_event_of_the_seed_becomes_one_statement(live_server: LiveServer) -> None:
+    response = post(live_server, SEED_EVENT)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"success", "statements_created", "request_id"}
+    assert body["success"] is True and body["statements_created"] == 1
+    assert_request_id(response)
+
+    [statement] = read_back(live_server, "12345")
+    assert statement["actor"] == {"objectType": "Agent", "account": {"homePage": PUBLIC_URL, "name": "12345"}}
+    assert statement["verb"] == {"id": ADL + "completed", "display": {"en-US": "completed"}}
+    assert statement["object"]["id"] == BASE + "/platform"  # no activityId: the platform was completed
+    assert statement["timestamp"].startswith("2025-10-10T14:30:00")
+    context = statement["context"]
+    assert context["platform"] == "simple events"
+    assert context["contextActivities"]["grouping"] == [
+        {"objectType": "Activity", "id": BASE + "/schools/sch_oak_123",
+         "definition": {"name": {"en-US": "Oakwood Elementary"}}},
+        {"objectType": "Activity", "id": BASE + "/schools/sch_oak_123/classes/C5",
+         "definition": {"name": {"en-US": "5B"}}},
+    ]
+    assert context["extensions"] == {
+        BASE + "/traits/role": "student",
+        BASE + "/traits/schoolURN": "35672",
+        BASE + "/traits/yearGroup": "2012",
+        BASE + "/extensions/event": SEED_EVENT,
+    }
+    assert statement["authority"]["account"] == {"homePage": PUBLIC_URL, "name": KEY}
+
+
+def test_an_array_of_events_maps_each_verb_and_its_optional_property(live_server: LiveServer) -> None:
+    events = [
+        {"event": "answered", "userId": "u1", "properties": {"questionId": "q 7"}},
+        {"event": "launched", "userId": "u1", "properties": {"activityId": "fractions"}},
+        {"event": "completed", "userId": "u1", "properties": {"activityId": "fractions"}},
+        {"event": "experienced", "userId": "u1", "properties": {"contentId": "video-3"}},
+        {"event": "loggedin", "userId": "u1", "traits": {"role": "teacher", "classId": "5B"}},
+        {"event": "loggedout", "userId": "u1"},
+    ]
+    response = post(live_server, events)
+    assert response.status_code == 200, response.text
+    assert response.json()["statements_created"] == 6
+    statements = read_back(live_server, "u1")
+    assert [(s["verb"]["id"], s["object"]["id"]) for s in statements] == [
+        (ADL + "answered", BASE + "/questions/q%207"),
+        (ADL + "launched", BASE + "/activities/fractions"),
+        (ADL + "completed", BASE + "/activities/fractions"),
+        (ADL + "experienced", BASE + "/content/video-3"),
+        ("https://w3id.org/xapi/adl/verbs/logged-in", BASE + "/platform"),
+        ("https://w3id.org/xapi/adl/verbs/logged-out", BASE + "/platform"),
+    ]
+    assert statements[0]["object"]["definition"]["type"] == "http://adlnet.gov/expapi/activities/question"
+    assert statements[4]["verb"]["display"] == {"en-US": "logged in"}
+    assert statements[4]["context"]["contextActivities"]["grouping"] == [
+        {"objectType": "Activity", "id": BASE + "/classes/5B"}]
+    assert [s["context"]["extensions"][BASE + "/extensions/event"] for s in statements] == events
+
+
+def test_stored_events_reach_the_stored_hook_like_any_statement(live_server: LiveServer, spy: StoredSpy) -> None:
+    post(live_server, [SEED_EVENT, SEED_EVENT])
+    [(statements, source)] = spy.calls
+    assert source == "simple_events" and len(statements) == 2
+    assert {s["id"] for s in statements} == {s["id"] for s in read_back(live_server, "12345")}
+
+
+def test_the_token_may_also_be_base64_of_key_and_secret(live_server: LiveServer) -> None:
+    token = base64.b64encode(TOKEN.encode()).decode()
+    assert post(live_server, SEED_EVENT, token=token).status_code == 200
+
+
+# -- bad input: seeds/000's error format -------------------------------------------------------------
+
+def assert_rejected(response: requests.Response, status: int, errors: list[dict]) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "request_id", "validation_errors"}
+    assert isinstance(body["error"], str) and body["error"]
+    assert_request_id(response)
+    assert body["validation_errors"] == errors
+    return body
+
+
+def without(event: dict, name: str) -> dict:
+    return {key: value for key, value in event.items() if key != name}
+
+
+def test_missing_user_id_is_the_seed_error(live_server: LiveServer) -> None:
+    assert_rejected(post(live_server, without(SEED_EVENT, "userId")), 400,
+                    [{"index": 0, "field": "userId", "message": "userId is required"}])
+
+
+def test_an_unknown_event_name_is_rejected_by_default(live_server: LiveServer) -> None:
+    body = assert_rejected(post(live_server, {**SEED_EVENT, "event": "viewed"}), 400, [
+        {"index": 0, "field": "event", "message": "unknown event 'viewed'; known events: answered, launched, "
+                                                  "completed, experienced, loggedin, loggedout"}])
+    assert "nothing was stored" in body["error"]
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"userId": 12345}, "userId", "userId must be a string"),
+    ({"userId": ""}, "userId", "userId must not be empty"),
+    ({"event": ["completed"]}, "event", "event must be a string"),
+    ({"traits": "student"}, "traits", "traits must be an object"),
+    ({"properties": ["q1"]}, "properties", "properties must be an object"),
+    ({"timestamp": 1760106600}, "timestamp", "timestamp must be a string"),
+    ({"traits": {"role": 3}}, "traits.role", "traits.role must be a non-empty string"),
+    ({"properties": {"activityId": {"$gt": ""}}}, "properties.activityId",
+     "properties.activityId must be a non-empty string"),
+])
+def test_wrong_types_name_the_field(live_server: LiveServer, change: dict, field: str, message: str) -> None:
+    assert_rejected(post(live_server, {**SEED_EVENT, **change}), 400, [{"index": 0, "field": field, "message": message}])
+
+
+def test_a_timestamp_the_core_refuses_is_reported_on_the_timestamp_field(live_server: LiveServer) -> None:
+    response = post(live_server, [SEED_EVENT, {**SEED_EVENT, "timestamp": "yesterday"}])
+    assert response.status_code == 400, response.text
+    [error] = response.json()["validation_errors"]
+    assert error["index"] == 1 and error["field"] == "timestamp" and "statement[1].timestamp" in error["message"]
+
+
+def test_one_bad_event_in_an_array_stores_nothing(live_server: LiveServer, app: Any) -> None:
+    before = stored_count(app)
+    events = [SEED_EVENT, SEED_EVENT, without(SEED_EVENT, "event"), "completed", SEED_EVENT]
+    assert_rejected(post(live_server, events), 400, [
+        {"index": 2, "field": "event", "message": "event is required"},
+        {"index": 3, "field": "", "message": "an event must be a JSON object"},
+    ])
+    assert stored_count(app) == before
+    assert read_back(live_server, "12345") == []
+
+
+def test_malformed_json_is_a_400_in_the_same_format(live_server: LiveServer) -> None:
+    response = requests.post(live_server.url + "/events", data=b'{"event": "completed",',
+                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    body = assert_rejected(response, 400, [])
+    assert "not valid JSON" in body["error"]
+
+
+@pytest.mark.parametrize("token", [None, f"{KEY}:wrong-secret", "nobody:nothing", "not-base64!", ":"])
+def test_no_or_wrong_api_key_is_401(live_server: LiveServer, app: Any, token: str | None) -> None:
+    before = stored_count(app)
+    response = post(live_server, SEED_EVENT, token=token)
+    assert_rejected(response, 401, [])
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert stored_count(app) == before
+
+
+def test_basic_auth_is_not_an_api_key(live_server: LiveServer) -> None:
+    response = requests.post(live_server.url + "/events", json=SEED_EVENT,
+                             headers={"Authorization": basic_auth(KEY, SECRET)}, timeout=10)
+    assert_rejected(response, 401, [])
+
+
+@pytest.mark.parametrize("token", ["xapi-only:xapi-secret", "test-admin:test-admin-secret"])
+def test_a_credential_without_the_adapter_scope_is_403(live_server: LiveServer, token: str) -> None:
+    body = assert_rejected(post(live_server, SEED_EVENT, token=token), 403, [])
+    assert "simple_events" in body["error"]
+
+
+def test_a_revoked_key_is_401_at_once(live_server: LiveServer, app: Any) -> None:
+    assert post(live_server, SEED_EVENT).status_code == 200
+    app.extensions["lrs"].credentials.revoke(KEY)
+    assert_rejected(post(live_server, SEED_EVENT), 401, [])
+
+
+def test_an_api_key_cannot_use_the_xapi_resource(live_server: LiveServer) -> None:
+    response = requests.get(live_server.url + "/xapi/statements", headers={
+        "Authorization": basic_auth(KEY, SECRET), "X-Experience-API-Version": "1.0.3"}, timeout=10)
+    assert response.status_code == 403
+
+
+# -- configuration -------------------------------------------------------------------------------------
+
+def test_unknown_events_can_be_accepted_with_a_minted_verb(make_app: Any) -> None:
+    app = make_app(plugins="simple_events", public_url=PUBLIC_URL, simple_events_unknown_events="accept",
+                   simple_events_path="/v1/track", simple_events_home_page="https://school.example")
+    app.extensions["lrs"].create_credential(KEY, SECRET, ["simple_events"])
+    client = app.test_client()
+    event = {"event": "bookmarked", "userId": "u9", "properties": {"contentId": "c1"}}
+    assert client.post("/events", json=event).status_code == 404
+    response = client.post("/v1/track", json=event, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    document = app.extensions["lrs"].statement_store.collection.find_one({"source": "simple_events"})
+    statement = json.loads(document["raw"])
+    assert statement["verb"] == {"id": BASE + "/verbs/bookmarked", "display": {"en-US": "bookmarked"}}
+    assert statement["actor"]["account"] == {"homePage": "https://school.example", "name": "u9"}
+
+
+def test_the_adapter_adds_no_route_unless_enabled(make_app: Any) -> None:
+    assert make_app().test_client().post("/events", json=SEED_EVENT).status_code == 404
+
+
+def test_bad_settings_are_refused_at_start(make_app: Any) -> None:
+    with pytest.raises(ValueError, match="LRS_SIMPLE_EVENTS_UNKNOWN_EVENTS"):
+        make_app(plugins="simple_events", simple_events_unknown_events="ignore")
+
+
+def test_the_cli_issues_api_keys_with_the_adapter_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LRS_PLUGINS", "simple_events")
+    monkeypatch.delenv("LRS_MONGO_URI", raising=False)
+    result = CliRunner().invoke(cli, ["credentials", "create", "--scope", "simple_events", "--label", "app"])
+    assert result.exit_code == 0, result.output
+    issued = json.loads(result.stdout[result.stdout.index("{"):])
+    assert issued["scopes"] == ["simple_events"] and issued["key"] and issued["secret"]
+
+
+def test_the_original_event_is_kept_even_when_traits_are_unusual(live_server: LiveServer) -> None:
+    event = copy.deepcopy(SEED_EVENT)
+    event["traits"]["favourite.colour"] = {"$set": "blue"}
+    event["messageId"] = "m-1"
+    assert post(live_server, event).status_code == 200
+    [statement] = read_back(live_server, "12345")
+    assert statement["context"]["extensions"][BASE + "/traits/favourite.colour"] == {"$set": "blue"}
+    assert statement["context"]["extensions"][BASE + "/extensions/event"] == event
