@@ -58,6 +58,17 @@ def call(server: LiveServer, method: str, path: str, token: str | None = LEARNER
     return requests.request(method, server.url + "/api/xapi" + path, headers=headers, timeout=10, **kwargs)
 
 
+def call_in_process(client: Any, method: str, path: str, token: str | None = LEARNER_TOKEN, **kwargs: Any) -> Any:
+    """The same request through the Flask test client, for the many small rejection cases."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.open("/api/xapi" + path, method=method, headers=headers, **kwargs)
+
+
+def json_of(response: Any) -> Any:
+    """The JSON body of a `requests` response or of a Flask test response."""
+    return response.json() if callable(response.json) else response.json
+
+
 def ok_data(response: requests.Response) -> Any:
     assert response.status_code == 200, response.text
     body = response.json()
@@ -78,9 +89,9 @@ def read_back(server: LiveServer, statement_id: str) -> dict:
     return statement
 
 
-def failure(response: requests.Response, status: int) -> dict:
+def failure(response: Any, status: int) -> dict:
     assert response.status_code == status, response.text
-    body = response.json()
+    body = json_of(response)
     assert set(body) == {"success", "error", "details"} and body["success"] is False and body["error"]
     return body
 
@@ -197,8 +208,8 @@ def test_optional_fields_fill_result_and_context(app: Any) -> None:
     ({**SEED_EVENT, "score": {"raw": 30, "max": 20}}, "score.raw"),
     ({**SEED_EVENT, "language": "not a language tag!"}, "language"),
 ])
-def test_bad_h5p_events_name_the_field(live_server: LiveServer, app: Any, body: dict, field: str) -> None:
-    body_ = failure(call(live_server, "POST", "/h5p-event", json=body), 400)
+def test_bad_h5p_events_name_the_field(client: Any, app: Any, body: dict, field: str) -> None:
+    body_ = failure(call_in_process(client, "POST", "/h5p-event", json=body), 400)
     assert [detail["field"] for detail in body_["details"]] == [field]
     assert body_["details"][0]["index"] == 0
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
@@ -253,8 +264,8 @@ def test_a_learner_reads_only_their_own_statements(live_server: LiveServer, hist
 
 
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "ten"}, {"limit": "1001"}, {"since": "last week"}])
-def test_bad_query_parameters_are_400(live_server: LiveServer, params: dict) -> None:
-    failure(call(live_server, "GET", "/statements", token=TEACHER_TOKEN, params=params), 400)
+def test_bad_query_parameters_are_400(client: Any, params: dict) -> None:
+    failure(call_in_process(client, "GET", "/statements", token=TEACHER_TOKEN, query_string=params), 400)
 
 
 def test_the_statements_are_ordinary_xapi_statements(live_server: LiveServer, history: dict[str, list[str]]) -> None:
@@ -264,6 +275,12 @@ def test_the_statements_are_ordinary_xapi_statements(live_server: LiveServer, hi
 
 
 # -- authentication ------------------------------------------------------------------------------------
+
+def test_no_token_is_401_over_http(live_server: LiveServer) -> None:
+    response = call(live_server, "POST", "/h5p-event", token=None, json=SEED_EVENT)
+    failure(response, 401)
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="h5p"'
+
 
 @pytest.mark.parametrize("method, path, token, status", [
     ("POST", "/h5p-event", None, 401),
@@ -276,9 +293,8 @@ def test_the_statements_are_ordinary_xapi_statements(live_server: LiveServer, hi
     ("GET", "/progress?userId=learner-2", LEARNER_TOKEN, 403),
     ("GET", "/progress", None, 401),
 ])
-def test_authentication_and_scopes(live_server: LiveServer, method: str, path: str, token: str | None,
-                                   status: int) -> None:
-    response = call(live_server, method, path, token=token, json=SEED_EVENT if method == "POST" else None)
+def test_authentication_and_scopes(client: Any, method: str, path: str, token: str | None, status: int) -> None:
+    response = call_in_process(client, method, path, token=token, json=SEED_EVENT if method == "POST" else None)
     failure(response, status)
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")

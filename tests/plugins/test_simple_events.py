@@ -73,6 +73,12 @@ def post(server: LiveServer, body: Any, token: str | None = TOKEN, path: str = "
     return requests.post(server.url + path, data=json.dumps(body), headers=headers, timeout=10)
 
 
+def post_in_process(client: Any, body: Any, token: str | None = TOKEN) -> Any:
+    """The same request through the Flask test client, for the many small rejection cases."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post("/events", data=json.dumps(body), headers=headers)
+
+
 def read_back(server: LiveServer, user_id: str) -> list[dict]:
     """The user's statements through the standard xAPI resource, oldest first."""
     agent = json.dumps({"account": {"homePage": PUBLIC_URL, "name": user_id}})
@@ -86,8 +92,13 @@ def read_back(server: LiveServer, user_id: str) -> list[dict]:
     return statements
 
 
-def assert_request_id(response: requests.Response) -> None:
-    request_id = response.json()["request_id"]
+def json_of(response: Any) -> Any:
+    """The JSON body of a `requests` response or of a Flask test response."""
+    return response.json() if callable(response.json) else response.json
+
+
+def assert_request_id(response: Any) -> None:
+    request_id = json_of(response)["request_id"]
     assert str(uuid.UUID(request_id)) == request_id
     assert response.headers["X-Request-Id"] == request_id
 
@@ -170,9 +181,9 @@ def test_the_token_may_also_be_base64_of_key_and_secret(live_server: LiveServer)
 
 # -- bad input: seeds/000's error format -------------------------------------------------------------
 
-def assert_rejected(response: requests.Response, status: int, errors: list[dict]) -> dict:
+def assert_rejected(response: Any, status: int, errors: list[dict]) -> dict:
     assert response.status_code == status, response.text
-    body = response.json()
+    body = json_of(response)
     assert set(body) == {"error", "request_id", "validation_errors"}
     assert isinstance(body["error"], str) and body["error"]
     assert_request_id(response)
@@ -189,8 +200,8 @@ def test_missing_user_id_is_the_seed_error(live_server: LiveServer) -> None:
                     [{"index": 0, "field": "userId", "message": "userId is required"}])
 
 
-def test_an_unknown_event_name_is_rejected_by_default(live_server: LiveServer) -> None:
-    body = assert_rejected(post(live_server, {**SEED_EVENT, "event": "viewed"}), 400, [
+def test_an_unknown_event_name_is_rejected_by_default(client: Any) -> None:
+    body = assert_rejected(post_in_process(client, {**SEED_EVENT, "event": "viewed"}), 400, [
         {"index": 0, "field": "event", "message": "unknown event 'viewed'; known events: answered, launched, "
                                                   "completed, experienced, loggedin, loggedout"}])
     assert "nothing was stored" in body["error"]
@@ -207,14 +218,15 @@ def test_an_unknown_event_name_is_rejected_by_default(live_server: LiveServer) -
     ({"properties": {"activityId": {"$gt": ""}}}, "properties.activityId",
      "properties.activityId must be a non-empty string"),
 ])
-def test_wrong_types_name_the_field(live_server: LiveServer, change: dict, field: str, message: str) -> None:
-    assert_rejected(post(live_server, {**SEED_EVENT, **change}), 400, [{"index": 0, "field": field, "message": message}])
+def test_wrong_types_name_the_field(client: Any, change: dict, field: str, message: str) -> None:
+    assert_rejected(post_in_process(client, {**SEED_EVENT, **change}), 400,
+                    [{"index": 0, "field": field, "message": message}])
 
 
-def test_a_timestamp_the_core_refuses_is_reported_on_the_timestamp_field(live_server: LiveServer) -> None:
-    response = post(live_server, [SEED_EVENT, {**SEED_EVENT, "timestamp": "yesterday"}])
+def test_a_timestamp_the_core_refuses_is_reported_on_the_timestamp_field(client: Any) -> None:
+    response = post_in_process(client, [SEED_EVENT, {**SEED_EVENT, "timestamp": "yesterday"}])
     assert response.status_code == 400, response.text
-    [error] = response.json()["validation_errors"]
+    [error] = response.json["validation_errors"]
     assert error["index"] == 1 and error["field"] == "timestamp" and "statement[1].timestamp" in error["message"]
 
 
@@ -229,43 +241,47 @@ def test_one_bad_event_in_an_array_stores_nothing(live_server: LiveServer, app: 
     assert read_back(live_server, "12345") == []
 
 
-def test_malformed_json_is_a_400_in_the_same_format(live_server: LiveServer) -> None:
-    response = requests.post(live_server.url + "/events", data=b'{"event": "completed",',
-                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+def test_malformed_json_is_a_400_in_the_same_format(client: Any) -> None:
+    response = client.post("/events", data=b'{"event": "completed",', headers={"Authorization": f"Bearer {TOKEN}"})
     body = assert_rejected(response, 400, [])
     assert "not valid JSON" in body["error"]
 
 
-@pytest.mark.parametrize("token", [None, f"{KEY}:wrong-secret", "nobody:nothing", "not-base64!", ":"])
-def test_no_or_wrong_api_key_is_401(live_server: LiveServer, app: Any, token: str | None) -> None:
+def test_no_api_key_is_401(live_server: LiveServer) -> None:
+    response = post(live_server, SEED_EVENT, token=None)
+    assert_rejected(response, 401, [])
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("token", [f"{KEY}:wrong-secret", "nobody:nothing", "not-base64!", ":", f"{KEY}:"])
+def test_a_wrong_api_key_is_401(client: Any, app: Any, token: str) -> None:
     before = stored_count(app)
-    response = post(live_server, SEED_EVENT, token=token)
+    response = post_in_process(client, SEED_EVENT, token=token)
     assert_rejected(response, 401, [])
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert stored_count(app) == before
 
 
-def test_basic_auth_is_not_an_api_key(live_server: LiveServer) -> None:
-    response = requests.post(live_server.url + "/events", json=SEED_EVENT,
-                             headers={"Authorization": basic_auth(KEY, SECRET)}, timeout=10)
+def test_basic_auth_is_not_an_api_key(client: Any) -> None:
+    response = client.post("/events", json=SEED_EVENT, headers={"Authorization": basic_auth(KEY, SECRET)})
     assert_rejected(response, 401, [])
 
 
 @pytest.mark.parametrize("token", ["xapi-only:xapi-secret", "test-admin:test-admin-secret"])
-def test_a_credential_without_the_adapter_scope_is_403(live_server: LiveServer, token: str) -> None:
-    body = assert_rejected(post(live_server, SEED_EVENT, token=token), 403, [])
+def test_a_credential_without_the_adapter_scope_is_403(client: Any, token: str) -> None:
+    body = assert_rejected(post_in_process(client, SEED_EVENT, token=token), 403, [])
     assert "simple_events" in body["error"]
 
 
-def test_a_revoked_key_is_401_at_once(live_server: LiveServer, app: Any) -> None:
-    assert post(live_server, SEED_EVENT).status_code == 200
+def test_a_revoked_key_is_401_at_once(client: Any, app: Any) -> None:
+    assert post_in_process(client, SEED_EVENT).status_code == 200
     app.extensions["lrs"].credentials.revoke(KEY)
-    assert_rejected(post(live_server, SEED_EVENT), 401, [])
+    assert_rejected(post_in_process(client, SEED_EVENT), 401, [])
 
 
-def test_an_api_key_cannot_use_the_xapi_resource(live_server: LiveServer) -> None:
-    response = requests.get(live_server.url + "/xapi/statements", headers={
-        "Authorization": basic_auth(KEY, SECRET), "X-Experience-API-Version": "1.0.3"}, timeout=10)
+def test_an_api_key_cannot_use_the_xapi_resource(client: Any) -> None:
+    response = client.get("/xapi/statements", headers={
+        "Authorization": basic_auth(KEY, SECRET), "X-Experience-API-Version": "1.0.3"})
     assert response.status_code == 403
 
 
@@ -284,6 +300,13 @@ def test_unknown_events_can_be_accepted_with_a_minted_verb(make_app: Any) -> Non
     statement = json.loads(document["raw"])
     assert statement["verb"] == {"id": BASE + "/verbs/bookmarked", "display": {"en-US": "bookmarked"}}
     assert statement["actor"]["account"] == {"homePage": "https://school.example", "name": "u9"}
+
+
+def test_the_path_can_be_the_root_like_the_seeds_endpoint(make_app: Any) -> None:
+    app = make_app(plugins="simple_events", simple_events_path="/")
+    app.extensions["lrs"].create_credential(KEY, SECRET, ["simple_events"])
+    response = app.test_client().post("/", json=SEED_EVENT, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200 and response.json["statements_created"] == 1
 
 
 def test_the_adapter_adds_no_route_unless_enabled(make_app: Any) -> None:
