@@ -1,0 +1,59 @@
+"""The IMS Caliper 1.2 adapter: clients of the Caliper envelope API (seeds/002) and of the
+Events API (seeds/003) point at this LRS unchanged; every event they send becomes an xAPI
+statement, with the event itself kept inside it.
+
+Enable with `LRS_PLUGINS=caliper`; create OAuth clients with
+`lrs credentials create --scope caliper/events.write`. See docs/caliper.md.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import Flask
+
+from lrs.core import LRS
+from lrs.hooks import hookimpl
+from lrs.settings import Setting
+from plugins.caliper import http, oauth_http
+from plugins.caliper.ingest import PLUGIN_NAME
+from plugins.caliper.session_events import SessionEvents
+from plugins.caliper.sessions import SessionStore
+from plugins.caliper.tokens import LRS_SCOPE, TokenStore
+
+
+def _positive(parse: type) -> object:
+    def check(value: str) -> float:
+        number = parse(value)
+        if number <= 0:
+            raise ValueError(f"must be greater than 0, got {value!r}")
+        return number
+    return check
+
+
+@hookimpl
+def lrs_declare_settings() -> Iterable[Setting]:
+    return [
+        Setting("caliper_token_lifetime", 3600, "Seconds an OAuth Bearer token from POST /oauth/token "
+                "stays valid (`expires_in`).", _positive(int)),
+        Setting("caliper_heartbeat_timeout", 300.0, "Seconds (server time) a session created with "
+                "`requiresHeartbeat` may go without a heartbeat before it is TimedOut.", _positive(float)),
+        Setting("caliper_home_page", "", "account.homePage of actors whose IRI has no authority, "
+                "e.g. urn:... (empty: LRS_PUBLIC_URL)."),
+    ]
+
+
+@hookimpl
+def lrs_declare_scopes() -> Iterable[str]:
+    return [LRS_SCOPE]
+
+
+@hookimpl
+def lrs_register_routes(app: Flask, lrs: LRS) -> None:
+    settings = lrs.settings
+    tokens = TokenStore(lrs.plugin_collection(PLUGIN_NAME, "tokens"), settings["caliper_token_lifetime"])
+    sessions = SessionStore(lrs.plugin_collection(PLUGIN_NAME, "sessions"), settings["caliper_heartbeat_timeout"])
+    tokens.ensure_indexes()
+    sessions.ensure_indexes()
+    session_events = SessionEvents(lrs, sessions, settings["caliper_home_page"] or settings["public_url"])
+    app.register_blueprint(oauth_http.blueprint(lrs, tokens))
+    app.register_blueprint(http.blueprint(lrs, tokens, session_events))

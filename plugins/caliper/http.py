@@ -1,0 +1,122 @@
+"""The two Caliper HTTP APIs: envelopes at POST /caliper/event (seeds/002) and the Events API
+at POST /events/1.0/ with its session heartbeats (seeds/003).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from lrs.core import LRS
+from lrs.errors import BadRequest, ItemErrors
+from plugins.caliper import validation
+from plugins.caliper.ingest import Item, keep_entities, store_events
+from plugins.caliper.mapping import Origin
+from plugins.caliper.responses import failure, json_body, register_errors, reply
+from plugins.caliper.session_events import Request, SessionEvents
+from plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, TokenStore, authorize
+from plugins.caliper.values import parse_datetime
+
+ENVELOPE_SCOPES = frozenset({EVENT_CREATE})
+EVENTS_API_SCOPES = frozenset({EVENTS_WRITE})
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents) -> Blueprint:
+    caliper = Blueprint("caliper", __name__)
+    register_errors(caliper)
+
+    @caliper.post("/caliper/event")
+    def envelope() -> Response:
+        credential = authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now())
+        body = json_body()
+        problems = [(None, path, rule) for path, rule in validation.envelope_problems(body)]
+        if problems:
+            raise ItemErrors(problems)
+        events, entities = _envelope_items(body, Origin(sensor=body["sensor"], home_page=session_events.home_page))
+        store_events(lrs, events, credential.authority)
+        keep_entities(lrs, entities, body["sensor"], now())
+        return reply(200, {"status": "success", "errors": [],
+                           "message": f"{len(events)} event(s) and {len(entities)} entity(ies) stored"})
+
+    @caliper.post("/events/1.0/", strict_slashes=False)
+    def event() -> Response:
+        credential = authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
+        path, item, sensor = _single_event(json_body())
+        problems = validation.event_problems(item, path)
+        problems += validation.events_api_problems(item, path) if isinstance(item, dict) else []
+        if problems:
+            raise ItemErrors([(0, p, rule) for p, rule in problems])
+        current = Request(path, item, sensor, credential.authority, now())
+        session_events.sessions.sweep(current.now)
+        if item["type"] == "SessionEvent":
+            return reply(200, session_events.handle(current))
+        origin = session_events.origin(current, session_events.attached_session(current))
+        store_events(lrs, [Item(0, path, item, origin)], credential.authority)
+        return reply(202, {"status": "accepted", "eventCount": 1})
+
+    @caliper.post("/events/1.0/sessions/<session_id>/heartbeat")
+    def session_heartbeat(session_id: str) -> Response:
+        authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
+        return _heartbeat(session_events, session_id, _heartbeat_body())
+
+    @caliper.post("/events/1.0/heartbeat")
+    def heartbeat() -> Response:
+        authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
+        body = _heartbeat_body()
+        session_id = body.get("sessionId", request.args.get("sessionId"))
+        if not isinstance(session_id, str) or not session_id:
+            return failure(400, "sessionId is required (in the JSON body or as ?sessionId=...)",
+                           [(None, "$.sessionId", "required")])
+        return _heartbeat(session_events, session_id, body)
+
+    return caliper
+
+
+def _envelope_items(envelope: dict, origin: Origin) -> tuple[list[Item], list[dict]]:
+    """The envelope's events (as Items) and entities; ItemErrors naming every bad one."""
+    problems, events, entities = [], [], []
+    for index, item in enumerate(envelope["data"]):
+        path = f"$.data[{index}]"
+        if validation.is_event(item):
+            found = validation.event_problems(item, path)
+            events.append(Item(index, path, item, origin))
+        else:
+            found = validation.entity_item_problems(item, path)
+            entities.append(item)
+        problems += [(index, p, rule) for p, rule in found]
+    if problems:
+        raise ItemErrors(problems)
+    return events, entities
+
+
+def _single_event(body: Any) -> tuple[str, Any, str | None]:
+    """(JSON path, event, sensor) of a bare event or of a one-event envelope."""
+    if not (isinstance(body, dict) and "data" in body and "action" not in body):
+        return "$", body, None
+    problems = validation.envelope_problems(body)
+    if not problems and len(body["data"]) != 1:
+        problems.append(("$.data", "the Events API takes one event per POST"))
+    if problems:
+        raise ItemErrors([(None, path, rule) for path, rule in problems])
+    return "$.data[0]", body["data"][0], body["sensor"]
+
+
+def _heartbeat_body() -> dict:
+    body = json_body() if request.get_data(cache=True) else {}
+    if not isinstance(body, dict):
+        raise BadRequest("the heartbeat body must be a JSON object {eventTime, sessionId?}")
+    return body
+
+
+def _heartbeat(session_events: SessionEvents, session_id: str, body: dict) -> Response:
+    at = parse_datetime(body.get("eventTime"))
+    if at is None:
+        return failure(400, "eventTime is required: the ISO 8601 time of the heartbeat",
+                       [(None, "$.eventTime", validation.DATE_TIME_RULE)])
+    return reply(200, session_events.heartbeat(session_id, at, now()))
+

@@ -1,0 +1,74 @@
+"""Storing valid Caliper events as xAPI statements, idempotently, and keeping described entities.
+
+Events go through the core's `lrs.statements.store` like any statement. Before that, ids already
+stored are compared on the Caliper event kept in the statement: the same event again is a no-op
+(however the session it was auto-attached to has changed since), a different event under a used
+id is refused. All of one request's events are stored in one all-or-nothing batch.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from lrs.core import LRS
+from lrs.errors import ItemErrors
+from plugins.caliper.mapping import EVENT_EXTENSION, Origin, statement
+from plugins.caliper.values import statement_id
+
+PLUGIN_NAME = "caliper"
+XAPI_VERSION = "1.0.3"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One event of a request: its index and JSON path there, and where it came from."""
+
+    index: int
+    path: str
+    event: dict
+    origin: Origin
+
+
+def store_events(lrs: LRS, items: list[Item], authority: dict) -> None:
+    """Store the events not stored yet; ItemErrors naming the items if any is refused."""
+    known = lrs.statement_store.find_raw({statement_id(item.event["id"]) for item in items})
+    problems, fresh = [], {}
+    for item in items:
+        sid = statement_id(item.event["id"])
+        if sid in known:
+            earlier = _kept_event(known[sid])
+        elif sid in fresh:
+            earlier = fresh[sid][1].event
+        else:
+            fresh[sid] = (statement(item.event, item.origin), item)
+            continue
+        if earlier != item.event:
+            problems.append((item.index, f"{item.path}.id", "this id was already used for a different event"))
+    if problems:
+        raise ItemErrors(problems)
+    if not fresh:
+        return
+    batch = list(fresh.values())
+    try:
+        lrs.statements.store([s for s, _ in batch], authority=authority, version=XAPI_VERSION, source=PLUGIN_NAME)
+    except ItemErrors as error:
+        raise ItemErrors([(batch[index][1].index, batch[index][1].path, f"as xAPI, {path}: {rule}")
+                          for index, path, rule in error.errors]) from error
+
+
+def _kept_event(stored: dict) -> dict | None:
+    extensions = (stored.get("context") or {}).get("extensions") or {}
+    return extensions.get(EVENT_EXTENSION)
+
+
+def keep_entities(lrs: LRS, entities: list[dict], sensor: str, now: dt.datetime) -> None:
+    """Entities described in an envelope, latest description per id, kept as sent (JSON text)."""
+    collection = lrs.plugin_collection(PLUGIN_NAME, "entities")
+    for entity in entities:
+        collection.update_one(
+            {"_id": entity["id"]},
+            {"$set": {"raw": json.dumps(entity, ensure_ascii=False, separators=(",", ":")),
+                      "type": entity["type"], "sensor": sensor, "updated": now},
+             "$setOnInsert": {"created": now}},
+            upsert=True)

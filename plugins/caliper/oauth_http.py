@@ -1,0 +1,74 @@
+"""POST /oauth/token: the client-credentials grant, answered in RFC 6749's shapes.
+
+Client authentication by `client_id`/`client_secret` form fields (what the seeds' curl examples
+send) or by HTTP Basic (RFC 6749 section 2.3.1). Errors are RFC 6749 section 5.2 bodies:
+`{"error": "invalid_client" | "invalid_request" | "unsupported_grant_type" | "invalid_scope",
+"error_description": ...}`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, jsonify, request
+
+from lrs.core import LRS
+from plugins.caliper.tokens import TokenStore, grantable
+
+TOKEN_PATH = "/oauth/token"
+FORM = "application/x-www-form-urlencoded"
+
+
+class OAuthError(Exception):
+    def __init__(self, status: int, error: str, description: str):
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
+    oauth = Blueprint("caliper_oauth", __name__)
+
+    @oauth.errorhandler(OAuthError)
+    def oauth_error(error: OAuthError) -> Response:
+        response = _no_store(jsonify({"error": error.error, "error_description": error.description}))
+        response.status_code = error.status
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Basic realm="caliper"'
+        return response
+
+    @oauth.post(TOKEN_PATH)
+    def token() -> Response:
+        if request.mimetype != FORM:
+            raise OAuthError(400, "invalid_request", f"the request body must be {FORM}")
+        form = request.form
+        if form.get("grant_type") != "client_credentials":
+            raise OAuthError(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
+        client_id, secret = _client(form)
+        credential = lrs.credentials.verify(client_id, secret)
+        if credential is None:
+            raise OAuthError(401, "invalid_client", "unknown client_id or wrong client_secret")
+        allowed = grantable(credential)
+        requested = set(form.get("scope", "").split()) or set(allowed)
+        if not allowed or not requested <= allowed:
+            raise OAuthError(400, "invalid_scope", f"this client may request: {' '.join(sorted(allowed)) or 'nothing'}")
+        access_token = tokens.issue(credential, requested, dt.datetime.now(dt.timezone.utc))
+        return _no_store(jsonify({"access_token": access_token, "token_type": "Bearer",
+                                  "expires_in": int(tokens.lifetime.total_seconds()),
+                                  "scope": " ".join(sorted(requested))}))
+
+    return oauth
+
+
+def _client(form: dict) -> tuple[str, str]:
+    basic = request.authorization
+    if basic is not None and basic.type == "basic":
+        return basic.username or "", basic.password or ""
+    client_id, secret = form.get("client_id"), form.get("client_secret")
+    if not client_id or not secret:
+        raise OAuthError(401, "invalid_client", "client_id and client_secret are required")
+    return client_id, secret
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response

@@ -1,0 +1,68 @@
+"""The JSON shapes both Caliper APIs answer in (seeds/002 and seeds/003).
+
+Success bodies are the endpoints' own; every failure is `{status: "error", message, errors}` where
+`errors` lists `{index, path, message}` for each problem (index: the item of the request, null for
+the envelope itself; path: JSONPath into the request body).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Iterable
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from lrs.errors import BadRequest, ItemErrors, LRSError
+
+log = logging.getLogger(__name__)
+
+
+def reply(status: int, body: dict) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="caliper", error="invalid_token"'
+    return response
+
+
+def failure(status: int, message: str, problems: Iterable[tuple[Any, str, str]] = ()) -> Response:
+    errors = [{"index": index, "path": path, "message": rule} for index, path, rule in problems]
+    return reply(status, {"status": "error", "message": message, "errors": errors})
+
+
+def register_errors(blueprint: Blueprint) -> None:
+    blueprint.register_error_handler(LRSError, _lrs_error)
+    blueprint.register_error_handler(HTTPException, _http_error)
+    blueprint.register_error_handler(Exception, _unexpected)
+
+
+def _lrs_error(error: LRSError) -> Response:
+    if isinstance(error, ItemErrors):
+        items = {index for index, _, _ in error.errors if index is not None}
+        what = f"{len(items)} invalid item(s)" if items else "invalid envelope"
+        return failure(400, f"{what}; nothing was stored", error.errors)
+    return failure(error.status, error.message)
+
+
+def _http_error(error: HTTPException) -> Response:
+    return failure(error.code or 500, error.description or error.name)
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("caliper request failed")
+    return failure(500, "internal error; nothing was stored")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_body() -> Any:
+    """The body as strict JSON (no NaN/Infinity); 400 naming the parser's complaint otherwise."""
+    try:
+        return json.loads(request.get_data(cache=False).decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise BadRequest("the request body must be UTF-8 encoded JSON") from None
+    except ValueError as error:
+        raise BadRequest(f"the request body is not valid JSON ({error})") from None
