@@ -1,10 +1,16 @@
-"""GET /xapi/about: the versions this LRS speaks. Needs neither credentials nor a version header."""
+"""GET /xapi/about: the versions this LRS speaks. Needs neither credentials nor a version header.
+
+A client that names a 1.0.x version is told only the 1.0.x version: older client libraries
+(TinCanPython among them) refuse an About whose list holds a version they do not know.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from lrs import __version__
-from lrs.xapi.versions import SUPPORTED_VERSIONS
+from lrs.http.versioning import HEADER
+from lrs.xapi.errors import XAPIValidationError
+from lrs.xapi.versions import SUPPORTED_VERSIONS, is_v2, negotiate_version
 
 blueprint = Blueprint("about", __name__)
 
@@ -12,6 +18,14 @@ blueprint = Blueprint("about", __name__)
 @blueprint.get("/about")
 def about() -> Response:
     return jsonify({
-        "version": list(SUPPORTED_VERSIONS),
+        "version": _versions_for(request.headers.get(HEADER)),
         "extensions": {"https://w3id.org/xapi/lrs/about/software": {"name": "lrs", "version": __version__}},
     })
+
+
+def _versions_for(header: str | None) -> list[str]:
+    try:
+        asked = negotiate_version(header)
+    except XAPIValidationError:
+        return list(SUPPORTED_VERSIONS)
+    return list(SUPPORTED_VERSIONS) if is_v2(asked) else [v for v in SUPPORTED_VERSIONS if not is_v2(v)]
