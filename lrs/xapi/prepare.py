@@ -1,0 +1,57 @@
+"""The Statement as the LRS stores it: the properties the LRS sets or normalises (Data 2.4).
+
+Set: id (when absent), stored, authority (always overwritten by the credential's), version (when
+absent: "1.0.0" for 1.0.x requests, "2.0.0" for 2.0.x ones), timestamp (when absent: stored).
+Normalised: timestamps to UTC with millisecond precision (2.0 requires converting to UTC; 1.0.3
+allows returning another zone for the same instant), every contextActivities value to an array
+(Data 2.4.6.2), and UUIDs (id, registration, StatementRef ids) to lowercase, so a query parameter,
+which is lowercased too, finds them. The input is never mutated; unchanged parts are shared.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from lrs.xapi.timestamps import format_timestamp, parse_timestamp
+from lrs.xapi.versions import is_v2
+
+
+def prepare_statement(statement: dict, *, authority: dict, stored: dt.datetime, version: str) -> dict:
+    """The validated `statement` as it will be stored and returned with format=exact."""
+    stored_text = format_timestamp(stored)
+    prepared = _prepare_body(statement, version)
+    prepared["id"] = statement["id"].lower() if "id" in statement else str(uuid.uuid4())
+    prepared["stored"] = stored_text
+    prepared["authority"] = authority
+    prepared.setdefault("version", "2.0.0" if is_v2(version) else "1.0.0")
+    prepared.setdefault("timestamp", stored_text)
+    return prepared
+
+
+def _prepare_body(statement: dict, version: str) -> dict:
+    """A shallow copy with timestamp, object and context normalised; shared by SubStatements."""
+    prepared = dict(statement)
+    if "timestamp" in statement:
+        prepared["timestamp"] = format_timestamp(parse_timestamp(statement["timestamp"], version))
+    obj = statement["object"]
+    object_type = obj.get("objectType")
+    if object_type == "SubStatement":
+        prepared["object"] = _prepare_body(obj, version)
+    elif object_type == "StatementRef":
+        prepared["object"] = {**obj, "id": obj["id"].lower()}
+    if "context" in statement:
+        prepared["context"] = _prepare_context(statement["context"])
+    return prepared
+
+
+def _prepare_context(context: dict) -> dict:
+    prepared = dict(context)
+    if "registration" in context:
+        prepared["registration"] = context["registration"].lower()
+    if "statement" in context:
+        prepared["statement"] = {**context["statement"], "id": context["statement"]["id"].lower()}
+    if "contextActivities" in context:
+        prepared["contextActivities"] = {
+            kind: value if type(value) is list else [value]
+            for kind, value in context["contextActivities"].items()}
+    return prepared

@@ -1,0 +1,61 @@
+"""Timestamps: ISO 8601 for 1.0.x, RFC 3339 for 2.0.x, always stored and returned in UTC.
+
+Both versions refuse the "unknown local offset" forms -00, -0000 and -00:00 (the conformance suite
+sends them as invalid). 1.0.x accepts ISO 8601 extended and basic forms, with or without seconds
+and zone (no zone means UTC); 2.0.x requires RFC 3339: seconds and a zone (Z or +hh:mm).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from lrs.xapi.errors import XAPIValidationError
+from lrs.xapi.versions import is_v2
+
+_ISO_EXTENDED = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?")
+_ISO_BASIC = re.compile(
+    r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?([Z]|[+-]\d{2}(?:\d{2})?)?")
+_RFC_3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})")
+_UNKNOWN_OFFSETS = frozenset({"-00", "-0000", "-00:00"})
+
+
+def parse_timestamp(value: str, version: str) -> dt.datetime:
+    """An aware UTC datetime (microsecond precision) or XAPIValidationError with path "timestamp"."""
+    if not isinstance(value, str):
+        raise XAPIValidationError("timestamp", "must be a string")
+    v2 = is_v2(version)
+    if v2:
+        match = _RFC_3339.fullmatch(value)
+    else:
+        match = _ISO_EXTENDED.fullmatch(value) or _ISO_BASIC.fullmatch(value)
+    if match is None:
+        expected = "an RFC 3339" if v2 else "an ISO 8601"
+        raise XAPIValidationError("timestamp", f"{value!r} is not {expected} date and time")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if zone in _UNKNOWN_OFFSETS:
+        raise XAPIValidationError("timestamp", f"{value!r} has an unknown (negative zero) offset")
+    try:
+        moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                             int((fraction or "0")[:6].ljust(6, "0")), tzinfo=_zone(zone))
+    except ValueError as error:
+        raise XAPIValidationError("timestamp", f"{value!r} is not a valid date and time ({error})") from None
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _zone(zone: str | None) -> dt.timezone:
+    if zone is None or zone in "Zz":
+        return dt.timezone.utc
+    digits = zone[1:].replace(":", "")
+    if int(digits[2:] or 0) > 59:
+        raise ValueError("offset minutes must be below 60")
+    offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    return dt.timezone(-offset if zone[0] == "-" else offset)
+
+
+def format_timestamp(moment: dt.datetime) -> str:
+    """UTC with millisecond precision, e.g. "2026-11-23T08:20:04.123Z" (the precision MongoDB keeps)."""
+    utc = moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"

@@ -1,0 +1,157 @@
+"""Formats of single values (IRI, UUID, language tag, duration, ...) and JSON type checks.
+
+Every pattern is compiled once at import: these run several times per statement on the hot path.
+Each check raises XAPIValidationError(path, rule) and returns nothing, so callers read as a list
+of rules.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from typing import Any, Iterable
+
+import langcodes
+import rfc3987
+
+from lrs.xapi.errors import XAPIValidationError
+
+_IRI = rfc3987.get_compiled_pattern("^%(IRI)s$")
+_URI = rfc3987.get_compiled_pattern("^%(URI)s$")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_MAILTO = re.compile(r"mailto:[^@\s:/?#]+@[^@\s/?#]+")
+_SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_SHA2_HEX_LENGTHS = frozenset({56, 64, 96, 128})  # SHA-224, -256, -384, -512
+_MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?", re.DOTALL)
+# ISO 8601:2004 4.4.3.2 only: PnYnMnDTnHnMnS (each part optional, at least one; a decimal fraction
+# only on the last part) or PnW alone. isodate also accepts signs, "PT", weeks mixed with days and
+# the 4.4.3.3 alternative format, all of which xAPI forbids, so the grammar is stated here instead.
+_PART = r"\d+(?:[.,]\d+(?={0}\Z))?{0}"
+_DURATION = re.compile(
+    r"P(?:(?=\d|T\d)(?:{Y})?(?:{M})?(?:{D})?(?:T(?=\d)(?:{H})?(?:{M})?(?:{S})?)?|{W})\Z".format(
+        **{unit: _PART.format(unit) for unit in "YMWDHS"}))
+
+
+def fail(path: str, rule: str) -> None:
+    raise XAPIValidationError(path, rule)
+
+
+def require_dict(value: Any, path: str) -> dict:
+    if type(value) is not dict:
+        fail(path, "must be an object")
+    return value
+
+
+def require_list(value: Any, path: str) -> list:
+    if type(value) is not list:
+        fail(path, "must be an array")
+    return value
+
+
+def require_str(value: Any, path: str) -> str:
+    if type(value) is not str:
+        fail(path, "must be a string")
+    return value
+
+
+def require_bool(value: Any, path: str) -> None:
+    if type(value) is not bool:
+        fail(path, "must be true or false")
+
+
+def require_number(value: Any, path: str) -> float:
+    """A JSON number: not a boolean (Python's bool is an int), not NaN or infinity."""
+    if type(value) not in (int, float) or not math.isfinite(value):
+        fail(path, "must be a number")
+    return value
+
+
+def only_keys(obj: dict, allowed: frozenset, path: str) -> None:
+    """xAPI rejects properties it does not define, including wrongly cased ones."""
+    for key in obj:
+        if key not in allowed:
+            fail(f"{path}.{key}", "is not an allowed property here")
+
+
+def require_keys(obj: dict, required: Iterable[str], path: str) -> None:
+    for key in required:
+        if key not in obj:
+            fail(f"{path}.{key}", "is required")
+
+
+def validate_iri(value: Any, path: str) -> None:
+    """An absolute IRI (RFC 3987): a scheme is required, so relative references fail."""
+    if type(value) is not str or _IRI.match(value) is None:
+        fail(path, "must be an IRI")
+
+
+def validate_irl(value: Any, path: str) -> None:
+    """An IRL is an IRI meant to be resolvable; resolvability is not checked."""
+    if type(value) is not str or _IRI.match(value) is None:
+        fail(path, "must be an IRL")
+
+
+def validate_uri(value: Any, path: str) -> None:
+    if type(value) is not str or _URI.match(value) is None:
+        fail(path, "must be a URI")
+
+
+def validate_uuid(value: Any, path: str) -> None:
+    """A UUID in standard string form (8-4-4-4-12 hex digits, either case)."""
+    if type(value) is not str or _UUID.fullmatch(value) is None:
+        fail(path, "must be a UUID in standard string form")
+
+
+def validate_mailto(value: Any, path: str) -> None:
+    if type(value) is not str or _MAILTO.fullmatch(value) is None:
+        fail(path, 'must be a mailto IRI: "mailto:" and an email address')
+
+
+def validate_sha1_hex(value: Any, path: str) -> None:
+    if type(value) is not str or _SHA1_HEX.fullmatch(value) is None:
+        fail(path, "must be a hex-encoded SHA-1 hash (40 hex digits)")
+
+
+def validate_sha2_hex(value: Any, path: str) -> None:
+    if type(value) is not str or len(value) not in _SHA2_HEX_LENGTHS or _HEX.fullmatch(value) is None:
+        fail(path, "must be a hex-encoded SHA-2 hash")
+
+
+def validate_media_type(value: Any, path: str) -> None:
+    if type(value) is not str or _MEDIA_TYPE.fullmatch(value) is None:
+        fail(path, "must be an Internet Media Type like text/plain")
+
+
+def validate_duration(value: Any, path: str) -> None:
+    """ISO 8601 duration in the format of ISO 8601:2004(E) 4.4.3.2 (Data 4.6)."""
+    if type(value) is not str or _DURATION.match(value) is None:
+        fail(path, "must be an ISO 8601 duration like PT1H30M or P4W")
+
+
+
+@functools.lru_cache(maxsize=4096)
+def is_language_tag(tag: str) -> bool:
+    """RFC 5646 tag with registered subtags. Cached: a handful of tags repeat across statements."""
+    return "_" not in tag and langcodes.tag_is_valid(tag)
+
+
+def validate_language_tag(value: Any, path: str) -> None:
+    if type(value) is not str or not is_language_tag(value):
+        fail(path, "must be an RFC 5646 language tag")
+
+
+def validate_language_map(value: Any, path: str) -> None:
+    """An object from RFC 5646 language tags to strings."""
+    for tag, text in require_dict(value, path).items():
+        if not is_language_tag(tag):
+            fail(f"{path}.{tag}", "is not an RFC 5646 language tag")
+        if type(text) is not str:
+            fail(f"{path}.{tag}", "must be a string")
+
+
+def validate_extensions(value: Any, path: str) -> None:
+    """Keys must be IRIs; values are anything, null included (Data 4.1)."""
+    for key in require_dict(value, path):
+        if _IRI.match(key) is None:
+            fail(f"{path}.{key}", "extension keys must be IRIs")

@@ -1,0 +1,50 @@
+import datetime as dt
+
+import pytest
+
+from lrs.xapi.errors import XAPIValidationError
+from lrs.xapi.timestamps import format_timestamp, parse_timestamp
+
+UTC = dt.timezone.utc
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2008-09-15T15:53:00.601Z", "2008-09-15T15:53:00.601Z"),
+    ("2008-09-15T15:53:00.601+00:00", "2008-09-15T15:53:00.601Z"),
+    ("2023-05-04T12:00:00-05:00", "2023-05-04T17:00:00.000Z"),
+    ("2023-05-04t12:00:00.1234567+05:30", "2023-05-04T06:30:00.123Z"),
+    ("2023-12-31T23:30:00-01:00", "2024-01-01T00:30:00.000Z"),
+])
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_valid_timestamps_become_utc(value, expected, version):
+    assert format_timestamp(parse_timestamp(value, version)) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("20080915T155300Z", "2008-09-15T15:53:00.000Z"),      # ISO 8601 basic format
+    ("2008-09-15T15:53:00", "2008-09-15T15:53:00.000Z"),   # no zone: read as UTC
+    ("2008-09-15T15:53+0100", "2008-09-15T14:53:00.000Z"),  # reduced precision, basic offset
+    ("2008-09-15T15:53:00,5+01", "2008-09-15T14:53:00.500Z"),
+])
+def test_iso_8601_forms_only_in_1_0(value, expected):
+    assert format_timestamp(parse_timestamp(value, "1.0.3")) == expected
+    with pytest.raises(XAPIValidationError):
+        parse_timestamp(value, "2.0.0")
+
+
+@pytest.mark.parametrize("value", [
+    "2008-09-15T15:53:00.601-00", "2008-09-15T15:53:00.601-0000", "2008-09-15T15:53:00.601-00:00",
+    "should fail", "01/011/2015", "", "2008-13-15T15:53:00Z", "2008-02-30T15:53:00Z", "2008-09-15T25:00:00Z",
+    "2008-09-15", "2008-09-15T15:53:00+05:75", "2008-09-15T15:53:00Z\n", 1234, None,
+])
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_invalid_timestamps_are_refused(value, version):
+    with pytest.raises(XAPIValidationError):
+        parse_timestamp(value, version)
+
+
+def test_format_keeps_milliseconds_and_converts_to_utc():
+    moment = dt.datetime(2026, 11, 23, 9, 20, 4, 123999, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert format_timestamp(moment) == "2026-11-23T08:20:04.123Z"
+    assert parse_timestamp("2026-11-23T08:20:04.123Z", "2.0.0") == dt.datetime(2026, 11, 23, 8, 20, 4, 123000,
+                                                                                tzinfo=UTC)
