@@ -118,5 +118,6 @@ def settings_table(declared: Iterable[Setting]) -> str:
         default = setting.default
         if isinstance(default, tuple):
             default = ",".join(default)
-        rows.append(f"| `{setting.env}` | `{default}` | {setting.doc} |")
+        shown = f"`{default}`" if default != "" else "(empty)"
+        rows.append(f"| `{setting.env}` | {shown} | {setting.doc} |")
     return "\n".join(rows)
