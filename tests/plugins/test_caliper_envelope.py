@@ -1,0 +1,360 @@
+"""POST /caliper/event (seeds/002) against a live server: every seed example, one event of every
+profile of seeds/002's AllProfiles, and the invalid inputs Caliper 1.2 and the seed refuse.
+
+Accepted events are read back through /xapi/statements and checked field by field.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import LiveServer
+from tests.plugins.test_caliper_support import (
+    CONTEXT, EVENT_EXTENSION, PUBLIC_URL, SEED_002_EVENTS, TIMEOUT, bearer, caliper_app, envelope, live_token,
+    read_statement, statement_count, token,
+)
+
+CALIPER = "http://purl.imsglobal.org/caliper/"
+PERSON = {"id": "https://example.edu/users/554433", "type": "Person"}
+
+
+@pytest.fixture
+def app(make_app: Any) -> Any:
+    return caliper_app(make_app)
+
+
+def post(server: LiveServer, body: Any, access_token: str) -> requests.Response:
+    return requests.post(server.url + "/caliper/event", data=json.dumps(body),
+                         headers={**bearer(access_token), "Content-Type": "application/json"}, timeout=TIMEOUT)
+
+
+def post_in_process(client: Any, body: Any) -> Any:
+    return client.post("/caliper/event", data=json.dumps(body), headers=bearer(token(client)),
+                       content_type="application/json")
+
+
+# -- the seed's examples -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("example", range(len(SEED_002_EVENTS)), ids=lambda i: f"example{i + 1}")
+def test_seed_example_is_stored_as_a_statement(live_server: LiveServer, example: int) -> None:
+    event = SEED_002_EVENTS[example]
+    response = post(live_server, envelope(event), live_token(live_server))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "success"
+    assert body["message"] == "1 event(s) and 0 entity(ies) stored"
+    assert body["errors"] == []
+    stored = read_statement(live_server, event["id"].removeprefix("urn:uuid:"))
+    assert stored["context"]["extensions"][EVENT_EXTENSION] == event  # kept exactly as sent
+    assert stored["context"]["extensions"][CALIPER + "sensor"] == "https://alpharead.alpha.school"
+    assert stored["timestamp"].startswith(event["eventTime"][:19])
+    assert stored["authority"]["account"]["name"] == "alpha-read"
+
+
+def test_example1_generic_event_mapping(live_server: LiveServer) -> None:
+    event = SEED_002_EVENTS[0]
+    assert post(live_server, envelope(event), live_token(live_server)).status_code == 200
+    stored = read_statement(live_server, "c51570e4-f8ed-4c18-bb3a-dfe51b2cc594")
+    assert stored["actor"] == {"objectType": "Agent",
+                               "account": {"homePage": "https://example.edu", "name": "users/554433"}}
+    assert stored["verb"] == {"id": "http://activitystrea.ms/schema/1.0/create", "display": {"en-US": "Created"}}
+    assert stored["object"] == {"objectType": "Activity",
+                                "id": "https://example.edu/terms/201801/courses/7/sections/1/assignments/1"}
+    assert "result" not in stored and "registration" not in stored["context"]
+
+
+def test_example2_tool_use_with_group_and_edapp(live_server: LiveServer) -> None:
+    event = SEED_002_EVENTS[1]
+    assert post(live_server, envelope(event), live_token(live_server)).status_code == 200
+    stored = read_statement(live_server, "7e10e4f3-a0d8-4430-95bd-783ffae4d916")
+    assert stored["verb"]["id"] == "http://activitystrea.ms/schema/1.0/use"
+    assert stored["object"]["definition"] == {"type": CALIPER + "SoftwareApplication"}
+    context = stored["context"]
+    assert context["platform"] == "https://example.edu"
+    assert context["contextActivities"]["grouping"] == [{
+        "objectType": "Activity", "id": "https://example.edu/terms/201601/courses/7/sections/1",
+        "definition": {"type": CALIPER + "CourseSection"}}]
+    assert context["contextActivities"]["other"][0]["id"] == "https://example.edu"
+
+
+def test_example3_annotation(live_server: LiveServer) -> None:
+    event = SEED_002_EVENTS[2]
+    assert post(live_server, envelope(event), live_token(live_server)).status_code == 200
+    stored = read_statement(live_server, "7e10e4f3-a0d8-4430-95bd-783ffae4d916")
+    assert stored["verb"]["id"] == "http://purl.imsglobal.org/caliper/actions/Highlighted"
+    assert stored["object"]["definition"]["type"] == CALIPER + "DigitalResource"
+    assert stored["context"]["platform"] == "https://example.edu/apps/annotation-tool"
+
+
+def test_example4_actor_without_authority_and_session_registration(live_server: LiveServer) -> None:
+    event = SEED_002_EVENTS[3]
+    assert post(live_server, envelope(event), live_token(live_server)).status_code == 200
+    stored = read_statement(live_server, "c51570e4-f8ed-4c18-bb3a-dfe51b2cc594")
+    # "https:/your-app.domain/..." has no authority: the whole IRI names the account.
+    assert stored["actor"]["account"] == {"homePage": PUBLIC_URL,
+                                          "name": "https:/your-app.domain/users/fdeb7d92-b3a4-4b6c-a201-cb590b43bce1"}
+    assert stored["object"]["definition"] == {"type": CALIPER + "SoftwareApplication", "name": {"und": "Learning"}}
+    registration = stored["context"]["registration"]
+    assert uuid.UUID(registration)
+    # The registration is derived from the session IRI, so it is the same for every event of it.
+    again = copy.deepcopy(event) | {"id": f"urn:uuid:{uuid.uuid4()}"}
+    assert post(live_server, envelope(again), live_token(live_server)).status_code == 200
+    assert read_statement(live_server, again["id"][9:])["context"]["registration"] == registration
+
+
+def test_entities_in_data_are_kept(live_server: LiveServer, app: Any) -> None:
+    person = {"@context": CONTEXT, "id": "https://example.edu/users/554433", "type": "Person",
+              "name": "Ana", "dateCreated": "2023-08-01T06:00:00.000Z", "extensions": {"grade": "5"}}
+    response = post(live_server, envelope(SEED_002_EVENTS[0], person), live_token(live_server))
+    assert response.status_code == 200, response.text
+    assert response.json()["message"] == "1 event(s) and 1 entity(ies) stored"
+    kept = app.extensions["lrs"].plugin_collection("caliper", "entities").find_one({"_id": person["id"]})
+    assert json.loads(kept["raw"]) == person
+    assert kept["sensor"] == "https://alpharead.alpha.school"
+
+
+def test_resent_envelope_is_idempotent(live_server: LiveServer, client: Any) -> None:
+    body = envelope(*SEED_002_EVENTS[:2])
+    access = live_token(live_server)
+    assert post(live_server, body, access).status_code == 200
+    assert post(live_server, body, access).status_code == 200
+    assert statement_count(client) == 2
+
+
+def test_reused_id_with_other_content_is_refused(client: Any) -> None:
+    assert post_in_process(client, envelope(SEED_002_EVENTS[0])).status_code == 200
+    response = post_in_process(client, envelope(SEED_002_EVENTS[3]))  # same id, other event
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == [
+        {"index": 0, "path": "$.data[0].id", "message": "this id was already used for a different event"}]
+    assert statement_count(client) == 1
+
+
+def test_envelope_of_many_events_is_one_batch(live_server: LiveServer, client: Any) -> None:
+    events = [dict(SEED_002_EVENTS[0], id=f"urn:uuid:{uuid.uuid4()}") for _ in range(25)]
+    response = post(live_server, envelope(*events), live_token(live_server))
+    assert response.status_code == 200
+    assert response.json()["message"] == "25 event(s) and 0 entity(ies) stored"
+    assert statement_count(client) == 25
+
+
+# -- one event of every profile ----------------------------------------------------------------
+
+def _event(profile: str, kind: str, action: str, object_: dict, **extra: Any) -> dict:
+    return {"@context": CONTEXT, "id": f"urn:uuid:{uuid.uuid4()}", "type": kind, "profile": profile,
+            "actor": PERSON, "action": action, "object": object_, "eventTime": "2026-03-01T09:00:00.000Z", **extra}
+
+
+RESOURCE = {"id": "https://example.edu/resources/1", "type": "DigitalResource", "name": "Reading 1"}
+PROFILE_EVENTS: dict[str, tuple[dict, str]] = {  # profile -> (event, expected verb)
+    "AnnotationProfile": (_event("AnnotationProfile", "AnnotationEvent", "Bookmarked", RESOURCE,
+                                 generated={"id": "https://example.edu/bookmarks/1", "type": "BookmarkAnnotation"}),
+                          "http://id.tincanapi.com/verb/bookmarked"),
+    "AssessmentProfile": (_event("AssessmentProfile", "AssessmentItemEvent", "Completed",
+                                 {"id": "https://example.edu/items/3", "type": "AssessmentItem",
+                                  "isPartOf": {"id": "https://example.edu/assess/1", "type": "Assessment"}},
+                                 generated={"id": "https://example.edu/responses/9", "type": "FillinBlankResponse",
+                                            "values": ["blue", "red"], "duration": "PT30S"}),
+                          "http://adlnet.gov/expapi/verbs/answered"),
+    "ToolUseProfile": (_event("ToolUseProfile", "ToolUseEvent", "Used",
+                              {"id": "https://example.edu", "type": "SoftwareApplication"}),
+                       "http://activitystrea.ms/schema/1.0/use"),
+    "GeneralProfile": (_event("GeneralProfile", "Event", "Linked", RESOURCE),
+                       "http://purl.imsglobal.org/caliper/actions/Linked"),
+    "FeedbackProfile": (_event("FeedbackProfile", "FeedbackEvent", "Ranked", RESOURCE,
+                               generated={"id": "https://example.edu/ratings/1", "type": "Rating"}),
+                        "http://id.tincanapi.com/verb/rated"),
+    "MediaProfile": (_event("MediaProfile", "MediaEvent", "Paused",
+                            {"id": "https://example.edu/videos/1", "type": "VideoObject"},
+                            target={"id": "https://example.edu/videos/1#t=71", "type": "MediaLocation",
+                                    "currentTime": "PT1M11S"}),
+                     "https://w3id.org/xapi/video/verbs/paused"),
+    "SurveyProfile": (_event("SurveyProfile", "SurveyInvitationEvent", "Accepted",
+                             {"id": "https://example.edu/invitations/1", "type": "SurveyInvitation"}),
+                      "http://activitystrea.ms/schema/1.0/accept"),
+    "ResourceManagementProfile": (_event("ResourceManagementProfile", "ResourceManagementEvent", "Archived",
+                                         RESOURCE), "http://activitystrea.ms/schema/1.0/archive"),
+    "ForumProfile": (_event("ForumProfile", "MessageEvent", "Posted",
+                            {"id": "https://example.edu/forums/1/messages/2", "type": "Message"}),
+                     "http://activitystrea.ms/schema/1.0/post"),
+    "AssignableProfile": (_event("AssignableProfile", "AssignableEvent", "Started",
+                                 {"id": "https://example.edu/assignments/1", "type": "AssignableDigitalResource"},
+                                 generated={"id": "https://example.edu/attempts/1", "type": "Attempt", "count": 1}),
+                          "http://adlnet.gov/expapi/verbs/attempted"),
+    "GradingProfile": (_event("GradingProfile", "GradeEvent", "Graded",
+                              {"id": "https://example.edu/attempts/1", "type": "Attempt"},
+                              actor={"id": "https://example.edu/autograder", "type": "SoftwareApplication"},
+                              generated={"id": "https://example.edu/scores/1", "type": "Score",
+                                         "scoreGiven": 7, "maxScore": 10}),
+                       "http://purl.imsglobal.org/caliper/actions/Graded"),
+    "ReadingProfile": (_event("ReadingProfile", "NavigationEvent", "NavigatedTo",
+                              {"id": "https://example.edu/books/1/chapters/2", "type": "Chapter"}),
+                       "http://activitystrea.ms/schema/1.0/access"),
+    "SessionProfile": (_event("SessionProfile", "SessionEvent", "LoggedIn",
+                              {"id": "https://example.edu", "type": "SoftwareApplication"},
+                              session={"id": "https://example.edu/sessions/77", "type": "Session"}),
+                       "https://w3id.org/xapi/adl/verbs/logged-in"),
+    "SearchProfile": (_event("SearchProfile", "SearchEvent", "Searched",
+                             {"id": "https://example.edu/catalog", "type": "SoftwareApplication"},
+                             generated={"id": "https://example.edu/search/1", "type": "SearchResponse"}),
+                      "http://activitystrea.ms/schema/1.0/search"),
+    "ToolLaunchProfile": (_event("ToolLaunchProfile", "ToolLaunchEvent", "Launched",
+                                 {"id": "https://tool.example.com", "type": "SoftwareApplication"},
+                                 federatedSession={"id": "https://example.edu/lti/sessions/1", "type": "LtiSession"}),
+                          "http://adlnet.gov/expapi/verbs/launched"),
+    "TimebackProfile": (_event("TimebackProfile", "TimebackActivityEvent", "Completed",
+                               {"id": "https://myapp.example.com/activities/Math/g3/lesson-1",
+                                "type": "TimebackActivityContext"},
+                               actor={"id": "https://api.example.com/users/student-123", "type": "TimebackUser"}),
+                        "http://adlnet.gov/expapi/verbs/completed"),
+}
+
+
+def test_every_profile_of_the_seed_is_covered() -> None:
+    from plugins.caliper.vocabulary import PROFILES
+    assert set(PROFILE_EVENTS) == set(PROFILES)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_EVENTS))
+def test_one_event_per_profile(live_server: LiveServer, profile: str) -> None:
+    event, verb = PROFILE_EVENTS[profile]
+    response = post(live_server, envelope(event), live_token(live_server))
+    assert response.status_code == 200, response.text
+    stored = read_statement(live_server, event["id"][9:])
+    assert stored["verb"]["id"] == verb
+    assert stored["object"]["id"] == event["object"]["id"]
+    assert stored["object"]["definition"]["type"] == CALIPER + event["object"]["type"]
+    assert stored["context"]["extensions"][EVENT_EXTENSION] == event
+
+
+def test_profile_specific_result_and_context(live_server: LiveServer) -> None:
+    access = live_token(live_server)
+    for profile in ("AssessmentProfile", "GradingProfile", "ToolLaunchProfile"):
+        assert post(live_server, envelope(PROFILE_EVENTS[profile][0]), access).status_code == 200
+    answered = read_statement(live_server, PROFILE_EVENTS["AssessmentProfile"][0]["id"][9:])
+    assert answered["result"] == {"response": "blue[,]red", "duration": "PT30S"}
+    assert answered["context"]["contextActivities"]["parent"] == [{
+        "objectType": "Activity", "id": "https://example.edu/assess/1", "definition": {"type": CALIPER + "Assessment"}}]
+    graded = read_statement(live_server, PROFILE_EVENTS["GradingProfile"][0]["id"][9:])
+    assert graded["result"] == {"score": {"raw": 7, "max": 10, "scaled": 0.7}}
+    assert graded["actor"]["account"] == {"homePage": "https://example.edu", "name": "autograder"}
+    launched = read_statement(live_server, PROFILE_EVENTS["ToolLaunchProfile"][0]["id"][9:])
+    assert launched["context"]["extensions"][CALIPER + "federatedSession"] == {
+        "id": "https://example.edu/lti/sessions/1", "type": "LtiSession"}
+
+
+# -- invalid input -----------------------------------------------------------------------------
+
+def _with(event: dict, **changes: Any) -> dict:
+    changed = copy.deepcopy(event)
+    for key, value in changes.items():
+        if value is None:
+            changed.pop(key, None)
+        else:
+            changed[key] = value
+    return changed
+
+
+GOOD = SEED_002_EVENTS[1]
+INVALID_EVENTS = [
+    (_with(GOOD, action="Viewed"), "$.data[0].action",
+     "Viewed is not allowed for a ToolUseEvent in the ToolUseProfile (allowed: Used)"),
+    (_with(GOOD, actor=None), "$.data[0].actor", "required"),
+    (_with(GOOD, eventTime=None), "$.data[0].eventTime", "required"),
+    (_with(GOOD, id="7e10e4f3-a0d8-4430-95bd-783ffae4d916"), "$.data[0].id",
+     "must be a UUID expressed as a URN: urn:uuid:<UUID>"),
+    (_with(GOOD, id="urn:uuid:"), "$.data[0].id", "must be a UUID expressed as a URN: urn:uuid:<UUID>"),
+    (_with(GOOD, eventTime="2016-11-15 10:15"), "$.data[0].eventTime",
+     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"),
+    (_with(GOOD, eventTime="2016-11-15T10:15:00"), "$.data[0].eventTime",
+     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"),
+    (_with(GOOD, profile="FancyProfile"), "$.data[0].profile", None),
+    (_with(GOOD, profile="MediaProfile"), "$.data[0].type", "ToolUseEvent is not an event of the MediaProfile"),
+    (_with(GOOD, type="ClickEvent"), "$.data[0].type", None),
+    (_with(GOOD, action="Smiled"), "$.data[0].action", "unknown Caliper action"),
+    (_with(GOOD, score=3), "$.data[0].score", "unknown property (custom data belongs in `extensions`)"),
+    (_with(GOOD, actor={"id": "https://example.edu/users/1", "type": "Robot"}), "$.data[0].actor.type",
+     "unknown Caliper entity type 'Robot'"),
+    (_with(GOOD, object={"id": "https://example.edu/x", "type": "Person"}), "$.data[0].object.type",
+     "Person is not allowed here (expected SoftwareApplication, or a subtype)"),
+    (_with(GOOD, object={"type": "SoftwareApplication"}), "$.data[0].object.id", "required: the entity's IRI"),
+    (_with(GOOD, actor="not an iri"), "$.data[0].actor", "must be an IRI or an entity object {id, type}"),
+    (_with(GOOD, group={"id": "https://example.edu/g", "type": "Person"}), "$.data[0].group.type",
+     "Person is not allowed here (expected Organization, or a subtype)"),
+    (_with(GOOD, **{"@context": "http://purl.imsglobal.org/ctx/caliper/v1p1"}), "$.data[0].@context",
+     "must be http://purl.imsglobal.org/ctx/caliper/v1p2 (or an array starting with it)"),
+    (_with(GOOD, extensions=[1]), "$.data[0].extensions", "must be an object"),
+    (_with(PROFILE_EVENTS["ToolLaunchProfile"][0], federatedSession=None), "$.data[0].federatedSession",
+     "required for a ToolLaunchEvent Launched"),
+    (_with(PROFILE_EVENTS["SessionProfile"][0], action="TimedOut"), "$.data[0].actor.type",
+     "Person is not allowed here (expected SoftwareApplication, or a subtype)"),
+]
+
+
+@pytest.mark.parametrize("event,path,message", INVALID_EVENTS, ids=[case[1] + str(i) for i, case in enumerate(INVALID_EVENTS)])
+def test_invalid_event_is_refused_naming_path(client: Any, event: dict, path: str, message: str | None) -> None:
+    response = post_in_process(client, envelope(event))
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["status"] == "error"
+    assert body["message"] == "1 invalid item(s); nothing was stored"
+    errors = [(e["index"], e["path"]) for e in body["errors"]]
+    assert (0, path) in errors, body
+    if message:
+        assert {"index": 0, "path": path, "message": message} in body["errors"]
+    assert statement_count(client) == 0
+
+
+def test_one_bad_event_stores_nothing(client: Any) -> None:
+    good = [dict(GOOD, id=f"urn:uuid:{uuid.uuid4()}") for _ in range(3)]
+    bad = _with(GOOD, id=f"urn:uuid:{uuid.uuid4()}", action="Viewed")
+    entity = {"id": "https://example.edu/users/554433", "type": "Person"}
+    response = post_in_process(client, envelope(good[0], entity, bad, good[1], good[2]))
+    assert response.status_code == 400
+    assert [e["index"] for e in response.get_json()["errors"]] == [2]
+    assert statement_count(client) == 0
+    lrs = client.application.extensions["lrs"]
+    assert lrs.plugin_collection("caliper", "entities").count_documents({}) == 0
+
+
+@pytest.mark.parametrize("body,path,message", [
+    ([], "$", "the body must be a Caliper envelope object {sensor, sendTime, dataVersion, data}"),
+    ({"data": [GOOD]}, "$.sensor", "required"),
+    (dict(envelope(GOOD), dataVersion="http://purl.imsglobal.org/ctx/caliper/v1p1"), "$.dataVersion",
+     "must be http://purl.imsglobal.org/ctx/caliper/v1p2"),
+    (dict(envelope(GOOD), data=[]), "$.data", "must be a non-empty array of Caliper events and entities"),
+    (dict(envelope(GOOD), sendTime="yesterday"), "$.sendTime",
+     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"),
+    (dict(envelope(GOOD), sensor="not an iri"), "$.sensor", "must be an IRI identifying the sensor"),
+])
+def test_bad_envelope(client: Any, body: Any, path: str, message: str) -> None:
+    response = post_in_process(client, body)
+    assert response.status_code == 400
+    result = response.get_json()
+    assert result["status"] == "error" and result["message"] == "invalid envelope; nothing was stored"
+    assert {"index": None, "path": path, "message": message} in result["errors"]
+
+
+def test_bad_entity_in_data(client: Any) -> None:
+    entity = {"id": "https://example.edu/res/1", "type": "DigitalResource", "mediaType": "text/html",
+              "dateModified": "now"}
+    response = post_in_process(client, envelope(GOOD, entity))
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == [
+        {"index": 1, "path": "$.data[1].mediaType",
+         "message": "unknown property of an Entity (custom data belongs in `extensions`)"},
+        {"index": 1, "path": "$.data[1].dateModified",
+         "message": "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"},
+    ]
+
+
+def test_not_json(client: Any) -> None:
+    response = client.post("/caliper/event", data="{nope", headers=bearer(token(client)))
+    assert response.status_code == 400
+    assert response.get_json()["status"] == "error"
+    assert response.get_json()["message"].startswith("the request body is not valid JSON")

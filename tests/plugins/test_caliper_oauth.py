@@ -1,0 +1,130 @@
+"""POST /oauth/token (client credentials) and the Bearer tokens both Caliper endpoints accept."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import LiveServer
+from tests.plugins.test_caliper_support import (
+    CLIENT_ID, CLIENT_SECRET, EVENT_CREATE, SEED_002_EVENTS, SEED_003_XP, TIMEOUT, bearer, caliper_app, envelope,
+    fill_placeholders, statement_count, token,
+)
+
+
+@pytest.fixture
+def app(make_app: Any) -> Any:
+    return caliper_app(make_app, caliper_token_lifetime=900)
+
+
+def post_envelope(client: Any, access_token: str) -> Any:
+    return client.post("/caliper/event", data=json.dumps(envelope(SEED_002_EVENTS[0])), headers=bearer(access_token))
+
+
+def post_event(client: Any, access_token: str) -> Any:
+    return client.post("/events/1.0/", data=json.dumps(fill_placeholders(SEED_003_XP)), headers=bearer(access_token))
+
+
+def test_token_endpoint_over_http(live_server: LiveServer) -> None:
+    form = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    response = requests.post(live_server.url + "/oauth/token", data=form, timeout=TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
+    assert body["scope"].split() == sorted([EVENT_CREATE, "events.write"])
+    assert len(body["access_token"]) >= 40
+
+
+def test_a_default_token_works_on_both_endpoints(client: Any) -> None:
+    access = token(client)
+    assert post_envelope(client, access).status_code == 200
+    assert post_event(client, access).status_code == 202
+    assert statement_count(client) == 2
+
+
+def test_client_authentication_by_http_basic(client: Any) -> None:
+    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers={"Authorization": f"Basic {basic}"})
+    assert response.status_code == 200
+    assert post_event(client, response.get_json()["access_token"]).status_code == 202
+
+
+def test_only_a_hash_of_the_token_is_stored(client: Any, app: Any) -> None:
+    access = token(client)
+    tokens = app.extensions["lrs"].plugin_collection("caliper", "tokens")
+    document = tokens.find_one({})
+    assert document["_id"] == hashlib.sha256(access.encode()).hexdigest()
+    assert access not in json.dumps(document, default=str)
+    assert document["client"] == CLIENT_ID
+
+
+@pytest.mark.parametrize("form,status,error", [
+    ({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": "wrong"}, 401, "invalid_client"),
+    ({"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}, 401, "invalid_client"),
+    ({"grant_type": "client_credentials"}, 401, "invalid_client"),
+    ({"grant_type": "password", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, 400,
+     "unsupported_grant_type"),
+    ({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+      "scope": "https://purl.imsglobal.org/spec/caliper/v1p1/scope/admin"}, 400, "invalid_scope"),
+    ({"grant_type": "client_credentials", "client_id": "xapi-only", "client_secret": "xapi-only-secret"}, 400,
+     "invalid_scope"),
+])
+def test_token_refusals(client: Any, form: dict, status: int, error: str) -> None:
+    response = client.post("/oauth/token", data=form)
+    assert response.status_code == status
+    assert response.get_json()["error"] == error
+    assert response.get_json()["error_description"]
+
+
+def test_token_request_must_be_form_encoded(client: Any) -> None:
+    response = client.post("/oauth/token", json={"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                                                 "client_secret": CLIENT_SECRET})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+
+
+def test_missing_scope_is_forbidden(client: Any) -> None:
+    events_only = token(client, scope="events.write")
+    response = post_envelope(client, events_only)
+    assert response.status_code == 403
+    assert response.get_json() == {"status": "error", "errors": [], "message":
+                                   f"the token lacks the scope this endpoint needs ({EVENT_CREATE})"}
+    assert post_event(client, events_only).status_code == 202
+    create_only = token(client, scope=EVENT_CREATE)
+    assert post_event(client, create_only).status_code == 403
+    assert post_envelope(client, create_only).status_code == 200
+
+
+def test_expired_token_is_refused(client: Any, app: Any) -> None:
+    access = token(client)
+    tokens = app.extensions["lrs"].plugin_collection("caliper", "tokens")
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    tokens.update_one({"_id": hashlib.sha256(access.encode()).hexdigest()}, {"$set": {"expires_at": past}})
+    for response in (post_envelope(client, access), post_event(client, access)):
+        assert response.status_code == 401
+        assert response.get_json()["message"] == "the Bearer token is unknown, expired or revoked"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert statement_count(client) == 0
+
+
+def test_revoking_the_credential_revokes_its_tokens(client: Any, app: Any) -> None:
+    access = token(client)
+    app.extensions["lrs"].credentials.revoke(CLIENT_ID)
+    assert post_event(client, access).status_code == 401
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer not-a-token", f"Basic {CLIENT_ID}"])
+def test_missing_or_unknown_token(client: Any, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    for path in ("/caliper/event", "/events/1.0/", "/events/1.0/heartbeat"):
+        response = client.post(path, data="{}", headers=headers)
+        assert response.status_code == 401
+        assert response.get_json()["status"] == "error"
