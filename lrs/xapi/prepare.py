@@ -31,8 +31,10 @@ def prepare_statement(statement: dict, *, authority: dict, stored: dt.datetime, 
 def _prepare_body(statement: dict, version: str) -> dict:
     """A shallow copy with timestamp, object and context normalised; shared by SubStatements."""
     prepared = dict(statement)
-    if "timestamp" in statement:
+    if statement.get("timestamp") is not None:
         prepared["timestamp"] = format_timestamp(parse_timestamp(statement["timestamp"], version))
+    elif "timestamp" in statement:
+        del prepared["timestamp"]  # a 2.0 null timestamp: "not given" (see validation._statement_body)
     obj = statement["object"]
     object_type = obj.get("objectType")
     if object_type == "SubStatement":

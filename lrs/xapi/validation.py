@@ -84,7 +84,12 @@ def validate_statement(statement: object, version: str, path: str = "statement")
 
 
 def _statement_body(statement: dict, path: str, version: str, *, substatement: bool = False) -> None:
-    """What Statements and SubStatements share: actor, verb, object, result, context, ..."""
+    """What Statements and SubStatements share: actor, verb, object, result, context, ...
+
+    One exception to "no null values": the 2.0 conformance suite sends a statement with
+    "timestamp": null and expects it stored with timestamp = stored, so in 2.0 a null top-level
+    timestamp means "not given" (prepare_statement drops it).
+    """
     require_keys(statement, ("actor", "verb", "object"), path)
     _actor(statement["actor"], f"{path}.actor", version)
     _verb(statement["verb"], f"{path}.verb")
@@ -93,7 +98,7 @@ def _statement_body(statement: dict, path: str, version: str, *, substatement: b
         _result(statement["result"], f"{path}.result")
     if "context" in statement:
         _context(statement["context"], f"{path}.context", version, object_type)
-    if "timestamp" in statement:
+    if "timestamp" in statement and not (statement["timestamp"] is None and not substatement and is_v2(version)):
         validate_timestamp(statement["timestamp"], f"{path}.timestamp", version)
     if "attachments" in statement:
         for index, attachment in enumerate(require_list(statement["attachments"], f"{path}.attachments")):

@@ -28,6 +28,10 @@ def test_2_0_statements_default_to_version_2_0_0():
     assert prepare(statement(), "2.0.0")["version"] == "2.0.0"
 
 
+def test_a_null_2_0_timestamp_becomes_stored():
+    assert prepare(statement(timestamp=None), "2.0.0")["timestamp"] == "2026-11-23T08:20:04.123Z"
+
+
 def test_given_values_are_kept_or_normalised():
     given = statement(id="FD41C918-B88B-4B20-A0A5-A4C32391AAA0", version="1.0.3",
                       timestamp="2013-05-18T07:32:34.80456+02:00", stored="2000-01-01T00:00:00Z",

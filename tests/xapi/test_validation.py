@@ -280,6 +280,13 @@ def test_statement_version_property_by_request_version(value, version, ok):
             validate_statement(statement(version=value), version)
 
 
+def test_null_timestamp_means_absent_in_2_0_statements_only():
+    validate_statement(statement(timestamp=None), "2.0.0")  # what the 2.0 conformance suite sends
+    for invalid, version in ((statement(timestamp=None), "1.0.3"), (substatement(timestamp=None), "2.0.0")):
+        with pytest.raises(XAPIValidationError, match="timestamp: must be a string"):
+            validate_statement(invalid, version)
+
+
 def test_rfc_3339_is_required_in_2_0_only():
     basic = statement(timestamp="20130518T053234Z")
     validate_statement(basic, "1.0.3")
