@@ -16,6 +16,7 @@ from lrs.plugins import plugin_manager
 from lrs.settings import CORE_SETTINGS, Settings
 from lrs.statements import StatementService, utc_now
 from lrs.store import connect
+from lrs.store.attachments import AttachmentStore
 from lrs.store.credentials import CredentialStore
 from lrs.store.statements import StatementStore
 
@@ -29,6 +30,7 @@ class LRS:
         self.db = connect(settings["mongo_uri"], settings["mongo_db"])
         self.credentials = CredentialStore(self.db, VerifiedPairs(settings["auth_cache_seconds"]))
         self.statement_store = StatementStore(self.db)
+        self.attachments = AttachmentStore(self.db)
         self.statements = StatementService(self.statement_store, self._notify_stored)
 
     @classmethod
@@ -44,6 +46,8 @@ class LRS:
         """Idempotent start-up: indexes, crash recovery, and the admin credential if configured."""
         self.statement_store.ensure_indexes()
         self.statement_store.recover(utc_now())
+        self.attachments.ensure_indexes()
+        self.attachments.recover(utc_now())
         key, secret = self.settings["admin_key"], self.settings["admin_secret"]
         if key and secret:
             self.create_credential(key, secret, ["all"], label="admin")

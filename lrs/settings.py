@@ -57,6 +57,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_list),
     Setting("max_body_bytes", 20 * 1024 * 1024, "Largest request body accepted on JSON "
             "resources, in bytes; larger requests get 413.", int),
+    Setting("max_attachment_request_bytes", 256 * 1024 * 1024, "Largest multipart/mixed "
+            "statement request (statements plus attachment contents), in bytes; larger requests "
+            "get 413. Contents stream to the store, so this bounds storage per request, not memory.", int),
     Setting("statements_page_size", 100, "Statements per page of GET /statements when the "
             "client asks for limit=0 or more than this.", int),
     Setting("cors_origins", ("*",), "Comma-separated origins allowed to call the LRS from a "

@@ -13,7 +13,7 @@ from lrs.core import current_lrs
 from lrs.errors import BadRequest, NotFound
 from lrs.http import params
 from lrs.http.auth import require
-from lrs.http.body import json_body
+from lrs.http.attachments import read_statements, statements_response
 from lrs.statements import utc_now
 from lrs.store.statements import StatementQuery
 from lrs.xapi.agents import ifi_key
@@ -59,7 +59,7 @@ def consistent_through(response: Response) -> Response:
 def put_statement() -> Response:
     credential = require(WRITE_STATEMENTS)
     statement_id = params.load(PutParams(), request.args, g.xapi_version)["statementId"]
-    statement = json_body()
+    statement = read_statements(g.xapi_version)
     if not isinstance(statement, dict):
         raise BadRequest("PUT statements takes one Statement object")
     if "id" in statement and str(statement["id"]).lower() != statement_id:
@@ -73,7 +73,7 @@ def put_statement() -> Response:
 def post_statements() -> Response:
     credential = require(WRITE_STATEMENTS)
     params.load(params.StrictSchema(), request.args, g.xapi_version)
-    payload = json_body()
+    payload = read_statements(g.xapi_version)
     statements = payload if isinstance(payload, list) else [payload]
     ids = current_lrs().statements.store(statements, authority=credential.authority, version=g.xapi_version)
     return _json(json.dumps(ids))
@@ -104,7 +104,7 @@ def _single(args: dict[str, Any], own_authority: dict | None) -> Response:
             or (own_authority and document.get("authority") != ifi_key(own_authority))):
         raise NotFound(f"no {'voided ' if wants_voided else ''}statement with id {statement_id}")
     body = _format_raw(document["raw"], args.get("format", "exact"))
-    response = _json(body)
+    response = statements_response(body, document["attachments"]) if args.get("attachments") else _json(body)
     response.last_modified = document["stored"]
     return response
 
@@ -132,7 +132,11 @@ def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
     fmt = args.get("format", "exact")
     statements = ",".join(_format_raw(document["raw"], fmt) for document in documents)
     more = _encode_more(raw, next_seq) if next_seq is not None else ""
-    response = _json(f'{{"statements":[{statements}],"more":{json.dumps(more)}}}')
+    body = f'{{"statements":[{statements}],"more":{json.dumps(more)}}}'
+    if args.get("attachments"):
+        response = statements_response(body, [sha2 for d in documents for sha2 in d["attachments"]])
+    else:
+        response = _json(body)
     response.last_modified = max((d["stored"] for d in documents), default=None) or utc_now()
     return response
 

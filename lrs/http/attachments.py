@@ -1,0 +1,162 @@
+"""Statement requests and responses that carry attachments (Communication 1.5.2, Data 2.4.11, 2.6).
+
+A PUT or POST of statements is JSON, or multipart/mixed whose first part is the statements' JSON
+and whose other parts are attachment contents named by their sha2. The LRS decides on the first
+part alone, so the statements are validated before any content is read; each content part is
+then streamed into the attachment store while it is hashed, checked against the declared sha2s,
+and kept once per sha2. Signatures are verified last, from the stored content. A content saved
+for a request that then fails is harmless: it is only ever served for statements that name it.
+
+GET with attachments=true answers multipart/mixed too: the statements' JSON, then one part per
+distinct stored content the statements name, streamed from the store.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from flask import Response, request
+
+from lrs.core import LRS, current_lrs
+from lrs.errors import BadRequest, ItemErrors
+from lrs.http.body import JSON_TYPES, json_body, parse_json
+from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part
+from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
+from lrs.store.attachments import ContentMismatch
+
+MULTIPART = "multipart/mixed"
+HASH_HEADER = "x-experience-api-hash"
+
+
+def read_statements(version: str) -> Any:
+    """The statements payload of a PUT or POST, its attachment contents stored and checked."""
+    lrs = current_lrs()
+    if request.mimetype == MULTIPART:
+        payload, received = _read_multipart(lrs, version)
+    elif not request.mimetype or request.mimetype in JSON_TYPES:
+        payload, received = json_body(), set()
+    else:
+        raise BadRequest(f"Content-Type {request.mimetype!r} is not supported for statements; "
+                         f"use application/json, or {MULTIPART} to send attachment contents")
+    statements = _as_list(payload)
+    _require_contents(statements, received)
+    _verify_signatures(statements, received, lrs, version)
+    return payload
+
+
+def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        raise BadRequest(f"Content-Type {MULTIPART}: the boundary parameter is missing")
+    request.max_content_length = lrs.settings["max_attachment_request_bytes"]
+    parts = MultipartReader(request.stream, boundary).parts()
+    first = next(parts, None)
+    if first is None:
+        raise BadRequest("multipart body: has no parts; the first part must hold the statements")
+    if _media_type(first.headers.get("content-type")) not in JSON_TYPES:
+        raise BadRequest("multipart body: the first part must have Content-Type application/json "
+                         "and hold the statements")
+    payload = parse_json(first.read(lrs.settings["max_body_bytes"], "the statements part"), "the statements part")
+    statements = _as_list(payload)
+    errors = lrs.statements.check(statements, version)
+    if errors:
+        raise ItemErrors(errors)
+    declared = _declared(statements)
+    received = set()
+    for number, part in enumerate(parts, start=2):
+        received.add(_save_part(lrs, part, number, declared))
+    return payload, received
+
+
+def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict]) -> str:
+    """Store one content part; returns its sha2. Every check but the hash itself comes first."""
+    where = f"multipart part {number}"
+    sha2 = part.headers.get(HASH_HEADER, "").lower()
+    if not sha2:
+        raise BadRequest(f"{where}: the X-Experience-API-Hash header is missing")
+    if sha2 not in declared:
+        raise BadRequest(f"{where}: X-Experience-API-Hash {sha2} is not the sha2 of any attachment "
+                         "of the statements")
+    encoding = part.headers.get("content-transfer-encoding", "binary")
+    if encoding.lower() != "binary":
+        raise BadRequest(f"{where}: Content-Transfer-Encoding must be binary, not {encoding!r}")
+    attachment = declared[sha2]
+    content_type = part.headers.get("content-type") or attachment.get("contentType", "")
+    try:
+        length = lrs.attachments.save(sha2, part.chunks(), content_type)
+    except ContentMismatch as error:
+        raise BadRequest(f"{where}: {error}") from None
+    header_length = part.headers.get("content-length")
+    if header_length is not None and not header_length == str(length) == str(attachment.get("length")):
+        raise BadRequest(f"{where}: Content-Length {header_length}, {length} bytes received and the attachment's "
+                         f"length {attachment.get('length')} must all agree")
+    return sha2
+
+
+def _require_contents(statements: list, received: set[str]) -> None:
+    """Every attachment without a fileUrl must have had its content in this request."""
+    for _, path, attachment in _attachments(statements):
+        sha2 = attachment.get("sha2")
+        if "fileUrl" not in attachment and isinstance(sha2, str) and sha2.lower() not in received:
+            how = "was not among the parts" if request.mimetype == MULTIPART else "must be sent in a multipart/mixed request"
+            raise BadRequest(f"{path}: has no fileUrl, so its content (X-Experience-API-Hash {sha2}) {how}")
+
+
+def _verify_signatures(statements: list, received: set[str], lrs: LRS, version: str) -> None:
+    """Signature attachments are checked; those whose JWS came with the request are verified."""
+    limit = lrs.settings["max_body_bytes"]
+    for statement, path, attachment in _attachments(statements):
+        if not is_signature(attachment):
+            continue
+        try:
+            check_signature_attachment(attachment)
+            sha2 = str(attachment.get("sha2", "")).lower()
+            if sha2 in received:
+                content = lrs.attachments.read(sha2, limit)
+                if content is None:
+                    raise InvalidSignature(f"a JWS larger than {limit} bytes is not accepted")
+                verify_signature(statement, content, version)
+        except InvalidSignature as error:
+            raise BadRequest(f"{path}: {error}") from None
+
+
+def statements_response(body: str, sha2s: Iterable[str]) -> Response:
+    """multipart/mixed: the statements JSON `body`, then each distinct stored content in `sha2s`."""
+    wanted = list(dict.fromkeys(sha2.lower() for sha2 in sha2s))
+    stored = current_lrs().attachments.stored(wanted)
+    data = body.encode("utf-8")
+    parts = [OutPart({"Content-Type": "application/json"}, len(data), lambda: [data])]
+    parts += [OutPart({"Content-Type": content.content_type or "application/octet-stream",
+                       "Content-Transfer-Encoding": "binary", "X-Experience-API-Hash": content.sha2},
+                      content.length, content.chunks)
+              for content in (stored[sha2] for sha2 in wanted if sha2 in stored)]
+    writer = MultipartWriter(parts)
+    response = Response(iter(writer), status=200, content_type=writer.content_type)
+    response.content_length = writer.length
+    return response
+
+
+def _as_list(payload: Any) -> list:
+    return payload if isinstance(payload, list) else [payload]
+
+
+def _attachments(statements: list) -> Iterable[tuple[dict, str, dict]]:
+    """(statement, JSON path, attachment) of every attachment object, skipping what validation
+    rejects anyway."""
+    for index, statement in enumerate(statements):
+        attachments = statement.get("attachments") if isinstance(statement, dict) else None
+        if isinstance(attachments, list):
+            for position, attachment in enumerate(attachments):
+                if isinstance(attachment, dict):
+                    yield statement, f"statement[{index}].attachments[{position}]", attachment
+
+
+def _declared(statements: list) -> dict[str, dict]:
+    """The first attachment object declaring each sha2 (lower-cased), for checking parts."""
+    declared: dict[str, dict] = {}
+    for _, _, attachment in _attachments(statements):
+        declared.setdefault(str(attachment.get("sha2")).lower(), attachment)
+    return declared
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()

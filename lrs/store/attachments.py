@@ -1,0 +1,166 @@
+"""Attachment contents in MongoDB, stored once per sha2 and always moved in bounded chunks.
+
+The layout is GridFS's (bucket `attachments`: `attachments.files` and `attachments.chunks`, 255 KiB
+chunks), so `mongofiles --prefix attachments` and any GridFS driver can read what the LRS wrote. It
+is written through the plain Collection API rather than pymongo's `gridfs` package because the
+embedded store is a locking proxy around mongomock that `gridfs` refuses (it checks the database's
+type), and one code path for both stores is the rule.
+
+An upload writes its chunks under a fresh ObjectId and inserts the files document last, so a
+reader never sees half a file. `filename` is the sha2 and carries a unique index: when two clients
+upload the same content at once, the second files insert fails and that upload removes its own
+chunks. A crash between the chunks and the files document leaves chunks no file points to;
+`recover()` removes them at the next start.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from bson import Binary, ObjectId
+from pymongo import ASCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+CHUNK_SIZE = 255 * 1024
+READ_WINDOW = 4  # chunks fetched per query when reading: about 1 MiB in memory at a time
+STALE_UPLOAD = dt.timedelta(hours=1)
+# xAPI's sha2 is any SHA-2 digest in hex; its length tells which one (Data 2.4.11).
+HASHES = {56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
+
+
+class ContentMismatch(ValueError):
+    """The bytes received do not hash to the sha2 they were sent under."""
+
+
+def hash_name(sha2: str) -> str | None:
+    """The SHA-2 function whose hex digest has this length, or None if none does."""
+    if not all(c in "0123456789abcdefABCDEF" for c in sha2):
+        return None
+    return HASHES.get(len(sha2))
+
+
+@dataclass(frozen=True)
+class StoredContent:
+    """One stored attachment content, readable as a stream of chunks (see `AttachmentStore.open`)."""
+
+    sha2: str
+    length: int
+    content_type: str
+    file_id: ObjectId
+    store: "AttachmentStore"
+
+    def chunks(self) -> Iterator[bytes]:
+        """The content in order, a few chunks per database round trip."""
+        count = -(-self.length // CHUNK_SIZE)
+        for first in range(0, count, READ_WINDOW):
+            window = self.store.chunks.find(
+                {"files_id": self.file_id, "n": {"$gte": first, "$lt": first + READ_WINDOW}}).sort("n", ASCENDING)
+            for chunk in window:
+                yield bytes(chunk["data"])
+
+
+class AttachmentStore:
+    def __init__(self, db: Database, bucket: str = "attachments"):
+        self.files = db[f"{bucket}.files"]
+        self.chunks = db[f"{bucket}.chunks"]
+
+    def ensure_indexes(self) -> None:
+        self.chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
+        self.files.create_index([("filename", ASCENDING)], unique=True)
+
+    def recover(self, now: dt.datetime) -> None:
+        """Remove the chunks of uploads that never got their files document (a crash mid-upload)."""
+        stale = ObjectId.from_datetime(now - STALE_UPLOAD)
+        orphans = self.chunks.aggregate([
+            {"$match": {"n": 0, "files_id": {"$lt": stale}}},
+            {"$lookup": {"from": self.files.name, "localField": "files_id", "foreignField": "_id", "as": "file"}},
+            {"$match": {"file": {"$size": 0}}},
+            {"$project": {"files_id": 1}},
+        ])
+        ids = [orphan["files_id"] for orphan in orphans]
+        if ids:
+            self.chunks.delete_many({"files_id": {"$in": ids}})
+
+    def save(self, sha2: str, content: Iterable[bytes], content_type: str) -> int:
+        """Store `content` under `sha2` unless it is stored already; returns its length.
+
+        The content is hashed as it streams by; if it does not match `sha2`, nothing is kept and
+        ContentMismatch is raised. Known content is only hashed, never written twice.
+        """
+        name = hash_name(sha2)
+        if name is None:
+            raise ContentMismatch(f"{sha2!r} is not a SHA-2 hex digest")
+        sha2 = sha2.lower()
+        if self.files.find_one({"filename": sha2}, {"_id": 1}) is not None:
+            digest, length = _hash(name, content)
+            _check(sha2, digest)
+            return length
+        file_id = ObjectId()
+        try:
+            digest, length = _hash(name, self._write_chunks(file_id, content))
+            _check(sha2, digest)
+            self.files.insert_one({"_id": file_id, "filename": sha2, "length": length, "chunkSize": CHUNK_SIZE,
+                                   "uploadDate": dt.datetime.now(dt.timezone.utc),
+                                   "metadata": {"contentType": content_type}})
+        except DuplicateKeyError:
+            self.chunks.delete_many({"files_id": file_id})  # a concurrent upload stored it first
+        except BaseException:
+            self.chunks.delete_many({"files_id": file_id})
+            raise
+        return length
+
+    def _write_chunks(self, file_id: ObjectId, content: Iterable[bytes]) -> Iterator[bytes]:
+        """Pass `content` through while writing it as fixed-size chunks."""
+        pending = bytearray()
+        n = 0
+        for piece in content:
+            yield piece
+            pending += piece
+            while len(pending) >= CHUNK_SIZE:
+                self.chunks.insert_one({"files_id": file_id, "n": n, "data": Binary(bytes(pending[:CHUNK_SIZE]))})
+                del pending[:CHUNK_SIZE]
+                n += 1
+        if pending:
+            self.chunks.insert_one({"files_id": file_id, "n": n, "data": Binary(bytes(pending))})
+
+    def open(self, sha2: str) -> StoredContent | None:
+        """The stored content with this sha2, or None. Forwarding and export read attachments here."""
+        if not isinstance(sha2, str):
+            return None
+        doc = self.files.find_one({"filename": sha2.lower()})
+        return None if doc is None else self._content(doc)
+
+    def read(self, sha2: str, limit: int) -> bytes | None:
+        """The whole content if it is stored and at most `limit` bytes long (small contents only)."""
+        stored = self.open(sha2)
+        if stored is None or stored.length > limit:
+            return None
+        return b"".join(stored.chunks())
+
+    def stored(self, sha2s: Iterable[str]) -> dict[str, StoredContent]:
+        """Those of `sha2s` whose content is stored, by sha2."""
+        wanted = sorted({s.lower() for s in sha2s if isinstance(s, str)})
+        if not wanted:
+            return {}
+        return {doc["filename"]: self._content(doc) for doc in self.files.find({"filename": {"$in": wanted}})}
+
+    def _content(self, doc: dict) -> StoredContent:
+        content_type = (doc.get("metadata") or {}).get("contentType", "")
+        return StoredContent(doc["filename"], doc["length"], content_type, doc["_id"], self)
+
+
+def _hash(name: str, content: Iterable[bytes]) -> tuple[str, int]:
+    digest = hashlib.new(name)
+    length = 0
+    for piece in content:
+        digest.update(piece)
+        length += len(piece)
+    return digest.hexdigest(), length
+
+
+def _check(sha2: str, digest: str) -> None:
+    if digest != sha2:
+        raise ContentMismatch(f"the content received under sha2 {sha2} has sha2 {digest}")
