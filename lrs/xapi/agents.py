@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+
 
 def ifi_key(agent: dict) -> str | None:
     """E.g. "mbox:mailto:x@example.com", "account:https://lms.example|jo"; None for anonymous Groups."""

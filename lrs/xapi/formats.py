@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from lrs.xapi.agents import ifi_key
+from lrs.xapi.agents import IFIS
 
 Transform = Callable[[dict], dict]
 _COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
-_IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 
 def format_statement(statement: dict, fmt: str, languages: list[str]) -> dict:
@@ -99,8 +98,8 @@ def _same(value: dict) -> dict:
 
 def _agent_ids(agent: dict) -> dict:
     reduced = {"objectType": agent["objectType"]} if "objectType" in agent else {}
-    if ifi_key(agent) is not None:
-        ifi = next(key for key in _IFIS if key in agent)
+    ifi = next((key for key in IFIS if key in agent), None)
+    if ifi is not None:
         reduced[ifi] = agent[ifi]
     else:
         reduced["member"] = [_agent_ids(member) for member in agent["member"]]

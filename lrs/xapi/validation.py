@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lrs.xapi.agents import IFIS
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
 from lrs.xapi.values import (fail, only_keys, require_bool, require_dict, require_keys, require_list,
@@ -22,7 +23,6 @@ __all__ = ["validate_statements", "validate_statement", "validate_agent", "valid
            "validate_language_map", "validate_timestamp", "VOIDED"]
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
-IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 INTERACTION_TYPES = frozenset({"true-false", "choice", "fill-in", "long-fill-in", "matching", "performance",
                                "sequencing", "likert", "numeric", "other"})
 # Which interaction component lists each interactionType supports (Data 2.4.4.1, Interaction Components).

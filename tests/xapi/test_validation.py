@@ -15,6 +15,17 @@ INTERACTION = {"interactionType": "choice", "correctResponsesPattern": ["golf[,]
                "choices": [{"id": "golf", "description": {"en-US": "Golf"}}, {"id": "tetris"}]}
 UUID = "fd41c918-b88b-4b20-a0a5-a4c32391aaa0"
 
+
+def defined(**changes):
+    """A statement whose Activity definition has these properties changed."""
+    return at(statement(), "object.definition", {**ACTIVITY["definition"], **changes})
+
+
+def attached(**changes):
+    """A statement with one attachment, its properties changed (DELETE removes one)."""
+    attachment = {key: value for key, value in {**ATTACHMENT, **changes}.items() if value is not DELETE}
+    return statement(attachments=[attachment])
+
 VALID = {
     "minimal": statement(),
     "all statement properties": statement(
@@ -145,13 +156,13 @@ INVALID = {
         "objectType": "SubStatement", "actor": AGENT, "verb": VERB, "object": ACTIVITY})),
     "substatement missing verb": ("statement.object.verb", at(substatement(), "object.verb", DELETE)),
     # activity definition
-    "definition name not a map": ("statement.object.definition.name", at(statement(), "object.definition.name", "x")),
-    "definition type not IRI": ("statement.object.definition.type", at(statement(), "object.definition.type", "x")),
-    "definition moreInfo not IRL": ("statement.object.definition.moreInfo", at(statement(), "object.definition.moreInfo", "x")),
-    "definition unknown property": ("statement.object.definition.foo", at(statement(), "object.definition.foo", 1)),
-    "extension key not IRI": ("statement.object.definition.extensions.key", at(statement(), "object.definition.extensions", {"key": 1})),
-    "bad interactionType": ("statement.object.definition.interactionType", at(statement(), "object.definition.interactionType", "Choice")),
-    "components without interactionType": ("statement.object.definition.choices", at(statement(), "object.definition.choices", [])),
+    "definition name not a map": ("statement.object.definition.name", defined(name="x")),
+    "definition type not IRI": ("statement.object.definition.type", defined(type="x")),
+    "definition moreInfo not IRL": ("statement.object.definition.moreInfo", defined(moreInfo="x")),
+    "definition unknown property": ("statement.object.definition.foo", defined(foo=1)),
+    "extension key not IRI": ("statement.object.definition.extensions.key", defined(extensions={"key": 1})),
+    "bad interactionType": ("statement.object.definition.interactionType", defined(interactionType="Choice")),
+    "components without interactionType": ("statement.object.definition.choices", defined(choices=[])),
     "component list of another type": ("statement.object.definition.scale", at(statement(), "object.definition", {
         "interactionType": "choice", "scale": [{"id": "a"}]})),
     "component without id": ("statement.object.definition.choices[0].id", at(statement(), "object.definition", {
@@ -208,15 +219,15 @@ INVALID = {
     "authority group of one": ("statement.authority.member", statement(authority={"objectType": "Group", "member": [AGENT]})),
     # attachments
     "attachments not an array": ("statement.attachments", statement(attachments=ATTACHMENT)),
-    "attachment missing sha2": ("statement.attachments[0].sha2", at(statement(attachments=[ATTACHMENT]), "attachments.0.sha2", DELETE)),
-    "attachment length string": ("statement.attachments[0].length", at(statement(attachments=[ATTACHMENT]), "attachments.0.length", "10")),
-    "attachment length float": ("statement.attachments[0].length", at(statement(attachments=[ATTACHMENT]), "attachments.0.length", 1.5)),
-    "attachment usageType not IRI": ("statement.attachments[0].usageType", at(statement(attachments=[ATTACHMENT]), "attachments.0.usageType", "sig")),
-    "attachment contentType number": ("statement.attachments[0].contentType", at(statement(attachments=[ATTACHMENT]), "attachments.0.contentType", 1)),
-    "attachment contentType not a media type": ("statement.attachments[0].contentType", at(statement(attachments=[ATTACHMENT]), "attachments.0.contentType", "text")),
-    "attachment sha2 not hex": ("statement.attachments[0].sha2", at(statement(attachments=[ATTACHMENT]), "attachments.0.sha2", "z" * 64)),
-    "attachment fileUrl not IRL": ("statement.attachments[0].fileUrl", at(statement(attachments=[ATTACHMENT]), "attachments.0.fileUrl", "file")),
-    "attachment display missing": ("statement.attachments[0].display", at(statement(attachments=[ATTACHMENT]), "attachments.0.display", DELETE)),
+    "attachment missing sha2": ("statement.attachments[0].sha2", attached(sha2=DELETE)),
+    "attachment length string": ("statement.attachments[0].length", attached(length="10")),
+    "attachment length float": ("statement.attachments[0].length", attached(length=1.5)),
+    "attachment usageType not IRI": ("statement.attachments[0].usageType", attached(usageType="sig")),
+    "attachment contentType number": ("statement.attachments[0].contentType", attached(contentType=1)),
+    "attachment contentType not a media type": ("statement.attachments[0].contentType", attached(contentType="text")),
+    "attachment sha2 not hex": ("statement.attachments[0].sha2", attached(sha2="z" * 64)),
+    "attachment fileUrl not IRL": ("statement.attachments[0].fileUrl", attached(fileUrl="file")),
+    "attachment display missing": ("statement.attachments[0].display", attached(display=DELETE)),
 }
 
 
@@ -250,17 +261,25 @@ def test_context_agents_and_groups_are_2_0_only():
     assert error.value.path == "statement.context.contextAgents"
 
 
+def agents(**entry):
+    return {"contextAgents": [{"objectType": "contextAgent", "agent": AGENT, **entry}]}
+
+
+def groups(**entry):
+    return {"contextGroups": [{"objectType": "contextGroup", "group": IDENTIFIED, **entry}]}
+
+
 @pytest.mark.parametrize("path, context", [
     ("statement.context.contextAgents", {"contextAgents": {"objectType": "contextAgent", "agent": AGENT}}),
     ("statement.context.contextAgents[0].objectType", {"contextAgents": [{"agent": AGENT}]}),
-    ("statement.context.contextAgents[0].objectType", {"contextAgents": [{"objectType": "ContextAgent", "agent": AGENT}]}),
+    ("statement.context.contextAgents[0].objectType", agents(objectType="ContextAgent")),
     ("statement.context.contextAgents[0].agent", {"contextAgents": [{"objectType": "contextAgent"}]}),
-    ("statement.context.contextAgents[0].agent.objectType", {"contextAgents": [{"objectType": "contextAgent", "agent": IDENTIFIED}]}),
-    ("statement.context.contextAgents[0].relevantTypes", {"contextAgents": [{"objectType": "contextAgent", "agent": AGENT, "relevantTypes": []}]}),
-    ("statement.context.contextAgents[0].relevantTypes[0]", {"contextAgents": [{"objectType": "contextAgent", "agent": AGENT, "relevantTypes": ["x"]}]}),
-    ("statement.context.contextAgents[0].extra", {"contextAgents": [{"objectType": "contextAgent", "agent": AGENT, "extra": 1}]}),
-    ("statement.context.contextGroups[0].group.objectType", {"contextGroups": [{"objectType": "contextGroup", "group": AGENT}]}),
-    ("statement.context.contextGroups[0].objectType", {"contextGroups": [{"objectType": "contextAgent", "group": IDENTIFIED}]}),
+    ("statement.context.contextAgents[0].agent.objectType", agents(agent=IDENTIFIED)),
+    ("statement.context.contextAgents[0].relevantTypes", agents(relevantTypes=[])),
+    ("statement.context.contextAgents[0].relevantTypes[0]", agents(relevantTypes=["x"])),
+    ("statement.context.contextAgents[0].extra", agents(extra=1)),
+    ("statement.context.contextGroups[0].group.objectType", groups(group=AGENT)),
+    ("statement.context.contextGroups[0].objectType", groups(objectType="contextAgent")),
 ])
 def test_invalid_context_agents_and_groups(path, context):
     with pytest.raises(XAPIValidationError) as error:
