@@ -1,7 +1,8 @@
 """Learning analytics over stored statements, computed by MongoDB aggregation pipelines.
 
-The database does the per-statement work; Python only shapes the grouped rows (one per content,
-or one per learner and content). Definitions, shared by every level (content, learner, class):
+The database does the per-statement work in one pipeline per request; Python only shapes the
+grouped rows (one per content, or one per learner and content) and adds them up for a class.
+Definitions, shared by every level (content, learner, class):
 
 - attempts: `attempted` statements (H5P sends one whenever a learner starts a content).
 - completions: `completed` statements; a content is completed by a learner with at least one.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from typing import Any, Iterable
+from typing import Any
 
 from plugins.h5p.config import H5PConfig
 
@@ -42,13 +43,36 @@ _RAW_PERCENT = {"$cond": [
 ]}
 _PERCENT = {"$ifNull": [{"$multiply": ["$result.scaled", 100]}, _RAW_PERCENT]}
 
-# One small document per statement with everything the groups below add up.
-FIGURES = {"$project": {
-    "actor": 1, "object_id": 1, "timestamp": 1, "stored": 1, "seq": 1,
-    "attempted": _flag(ATTEMPTED), "completed": _flag(COMPLETED), "passed": _flag(PASSED), "failed": _flag(FAILED),
-    "score": _if_completed(_PERCENT),
-    "duration": _if_completed("$result.duration_seconds"),
-}}
+
+def _present(field: str) -> dict:
+    return {"$cond": [{"$eq": [field, None]}, 0, 1]}
+
+
+# One small document per statement with everything the groups below add up. Score and duration
+# are null (never missing) unless the statement is a completion that has them.
+FIGURES = [
+    {"$project": {
+        "actor": 1, "object_id": 1, "timestamp": 1, "stored": 1, "seq": 1,
+        "attempted": _flag(ATTEMPTED), "completed": _flag(COMPLETED), "passed": _flag(PASSED), "failed": _flag(FAILED),
+        "score": _if_completed(_PERCENT),
+        "duration": _if_completed({"$ifNull": ["$result.duration_seconds", None]}),
+    }},
+    {"$addFields": {"scored": _present("$score"), "timed": _present("$duration")}},
+]
+
+# Additive totals: any set of groups rolls up into a bigger one by summing (and max for time).
+TOTALS = {
+    "attempts": {"$sum": "$attempted"},
+    "completions": {"$sum": "$completed"},
+    "passed": {"$sum": "$passed"},
+    "failed": {"$sum": "$failed"},
+    "scoreSum": {"$sum": "$score"},
+    "scoreCount": {"$sum": "$scored"},
+    "durationSum": {"$sum": "$duration"},
+    "durationCount": {"$sum": "$timed"},
+    "lastUpdated": {"$max": "$stored"},
+}
+ADDITIVE = [name for name in TOTALS if name != "lastUpdated"]
 
 
 class Analytics:
@@ -75,63 +99,51 @@ class Analytics:
 
     # -- figures --------------------------------------------------------------------------------
 
-    def content(self, match: dict) -> dict:
-        """Totals over every statement matched: one content, or a whole class."""
-        rows = self._content_rows(match, by=None)
-        return content_summary(rows[0] if rows else {})
-
-    def contents(self, match: dict) -> list[dict]:
-        """The same totals per content, ordered by contentId."""
-        rows = self._content_rows(match, by="$object_id")
-        entries = [{"contentId": self.config.content_id(row["_id"]), **content_summary(row)} for row in rows]
-        return sorted(entries, key=lambda entry: entry["contentId"])
+    def content(self, content_id: str) -> dict:
+        """Content analytics: one group over every statement about the content."""
+        rows = self._aggregate([{"$match": {**VISIBLE, **self.content_match(content_id)}}, *FIGURES,
+                                {"$group": {"_id": None, **TOTALS}}])
+        return {"contentId": content_id, **content_summary(rows[0] if rows else {})}
 
     def progress(self, match: dict) -> list[dict]:
         """One entry per learner and content, most recently active first."""
-        return [self._progress_entry(row) for row in self._progress_rows(match)]
-
-    def learners(self, match: dict) -> list[dict]:
-        """One learner summary (as GET /analytics/user) per learner matched, ordered by userId."""
-        by_actor: dict[str, list[dict]] = defaultdict(list)
-        for row in self._progress_rows(match):
-            by_actor[row["_id"]["actor"]].append(row)
-        summaries = [self._learner_summary(self.config.user_id(actor), rows) for actor, rows in by_actor.items()]
-        return sorted(summaries, key=lambda summary: summary["userId"])
+        return [self._progress_entry(row) for row in self._rows(match)]
 
     def learner(self, user_id: str) -> dict:
-        return self._learner_summary(user_id, self._progress_rows(self.learner_match(user_id)))
+        return self._learner_summary(user_id, self._rows(self.learner_match(user_id)))
+
+    def group(self, grouping_iri: str) -> dict:
+        """Class analytics: totals, per content and per learner, all from one pipeline."""
+        rows = self._rows(self.class_match(grouping_iri))
+        by_content: dict[str, list[dict]] = defaultdict(list)
+        by_actor: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_content[row["_id"]["content"]].append(row)
+            by_actor[row["_id"]["actor"]].append(row)
+        contents = [{"contentId": self.config.content_id(iri), **content_summary(_rolled_up(part))}
+                    for iri, part in by_content.items()]
+        learners = [self._learner_summary(self.config.user_id(actor), part) for actor, part in by_actor.items()]
+        return {
+            "totalLearners": len(learners),
+            **content_summary(_rolled_up(rows)),
+            "contents": sorted(contents, key=lambda entry: entry["contentId"]),
+            "learners": sorted(learners, key=lambda entry: entry["userId"]),
+        }
 
     # -- pipelines ------------------------------------------------------------------------------
 
-    def _content_rows(self, match: dict, by: str | None) -> list[dict]:
-        return self._aggregate([{"$match": {**VISIBLE, **match}}, FIGURES, {"$group": {
-            "_id": by,
-            "attempts": {"$sum": "$attempted"},
-            "completions": {"$sum": "$completed"},
-            "passed": {"$sum": "$passed"},
-            "failed": {"$sum": "$failed"},
-            "averageScore": {"$avg": "$score"},
-            "averageDuration": {"$avg": "$duration"},
-            "lastUpdated": {"$max": "$stored"},
-        }}])
-
-    def _progress_rows(self, match: dict) -> list[dict]:
-        """Per (actor, content). Scored statements sort last by time, so `$last` is the last score."""
+    def _rows(self, match: dict) -> list[dict]:
+        """Totals per (actor, content), most recent first. Scored statements sort last by time,
+        so `$last` is the latest score."""
         return self._aggregate([
             {"$match": {**VISIBLE, **match}},
-            FIGURES,
-            {"$addFields": {"scored": {"$cond": [{"$eq": ["$score", None]}, 0, 1]}}},
+            *FIGURES,
             {"$sort": {"scored": 1, "timestamp": 1, "seq": 1}},
             {"$group": {
                 "_id": {"actor": "$actor", "content": "$object_id"},
-                "attempts": {"$sum": "$attempted"},
-                "completed": {"$max": "$completed"},
-                "passed": {"$max": "$passed"},
+                **TOTALS,
                 "bestScore": {"$max": "$score"},
                 "lastScore": {"$last": "$score"},
-                "scoreSum": {"$sum": "$score"},
-                "scoreCount": {"$sum": "$scored"},
-                "totalDuration": {"$sum": "$duration"},
                 "lastAttemptAt": {"$max": "$timestamp"},
             }},
             {"$sort": {"lastAttemptAt": -1, "_id.content": 1}},
@@ -149,40 +161,50 @@ class Analytics:
             "attempts": row["attempts"],
             "bestScore": _number(row["bestScore"]),
             "lastScore": _number(row["lastScore"]),
-            "completed": bool(row["completed"]),
-            "passed": bool(row["passed"]),
-            "totalDuration": _number(row["totalDuration"]),
+            "completed": row["completions"] > 0,
+            "passed": row["passed"] > 0,
+            "totalDuration": _number(row["durationSum"]),
             "lastAttemptAt": _time(row["lastAttemptAt"]),
         }
 
-    def _learner_summary(self, user_id: str, rows: Iterable[dict]) -> dict:
-        rows = list(rows)
+    def _learner_summary(self, user_id: str, rows: list[dict]) -> dict:
         averages = {self.config.content_id(row["_id"]["content"]): row["scoreSum"] / row["scoreCount"]
                     for row in rows if row["scoreCount"]}
-        scored = sum(row["scoreCount"] for row in rows)
+        totals = _rolled_up(rows)
         return {
             "userId": user_id,
             "totalContentsAttempted": len(rows),
-            "totalContentsCompleted": sum(1 for row in rows if row["completed"]),
-            "averageScore": _number(sum(row["scoreSum"] for row in rows) / scored if scored else None),
+            "totalContentsCompleted": sum(1 for row in rows if row["completions"]),
+            "averageScore": _ratio(totals["scoreSum"], totals["scoreCount"]),
             "strongAreas": sorted((c for c, a in averages.items() if a >= self.config.strong_score),
                                   key=lambda c: (-averages[c], c)),
             "weakAreas": sorted((c for c, a in averages.items() if a < self.config.weak_score),
                                 key=lambda c: (averages[c], c)),
-            "learningTime": _number(sum(row["totalDuration"] for row in rows)),
+            "learningTime": _number(totals["durationSum"]),
         }
 
 
-def content_summary(row: dict) -> dict:
-    decided = row.get("passed", 0) + row.get("failed", 0)
+def _rolled_up(rows: list[dict]) -> dict:
+    """Groups' totals added into one (the rows are per learner and content, never per statement)."""
+    totals: dict[str, Any] = {name: sum(row[name] for row in rows) for name in ADDITIVE}
+    totals["lastUpdated"] = max((row["lastUpdated"] for row in rows if row["lastUpdated"]), default=None)
+    return totals
+
+
+def content_summary(totals: dict) -> dict:
+    """seeds/001's content figures from additive totals (an empty dict: no statements)."""
     return {
-        "totalAttempts": row.get("attempts", 0),
-        "totalCompletions": row.get("completions", 0),
-        "averageScore": _number(row.get("averageScore")),
-        "averageDuration": _number(row.get("averageDuration")),
-        "passRate": _number(100 * row["passed"] / decided if decided else None),
-        "lastUpdated": _time(row.get("lastUpdated")),
+        "totalAttempts": totals.get("attempts", 0),
+        "totalCompletions": totals.get("completions", 0),
+        "averageScore": _ratio(totals.get("scoreSum", 0), totals.get("scoreCount", 0)),
+        "averageDuration": _ratio(totals.get("durationSum", 0), totals.get("durationCount", 0)),
+        "passRate": _ratio(100 * totals.get("passed", 0), totals.get("passed", 0) + totals.get("failed", 0)),
+        "lastUpdated": _time(totals.get("lastUpdated")),
     }
+
+
+def _ratio(part: float, whole: float) -> float:
+    return _number(part / whole if whole else None)
 
 
 def _number(value: float | None) -> float:

@@ -72,7 +72,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     @blueprint.get("/analytics/content/<content_id>")
     def content_analytics(content_id: str) -> Response:
         caller(lrs, LEARNER, READER)
-        return _ok({"contentId": content_id, **analytics.content(analytics.content_match(content_id))})
+        return _ok(analytics.content(content_id))
 
     @blueprint.get("/analytics/user")
     def user_analytics() -> Response:
@@ -86,10 +86,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
         grouping = config.class_iri(class_id) if class_id is not None else request.args.get("groupingId")
         if not grouping:
             raise BadRequest("name the class: /analytics/class/<classId> or ?groupingId=<activity IRI>")
-        match = analytics.class_match(grouping)
-        learners = analytics.learners(match)
-        return _ok({"classId": class_id, "groupingId": grouping, "totalLearners": len(learners),
-                    **analytics.content(match), "contents": analytics.contents(match), "learners": learners})
+        return _ok({"classId": class_id, "groupingId": grouping, **analytics.group(grouping)})
 
     @blueprint.get("/progress/<content_id>")
     def content_progress(content_id: str) -> Response:
