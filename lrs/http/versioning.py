@@ -24,5 +24,12 @@ def negotiate() -> None:
 
 
 def echo(response: Response, default: str) -> Response:
-    response.headers[HEADER] = g.get("xapi_version", default)
+    """Answer in the request's version when it named a supported one, else in `default`."""
+    version = g.get("xapi_version")
+    if version is None:
+        try:
+            version = negotiate_version(request.headers.get(HEADER))
+        except XAPIValidationError:
+            version = default
+    response.headers[HEADER] = version
     return response
