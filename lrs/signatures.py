@@ -53,21 +53,30 @@ def check_signature_attachment(attachment: dict) -> None:
 
 def verify_signature(statement: dict, signature: bytes, version: str) -> None:
     """Raise InvalidSignature unless `signature` is a well-formed JWS of `statement` (a valid one)."""
+    registry = _registry(len(signature))
     try:
-        token = jws.extract_compact(signature.strip())
+        token = jws.extract_compact(signature.strip(), registry=registry)
     except (JoseError, ValueError, TypeError, binascii.Error):
         raise InvalidSignature("the signature is not a JWS in compact serialisation") from None
     header = token.headers()
     if header.get("alg") not in ALGORITHMS:
         raise InvalidSignature(f"the JWS algorithm must be one of {', '.join(ALGORITHMS)}, not {header.get('alg')!r}")
     if "x5c" in header:
-        _verify_with_chain(token, header["x5c"])
+        _verify_with_chain(token, header["x5c"], registry)
     signed = _payload_statement(token.payload, version)
     if not _same_signed_statement(signed, statement):
         raise InvalidSignature("the JWS payload is not the same statement as the one received")
 
 
-def _verify_with_chain(token: jws.CompactSignature, chain: object) -> None:
+def _registry(size: int) -> jws.JWSRegistry:
+    """joserfc's default size limits suit tokens (a 512-byte header); this JWS carries a certificate
+    chain and a whole statement, and its size is already bounded by the caller."""
+    registry = jws.JWSRegistry(algorithms=list(ALGORITHMS), strict_check_header=False)
+    registry.max_header_length = registry.max_payload_length = registry.max_signature_length = size
+    return registry
+
+
+def _verify_with_chain(token: jws.CompactSignature, chain: object, registry: jws.JWSRegistry) -> None:
     certificates = _certificates(chain)
     for certificate, issuer in zip(certificates, certificates[1:]):
         try:
@@ -80,7 +89,7 @@ def _verify_with_chain(token: jws.CompactSignature, chain: object) -> None:
         raise InvalidSignature("x5c: the signing certificate's key is not an RSA key, as RS256/384/512 need")
     key = RSAKey.import_key(public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
     try:
-        valid = jws.validate_compact(token, key, algorithms=list(ALGORITHMS))
+        valid = jws.validate_compact(token, key, registry=registry)
     except JoseError as error:
         raise InvalidSignature(f"the JWS does not verify: {error.description or type(error).__name__}") from None
     if not valid:

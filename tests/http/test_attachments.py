@@ -1,0 +1,242 @@
+"""Attachments over HTTP (Communication 1.5.2, Data 2.4.11, 2.6): multipart/mixed in and out."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from joserfc import jws
+from joserfc.jwk import RSAKey
+
+from lrs.http.multipart import MultipartReader
+
+BOUNDARY = "abcABC0123'()+_,-./:=?"
+ESSAY, PHOTO = b"here is a simple attachment", bytes(range(256)) * 40
+SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
+
+
+def sha2(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def attachment(content: bytes, content_type: str = "text/plain", **extra) -> dict:
+    return {"usageType": "http://example.com/attachment-usage/test", "display": {"en-US": "A test attachment"},
+            "contentType": content_type, "length": len(content), "sha2": sha2(content), **extra}
+
+
+def statement(*attachments: dict, **extra) -> dict:
+    return {"actor": {"mbox": "mailto:ada@example.com", "name": "Ada"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": "http://example.com/activities/essay"}, "attachments": list(attachments), **extra}
+
+
+def multipart(payload, *contents: bytes, first_type: str = "application/json", **part_headers: str) -> bytes:
+    """A request body the way the spec's example writes one: CRLFs, a binary part per content."""
+    extra = "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in part_headers.items())
+    body = f"--{BOUNDARY}\r\nContent-Type: {first_type}\r\n\r\n{json.dumps(payload)}".encode()
+    for content in contents:
+        head = (f"\r\n--{BOUNDARY}\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {sha2(content)}\r\n{extra}\r\n")
+        body += head.encode() + content
+    return body + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def post(client, headers, body: bytes, boundary: str = BOUNDARY, method: str = "post", query: str = ""):
+    content_type = f'multipart/mixed; boundary="{boundary}"' if boundary else "multipart/mixed"
+    return getattr(client, method)(f"/xapi/statements{query}", data=body,
+                                   headers={**headers, "Content-Type": content_type})
+
+
+def parts_of(response) -> list[tuple[dict, bytes]]:
+    assert response.status_code == 200, response.data
+    mimetype, boundary = response.headers["Content-Type"].split("; boundary=")
+    assert mimetype == "multipart/mixed"
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    return [(part.headers, b"".join(part.chunks())) for part in MultipartReader(io.BytesIO(response.data), boundary).parts()]
+
+
+def stored_files(app) -> int:
+    return app.extensions["lrs"].attachments.files.count_documents({})
+
+
+def test_round_trip_of_two_attachments_one_shared_by_two_statements(app, client, xapi_headers):
+    first = statement(attachment(ESSAY), attachment(PHOTO, "image/png"))
+    second = statement(attachment(PHOTO, "image/png"), verb={"id": "http://adlnet.gov/expapi/verbs/shared"})
+    response = post(client, xapi_headers, multipart([first, second], ESSAY, PHOTO))
+    assert response.status_code == 200, response.data
+    first_id, second_id = response.get_json()
+    assert stored_files(app) == 2
+
+    parts = parts_of(client.get(f"/xapi/statements?statementId={first_id}&attachments=true", headers=xapi_headers))
+    (json_headers, body), *contents = parts
+    assert json_headers["content-type"] == "application/json" and json.loads(body)["id"] == first_id
+    assert [(h["x-experience-api-hash"], h["content-transfer-encoding"], c) for h, c in contents] == [
+        (sha2(ESSAY), "binary", ESSAY), (sha2(PHOTO), "binary", PHOTO)]
+
+    only_photo = parts_of(client.get(f"/xapi/statements?statementId={second_id}&attachments=true",
+                                     headers=xapi_headers))
+    assert [c for _, c in only_photo[1:]] == [PHOTO]
+
+    page = parts_of(client.get("/xapi/statements?attachments=true", headers=xapi_headers))
+    assert [s["id"] for s in json.loads(page[0][1])["statements"]] == [second_id, first_id]
+    assert sorted(c for _, c in page[1:]) == sorted([ESSAY, PHOTO])  # each content once
+
+
+def test_the_same_content_sent_again_is_stored_once(app, client, xapi_headers):
+    for _ in range(2):
+        assert post(client, xapi_headers, multipart(statement(attachment(ESSAY)), ESSAY)).status_code == 200
+    assert stored_files(app) == 1
+
+
+def test_without_attachments_true_the_answer_is_plain_json(client, xapi_headers):
+    [statement_id] = post(client, xapi_headers, multipart(statement(attachment(ESSAY)), ESSAY)).get_json()
+    for query in (f"statementId={statement_id}", f"statementId={statement_id}&attachments=false", "attachments=false"):
+        response = client.get(f"/xapi/statements?{query}", headers=xapi_headers)
+        assert response.status_code == 200 and response.mimetype == "application/json"
+
+
+def test_more_pages_keep_the_multipart_format(client, xapi_headers):
+    contents = [b"first essay", b"second essay", b"third essay"]
+    for content in contents:
+        assert post(client, xapi_headers, multipart(statement(attachment(content)), content)).status_code == 200
+    seen, url = [], "/xapi/statements?attachments=true&limit=2&ascending=true"
+    for _ in range(3):
+        parts = parts_of(client.get(url, headers=xapi_headers))
+        seen += [content for _, content in parts[1:]]
+        url = json.loads(parts[0][1])["more"]
+        if not url:
+            break
+    assert seen == contents
+
+
+def test_put_accepts_multipart_and_a_statement_with_only_file_urls_may_be_json(client, xapi_headers):
+    statement_id = str(uuid.uuid4())
+    response = post(client, xapi_headers, multipart(statement(attachment(ESSAY)), ESSAY),
+                    method="put", query=f"?statementId={statement_id}")
+    assert response.status_code == 204, response.data
+    parts = parts_of(client.get(f"/xapi/statements?statementId={statement_id}&attachments=true",
+                                headers=xapi_headers))
+    assert parts[1][1] == ESSAY
+    linked = statement(attachment(b"elsewhere", fileUrl="http://example.com/essay.txt"))
+    assert client.post("/xapi/statements", json=linked, headers=xapi_headers).status_code == 200
+
+
+def test_a_file_url_attachment_may_still_send_its_content(client, xapi_headers):
+    linked = statement(attachment(ESSAY, fileUrl="http://example.com/essay.txt"))
+    [statement_id] = post(client, xapi_headers, multipart(linked, ESSAY)).get_json()
+    parts = parts_of(client.get(f"/xapi/statements?statementId={statement_id}&attachments=true",
+                                headers=xapi_headers))
+    assert parts[1][1] == ESSAY
+
+
+def test_multipart_without_attachments_and_the_suites_framing_are_accepted(client, xapi_headers):
+    """A leading CRLF before the first boundary and no CRLF after the last, as ADL's suite sends."""
+    body = f"\r\n--{BOUNDARY}\r\nContent-Type:application/json\r\n\r\n{json.dumps(statement())}\r\n--{BOUNDARY}--"
+    assert post(client, xapi_headers, body.encode()).status_code == 200
+
+
+@pytest.mark.parametrize("body, message", [
+    (multipart(statement(attachment(ESSAY), attachment(PHOTO)), ESSAY), "was not among the parts"),
+    (multipart(statement(attachment(ESSAY)), ESSAY, PHOTO), "is not the sha2 of any attachment"),
+    (multipart(statement(attachment(ESSAY)), ESSAY, first_type="text/plain"), "first part must have Content-Type"),
+    (multipart(statement(attachment(ESSAY)), ESSAY, Content_Transfer_Encoding="base64"), "must be binary"),
+    (multipart(statement(attachment(ESSAY)), ESSAY, Content_Length="3"), "must all agree"),
+    (multipart(statement(attachment(ESSAY)), ESSAY)[:-20], "closing boundary"),
+    (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"X-Experience-API-Hash", b"X-Other"), "is missing"),
+    (multipart([statement(attachment(ESSAY))], ESSAY).replace(b"}]", b"}", 1), "malformed JSON"),
+], ids=["missing part", "undeclared part", "first part not JSON", "base64", "Content-Length", "truncated",
+        "no hash header", "bad JSON"])
+def test_bad_multipart_requests_are_refused_with_400_and_store_nothing(app, client, xapi_headers, body, message):
+    response = post(client, xapi_headers, body)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]["message"]
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
+def test_content_that_does_not_hash_to_its_header_is_refused_and_not_kept(app, client, xapi_headers):
+    body = multipart(statement(attachment(ESSAY)), ESSAY).replace(ESSAY, b"here is a tampered attachment")
+    response = post(client, xapi_headers, body)
+    assert response.status_code == 400 and "has sha2" in response.get_json()["error"]["message"]
+    assert stored_files(app) == 0 and app.extensions["lrs"].attachments.chunks.count_documents({}) == 0
+
+
+def test_an_invalid_statement_is_refused_before_its_attachments_are_read(app, client, xapi_headers):
+    response = post(client, xapi_headers, multipart(statement(attachment(ESSAY), verb="completed"), ESSAY))
+    assert response.status_code == 400 and "verb" in response.get_json()["error"]["message"]
+    assert stored_files(app) == 0
+
+
+def test_attachment_without_file_url_in_a_json_request_is_refused(client, xapi_headers):
+    response = client.post("/xapi/statements", json=statement(attachment(ESSAY)), headers=xapi_headers)
+    assert response.status_code == 400
+    assert "must be sent in a multipart/mixed request" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "text/plain", "multipart/mixed"])
+def test_other_content_types_and_a_missing_boundary_are_refused(client, xapi_headers, content_type):
+    response = client.post("/xapi/statements", data=json.dumps(statement()),
+                           headers={**xapi_headers, "Content-Type": content_type})
+    assert response.status_code == 400
+
+
+def test_requests_over_the_attachment_limit_get_413(make_app, xapi_headers):
+    client = make_app(max_attachment_request_bytes=50_000).test_client()
+    big = b"x" * 60_000
+    response = post(client, xapi_headers, multipart(statement(attachment(big)), big))
+    assert response.status_code == 413
+
+
+def test_the_statements_part_is_bounded_by_the_json_limit(make_app, xapi_headers):
+    client = make_app(max_body_bytes=1_000).test_client()
+    response = post(client, xapi_headers, multipart(statement(attachment(ESSAY), result={"response": "x" * 2_000}),
+                                                    ESSAY))
+    assert response.status_code == 413
+
+
+# -- signed statements ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def signing_key() -> RSAKey:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return RSAKey.import_key(private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+
+
+def signed_request(original: dict, key: RSAKey, alg: str = "RS256", content_type: str = "application/octet-stream",
+                   received: dict | None = None) -> bytes:
+    token = jws.serialize_compact({"alg": alg}, json.dumps(original), key, algorithms=[alg]).encode()
+    signature = {**attachment(token, content_type), "usageType": SIGNATURE_USAGE}
+    sent = received or original
+    return multipart({**sent, "attachments": [*sent.get("attachments", []), signature]}, token)
+
+
+@pytest.mark.parametrize("alg", ["RS256", "RS384", "RS512"])
+def test_a_validly_signed_statement_is_stored_with_its_signature(client, xapi_headers, signing_key, alg):
+    original = {**statement(), "id": str(uuid.uuid4())}
+    del original["attachments"]
+    response = post(client, xapi_headers, signed_request(original, signing_key, alg))
+    assert response.status_code == 200, response.data
+    parts = parts_of(client.get(f"/xapi/statements?statementId={original['id']}&attachments=true",
+                                headers=xapi_headers))
+    assert base64.urlsafe_b64decode(parts[1][1].split(b".")[1] + b"==") == json.dumps(original).encode()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}}, "not the same statement"),
+    ({"content_type": "text/plain; charset=ascii"}, "application/octet-stream"),
+])
+def test_a_tampered_or_mislabelled_signature_is_refused(client, xapi_headers, signing_key, change, message):
+    original = {**statement(), "id": str(uuid.uuid4())}
+    del original["attachments"]
+    if "content_type" in change:
+        body = signed_request(original, signing_key, content_type=change["content_type"])
+    else:
+        body = signed_request(original, signing_key, received={**original, **change})
+    response = post(client, xapi_headers, body)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]["message"]
+    assert client.get(f"/xapi/statements?statementId={original['id']}", headers=xapi_headers).status_code == 404
