@@ -54,7 +54,7 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
         except ItemErrors as error:
             raise ItemErrors([(index, event_field(path), f"{rule} ({path})")
                               for index, path, rule in error.errors]) from error
-        return _reply(200, {"success": True, "statements_created": len(statements)})
+        return _reply(200, {"success": True, "statements_created": len(statements), "request_id": _request_id()})
 
     blueprint.add_url_rule(path, "post_events", post_events, methods=["POST"])
     app.register_blueprint(blueprint)
@@ -70,10 +70,15 @@ def _new_request_id() -> None:
     g.simple_events_request_id = str(uuid.uuid4())
 
 
+def _request_id() -> str:
+    return g.simple_events_request_id
+
+
 def _reply(status: int, body: dict) -> Response:
-    response = jsonify({**body, "request_id": g.simple_events_request_id})
+    """The body in the seeds' key order, with the request id also as a header (for logs)."""
+    response = jsonify(body)
     response.status_code = status
-    response.headers[REQUEST_ID_HEADER] = g.simple_events_request_id
+    response.headers[REQUEST_ID_HEADER] = _request_id()
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="simple_events"'
     return response
@@ -81,7 +86,7 @@ def _reply(status: int, body: dict) -> Response:
 
 def _failure(status: int, message: str, items: Iterable[tuple[int, str, str]] = ()) -> Response:
     errors = [{"index": index, "field": field, "message": text} for index, field, text in items]
-    return _reply(status, {"error": message, "validation_errors": errors})
+    return _reply(status, {"error": message, "request_id": _request_id(), "validation_errors": errors})
 
 
 def _lrs_error(error: LRSError) -> Response:
@@ -97,4 +102,4 @@ def _http_error(error: HTTPException) -> Response:
 
 def _unexpected(error: Exception) -> Response:
     log.exception("simple_events request %s failed", g.get("simple_events_request_id"))
-    return _failure(500, "internal error; nothing was stored")
+    return _failure(500, "internal error; the server log has the details under this request_id")

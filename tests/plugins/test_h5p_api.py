@@ -72,7 +72,7 @@ def json_of(response: Any) -> Any:
 def ok_data(response: requests.Response) -> Any:
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"success", "data"} and body["success"] is True
+    assert list(body) == ["success", "data"] and body["success"] is True
     return body["data"]
 
 
@@ -92,7 +92,7 @@ def read_back(server: LiveServer, statement_id: str) -> dict:
 def failure(response: Any, status: int) -> dict:
     assert response.status_code == status, response.text
     body = json_of(response)
-    assert set(body) == {"success", "error", "details"} and body["success"] is False and body["error"]
+    assert list(body) == ["success", "error", "details"] and body["success"] is False and body["error"]
     return body
 
 
@@ -275,6 +275,15 @@ def test_the_statements_are_ordinary_xapi_statements(live_server: LiveServer, hi
 
 
 # -- authentication ------------------------------------------------------------------------------------
+
+def test_an_internal_error_is_a_500_in_the_same_format(client: Any, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_aggregate(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(app.extensions["lrs"].statement_store.collection, "aggregate", broken_aggregate)
+    body = failure(call_in_process(client, "GET", "/progress"), 500)
+    assert body["details"] == [] and "went away" not in body["error"]
+
 
 def test_no_token_is_401_over_http(live_server: LiveServer) -> None:
     response = call(live_server, "POST", "/h5p-event", token=None, json=SEED_EVENT)

@@ -113,7 +113,7 @@ def test_the_single_event_of_the_seed_becomes_one_statement(live_server: LiveSer
     response = post(live_server, SEED_EVENT)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"success", "statements_created", "request_id"}
+    assert list(body) == ["success", "statements_created", "request_id"]
     assert body["success"] is True and body["statements_created"] == 1
     assert_request_id(response)
 
@@ -184,7 +184,7 @@ def test_the_token_may_also_be_base64_of_key_and_secret(live_server: LiveServer)
 def assert_rejected(response: Any, status: int, errors: list[dict]) -> dict:
     assert response.status_code == status, response.text
     body = json_of(response)
-    assert set(body) == {"error", "request_id", "validation_errors"}
+    assert list(body) == ["error", "request_id", "validation_errors"]
     assert isinstance(body["error"], str) and body["error"]
     assert_request_id(response)
     assert body["validation_errors"] == errors
@@ -271,6 +271,15 @@ def test_basic_auth_is_not_an_api_key(client: Any) -> None:
 def test_a_credential_without_the_adapter_scope_is_403(client: Any, token: str) -> None:
     body = assert_rejected(post_in_process(client, SEED_EVENT, token=token), 403, [])
     assert "simple_events" in body["error"]
+
+
+def test_an_internal_error_is_a_500_in_the_same_format(client: Any, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_store(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(app.extensions["lrs"].statements, "store", broken_store)
+    body = assert_rejected(post_in_process(client, SEED_EVENT), 500, [])
+    assert "the database went away" not in body["error"]
 
 
 def test_a_revoked_key_is_401_at_once(client: Any, app: Any) -> None:
