@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 import requests
 
+from plugins.caliper.vocabulary import PROFILES
 from tests.conftest import LiveServer
 from tests.plugins.test_caliper_support import (
     CONTEXT, EVENT_EXTENSION, PUBLIC_URL, SEED_002_EVENTS, TIMEOUT, bearer, caliper_app, envelope, live_token,
-    read_statement, statement_count, token,
+    read_statement, refusing, statement_count, token,
 )
 
 CALIPER = "http://purl.imsglobal.org/caliper/"
@@ -56,10 +57,10 @@ def test_seed_example_is_stored_as_a_statement(live_server: LiveServer, example:
     assert stored["authority"]["account"]["name"] == "alpha-read"
 
 
-def test_example1_generic_event_mapping(live_server: LiveServer) -> None:
+def test_example1_generic_event_mapping(client: Any) -> None:
     event = SEED_002_EVENTS[0]
-    assert post(live_server, envelope(event), live_token(live_server)).status_code == 200
-    stored = read_statement(live_server, "c51570e4-f8ed-4c18-bb3a-dfe51b2cc594")
+    assert post_in_process(client, envelope(event)).status_code == 200
+    stored = read_statement(client, "c51570e4-f8ed-4c18-bb3a-dfe51b2cc594")
     assert stored["actor"] == {"objectType": "Agent",
                                "account": {"homePage": "https://example.edu", "name": "users/554433"}}
     assert stored["verb"] == {"id": "http://activitystrea.ms/schema/1.0/create", "display": {"en-US": "Created"}}
@@ -68,10 +69,10 @@ def test_example1_generic_event_mapping(live_server: LiveServer) -> None:
     assert "result" not in stored and "registration" not in stored["context"]
 
 
-def test_example2_tool_use_with_group_and_edapp(live_server: LiveServer) -> None:
+def test_example2_tool_use_with_group_and_edapp(client: Any) -> None:
     event = SEED_002_EVENTS[1]
-    assert post(live_server, envelope(event), live_token(live_server)).status_code == 200
-    stored = read_statement(live_server, "7e10e4f3-a0d8-4430-95bd-783ffae4d916")
+    assert post_in_process(client, envelope(event)).status_code == 200
+    stored = read_statement(client, "7e10e4f3-a0d8-4430-95bd-783ffae4d916")
     assert stored["verb"]["id"] == "http://activitystrea.ms/schema/1.0/use"
     assert stored["object"]["definition"] == {"type": CALIPER + "SoftwareApplication"}
     context = stored["context"]
@@ -82,19 +83,19 @@ def test_example2_tool_use_with_group_and_edapp(live_server: LiveServer) -> None
     assert context["contextActivities"]["other"][0]["id"] == "https://example.edu"
 
 
-def test_example3_annotation(live_server: LiveServer) -> None:
+def test_example3_annotation(client: Any) -> None:
     event = SEED_002_EVENTS[2]
-    assert post(live_server, envelope(event), live_token(live_server)).status_code == 200
-    stored = read_statement(live_server, "7e10e4f3-a0d8-4430-95bd-783ffae4d916")
+    assert post_in_process(client, envelope(event)).status_code == 200
+    stored = read_statement(client, "7e10e4f3-a0d8-4430-95bd-783ffae4d916")
     assert stored["verb"]["id"] == "http://purl.imsglobal.org/caliper/actions/Highlighted"
     assert stored["object"]["definition"]["type"] == CALIPER + "DigitalResource"
     assert stored["context"]["platform"] == "https://example.edu/apps/annotation-tool"
 
 
-def test_example4_actor_without_authority_and_session_registration(live_server: LiveServer) -> None:
+def test_example4_actor_without_authority_and_session_registration(client: Any) -> None:
     event = SEED_002_EVENTS[3]
-    assert post(live_server, envelope(event), live_token(live_server)).status_code == 200
-    stored = read_statement(live_server, "c51570e4-f8ed-4c18-bb3a-dfe51b2cc594")
+    assert post_in_process(client, envelope(event)).status_code == 200
+    stored = read_statement(client, "c51570e4-f8ed-4c18-bb3a-dfe51b2cc594")
     # "https:/your-app.domain/..." has no authority: the whole IRI names the account.
     assert stored["actor"]["account"] == {"homePage": PUBLIC_URL,
                                           "name": "https:/your-app.domain/users/fdeb7d92-b3a4-4b6c-a201-cb590b43bce1"}
@@ -103,26 +104,25 @@ def test_example4_actor_without_authority_and_session_registration(live_server: 
     assert uuid.UUID(registration)
     # The registration is derived from the session IRI, so it is the same for every event of it.
     again = copy.deepcopy(event) | {"id": f"urn:uuid:{uuid.uuid4()}"}
-    assert post(live_server, envelope(again), live_token(live_server)).status_code == 200
-    assert read_statement(live_server, again["id"][9:])["context"]["registration"] == registration
+    assert post_in_process(client, envelope(again)).status_code == 200
+    assert read_statement(client, again["id"][9:])["context"]["registration"] == registration
 
 
-def test_entities_in_data_are_kept(live_server: LiveServer, app: Any) -> None:
+def test_entities_in_data_are_kept(client: Any, app: Any) -> None:
     person = {"@context": CONTEXT, "id": "https://example.edu/users/554433", "type": "Person",
               "name": "Ana", "dateCreated": "2023-08-01T06:00:00.000Z", "extensions": {"grade": "5"}}
-    response = post(live_server, envelope(SEED_002_EVENTS[0], person), live_token(live_server))
-    assert response.status_code == 200, response.text
-    assert response.json()["message"] == "1 event(s) and 1 entity(ies) stored"
+    response = post_in_process(client, envelope(SEED_002_EVENTS[0], person))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["message"] == "1 event(s) and 1 entity(ies) stored"
     kept = app.extensions["lrs"].plugin_collection("caliper", "entities").find_one({"_id": person["id"]})
     assert json.loads(kept["raw"]) == person
     assert kept["sensor"] == "https://alpharead.alpha.school"
 
 
-def test_resent_envelope_is_idempotent(live_server: LiveServer, client: Any) -> None:
+def test_resent_envelope_is_idempotent(client: Any) -> None:
     body = envelope(*SEED_002_EVENTS[:2])
-    access = live_token(live_server)
-    assert post(live_server, body, access).status_code == 200
-    assert post(live_server, body, access).status_code == 200
+    assert post_in_process(client, body).status_code == 200
+    assert post_in_process(client, body).status_code == 200
     assert statement_count(client) == 2
 
 
@@ -135,11 +135,11 @@ def test_reused_id_with_other_content_is_refused(client: Any) -> None:
     assert statement_count(client) == 1
 
 
-def test_envelope_of_many_events_is_one_batch(live_server: LiveServer, client: Any) -> None:
+def test_envelope_of_many_events_is_one_batch(client: Any) -> None:
     events = [dict(SEED_002_EVENTS[0], id=f"urn:uuid:{uuid.uuid4()}") for _ in range(25)]
-    response = post(live_server, envelope(*events), live_token(live_server))
+    response = post_in_process(client, envelope(*events))
     assert response.status_code == 200
-    assert response.json()["message"] == "25 event(s) and 0 entity(ies) stored"
+    assert response.get_json()["message"] == "25 event(s) and 0 entity(ies) stored"
     assert statement_count(client) == 25
 
 
@@ -216,34 +216,32 @@ PROFILE_EVENTS: dict[str, tuple[dict, str]] = {  # profile -> (event, expected v
 
 
 def test_every_profile_of_the_seed_is_covered() -> None:
-    from plugins.caliper.vocabulary import PROFILES
     assert set(PROFILE_EVENTS) == set(PROFILES)
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILE_EVENTS))
-def test_one_event_per_profile(live_server: LiveServer, profile: str) -> None:
+def test_one_event_per_profile(client: Any, profile: str) -> None:
     event, verb = PROFILE_EVENTS[profile]
-    response = post(live_server, envelope(event), live_token(live_server))
-    assert response.status_code == 200, response.text
-    stored = read_statement(live_server, event["id"][9:])
+    response = post_in_process(client, envelope(event))
+    assert response.status_code == 200, response.get_json()
+    stored = read_statement(client, event["id"][9:])
     assert stored["verb"]["id"] == verb
     assert stored["object"]["id"] == event["object"]["id"]
     assert stored["object"]["definition"]["type"] == CALIPER + event["object"]["type"]
     assert stored["context"]["extensions"][EVENT_EXTENSION] == event
 
 
-def test_profile_specific_result_and_context(live_server: LiveServer) -> None:
-    access = live_token(live_server)
+def test_profile_specific_result_and_context(client: Any) -> None:
     for profile in ("AssessmentProfile", "GradingProfile", "ToolLaunchProfile"):
-        assert post(live_server, envelope(PROFILE_EVENTS[profile][0]), access).status_code == 200
-    answered = read_statement(live_server, PROFILE_EVENTS["AssessmentProfile"][0]["id"][9:])
+        assert post_in_process(client, envelope(PROFILE_EVENTS[profile][0])).status_code == 200
+    answered = read_statement(client, PROFILE_EVENTS["AssessmentProfile"][0]["id"][9:])
     assert answered["result"] == {"response": "blue[,]red", "duration": "PT30S"}
     assert answered["context"]["contextActivities"]["parent"] == [{
         "objectType": "Activity", "id": "https://example.edu/assess/1", "definition": {"type": CALIPER + "Assessment"}}]
-    graded = read_statement(live_server, PROFILE_EVENTS["GradingProfile"][0]["id"][9:])
+    graded = read_statement(client, PROFILE_EVENTS["GradingProfile"][0]["id"][9:])
     assert graded["result"] == {"score": {"raw": 7, "max": 10, "scaled": 0.7}}
     assert graded["actor"]["account"] == {"homePage": "https://example.edu", "name": "autograder"}
-    launched = read_statement(live_server, PROFILE_EVENTS["ToolLaunchProfile"][0]["id"][9:])
+    launched = read_statement(client, PROFILE_EVENTS["ToolLaunchProfile"][0]["id"][9:])
     assert launched["context"]["extensions"][CALIPER + "federatedSession"] == {
         "id": "https://example.edu/lti/sessions/1", "type": "LtiSession"}
 
@@ -297,8 +295,8 @@ INVALID_EVENTS = [
 
 
 @pytest.mark.parametrize("event,path,message", INVALID_EVENTS, ids=[case[1] + str(i) for i, case in enumerate(INVALID_EVENTS)])
-def test_invalid_event_is_refused_naming_path(client: Any, event: dict, path: str, message: str | None) -> None:
-    response = post_in_process(client, envelope(event))
+def test_invalid_event_is_refused_naming_path(refusing: Any, event: dict, path: str, message: str | None) -> None:
+    response = post_in_process(refusing, envelope(event))
     assert response.status_code == 400
     body = response.get_json()
     assert body["status"] == "error"
@@ -307,7 +305,7 @@ def test_invalid_event_is_refused_naming_path(client: Any, event: dict, path: st
     assert (0, path) in errors, body
     if message:
         assert {"index": 0, "path": path, "message": message} in body["errors"]
-    assert statement_count(client) == 0
+    assert statement_count(refusing) == 0
 
 
 def test_one_bad_event_stores_nothing(client: Any) -> None:
@@ -332,18 +330,19 @@ def test_one_bad_event_stores_nothing(client: Any) -> None:
      "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"),
     (dict(envelope(GOOD), sensor="not an iri"), "$.sensor", "must be an IRI identifying the sensor"),
 ])
-def test_bad_envelope(client: Any, body: Any, path: str, message: str) -> None:
-    response = post_in_process(client, body)
+def test_bad_envelope(refusing: Any, body: Any, path: str, message: str) -> None:
+    response = post_in_process(refusing, body)
     assert response.status_code == 400
     result = response.get_json()
     assert result["status"] == "error" and result["message"] == "invalid envelope; nothing was stored"
     assert {"index": None, "path": path, "message": message} in result["errors"]
+    assert statement_count(refusing) == 0
 
 
-def test_bad_entity_in_data(client: Any) -> None:
+def test_bad_entity_in_data(refusing: Any) -> None:
     entity = {"id": "https://example.edu/res/1", "type": "DigitalResource", "mediaType": "text/html",
               "dateModified": "now"}
-    response = post_in_process(client, envelope(GOOD, entity))
+    response = post_in_process(refusing, envelope(GOOD, entity))
     assert response.status_code == 400
     assert response.get_json()["errors"] == [
         {"index": 1, "path": "$.data[1].mediaType",
@@ -353,8 +352,8 @@ def test_bad_entity_in_data(client: Any) -> None:
     ]
 
 
-def test_not_json(client: Any) -> None:
-    response = client.post("/caliper/event", data="{nope", headers=bearer(token(client)))
+def test_not_json(refusing: Any) -> None:
+    response = refusing.post("/caliper/event", data="{nope", headers=bearer(token(refusing)))
     assert response.status_code == 400
     assert response.get_json()["status"] == "error"
     assert response.get_json()["message"].startswith("the request body is not valid JSON")

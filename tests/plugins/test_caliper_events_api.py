@@ -16,7 +16,7 @@ from tests.conftest import LiveServer
 from tests.plugins.test_caliper_support import (
     APP, CONTEXT, EVENT_EXTENSION, SEED_003_CURL, SEED_003_LOGGED_IN, SEED_003_MASTERY, SEED_003_QUESTION_RESULT,
     SEED_003_XP, STUDENT, TIMEOUT, bearer, caliper_app, envelope, fill_placeholders, live_token, read_statement,
-    statement_count, token,
+    refusing, statement_count, token,
 )
 
 CALIPER = "http://purl.imsglobal.org/caliper/"
@@ -263,20 +263,20 @@ def test_heartbeat_refusals(api: Client) -> None:
     ({"id": "event-1"}, "$.id"),
     ({"eventTime": "2026-01-15"}, "$.eventTime"),
 ])
-def test_invalid_events_api_event(client: Any, change: dict, path: str) -> None:
+def test_invalid_events_api_event(refusing: Any, change: dict, path: str) -> None:
     event = fill_placeholders(SEED_003_XP)
     for key, value in change.items():
         if value is None:
             event.pop(key)
         else:
             event[key] = value
-    response = client.post("/events/1.0/", data=json.dumps(event), headers=bearer(token(client)),
-                           content_type="application/json")
+    response = refusing.post("/events/1.0/", data=json.dumps(event), headers=bearer(token(refusing)),
+                             content_type="application/json")
     assert response.status_code == 400
     body = response.get_json()
     assert body["status"] == "error" and body["message"] == "1 invalid item(s); nothing was stored"
     assert path in [error["path"] for error in body["errors"]]
-    assert statement_count(client) == 0
+    assert statement_count(refusing) == 0
 
 
 def test_one_event_per_post(client: Any) -> None:

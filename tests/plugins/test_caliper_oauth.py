@@ -19,7 +19,9 @@ from tests.plugins.test_caliper_support import (
 
 @pytest.fixture
 def app(make_app: Any) -> Any:
-    return caliper_app(make_app, caliper_token_lifetime=900)
+    app = caliper_app(make_app, caliper_token_lifetime=900)
+    app.extensions["lrs"].create_credential("xapi-only", "xapi-only-secret", ["statements/write"])
+    return app
 
 
 def post_envelope(client: Any, access_token: str) -> Any:

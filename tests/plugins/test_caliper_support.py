@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
+import pytest
 import requests
 
-from tests.conftest import LiveServer, basic_auth
+from lrs.app import create_app
+from tests.conftest import LiveServer, app_settings, basic_auth
 
 CLIENT_ID, CLIENT_SECRET = "alpha-read", "alpha-read-secret"
 PUBLIC_URL = "https://lrs.example.org"
@@ -186,11 +188,22 @@ def envelope(*data: dict, send_time: str = "2026-01-15T10:08:00.000Z") -> dict:
 
 
 def caliper_app(make_app: Any, **settings: Any) -> Any:
+    """A fresh LRS with the caliper plugin and one OAuth client (credential CLIENT_ID)."""
     app = make_app(plugins="caliper", public_url=PUBLIC_URL, **settings)
+    app.extensions["lrs"].create_credential(CLIENT_ID, CLIENT_SECRET, ["caliper/events.write"], label="AlphaRead")
+    return app
+
+
+@pytest.fixture(scope="module")
+def refusing() -> Iterator[Any]:
+    """A test client on one app shared by a module's refusal tests, which store nothing (and
+    check that they don't). Import it into the test module to use it."""
+    app = create_app(app_settings(plugins="caliper", public_url=PUBLIC_URL))
     lrs = app.extensions["lrs"]
     lrs.create_credential(CLIENT_ID, CLIENT_SECRET, ["caliper/events.write"], label="AlphaRead")
-    lrs.create_credential("xapi-only", "xapi-only-secret", ["statements/write"])
-    return app
+    yield app.test_client()
+    if lrs.settings["mongo_uri"]:
+        lrs.db.client.drop_database(lrs.db.name)
 
 
 def token(client: Any, scope: str | None = None, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> str:
@@ -216,11 +229,16 @@ def bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
 
 
-def read_statement(server: LiveServer, statement_id: str) -> dict:
-    response = requests.get(server.url + "/xapi/statements", params={"statementId": statement_id},
-                            headers=XAPI_HEADERS, timeout=TIMEOUT)
-    assert response.status_code == 200, response.text
-    return response.json()
+def read_statement(target: Any, statement_id: str) -> dict:
+    """GET /xapi/statements?statementId=... from a LiveServer (over HTTP) or a Flask test client."""
+    if hasattr(target, "url"):  # a LiveServer
+        response = requests.get(target.url + "/xapi/statements", params={"statementId": statement_id},
+                                headers=XAPI_HEADERS, timeout=TIMEOUT)
+        assert response.status_code == 200, response.text
+        return response.json()
+    response = target.get("/xapi/statements", query_string={"statementId": statement_id}, headers=XAPI_HEADERS)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
 
 
 def statement_count(client: Any) -> int:
