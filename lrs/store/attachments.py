@@ -25,7 +25,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 CHUNK_SIZE = 255 * 1024
-READ_WINDOW = 4  # chunks fetched per query when reading: about 1 MiB in memory at a time
+READ_WINDOW = 8  # chunks fetched per query when reading: about 2 MiB in memory at a time
 STALE_UPLOAD = dt.timedelta(hours=1)
 # xAPI's sha2 is any SHA-2 digest in hex; its length tells which one (Data 2.4.11).
 HASHES = {56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
