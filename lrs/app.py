@@ -7,7 +7,8 @@ from typing import Any, Iterable
 from flask import Flask, Response
 
 from lrs.core import LRS
-from lrs.http import cors, errors, versioning, xapi_blueprint
+from lrs.forwarding.inprocess import start_in_process
+from lrs.http import admin, cors, errors, versioning, xapi_blueprint
 from lrs.http.alternate import AlternateSyntax
 
 
@@ -28,6 +29,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     errors.register(app)
     cors.register(app, lrs.settings["cors_origins"])
     app.register_blueprint(xapi_blueprint())
+    app.register_blueprint(admin.blueprint)
     lrs.plugins.hook.lrs_register_routes(app=app, lrs=lrs)
 
     @app.after_request
@@ -35,5 +37,8 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
         return versioning.echo(response, default="2.0.0")
 
     app.wsgi_app = AlternateSyntax(app.wsgi_app, lrs.settings["max_body_bytes"])
+
+    # Forwarding in this process, if LRS_FORWARD_IN_PROCESS says so (the embedded store's way).
+    start_in_process(app, lrs)
     return app
 

@@ -83,5 +83,10 @@ def _lrs() -> LRS:
     return lrs
 
 
+from lrs.forwarding.cli import forward  # noqa: E402 (a command group of its own, added last)
+
+main.add_command(forward)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -39,6 +39,8 @@ class Setting:
         return "LRS_" + self.name.upper()
 
 
+from lrs.forwarding.settings import FORWARDING_SETTINGS  # noqa: E402 (it builds on Setting, above)
+
 CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("mongo_uri", "", "MongoDB connection URI. Empty: the embedded in-process store "
             "(mongomock), which is NOT durable: data is lost when the process stops.", secret=True),
@@ -67,6 +69,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("auth_cache_seconds", 300, "How long a verified key/secret pair skips the slow "
             "password hash (revocation still takes effect at once).", int),
     Setting("log_level", "INFO", "Python logging level."),
+    *FORWARDING_SETTINGS,
 )
 
 

@@ -1,0 +1,93 @@
+"""`lrs forward`: run the worker, see where targets stand, replay dead letters, backfill."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from typing import Any, Callable, TypeVar
+
+import click
+
+from lrs.core import LRS
+from lrs.errors import NotFound
+from lrs.forwarding import operations
+from lrs.forwarding.status import forwarding_status
+from lrs.forwarding.worker import Worker
+
+T = TypeVar("T")
+
+
+def _lrs() -> LRS:
+    if not os.environ.get("LRS_MONGO_URI"):
+        click.echo("warning: LRS_MONGO_URI is not set: this command sees an empty embedded store. "
+                   "With the embedded store, forward in the LRS process (LRS_FORWARD_IN_PROCESS=true).",
+                   err=True)
+    lrs = LRS.from_settings()
+    lrs.start()
+    return lrs
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def forward(ctx: click.Context) -> None:
+    """Run the forwarding worker until SIGTERM or Ctrl-C (or use a subcommand)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    worker = Worker(_lrs()).start()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass
+    worker.stop()
+
+
+@forward.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(as_json: bool) -> None:
+    """Backlog, delivered count, last success, last error and dead letters of every target."""
+    report = forwarding_status(_lrs())
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo("target\tbacklog\tdelivered\tdead_letters\tlast_success\tlast_error")
+    for row in report:
+        error = (row.get("last_error") or {}).get("message", "")
+        click.echo(f"{row['target']}\t{row['backlog']}\t{row['delivered']}\t{row['dead_letters']}\t"
+                   f"{row.get('last_success') or '-'}\t{error[:120] or '-'}")
+
+
+@forward.command("dead-letters")
+@click.argument("target")
+@click.option("--after", type=int, default=-1, help="Continue after this statement seq.")
+@click.option("--limit", type=int, default=100, show_default=True)
+def list_dead_letters(target: str, after: int, limit: int) -> None:
+    """List a target's dead letters (statement id, the target's answer) as JSON lines."""
+    for letter in _run(operations.dead_letters, target, after, limit):
+        click.echo(json.dumps(letter, ensure_ascii=False))
+
+
+@forward.command()
+@click.argument("target")
+@click.option("--id", "ids", multiple=True, help="Replay only this statement (repeatable).")
+def replay(target: str, ids: tuple[str, ...]) -> None:
+    """Ask the worker to send a target's dead letters again (all of them, or --id ones)."""
+    count = _run(operations.replay, target, list(ids) or None)
+    click.echo(f"{count} dead letters marked for replay")
+
+
+@forward.command()
+@click.argument("target")
+@click.option("--since", required=True, help='RFC 3339 time, or "now" to skip everything stored so far.')
+def backfill(target: str, since: str) -> None:
+    """Make a target (re)receive everything stored from a point in time on."""
+    checkpoint = _run(operations.backfill, target, since)
+    click.echo(f"{target}: continuing after statement seq {checkpoint}")
+
+
+def _run(operation: Callable[..., T], *args: Any) -> T:
+    try:
+        return operation(_lrs(), *args)
+    except (NotFound, ValueError) as error:
+        raise click.ClickException(str(getattr(error, "message", error))) from None

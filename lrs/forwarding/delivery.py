@@ -1,0 +1,57 @@
+"""Delivering one batch, narrowed down to the statements a target refuses.
+
+A target that refuses a batch for its content (a 4xx) says nothing about which statements are at
+fault, and xAPI LRSs store all or nothing. So a refused batch is split in halves and each half
+sent again, down to single statements: the refused ones become dead letters, every other one is
+delivered, at the cost of about 2 log2(n) extra requests per bad statement.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from lrs.forwarding.contract import DELIVERED, REJECTED, Outcome, Outgoing, Target
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another worker owns the target now; this one must stop without recording anything."""
+
+
+@dataclass
+class Report:
+    delivered: list[Outgoing] = field(default_factory=list)
+    rejected: list[tuple[Outgoing, Outcome]] = field(default_factory=list)
+    retry: Outcome | None = None  # set when a failure that may pass stopped the delivery
+
+
+def deliver(target: Target, batch: list[Outgoing], keep_lease: Callable[[], None]) -> Report:
+    """Deliver `batch` in order; `keep_lease` runs before every request and raises LeaseLost."""
+    report = Report()
+    parts = [batch] if batch else []
+    while parts:
+        part = parts.pop(0)
+        keep_lease()
+        outcome = _attempt(target, part)
+        if outcome.kind == DELIVERED:
+            report.delivered.extend(part)
+        elif outcome.kind == REJECTED and len(part) == 1:
+            report.rejected.append((part[0], outcome))
+        elif outcome.kind == REJECTED:
+            middle = len(part) // 2
+            parts[:0] = [part[:middle], part[middle:]]
+        else:
+            report.retry = outcome
+            break
+    return report
+
+
+def _attempt(target: Target, part: list[Outgoing]) -> Outcome:
+    """A target that raises has a bug or met the unexpected: retry, never dead-letter on it."""
+    try:
+        return target.deliver(part)
+    except Exception as error:  # noqa: BLE001 - any failure of third-party code must be survivable
+        log.exception("forwarding target %s raised", target.options.name)
+        return Outcome.retry(f"the target raised {type(error).__name__}: {error}")

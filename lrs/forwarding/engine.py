@@ -1,0 +1,126 @@
+"""One forwarding cycle for one target: lease, plan, deliver, record.
+
+Every step that matters is a single-document write in MongoDB, in an order that makes a crash at
+any point harmless: dead letters and the checkpoint are written only after the target answered,
+so a worker killed mid-batch leaves the checkpoint where it was and the next owner of the lease
+sends the batch again (at-least-once; the target ignores statement ids it already has).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from pymongo.database import Database
+
+from lrs.forwarding.backoff import retry_delay
+from lrs.forwarding.contract import Outcome, Target
+from lrs.forwarding.dead_letters import DeadLetters
+from lrs.forwarding.delivery import LeaseLost, Report, deliver
+from lrs.forwarding.scan import Scanner
+from lrs.forwarding.state import TargetState, TargetStates
+from lrs.statements import utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    poll: float = 1.0
+    lease: float = 60.0
+    retry_base: float = 1.0
+    retry_max: float = 300.0
+    gap_grace: float = 600.0
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "EngineSettings":
+        return cls(settings["forward_poll_seconds"], settings["forward_lease_seconds"],
+                   settings["forward_retry_base_seconds"], settings["forward_retry_max_seconds"],
+                   settings["forward_gap_grace_seconds"])
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """What one cycle did, and how long the worker should wait before the next one."""
+
+    kind: str  # "delivered" | "idle" | "backoff" | "busy" | "lost"
+    wait: float
+    delivered: int = 0
+    rejected: int = 0
+
+
+class Forwarder:
+    def __init__(self, target: Target, db: Database, statements: Any, settings: EngineSettings,
+                 owner: str, clock: Callable[[], dt.datetime] = utc_now):
+        self.target = target
+        self.name = target.options.name
+        self.states = TargetStates(db)
+        self.letters = DeadLetters(db)
+        self.scanner = Scanner(statements, settings.gap_grace)
+        self.settings = settings
+        self.owner = owner
+        self.clock = clock
+
+    def run_once(self) -> Cycle:
+        now = self.clock()
+        if self.states.get(self.name) is None:
+            self.states.create(self.name, self.scanner.seq_at(self.target.options.since), now)
+        state = self.states.acquire(self.name, self.owner, now, self.settings.lease)
+        if state is None:
+            return Cycle("busy", self.settings.poll)
+        if state.next_attempt is not None and state.next_attempt > now:
+            return Cycle("backoff", (state.next_attempt - now).total_seconds())
+        try:
+            replays = self.letters.to_replay(self.name, self.target.options.batch_size)
+            return self._replay(state, replays) if replays else self._forward(state, now)
+        except LeaseLost:
+            log.warning("forwarding %s: lease lost to another worker; stopping this batch", self.name)
+            return Cycle("lost", self.settings.poll)
+
+    def release(self) -> None:
+        self.states.release(self.name, self.owner, self.clock())
+
+    def _forward(self, state: TargetState, now: dt.datetime) -> Cycle:
+        plan = self.scanner.plan(state, self.target.options, now)
+        report = deliver(self.target, plan.batch, self._keep_lease)
+        if report.retry is not None:
+            return self._failed(state, report.retry)
+        self._record(report)
+        if not self.states.advance(state, self.owner, plan.checkpoint, plan.gaps, len(report.delivered), self.clock()):
+            raise LeaseLost
+        moved = plan.batch or plan.checkpoint != state.checkpoint
+        return Cycle("delivered" if moved else "idle", 0.0 if moved else self.settings.poll,
+                     len(report.delivered), len(report.rejected))
+
+    def _replay(self, state: TargetState, letters: list[dict]) -> Cycle:
+        """Send dead letters again that an operator asked for; delivered ones stop being dead."""
+        batch = self.scanner.outgoing({"_id": {"$in": [letter["statement_id"] for letter in letters]}}, len(letters))
+        report = deliver(self.target, batch, self._keep_lease)
+        if report.retry is not None:
+            return self._failed(state, report.retry)
+        self._record(report)
+        self.letters.unmark(self.name, [letter["statement_id"] for letter in letters])
+        self.states.succeeded(self.name, self.owner, len(report.delivered), self.clock())
+        return Cycle("delivered", 0.0, len(report.delivered), len(report.rejected))
+
+    def _record(self, report: Report) -> None:
+        now = self.clock()
+        for item, outcome in report.rejected:
+            log.warning("forwarding %s: statement %s dead-lettered (%s)", self.name, item.id, outcome.detail[:200])
+            self.letters.record(self.name, item.id, item.seq, outcome.status, outcome.detail, now)
+        self.letters.clear(self.name, [item.id for item in report.delivered])
+
+    def _failed(self, state: TargetState, outcome: Outcome) -> Cycle:
+        attempts = state.attempts + 1
+        delay = retry_delay(attempts, self.settings.retry_base, self.settings.retry_max, outcome.retry_after)
+        now = self.clock()
+        log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
+                    self.name, attempts, outcome.detail[:200], delay)
+        self.states.failed(self.name, self.owner, attempts, now + dt.timedelta(seconds=delay),
+                           outcome.detail, outcome.status, now)
+        return Cycle("backoff", delay)
+
+    def _keep_lease(self) -> None:
+        if not self.states.renew(self.name, self.owner, self.clock(), self.settings.lease):
+            raise LeaseLost

@@ -1,0 +1,25 @@
+"""Forwarding inside the LRS process, for the embedded store that no other process can read."""
+from __future__ import annotations
+
+import atexit
+from typing import TYPE_CHECKING
+
+from flask import Flask
+
+from lrs.forwarding.worker import Worker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lrs.core import LRS
+
+
+def start_in_process(app: Flask, lrs: "LRS") -> None:
+    """With LRS_FORWARD_IN_PROCESS, run a worker beside the app (`app.extensions["forwarding"]`).
+
+    With a real MongoDB several processes may do this at once (e.g. gunicorn workers); the leases
+    keep them from delivering the same target together.
+    """
+    if not lrs.settings["forward_in_process"]:
+        return
+    worker = Worker(lrs).start()
+    app.extensions["forwarding"] = worker
+    atexit.register(worker.stop, 5.0)

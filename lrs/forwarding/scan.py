@@ -1,0 +1,131 @@
+"""Choosing a target's next batch from the statement store, without ever skipping a statement.
+
+Sequence numbers are allocated before a batch is inserted, and batches are revealed (their
+`pending` marker removed) in whatever order their writes finish, so a statement with a lower seq
+can become visible after one with a higher seq. The scan therefore never trusts "everything up
+to the highest seq I saw": every seq it passes that is not visible yet is remembered as a gap
+and looked at again on every later scan, until it is visible (and then delivered if the filter
+wants it) or clearly abandoned (no document at all for longer than the grace period: a write
+that failed after allocating its numbers, whose statements were never acknowledged).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.collection import Collection
+
+from lrs.forwarding.contract import Outgoing, TargetOptions
+from lrs.forwarding.state import Gap, TargetState
+from lrs.xapi.errors import XAPIValidationError
+from lrs.xapi.timestamps import parse_timestamp
+
+log = logging.getLogger(__name__)
+
+VISIBLE: dict[str, Any] = {"pending": {"$exists": False}}
+OUTGOING_FIELDS = {"raw": 1, "seq": 1, "source": 1, "attachments": 1}
+SCAN_WINDOW = 10_000  # the most seqs one scan steps over, so a sparse filter keeps scans small
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A batch to deliver and the target's checkpoint and gaps once it is dealt with."""
+
+    batch: list[Outgoing]
+    checkpoint: int
+    gaps: list[Gap]
+
+
+def parse_since(value: str | None) -> str | None:
+    """Check a target's `since` option: None, "now" or an RFC 3339 time."""
+    if value is None or value == "now":
+        return value
+    try:
+        parse_timestamp(value, "2.0.0")
+    except XAPIValidationError:
+        raise ValueError(f"since: expected \"now\" or an RFC 3339 time, got {value!r}") from None
+    return value
+
+
+class Scanner:
+    def __init__(self, statements: Collection, grace_seconds: float, window: int = SCAN_WINDOW):
+        self.statements = statements
+        self.grace = dt.timedelta(seconds=grace_seconds)
+        self.window = window
+
+    def plan(self, state: TargetState, options: TargetOptions, now: dt.datetime) -> Plan:
+        wanted = options.filter.mongo()
+        due, kept_gaps = self._from_gaps(state.gaps, wanted, options.batch_size, now)
+        ahead, checkpoint, new_gaps = self._ahead(state.checkpoint, wanted, options.batch_size - len(due), now)
+        return Plan(due + ahead, checkpoint, kept_gaps + new_gaps)
+
+    def _from_gaps(self, gaps: tuple[Gap, ...], wanted: dict, limit: int,
+                   now: dt.datetime) -> tuple[list[Outgoing], list[Gap]]:
+        """Gaps that became visible (at most `limit` of them) are resolved; the rest are kept
+        unless nothing was ever written for them for longer than the grace period."""
+        if not gaps:
+            return [], []
+        found = self.statements.find({"seq": {"$in": [gap.seq for gap in gaps]}}, {"seq": 1, "pending": 1})
+        states = {doc["seq"]: "pending" in doc for doc in found}
+        resolved = sorted(seq for seq, pending in states.items() if not pending)[:limit]
+        due = self.outgoing({**wanted, "seq": {"$in": resolved}}, limit) if resolved else []
+        kept = []
+        for gap in gaps:
+            if gap.seq in resolved:
+                continue
+            if gap.seq not in states and now - gap.seen > self.grace:
+                log.warning("forwarding: seq %d never became visible in %s; its write failed", gap.seq, self.grace)
+                continue
+            kept.append(gap)
+        return due, kept
+
+    def _ahead(self, checkpoint: int, wanted: dict, room: int,
+               now: dt.datetime) -> tuple[list[Outgoing], int, list[Gap]]:
+        """The next wanted statements after the checkpoint, up to the highest visible seq."""
+        if room <= 0:
+            return [], checkpoint, []
+        found = self.outgoing({**wanted, "seq": {"$gt": checkpoint}}, room)
+        if len(found) == room:
+            upper = found[-1].seq
+        else:
+            top = self.statements.find_one({**VISIBLE, "seq": {"$gt": checkpoint}}, {"seq": 1},
+                                           sort=[("seq", DESCENDING)])
+            if top is None:
+                return [], checkpoint, []
+            upper = top["seq"]
+        upper = min(upper, checkpoint + self.window)
+        visible = {doc["seq"] for doc in self.statements.find(
+            {**VISIBLE, "seq": {"$gt": checkpoint, "$lte": upper}}, {"seq": 1, "_id": 0})}
+        gaps = [Gap(seq, now) for seq in range(checkpoint + 1, upper + 1) if seq not in visible]
+        return [item for item in found if item.seq <= upper], upper, gaps
+
+    def outgoing(self, query: dict[str, Any], limit: int) -> list[Outgoing]:
+        """Visible statements matching `query`, in seq order."""
+        cursor = (self.statements.find({**query, **VISIBLE}, OUTGOING_FIELDS)
+                  .sort("seq", ASCENDING).limit(limit))
+        return [Outgoing(doc["_id"], doc["seq"], doc.get("source", "xapi"), json.loads(doc["raw"]))
+                for doc in cursor]
+
+    def backlog(self, state: TargetState, options: TargetOptions) -> int:
+        """Statements the target wants that it has not received yet."""
+        wanted = {**options.filter.mongo(), **VISIBLE}
+        ahead = self.statements.count_documents({**wanted, "seq": {"$gt": state.checkpoint}})
+        if not state.gaps:
+            return ahead
+        return ahead + self.statements.count_documents({**wanted, "seq": {"$in": [g.seq for g in state.gaps]}})
+
+    def seq_at(self, since: str | None) -> int:
+        """The checkpoint that makes a target start at `since` (see `parse_since`)."""
+        if since is None:
+            return 0
+        if since != "now":
+            first = self.statements.find_one({**VISIBLE, "stored": {"$gte": parse_timestamp(since, "2.0.0")}},
+                                             {"seq": 1}, sort=[("seq", ASCENDING)])
+            if first is not None:
+                return first["seq"] - 1
+        last = self.statements.find_one({}, {"seq": 1}, sort=[("seq", DESCENDING)])
+        return last["seq"] if last else 0

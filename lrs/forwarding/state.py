@@ -1,0 +1,128 @@
+"""Per-target forwarding state in MongoDB: checkpoint, gaps, lease, retry and counters.
+
+One document per target, and every change is one atomic single-document update. Changes made
+by a worker are conditional on that worker still owning the target's lease (and, for the
+checkpoint, on the checkpoint being the one it started from), so a worker that lost its lease
+(paused, partitioned, or presumed dead) cannot overwrite the work of the one that took over.
+
+`checkpoint`: every statement with a seq at or below it is dealt with (delivered, dead-lettered,
+or not wanted by the target's filter), except the seqs listed in `gaps`: numbers that were
+allocated but not yet visible when the checkpoint passed them (a concurrent batch still being
+written, or a write that failed). They are delivered when they become visible.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pymongo
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+COLLECTION = "forwarding.targets"
+
+
+@dataclass(frozen=True)
+class Gap:
+    seq: int
+    seen: dt.datetime
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"seq": self.seq, "seen": self.seen}
+
+
+@dataclass(frozen=True)
+class TargetState:
+    name: str
+    checkpoint: int
+    gaps: tuple[Gap, ...]
+    attempts: int
+    next_attempt: dt.datetime | None
+    doc: dict
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> "TargetState":
+        return cls(doc["_id"], doc["checkpoint"], tuple(Gap(g["seq"], g["seen"]) for g in doc.get("gaps", ())),
+                   doc.get("attempts", 0), doc.get("next_attempt"), doc)
+
+
+class TargetStates:
+    def __init__(self, db: Database):
+        self.collection = db[COLLECTION]
+
+    def get(self, name: str) -> TargetState | None:
+        doc = self.collection.find_one({"_id": name})
+        return None if doc is None else TargetState.from_doc(doc)
+
+    def create(self, name: str, checkpoint: int, now: dt.datetime) -> None:
+        """Start a target at `checkpoint` unless it has state already (then nothing changes)."""
+        try:
+            self.collection.update_one({"_id": name}, {"$setOnInsert": {
+                "checkpoint": checkpoint, "gaps": [], "delivered": 0, "attempts": 0, "created": now,
+                "lease": {"owner": None, "until": now}}}, upsert=True)
+        except DuplicateKeyError:
+            pass  # another worker created it at the same moment
+
+    def acquire(self, name: str, owner: str, now: dt.datetime, seconds: float) -> TargetState | None:
+        """Take or renew the lease if it is free, expired or already ours; None if another holds it."""
+        doc = self.collection.find_one_and_update(
+            {"_id": name, "$or": [{"lease.owner": owner}, {"lease.until": {"$lt": now}}]},
+            {"$set": {"lease": {"owner": owner, "until": now + dt.timedelta(seconds=seconds)}}},
+            return_document=pymongo.ReturnDocument.AFTER)
+        return None if doc is None else TargetState.from_doc(doc)
+
+    def renew(self, name: str, owner: str, now: dt.datetime, seconds: float) -> bool:
+        result = self.collection.update_one(
+            {"_id": name, "lease.owner": owner},
+            {"$set": {"lease.until": now + dt.timedelta(seconds=seconds)}})
+        return result.matched_count == 1
+
+    def release(self, name: str, owner: str, now: dt.datetime) -> None:
+        self.collection.update_one({"_id": name, "lease.owner": owner},
+                                   {"$set": {"lease": {"owner": None, "until": now}}})
+
+    def advance(self, state: TargetState, owner: str, checkpoint: int, gaps: list[Gap],
+                delivered: int, now: dt.datetime) -> bool:
+        """Record a finished batch; False if the lease or the checkpoint changed meanwhile."""
+        update: dict[str, Any] = {"$set": {"checkpoint": checkpoint, "gaps": [g.to_doc() for g in gaps],
+                                           "attempts": 0, "next_attempt": None},
+                                  "$inc": {"delivered": delivered}}
+        if delivered:
+            update["$set"]["last_success"] = now
+        result = self.collection.update_one(
+            {"_id": state.name, "lease.owner": owner, "checkpoint": state.checkpoint}, update)
+        return result.matched_count == 1
+
+    def failed(self, name: str, owner: str, attempts: int, next_attempt: dt.datetime,
+               error: str, status: int | None, now: dt.datetime) -> None:
+        self.collection.update_one({"_id": name, "lease.owner": owner}, {"$set": {
+            "attempts": attempts, "next_attempt": next_attempt,
+            "last_error": {"at": now, "message": error, "status": status}}})
+
+    def succeeded(self, name: str, owner: str, delivered: int, now: dt.datetime) -> None:
+        """Count statements delivered outside the checkpoint (replayed dead letters)."""
+        self.collection.update_one({"_id": name, "lease.owner": owner}, {
+            "$set": {"attempts": 0, "next_attempt": None, **({"last_success": now} if delivered else {})},
+            "$inc": {"delivered": delivered}})
+
+    def rewind(self, name: str, checkpoint: int, attempts: int = 3) -> bool:
+        """Move the checkpoint (backfill); gaps above it are covered by the scan again.
+
+        Conditional on the checkpoint read, so a worker finishing a batch meanwhile is not
+        overwritten (nor does it overwrite this: its own update is conditional too).
+        """
+        for _ in range(attempts):
+            state = self.get(name)
+            if state is None:
+                return False
+            gaps = [gap.to_doc() for gap in state.gaps if gap.seq <= checkpoint]
+            result = self.collection.update_one(
+                {"_id": name, "checkpoint": state.checkpoint},
+                {"$set": {"checkpoint": checkpoint, "gaps": gaps, "attempts": 0, "next_attempt": None}})
+            if result.matched_count == 1:
+                return True
+        return False
+
+    def all(self) -> dict[str, TargetState]:
+        return {doc["_id"]: TargetState.from_doc(doc) for doc in self.collection.find()}
