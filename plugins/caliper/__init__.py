@@ -7,7 +7,7 @@ Enable with `LRS_PLUGINS=caliper`; create OAuth clients with
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from flask import Flask
 
@@ -21,7 +21,8 @@ from plugins.caliper.sessions import SessionStore
 from plugins.caliper.tokens import LRS_SCOPE, TokenStore
 
 
-def _positive(parse: type) -> object:
+def _positive(parse: Callable[[str], float]) -> Callable[[str], float]:
+    """A setting parser that refuses zero and negative numbers."""
     def check(value: str) -> float:
         number = parse(value)
         if number <= 0:

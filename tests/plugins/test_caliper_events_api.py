@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from plugins.caliper.values import EVENT_ID_NAMESPACE
 from tests.conftest import LiveServer
 from tests.plugins.test_caliper_support import (
     APP, CONTEXT, EVENT_EXTENSION, SEED_003_CURL, SEED_003_LOGGED_IN, SEED_003_MASTERY, SEED_003_QUESTION_RESULT,
@@ -90,6 +91,22 @@ def test_seed_grade_examples_are_accepted(api: Client, example: dict) -> None:
     assert stored["verb"]["id"] == CALIPER + "actions/Graded"
     assert stored["object"]["definition"]["type"] == CALIPER + "Attempt"
     assert stored["actor"]["account"]["homePage"] == "https://api.alpha-1edtech.ai" or example is SEED_003_CURL
+
+
+def test_seed_placeholder_id_is_accepted_and_idempotent(api: Client) -> None:
+    """The seed's own id `urn:uuid:event-unique-id` is no UUID: it gets a derived statement id."""
+    event = copy.deepcopy(SEED_003_XP)
+    assert event["id"] == "urn:uuid:event-unique-id"
+    assert api.event(event).status_code == 202
+    assert api.event(event).status_code == 202
+    derived = str(uuid.uuid5(EVENT_ID_NAMESPACE, "urn:uuid:event-unique-id"))
+    stored = read_statement(api.server, derived)
+    assert stored["context"]["extensions"][EVENT_EXTENSION]["id"] == "urn:uuid:event-unique-id"
+    other = copy.deepcopy(SEED_003_MASTERY)  # the same placeholder id, another event
+    response = api.event(other)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 0, "path": "$.id", "message": "this id was already used for a different event"}]
 
 
 def test_seed_scores_become_results(api: Client) -> None:
