@@ -92,18 +92,19 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     def content_progress(content_id: str) -> Response:
         who = caller(lrs, LEARNER, READER)
         user_id = who.subject(request.args.get("userId"))
-        [entry] = analytics.progress(analytics.learner_match(user_id, content_id)) or [_no_progress(content_id)]
-        return _ok({**entry, "userId": user_id, "contentId": content_id})
+        [entry] = analytics.progress(analytics.learner_match(user_id, content_id)) or [_no_progress()]
+        return _ok({"userId": user_id, "contentId": content_id, **entry})
 
     @blueprint.get("/progress")
     def all_progress() -> Response:
-        who = caller(lrs, LEARNER, READER)
-        return _ok({"progress": analytics.progress(analytics.learner_match(who.subject(request.args.get("userId"))))})
+        user_id = caller(lrs, LEARNER, READER).subject(request.args.get("userId"))
+        return _ok({"progress": analytics.progress(analytics.learner_match(user_id))})
 
     app.register_blueprint(blueprint)
 
 
-def _no_progress(content_id: str) -> dict:
+def _no_progress() -> dict:
+    """Progress on a content the user has no statements about."""
     return {"attempts": 0, "bestScore": 0, "lastScore": 0, "completed": False, "passed": False,
             "totalDuration": 0, "lastAttemptAt": None}
 

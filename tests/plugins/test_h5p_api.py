@@ -53,7 +53,8 @@ def app(make_app: Any) -> Any:
     return app
 
 
-def call(server: LiveServer, method: str, path: str, token: str | None = LEARNER_TOKEN, **kwargs: Any) -> requests.Response:
+def call(server: LiveServer, method: str, path: str, token: str | None = LEARNER_TOKEN,
+         **kwargs: Any) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.request(method, server.url + "/api/xapi" + path, headers=headers, timeout=10, **kwargs)
 
