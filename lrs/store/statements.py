@@ -1,8 +1,14 @@
 """Statements in MongoDB: one document per statement, written in all-or-nothing batches.
 
-A batch is inserted with a `pending` marker and made visible by one `update_many` that removes
-it. Readers never see pending documents, so a crash mid-batch leaves nothing visible, and
-`recover()` (run at start) removes such leftovers and re-applies voiding, which is idempotent.
+A batch is announced in `statement_batches`, inserted with a `pending` marker, made visible by
+one `update_many` that removes the marker, and then un-announced. Readers never see pending
+documents, so a crash mid-batch leaves nothing visible; `recover()` (run at start) removes what
+a crashed batch left and re-applies voiding and late references, all idempotent.
+
+A StatementRef may name a statement that arrives later. Such references wait in
+`statement_refs` (keyed by the missing target) until the target arrives, so a new batch looks
+up only the few references waiting for it instead of searching every statement.
+
 `seq` is a monotonic sort key handed out by an atomic counter; `more` cursors continue from it.
 """
 from __future__ import annotations
@@ -87,18 +93,20 @@ class StatementStore:
     def __init__(self, db: Database):
         self.collection = db["statements"]
         self.counters = db["counters"]
+        self.batches = db["statement_batches"]
+        self.waiting_refs = db["statement_refs"]
 
     def ensure_indexes(self) -> None:
         c = self.collection
-        c.create_index([("seq", DESCENDING)], unique=True)
+        c.create_index([("seq", DESCENDING)])
         for name in FILTER_FIELDS:
             c.create_index([(name, ASCENDING), ("seq", DESCENDING)])
         for name in ("agents", "verb", "activities", "registration"):
             c.create_index([(f"via.{name}", ASCENDING)])
         c.create_index([("stored", ASCENDING)])
-        c.create_index([("ref", ASCENDING)])
-        c.create_index([("pending", ASCENDING)], sparse=True)
+        c.create_index([("verb", ASCENDING), ("ref", ASCENDING)])
         c.create_index([("source", ASCENDING), ("seq", DESCENDING)])
+        self.batches.create_index([("stored", ASCENDING)])
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -121,21 +129,26 @@ class StatementStore:
             return
         first = self.allocate_seq(len(statements))
         batch = uuid.uuid4().hex
-        documents = [
-            self._document(statement, first + offset, stored, source, batch)
-            for offset, statement in enumerate(statements)
-        ]
+        documents = [self._document(statement, first + offset, stored, source, batch)
+                     for offset, statement in enumerate(statements)]
+        ids = [doc["_id"] for doc in documents]
         self._attach_via(documents)
+        self.batches.insert_one({"_id": batch, "stored": stored, "ids": ids})
         try:
             self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as error:
-            self.collection.delete_many({"pending": batch})
+            self._discard(batch, ids)
             duplicates = [e["op"]["_id"] for e in error.details.get("writeErrors", []) if e.get("code") == 11000]
             if duplicates:
                 raise DuplicateStatements(duplicates) from error
             raise
-        self.collection.update_many({"pending": batch}, {"$unset": {"pending": ""}})
+        self.collection.update_many({"_id": {"$in": ids}}, {"$unset": {"pending": ""}})
+        self.batches.delete_one({"_id": batch})
         self._apply_references(documents)
+
+    def _discard(self, batch: str, ids: list[str]) -> None:
+        self.collection.delete_many({"_id": {"$in": ids}, "pending": batch})
+        self.batches.delete_one({"_id": batch})
 
     @staticmethod
     def _document(statement: dict, seq: int, stored: dt.datetime, source: str, batch: str) -> dict:
@@ -152,26 +165,40 @@ class StatementStore:
         }
 
     def _attach_via(self, documents: list[dict]) -> None:
-        """Copy the filter fields of each referenced statement (and its own targets) into `via`."""
-        batch = {doc["_id"]: doc for doc in documents}
-        targets = {doc["ref"] for doc in documents if doc["ref"]}
+        """Copy the filter fields of each referenced statement (and its own targets) into `via`;
+        references to statements not stored yet wait in `statement_refs`."""
+        referring = [doc for doc in documents if doc["ref"] and doc["ref"] != doc["_id"]]
+        if not referring:
+            return
         known = {doc["_id"]: doc for doc in self.collection.find(
-            {"_id": {"$in": list(targets - set(batch))}}, {name: 1 for name in (*FILTER_FIELDS, "via")})}
-        known.update(batch)
-        for doc in documents:
-            target = known.get(doc["ref"]) if doc["ref"] else None
-            if target is not None and target is not doc:
+            {"_id": {"$in": [doc["ref"] for doc in referring]}, "pending": {"$exists": False}},
+            {name: 1 for name in (*FILTER_FIELDS, "via")})}
+        known.update({doc["_id"]: doc for doc in documents})
+        for doc in referring:
+            target = known.get(doc["ref"])
+            if target is None:
+                self.waiting_refs.update_one(
+                    {"_id": doc["ref"]},
+                    {"$addToSet": {"referrers": {"id": doc["_id"], "voiding": doc["verb"] == VOIDED_VERB}}},
+                    upsert=True)
+            else:
                 doc["via"] = [_filter_part(target), *target.get("via", [])]
 
     def _apply_references(self, documents: list[dict]) -> None:
-        """Void the targets of voiding statements, and let earlier referrers see new targets."""
+        """Void the targets of voiding statements, and resolve references that waited for these."""
         self._void([doc["ref"] for doc in documents if doc["verb"] == VOIDED_VERB and doc["ref"]])
-        ids = [doc["_id"] for doc in documents]
-        referrers = list(self.collection.find({"ref": {"$in": ids}, "_id": {"$nin": ids}}, {"ref": 1, "verb": 1}))
-        self._void([doc["ref"] for doc in referrers if doc["verb"] == VOIDED_VERB])
+        waiting = list(self.waiting_refs.find({"_id": {"$in": [doc["_id"] for doc in documents]}}))
         parts = {doc["_id"]: _filter_part(doc) for doc in documents}
-        for referrer in referrers:
-            self.collection.update_one({"_id": referrer["_id"]}, {"$push": {"via": parts[referrer["ref"]]}})
+        for entry in waiting:
+            self._resolve(entry, parts[entry["_id"]])
+
+    def _resolve(self, entry: dict, target_part: dict) -> None:
+        referrers = entry["referrers"]
+        self.collection.update_many({"_id": {"$in": [r["id"] for r in referrers]}},
+                                    {"$push": {"via": target_part}})
+        if any(r["voiding"] for r in referrers):
+            self._void([entry["_id"]])
+        self.waiting_refs.delete_one({"_id": entry["_id"]})
 
     def _void(self, targets: list[str]) -> None:
         """A voiding statement cannot itself be voided, so those are left alone."""
@@ -180,8 +207,16 @@ class StatementStore:
                                         {"$set": {"voided": True}})
 
     def recover(self, now: dt.datetime) -> None:
-        """Undo batches a crash left pending, and re-apply voiding (both idempotent)."""
-        self.collection.delete_many({"pending": {"$exists": True}, "stored": {"$lt": now - STALE_PENDING}})
+        """Undo batches a crash left pending, finish their references, re-apply voiding.
+
+        Every step is idempotent, so a crash during recovery is recovered at the next start.
+        """
+        for batch in self.batches.find({"stored": {"$lt": now - STALE_PENDING}}):
+            self._discard(batch["_id"], batch["ids"])
+        for entry in self.waiting_refs.find():
+            target = self.collection.find_one({"_id": entry["_id"], "pending": {"$exists": False}})
+            if target is not None:
+                self._resolve(entry, _filter_part(target))
         voiding = self.collection.find({"verb": VOIDED_VERB, "pending": {"$exists": False}}, {"ref": 1})
         self._void([doc["ref"] for doc in voiding if doc.get("ref")])
 
@@ -204,14 +239,10 @@ class StatementStore:
 
     def consistent_through(self, now: dt.datetime) -> dt.datetime:
         """Now, unless a batch is still being written: then just before its stored time."""
-        pending = self.collection.find_one({"pending": {"$exists": True}}, {"stored": 1}, sort=[("stored", ASCENDING)])
+        pending = self.batches.find_one({}, {"stored": 1}, sort=[("stored", ASCENDING)])
         if pending is None:
             return now
         return min(now, pending["stored"] - dt.timedelta(milliseconds=1))
-
-    def latest_stored(self) -> dt.datetime | None:
-        doc = self.collection.find_one({"pending": {"$exists": False}}, {"stored": 1}, sort=[("seq", DESCENDING)])
-        return doc["stored"] if doc else None
 
 
 def _filter_part(doc: dict) -> dict:
