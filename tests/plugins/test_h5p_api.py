@@ -149,6 +149,18 @@ def test_an_invalid_statement_in_a_batch_stores_nothing(live_server: LiveServer,
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
 
 
+def test_the_seeds_server_side_forwarding_example_works_against_the_native_resource(live_server: LiveServer) -> None:
+    """seeds/001 forwards each statement with Basic auth to `<lrs>/xapi/statements`: this LRS is one."""
+    response = requests.post(live_server.url + "/xapi/statements", data=json.dumps(SEED_STATEMENT), timeout=10,
+                             headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3",
+                                      "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json() == [SEED_STATEMENT["id"]]
+    # the same statement arriving again through the H5P API is ignored, not a conflict
+    assert ok_data(call(live_server, "POST", "/statements", json=SEED_STATEMENT)) == {"ids": [SEED_STATEMENT["id"]]}
+    assert read_back(live_server, SEED_STATEMENT["id"])["result"] == SEED_STATEMENT["result"]
+
+
 # -- POST /h5p-event ---------------------------------------------------------------------------------
 
 def test_the_seed_h5p_event_becomes_a_statement(live_server: LiveServer) -> None:
