@@ -318,6 +318,14 @@ def test_the_path_can_be_the_root_like_the_seeds_endpoint(make_app: Any) -> None
     assert response.status_code == 200 and response.json["statements_created"] == 1
 
 
+def test_a_body_over_the_size_limit_is_413_in_the_seeds_format(make_app: Any) -> None:
+    app = make_app(plugins="simple_events", max_body_bytes=1000)
+    app.extensions["lrs"].create_credential(KEY, SECRET, ["simple_events"])
+    response = app.test_client().post("/events", json=[SEED_EVENT] * 10, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert_rejected(response, 413, [])
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
 def test_the_adapter_adds_no_route_unless_enabled(make_app: Any) -> None:
     assert make_app().test_client().post("/events", json=SEED_EVENT).status_code == 404
 
