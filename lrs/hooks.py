@@ -63,8 +63,12 @@ def lrs_statements_stored(statements: list[dict], source: str, lrs: "LRS") -> No
 
 @hookspec
 def lrs_forward_targets(lrs: "LRS") -> Iterable[Any]:
-    """Return the forwarding targets this plugin provides (see `lrs.forwarding`).
+    """Return the forwarding targets this plugin provides: objects with `options`
+    (`lrs.forwarding.contract.TargetOptions`: a unique name, batch size, filter, start point,
+    request timeout) and `deliver(batch) -> Outcome` (see `lrs.forwarding.contract.Target`).
 
-    The core's forwarding engine owns ordering, batching, retries, dead letters and checkpoints;
-    a target only knows how to deliver one batch to one external system.
+    Called once when a worker starts (and by status queries), so build targets from settings
+    here. The core's forwarding engine owns ordering, batching, retries with backoff, dead
+    letters, leases and checkpoints; a target only knows how to send one batch to one external
+    system and how to tell delivered, refused-for-its-content and try-again apart.
     """

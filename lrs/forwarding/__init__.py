@@ -3,16 +3,15 @@
 Forwarder plugins provide targets (`lrs_forward_targets`); a target knows how to deliver one
 batch (see `contract`). Everything else is here and shared by every target: which statements a
 target wants (`filters`), choosing batches without skipping statements still being written
-(`scan`), splitting refused batches down to the refused statements (`delivery`), retries with
-backoff (`backoff`), leases, checkpoints and counters (`state`), dead letters (`dead_letters`),
+(`scan`), splitting refused batches down to the refused statements (`delivery`), request bodies
+with attachments (`body`), retries with backoff (`backoff`), leases, checkpoints and counters (`state`), dead letters (`dead_letters`),
 the cycle tying them together (`engine`), the threads running it (`worker`), the numbers
 operators watch (`status`), and `lrs forward` (`cli`). docs/forwarding.md is the operator's guide.
+
+Forwarder plugins import from `contract` (Target, TargetOptions, Outgoing, Outcome,
+classify_http), `filters` (StatementFilter), `scan` (parse_since) and `body` (statements_body).
+This module imports nothing else, so that lrs.settings can list the engine's settings.
 """
 # lrs.settings lists this package's settings among the core's: importing it first means the
 # import cycle (lrs.settings -> lrs.forwarding.settings -> lrs.settings) always starts there.
 import lrs.settings  # noqa: F401  isort: skip
-from lrs.forwarding.contract import Outcome, Outgoing, Target, TargetOptions, classify_http
-from lrs.forwarding.filters import StatementFilter
-from lrs.forwarding.scan import parse_since
-
-__all__ = ["Outcome", "Outgoing", "Target", "TargetOptions", "StatementFilter", "classify_http", "parse_since"]

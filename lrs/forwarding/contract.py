@@ -25,7 +25,8 @@ NOT_THE_STATEMENTS = frozenset({401, 403, 404, 405, 407, 408, 425, 429})
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One stored statement on its way out, exactly as the LRS returns it."""
+    """One stored statement on its way out, exactly as the LRS returns it, with the stored
+    contents of its attachments (`sha2`, `length`, `content_type`, `chunks()`; see `body`)."""
 
     id: str
     seq: int

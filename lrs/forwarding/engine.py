@@ -51,13 +51,13 @@ class Cycle:
 
 
 class Forwarder:
-    def __init__(self, target: Target, db: Database, statements: Any, settings: EngineSettings,
-                 owner: str, clock: Callable[[], dt.datetime] = utc_now):
+    def __init__(self, target: Target, db: Database, statements: Any, attachments: Any,
+                 settings: EngineSettings, owner: str, clock: Callable[[], dt.datetime] = utc_now):
         self.target = target
         self.name = target.options.name
         self.states = TargetStates(db)
         self.letters = DeadLetters(db)
-        self.scanner = Scanner(statements, settings.gap_grace)
+        self.scanner = Scanner(statements, settings.gap_grace, attachments)
         self.settings = settings
         self.owner = owner
         self.clock = clock

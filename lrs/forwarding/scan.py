@@ -52,8 +52,10 @@ def parse_since(value: str | None) -> str | None:
 
 
 class Scanner:
-    def __init__(self, statements: Collection, grace_seconds: float, window: int = SCAN_WINDOW):
+    def __init__(self, statements: Collection, grace_seconds: float, attachments: Any = None,
+                 window: int = SCAN_WINDOW):
         self.statements = statements
+        self.attachments = attachments  # the AttachmentStore, where outgoing contents are read
         self.grace = dt.timedelta(seconds=grace_seconds)
         self.window = window
 
@@ -104,11 +106,13 @@ class Scanner:
         return [item for item in found if item.seq <= upper], upper, gaps
 
     def outgoing(self, query: dict[str, Any], limit: int) -> list[Outgoing]:
-        """Visible statements matching `query`, in seq order."""
-        cursor = (self.statements.find({**query, **VISIBLE}, OUTGOING_FIELDS)
-                  .sort("seq", ASCENDING).limit(limit))
-        return [Outgoing(doc["_id"], doc["seq"], doc.get("source", "xapi"), json.loads(doc["raw"]))
-                for doc in cursor]
+        """Visible statements matching `query`, in seq order, with their stored attachments."""
+        docs = list(self.statements.find({**query, **VISIBLE}, OUTGOING_FIELDS).sort("seq", ASCENDING).limit(limit))
+        wanted = [sha2 for doc in docs for sha2 in doc.get("attachments") or ()]
+        stored = self.attachments.stored(wanted) if wanted and self.attachments is not None else {}
+        return [Outgoing(doc["_id"], doc["seq"], doc.get("source", "xapi"), json.loads(doc["raw"]),
+                         tuple(stored[sha2.lower()] for sha2 in doc.get("attachments") or () if sha2.lower() in stored))
+                for doc in docs]
 
     def backlog(self, state: TargetState, options: TargetOptions) -> int:
         """Statements the target wants that it has not received yet."""

@@ -40,7 +40,8 @@ class Worker:
                                  f"({target.options.timeout:g})")
         self.owner = owner or worker_id()
         self.db = lrs.db
-        self.forwarders = [Forwarder(target, lrs.db, lrs.statement_store.collection, settings, self.owner)
+        self.forwarders = [Forwarder(target, lrs.db, lrs.statement_store.collection, lrs.attachments,
+                                     settings, self.owner)
                            for target in targets]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

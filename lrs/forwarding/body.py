@@ -1,0 +1,42 @@
+"""The request body for a batch: JSON, or multipart/mixed when statements carry attachments.
+
+xAPI wants the attachment contents in the same request as the statements (Communication 1.5.2);
+contents are streamed from the attachment store part by part, never held whole in memory.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable, Iterator
+
+from lrs.forwarding.contract import Outgoing
+from lrs.http.multipart import MultipartWriter, OutPart
+
+
+class RequestBody:
+    """Iterable bytes of known length, so HTTP clients send a Content-Length, not chunks."""
+
+    def __init__(self, content_type: str, length: int, chunks: Iterable[bytes]):
+        self.content_type = content_type
+        self.length = length
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._chunks)
+
+    def __len__(self) -> int:
+        return self.length
+
+
+def statements_body(statements: list[dict], batch: list[Outgoing]) -> RequestBody:
+    """`statements` (the batch's statements as they are to be sent) and the batch's attachments."""
+    data = json.dumps(statements, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    contents = {content.sha2: content for item in batch for content in item.attachments}
+    if not contents:
+        return RequestBody("application/json", len(data), [data])
+    parts = [OutPart({"Content-Type": "application/json"}, len(data), lambda: [data])]
+    parts += [OutPart({"Content-Type": content.content_type or "application/octet-stream",
+                       "Content-Transfer-Encoding": "binary", "X-Experience-API-Hash": content.sha2},
+                      content.length, content.chunks)
+              for content in contents.values()]
+    writer = MultipartWriter(parts)
+    return RequestBody(writer.content_type, writer.length, writer)
