@@ -29,6 +29,7 @@ WRITE_STATE = frozenset({"state", "all"})
 READ_PROFILE = frozenset({"profile", "all/read", "all"})
 WRITE_PROFILE = frozenset({"profile", "all"})
 READ_DEFINITIONS = frozenset({"define", "profile", "all/read", "all", "statements/read"})
+DEFINE = frozenset({"define", "all"})
 
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 

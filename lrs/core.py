@@ -8,16 +8,19 @@ import logging
 from typing import Any, Iterable
 
 import pluggy
-from flask import current_app
+from flask import current_app, g, has_request_context
 from pymongo.collection import Collection
 
-from lrs.auth import XAPI_SCOPES, Credential, VerifiedPairs
+from lrs.auth import DEFINE, XAPI_SCOPES, Credential, VerifiedPairs
 from lrs.plugins import plugin_manager
 from lrs.settings import CORE_SETTINGS, Settings
 from lrs.statements import StatementService, utc_now
 from lrs.store import connect
+from lrs.store.activities import ActivityStore
+from lrs.store.agents import AgentStore
 from lrs.store.attachments import AttachmentStore
 from lrs.store.credentials import CredentialStore
+from lrs.store.documents import DocumentStore
 from lrs.store.statements import StatementStore
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,9 @@ class LRS:
         self.credentials = CredentialStore(self.db, VerifiedPairs(settings["auth_cache_seconds"]))
         self.statement_store = StatementStore(self.db)
         self.attachments = AttachmentStore(self.db)
+        self.documents = DocumentStore(self.db)
+        self.activities = ActivityStore(self.db)
+        self.agents = AgentStore(self.db)
         self.statements = StatementService(self.statement_store, self._notify_stored)
 
     @classmethod
@@ -48,6 +54,8 @@ class LRS:
         self.statement_store.recover(utc_now())
         self.attachments.ensure_indexes()
         self.attachments.recover(utc_now())
+        self.documents.ensure_indexes()
+        self.documents.recover(utc_now())
         key, secret = self.settings["admin_key"], self.settings["admin_secret"]
         if key and secret:
             self.create_credential(key, secret, ["all"], label="admin")
@@ -77,6 +85,12 @@ class LRS:
         return self.db[f"plugin.{plugin}.{name}"]
 
     def _notify_stored(self, statements: list[dict], source: str) -> None:
+        # The `define` scope rule: a credential without it stores statements but changes no definition.
+        # Statements stored outside an xAPI request (adapters, import) come from the LRS's operator.
+        writer = g.get("credential") if has_request_context() else None
+        if writer is None or writer.allows(DEFINE):
+            self.activities.record(statements)
+            self.agents.record(statements)
         self.plugins.hook.lrs_statements_stored(statements=statements, source=source, lrs=self)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from lrs.http import about, auth, statements, versioning
+from lrs.http import about, activities, agents, auth, profiles, state, statements, versioning
 
 XAPI_PREFIX = "/xapi"
 
@@ -16,5 +16,9 @@ def xapi_blueprint() -> Blueprint:
     resources.before_request(versioning.negotiate)
     resources.before_request(auth.authenticate)
     resources.register_blueprint(statements.blueprint)
+    resources.register_blueprint(state.blueprint)
+    resources.register_blueprint(profiles.blueprint)
+    resources.register_blueprint(activities.blueprint)
+    resources.register_blueprint(agents.blueprint)
     xapi.register_blueprint(resources)
     return xapi

@@ -1,0 +1,187 @@
+"""What the three document resources (State, Activity Profile, Agent Profile) share.
+
+Each resource (see `state` and `profiles`) says how its parameters name a document and a set of
+documents; this module holds the common behaviour: content stored byte for byte with its
+Content-Type, JSON merge on POST, strong SHA-1 ETags, Last-Modified, and the concurrency rules of
+Communication 3.1, which differ by version:
+
+- If-Match / If-None-Match are honoured on PUT, POST and DELETE (412 when they fail).
+- A PUT without either header: xAPI 2.0 refuses to overwrite an existing document (409) on all
+  three resources; xAPI 1.0.3 lets the State resource overwrite, and on the profile resources
+  requires a header (409 if the document exists, else 400, as the conformance suite checks).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask import Blueprint, Response, g, request
+from marshmallow import ValidationError, fields
+from werkzeug.http import parse_etags, parse_options_header
+
+from lrs.core import current_lrs
+from lrs.errors import BadRequest, Conflict, NotFound
+from lrs.http import params
+from lrs.http.auth import require
+from lrs.http.body import parse_json
+from lrs.statements import utc_now
+from lrs.store.documents import DocumentKey, Preconditions, Scope, StoredDocument
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.versions import is_v2
+
+JSON_TYPE = "application/json"
+DEFAULT_TYPE = "application/octet-stream"
+
+
+class AgentParam(params.AgentJSON):
+    """An Agent given as JSON; documents belong to an identified Agent, never to a Group."""
+
+    def _check(self, value: str) -> dict:
+        agent = super()._check(value)
+        if agent.get("objectType", "Agent") != "Agent":
+            raise ValidationError("must be an Agent, not a Group (use the Group's identifier in an Agent object)")
+        return agent
+
+
+class DocumentId(fields.String):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text:
+            raise ValidationError("must not be empty")
+        return text
+
+
+@dataclass(frozen=True)
+class DocumentResource:
+    """One document resource: its kind, its id parameter, its scopes and its parameter rules."""
+
+    kind: str
+    id_param: str
+    read_scopes: frozenset[str]
+    write_scopes: frozenset[str]
+    schema: Callable[[str], params.StrictSchema]  # by HTTP method
+    key: Callable[[str, dict], DocumentKey]  # (kind, validated args) -> key of one document
+    scope: Callable[[str, dict], Scope]  # (kind, validated args) -> the resource's set of documents
+    blind_put_in_v1: bool  # whether 1.0.3 lets a PUT without If-Match/If-None-Match overwrite
+
+    def args(self) -> dict:
+        return params.load(self.schema(request.method), request.args, g.xapi_version)
+
+
+def register(blueprint: Blueprint, path: str, resource: DocumentResource) -> None:
+    """GET (and HEAD), PUT, POST and DELETE of `path` for `resource`."""
+    blueprint.add_url_rule(path, f"get_{resource.kind}", lambda: get(resource), methods=["GET"])
+    blueprint.add_url_rule(path, f"put_{resource.kind}", lambda: put(resource), methods=["PUT"])
+    blueprint.add_url_rule(path, f"post_{resource.kind}", lambda: post(resource), methods=["POST"])
+    blueprint.add_url_rule(path, f"delete_{resource.kind}", lambda: delete(resource), methods=["DELETE"])
+
+
+def agent_key(args: dict) -> str:
+    return ifi_key(args["agent"])
+
+
+def get(resource: DocumentResource) -> Response:
+    require(resource.read_scopes)
+    args = resource.args()
+    store = current_lrs().documents
+    if resource.id_param not in args:
+        ids, latest = store.ids(resource.scope(resource.kind, args), args.get("since"))
+        response = Response(json.dumps(ids), mimetype=JSON_TYPE)
+        response.last_modified = latest or utc_now()
+        return response
+    document = store.get(resource.key(resource.kind, args))
+    if document is None:
+        raise NotFound(f"no document with {resource.id_param} {args[resource.id_param]!r} here")
+    return document_response(document)
+
+
+def put(resource: DocumentResource) -> Response:
+    require(resource.write_scopes)
+    key = resource.key(resource.kind, resource.args())
+    content, content_type = read_content()
+    current_lrs().documents.write(key, lambda current: (content, content_type), _put_preconditions(resource, key),
+                                  utc_now())
+    return Response(status=204)
+
+
+def post(resource: DocumentResource) -> Response:
+    require(resource.write_scopes)
+    key = resource.key(resource.kind, resource.args())
+    content, content_type = read_content()
+    posted = parse_json(content, "document") if is_json(content_type) else None
+
+    def merged(current: StoredDocument | None) -> tuple[bytes, str]:
+        return (content, content_type) if current is None else merge(current, posted, content_type)
+
+    current_lrs().documents.write(key, merged, preconditions(), utc_now())
+    return Response(status=204)
+
+
+def delete(resource: DocumentResource) -> Response:
+    require(resource.write_scopes)
+    args = resource.args()
+    store = current_lrs().documents
+    if resource.id_param in args:
+        store.delete(resource.key(resource.kind, args), preconditions())
+    else:
+        store.delete_all(resource.scope(resource.kind, args))
+    return Response(status=204)
+
+
+def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[bytes, str]:
+    """Communication 2.2: both JSON objects -> the stored one with the posted top-level keys set."""
+    if not is_json(current.content_type) or posted is None:
+        raise BadRequest("POST merges JSON: the stored and the posted document must both have Content-Type "
+                         f"application/json (stored: {current.content_type!r}, posted: {content_type!r}); "
+                         "use PUT to replace the document")
+    stored = parse_json(current.content, "stored document")
+    if not isinstance(stored, dict) or not isinstance(posted, dict):
+        raise BadRequest("POST merges JSON objects: the stored and the posted document must both be objects; "
+                         "use PUT to replace the document")
+    text = json.dumps({**stored, **posted}, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8"), content_type
+
+
+def read_content() -> tuple[bytes, str]:
+    """The request's document exactly as sent, and its Content-Type (JSON must parse)."""
+    content = request.get_data(cache=False)
+    content_type = request.headers.get("Content-Type") or DEFAULT_TYPE
+    if is_json(content_type):
+        parse_json(content, "document")
+    return content, content_type
+
+
+def is_json(content_type: str) -> bool:
+    return parse_options_header(content_type)[0].lower() == JSON_TYPE
+
+
+def preconditions(refuse_blind_overwrite: bool = False) -> Preconditions:
+    return Preconditions(_etags("If-Match"), _etags("If-None-Match"), refuse_blind_overwrite)
+
+
+def _put_preconditions(resource: DocumentResource, key: DocumentKey) -> Preconditions:
+    v2 = is_v2(g.xapi_version)
+    if v2 or resource.blind_put_in_v1 or "If-Match" in request.headers or "If-None-Match" in request.headers:
+        return preconditions(refuse_blind_overwrite=v2)
+    if current_lrs().documents.get(key) is not None:
+        raise Conflict("a document already exists here: GET it to check its current state, then PUT again "
+                       "with an If-Match header holding its ETag")
+    raise BadRequest("PUT to this resource needs an If-None-Match: * header to create a document, or "
+                     "If-Match with the current ETag to replace one (xAPI 1.0.3 Communication 3.1)")
+
+
+def _etags(header: str) -> frozenset[str] | None:
+    """The strong ETags of the header, "*" for any; weak ones never match (RFC 7232 strong comparison)."""
+    value = request.headers.get(header)
+    if value is None:
+        return None
+    tags = parse_etags(value)
+    return frozenset({"*"}) if tags.star_tag else frozenset(tags.as_set())
+
+
+def document_response(document: StoredDocument) -> Response:
+    response = Response(document.content, status=200, content_type=document.content_type)
+    response.set_etag(document.etag)
+    response.last_modified = document.updated
+    return response

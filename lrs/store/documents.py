@@ -1,0 +1,216 @@
+"""The xAPI documents (State, Activity Profile, Agent Profile) in one MongoDB collection.
+
+One record per document: its key (kind, activity id, agent IFI key, registration, document id, under
+a unique index), content type, ETag (SHA-1 of the content, as xAPI asks), update time, a revision
+id that changes on every write, and the content: inline up to `INLINE_LIMIT`, in GridFS beyond.
+
+Every write is a compare-and-set on one record: read the current record, check the request's
+preconditions against it, compute the new content, then insert (when there was none; the unique
+index makes a concurrent insert fail) or replace the record only if its revision is still the one
+that was read. When the swap loses a race the write starts over with the newer record, where an
+If-Match that no longer holds fails. So of two clients updating with the same ETag at once exactly
+one wins, and the stored document is always exactly one client's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from bson import Binary, ObjectId
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from lrs.errors import Conflict, PreconditionFailed
+from lrs.store.document_files import DocumentFiles
+
+# Contents up to this size live in the record itself, safely under MongoDB's 16 MB document limit.
+INLINE_LIMIT = 15 * 1024 * 1024
+MAX_ATTEMPTS = 16
+KEY_FIELDS = ("kind", "activity", "agent", "registration", "doc_id")
+
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """Where a document lives. Fields a resource does not use are None (e.g. agent for profiles)."""
+
+    kind: str
+    doc_id: str
+    activity: str | None = None
+    agent: str | None = None
+    registration: str | None = None
+
+    def filter(self) -> dict:
+        return {field: getattr(self, field) for field in KEY_FIELDS}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A set of documents of one kind: GET of ids and the State resource's multiple DELETE.
+
+    A registration of None means every registration, as the State resource's list and multiple
+    delete do when none is given.
+    """
+
+    kind: str
+    activity: str | None = None
+    agent: str | None = None
+    registration: str | None = None
+
+    def filter(self) -> dict:
+        query = {"kind": self.kind, "activity": self.activity, "agent": self.agent}
+        if self.registration is not None:
+            query["registration"] = self.registration
+        return query
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """The request's If-Match / If-None-Match ETags (unquoted; "*" for any), and whether a write
+    without either must not replace an existing document (409), per the resource and version."""
+
+    if_match: frozenset[str] | None = None
+    if_none_match: frozenset[str] | None = None
+    refuse_blind_overwrite: bool = False
+
+    def check(self, current_etag: str | None) -> None:
+        if self.if_match is not None:
+            if current_etag is None:
+                raise PreconditionFailed("If-Match: there is no document to match")
+            if "*" not in self.if_match and current_etag not in self.if_match:
+                raise PreconditionFailed(f"If-Match: the document's ETag is now \"{current_etag}\"")
+        if self.if_none_match is not None and current_etag is not None:
+            if "*" in self.if_none_match or current_etag in self.if_none_match:
+                raise PreconditionFailed("If-None-Match: the document exists")
+        if (self.refuse_blind_overwrite and current_etag is not None
+                and self.if_match is None and self.if_none_match is None):
+            raise Conflict("a document already exists here: GET it to check its current state, then send "
+                           "the request again with an If-Match header holding its ETag")
+
+
+class StoredDocument:
+    """A stored document; its content is read (from GridFS if it lives there) on first use."""
+
+    def __init__(self, record: dict, files: DocumentFiles):
+        self.content_type: str = record["content_type"]
+        self.etag: str = record["etag"]
+        self.updated: dt.datetime = record["updated"]
+        self._record = record
+        self._files = files
+        self._content: bytes | None = None
+
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            inline = self._record.get("content")
+            self._content = bytes(inline) if inline is not None else self._files.read(self._record["file_id"])
+        return self._content
+
+
+# Computes the new content and content type from the current document (None if there is none).
+Compute = Callable[[StoredDocument | None], tuple[bytes, str]]
+
+
+def etag_of(content: bytes) -> str:
+    return hashlib.sha1(content).hexdigest()
+
+
+class DocumentStore:
+    def __init__(self, db: Database, inline_limit: int = INLINE_LIMIT):
+        self.collection = db["documents"]
+        self.files = DocumentFiles(db)
+        self.inline_limit = inline_limit
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index([(field, ASCENDING) for field in KEY_FIELDS], unique=True)
+        self.collection.create_index([("kind", ASCENDING), ("activity", ASCENDING), ("agent", ASCENDING),
+                                      ("updated", ASCENDING)])
+        self.files.ensure_indexes()
+
+    def recover(self, now: dt.datetime) -> None:
+        self.files.recover(self.collection.name, now)
+
+    def get(self, key: DocumentKey) -> StoredDocument | None:
+        record = self.collection.find_one(key.filter())
+        return None if record is None else StoredDocument(record, self.files)
+
+    def write(self, key: DocumentKey, compute: Compute, preconditions: Preconditions, now: dt.datetime) -> None:
+        """Store what `compute` makes of the current document, if the preconditions hold on it."""
+        for _ in range(MAX_ATTEMPTS):
+            record = self.collection.find_one(key.filter())
+            current = None if record is None else StoredDocument(record, self.files)
+            preconditions.check(current and current.etag)
+            content, content_type = compute(current)
+            new = self._new_record(key, content, content_type, now)
+            if self._swap(record, new):
+                return
+        raise Conflict("the document kept changing while this request was applied to it; retry")
+
+    def delete(self, key: DocumentKey, preconditions: Preconditions) -> None:
+        """Delete one document if the preconditions hold; deleting a missing document is no error."""
+        for _ in range(MAX_ATTEMPTS):
+            record = self.collection.find_one(key.filter(), {"content": 0})
+            preconditions.check(record and record["etag"])
+            if record is None:
+                return
+            if self._remove({"_id": record["_id"], "rev": record["rev"]}):
+                return
+        raise Conflict("the document kept changing while this request was applied to it; retry")
+
+    def delete_all(self, scope: Scope) -> None:
+        """Each document of the scope as it is now; documents written meanwhile may stay."""
+        for record in list(self.collection.find(scope.filter(), {"_id": 1})):
+            self._remove({"_id": record["_id"]})
+
+    def ids(self, scope: Scope, since: dt.datetime | None) -> tuple[list[str], dt.datetime | None]:
+        """The document ids of the scope updated after `since`, and when the latest was updated."""
+        query = scope.filter()
+        if since is not None:
+            query["updated"] = {"$gt": since}
+        records = list(self.collection.find(query, {"doc_id": 1, "updated": 1}).sort("doc_id", ASCENDING))
+        latest = max((record["updated"] for record in records), default=None)
+        return _unique(record["doc_id"] for record in records), latest
+
+    def _new_record(self, key: DocumentKey, content: bytes, content_type: str, now: dt.datetime) -> dict:
+        record = {**key.filter(), "content_type": content_type, "etag": etag_of(content), "updated": now,
+                  "rev": ObjectId(), "length": len(content)}
+        if len(content) <= self.inline_limit:
+            record["content"] = Binary(content)
+        else:
+            record["file_id"] = self.files.save(content, content_type)
+        return record
+
+    def _swap(self, current: dict | None, new: dict) -> bool:
+        """Put `new` in place of `current` unless another write got there first."""
+        try:
+            if current is None:
+                self.collection.insert_one(new)
+                return True
+            replaced = self.collection.find_one_and_replace(
+                {"_id": current["_id"], "rev": current["rev"]}, new,
+                projection={"file_id": 1}, return_document=ReturnDocument.BEFORE)
+        except DuplicateKeyError:
+            replaced = None
+        if replaced is None:
+            self._drop_file(new)
+            return False
+        self._drop_file(replaced)
+        return True
+
+    def _remove(self, query: dict) -> bool:
+        removed = self.collection.find_one_and_delete(query, projection={"file_id": 1})
+        if removed is None:
+            return False
+        self._drop_file(removed)
+        return True
+
+    def _drop_file(self, record: dict) -> None:
+        if record.get("file_id") is not None:
+            self.files.delete(record["file_id"])
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    """State ids repeat across registrations; the list names each once."""
+    return list(dict.fromkeys(values))
