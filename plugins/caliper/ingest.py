@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 
 from lrs.core import LRS
@@ -18,6 +19,9 @@ from plugins.caliper.values import statement_id
 
 PLUGIN_NAME = "caliper"
 XAPI_VERSION = "1.0.3"
+# The statement property a core validation error names -> the event property it was made from.
+EVENT_FIELDS = {"actor": "actor", "verb": "action", "object": "object", "result": "generated",
+                "timestamp": "eventTime"}
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,15 @@ def store_events(lrs: LRS, items: list[Item], authority: dict) -> None:
     try:
         lrs.statements.store([s for s, _ in batch], authority=authority, version=XAPI_VERSION, source=PLUGIN_NAME)
     except ItemErrors as error:
-        raise ItemErrors([(batch[index][1].index, batch[index][1].path, f"as xAPI, {path}: {rule}")
-                          for index, path, rule in error.errors]) from error
+        raise ItemErrors([_event_problem(batch[index][1], path, rule) for index, path, rule in error.errors]) from error
+
+
+def _event_problem(item: Item, statement_path: str, rule: str) -> tuple[int, str, str]:
+    """A core error on `statement[0].timestamp` -> on `$.data[3].eventTime`, the event property
+    the statement property was made from, saying which statement property xAPI refused."""
+    inside = re.sub(r"^statement\[\d+\]\.?", "", statement_path)
+    field = EVENT_FIELDS.get(re.split(r"[.\[]", inside, maxsplit=1)[0])
+    return item.index, f"{item.path}.{field}" if field else item.path, f"as xAPI, {inside or 'statement'}: {rule}"
 
 
 def _kept_event(stored: dict) -> dict | None:

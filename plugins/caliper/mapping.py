@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from plugins.caliper import vocabulary as v
-from plugins.caliper.values import entity_id, entity_type, session_iri, session_uuid, statement_id
+from plugins.caliper.values import entity_id, entity_type, is_iri, session_iri, session_uuid, statement_id
 
 EVENT_EXTENSION = v.CALIPER_TERMS + "Event"
 SENSOR_EXTENSION = v.CALIPER_TERMS + "sensor"
@@ -148,7 +148,7 @@ def _part_of(entity: Any) -> Any:
     if not isinstance(entity, dict):
         return None
     parent = entity.get("isPartOf") or entity.get("assignable")
-    return parent if entity_id(parent) else None
+    return parent if is_iri(entity_id(parent)) else None  # nested entities are not validated
 
 
 def _unique(items: list[dict]) -> list[dict]:

@@ -308,6 +308,23 @@ def test_invalid_event_is_refused_naming_path(refusing: Any, event: dict, path: 
     assert statement_count(refusing) == 0
 
 
+def test_unvalidated_nested_entities_do_not_break_the_statement(client: Any) -> None:
+    event = _with(SEED_002_EVENTS[0], object={"id": "https://example.edu/x", "type": "DigitalResource",
+                                              "isPartOf": {"id": "not an iri", "type": "Collection"}})
+    assert post_in_process(client, envelope(event)).status_code == 200
+    assert "contextActivities" not in read_statement(client, event["id"][9:])["context"]
+
+
+def test_what_xapi_refuses_is_reported_on_the_event_property(refusing: Any) -> None:
+    event = _with(GOOD, id=f"urn:uuid:{uuid.uuid4()}", eventTime="2023-08-15T14:12:00.000-00:00")  # not xAPI
+    response = post_in_process(refusing, envelope(GOOD, event))
+    assert response.status_code == 400
+    [error] = response.get_json()["errors"]
+    assert error["index"] == 1 and error["path"] == "$.data[1].eventTime"
+    assert error["message"].startswith("as xAPI, timestamp: ")
+    assert statement_count(refusing) == 0
+
+
 def test_one_bad_event_stores_nothing(client: Any) -> None:
     good = [dict(GOOD, id=f"urn:uuid:{uuid.uuid4()}") for _ in range(3)]
     bad = _with(GOOD, id=f"urn:uuid:{uuid.uuid4()}", action="Viewed")
