@@ -79,9 +79,23 @@ def run(suite_dir: str, versions: tuple[str, ...], endpoint: str | None, user: s
             baseline.write(baseline.baseline_path(baseline_pattern, xapi), version.run, report.suite_commit)
     write_json(report, out / "report.json")
     write_markdown(report, out / "report.md")
+    for version in report.versions:
+        click.echo(_summary_line(version))
     click.echo(f"Reports: {out / 'report.md'} and {out / 'report.json'}")
     if check and not all(version.check.ok for version in report.versions):
         raise SystemExit(1)
+
+
+def _summary_line(version: VersionReport) -> str:
+    """One line per version for the console and CI logs: the figures and the verdict."""
+    run, counts = version.run, version.run.counts()
+    line = (f"xAPI {run.xapi}: {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['never-ran']} never ran of {run.total}")
+    if run.ended_early:
+        line += " - ENDED EARLY"
+    if version.check is not None:
+        line += f" - check {'ok' if version.check.ok else 'FAILED'} ({len(version.check.new)} outside the baseline)"
+    return line
 
 
 def _target(endpoint: str | None, user: str | None, password: str | None, self_serve: bool) -> Endpoint | None:
@@ -109,9 +123,7 @@ def _run_version(suite: Suite, xapi: str, target: Endpoint | None, out: Path, gr
     (out / f"console-{xapi}.txt").write_text(outcome.console)
     log_file = _keep_log(outcome, out / f"suite-log-{xapi}.json")
     result = parse_run(_read_log(outcome), expected, xapi)
-    counts = result.counts()
-    progress.finish(f"{counts['passed']} passed, {counts['failed']} failed, {counts['never-ran']} never ran"
-                    + (" (ENDED EARLY)" if result.ended_early else ""))
+    progress.finish("done" + (", timed out" if outcome.timed_out else ""))
     return VersionReport(result, _masked(suite_command(suite, endpoint, xapi, grep)), log_file,
                          outcome.timed_out)
 

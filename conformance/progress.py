@@ -10,10 +10,10 @@ from typing import TextIO
 
 
 class ProgressLine:
-    def __init__(self, xapi: str, stream: TextIO = sys.stderr):
+    def __init__(self, xapi: str, stream: TextIO | None = None):
         self.xapi = xapi
-        self.stream = stream
-        self.live = stream.isatty()
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
         self.shown_tenth = -1
 
     def __call__(self, totals: dict) -> None:

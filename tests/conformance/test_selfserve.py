@@ -1,0 +1,28 @@
+"""`--self`: this LRS started with `lrs serve` on a fresh store for a run, then stopped."""
+from __future__ import annotations
+
+import base64
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conformance.selfserve import served_lrs
+
+
+def about(endpoint) -> int:
+    token = base64.b64encode(f"{endpoint.user}:{endpoint.password}".encode()).decode()
+    request = urllib.request.Request(endpoint.url + "/about", headers={
+        "Authorization": "Basic " + token, "X-Experience-API-Version": "1.0.3"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
+def test_the_lrs_answers_with_the_run_credential_while_served_and_is_gone_after(tmp_path):
+    with served_lrs(tmp_path / "serve.log") as endpoint:
+        assert endpoint.url.startswith("http://127.0.0.1:") and endpoint.url.endswith("/xapi")
+        assert about(endpoint) == 200
+
+    with pytest.raises(urllib.error.URLError):
+        about(endpoint)
+    assert "EMBEDDED" in (tmp_path / "serve.log").read_text()
