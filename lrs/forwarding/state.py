@@ -67,7 +67,7 @@ class TargetStates:
     def acquire(self, name: str, owner: str, now: dt.datetime, seconds: float) -> TargetState | None:
         """Take or renew the lease if it is free, expired or already ours; None if another holds it."""
         doc = self.collection.find_one_and_update(
-            {"_id": name, "$or": [{"lease.owner": owner}, {"lease.until": {"$lt": now}}]},
+            {"_id": name, "$or": [{"lease.owner": {"$in": [owner, None]}}, {"lease.until": {"$lte": now}}]},
             {"$set": {"lease": {"owner": owner, "until": now + dt.timedelta(seconds=seconds)}}},
             return_document=pymongo.ReturnDocument.AFTER)
         return None if doc is None else TargetState.from_doc(doc)

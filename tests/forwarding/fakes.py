@@ -1,0 +1,39 @@
+"""An in-memory target for engine tests: records what it receives, refuses or fails on demand."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from lrs.forwarding.contract import Outcome, Outgoing, TargetOptions
+from lrs.forwarding.filters import StatementFilter
+
+
+class RecordingTarget:
+    def __init__(self, name: str = "memory", batch_size: int = 10, refuse: dict[str, int] | None = None,
+                 failures: list[Outcome] | None = None, filter: StatementFilter | None = None,
+                 since: str | None = None):
+        self.options = TargetOptions(name, batch_size, filter or StatementFilter(), since, timeout=0.5)
+        self.refuse = dict(refuse or {})
+        self.failures = list(failures or [])
+        self.received: dict[str, dict] = {}
+        self.requests: list[list[str]] = []
+        self.lock = threading.Lock()
+
+    def deliver(self, batch: list[Outgoing]) -> Outcome:
+        ids = [item.id for item in batch]
+        with self.lock:
+            self.requests.append(ids)
+            if self.failures:
+                failure = self.failures.pop(0)
+                if isinstance(failure, Exception):
+                    raise failure
+                return failure
+        refused = [self.refuse[i] for i in ids if i in self.refuse]
+        if refused:
+            return Outcome.rejected(refused[0], f"HTTP {refused[0]}: refused")
+        with self.lock:
+            self.received.update({item.id: item.statement for item in batch})
+        return Outcome.delivered(200)
+
+    def sent_ids(self) -> list[Any]:
+        return [i for request in self.requests for i in request]

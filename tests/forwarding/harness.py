@@ -1,0 +1,205 @@
+"""Live test machinery: a target LRS that can be stopped and restarted on its port, a faulty
+proxy in front of it, statement builders, and the final "target holds exactly the source's
+statements" check."""
+from __future__ import annotations
+
+import http.server
+import itertools
+import json
+import threading
+import time
+import uuid
+from typing import Any, Callable, Iterable
+
+import requests
+from werkzeug.serving import make_server
+
+from lrs.xapi.equality import same_statement
+
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
+
+XAPI_HEADERS = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}
+VERB = "http://adlnet.gov/expapi/verbs/experienced"
+
+
+def statement(n: int, verb: str = VERB, activity: str = "http://example.com/activities/", **extra: Any) -> dict:
+    return {"id": str(uuid.uuid4()), "actor": {"mbox": f"mailto:learner{n % 7}@example.com"},
+            "verb": {"id": verb}, "object": {"id": f"{activity}{n}"}, **extra}
+
+
+def voiding(target_id: str) -> dict:
+    return {"id": str(uuid.uuid4()), "actor": {"mbox": "mailto:admin@example.com"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": target_id}}
+
+
+def target_config(name: str, endpoint: str, **extra: Any) -> dict:
+    return {"name": name, "endpoint": endpoint, "auth": {"type": "basic", "username": ADMIN_KEY,
+                                                         "password": ADMIN_SECRET}, **extra}
+
+
+def fast_engine(**overrides: Any) -> dict[str, Any]:
+    """Engine settings that make retries and polling quick enough for tests."""
+    return {"forward_poll_seconds": "0.05", "forward_retry_base_seconds": "0.05",
+            "forward_retry_max_seconds": "0.4", "forward_lease_seconds": "2", **overrides}
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0, step: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def stored(app: Any) -> dict[str, dict]:
+    """Every visible statement of an LRS (voided ones included) by id, read from its store."""
+    collection = app.extensions["lrs"].statement_store.collection
+    return {doc["_id"]: json.loads(doc["raw"]) for doc in collection.find({"pending": {"$exists": False}}, {"raw": 1})}
+
+
+def assert_same_statements(source: dict[str, dict], target: dict[str, dict]) -> None:
+    assert set(target) == set(source), (f"missing on target: {len(set(source) - set(target))}, "
+                                        f"unexpected on target: {len(set(target) - set(source))}")
+    different = [sid for sid in source if not same_statement(source[sid], target[sid])]
+    assert not different, f"{len(different)} statements differ, e.g. {different[:3]}"
+
+
+class RestartableServer:
+    """A WSGI app on 127.0.0.1 that can go down and come back on the same port."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.port = 0
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "RestartableServer":
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> "RestartableServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+FAULTS = ("pass", "500", "429", "timeout", "drop", "drop_after_forward", "503")
+
+
+class FaultyProxy:
+    """An HTTP proxy to `upstream` that answers each request per a repeating fault schedule:
+    pass (forward), 500/503, 429 with Retry-After, timeout (say nothing until the client gives
+    up), drop (close without an answer), drop_after_forward (forward, then close without an
+    answer: the target has the statements, the sender cannot know). Records every request."""
+
+    def __init__(self, upstream: str, schedule: Iterable[str] = ("pass",), stall_seconds: float = 1.0):
+        self.upstream = upstream
+        self.stall_seconds = stall_seconds
+        self._schedule = itertools.cycle(list(schedule))
+        self._lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+        self.active = 0
+        self.max_active = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+                proxy._handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FaultyProxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def faults_seen(self) -> set[str]:
+        return {request["fault"] for request in self.requests}
+
+    def _handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
+        with self._lock:
+            fault = next(self._schedule)
+            record = {"fault": fault, "ids": _ids(body, handler.headers.get("Content-Type", "")),
+                      "start": time.monotonic()}
+            self.requests.append(record)
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            self._answer(handler, fault, body)
+        finally:
+            with self._lock:
+                self.active -= 1
+                record["end"] = time.monotonic()
+
+    def _answer(self, handler: http.server.BaseHTTPRequestHandler, fault: str, body: bytes) -> None:
+        if fault in ("500", "503"):
+            return _reply(handler, int(fault), b'{"error": "injected"}')
+        if fault == "429":
+            return _reply(handler, 429, b'{"error": "slow down"}', {"Retry-After": "1"})
+        if fault == "timeout":
+            time.sleep(self.stall_seconds)
+        elif fault in ("pass", "drop_after_forward"):
+            upstream = self._forward(handler, body)
+            if fault == "pass":
+                return _reply(handler, upstream.status_code, upstream.content,
+                              {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "retry-after")})
+        handler.close_connection = True  # drop, timeout, drop_after_forward: no answer at all
+
+    def _forward(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> Any:
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length", "connection")}
+        try:
+            return requests.post(self.upstream + handler.path, data=body, headers=headers, timeout=10)
+        except requests.ConnectionError:
+            return _Fake(502, b'{"error": "target down"}')
+
+
+class _Fake:
+    def __init__(self, status: int, content: bytes):
+        self.status_code, self.content, self.headers = status, content, {"Content-Type": "application/json"}
+
+
+def _reply(handler: http.server.BaseHTTPRequestHandler, status: int, body: bytes,
+           headers: dict[str, str] | None = None) -> None:
+    handler.send_response(status)
+    for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def _ids(body: bytes, content_type: str) -> list[str]:
+    if not content_type.startswith("application/json"):
+        return []
+    try:
+        return [s.get("id") for s in json.loads(body)]
+    except (ValueError, AttributeError, TypeError):
+        return []

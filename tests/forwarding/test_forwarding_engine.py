@@ -1,0 +1,216 @@
+"""The engine against a real store and an in-memory target: narrowing, dead letters, retries,
+gaps left by concurrent writers, leases and filters."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from lrs.forwarding.contract import Outcome
+from lrs.forwarding.dead_letters import DeadLetters
+from lrs.forwarding.engine import EngineSettings, Forwarder
+from lrs.forwarding.filters import StatementFilter
+from lrs.forwarding.state import TargetStates
+from lrs.statements import utc_now
+from lrs.xapi.timestamps import format_timestamp
+from tests.forwarding.fakes import RecordingTarget
+from tests.forwarding.harness import statement, voiding
+
+SETTINGS = EngineSettings(poll=0.01, lease=5.0, retry_base=1.0, retry_max=60.0, gap_grace=30.0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utc_now()
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def lrs(app):
+    return app.extensions["lrs"]
+
+
+def store(lrs, statements: list[dict], source: str = "xapi") -> list[str]:
+    return lrs.statements.store(statements, authority=lrs.default_authority("test"), version="1.0.3", source=source)
+
+
+def forwarder(lrs, target, owner: str = "w1", clock=None, settings: EngineSettings = SETTINGS) -> Forwarder:
+    return Forwarder(target, lrs.db, lrs.statement_store.collection, lrs.attachments, settings, owner,
+                     clock or Clock())
+
+
+def drain(fwd: Forwarder, cycles: int = 50) -> None:
+    for _ in range(cycles):
+        if fwd.run_once().kind == "idle":
+            return
+    raise AssertionError("the forwarder never went idle")
+
+
+def test_batches_in_seq_order_and_checkpoint_after_the_last(lrs):
+    ids = store(lrs, [statement(n) for n in range(25)])
+    target = RecordingTarget(batch_size=10)
+    drain(forwarder(lrs, target))
+    assert target.requests == [ids[:10], ids[10:20], ids[20:]]
+    state = TargetStates(lrs.db).get("memory")
+    assert state.checkpoint == 25 and state.doc["delivered"] == 25 and state.gaps == ()
+
+
+def test_a_refused_batch_is_narrowed_down_to_the_refused_statements(lrs):
+    ids = store(lrs, [statement(n) for n in range(16)])
+    target = RecordingTarget(batch_size=16, refuse={ids[3]: 400, ids[11]: 409})
+    drain(forwarder(lrs, target))
+    assert set(target.received) == set(ids) - {ids[3], ids[11]}
+    letters = {letter["statement_id"]: letter for letter in DeadLetters(lrs.db).page("memory")}
+    assert set(letters) == {ids[3], ids[11]}
+    assert letters[ids[3]]["status"] == 400 and letters[ids[11]]["status"] == 409
+    assert len(target.requests) <= 1 + 2 * 2 * 4  # about 2 log2(n) requests per refused statement
+
+
+def test_conflicts_from_an_http_target_say_so(lrs):
+    from lrs.forwarding.contract import classify_http
+
+    outcome = classify_http(409, '{"error": "exists"}')
+    assert outcome.kind == "rejected" and outcome.detail.startswith("conflict: the target already has")
+
+
+def test_a_failing_target_backs_off_exponentially_and_nothing_is_dead_lettered(lrs):
+    ids = store(lrs, [statement(n) for n in range(3)])
+    failures = [Outcome.retry("HTTP 503", 503), Outcome.retry("timeout"), RuntimeError("bug in a plugin"),
+                Outcome.retry("HTTP 429", 429, retry_after=20.0)]
+    target, clock = RecordingTarget(failures=failures), Clock()
+    fwd = forwarder(lrs, target, clock=clock)
+    waits = []
+    for _ in failures:
+        cycle = fwd.run_once()
+        assert cycle.kind == "backoff"
+        waits.append(cycle.wait)
+        assert fwd.run_once().kind == "backoff"  # too early: no request
+        clock.advance(cycle.wait)
+    assert 0.5 <= waits[0] <= 1 and 1 <= waits[1] <= 2 and 2 <= waits[2] <= 4 and waits[3] >= 20
+    state = TargetStates(lrs.db).get("memory")
+    assert state.attempts == 4 and state.doc["last_error"]["status"] == 429
+    drain(fwd)
+    assert set(target.received) == set(ids) and len(target.requests) == 5
+    assert TargetStates(lrs.db).get("memory").attempts == 0 and DeadLetters(lrs.db).count("memory") == 0
+
+
+def test_dead_letters_replay_and_stop_being_dead_when_delivered(lrs):
+    ids = store(lrs, [statement(n) for n in range(4)])
+    target = RecordingTarget(refuse={ids[1]: 400})
+    fwd = forwarder(lrs, target)
+    drain(fwd)
+    letters = DeadLetters(lrs.db)
+    assert [letter["statement_id"] for letter in letters.page("memory")] == [ids[1]]
+    target.refuse.clear()  # the operator fixed the target
+    assert letters.mark_for_replay("memory") == 1
+    drain(fwd)
+    assert ids[1] in target.received and letters.count("memory") == 0
+    assert TargetStates(lrs.db).get("memory").doc["delivered"] == 4
+
+
+def test_a_statement_written_late_below_the_checkpoint_is_not_skipped(lrs, monkeypatch):
+    """Batch A allocates its seqs, then batch B is stored and forwarded before A becomes
+    visible: the checkpoint passes A's seqs, so they must be remembered and sent later."""
+    backend = lrs.statement_store
+    allocated, release = threading.Event(), threading.Event()
+    original = type(backend).allocate_seq
+
+    def slow_first_allocation(self, count):
+        first = original(self, count)
+        if not allocated.is_set():
+            allocated.set()
+            release.wait(10)
+        return first
+
+    monkeypatch.setattr(type(backend), "allocate_seq", slow_first_allocation)
+    batch_a = [statement(n) for n in range(3)]
+    writer = threading.Thread(target=store, args=(lrs, batch_a))
+    writer.start()
+    allocated.wait(10)
+    ids_b = store(lrs, [statement(n) for n in range(3, 5)])
+    target = RecordingTarget()
+    fwd = forwarder(lrs, target)
+    drain(fwd)
+    assert set(target.received) == set(ids_b)
+    assert [gap.seq for gap in TargetStates(lrs.db).get("memory").gaps] == [1, 2, 3]
+    release.set()
+    writer.join(10)
+    drain(fwd)
+    assert set(target.received) == set(ids_b) | {s["id"] for s in batch_a}
+    assert TargetStates(lrs.db).get("memory").gaps == ()
+
+
+def test_a_seq_whose_write_failed_is_given_up_after_the_grace_period(lrs):
+    store(lrs, [statement(0)])
+    lrs.statement_store.allocate_seq(2)  # a writer that crashed before inserting anything
+    last = store(lrs, [statement(3)])
+    target, clock = RecordingTarget(), Clock()
+    fwd = forwarder(lrs, target, clock=clock)
+    drain(fwd)
+    assert last[0] in target.received
+    assert [gap.seq for gap in TargetStates(lrs.db).get("memory").gaps] == [2, 3]
+    clock.advance(SETTINGS.gap_grace - 1)
+    drain(fwd)
+    assert len(TargetStates(lrs.db).get("memory").gaps) == 2
+    clock.advance(2)
+    drain(fwd)
+    assert TargetStates(lrs.db).get("memory").gaps == ()
+
+
+def test_one_worker_at_a_time_and_a_dead_worker_is_fenced_off(lrs):
+    ids = store(lrs, [statement(n) for n in range(5)])
+    clock = Clock()
+    first, second = RecordingTarget(batch_size=2), RecordingTarget(batch_size=2)
+    a, b = forwarder(lrs, first, "a", clock), forwarder(lrs, second, "b", clock)
+    assert a.run_once().kind == "delivered"
+    assert b.run_once().kind == "busy"
+    state_seen_by_a = TargetStates(lrs.db).get("memory")
+    clock.advance(SETTINGS.lease + 1)  # a "died" holding its lease
+    drain(b)
+    assert set(first.received) | set(second.received) == set(ids)
+    stale = TargetStates(lrs.db).advance(state_seen_by_a, "a", 99, [], 0, clock())
+    assert stale is False and TargetStates(lrs.db).get("memory").checkpoint == 5
+
+
+def test_filters_pick_verbs_activity_prefixes_actors_and_sources(lrs):
+    wanted = [statement(1, activity="http://example.com/course/a/"),
+              statement(2, activity="http://example.com/course/a/", verb="http://example.com/verbs/other")]
+    store(lrs, wanted + [statement(3, activity="http://example.com/course/b/")])
+    store(lrs, [statement(4, activity="http://example.com/course/a/")], source="h5p")
+    only_a = StatementFilter(activity_prefixes=("http://example.com/course/a/",), sources=("xapi",))
+    target = RecordingTarget(filter=only_a)
+    drain(forwarder(lrs, target))
+    assert set(target.received) == {s["id"] for s in wanted}
+    by_verb = RecordingTarget(name="verbs", filter=StatementFilter.from_config(
+        {"verbs": ["http://example.com/verbs/other"], "actors": ["mailto:learner2@EXAMPLE.com"]}))
+    drain(forwarder(lrs, by_verb))
+    assert set(by_verb.received) == {wanted[1]["id"]}
+
+
+def test_voiding_statements_are_forwarded_like_any_other(lrs):
+    ids = store(lrs, [statement(0)])
+    void = voiding(ids[0])
+    store(lrs, [void])
+    target = RecordingTarget()
+    drain(forwarder(lrs, target))
+    assert list(target.received) == [ids[0], void["id"]]
+
+
+def test_a_new_target_can_start_now_or_at_a_point_in_time(lrs):
+    old = store(lrs, [statement(n) for n in range(3)])
+    target = RecordingTarget(since="now")
+    fwd = forwarder(lrs, target)
+    drain(fwd)
+    assert target.received == {}
+    new = store(lrs, [statement(5)])
+    drain(fwd)
+    assert list(target.received) == new
+    TargetStates(lrs.db).rewind("memory", fwd.scanner.seq_at(format_timestamp(utc_now() - dt.timedelta(hours=1))))
+    drain(fwd)
+    assert set(target.received) == set(old) | set(new)
