@@ -97,7 +97,8 @@ def _require_contents(statements: list, received: set[str]) -> None:
     for _, path, attachment in _attachments(statements):
         sha2 = attachment.get("sha2")
         if "fileUrl" not in attachment and isinstance(sha2, str) and sha2.lower() not in received:
-            how = "was not among the parts" if request.mimetype == MULTIPART else "must be sent in a multipart/mixed request"
+            how = ("was not among the parts" if request.mimetype == MULTIPART
+                   else f"must be sent in a {MULTIPART} request")
             raise BadRequest(f"{path}: has no fileUrl, so its content (X-Experience-API-Hash {sha2}) {how}")
 
 

@@ -57,7 +57,8 @@ def parts_of(response) -> list[tuple[dict, bytes]]:
     mimetype, boundary = response.headers["Content-Type"].split("; boundary=")
     assert mimetype == "multipart/mixed"
     assert int(response.headers["Content-Length"]) == len(response.data)
-    return [(part.headers, b"".join(part.chunks())) for part in MultipartReader(io.BytesIO(response.data), boundary).parts()]
+    parts = MultipartReader(io.BytesIO(response.data), boundary).parts()
+    return [(part.headers, b"".join(part.chunks())) for part in parts]
 
 
 def stored_files(app) -> int:
