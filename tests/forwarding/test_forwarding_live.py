@@ -1,0 +1,166 @@
+"""Forwarding to a live second LRS (this project on its own embedded store) on 127.0.0.1.
+
+Durability on the embedded store: a process holding mongomock takes the data with it when it
+dies, so a worker's death is reproduced where the store survives it: worker A is frozen inside
+a delivery after the target stored the batch and before A recorded anything (as SIGKILL would
+leave it: lease held, checkpoint not moved). Worker B takes the target over when the lease
+expires, delivers again what A may have sent, and A's late write is fenced off. The same run
+with a real `lrs forward` process and SIGKILL is test_forwarding_sigkill.py (needs MongoDB).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+
+from lrs.forwarding.contract import Outcome, Outgoing
+from lrs.forwarding.dead_letters import DeadLetters
+from lrs.forwarding.status import forwarding_status
+from lrs.forwarding.targets import forward_targets
+from lrs.forwarding.worker import Worker
+from tests.forwarding import transforms
+from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
+                                      fast_engine, statement, stored, target_config, voiding, wait_until)
+
+SCHEDULE = ("pass", "500", "pass", "429", "pass", "timeout", "drop_after_forward", "pass", "drop", "503")
+
+
+class FreezeAfter:
+    """Wraps a target; after `deliveries` successful deliveries the calling worker hangs, holding
+    its lease, until `thaw` is set: a worker that died right after the target stored a batch."""
+
+    def __init__(self, target, deliveries: int):
+        self.inner, self.options = target, target.options
+        self.remaining = deliveries
+        self.frozen, self.thaw = threading.Event(), threading.Event()
+
+    def deliver(self, batch: list[Outgoing]) -> Outcome:
+        outcome = self.inner.deliver(batch)
+        if outcome.kind == "delivered":
+            self.remaining -= 1
+            if self.remaining == 0:
+                self.frozen.set()
+                self.thaw.wait(30)
+        return outcome
+
+
+def post_statements(client, batches: int, size: int) -> list[str]:
+    """Write like a busy client: batches with a voiding statement now and then."""
+    ids: list[str] = []
+    for number in range(batches):
+        batch = [statement(number * size + n) for n in range(size)]
+        if ids and number % 3 == 0:
+            batch.append(voiding(ids[-1]))
+        response = client.post("/xapi/statements", json=batch, headers=XAPI_HEADERS)
+        assert response.status_code == 200, response.data
+        ids.extend(response.get_json())
+        time.sleep(0.02)
+    return ids
+
+
+def source_app(make_app, endpoint: str, **extra):
+    config = [target_config("replica", endpoint, **extra)]
+    return make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config),
+                    **fast_engine(forward_retry_max_seconds="1.5"))
+
+
+def test_target_ends_with_exactly_the_sources_statements_despite_outage_faults_and_a_dead_worker(make_app):
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, SCHEDULE, stall_seconds=0.8) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", batch_size=40, timeout=0.5)
+        lrs = source.extensions["lrs"]
+        dying = FreezeAfter(forward_targets(lrs)[0], deliveries=2)
+        worker_a = Worker(lrs, targets=[dying], owner="worker-a").start()
+        writer = threading.Thread(target=post_statements, args=(source.test_client(), 12, 25))
+        writer.start()
+        assert dying.frozen.wait(20)
+        worker_b = Worker(lrs, owner="worker-b").start()
+        wait_until(lambda: forwarding_status(lrs)[0]["worker"] == "worker-b")
+        target.stop()  # the target goes down for a while, mid-run
+        time.sleep(1.0)
+        target.start()
+        writer.join(30)
+        wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0, timeout=30)
+        dying.thaw.set()  # worker A wakes up: its late checkpoint write must be refused
+        worker_a.stop(5)
+        worker_b.stop(5)
+
+        assert_same_statements(stored(source), stored(target_app))
+        status = forwarding_status(lrs)[0]
+        assert status["dead_letters"] == 0 and status["delivered"] == len(stored(source))
+        assert status["checkpoint"] == max(doc["seq"] for doc in lrs.statement_store.collection.find({}, {"seq": 1}))
+        assert proxy.faults_seen() == set(SCHEDULE)
+        after_429 = [later["start"] - request["end"] for request, later in zip(proxy.requests, proxy.requests[1:])
+                     if request["fault"] == "429"]
+        assert after_429 and min(after_429) >= 0.9  # Retry-After: 1 was honoured
+
+
+def test_two_workers_never_deliver_at_the_same_time_and_send_each_statement_once(make_app):
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", batch_size=10, timeout=1)
+        lrs = source.extensions["lrs"]
+        workers = [Worker(lrs, owner=f"worker-{n}").start() for n in range(3)]
+        post_statements(source.test_client(), 8, 10)
+        wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0)
+        for worker in workers:
+            worker.stop(5)
+    sent = [i for request in proxy.requests for i in request["ids"]]
+    assert proxy.max_active == 1
+    assert sorted(sent) == sorted(stored(source))
+    assert_same_statements(stored(source), stored(target_app))
+
+
+def test_refused_statements_are_dead_lettered_with_the_targets_answer_and_the_rest_delivered(make_app, live_server):
+    target_lrs = live_server  # the `app` fixture's LRS, served over HTTP
+    target_app = live_server.server.app
+    existing = statement(1000)
+    assert target_app.test_client().post("/xapi/statements", json=[existing], headers=XAPI_HEADERS).status_code == 200
+    source = source_app(make_app, target_lrs.url + "/xapi", batch_size=50, timeout=1,
+                        transform=f"{transforms.__name__}:skip_or_break")
+    client = source.test_client()
+    marked = [statement(n, context={"extensions": {transforms.MARK: mark}}) for n, mark in enumerate(["skip", "break"])]
+    conflicting = {**existing, "verb": {"id": "http://example.com/verbs/different"}}
+    plain = [statement(n) for n in range(10, 30)]
+    assert client.post("/xapi/statements", json=plain[:10] + marked + [conflicting] + plain[10:],
+                       headers=XAPI_HEADERS).status_code == 200
+    worker = Worker(source.extensions["lrs"]).start()
+    try:
+        wait_until(lambda: forwarding_status(source.extensions["lrs"])[0]["backlog"] == 0)
+    finally:
+        worker.stop(5)
+
+    on_target = stored(target_app)
+    assert {s["id"] for s in plain} <= set(on_target) and marked[0]["id"] not in on_target
+    letters = client.get("/admin/forwarding/replica/dead-letters", headers=XAPI_HEADERS).get_json()["dead_letters"]
+    reasons = {letter["statement_id"]: (letter["status"], letter["reason"]) for letter in letters}
+    assert set(reasons) == {marked[1]["id"], conflicting["id"]}
+    assert reasons[marked[1]["id"]][0] == 400 and "verb" in reasons[marked[1]["id"]][1]
+    assert reasons[conflicting["id"]][0] == 409 and reasons[conflicting["id"]][1].startswith("conflict")
+    status = client.get("/admin/forwarding", headers=XAPI_HEADERS).get_json()["targets"][0]
+    assert status["dead_letters"] == 2 and status["delivered"] == len(plain) + 1  # the skipped one counts
+
+
+def test_statements_with_attachments_are_forwarded_with_their_contents(make_app, live_server):
+    target_app = live_server.server.app
+    source = source_app(make_app, live_server.url + "/xapi", timeout=1)
+    content = b"an essay, forwarded byte for byte\r\n--not-a-boundary\r\n" * 50
+    sha2 = hashlib.sha256(content).hexdigest()
+    with_attachment = {**statement(1), "attachments": [{
+        "usageType": "http://example.com/usage/essay", "display": {"en-US": "Essay"},
+        "contentType": "text/plain", "length": len(content), "sha2": sha2}]}
+    boundary = "forwarding-test-boundary"
+    body = (f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{json.dumps([with_attachment, statement(2)])}"
+            f"\r\n--{boundary}\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
+            f"X-Experience-API-Hash: {sha2}\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    response = source.test_client().post("/xapi/statements", data=body, headers={
+        **XAPI_HEADERS, "Content-Type": f"multipart/mixed; boundary={boundary}"})
+    assert response.status_code == 200, response.data
+    worker = Worker(source.extensions["lrs"]).start()
+    try:
+        wait_until(lambda: forwarding_status(source.extensions["lrs"])[0]["backlog"] == 0)
+    finally:
+        worker.stop(5)
+    assert_same_statements(stored(source), stored(target_app))
+    assert target_app.extensions["lrs"].attachments.read(sha2, len(content)) == content
