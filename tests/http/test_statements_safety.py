@@ -1,0 +1,95 @@
+"""Stored data survives hostile input, concurrent writers and a crash in the middle of a batch."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+
+import pytest
+import requests
+
+from lrs.statements import utc_now
+from lrs.store.statements import STALE_PENDING
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET
+
+VERB = {"id": "http://adlnet.gov/expapi/verbs/completed"}
+
+
+def statement(activity: str = "http://example.com/a/1", **extra) -> dict:
+    return {"actor": {"mbox": "mailto:ada@example.com"}, "verb": VERB, "object": {"id": activity}, **extra}
+
+
+def test_a_50_mb_body_is_refused_before_it_is_read(app, client, xapi_headers):
+    body = b"[" + b" " * (50 * 1024 * 1024) + b"]"
+    response = client.post("/xapi/statements", data=body, headers={**xapi_headers, "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["status"] == 413
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
+def test_concurrent_writers_of_one_id_leave_exactly_one_statement(app, live_server):
+    statement_id = str(uuid.uuid4())
+    url = f"{live_server.url}/xapi/statements?statementId={statement_id}"
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def put(n: int) -> None:
+        response = requests.put(url, json=statement(f"http://example.com/a/{n}"), auth=(ADMIN_KEY, ADMIN_SECRET),
+                                headers={"X-Experience-API-Version": "1.0.3"}, timeout=30)
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [204] + [409] * 7
+    got = requests.get(url, auth=(ADMIN_KEY, ADMIN_SECRET), headers={"X-Experience-API-Version": "1.0.3"}, timeout=10)
+    assert got.json()["object"]["id"] in {f"http://example.com/a/{n}" for n in range(8)}
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 1
+
+
+def test_a_crash_between_insert_and_reveal_leaves_nothing_visible(app, client, xapi_headers, monkeypatch):
+    lrs = app.extensions["lrs"]
+    collection = lrs.statement_store.collection
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+
+    def crash(*args, **kwargs):
+        raise SystemExit("killed mid-batch")
+
+    monkeypatch.setattr(collection, "update_many", crash)
+    with pytest.raises(SystemExit):
+        client.post("/xapi/statements", json=[statement(id=i) for i in ids], headers=xapi_headers)
+    monkeypatch.undo()
+
+    assert client.get(f"/xapi/statements?statementId={ids[0]}", headers=xapi_headers).status_code == 404
+    assert client.get("/xapi/statements", headers=xapi_headers).get_json()["statements"] == []
+    consistent = client.get("/xapi/statements", headers=xapi_headers).headers["X-Experience-API-Consistent-Through"]
+    assert consistent < utc_now().isoformat()
+
+    lrs.statement_store.recover(utc_now() + STALE_PENDING + dt.timedelta(seconds=1))
+    assert collection.count_documents({}) == 0
+    response = client.post("/xapi/statements", json=[statement(id=i) for i in ids], headers=xapi_headers)
+    assert response.status_code == 200
+    assert len(client.get("/xapi/statements", headers=xapi_headers).get_json()["statements"]) == 3
+
+
+def test_a_voiding_statement_that_arrives_first_voids_its_target_on_arrival(client, xapi_headers):
+    target = str(uuid.uuid4())
+    voiding = statement(verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+                        object={"objectType": "StatementRef", "id": target})
+    assert client.post("/xapi/statements", json=voiding, headers=xapi_headers).status_code == 200
+    assert client.post("/xapi/statements", json=statement(id=target), headers=xapi_headers).status_code == 200
+    assert client.get(f"/xapi/statements?statementId={target}", headers=xapi_headers).status_code == 404
+    assert client.get(f"/xapi/statements?voidedStatementId={target}", headers=xapi_headers).status_code == 200
+
+
+def test_a_reference_to_a_later_statement_matches_its_filters_once_it_arrives(client, xapi_headers):
+    target = str(uuid.uuid4())
+    referrer = statement(object={"objectType": "StatementRef", "id": target})
+    [referrer_id] = client.post("/xapi/statements", json=referrer, headers=xapi_headers).get_json()
+    client.post("/xapi/statements", json=statement("http://example.com/explosives", id=target), headers=xapi_headers)
+    result = client.get("/xapi/statements", query_string={"activity": "http://example.com/explosives"},
+                        headers=xapi_headers).get_json()
+    assert {s["id"] for s in result["statements"]} == {target, referrer_id}
