@@ -114,17 +114,14 @@ class MultipartReader:
     def _headers(self) -> dict[str, str]:
         """The part's header block, up to the empty line (an empty block is allowed)."""
         self._need(2)
-        end = -1 if self._buffer[:2] != CRLF else 0
-        while end < 0:
+        end = 0 if self._buffer[:2] == CRLF else self._buffer.find(CRLF + CRLF)
+        while end < 0 and len(self._buffer) <= MAX_HEADER_BYTES:
+            self._need(len(self._buffer) + 1)
             end = self._buffer.find(CRLF + CRLF)
-            if end >= 0:
-                end += 2
-            elif len(self._buffer) > MAX_HEADER_BYTES:
-                raise BadRequest(f"multipart body: a part's headers exceed {MAX_HEADER_BYTES} bytes")
-            else:
-                self._need(len(self._buffer) + 1)
+        if end < 0 or end > MAX_HEADER_BYTES:
+            raise BadRequest(f"multipart body: a part's headers exceed {MAX_HEADER_BYTES} bytes")
         block = bytes(self._buffer[:end])
-        del self._buffer[:end + 2]
+        del self._buffer[:end + (4 if end else 2)]
         return _parse_headers(block)
 
 
