@@ -1,0 +1,50 @@
+"""The Agents resource: a Person with every name statements gave the Agent's identifier."""
+from __future__ import annotations
+
+import json
+
+from tests.conftest import basic_auth
+
+HEADERS = {"Authorization": basic_auth(), "X-Experience-API-Version": "2.0.0"}
+VERB = {"id": "http://adlnet.gov/expapi/verbs/attended"}
+ACTIVITY = {"id": "http://example.com/activities/1"}
+
+
+def person(client, agent: dict) -> dict:
+    response = client.get("/xapi/agents", query_string={"agent": json.dumps(agent)}, headers=HEADERS)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_an_unknown_agent_is_a_person_of_its_own_identifier(client):
+    assert person(client, {"mbox": "mailto:new@example.com"}) == {
+        "objectType": "Person", "mbox": ["mailto:new@example.com"]}
+    account = {"homePage": "http://lms.example.com", "name": "new"}
+    assert person(client, {"name": "New", "account": account}) == {
+        "objectType": "Person", "name": ["New"], "account": [account]}
+
+
+def test_names_from_every_place_a_statement_names_an_agent(client):
+    ann = "mailto:ann@example.com"
+    batch = [
+        {"actor": {"mbox": ann, "name": "Ann"}, "verb": VERB, "object": ACTIVITY},
+        {"actor": {"objectType": "Group", "name": "Team", "mbox": "mailto:team@example.com",
+                   "member": [{"mbox": ann, "name": "Ann B."}]}, "verb": VERB, "object": ACTIVITY},
+        {"actor": {"mbox": "mailto:bob@example.com"}, "verb": VERB,
+         "object": {"objectType": "Agent", "mbox": ann, "name": "A. B."}},
+        {"actor": {"mbox": "mailto:bob@example.com"}, "verb": VERB, "object": ACTIVITY,
+         "context": {"instructor": {"mbox": ann.upper().replace("MAILTO", "mailto"), "name": "Dr Ann"}}},
+    ]
+    assert client.post("/xapi/statements", json=batch, headers=HEADERS).status_code == 200
+    found = person(client, {"mbox": ann})
+    assert found["objectType"] == "Person" and found["mbox"] == [ann]
+    assert sorted(found["name"]) == ["A. B.", "Ann", "Ann B."]  # the instructor's local part differs: another IFI
+
+
+def test_agent_parameter_rules(client):
+    for query in ({}, {"agent": "{}"}, {"agent": json.dumps({"account": {"name": "no home page"}})},
+                  {"agent": json.dumps({"objectType": "Group", "mbox": "mailto:g@example.com"})},
+                  {"agent": json.dumps({"mbox": "mailto:a@example.com"}), "extra": "1"}):
+        response = client.get("/xapi/agents", query_string=query, headers=HEADERS)
+        assert response.status_code == 400, query
+        assert "parameter" in response.get_json()["error"]["message"]

@@ -1,0 +1,288 @@
+"""The three document resources through the Flask test client: content, merge, ETags, preconditions."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tests.conftest import basic_auth
+
+AGENT = json.dumps({"objectType": "Agent", "mbox": "mailto:ann@example.com"})
+ACTIVITY = "http://example.com/activities/1"
+RESOURCES = {
+    "state": ("/xapi/activities/state", {"activityId": ACTIVITY, "agent": AGENT, "stateId": "s1"}),
+    "activity_profile": ("/xapi/activities/profile", {"activityId": ACTIVITY, "profileId": "p1"}),
+    "agent_profile": ("/xapi/agents/profile", {"agent": AGENT, "profileId": "p1"}),
+}
+JSON = "application/json"
+
+
+def headers(version: str = "1.0.3", **extra: str) -> dict[str, str]:
+    return {"Authorization": basic_auth(), "X-Experience-API-Version": version,
+            **{name.replace("_", "-"): value for name, value in extra.items()}}
+
+
+@pytest.fixture(params=sorted(RESOURCES))
+def resource(request):
+    return RESOURCES[request.param]
+
+
+def create(client, resource, body: bytes, content_type: str = JSON, version: str = "1.0.3"):
+    path, query = resource
+    return client.put(path, query_string=query, data=body,
+                      headers=headers(version, Content_Type=content_type, If_None_Match="*"))
+
+
+def fetch(client, resource, version: str = "1.0.3"):
+    path, query = resource
+    return client.get(path, query_string=query, headers=headers(version))
+
+
+def test_any_content_round_trips_byte_for_byte_with_its_type_etag_and_last_modified(client, resource):
+    body = bytes(range(256)) * 3
+    assert create(client, resource, body, "image/x-thing; q=1").status_code == 204
+    response = fetch(client, resource)
+    assert response.status_code == 200
+    assert response.data == body
+    assert response.headers["Content-Type"] == "image/x-thing; q=1"
+    assert response.headers["ETag"] == f'"{hashlib.sha1(body).hexdigest()}"'
+    assert response.last_modified is not None
+
+
+def test_head_gives_the_etag_without_the_content(client, resource):
+    create(client, resource, b'{"a": 1}')
+    path, query = resource
+    response = client.head(path, query_string=query, headers=headers())
+    assert response.status_code == 200 and response.data == b""
+    assert response.headers["ETag"] == fetch(client, resource).headers["ETag"]
+
+
+def test_post_merges_top_level_keys_of_json_objects(client, resource):
+    path, query = resource
+    create(client, resource, b'{"x": "foo", "y": {"deep": 1}}')
+    response = client.post(path, query_string=query, data=b'{"x": "bash", "z": "faz", "y": {"other": 2}}',
+                           headers=headers(Content_Type=JSON))
+    assert response.status_code == 204
+    assert fetch(client, resource).get_json() == {"x": "bash", "y": {"other": 2}, "z": "faz"}
+
+
+def test_post_to_a_missing_document_stores_it_as_sent(client, resource):
+    path, query = resource
+    response = client.post(path, query_string=query, data=b"plain text", headers=headers(Content_Type="text/plain"))
+    assert response.status_code == 204
+    assert fetch(client, resource).data == b"plain text"
+
+
+@pytest.mark.parametrize("stored, stored_type, posted, posted_type", [
+    (b'{"a": 1}', JSON, b"abc", "text/plain"),
+    (b"abc", "text/plain", b'{"a": 1}', JSON),
+    (b'{"a": 1}', JSON, b"[1, 2]", JSON),
+    (b"[1, 2]", JSON, b'{"a": 1}', JSON),
+    (b'{"a": 1}', JSON, b'{"a": 1}{', JSON),
+])
+def test_post_that_cannot_merge_is_refused_and_changes_nothing(client, resource, stored, stored_type, posted,
+                                                               posted_type):
+    path, query = resource
+    create(client, resource, stored, stored_type)
+    response = client.post(path, query_string=query, data=posted, headers=headers(Content_Type=posted_type))
+    assert response.status_code == 400
+    assert "message" in response.get_json()["error"]
+    assert fetch(client, resource).data == stored
+
+
+def test_malformed_json_is_refused_on_put(client, resource):
+    response = create(client, resource, b'{"a": ', JSON)
+    assert response.status_code == 400 and "malformed JSON" in response.get_json()["error"]["message"]
+    assert fetch(client, resource).status_code == 404
+
+
+def test_if_match_replaces_only_the_version_it_names(client, resource):
+    path, query = resource
+    create(client, resource, b"one", "text/plain")
+    etag = fetch(client, resource).headers["ETag"]
+    stale = client.put(path, query_string=query, data=b"two", headers=headers(If_Match='"1234"'))
+    assert stale.status_code == 412
+    assert fetch(client, resource).data == b"one"
+    fresh = client.put(path, query_string=query, data=b"two", headers=headers(If_Match=etag))
+    assert fresh.status_code == 204
+    again = client.put(path, query_string=query, data=b"three", headers=headers(If_Match=etag))
+    assert again.status_code == 412
+    assert fetch(client, resource).data == b"two"
+
+
+def test_if_match_star_needs_an_existing_document(client, resource):
+    path, query = resource
+    response = client.put(path, query_string=query, data=b"x", headers=headers(If_Match="*"))
+    assert response.status_code == 412
+    create(client, resource, b"one", "text/plain")
+    assert client.put(path, query_string=query, data=b"x", headers=headers(If_Match="*")).status_code == 204
+
+
+def test_weak_etags_never_match(client, resource):
+    path, query = resource
+    create(client, resource, b"one", "text/plain")
+    etag = fetch(client, resource).headers["ETag"]
+    response = client.put(path, query_string=query, data=b"x", headers=headers(If_Match="W/" + etag))
+    assert response.status_code == 412
+
+
+def test_if_none_match_star_refuses_to_overwrite(client, resource):
+    create(client, resource, b"one", "text/plain")
+    assert create(client, resource, b"two", "text/plain").status_code == 412
+    assert fetch(client, resource).data == b"one"
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_post_and_delete_honour_if_match(client, resource, method):
+    path, query = resource
+    create(client, resource, b'{"a": 1}')
+    etag = fetch(client, resource).headers["ETag"]
+    call = getattr(client, method)
+    body = {"data": b'{"b": 2}'} if method == "post" else {}
+    assert call(path, query_string=query, headers=headers(Content_Type=JSON, If_Match='"0"'), **body).status_code == 412
+    assert fetch(client, resource).data == b'{"a": 1}'
+    assert call(path, query_string=query, headers=headers(Content_Type=JSON, If_Match=etag), **body).status_code == 204
+
+
+def test_delete_removes_the_document_and_a_missing_one_is_no_error(client, resource):
+    path, query = resource
+    create(client, resource, b"one", "text/plain")
+    assert client.delete(path, query_string=query, headers=headers()).status_code == 204
+    assert fetch(client, resource).status_code == 404
+    assert client.delete(path, query_string=query, headers=headers()).status_code == 204
+
+
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_put_without_precondition_over_an_existing_document_is_a_conflict_except_1_0_3_state(
+        client, resource, version):
+    path, query = resource
+    create(client, resource, b"one", "text/plain", version)
+    response = client.put(path, query_string=query, data=b"two", headers=headers(version, Content_Type="text/plain"))
+    if version == "1.0.3" and path.endswith("/state"):
+        assert response.status_code == 204 and fetch(client, resource).data == b"two"
+    else:
+        assert response.status_code == 409
+        assert "If-Match" in response.get_json()["error"]["message"]
+        assert fetch(client, resource).data == b"one"
+
+
+@pytest.mark.parametrize("version, state_code, profile_code", [("1.0.3", 204, 400), ("2.0.0", 204, 204)])
+def test_put_without_precondition_creating_a_document(client, resource, version, state_code, profile_code):
+    path, query = resource
+    response = client.put(path, query_string=query, data=b"x", headers=headers(version, Content_Type="text/plain"))
+    assert response.status_code == (state_code if path.endswith("/state") else profile_code)
+
+
+def test_id_list_with_since_and_last_modified(client, resource, app):
+    path, query = resource
+    id_param = "stateId" if "stateId" in query else "profileId"
+    listing = {k: v for k, v in query.items() if k != id_param}
+    for doc_id in ("b", "a"):
+        client.put(path, query_string={**listing, id_param: doc_id}, data=b"x", headers=headers(If_None_Match="*"))
+    response = client.get(path, query_string=listing, headers=headers())
+    assert response.status_code == 200 and response.get_json() == ["a", "b"]
+    assert response.last_modified is not None
+    stored = app.extensions["lrs"].documents.collection.find_one({"doc_id": "a"})["updated"]
+    since = stored.isoformat().replace("+00:00", "Z")
+    later = client.get(path, query_string={**listing, "since": since}, headers=headers())
+    assert later.get_json() in ([], ["b"])  # exclusive: "a" is not after itself
+    earlier = client.get(path, query_string={**listing, "since": "2000-01-01T00:00:00Z"}, headers=headers())
+    assert earlier.get_json() == ["a", "b"]
+
+
+def test_documents_of_different_owners_are_separate(client):
+    path, query = RESOURCES["agent_profile"]
+    other = {**query, "agent": json.dumps({"mbox": "mailto:bob@example.com"})}
+    client.put(path, query_string=query, data=b"ann", headers=headers(If_None_Match="*"))
+    client.put(path, query_string=other, data=b"bob", headers=headers(If_None_Match="*"))
+    assert client.get(path, query_string=query, headers=headers()).data == b"ann"
+    assert client.get(path, query_string=other, headers=headers()).data == b"bob"
+
+
+def test_agent_identity_is_the_ifi_not_the_json_text(client):
+    path, query = RESOURCES["agent_profile"]
+    client.put(path, query_string=query, data=b"ann", headers=headers(If_None_Match="*"))
+    same = {**query, "agent": json.dumps({"name": "Ann", "mbox": "mailto:ann@EXAMPLE.com"})}
+    assert client.get(path, query_string=same, headers=headers()).data == b"ann"
+
+
+@pytest.mark.parametrize("change, rule", [
+    ({"agent": "not JSON"}, "agent"),
+    ({"agent": json.dumps({"name": "no identifier"})}, "agent"),
+    ({"agent": json.dumps({"objectType": "Group", "mbox": "mailto:g@example.com"})}, "not a Group"),
+    ({"agent": json.dumps({"mbox": {"$gt": ""}})}, "agent"),
+    ({"activityId": "not an IRI"}, "activityId"),
+    ({"registration": "not-a-uuid"}, "registration"),
+    ({"stateId": ""}, "stateId"),
+    ({"unknown": "1"}, "is not a parameter of this resource"),
+])
+def test_bad_state_parameters_are_refused_by_name(client, change, rule):
+    path, query = RESOURCES["state"]
+    bad = {k: v for k, v in {**query, **change}.items()}
+    for method in ("get", "put", "post", "delete"):
+        response = getattr(client, method)(path, query_string=bad, data=b"x", headers=headers())
+        assert response.status_code == 400, (method, change)
+        assert rule in response.get_json()["error"]["message"]
+    assert client.application.extensions["lrs"].documents.collection.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("missing", ["activityId", "agent", "stateId"])
+def test_required_state_parameters(client, missing):
+    path, query = RESOURCES["state"]
+    response = client.put(path, query_string={k: v for k, v in query.items() if k != missing}, data=b"x",
+                          headers=headers())
+    assert response.status_code == 400 and missing in response.get_json()["error"]["message"]
+
+
+def test_profile_delete_needs_a_profile_id(client):
+    path, query = RESOURCES["activity_profile"]
+    response = client.delete(path, query_string={"activityId": ACTIVITY}, headers=headers())
+    assert response.status_code == 400 and "profileId" in response.get_json()["error"]["message"]
+
+
+def test_bad_since_is_refused(client, resource):
+    path, query = resource
+    listing = {k: v for k, v in query.items() if k not in ("stateId", "profileId")}
+    response = client.get(path, query_string={**listing, "since": "yesterday"}, headers=headers())
+    assert response.status_code == 400 and "since" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("scopes, read, write", [
+    (["state"], {"state"}, {"state"}),
+    (["profile"], {"activity_profile", "agent_profile"}, {"activity_profile", "agent_profile"}),
+    (["all/read"], set(RESOURCES), set()),
+    (["all"], set(RESOURCES), set(RESOURCES)),
+    (["statements/write"], set(), set()),
+])
+def test_scopes(app, client, scopes, read, write):
+    app.extensions["lrs"].create_credential("scoped", "scoped-secret", scopes)
+    auth = {"Authorization": basic_auth("scoped", "scoped-secret"), "X-Experience-API-Version": "1.0.3"}
+    for name, (path, query) in RESOURCES.items():
+        put = client.put(path, query_string=query, data=b"x", headers={**auth, "If-None-Match": "*"})
+        assert put.status_code == (204 if name in write else 403), (name, scopes)
+        got = client.get(path, query_string=query, headers=auth)
+        assert got.status_code == (403 if name not in read else 200 if name in write else 404), (name, scopes)
+
+
+def test_documents_larger_than_a_mongodb_document_go_to_gridfs_and_come_back(client, app):
+    lrs = app.extensions["lrs"]
+    body = bytes(range(251)) * (17 * 1024 * 1024 // 251)
+    resource = RESOURCES["state"]
+    assert create(client, resource, body, "application/octet-stream").status_code == 204
+    record = lrs.documents.collection.find_one({"doc_id": "s1"})
+    assert "content" not in record and lrs.documents.files.files.count_documents({"_id": record["file_id"]}) == 1
+    response = fetch(client, resource)
+    assert response.data == body and response.headers["ETag"] == f'"{hashlib.sha1(body).hexdigest()}"'
+    path, query = resource
+    client.put(path, query_string=query, data=b"small", headers=headers(If_Match=response.headers["ETag"]))
+    assert fetch(client, resource).data == b"small"
+    assert lrs.documents.files.files.count_documents({}) == 0
+    assert lrs.documents.files.chunks.count_documents({}) == 0
+
+
+def test_documents_over_the_request_limit_are_refused_with_413(make_app):
+    client = make_app(max_body_bytes=1024).test_client()
+    response = create(client, RESOURCES["state"], b"x" * 2048)
+    assert response.status_code == 413
+    assert fetch(client, RESOURCES["state"]).status_code == 404

@@ -1,0 +1,78 @@
+"""xAPI.js (@xapi/xapi) setState / getState with ETags against the live server, as xAPI 2.0.
+
+Needs Node.js and npm: @xapi/xapi is installed once per machine into ~/.cache/lrs-tests/xapijs
+(outside the repository; or found through NODE_PATH). Skipped, saying why, when that fails.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET
+
+PACKAGE = "@xapi/xapi@3"
+CACHE = Path.home() / ".cache" / "lrs-tests" / "xapijs"
+
+SCRIPT = r"""
+const XAPI = require("@xapi/xapi");
+const [endpoint, key, secret] = process.argv.slice(1);
+const xapi = new XAPI({endpoint, auth: XAPI.toBasicAuth(key, secret), version: "2.0.0"});
+const where = {agent: {objectType: "Agent", mbox: "mailto:js@example.com"},
+               activityId: "http://example.com/activities/js", stateId: "bookmark"};
+const status = (promise) => promise.then((r) => r.status, (e) => (e.response ? e.response.status : String(e)));
+(async () => {
+  const created = await status(xapi.setState({...where, state: {page: 1}}));
+  const first = await xapi.getState(where);
+  const etag = first.headers.etag;
+  const blind = await status(xapi.setState({...where, state: {page: 99}}));
+  const replaced = await status(xapi.setState({...where, state: {page: 2}, etag, matchHeader: "If-Match"}));
+  const stale = await status(xapi.setState({...where, state: {page: 3}, etag, matchHeader: "If-Match"}));
+  const merged = await status(xapi.createState({...where, state: {chapter: "b"}}));
+  const last = await xapi.getState(where);
+  console.log(JSON.stringify({created, first: first.data, etag, blind, replaced, stale, merged,
+                              last: last.data, lastEtag: last.headers.etag}));
+})().catch((error) => { console.error(String(error)); process.exit(1); });
+"""
+
+
+def _resolves(env: dict[str, str]) -> bool:
+    probe = subprocess.run(["node", "-e", "require.resolve('@xapi/xapi')"], env=env, capture_output=True, timeout=30)
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def node_env() -> dict[str, str]:
+    """An environment in which `node` can require @xapi/xapi, installing it if need be."""
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    env = dict(os.environ)
+    if _resolves(env):
+        return env
+    env["NODE_PATH"] = str(CACHE / "node_modules")
+    if _resolves(env):
+        return env
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed, so @xapi/xapi cannot be")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    install = subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", PACKAGE],
+                             capture_output=True, text=True, timeout=300)
+    if install.returncode != 0 or not _resolves(env):
+        pytest.skip(f"npm could not install {PACKAGE}: {install.stderr[-500:]}")
+    return env
+
+
+def test_xapijs_set_and_get_state_with_etags(live_server, node_env):
+    run = subprocess.run(["node", "-e", SCRIPT, live_server.url + "/xapi", ADMIN_KEY, ADMIN_SECRET],
+                         env=node_env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["created"] == 204 and result["first"] == {"page": 1}
+    assert result["blind"] == 409  # 2.0: no overwriting without If-Match
+    assert result["replaced"] == 204 and result["stale"] == 412
+    assert result["merged"] == 204 and result["last"] == {"page": 2, "chapter": "b"}
+    assert result["lastEtag"] != result["etag"] and result["lastEtag"].startswith('"')
