@@ -118,5 +118,7 @@ def _heartbeat(session_events: SessionEvents, session_id: str, body: dict) -> Re
     if at is None:
         return failure(400, "eventTime is required: the ISO 8601 time of the heartbeat",
                        [(None, "$.eventTime", validation.DATE_TIME_RULE)])
-    return reply(200, session_events.heartbeat(session_id, at, now()))
+    current = now()
+    session_events.sessions.sweep(current)
+    return reply(200, session_events.heartbeat(session_id, at, current))
 
