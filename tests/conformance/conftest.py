@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+from urllib.parse import urljoin
 
 import pytest
+import requests
 
-from tests.conftest import ADMIN_KEY, ADMIN_SECRET
+from lrs.app import create_app
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer, app_settings
 
 LOGS = Path(__file__).parent / "logs"
 
@@ -83,19 +88,56 @@ def fake_suite_dir(tmp_path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Target:
-    """The LRS under check: its xAPI endpoint (no trailing slash) and a basic-auth credential."""
+    """The LRS under check: its xAPI endpoint (no trailing slash) and a basic-auth credential.
+    Checks talk to it over real HTTP only, so they hold for any LRS."""
 
     endpoint: str
     user: str
     password: str
 
+    def call(self, method: str, resource: str, version: str = "1.0.3", auth: bool = True,
+             **kwargs: Any) -> requests.Response:
+        """One xAPI request; `resource` is relative to the endpoint ("statements") or a `more`
+        IRL (resolved against the endpoint as the spec's relative IRLs are)."""
+        headers = {"X-Experience-API-Version": version, **kwargs.pop("headers", {})}
+        url = urljoin(self.endpoint + "/", resource)
+        return requests.request(method, url, headers=headers, timeout=30,
+                                auth=(self.user, self.password) if auth else None, **kwargs)
 
-@pytest.fixture
-def lrs_target(request: pytest.FixtureRequest) -> Target:
-    """The external LRS if --lrs-endpoint was given, else this LRS on a fresh store."""
+    def post_statements(self, statements: list[dict[str, Any]]) -> list[str]:
+        response = self.call("POST", "statements", json=statements)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def query(self, expected: int, **params: Any) -> list[dict[str, Any]]:
+        """GET statements with `params`, waiting up to 10 s for `expected` results: an LRS may
+        make statements queryable a little after storing them."""
+        deadline = time.monotonic() + 10
+        while True:
+            response = self.call("GET", "statements", params=params)
+            assert response.status_code == 200, response.text
+            found = response.json()["statements"]
+            if len(found) >= expected or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
+
+def statement(**overrides: Any) -> dict[str, Any]:
+    """A valid statement about a unique activity, so checks never see each other's data."""
+    return {"actor": {"mbox": "mailto:own-checks@example.com", "objectType": "Agent"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced", "display": {"en-US": "experienced"}},
+            "object": {"id": f"http://example.com/own-checks/{uuid.uuid4()}", "objectType": "Activity"},
+            **overrides}
+
+
+@pytest.fixture(scope="module")
+def lrs_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The external LRS if --lrs-endpoint was given, else this LRS on a fresh store, shared by
+    a module's checks as an external LRS would be (each check uses data of its own)."""
     endpoint = request.config.getoption("--lrs-endpoint", default=None)
     if endpoint:
-        return Target(endpoint.rstrip("/"), request.config.getoption("--lrs-user") or "",
-                      request.config.getoption("--lrs-password") or "")
-    server = request.getfixturevalue("live_server")
-    return Target(server.url + "/xapi", ADMIN_KEY, ADMIN_SECRET)
+        yield Target(endpoint.rstrip("/"), request.config.getoption("--lrs-user") or "",
+                     request.config.getoption("--lrs-password") or "")
+        return
+    with LiveServer(create_app(app_settings())) as server:
+        yield Target(server.url + "/xapi", ADMIN_KEY, ADMIN_SECRET)
