@@ -9,9 +9,8 @@ Gets a Bearer token from POST /oauth/token, then posts envelopes of mixed events
 items with responses, grades with scores, media, navigation, sessions) from concurrent clients,
 and prints events/s with p50/p99 latency per envelope. Every envelope must answer 200.
 
-On the embedded store (mongomock) each insert checks unique indexes by scanning the collection,
-so throughput falls as the store fills; measure against a real MongoDB (LRS_MONGO_URI) for
-production figures.
+On the embedded store throughput falls as the store fills; measure against a real MongoDB
+(LRS_MONGO_URI, or --url of a server using one) for production figures.
 """
 from __future__ import annotations
 
