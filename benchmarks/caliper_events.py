@@ -36,7 +36,8 @@ def event(n: int) -> dict:
     """One of five Caliper 1.2 events, varied by n."""
     learner = {"id": f"https://example.edu/users/{n % 500}", "type": "Person"}
     base = {"@context": CONTEXT, "id": f"urn:uuid:{uuid.uuid4()}", "actor": learner,
-            "eventTime": "2026-11-23T08:00:00.000Z", "edApp": {"id": "https://example.edu/app", "type": "SoftwareApplication"},
+            "eventTime": "2026-11-23T08:00:00.000Z",
+            "edApp": {"id": "https://example.edu/app", "type": "SoftwareApplication"},
             "group": {"id": f"https://example.edu/sections/{n % 20}", "type": "CourseSection"},
             "session": f"https://example.edu/sessions/{n % 300}"}
     kind = n % 5

@@ -109,7 +109,8 @@ class SessionStore:
 
     def _expired_if_stale(self, document: dict, now: dt.datetime) -> Session:
         session = _session(document)
-        if session.status != ACTIVE or not session.requires_heartbeat or _aware(document["last_seen"]) >= now - self.timeout:
+        silent_since = _aware(document["last_seen"])
+        if session.status != ACTIVE or not session.requires_heartbeat or silent_since >= now - self.timeout:
             return session
         ended = session.ended_at or session.started_at
         self.collection.update_one(

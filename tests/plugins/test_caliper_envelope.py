@@ -294,7 +294,8 @@ INVALID_EVENTS = [
 ]
 
 
-@pytest.mark.parametrize("event,path,message", INVALID_EVENTS, ids=[case[1] + str(i) for i, case in enumerate(INVALID_EVENTS)])
+@pytest.mark.parametrize("event,path,message", INVALID_EVENTS,
+                         ids=[case[1] + str(i) for i, case in enumerate(INVALID_EVENTS)])
 def test_invalid_event_is_refused_naming_path(refusing: Any, event: dict, path: str, message: str | None) -> None:
     response = post_in_process(refusing, envelope(event))
     assert response.status_code == 400

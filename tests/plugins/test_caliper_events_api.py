@@ -209,7 +209,8 @@ def test_silent_heartbeat_session_times_out_lazily(api: Client, app: Any) -> Non
     assert response.json()["message"] == f"session {session_id} is closed (TimedOut)"
     document = sessions(app).find_one({"_id": session_id})
     assert document["closed_by"] == "TimedOut"
-    assert document["ended_at"].replace(tzinfo=dt.timezone.utc) == dt.datetime(2026, 2, 26, 15, 10, tzinfo=dt.timezone.utc)
+    ended = document["ended_at"].replace(tzinfo=dt.timezone.utc)
+    assert ended == dt.datetime(2026, 2, 26, 15, 10, tzinfo=dt.timezone.utc)
     # The timed-out session is no longer attached to new events.
     attached = fill_placeholders(SEED_003_XP)
     api.event(attached)
