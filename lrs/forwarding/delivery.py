@@ -4,6 +4,10 @@ A target that refuses a batch for its content (a 4xx) says nothing about which s
 fault, and xAPI LRSs store all or nothing. So a refused batch is split in halves and each half
 sent again, down to single statements: the refused ones become dead letters, every other one is
 delivered, at the cost of about 2 log2(n) extra requests per bad statement.
+
+A failure that may pass (an outage, a 429) can interrupt the narrowing; the parts not resolved yet
+are reported so that the next attempt resumes there. Restarting from the whole batch instead
+would never finish against a target that rate-limits every few requests.
 """
 from __future__ import annotations
 
@@ -25,14 +29,16 @@ class Report:
     delivered: list[Outgoing] = field(default_factory=list)
     rejected: list[tuple[Outgoing, Outcome]] = field(default_factory=list)
     retry: Outcome | None = None  # set when a failure that may pass stopped the delivery
+    remaining: list[list[Outgoing]] = field(default_factory=list)  # the parts left when it stopped
 
 
-def deliver(target: Target, batch: list[Outgoing], keep_lease: Callable[[], None]) -> Report:
-    """Deliver `batch` in order; `keep_lease` runs before every request and raises LeaseLost."""
+def deliver(target: Target, parts: list[list[Outgoing]], keep_lease: Callable[[], None]) -> Report:
+    """Deliver the parts in order, each in one request if the target takes it; `keep_lease` runs
+    before every request and raises LeaseLost."""
     report = Report()
-    parts = [batch] if batch else []
+    parts = [part for part in parts if part]
     while parts:
-        part = parts.pop(0)
+        part = parts[0]
         keep_lease()
         outcome = _attempt(target, part)
         if outcome.kind == DELIVERED:
@@ -41,10 +47,11 @@ def deliver(target: Target, batch: list[Outgoing], keep_lease: Callable[[], None
             report.rejected.append((part[0], outcome))
         elif outcome.kind == REJECTED:
             middle = len(part) // 2
-            parts[:0] = [part[:middle], part[middle:]]
+            parts[1:1] = [part[:middle], part[middle:]]
         else:
-            report.retry = outcome
+            report.retry, report.remaining = outcome, parts
             break
+        parts.pop(0)
     return report
 
 

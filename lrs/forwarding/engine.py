@@ -15,11 +15,11 @@ from typing import Any, Callable, Mapping
 from pymongo.database import Database
 
 from lrs.forwarding.backoff import retry_delay
-from lrs.forwarding.contract import Outcome, Target
+from lrs.forwarding.contract import Target
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.delivery import LeaseLost, Report, deliver
 from lrs.forwarding.scan import Scanner
-from lrs.forwarding.state import TargetState, TargetStates
+from lrs.forwarding.state import Progress, TargetState, TargetStates
 from lrs.statements import utc_now
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,12 @@ class Forwarder:
 
     def _forward(self, state: TargetState, now: dt.datetime) -> Cycle:
         plan = self.scanner.plan(state, self.target.options, now)
-        report = deliver(self.target, plan.batch, self._keep_lease)
-        if report.retry is not None:
-            return self._failed(state, report.retry)
+        report = deliver(self.target, _resume(plan.batch, state.progress), self._keep_lease)
         self._record(report)
+        if report.retry is not None:
+            done = state.progress.done | {item.id for item in report.delivered} | {i.id for i, _ in report.rejected}
+            progress = Progress(done, tuple(tuple(item.id for item in part) for part in report.remaining))
+            return self._failed(state, report, progress)
         if not self.states.advance(state, self.owner, plan.checkpoint, plan.gaps, len(report.delivered), self.clock()):
             raise LeaseLost
         moved = plan.batch or plan.checkpoint != state.checkpoint
@@ -96,31 +98,40 @@ class Forwarder:
     def _replay(self, state: TargetState, letters: list[dict]) -> Cycle:
         """Send dead letters again that an operator asked for; delivered ones stop being dead."""
         batch = self.scanner.outgoing({"_id": {"$in": [letter["statement_id"] for letter in letters]}}, len(letters))
-        report = deliver(self.target, batch, self._keep_lease)
-        if report.retry is not None:
-            return self._failed(state, report.retry)
+        report = deliver(self.target, [batch], self._keep_lease)
         self._record(report)
+        if report.retry is not None:
+            return self._failed(state, report)
         self.letters.unmark(self.name, [letter["statement_id"] for letter in letters])
         self.states.succeeded(self.name, self.owner, len(report.delivered), self.clock())
         return Cycle("delivered", 0.0, len(report.delivered), len(report.rejected))
 
     def _record(self, report: Report) -> None:
+        """What the target said is a fact even if a later request of the batch failed."""
         now = self.clock()
         for item, outcome in report.rejected:
             log.warning("forwarding %s: statement %s dead-lettered (%s)", self.name, item.id, outcome.detail[:200])
             self.letters.record(self.name, item.id, item.seq, outcome.status, outcome.detail, now)
         self.letters.clear(self.name, [item.id for item in report.delivered])
 
-    def _failed(self, state: TargetState, outcome: Outcome) -> Cycle:
-        attempts = state.attempts + 1
-        delay = retry_delay(attempts, self.settings.retry_base, self.settings.retry_max, outcome.retry_after)
+    def _failed(self, state: TargetState, report: Report, progress: Progress | None = None) -> Cycle:
+        outcome = report.retry
+        assert outcome is not None
+        delay = retry_delay(state.attempts + 1, self.settings.retry_base, self.settings.retry_max, outcome.retry_after)
         now = self.clock()
         log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
-                    self.name, attempts, outcome.detail[:200], delay)
-        self.states.failed(self.name, self.owner, attempts, now + dt.timedelta(seconds=delay),
-                           outcome.detail, outcome.status, now)
+                    self.name, state.attempts + 1, outcome.detail[:200], delay)
+        self.states.failed(state, self.owner, now + dt.timedelta(seconds=delay), outcome.detail, outcome.status,
+                           now, progress, len(report.delivered))
         return Cycle("backoff", delay)
 
     def _keep_lease(self) -> None:
         if not self.states.renew(self.name, self.owner, self.clock(), self.settings.lease):
             raise LeaseLost
+
+
+def _resume(batch: list[Outgoing], progress: Progress) -> list[list[Outgoing]]:
+    """The batch as parts: an interrupted attempt's unresolved parts first, then what is new."""
+    waiting = {item.id: item for item in batch if item.id not in progress.done}
+    parts = [[waiting.pop(i) for i in part if i in waiting] for part in progress.parts]
+    return [*parts, list(waiting.values())]

@@ -46,6 +46,21 @@ class TargetState:
         return cls(doc["_id"], doc["checkpoint"], tuple(Gap(g["seq"], g["seen"]) for g in doc.get("gaps", ())),
                    doc.get("attempts", 0), doc.get("next_attempt"), doc)
 
+    @property
+    def progress(self) -> "Progress":
+        """What an interrupted attempt at the batch after the checkpoint got done: statements
+        delivered or dead-lettered, and the parts it had not resolved (see `delivery`)."""
+        doc = self.doc.get("progress") or {}
+        if doc.get("checkpoint") != self.checkpoint:
+            return Progress()
+        return Progress(frozenset(doc.get("done", ())), tuple(tuple(part) for part in doc.get("parts", ())))
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: frozenset[str] = frozenset()
+    parts: tuple[tuple[str, ...], ...] = ()
+
 
 class TargetStates:
     def __init__(self, db: Database):
@@ -86,7 +101,7 @@ class TargetStates:
                 delivered: int, now: dt.datetime) -> bool:
         """Record a finished batch; False if the lease or the checkpoint changed meanwhile."""
         update: dict[str, Any] = {"$set": {"checkpoint": checkpoint, "gaps": [g.to_doc() for g in gaps],
-                                           "attempts": 0, "next_attempt": None},
+                                           "attempts": 0, "next_attempt": None, "progress": None},
                                   "$inc": {"delivered": delivered}}
         if delivered:
             update["$set"]["last_success"] = now
@@ -94,11 +109,18 @@ class TargetStates:
             {"_id": state.name, "lease.owner": owner, "checkpoint": state.checkpoint}, update)
         return result.matched_count == 1
 
-    def failed(self, name: str, owner: str, attempts: int, next_attempt: dt.datetime,
-               error: str, status: int | None, now: dt.datetime) -> None:
-        self.collection.update_one({"_id": name, "lease.owner": owner}, {"$set": {
-            "attempts": attempts, "next_attempt": next_attempt,
-            "last_error": {"at": now, "message": error, "status": status}}})
+    def failed(self, state: TargetState, owner: str, next_attempt: dt.datetime, error: str,
+               status: int | None, now: dt.datetime, progress: Progress | None = None, delivered: int = 0) -> None:
+        """Record a failed attempt and, for the batch after the checkpoint, its progress."""
+        update: dict[str, Any] = {"attempts": state.attempts + 1, "next_attempt": next_attempt,
+                                  "last_error": {"at": now, "message": error, "status": status}}
+        if progress is not None:
+            update["progress"] = {"checkpoint": state.checkpoint, "done": sorted(progress.done),
+                                  "parts": [list(part) for part in progress.parts]}
+        if delivered:
+            update["last_success"] = now
+        self.collection.update_one({"_id": state.name, "lease.owner": owner, "checkpoint": state.checkpoint},
+                                   {"$set": update, "$inc": {"delivered": delivered}})
 
     def succeeded(self, name: str, owner: str, delivered: int, now: dt.datetime) -> None:
         """Count statements delivered outside the checkpoint (replayed dead letters)."""

@@ -11,18 +11,21 @@ from lrs.forwarding.filters import StatementFilter
 class RecordingTarget:
     def __init__(self, name: str = "memory", batch_size: int = 10, refuse: dict[str, int] | None = None,
                  failures: list[Outcome] | None = None, filter: StatementFilter | None = None,
-                 since: str | None = None):
+                 since: str | None = None, fail_every: int = 0):
         self.options = TargetOptions(name, batch_size, filter or StatementFilter(), since, timeout=0.5)
         self.refuse = dict(refuse or {})
         self.failures = list(failures or [])
         self.received: dict[str, dict] = {}
         self.requests: list[list[str]] = []
+        self.fail_every = fail_every
         self.lock = threading.Lock()
 
     def deliver(self, batch: list[Outgoing]) -> Outcome:
         ids = [item.id for item in batch]
         with self.lock:
             self.requests.append(ids)
+            if self.fail_every and len(self.requests) % self.fail_every == 0:
+                return Outcome.retry("HTTP 429: rate limited", 429)
             if self.failures:
                 failure = self.failures.pop(0)
                 if isinstance(failure, Exception):

@@ -72,6 +72,22 @@ def test_a_refused_batch_is_narrowed_down_to_the_refused_statements(lrs):
     assert len(target.requests) <= 1 + 2 * 2 * 4  # about 2 log2(n) requests per refused statement
 
 
+def test_narrowing_resumes_where_a_rate_limit_interrupted_it(lrs):
+    """Against a target that answers 429 to every third request, restarting the narrowing from
+    the whole batch would never end; resuming from the unresolved parts does."""
+    ids = store(lrs, [statement(n) for n in range(32)])
+    target, clock = RecordingTarget(batch_size=32, refuse={ids[0]: 400, ids[1]: 400}, fail_every=3), Clock()
+    fwd = forwarder(lrs, target, clock=clock)
+    for _ in range(60):
+        cycle = fwd.run_once()
+        if cycle.kind == "idle":
+            break
+        clock.advance(cycle.wait)
+    assert set(target.received) == set(ids[2:])
+    assert {letter["statement_id"] for letter in DeadLetters(lrs.db).page("memory")} == {ids[0], ids[1]}
+    assert TargetStates(lrs.db).get("memory").doc["delivered"] == 30
+
+
 def test_conflicts_from_an_http_target_say_so(lrs):
     from lrs.forwarding.contract import classify_http
 
