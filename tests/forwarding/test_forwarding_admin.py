@@ -1,0 +1,109 @@
+"""The admin JSON endpoint and `lrs forward ...`: authentication, parameters, replay, backfill."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from lrs.cli import main
+from lrs.forwarding.worker import Worker
+from tests.conftest import basic_auth
+from tests.forwarding.harness import XAPI_HEADERS, fast_engine, statement, stored, target_config, wait_until
+
+ADMIN = {"Authorization": basic_auth()}
+
+
+@pytest.fixture
+def source(make_app, live_server):
+    """An LRS forwarding to the live `app` fixture, with one statement the target will refuse."""
+    config = [target_config("replica", live_server.url + "/xapi", timeout=1)]
+    return make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config), **fast_engine())
+
+
+def backlog_empty(app) -> bool:
+    return app.test_client().get("/admin/forwarding", headers=ADMIN).get_json()["targets"][0]["backlog"] == 0
+
+
+def drain(app, until=backlog_empty) -> None:
+    worker = Worker(app.extensions["lrs"]).start()
+    try:
+        wait_until(lambda: until(app))
+    finally:
+        worker.stop(5)
+
+
+def dead_letters(app) -> list[dict]:
+    return app.test_client().get("/admin/forwarding/replica/dead-letters", headers=ADMIN).get_json()["dead_letters"]
+
+
+def test_admin_needs_a_credential_with_scope_all(source):
+    client = source.test_client()
+    assert client.get("/admin/forwarding").status_code == 401
+    lrs = source.extensions["lrs"]
+    lrs.create_credential("reader", "reader-secret", ["statements/read"])
+    response = client.get("/admin/forwarding", headers={"Authorization": basic_auth("reader", "reader-secret")})
+    assert response.status_code == 403 and "all" in response.get_json()["error"]["message"]
+    assert client.get("/admin/forwarding", headers=ADMIN).status_code == 200
+
+
+def test_bad_parameters_get_a_400_naming_them_and_unknown_targets_a_404(source):
+    client = source.test_client()
+    for query, name in (("after=x", "after"), ("limit=0", "limit"), ("limit=5000", "limit")):
+        response = client.get(f"/admin/forwarding/replica/dead-letters?{query}", headers=ADMIN)
+        assert response.status_code == 400 and response.get_json()["error"]["message"].startswith(name)
+    for body, name in (({"ids": {"$gt": ""}}, "ids"), ({"ids": "abc"}, "ids"), ([1], "request body")):
+        response = client.post("/admin/forwarding/replica/dead-letters/replay", json=body, headers=ADMIN)
+        assert response.status_code == 400 and response.get_json()["error"]["message"].startswith(name)
+    for body in ({}, {"since": {"$gt": 1}}, {"since": "yesterday"}):
+        response = client.post("/admin/forwarding/replica/backfill", json=body, headers=ADMIN)
+        assert response.status_code == 400 and "since" in response.get_json()["error"]["message"]
+    assert client.get("/admin/forwarding/nobody/dead-letters", headers=ADMIN).status_code == 404
+    assert client.post("/admin/forwarding/nobody/backfill", json={"since": "now"}, headers=ADMIN).status_code == 404
+
+
+def test_status_dead_letters_replay_and_backfill_over_http(source, app):
+    client, target = source.test_client(), app.test_client()
+    taken = statement(1)
+    assert target.post("/xapi/statements", json=[{**taken, "verb": {"id": "http://example.com/v/x"}}],
+                       headers=XAPI_HEADERS).status_code == 200
+    assert client.post("/xapi/statements", json=[statement(0), taken, statement(2)], headers=XAPI_HEADERS
+                       ).status_code == 200
+    drain(source)
+    status = client.get("/admin/forwarding", headers=ADMIN).get_json()["targets"][0]
+    assert (status["target"], status["delivered"], status["dead_letters"], status["backlog"]) == ("replica", 2, 1, 0)
+    assert status["last_success"].endswith("Z") and status["last_error"] is None
+    page = client.get("/admin/forwarding/replica/dead-letters?limit=1", headers=ADMIN).get_json()
+    assert [letter["statement_id"] for letter in page["dead_letters"]] == [taken["id"]]
+    assert page["more_after"] == page["dead_letters"][0]["seq"]
+
+    replayed = client.post("/admin/forwarding/replica/dead-letters/replay", json={"ids": [taken["id"]]}, headers=ADMIN)
+    assert replayed.get_json() == {"marked": 1}
+    drain(source, until=lambda app: not dead_letters(app)[0]["replay"])
+    [letter] = dead_letters(source)  # still refused: it stays a dead letter, with the answer recorded again
+    assert letter["refusals"] == 2 and letter["status"] == 409
+
+    before = len(stored(app))
+    app.extensions["lrs"].statement_store.collection.delete_many({"_id": {"$ne": taken["id"]}})  # target lost data
+    backfill = client.post("/admin/forwarding/replica/backfill", json={"since": "2000-01-01T00:00:00Z"}, headers=ADMIN)
+    assert backfill.status_code == 200 and backfill.get_json()["checkpoint"] == 0
+    drain(source)
+    assert len(stored(app)) == before
+
+
+def test_lrs_forward_commands(monkeypatch, tmp_path):
+    targets = tmp_path / "targets.json"
+    targets.write_text(json.dumps([target_config("replica", "http://127.0.0.1:9/xapi")]))
+    monkeypatch.setenv("LRS_PLUGINS", "forward_xapi")
+    monkeypatch.setenv("LRS_FORWARD_XAPI_TARGETS", f"@{targets}")
+    runner = CliRunner()
+    status = runner.invoke(main, ["forward", "status", "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.stdout)[0]["target"] == "replica"
+    assert runner.invoke(main, ["forward", "backfill", "replica", "--since", "now"]).exit_code == 0
+    assert "0 dead letters marked" in runner.invoke(main, ["forward", "replay", "replica"]).output
+    unknown = runner.invoke(main, ["forward", "dead-letters", "nobody"])
+    assert unknown.exit_code == 1 and "no forwarding target named 'nobody'" in unknown.output
+    table = runner.invoke(main, ["forward", "status"])
+    assert table.output.splitlines()[-1].startswith("replica\t0\t0\t0")
+    assert "test-admin-secret" not in table.output + status.output
