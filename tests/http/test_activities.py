@@ -81,3 +81,10 @@ def test_reading_definitions_needs_a_read_scope(app, client):
     response = client.get("/xapi/activities", query_string={"activityId": ACTIVITY},
                           headers=headers("writer", "writer-secret"))
     assert response.status_code == 403
+
+
+def test_statements_stored_outside_a_request_define_activities(app, client):
+    lrs = app.extensions["lrs"]
+    lrs.statements.store([statement({"name": {"en": "Imported"}})], authority=lrs.default_authority("importer"),
+                         version="1.0.3", source="import")
+    assert canonical(client)["definition"] == {"name": {"en": "Imported"}}

@@ -1,6 +1,7 @@
 """The three document resources through the Flask test client: content, merge, ETags, preconditions."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
@@ -286,3 +287,17 @@ def test_documents_over_the_request_limit_are_refused_with_413(make_app):
     response = create(client, RESOURCES["state"], b"x" * 2048)
     assert response.status_code == 413
     assert fetch(client, RESOURCES["state"]).status_code == 404
+
+
+def test_start_up_removes_large_contents_no_document_uses(app, client):
+    store = app.extensions["lrs"].documents
+    create(client, RESOURCES["state"], b"x" * 64, "text/plain")
+    store.inline_limit = 16  # from now on, contents over 16 bytes go to GridFS
+    create(client, RESOURCES["agent_profile"], b"kept" * 64, "text/plain")
+    orphan = store.files.save(b"left by a crash" * 10, "text/plain")
+    now = dt.datetime.now(dt.timezone.utc)
+    store.recover(now)
+    assert store.files.files.count_documents({}) == 2  # too young to be sure the write is over
+    store.recover(now + dt.timedelta(hours=2))
+    assert store.files.files.count_documents({}) == 1 and store.files.chunks.count_documents({"files_id": orphan}) == 0
+    assert fetch(client, RESOURCES["agent_profile"]).data == b"kept" * 64
