@@ -99,14 +99,12 @@ class RestartableServer:
         self.stop()
 
 
-FAULTS = ("pass", "500", "429", "timeout", "drop", "drop_after_forward", "503")
-
-
 class FaultyProxy:
     """An HTTP proxy to `upstream` that answers each request per a repeating fault schedule:
     pass (forward), 500/503, 429 with Retry-After, timeout (say nothing until the client gives
     up), drop (close without an answer), drop_after_forward (forward, then close without an
-    answer: the target has the statements, the sender cannot know). Records every request."""
+    answer: the target has the statements, the sender cannot know), slow (forward, then wait
+    `stall_seconds` before answering). Records every request."""
 
     def __init__(self, upstream: str, schedule: Iterable[str] = ("pass",), stall_seconds: float = 1.0):
         self.upstream = upstream
@@ -166,9 +164,11 @@ class FaultyProxy:
             return _reply(handler, 429, b'{"error": "slow down"}', {"Retry-After": "1"})
         if fault == "timeout":
             time.sleep(self.stall_seconds)
-        elif fault in ("pass", "drop_after_forward"):
+        elif fault in ("pass", "slow", "drop_after_forward"):
             upstream = self._forward(handler, body)
-            if fault == "pass":
+            if fault == "slow":
+                time.sleep(self.stall_seconds)
+            if fault in ("pass", "slow"):
                 return _reply(handler, upstream.status_code, upstream.content,
                               {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "retry-after")})
         handler.close_connection = True  # drop, timeout, drop_after_forward: no answer at all

@@ -164,3 +164,15 @@ def test_statements_with_attachments_are_forwarded_with_their_contents(make_app,
         worker.stop(5)
     assert_same_statements(stored(source), stored(target_app))
     assert target_app.extensions["lrs"].attachments.read(sha2, len(content)) == content
+
+
+def test_with_the_embedded_store_forwarding_runs_in_the_lrs_process(make_app, live_server):
+    config = [target_config("replica", live_server.url + "/xapi", timeout=1)]
+    source = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config), forward_in_process="true",
+                      **fast_engine())
+    try:
+        ids = post_statements(source.test_client(), 3, 5)
+        wait_until(lambda: set(ids) <= set(stored(live_server.server.app)))
+    finally:
+        source.extensions["forwarding"].stop(5)
+    assert_same_statements(stored(source), stored(live_server.server.app))

@@ -1,0 +1,57 @@
+"""Real `lrs forward` processes killed with SIGKILL mid-batch, then restarted.
+
+The worker process and this test share the source store, which only a real MongoDB allows (the
+embedded store lives inside one process), so this runs when LRS_TEST_MONGO_URI is set; on the
+embedded store, test_forwarding_live.py reproduces the same death inside one process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from lrs.forwarding.status import forwarding_status
+from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
+                                      statement, stored, target_config, wait_until)
+
+pytestmark = pytest.mark.skipif(not os.environ.get("LRS_TEST_MONGO_URI"),
+                                reason="needs a MongoDB shared by two processes (LRS_TEST_MONGO_URI)")
+
+
+def start_worker(source_lrs, endpoint: str) -> subprocess.Popen:
+    env = {**os.environ, "LRS_MONGO_URI": source_lrs.settings["mongo_uri"], "LRS_MONGO_DB": source_lrs.db.name,
+           "LRS_PLUGINS": "forward_xapi", "LRS_LOG_LEVEL": "WARNING",
+           "LRS_FORWARD_XAPI_TARGETS": json.dumps([target_config("replica", endpoint, batch_size=25, timeout=2)]),
+           "LRS_FORWARD_LEASE_SECONDS": "4", "LRS_FORWARD_POLL_SECONDS": "0.05",
+           "LRS_FORWARD_RETRY_BASE_SECONDS": "0.05", "LRS_FORWARD_RETRY_MAX_SECONDS": "0.5"}
+    return subprocess.Popen([sys.executable, "-m", "lrs.cli", "forward"], env=env)
+
+
+def test_sigkilled_workers_lose_nothing(make_app):
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, ("pass", "slow"), stall_seconds=0.5) as proxy:
+        source = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(
+            [target_config("replica", proxy.url + "/xapi", batch_size=25, timeout=2)]))
+        lrs = source.extensions["lrs"]
+        client = source.test_client()
+        for number in range(8):
+            batch = [statement(number * 25 + n) for n in range(25)]
+            assert client.post("/xapi/statements", json=batch, headers=XAPI_HEADERS).status_code == 200
+        endpoint = proxy.url + "/xapi"
+        worker = start_worker(lrs, endpoint)
+        try:
+            for kills in range(2):
+                wait_until(lambda: proxy.active and len(proxy.requests) >= 2 * (kills + 1), timeout=30, step=0.01)
+                os.kill(worker.pid, signal.SIGKILL)  # mid-batch: the target has it, the worker never heard
+                worker.wait(10)
+                worker = start_worker(lrs, endpoint)
+            wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0, timeout=40)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(20)
+        assert_same_statements(stored(source), stored(target_app))
+        assert forwarding_status(lrs)[0]["dead_letters"] == 0
