@@ -1,7 +1,8 @@
 """Known failures, committed in the repo, so a CI can gate on "nothing new broke".
 
 A baseline lists the tests of one xAPI version that are known not to pass (failed or never
-ran), by their stable key. A check fails when any other test does not pass, or when the run
+ran), by their stable key, each with an optional "why" written by a person; rewriting the
+baseline keeps those notes. A check fails when any other test does not pass, or when the run
 ended early: then tests have no outcome and could hide anything.
 """
 from __future__ import annotations
@@ -36,9 +37,13 @@ def baseline_path(pattern: str, xapi: str) -> Path:
 
 def load(path: Path) -> set[str]:
     """The known-failing keys; a missing file is an empty baseline (everything must pass)."""
+    return set(_entries(path))
+
+
+def _entries(path: Path) -> dict[str, dict]:
     if not path.is_file():
-        return set()
-    return {entry["key"] for entry in json.loads(path.read_text())["known"]}
+        return {}
+    return {entry["key"]: entry for entry in json.loads(path.read_text())["known"]}
 
 
 def check(run: RunResult, known: set[str]) -> Check:
@@ -52,7 +57,9 @@ def check(run: RunResult, known: set[str]) -> Check:
 
 def write(path: Path, run: RunResult, suite_commit: str) -> None:
     """Record every test of `run` that does not pass as the new baseline."""
-    known = [{"key": test.key, "status": test.status, "requirements": list(test.requirements)}
+    notes = {key: entry["why"] for key, entry in _entries(path).items() if entry.get("why")}
+    known = [{"key": test.key, "status": test.status, "requirements": list(test.requirements),
+              **({"why": notes[test.key]} if test.key in notes else {})}
              for test in sorted(run.tests, key=lambda t: t.key) if test.status != PASSED]
     document = {"xapi": run.xapi, "suite_commit": suite_commit,
                 "note": "Known failures of this LRS; regenerate with `python -m conformance run "

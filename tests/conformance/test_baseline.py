@@ -56,3 +56,14 @@ def test_written_baseline_loads_back_as_the_non_passing_tests(tmp_path, recorded
 
 def test_a_missing_baseline_file_means_no_known_failures(tmp_path):
     assert baseline.load(tmp_path / "none.json") == set()
+
+
+def test_rewriting_a_baseline_keeps_the_notes_on_why(tmp_path, recorded_log, expected_tests):
+    run = parse_run(recorded_log("complete"), expected_tests, "1.0.3")
+    path = tmp_path / "baseline-1.0.3.json"
+    path.write_text(json.dumps({"known": [{"key": KNOWN_FAILURE, "why": "suite bug"}]}))
+
+    baseline.write(path, run, "abc123")
+
+    [entry] = json.loads(path.read_text())["known"]
+    assert entry["key"] == KNOWN_FAILURE and entry["why"] == "suite bug"
