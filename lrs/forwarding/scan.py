@@ -100,10 +100,17 @@ class Scanner:
                 return [], checkpoint, []
             upper = top["seq"]
         upper = min(upper, checkpoint + self.window)
+        batch = [item for item in found if item.seq <= upper]
+        return batch, upper, self._gaps(checkpoint, upper, [item.seq for item in batch], now)
+
+    def _gaps(self, checkpoint: int, upper: int, wanted: list[int], now: dt.datetime) -> list[Gap]:
+        """The seqs in (checkpoint, upper] not visible now. When the wanted statements fill the
+        range, there are none, and the store need not be asked."""
+        if wanted == list(range(checkpoint + 1, upper + 1)):
+            return []
         visible = {doc["seq"] for doc in self.statements.find(
             {**VISIBLE, "seq": {"$gt": checkpoint, "$lte": upper}}, {"seq": 1, "_id": 0})}
-        gaps = [Gap(seq, now) for seq in range(checkpoint + 1, upper + 1) if seq not in visible]
-        return [item for item in found if item.seq <= upper], upper, gaps
+        return [Gap(seq, now) for seq in range(checkpoint + 1, upper + 1) if seq not in visible]
 
     def outgoing(self, query: dict[str, Any], limit: int) -> list[Outgoing]:
         """Visible statements matching `query`, in seq order, with their stored attachments."""
