@@ -23,25 +23,32 @@ Where = tuple[tuple[str, ...], str]
 def parse_run(log: dict[str, Any] | None, expected: Iterable[Where], xapi: str) -> RunResult:
     """A RunResult from a suite log (None if the suite wrote none) and the expected tests, in
     run order, each as (suite path without mocha's root, title)."""
+    log = log or {}
     expected = list(expected)
+    ran, hooks, extras = _collect(log.get("log"), expected)
+    state = log.get("state") or "no log"
+    tests = _records(expected + extras, ran, hooks, state)
+    return RunResult(xapi, state, tuple(tests), tuple(hooks), dict(log.get("summary") or {}))
+
+
+def _collect(root: dict[str, Any] | None, expected: list[Where]
+             ) -> tuple[dict[Where, list[dict[str, Any]]], list[HookFailure], list[Where]]:
+    """The log's test nodes by (path, title), its failed hooks, and tests nobody expected."""
     suite_paths = {path[:depth] for path, _ in expected for depth in range(1, len(path) + 1)}
     test_keys = set(expected)
     ran: dict[Where, list[dict[str, Any]]] = defaultdict(list)
     hooks: list[HookFailure] = []
     extras: list[Where] = []
-    root = (log or {}).get("log")
     for path, node in _walk(root):
         where = (path, node["title"])
         if _is_suite(path, node, root, where in test_keys, suite_paths):
             if node.get("error"):
                 hooks.append(HookFailure(_own_path(path, node, root), node["error"], _tail(node)))
             continue
-        if where not in test_keys and not ran[where]:
+        if where not in test_keys:
             extras.append(where)
         ran[where].append(node)
-    state = (log or {}).get("state") or "no log"
-    tests = _records(expected + extras, ran, hooks, state)
-    return RunResult(xapi, state, tuple(tests), tuple(hooks), dict((log or {}).get("summary") or {}))
+    return ran, hooks, extras
 
 
 def _walk(root: dict[str, Any] | None) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:

@@ -46,7 +46,8 @@ def _version(version: VersionReport) -> list[str]:
     lines += ["### By section", "", "| section | passed | failed | never ran |", "|---|---:|---:|---:|"]
     lines += [f"| {_cell(row['section'])} | {row['passed']} | {row['failed']} | {row['never-ran']} |"
               for row in section_counts(run)]
-    return lines + _failures(run) + _never_ran(run) + _hooks(run)
+    known = set() if version.check is None else {t.key for t in run.tests if t.key not in version.check.new}
+    return lines + _failures(run, known) + _never_ran(run) + _hooks(run)
 
 
 def _early_warning(version: VersionReport) -> list[str]:
@@ -75,13 +76,15 @@ def _check(check: Check) -> list[str]:
     return lines
 
 
-def _failures(run: RunResult) -> list[str]:
+def _failures(run: RunResult, known: set[str]) -> list[str]:
+    """Each failure under its section; with a baseline check, known ones say so."""
     lines = ["", "### Failures"]
     for section, tests in run.sections().items():
         failed = [test for test in tests if test.status == FAILED]
         if failed:
             lines += ["", f"#### {section} ({len(failed)})", ""]
-            lines += [f"- {_test(test)}  \n  {_code(test.error)}" for test in failed]
+            lines += [f"- {_test(test)}{' (known, in the baseline)' if test.key in known else ''}  \n"
+                      f"  {_code(test.error)}" for test in failed]
     return lines if len(lines) > 2 else lines + ["", "None."]
 
 

@@ -32,11 +32,6 @@ class Suite:
     def runner(self) -> Path:
         return self.directory / "bin" / "console_runner.js"
 
-    @property
-    def logs(self) -> Path:
-        """Where the console runner writes its run logs."""
-        return self.directory / "logs"
-
     def commit(self) -> str:
         """The suite's git commit, so a report says which tests it ran; "" if not a clone."""
         done = subprocess.run(["git", "-C", str(self.directory), "rev-parse", "HEAD"],

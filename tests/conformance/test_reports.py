@@ -48,3 +48,13 @@ def test_markdown_warns_about_an_early_ended_run_and_lists_the_never_ran(recorde
     assert "> **This run ended early**" in text
     assert "3 test(s), `not reached" in text
     assert "Check **FAILED**" in text
+
+
+def test_markdown_marks_failures_that_the_baseline_knows(recorded_log, expected_tests):
+    run = parse_run(recorded_log("complete"), expected_tests, "1.0.3")
+    check = baseline.check(run, {run.tests[1].key})
+    report = Report("http://lrs/xapi", "/suite", "", "2026-01-01", [VersionReport(run, "node", None, check=check)])
+
+    text = render(report)
+
+    assert "rejects a null verb (known, in the baseline)" in text and "Check passed" in text
