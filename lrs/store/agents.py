@@ -3,7 +3,8 @@
 The Agents resource answers with a Person object built from this. Names come from every Agent a
 statement names (actor, object, group members, instructor, team, 2.0 context agents and groups,
 sub-statements; not the authority, which the LRS sets). Records are keyed by the IFI key
-(lrs.xapi.agents.ifi_key) and grow with `$addToSet`, one upsert per named agent per batch.
+(lrs.xapi.agents.ifi_key) and grow with `$addToSet`; a batch costs one query, plus one upsert per
+agent it gives a new name.
 """
 from __future__ import annotations
 
@@ -58,5 +59,10 @@ class AgentStore:
                     names.setdefault(key, [])
                     if agent["name"] not in names[key]:
                         names[key].append(agent["name"])
-        for key, known in names.items():
-            self.collection.update_one({"_id": key}, {"$addToSet": {"names": {"$each": known}}}, upsert=True)
+        if not names:
+            return
+        known = {record["_id"]: record["names"] for record in self.collection.find({"_id": {"$in": sorted(names)}})}
+        for key, found in names.items():
+            new = [name for name in found if name not in known.get(key, ())]
+            if new:
+                self.collection.update_one({"_id": key}, {"$addToSet": {"names": {"$each": new}}}, upsert=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -28,7 +30,8 @@ from lrs.store.document_files import DocumentFiles
 
 # Contents up to this size live in the record itself, safely under MongoDB's 16 MB document limit.
 INLINE_LIMIT = 15 * 1024 * 1024
-MAX_ATTEMPTS = 16
+MAX_ATTEMPTS = 50
+BACKOFF_SECONDS = 0.002  # after the n-th lost race, wait up to n times this (random, to spread writers)
 KEY_FIELDS = ("kind", "activity", "agent", "registration", "doc_id")
 
 
@@ -138,7 +141,7 @@ class DocumentStore:
 
     def write(self, key: DocumentKey, compute: Compute, preconditions: Preconditions, now: dt.datetime) -> None:
         """Store what `compute` makes of the current document, if the preconditions hold on it."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             record = self.collection.find_one(key.filter())
             current = None if record is None else StoredDocument(record, self.files)
             preconditions.check(current and current.etag)
@@ -146,17 +149,19 @@ class DocumentStore:
             new = self._new_record(key, content, content_type, now)
             if self._swap(record, new):
                 return
+            _back_off(attempt)
         raise Conflict("the document kept changing while this request was applied to it; retry")
 
     def delete(self, key: DocumentKey, preconditions: Preconditions) -> None:
         """Delete one document if the preconditions hold; deleting a missing document is no error."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             record = self.collection.find_one(key.filter(), {"content": 0})
             preconditions.check(record and record["etag"])
             if record is None:
                 return
             if self._remove({"_id": record["_id"], "rev": record["rev"]}):
                 return
+            _back_off(attempt)
         raise Conflict("the document kept changing while this request was applied to it; retry")
 
     def delete_all(self, scope: Scope) -> None:
@@ -209,6 +214,11 @@ class DocumentStore:
     def _drop_file(self, record: dict) -> None:
         if record.get("file_id") is not None:
             self.files.delete(record["file_id"])
+
+
+def _back_off(attempt: int) -> None:
+    """Writers that keep colliding on one document take turns instead of starving one another."""
+    time.sleep(random.uniform(0, BACKOFF_SECONDS * (attempt + 1)))
 
 
 def _unique(values: Iterable[str]) -> list[str]:
