@@ -9,6 +9,7 @@ In the normal test run they check this LRS, served on 127.0.0.1 on a fresh store
 """
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -76,10 +77,11 @@ def test_canonical_format_returns_one_language_per_map_chosen_map_by_map(lrs_tar
     assert definition["choices"][0]["description"] == {"en-US": "Answer A"}
 
 
-def test_statements_targeting_a_voided_statement_are_still_returned(lrs_target: Target):
+def test_statements_targeting_a_voided_statement_still_match_its_filters(lrs_target: Target):
     """Communication 2.1.4: "The LRS MUST not return any Statement which has been voided" and
-    "MUST still return any Statements targeting the voided Statement", which match a filter
-    when their target does (Filter Conditions for StatementRefs)."""
+    "MUST still return any Statements targeting the voided Statement, following the process and
+    conditions described in the section on filter conditions for StatementRefs". The suite
+    checks this without a filter; here the filter is the voided statement's activity."""
     voided = statement()
     activity = voided["object"]["id"]
     [voided_id] = lrs_target.post_statements([voided])
@@ -91,6 +93,34 @@ def test_statements_targeting_a_voided_statement_are_still_returned(lrs_target: 
     found = {s["id"] for s in lrs_target.query(expected=2, activity=activity)}
 
     assert found == {voiding_id, targeting_id}
+
+
+def test_statementref_filter_matching_applies_recursively(lrs_target: Target):
+    """Communication 2.1.3, Filter Conditions for StatementRefs: a targeting Statement meets a
+    filter if its target does, and "This rule applies recursively, so that Statement a is a match
+    when a targets b which targets c and the filter conditions ... match for Statement c"."""
+    c = statement()
+    [c_id] = lrs_target.post_statements([c])
+    [b_id] = lrs_target.post_statements([statement(object={"objectType": "StatementRef", "id": c_id})])
+    [a_id] = lrs_target.post_statements([statement(object={"objectType": "StatementRef", "id": b_id})])
+
+    found = {s["id"] for s in lrs_target.query(expected=3, activity=c["object"]["id"])}
+
+    assert found == {a_id, b_id, c_id}
+
+
+def test_since_applies_to_the_targeting_statement_not_its_target(lrs_target: Target):
+    """Communication 2.1.3: "The time and sequence based parameters MUST still be applied to the
+    Statement making the StatementRef in this manner." """
+    target = statement()
+    [target_id] = lrs_target.post_statements([target])
+    stored = lrs_target.call("GET", "statements", params={"statementId": target_id}).json()["stored"]
+    time.sleep(0.05)
+    [targeting_id] = lrs_target.post_statements([statement(object={"objectType": "StatementRef", "id": target_id})])
+
+    found = {s["id"] for s in lrs_target.query(expected=1, activity=target["object"]["id"], since=stored)}
+
+    assert found == {targeting_id}
 
 
 def test_the_more_irl_pages_through_every_result_right_away(lrs_target: Target):
