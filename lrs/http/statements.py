@@ -103,7 +103,7 @@ def _single(args: dict[str, Any], own_authority: dict | None) -> Response:
     if (document is None or document["voided"] != wants_voided
             or (own_authority and document.get("authority") != ifi_key(own_authority))):
         raise NotFound(f"no {'voided ' if wants_voided else ''}statement with id {statement_id}")
-    body = _format_raw(document["raw"], args.get("format", "exact"))
+    [body] = _formatted([document["raw"]], args.get("format", "exact"))
     response = statements_response(body, document["attachments"]) if args.get("attachments") else _json(body)
     response.last_modified = document["stored"]
     return response
@@ -130,7 +130,7 @@ def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
     )
     documents, next_seq = lrs.statement_store.query(query)
     fmt = args.get("format", "exact")
-    statements = ",".join(_format_raw(document["raw"], fmt) for document in documents)
+    statements = ",".join(_formatted([document["raw"] for document in documents], fmt))
     more = _encode_more(raw, next_seq) if next_seq is not None else ""
     body = f'{{"statements":[{statements}],"more":{json.dumps(more)}}}'
     if args.get("attachments"):
@@ -141,12 +141,19 @@ def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
     return response
 
 
-def _format_raw(raw: str, fmt: str) -> str:
-    """Exact statements are returned as stored text; other formats are rebuilt from it."""
+def _formatted(raws: list[str], fmt: str) -> list[str]:
+    """Exact statements are returned as stored text; other formats are rebuilt from it.
+
+    Canonical statements carry the LRS's canonical Activity definitions (refined from every
+    definition received), reduced to one language per map by Accept-Language.
+    """
     if fmt == "exact":
-        return raw
+        return raws
+    statements = [json.loads(raw) for raw in raws]
+    if fmt == "canonical":
+        current_lrs().activities.canonicalise(statements)
     languages = parse_accept_language(request.headers.get("Accept-Language"))
-    return json.dumps(format_statement(json.loads(raw), fmt, languages), ensure_ascii=False)
+    return [json.dumps(format_statement(s, fmt, languages), ensure_ascii=False) for s in statements]
 
 
 def _encode_more(raw: dict[str, str], next_seq: int) -> str:

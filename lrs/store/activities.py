@@ -35,15 +35,20 @@ def refine(earlier: dict, later: dict) -> dict:
     return refined
 
 
-def defined_activities(statement: dict) -> Iterator[dict]:
-    """Every Activity with a definition in the statement: object, context activities, sub-statement."""
+def activities_in(statement: dict) -> Iterator[dict]:
+    """Every Activity in the statement: object, context activities, sub-statement."""
     obj = statement.get("object", {})
-    if obj.get("objectType", "Activity") == "Activity" and "definition" in obj:
+    if obj.get("objectType", "Activity") == "Activity":
         yield obj
     for group in statement.get("context", {}).get("contextActivities", {}).values():
-        yield from (activity for activity in group if "definition" in activity)
+        yield from group
     if obj.get("objectType") == "SubStatement":
-        yield from defined_activities(obj)
+        yield from activities_in(obj)
+
+
+def defined_activities(statement: dict) -> Iterator[dict]:
+    """Every Activity with a definition in the statement."""
+    return (activity for activity in activities_in(statement) if "definition" in activity)
 
 
 class ActivityStore:
@@ -57,6 +62,15 @@ class ActivityStore:
         if record is not None:
             activity["definition"] = json.loads(record["definition"])
         return activity
+
+    def canonicalise(self, statements: list[dict]) -> None:
+        """Give every Activity in the statements the canonical definition (format=canonical)."""
+        activities = [activity for statement in statements for activity in activities_in(statement)]
+        wanted = sorted({activity["id"] for activity in activities})
+        known = {record["_id"]: record["definition"] for record in self.collection.find({"_id": {"$in": wanted}})}
+        for activity in activities:
+            if activity["id"] in known:
+                activity["definition"] = json.loads(known[activity["id"]])
 
     def record(self, statements: list[dict]) -> None:
         """Refine the canonical definitions with those of a stored batch, in statement order."""

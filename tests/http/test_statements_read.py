@@ -168,3 +168,16 @@ def test_operator_injection_through_a_json_agent_matches_nothing(client, xapi_he
     response = client.get("/xapi/statements", query_string={"agent": json.dumps({"mbox": {"$ne": None}})},
                           headers=xapi_headers)
     assert response.status_code == 400
+
+
+def test_format_canonical_uses_the_refined_definition_in_one_language(client, xapi_headers):
+    first = statement(object={"id": "http://example.com/a/9", "definition": {"name": {"en-US": "Nine"}}})
+    later = statement(object={"id": "http://example.com/a/9",
+                              "definition": {"name": {"fr-FR": "Neuf"}, "description": {"fr-FR": "Le neuf"}}})
+    [first_id] = post(client, xapi_headers, first)
+    post(client, xapi_headers, later)
+    headers = {**xapi_headers, "Accept-Language": "fr-FR, en-US;q=0.5"}
+    got = client.get(f"/xapi/statements?statementId={first_id}&format=canonical", headers=headers).get_json()
+    assert got["object"]["definition"] == {"name": {"fr-FR": "Neuf"}, "description": {"fr-FR": "Le neuf"}}
+    exact = client.get(f"/xapi/statements?statementId={first_id}", headers=headers).get_json()
+    assert exact["object"]["definition"] == {"name": {"en-US": "Nine"}}
