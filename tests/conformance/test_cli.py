@@ -80,3 +80,13 @@ def test_a_missing_suite_is_a_setup_error_that_says_what_to_do(tmp_path):
 
     assert result.exit_code == 2
     assert "does not exist" in result.output and "npm install" in result.output
+
+
+def test_a_grep_run_is_held_only_to_the_baseline_entries_it_ran(invoke, tmp_path):
+    (tmp_path / "baseline-1.0.3.json").write_text(json.dumps({"known": [{"key": KNOWN_FAILURE},
+                                                                        {"key": "Other > not run"}]}))
+
+    result = invoke(*ENDPOINT, "--grep", "Alpha", "--check", "--baseline", str(tmp_path / "baseline-{version}.json"))
+
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["runs"][0]["check"]["stale"] == []
