@@ -28,9 +28,11 @@ class RequestBody:
 
 
 def statements_body(statements: list[dict], batch: list[Outgoing]) -> RequestBody:
-    """`statements` (the batch's statements as they are to be sent) and the batch's attachments."""
+    """`statements` (the batch's statements as they are to be sent) and the contents of their
+    attachments; contents of statements a transformation left out are not sent."""
     data = json.dumps(statements, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    contents = {content.sha2: content for item in batch for content in item.attachments}
+    referenced = {attachment.get("sha2", "").lower() for s in statements for attachment in s.get("attachments", ())}
+    contents = {content.sha2: content for item in batch for content in item.attachments if content.sha2 in referenced}
     if not contents:
         return RequestBody("application/json", len(data), [data])
     parts = [OutPart({"Content-Type": "application/json"}, len(data), lambda: [data])]

@@ -5,6 +5,10 @@ fault, and xAPI LRSs store all or nothing. So a refused batch is split in halves
 sent again, down to single statements: the refused ones become dead letters, every other one is
 delivered, at the cost of about 2 log2(n) extra requests per bad statement.
 
+A 409 for a single statement is confirmed once, `confirm_after` seconds later, before it becomes
+a dead letter: LRSs (this one included) also answer 409 while another request, for instance one
+of ours that timed out but is still being processed there, writes the same statement.
+
 A failure that may pass (an outage, a 429) can interrupt the narrowing; the parts not resolved yet
 are reported so that the next attempt resumes there. Restarting from the whole batch instead
 would never finish against a target that rate-limits every few requests.
@@ -12,6 +16,7 @@ would never finish against a target that rate-limits every few requests.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -32,7 +37,8 @@ class Report:
     remaining: list[list[Outgoing]] = field(default_factory=list)  # the parts left when it stopped
 
 
-def deliver(target: Target, parts: list[list[Outgoing]], keep_lease: Callable[[], None]) -> Report:
+def deliver(target: Target, parts: list[list[Outgoing]], keep_lease: Callable[[], None],
+            confirm_after: float = 1.0) -> Report:
     """Deliver the parts in order, each in one request if the target takes it; `keep_lease` runs
     before every request and raises LeaseLost."""
     report = Report()
@@ -41,6 +47,10 @@ def deliver(target: Target, parts: list[list[Outgoing]], keep_lease: Callable[[]
         part = parts[0]
         keep_lease()
         outcome = _attempt(target, part)
+        if outcome.kind == REJECTED and outcome.status == 409 and len(part) == 1:
+            time.sleep(confirm_after)
+            keep_lease()
+            outcome = _attempt(target, part)
         if outcome.kind == DELIVERED:
             report.delivered.extend(part)
         elif outcome.kind == REJECTED and len(part) == 1:

@@ -32,6 +32,7 @@ class EngineSettings:
     retry_base: float = 1.0
     retry_max: float = 300.0
     gap_grace: float = 600.0
+    confirm_conflict: float = 1.0  # seconds before a 409 for one statement is asked again
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "EngineSettings":
@@ -83,7 +84,8 @@ class Forwarder:
 
     def _forward(self, state: TargetState, now: dt.datetime) -> Cycle:
         plan = self.scanner.plan(state, self.target.options, now)
-        report = deliver(self.target, _resume(plan.batch, state.progress), self._keep_lease)
+        report = deliver(self.target, _resume(plan.batch, state.progress), self._keep_lease,
+                         self.settings.confirm_conflict)
         self._record(report)
         if report.retry is not None:
             done = state.progress.done | {item.id for item in report.delivered} | {i.id for i, _ in report.rejected}
@@ -98,7 +100,7 @@ class Forwarder:
     def _replay(self, state: TargetState, letters: list[dict]) -> Cycle:
         """Send dead letters again that an operator asked for; delivered ones stop being dead."""
         batch = self.scanner.outgoing({"_id": {"$in": [letter["statement_id"] for letter in letters]}}, len(letters))
-        report = deliver(self.target, [batch], self._keep_lease)
+        report = deliver(self.target, [batch], self._keep_lease, self.settings.confirm_conflict)
         self._record(report)
         if report.retry is not None:
             return self._failed(state, report)

@@ -101,16 +101,18 @@ class Scanner:
             upper = top["seq"]
         upper = min(upper, checkpoint + self.window)
         batch = [item for item in found if item.seq <= upper]
-        return batch, upper, self._gaps(checkpoint, upper, [item.seq for item in batch], now)
+        return batch, upper, self._gaps(checkpoint, upper, {item.seq for item in batch}, wanted, now)
 
-    def _gaps(self, checkpoint: int, upper: int, wanted: list[int], now: dt.datetime) -> list[Gap]:
-        """The seqs in (checkpoint, upper] not visible now. When the wanted statements fill the
-        range, there are none, and the store need not be asked."""
-        if wanted == list(range(checkpoint + 1, upper + 1)):
-            return []
-        visible = {doc["seq"] for doc in self.statements.find(
-            {**VISIBLE, "seq": {"$gt": checkpoint, "$lte": upper}}, {"seq": 1, "_id": 0})}
-        return [Gap(seq, now) for seq in range(checkpoint + 1, upper + 1) if seq not in visible]
+    def _gaps(self, checkpoint: int, upper: int, taken: set[int], wanted: dict, now: dt.datetime) -> list[Gap]:
+        """Every seq in (checkpoint, upper] not taken into the batch is a gap, unless it is visible
+        and the filter does not want it. Statements are never assumed seen just because they are
+        visible now: one that became visible after the batch was read is a gap, sent next time."""
+        missing = set(range(checkpoint + 1, upper + 1)) - taken
+        if missing and wanted:
+            unwanted = self.statements.find({**VISIBLE, "seq": {"$gt": checkpoint, "$lte": upper}, "$nor": [wanted]},
+                                            {"seq": 1, "_id": 0})
+            missing -= {doc["seq"] for doc in unwanted}
+        return [Gap(seq, now) for seq in sorted(missing)]
 
     def outgoing(self, query: dict[str, Any], limit: int) -> list[Outgoing]:
         """Visible statements matching `query`, in seq order, with their stored attachments."""

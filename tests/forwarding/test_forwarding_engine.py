@@ -17,7 +17,7 @@ from lrs.xapi.timestamps import format_timestamp
 from tests.forwarding.fakes import RecordingTarget
 from tests.forwarding.harness import statement, voiding
 
-SETTINGS = EngineSettings(poll=0.01, lease=5.0, retry_base=1.0, retry_max=60.0, gap_grace=30.0)
+SETTINGS = EngineSettings(poll=0.01, lease=5.0, retry_base=1.0, retry_max=60.0, gap_grace=30.0, confirm_conflict=0)
 
 
 class Clock:
@@ -86,6 +86,15 @@ def test_narrowing_resumes_where_a_rate_limit_interrupted_it(lrs):
     assert set(target.received) == set(ids[2:])
     assert {letter["statement_id"] for letter in DeadLetters(lrs.db).page("memory")} == {ids[0], ids[1]}
     assert TargetStates(lrs.db).get("memory").doc["delivered"] == 30
+
+
+def test_a_conflict_that_passes_is_not_dead_lettered(lrs):
+    """A 409 while another request writes the same statement on the target is asked again."""
+    [sid] = store(lrs, [statement(0)])
+    target = RecordingTarget(failures=[Outcome.rejected(409, "conflict: being written concurrently")])
+    drain(forwarder(lrs, target))
+    assert list(target.received) == [sid] and target.requests == [[sid], [sid]]
+    assert DeadLetters(lrs.db).count("memory") == 0
 
 
 def test_conflicts_from_an_http_target_say_so(lrs):
@@ -230,3 +239,31 @@ def test_a_new_target_can_start_now_or_at_a_point_in_time(lrs):
     TargetStates(lrs.db).rewind("memory", fwd.scanner.seq_at(format_timestamp(utc_now() - dt.timedelta(hours=1))))
     drain(fwd)
     assert set(target.received) == set(old) | set(new)
+
+
+class RevealsWhileScanning:
+    """The statements collection, except that a batch is stored right after the scan has read
+    its candidates and before it looks for the highest visible seq: a writer racing the scan."""
+
+    def __init__(self, lrs, statements: list[dict]):
+        self.collection, self.lrs, self.statements = lrs.statement_store.collection, lrs, statements
+
+    def __getattr__(self, name):
+        return getattr(self.collection, name)
+
+    def find_one(self, *args, **kwargs):
+        if self.statements:
+            store(self.lrs, self.statements)
+            self.statements = []
+        return self.collection.find_one(*args, **kwargs)
+
+
+@pytest.mark.parametrize("wanted", [StatementFilter(), StatementFilter(verbs=("http://example.com/verbs/x",))])
+def test_statements_revealed_during_a_scan_are_not_skipped(lrs, wanted):
+    first = store(lrs, [statement(n, verb="http://example.com/verbs/x") for n in range(3)])
+    late = [statement(n, verb="http://example.com/verbs/x") for n in range(3, 6)]
+    target = RecordingTarget(batch_size=10, filter=wanted)
+    fwd = forwarder(lrs, target)
+    fwd.scanner.statements = RevealsWhileScanning(lrs, late)
+    drain(fwd)
+    assert set(target.received) == set(first) | {s["id"] for s in late}
