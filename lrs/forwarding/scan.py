@@ -2,11 +2,12 @@
 
 Sequence numbers are allocated before a batch is inserted, and batches are revealed (their
 `pending` marker removed) in whatever order their writes finish, so a statement with a lower seq
-can become visible after one with a higher seq. The scan therefore never trusts "everything up
-to the highest seq I saw": every seq it passes that is not visible yet is remembered as a gap
-and looked at again on every later scan, until it is visible (and then delivered if the filter
-wants it) or clearly abandoned (no document at all for longer than the grace period: a write
-that failed after allocating its numbers, whose statements were never acknowledged).
+can become visible after one with a higher seq, even while a scan is reading. The scan therefore
+never trusts "everything up to the highest seq I saw": every seq it passes without taking it into
+the batch is remembered as a gap, unless it is visible and the target's filter does not want it.
+Gaps are looked at again on every later scan, until they are visible (and then delivered if the
+filter wants them) or clearly abandoned (no document at all for longer than the grace period: a
+write that failed after allocating its numbers, whose statements were never acknowledged).
 """
 from __future__ import annotations
 
