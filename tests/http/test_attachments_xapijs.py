@@ -1,19 +1,17 @@
 """xAPI.js (@xapi/xapi), a standard JavaScript xAPI client, sends and fetches an attachment.
 
-Runs when Node.js can load @xapi/xapi (e.g. `npm install @xapi/xapi` and NODE_PATH pointing at its
-node_modules); skipped otherwise. xAPI.js goes through its `fetch` adapter: with its default axios
-adapter under Node.js, axios replaces the multipart Content-Type (and its boundary) by the Blob's
-type, application/octet-stream, which no LRS can parse.
+Needs Node.js and npm (see tests/xapijs.py); skipped, saying why, without them. xAPI.js goes
+through its `fetch` adapter: with its default axios adapter under Node.js, axios replaces the
+multipart Content-Type (and its boundary) by the Blob's type, application/octet-stream, which no
+LRS can parse.
 """
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
-import pytest
-
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
+from tests.xapijs import node_env  # noqa: F401 (fixture)
 
 SCRIPT = r"""
 const XAPI = require("@xapi/xapi");
@@ -35,17 +33,9 @@ const statement = {
 """
 
 
-def xapijs_available() -> bool:
-    if shutil.which("node") is None:
-        return False
-    probe = subprocess.run(["node", "-e", "require.resolve('@xapi/xapi')"], capture_output=True, timeout=30)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not xapijs_available(), reason="Node.js with @xapi/xapi is not installed")
-def test_xapijs_sends_a_statement_with_an_attachment_and_gets_it_back(live_server):
+def test_xapijs_sends_a_statement_with_an_attachment_and_gets_it_back(live_server, node_env):
     run = subprocess.run(["node", "-e", SCRIPT, live_server.url + "/xapi", ADMIN_KEY, ADMIN_SECRET],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, env=node_env)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["contentType"].startswith("multipart/mixed; boundary=")

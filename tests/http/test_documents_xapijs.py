@@ -6,17 +6,12 @@ Needs Node.js and npm: @xapi/xapi is installed once per machine into ~/.cache/lr
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
-
-PACKAGE = "@xapi/xapi@3"
-CACHE = Path.home() / ".cache" / "lrs-tests" / "xapijs"
+from tests.xapijs import node_env  # noqa: F401 (fixture)
 
 SCRIPT = r"""
 const XAPI = require("@xapi/xapi");
@@ -38,32 +33,6 @@ const status = (promise) => promise.then((r) => r.status, (e) => (e.response ? e
                               last: last.data, lastEtag: last.headers.etag}));
 })().catch((error) => { console.error(String(error)); process.exit(1); });
 """
-
-
-def _resolves(env: dict[str, str]) -> bool:
-    probe = subprocess.run(["node", "-e", "require.resolve('@xapi/xapi')"], env=env, capture_output=True, timeout=30)
-    return probe.returncode == 0
-
-
-@pytest.fixture(scope="module")
-def node_env() -> dict[str, str]:
-    """An environment in which `node` can require @xapi/xapi, installing it if need be."""
-    if shutil.which("node") is None:
-        pytest.skip("Node.js is not installed")
-    env = dict(os.environ)
-    if _resolves(env):
-        return env
-    env["NODE_PATH"] = str(CACHE / "node_modules")
-    if _resolves(env):
-        return env
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed, so @xapi/xapi cannot be")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    install = subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", PACKAGE],
-                             capture_output=True, text=True, timeout=300)
-    if install.returncode != 0 or not _resolves(env):
-        pytest.skip(f"npm could not install {PACKAGE}: {install.stderr[-500:]}")
-    return env
 
 
 def test_xapijs_set_and_get_state_with_etags(live_server, node_env):
