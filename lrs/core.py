@@ -8,10 +8,10 @@ import logging
 from typing import Any, Iterable
 
 import pluggy
-from flask import current_app, g, has_request_context
+from flask import current_app
 from pymongo.collection import Collection
 
-from lrs.auth import DEFINE, XAPI_SCOPES, Credential, VerifiedPairs
+from lrs.auth import XAPI_SCOPES, Credential, VerifiedPairs
 from lrs.plugins import plugin_manager
 from lrs.settings import CORE_SETTINGS, Settings
 from lrs.statements import StatementService, utc_now
@@ -84,11 +84,8 @@ class LRS:
         """A collection that belongs to one plugin, for its own state (sessions, tokens, ...)."""
         return self.db[f"plugin.{plugin}.{name}"]
 
-    def _notify_stored(self, statements: list[dict], source: str) -> None:
-        # The `define` scope rule: a credential without it stores statements but changes no definition.
-        # Statements stored outside an xAPI request (adapters, import) come from the LRS's operator.
-        writer = g.get("credential") if has_request_context() else None
-        if writer is None or writer.allows(DEFINE):
+    def _notify_stored(self, statements: list[dict], source: str, define: bool) -> None:
+        if define:
             self.activities.record(statements)
             self.agents.record(statements)
         self.plugins.hook.lrs_statements_stored(statements=statements, source=source, lrs=self)

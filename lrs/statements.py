@@ -25,7 +25,7 @@ def utc_now() -> dt.datetime:
 
 
 class StatementService:
-    def __init__(self, store: StatementStore, on_stored: Callable[[list[dict], str], None]):
+    def __init__(self, store: StatementStore, on_stored: Callable[[list[dict], str, bool], None]):
         self.store_backend = store
         self._on_stored = on_stored
 
@@ -39,8 +39,12 @@ class StatementService:
                 errors.append((index, error.path, error.rule))
         return errors
 
-    def store(self, statements: list, *, authority: dict, version: str, source: str = "xapi") -> list[str]:
+    def store(self, statements: list, *, authority: dict, version: str, source: str = "xapi",
+              define: bool = True) -> list[str]:
         """Validate, prepare and store a batch; returns the ids in order. All or nothing.
+
+        `define` False (a credential without the `define` scope) keeps the statements' Activity
+        definitions and Agent names out of the canonical ones.
 
         Raises ItemErrors (400) for invalid statements, BadRequest for a repeated id in the batch,
         Conflict (409) when an id is already stored with a different statement.
@@ -60,7 +64,7 @@ class StatementService:
             except DuplicateStatements:
                 continue  # a concurrent writer got there first: compare again
             if new:
-                self._on_stored(new, source)
+                self._on_stored(new, source, define)
             return ids
         raise Conflict("statements with these ids are being written concurrently; retry")
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 from marshmallow import fields, validate
 
-from lrs.auth import READ_STATEMENTS, WRITE_STATEMENTS
+from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS
 from lrs.core import current_lrs
 from lrs.errors import BadRequest, NotFound
 from lrs.http import params
@@ -65,7 +65,8 @@ def put_statement() -> Response:
     if "id" in statement and str(statement["id"]).lower() != statement_id:
         raise BadRequest("statement.id: must equal the statementId parameter")
     statement = {**statement, "id": statement.get("id", statement_id)}
-    current_lrs().statements.store([statement], authority=credential.authority, version=g.xapi_version)
+    current_lrs().statements.store([statement], authority=credential.authority, version=g.xapi_version,
+                                   define=credential.allows(DEFINE))
     return Response(status=204)
 
 
@@ -75,7 +76,8 @@ def post_statements() -> Response:
     params.load(params.StrictSchema(), request.args, g.xapi_version)
     payload = read_statements(g.xapi_version)
     statements = payload if isinstance(payload, list) else [payload]
-    ids = current_lrs().statements.store(statements, authority=credential.authority, version=g.xapi_version)
+    ids = current_lrs().statements.store(statements, authority=credential.authority, version=g.xapi_version,
+                                         define=credential.allows(DEFINE))
     return _json(json.dumps(ids))
 
 

@@ -4,7 +4,7 @@ Later definitions refine earlier ones (Data 2.4.4.1: an LRS may make small corre
 a later definition gives replaces the earlier value, except the language maps `name` and
 `description` and the `extensions`, which are merged key by key, so a definition in French adds
 to one in English. Whether a statement's writer may change definitions at all (the `define`
-scope) is decided by the caller (LRS._notify_stored).
+scope) is decided by the caller (`StatementService.store(..., define=)`).
 
 One record per Activity: `_id` the Activity id, `definition` the canonical definition as JSON text
 (extension keys are IRIs, full of the dots MongoDB field names must avoid), and `rev`, a counter
