@@ -4,9 +4,10 @@ Forwarder plugins provide targets (`lrs_forward_targets`); a target knows how to
 batch (see `contract`). Everything else is here and shared by every target: which statements a
 target wants (`filters`), choosing batches without skipping statements still being written
 (`scan`), splitting refused batches down to the refused statements (`delivery`), request bodies
-with attachments (`body`), retries with backoff (`backoff`), leases, checkpoints and counters (`state`), dead letters (`dead_letters`),
-the cycle tying them together (`engine`), the threads running it (`worker`), the numbers
-operators watch (`status`), and `lrs forward` (`cli`). docs/forwarding.md is the operator's guide.
+with attachments (`body`), retries with backoff (`backoff`), leases, checkpoints and counters
+(`state`), dead letters (`dead_letters`), the cycle tying them together (`engine`), the threads
+running it (`worker`, `inprocess`), the numbers operators watch (`status`), what operators do
+(`operations`) and `lrs forward` (`cli`). docs/forwarding.md is the operator's guide.
 
 Forwarder plugins import from `contract` (Target, TargetOptions, Outgoing, Outcome,
 classify_http), `filters` (StatementFilter), `scan` (parse_since) and `body` (statements_body).

@@ -30,8 +30,8 @@ class XAPITarget:
             return Outcome.delivered()  # the transformation left nothing to send
         body = statements_body(statements, batch)
         try:
-            response = self.session.post(self.config.statements_url, data=body, headers=self._headers(body.content_type),
-                                         timeout=self.options.timeout, allow_redirects=False)
+            response = self.session.post(self.config.statements_url, data=body, allow_redirects=False,
+                                         headers=self._headers(body.content_type), timeout=self.options.timeout)
         except requests.Timeout:
             return Outcome.retry(f"no answer within {self.options.timeout:g} s")
         except requests.RequestException as error:

@@ -15,7 +15,6 @@ import threading
 import time
 
 from lrs.forwarding.contract import Outcome, Outgoing
-from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.status import forwarding_status
 from lrs.forwarding.targets import forward_targets
 from lrs.forwarding.worker import Worker
