@@ -77,6 +77,68 @@ def test_canonical_format_returns_one_language_per_map_chosen_map_by_map(lrs_tar
     assert definition["choices"][0]["description"] == {"en-US": "Answer A"}
 
 
+def test_a_statement_comes_back_exactly_as_it_was_sent(lrs_target: Target):
+    """Data 2.2: "The LRS MUST NOT return a different serialization of any properties except
+    those listed as exceptions" (Data 2.3.1: id, authority, stored, timestamp and version may be
+    assigned; activity definitions, timestamps' serialization, group member order and case
+    insensitive parts may vary). Everything sent here is outside those exceptions."""
+    sent = statement(
+        actor={"objectType": "Agent", "name": "Zoë Ünïcode 学习者", "mbox": "mailto:zoe@example.com"},
+        result={"score": {"scaled": 0.875, "raw": 87.5, "min": 0, "max": 100}, "success": True,
+                "completion": False, "response": "a[,]b", "duration": "PT1M30S",
+                "extensions": {"http://example.com/ext/nested": {"list": [1, 2.5, "three", None, {"k": []}],
+                                                                 "flag": False}}},
+        context={"registration": str(uuid.uuid4()), "revision": "r1", "platform": "own checks",
+                 "language": "fr-CA", "contextActivities": {"parent": [{"id": "http://example.com/parent",
+                                                                        "objectType": "Activity"}]},
+                 "extensions": {"http://example.com/ext/n": 1.0e-7}})
+    [statement_id] = lrs_target.post_statements([sent])
+
+    returned = lrs_target.call("GET", "statements", params={"statementId": statement_id, "format": "exact"}).json()
+
+    assert {key: returned[key] for key in sent} == sent
+
+
+def test_a_single_context_activity_comes_back_as_an_array_of_one(lrs_target: Target):
+    """Data 2.4.6.2: "The LRS MUST return every value in the contextActivities Object as an array,
+    even if it arrived as a single Activity Object" and "MUST return single Activity Objects as an
+    array of length one containing the same Activity"."""
+    grouping = {"id": "http://example.com/own-checks/grouping", "objectType": "Activity"}
+    [statement_id] = lrs_target.post_statements([statement(context={"contextActivities": {"grouping": grouping}})])
+
+    returned = lrs_target.call("GET", "statements", params={"statementId": statement_id}).json()
+
+    assert returned["context"]["contextActivities"]["grouping"] == [grouping]
+
+
+def test_a_statement_without_version_is_returned_as_1_0_0(lrs_target: Target):
+    """Data 2.4.10: "Statements returned by an LRS MUST retain the version they are accepted with.
+    If they lack a version, the version MUST be set to 1.0.0." """
+    [statement_id] = lrs_target.post_statements([statement()])
+
+    returned = lrs_target.call("GET", "statements", params={"statementId": statement_id}).json()
+
+    assert returned["version"] == "1.0.0"
+
+
+def test_the_basic_auth_user_is_the_entire_authority(lrs_target: Target):
+    """Data 2.4.9: "The LRS MUST include the user as an Agent as the entire authority if a user
+    connects directly (using HTTP Basic Authentication)" and "MUST ensure that all Statements
+    stored have an authority". A claimed authority is therefore replaced by the credential's,
+    unless the LRS refuses the statement outright (400 or 403)."""
+    claimed = {"objectType": "Agent", "mbox": "mailto:impostor@example.com"}
+    [plain_id] = lrs_target.post_statements([statement()])
+    response = lrs_target.call("POST", "statements", json=statement(authority=claimed))
+    if response.status_code in (400, 403):
+        return
+    assert response.status_code == 200, response.text
+
+    def authority(statement_id: str) -> dict:
+        return lrs_target.call("GET", "statements", params={"statementId": statement_id}).json()["authority"]
+
+    assert authority(response.json()[0]) == authority(plain_id) != claimed
+
+
 def test_statements_targeting_a_voided_statement_still_match_its_filters(lrs_target: Target):
     """Communication 2.1.4: "The LRS MUST not return any Statement which has been voided" and
     "MUST still return any Statements targeting the voided Statement, following the process and
