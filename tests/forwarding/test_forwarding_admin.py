@@ -107,3 +107,9 @@ def test_lrs_forward_commands(monkeypatch, tmp_path):
     table = runner.invoke(main, ["forward", "status"])
     assert table.output.splitlines()[-1].startswith("replica\t0\t0\t0")
     assert "test-admin-secret" not in table.output + status.output
+
+
+def test_a_cors_preflight_needs_no_credentials(source):
+    response = source.test_client().options("/admin/forwarding", headers={
+        "Origin": "https://admin.example.org", "Access-Control-Request-Method": "GET"})
+    assert response.status_code < 300
