@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from pymongo.database import Database
 
 from lrs.forwarding.backoff import retry_delay
-from lrs.forwarding.contract import Target
+from lrs.forwarding.contract import Outgoing, Target
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.delivery import LeaseLost, Report, deliver
 from lrs.forwarding.scan import Scanner
@@ -76,7 +76,8 @@ class Forwarder:
             replays = self.letters.to_replay(self.name, self.target.options.batch_size)
             return self._replay(state, replays) if replays else self._forward(state, now)
         except LeaseLost:
-            log.warning("forwarding %s: lease lost to another worker; stopping this batch", self.name)
+            log.warning("forwarding %s: another worker took the lease, or the checkpoint was moved "
+                        "(backfill); this batch is planned again", self.name)
             return Cycle("lost", self.settings.poll)
 
     def release(self) -> None:
