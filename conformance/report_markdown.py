@@ -10,6 +10,7 @@ from conformance.report_json import section_counts
 from conformance.results import FAILED, NEVER_RAN, RunResult, TestResult
 
 ERROR_CHARS = 300
+LISTED_KEYS = 50  # a run that ended early can leave every test outside the baseline
 
 
 def write_markdown(report: Report, path: Path) -> None:
@@ -72,7 +73,8 @@ def _check(check: Check) -> list[str]:
     for title, keys in (("Outside the baseline", check.new), ("Now passing (remove from the baseline)",
                                                                  check.fixed), ("Stale entries", check.stale)):
         if keys:
-            lines += [f"{title}:", "", *(f"- {key}" for key in keys), ""]
+            more = [f"- … and {len(keys) - LISTED_KEYS} more (report.json has them all)"] if len(keys) > LISTED_KEYS else []
+            lines += [f"{title}:", "", *(f"- {key}" for key in keys[:LISTED_KEYS]), *more, ""]
     return lines
 
 

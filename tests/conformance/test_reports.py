@@ -58,3 +58,11 @@ def test_markdown_marks_failures_that_the_baseline_knows(recorded_log, expected_
     text = render(report)
 
     assert "rejects a null verb (known, in the baseline)" in text and "Check passed" in text
+
+
+def test_a_long_list_of_new_problems_is_cut_short_in_markdown(recorded_log, expected_tests, monkeypatch):
+    monkeypatch.setattr("conformance.report_markdown.LISTED_KEYS", 2)
+
+    text = render(make_report(recorded_log, expected_tests, "early-ended", check=True))
+
+    assert "- … and 1 more (report.json has them all)" in text
