@@ -67,8 +67,8 @@ def lrs_forward_targets(lrs: "LRS") -> Iterable[Any]:
     (`lrs.forwarding.contract.TargetOptions`: a unique name, batch size, filter, start point,
     request timeout) and `deliver(batch) -> Outcome` (see `lrs.forwarding.contract.Target`).
 
-    Called once when a worker starts (and by status queries), so build targets from settings
-    here. The core's forwarding engine owns ordering, batching, retries with backoff, dead
+    Called when the LRS starts (to check the targets), when a worker starts and by status
+    queries, so build targets from settings here, cheaply. The core's forwarding engine owns ordering, batching, retries with backoff, dead
     letters, leases and checkpoints; a target only knows how to send one batch to one external
     system and how to tell delivered, refused-for-its-content and try-again apart.
     """
