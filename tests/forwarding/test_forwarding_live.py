@@ -175,3 +175,19 @@ def test_with_the_embedded_store_forwarding_runs_in_the_lrs_process(make_app, li
     finally:
         source.extensions["forwarding"].stop(5)
     assert_same_statements(stored(source), stored(live_server.server.app))
+
+
+def test_targets_are_independent_a_dead_one_does_not_hold_back_the_others(make_app, live_server):
+    config = [target_config("alive", live_server.url + "/xapi", timeout=1),
+              target_config("dead", "http://127.0.0.1:9/xapi", timeout=1)]
+    source = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config), **fast_engine())
+    lrs = source.extensions["lrs"]
+    worker = Worker(lrs).start()
+    try:
+        ids = post_statements(source.test_client(), 2, 5)
+        wait_until(lambda: set(ids) <= set(stored(live_server.server.app)))
+        dead = wait_until(lambda: [s for s in forwarding_status(lrs) if s["target"] == "dead" and s["last_error"]])
+    finally:
+        worker.stop(5)
+    assert dead[0]["backlog"] == len(stored(source)) and dead[0]["delivered"] == 0
+    assert dead[0]["last_error"]["message"].startswith("connection failed") and dead[0]["dead_letters"] == 0
