@@ -27,6 +27,9 @@ from conformance.selfserve import ServeError, served_lrs
 from conformance.suite import TEST_FOLDERS, Suite, SuiteError, find_suite
 
 
+CONSOLE_LINES = 30
+
+
 class SetupError(click.ClickException):
     exit_code = 2
 
@@ -113,6 +116,9 @@ def _target(endpoint: str | None, user: str | None, password: str | None, self_s
         raise click.UsageError("give either --endpoint URL --user KEY --password SECRET, or --self")
     if endpoint and not (user and password):
         raise click.UsageError("--endpoint needs --user and --password (the suite uses basic auth)")
+    if endpoint and (user.startswith("-") or password.startswith("-")):
+        raise click.UsageError("the suite's option parser cannot take a user or password that "
+                               "starts with '-': use another credential")
     return Endpoint(endpoint, user, password) if endpoint else None
 
 
@@ -134,7 +140,7 @@ def _run_version(suite: Suite, xapi: str, target: Endpoint | None, out: Path, gr
     result = parse_run(_read_log(outcome), expected, xapi)
     progress.finish("done" + (", timed out" if outcome.timed_out else ""))
     return VersionReport(result, _masked(suite_command(suite, endpoint, xapi, grep)), log_file,
-                         outcome.timed_out)
+                         outcome.timed_out, console_tail="".join(outcome.console.splitlines(True)[-CONSOLE_LINES:]))
 
 
 def _endpoint(target: Endpoint | None, server_log: Path) -> ContextManager[Endpoint]:

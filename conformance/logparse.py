@@ -16,6 +16,7 @@ from conformance.results import FAILED, NEVER_RAN, PASSED, HookFailure, RunResul
 
 REQUIREMENT_ID = re.compile(r"XAPI-\d{5}")
 TRANSCRIPT_CHARS = 2000
+NO_LOG = "no log"
 
 Where = tuple[tuple[str, ...], str]
 
@@ -26,7 +27,7 @@ def parse_run(log: dict[str, Any] | None, expected: Iterable[Where], xapi: str) 
     log = log or {}
     expected = list(expected)
     ran, hooks, extras = _collect(log.get("log"), expected)
-    state = log.get("state") or "no log"
+    state = log.get("state") or NO_LOG
     tests = _records(expected + extras, ran, hooks, state)
     return RunResult(xapi, state, tuple(tests), tuple(hooks), dict(log.get("summary") or {}))
 
@@ -118,6 +119,8 @@ def never_ran_cause(path: tuple[str, ...], hooks: list[HookFailure], state: str,
     if enclosing:
         hook = max(enclosing, key=lambda h: len(h.path))
         return f"skipped: a hook failed in '{' > '.join(hook.path) or 'the whole run'}': {hook.error}"
+    if state == NO_LOG:
+        return "no outcome: the suite wrote no run log (see the end of its console output)"
     if state != "finished":
         return f"not reached: the run stopped (run state: {state})"
     if hooks:

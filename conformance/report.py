@@ -10,13 +10,15 @@ from conformance.results import RunResult
 @dataclass(frozen=True)
 class VersionReport:
     """One version's run plus how it was made: the command (password masked), the suite's raw
-    log copied next to the report, whether it hit the time limit, and the baseline check."""
+    log copied next to the report, whether it hit the time limit, the baseline check, and the
+    end of the suite's console output (the only clue when it wrote no log)."""
 
     run: RunResult
     command: str
     log_file: str | None
     timed_out: bool = False
     check: Check | None = None
+    console_tail: str = ""
 
 
 @dataclass(frozen=True)

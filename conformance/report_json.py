@@ -25,6 +25,7 @@ def _version(version: VersionReport) -> dict[str, Any]:
     return {"xapi": run.xapi, "state": run.state, "ended_early": run.ended_early,
             "timed_out": version.timed_out, "total": run.total, "counts": run.counts(),
             "suite_summary": run.suite_summary, "command": version.command, "log": version.log_file,
+            "console_tail": version.console_tail,
             "check": None if version.check is None else {**asdict(version.check), "ok": version.check.ok},
             "sections": section_counts(run),
             "hook_failures": [asdict(hook) for hook in run.hook_failures],

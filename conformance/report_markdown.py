@@ -41,6 +41,9 @@ def _version(version: VersionReport) -> list[str]:
     run = version.run
     lines = [f"## xAPI {run.xapi}", "", f"Command (in the suite's directory): `{version.command}`  ",
              f"Raw suite log: `{version.log_file or 'none written'}`", ""]
+    if version.log_file is None:
+        lines += ["The suite wrote no run log. The end of its console output:", "", "```",
+                  version.console_tail.rstrip(), "```", ""]
     lines += _early_warning(version)
     if version.check is not None:
         lines += _check(version.check)

@@ -33,7 +33,8 @@ def served_lrs(server_log: Path, start_timeout: float = 60) -> Iterator[Endpoint
     """An endpoint of this LRS on a free port of 127.0.0.1, for the duration of the block."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/xapi"
-    endpoint = Endpoint(url, "conformance-" + secrets.token_hex(4), secrets.token_urlsafe(18))
+    # hex: the suite's option parser takes a secret starting with "-" for an option
+    endpoint = Endpoint(url, "conformance-" + secrets.token_hex(4), secrets.token_hex(16))
     env = dict(os.environ, LRS_ADMIN_KEY=endpoint.user, LRS_ADMIN_SECRET=endpoint.password,
                LRS_MONGO_URI="", LRS_PUBLIC_URL=f"http://127.0.0.1:{port}")
     with open(server_log, "w") as log:

@@ -67,7 +67,8 @@ def test_write_baseline_records_the_non_passing_tests(invoke, tmp_path):
 
 
 @pytest.mark.parametrize("args", [("--self", *ENDPOINT), ("--xapi", "1.0.3"),
-                                  ("--endpoint", "http://127.0.0.1:9/xapi")])
+                                  ("--endpoint", "http://127.0.0.1:9/xapi"),
+                                  ("--endpoint", "http://127.0.0.1:9/xapi", "--user", "k", "--password", "-s")])
 def test_the_target_must_be_either_an_endpoint_with_credentials_or_self(invoke, args):
     result = invoke(*args)
 
@@ -90,3 +91,11 @@ def test_a_grep_run_is_held_only_to_the_baseline_entries_it_ran(invoke, tmp_path
 
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "out" / "report.json").read_text())["runs"][0]["check"]["stale"] == []
+
+
+def test_without_a_run_log_the_report_shows_the_end_of_the_suite_console(invoke, tmp_path):
+    result = invoke(*ENDPOINT, fake_run="nolog")
+
+    assert "1 passed" not in result.output and "5 never ran" in result.output
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "The suite wrote no run log" in text and '{"total":5' in text

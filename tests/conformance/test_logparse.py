@@ -69,6 +69,7 @@ def test_no_log_at_all_means_nothing_ran(expected_tests):
 
     assert run.state == "no log"
     assert run.counts()[NEVER_RAN] == 5 and run.ended_early
+    assert run.tests[0].error.startswith("no outcome: the suite wrote no run log")
 
 
 def test_a_failed_root_hook_skips_the_whole_run(expected_tests):
