@@ -1,7 +1,7 @@
 """Forwarding to a live second LRS (this project on its own embedded store) on 127.0.0.1.
 
-Durability on the embedded store: a process holding mongomock takes the data with it when it
-dies, so a worker's death is reproduced where the store survives it: worker A is frozen inside
+Here the source's store lives in the test process, so a worker's death is reproduced inside it:
+worker A is frozen inside
 a delivery after the target stored the batch and before A recorded anything (as SIGKILL would
 leave it: lease held, checkpoint not moved). Worker B takes the target over when the lease
 expires, delivers again what A may have sent, and A's late write is fenced off. The same run

@@ -1,8 +1,8 @@
 """Real `lrs forward` processes killed with SIGKILL mid-batch, then restarted.
 
-The worker process and this test share the source store, which only a real MongoDB allows (the
-embedded store lives inside one process), so this runs when LRS_TEST_MONGO_URI is set; on the
-embedded store, test_forwarding_live.py reproduces the same death inside one process.
+The worker process and this test share the source store: the MongoDB of LRS_TEST_MONGO_URI when
+it is set, otherwise the embedded store served over the wire protocol from this process
+(tests/forwarding/wire_store.py), which outlives the worker processes it kills.
 """
 from __future__ import annotations
 
@@ -11,30 +11,40 @@ import os
 import signal
 import subprocess
 import sys
+from typing import Iterator
 
 import pytest
 
 from lrs.forwarding.status import forwarding_status
 from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
                                       statement, stored, target_config, wait_until)
+from tests.forwarding.wire_store import WireStore
 
-pytestmark = pytest.mark.skipif(not os.environ.get("LRS_TEST_MONGO_URI"),
-                                reason="needs a MongoDB shared by two processes (LRS_TEST_MONGO_URI)")
+
+
+@pytest.fixture
+def shared_store() -> Iterator[str]:
+    """A store URI other processes can use; requested before make_app, so it outlives its apps."""
+    if os.environ.get("LRS_TEST_MONGO_URI"):
+        yield os.environ["LRS_TEST_MONGO_URI"]
+        return
+    with WireStore() as store:
+        yield store.uri
 
 
 def start_worker(source_lrs, endpoint: str) -> subprocess.Popen:
     env = {**os.environ, "LRS_MONGO_URI": source_lrs.settings["mongo_uri"], "LRS_MONGO_DB": source_lrs.db.name,
            "LRS_PLUGINS": "forward_xapi", "LRS_LOG_LEVEL": "WARNING",
-           "LRS_FORWARD_XAPI_TARGETS": json.dumps([target_config("replica", endpoint, batch_size=25, timeout=2)]),
-           "LRS_FORWARD_LEASE_SECONDS": "4", "LRS_FORWARD_POLL_SECONDS": "0.05",
+           "LRS_FORWARD_XAPI_TARGETS": json.dumps([target_config("replica", endpoint, batch_size=25, timeout=1.5)]),
+           "LRS_FORWARD_LEASE_SECONDS": "3", "LRS_FORWARD_POLL_SECONDS": "0.05",
            "LRS_FORWARD_RETRY_BASE_SECONDS": "0.05", "LRS_FORWARD_RETRY_MAX_SECONDS": "0.5"}
     return subprocess.Popen([sys.executable, "-m", "lrs.cli", "forward"], env=env)
 
 
-def test_sigkilled_workers_lose_nothing(make_app):
+def test_sigkilled_workers_lose_nothing(shared_store, make_app):
     target_app = make_app()
     with RestartableServer(target_app) as target, FaultyProxy(target.url, ("pass", "slow"), stall_seconds=0.5) as proxy:
-        source = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(
+        source = make_app(mongo_uri=shared_store, plugins="forward_xapi", forward_xapi_targets=json.dumps(
             [target_config("replica", proxy.url + "/xapi", batch_size=25, timeout=2)]))
         lrs = source.extensions["lrs"]
         client = source.test_client()
@@ -55,3 +65,5 @@ def test_sigkilled_workers_lose_nothing(make_app):
             worker.wait(20)
         assert_same_statements(stored(source), stored(target_app))
         assert forwarding_status(lrs)[0]["dead_letters"] == 0
+        sent = [i for request in proxy.requests for i in request["ids"]]
+        assert len(sent) > len(set(sent))  # the batches in flight at the kills were sent again
