@@ -1,11 +1,10 @@
 """Forwarding to a live second LRS (this project on its own embedded store) on 127.0.0.1.
 
 Here the source's store lives in the test process, so a worker's death is reproduced inside it:
-worker A is frozen inside
-a delivery after the target stored the batch and before A recorded anything (as SIGKILL would
-leave it: lease held, checkpoint not moved). Worker B takes the target over when the lease
-expires, delivers again what A may have sent, and A's late write is fenced off. The same run
-with a real `lrs forward` process and SIGKILL is test_forwarding_sigkill.py (needs MongoDB).
+worker A is frozen inside a delivery after the target stored the batch and before A recorded
+anything (as SIGKILL would leave it: lease held, checkpoint not moved). Worker B takes the target
+over when the lease expires, delivers again what A may have sent, and A's late write is fenced
+off. Real `lrs forward` processes killed with SIGKILL are in test_forwarding_sigkill.py.
 """
 from __future__ import annotations
 
