@@ -45,6 +45,13 @@ class UnsupportedMediaType(LRSError):
     status = 415
 
 
+class ServiceUnavailable(LRSError):
+    """Try again shortly: the answer says when, in Retry-After."""
+
+    status = 503
+    retry_after_seconds = 1
+
+
 class ItemErrors(BadRequest):
     """Several items of a batch are invalid: (index, path, rule) for each, for adapters' reports."""
 

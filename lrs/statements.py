@@ -6,16 +6,17 @@ here, so an adapter's statements are exactly as trustworthy as a client's.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Callable
 
-from lrs.errors import BadRequest, Conflict, ItemErrors
+from lrs.errors import BadRequest, Conflict, ItemErrors, ServiceUnavailable
 from lrs.store.statements import DuplicateStatements, StatementStore
 from lrs.xapi.equality import same_statement
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.prepare import prepare_statement
 from lrs.xapi.validation import validate_statement
 
-MAX_RACE_RETRIES = 3
+MAX_RACE_ATTEMPTS = 40  # about 6 s of waiting for concurrent writers of the same ids
 
 
 def utc_now() -> dt.datetime:
@@ -47,7 +48,8 @@ class StatementService:
         definitions and Agent names out of the canonical ones.
 
         Raises ItemErrors (400) for invalid statements, BadRequest for a repeated id in the batch,
-        Conflict (409) when an id is already stored with a different statement.
+        Conflict (409) when an id is already stored with a different statement, and
+        ServiceUnavailable (503) when concurrent writers of the same ids kept it from settling.
         """
         errors = self.check(statements, version)
         if errors:
@@ -57,8 +59,15 @@ class StatementService:
         ids = [statement["id"] for statement in prepared]
         if len(set(ids)) != len(ids):
             raise BadRequest("statement ids must be unique within a batch")
-        for _ in range(MAX_RACE_RETRIES):
-            new = self._without_known(prepared)
+        for attempt in range(MAX_RACE_ATTEMPTS):
+            known, in_flight = self.store_backend.find_settled(ids)
+            if in_flight:
+                # Another request is writing some of these ids: its batch may still fail, so
+                # neither trust nor overwrite it; wait until it is visible or gone.
+                self.store_backend.discard_stale(in_flight, utc_now())
+                time.sleep(min(0.005 * 2 ** attempt, 0.2))
+                continue
+            new = self._without_known(prepared, known)
             try:
                 self.store_backend.insert_batch(new, stored, source)
             except DuplicateStatements:
@@ -66,11 +75,11 @@ class StatementService:
             if new:
                 self._on_stored(new, source, define)
             return ids
-        raise Conflict("statements with these ids are being written concurrently; retry")
+        raise ServiceUnavailable("statements with these ids are being written by another request; retry")
 
-    def _without_known(self, prepared: list[dict]) -> list[dict]:
+    @staticmethod
+    def _without_known(prepared: list[dict], known: dict[str, dict]) -> list[dict]:
         """The statements not stored yet; 409 if one is stored with different content."""
-        known = self.store_backend.find_raw(s["id"] for s in prepared)
         for statement in prepared:
             existing = known.get(statement["id"])
             if existing is not None and not same_statement(existing, statement):

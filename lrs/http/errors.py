@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from lrs.errors import LRSError
+from lrs.errors import LRSError, ServiceUnavailable
 from lrs.xapi.errors import XAPIValidationError
 
 AUTH_CHALLENGE = 'Basic realm="LRS"'
@@ -21,7 +21,10 @@ def error_response(status: int, message: str) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(LRSError)
     def lrs_error(error: LRSError) -> Response:
-        return error_response(error.status, error.message)
+        response = error_response(error.status, error.message)
+        if isinstance(error, ServiceUnavailable):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
 
     @app.errorhandler(XAPIValidationError)
     def invalid(error: XAPIValidationError) -> Response:

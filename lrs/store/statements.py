@@ -115,6 +115,17 @@ class StatementStore:
         found = self.collection.find({"_id": {"$in": list(ids)}}, {"raw": 1})
         return {doc["_id"]: json.loads(doc["raw"]) for doc in found}
 
+    def find_settled(self, ids: Iterable[str]) -> tuple[dict[str, dict], set[str]]:
+        """Visible statements by id as parsed JSON, and the batches still writing any of the ids."""
+        found = list(self.collection.find({"_id": {"$in": list(ids)}}, {"raw": 1, "pending": 1}))
+        visible = {doc["_id"]: json.loads(doc["raw"]) for doc in found if "pending" not in doc}
+        return visible, {doc["pending"] for doc in found if "pending" in doc}
+
+    def discard_stale(self, batches: Iterable[str], now: dt.datetime) -> None:
+        """Remove what crashed writers left of these batches (those pending for too long)."""
+        for batch in self.batches.find({"_id": {"$in": list(batches)}, "stored": {"$lt": now - STALE_PENDING}}):
+            self._discard(batch["_id"], batch["ids"])
+
     def allocate_seq(self, count: int) -> int:
         """Reserve `count` consecutive sequence numbers; returns the first."""
         counter = self.counters.find_one_and_update(

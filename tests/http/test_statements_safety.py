@@ -93,3 +93,32 @@ def test_a_reference_to_a_later_statement_matches_its_filters_once_it_arrives(cl
     result = client.get("/xapi/statements", query_string={"activity": "http://example.com/explosives"},
                         headers=xapi_headers).get_json()
     assert {s["id"] for s in result["statements"]} == {target, referrer_id}
+
+
+def _leave_pending(store, statement_id: str, stored: dt.datetime, batch: str) -> None:
+    """What another writer's batch looks like between its insert and its reveal."""
+    store.batches.insert_one({"_id": batch, "stored": stored, "ids": [statement_id]})
+    store.collection.insert_one({"_id": statement_id, "raw": "{}", "pending": batch, "seq": 0, "stored": stored})
+
+
+def test_a_write_waits_for_a_concurrent_batch_of_the_same_id_to_settle(app, client, xapi_headers):
+    store = app.extensions["lrs"].statement_store
+    statement_id = str(uuid.uuid4())
+    _leave_pending(store, statement_id, utc_now(), "other-batch")
+    discard = threading.Timer(0.2, store._discard, args=("other-batch", [statement_id]))
+    discard.start()
+    response = client.post("/xapi/statements", json=statement(id=statement_id), headers=xapi_headers)
+    discard.join()
+    assert response.status_code == 200
+    got = client.get(f"/xapi/statements?statementId={statement_id}", headers=xapi_headers)
+    assert got.status_code == 200 and got.get_json()["object"]["id"] == "http://example.com/a/1"
+
+
+def test_a_batch_left_pending_by_a_crashed_writer_is_cleared_by_the_next_write(app, client, xapi_headers):
+    store = app.extensions["lrs"].statement_store
+    statement_id = str(uuid.uuid4())
+    _leave_pending(store, statement_id, utc_now() - STALE_PENDING - dt.timedelta(seconds=1), "crashed-batch")
+    response = client.post("/xapi/statements", json=statement(id=statement_id), headers=xapi_headers)
+    assert response.status_code == 200
+    assert store.batches.count_documents({}) == 0
+    assert client.get(f"/xapi/statements?statementId={statement_id}", headers=xapi_headers).status_code == 200
