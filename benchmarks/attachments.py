@@ -21,9 +21,6 @@ import argparse
 import hashlib
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -33,6 +30,7 @@ from typing import Iterator
 import requests
 
 from lrs.http.multipart import MultipartReader
+from lrs.server import spawned
 
 MB = 1024 * 1024
 KEY, SECRET = "bench", "bench-secret"
@@ -114,32 +112,13 @@ def worker_of(master: int, timeout: float = 30) -> int:
     raise RuntimeError("no gunicorn worker appeared")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def lrs_serve(max_request: int, port: int = 0, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """`lrs serve` in a subprocess with one worker; yields (endpoint, worker pid)."""
-    port = port or free_port()
-    env = {**os.environ, **(env or {}), "LRS_ADMIN_KEY": KEY, "LRS_ADMIN_SECRET": SECRET, "LRS_PORT": str(port),
-           "LRS_WORKERS": "1", "LRS_LOG_LEVEL": "WARNING", "LRS_MAX_ATTACHMENT_REQUEST_BYTES": str(max_request)}
-    process = subprocess.Popen([sys.executable, "-c", "from lrs.cli import main; main(['serve'])"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        endpoint = f"http://127.0.0.1:{port}/xapi"
-        for _ in range(300):
-            try:
-                requests.get(f"{endpoint}/about", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    env = {**(env or {}), "LRS_ADMIN_KEY": KEY, "LRS_ADMIN_SECRET": SECRET, "LRS_WORKERS": "1",
+           "LRS_LOG_LEVEL": "WARNING", "LRS_MAX_ATTACHMENT_REQUEST_BYTES": str(max_request)}
+    with spawned(env, port) as (endpoint, process):
         yield endpoint, worker_of(process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def measure(endpoint: str, worker: int, name: str, action) -> Phase:

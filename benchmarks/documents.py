@@ -16,16 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
 import requests
+
+from lrs.server import spawned
 
 MB = 1024 * 1024
 STATE = "/activities/state"
@@ -111,27 +110,6 @@ def run(endpoint: str, session_factory: Callable[[], requests.Session], args: ar
           f"identical: {same}")
 
 
-@contextmanager
-def local_server(port: int, max_mb: int) -> Iterator[str]:
-    env = {**os.environ, "LRS_ADMIN_KEY": "bench", "LRS_ADMIN_SECRET": "bench-secret", "LRS_PORT": str(port),
-           "LRS_LOG_LEVEL": "WARNING", "LRS_MAX_BODY_BYTES": str(max_mb * MB)}
-    env.pop("LRS_MONGO_URI", None)
-    process = subprocess.Popen([sys.executable, "-c", "from lrs.cli import main; main(['serve'])"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/xapi"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{url}/about", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", help="xAPI endpoint of a running LRS (default: start one)")
@@ -153,7 +131,9 @@ def main() -> None:
     if args.endpoint:
         run(args.endpoint, session_factory, args)
     else:
-        with local_server(args.port, args.large_mb + 2) as endpoint:
+        env = {"LRS_ADMIN_KEY": "bench", "LRS_ADMIN_SECRET": "bench-secret", "LRS_LOG_LEVEL": "WARNING",
+               "LRS_MAX_BODY_BYTES": str((args.large_mb + 2) * MB), "LRS_MONGO_URI": ""}
+        with spawned(env, args.port) as (endpoint, _):
             run(endpoint, session_factory, args)
 
 

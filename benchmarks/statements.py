@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Iterator
 
 import requests
+
+from lrs.server import spawned
 
 VERBS = ["http://adlnet.gov/expapi/verbs/completed", "http://adlnet.gov/expapi/verbs/attempted",
          "http://adlnet.gov/expapi/verbs/passed", "http://adlnet.gov/expapi/verbs/failed"]
@@ -91,27 +89,6 @@ def read(session_factory, endpoint: str, name: str, params: dict, rounds: int, c
     report(f"GET {name}", latencies, sum(counts), time.perf_counter() - began)
 
 
-@contextmanager
-def local_server(port: int) -> Iterator[tuple[str, subprocess.Popen]]:
-    env = {**os.environ, "LRS_ADMIN_KEY": "bench", "LRS_ADMIN_SECRET": "bench-secret", "LRS_PORT": str(port),
-           "LRS_LOG_LEVEL": "WARNING"}
-    env.pop("LRS_MONGO_URI", None)
-    process = subprocess.Popen([sys.executable, "-c", "from lrs.cli import main; main(['serve'])"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/xapi"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{url}/about", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 def peak_rss_mb(process: subprocess.Popen) -> float:
     """VmHWM of the gunicorn worker (the server's peak resident memory), in MB."""
     pids = [process.pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
@@ -158,7 +135,9 @@ def main() -> None:
     if args.endpoint:
         run(args.endpoint, args.user, args.password, args)
         return
-    with local_server(args.port) as (url, process):
+    env = {"LRS_ADMIN_KEY": "bench", "LRS_ADMIN_SECRET": "bench-secret", "LRS_LOG_LEVEL": "WARNING",
+           "LRS_MONGO_URI": ""}
+    with spawned(env, args.port) as (url, process):
         run(url, "bench", "bench-secret", args)
         print(f"server peak RSS: {peak_rss_mb(process):.0f} MB")
 

@@ -1,8 +1,15 @@
-"""Running the LRS under gunicorn, sized for the store in use."""
+"""Running the LRS under gunicorn, sized for the store in use, in this process or a child one."""
 from __future__ import annotations
 
 import multiprocessing
-from typing import Any
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 from gunicorn.app.base import BaseApplication
 
@@ -41,3 +48,41 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
 def run(host: str | None = None, port: int | None = None) -> None:
     settings = Settings.resolve(CORE_SETTINGS)
     _Gunicorn(gunicorn_options(settings, host or settings["host"], port or settings["port"])).run()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def spawned(env: Mapping[str, str], port: int = 0, stdout: Any = subprocess.DEVNULL,
+            timeout: float = 30) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`lrs serve` as a child process on 127.0.0.1 with these LRS_* variables (over the current
+    environment), yielded as (xAPI endpoint, process) once /xapi/about answers; stopped on exit.
+
+    Benchmarks and tests use it when they need a real server process (its memory, its signals).
+    """
+    port = port or free_port()
+    process = subprocess.Popen([sys.executable, "-c", "from lrs.cli import main; main(['serve'])"],
+                               env={**os.environ, **env, "LRS_HOST": "127.0.0.1", "LRS_PORT": str(port)},
+                               stdout=stdout, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}/xapi"
+    try:
+        _wait_until_up(endpoint, process, timeout)
+        yield endpoint, process
+    finally:
+        process.terminate()
+        process.wait(timeout=timeout)
+
+
+def _wait_until_up(endpoint: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            urllib.request.urlopen(f"{endpoint}/about", timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"lrs serve did not answer on {endpoint} within {timeout} s")

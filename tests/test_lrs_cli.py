@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 
 import requests
 from click.testing import CliRunner
 
 from lrs.cli import main
+from lrs.server import spawned
 
 
 def test_settings_prints_every_core_setting_as_a_table():
@@ -35,31 +31,13 @@ def test_credentials_create_refuses_unknown_scopes():
     assert "unknown scopes" in result.output
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_serve_starts_a_working_lrs_with_the_admin_credential():
-    port = free_port()
-    env = {**os.environ, "LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "pw", "LRS_PORT": str(port)}
-    env.pop("LRS_MONGO_URI", None)
-    process = subprocess.Popen([sys.executable, "-c", "from lrs.cli import main; main(['serve'])"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}/xapi"
-        for _ in range(100):
-            try:
-                requests.get(f"{url}/about", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        response = requests.get(f"{url}/statements", auth=("admin", "pw"),
-                                headers={"X-Experience-API-Version": "1.0.3"}, timeout=5)
-        assert response.status_code == 200
-        assert response.json() == {"statements": [], "more": ""}
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=20)
-    assert "NOT durable" in output
+def test_serve_starts_a_working_lrs_with_the_admin_credential(tmp_path):
+    log = tmp_path / "serve.log"
+    with open(log, "w") as output:
+        with spawned({"LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "pw", "LRS_MONGO_URI": ""},
+                     stdout=output) as (endpoint, _):
+            response = requests.get(f"{endpoint}/statements", auth=("admin", "pw"),
+                                    headers={"X-Experience-API-Version": "1.0.3"}, timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"statements": [], "more": ""}
+    assert "NOT durable" in log.read_text()
