@@ -91,10 +91,6 @@ def main() -> None:
     lrs = app.extensions["lrs"]
     lrs.create_credential("bench-reader", "bench-secret", ["h5p/read"])
     store = "MongoDB" if lrs.settings["mongo_uri"] else "embedded store (mongomock)"
-    if not lrs.settings["mongo_uri"]:
-        # mongomock checks a unique index by scanning the whole collection on every insert (O(n^2)
-        # for the seeding); this throw-away store drops the unique `seq` index to seed in minutes.
-        lrs.statement_store.collection.drop_index("seq_-1")
     try:
         elapsed = seed(app, args.statements, args)
         print(f"{args.statements} statements ({args.learners} learners, {args.contents} contents, "

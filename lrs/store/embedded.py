@@ -4,7 +4,8 @@ A real MongoDB makes single-document operations atomic (find_one_and_update, a u
 check and its insert); mongomock does not promise that under threads, so every call runs under
 one lock. mongomock also answers every query by scanning the whole collection; lookups by `_id`
 (how statements, documents and credentials are found) are served from its id map instead, so
-writing a batch costs the batch, not the store's size.
+writing a batch costs the batch, not the store's size. Its `aggregate` copies the whole
+collection before the first stage; a leading `$match` is run as a query first instead.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 from typing import Any, Callable, Iterable
 
 import mongomock
+from mongomock.aggregate import process_pipeline
 from mongomock.filtering import filter_applies
 
 
@@ -47,6 +49,7 @@ class _SerialisedDatabase(_Serialised):
         collection = self._target[name]
         if "_iter_documents" not in vars(collection):
             collection._iter_documents = _by_id_first(collection)
+            collection.aggregate = _matching_first(collection)
         return _Serialised(collection, self._lock)
 
     def get_collection(self, name: str) -> Any:
@@ -69,6 +72,17 @@ def _by_id_first(collection: Any) -> Callable[[dict], Iterable[dict]]:
         return (document for document in candidates if filter_applies(filter, document))
 
     return iter_documents
+
+
+def _matching_first(collection: Any) -> Callable[..., Any]:
+    """mongomock's aggregate, fed only the documents a leading `$match` selects."""
+    def aggregate(pipeline: list[dict], session: Any = None, **kwargs: Any) -> Any:
+        if pipeline and set(pipeline[0]) == {"$match"}:
+            documents = list(collection.find(pipeline[0]["$match"]))
+            return process_pipeline(documents, collection.database, pipeline[1:], session)
+        return process_pipeline(list(collection.find()), collection.database, pipeline, session)
+
+    return aggregate
 
 
 def _pinned_ids(filter: dict | None) -> list | None:
