@@ -16,6 +16,8 @@ from werkzeug.serving import make_server
 
 from lrs.app import create_app
 
+pytest_plugins = ["tests.xapijs"]  # the node_env fixture for xAPI.js tests
+
 ADMIN_KEY = "test-admin"
 ADMIN_SECRET = "test-admin-secret"
 

@@ -25,8 +25,10 @@ def parse_json(data: bytes | str, what: str = "request body") -> Any:
         raise BadRequest(f"{what}: malformed JSON ({error})") from None
 
 
-def json_body() -> Any:
-    """The body of a JSON request; the Content-Type must be JSON when it is given."""
-    if request.mimetype and request.mimetype not in JSON_TYPES:
+def json_body(check_type: bool = True) -> Any:
+    """The body of a JSON request; the Content-Type must be JSON when it is given, unless
+    `check_type` is False (adapters whose browser clients post JSON as text/plain with
+    `navigator.sendBeacon`)."""
+    if check_type and request.mimetype and request.mimetype not in JSON_TYPES:
         raise BadRequest(f"Content-Type {request.mimetype!r} is not supported here; use application/json")
     return parse_json(request.get_data(cache=False))

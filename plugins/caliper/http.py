@@ -10,10 +10,11 @@ from flask import Blueprint, Response, request
 
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors
+from lrs.http.body import json_body
 from plugins.caliper import validation
 from plugins.caliper.ingest import Item, keep_entities, store_events
 from plugins.caliper.mapping import Origin
-from plugins.caliper.responses import failure, json_body, register_errors, reply
+from plugins.caliper.responses import failure, register_errors, reply
 from plugins.caliper.session_events import Request, SessionEvents
 from plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, TokenStore, authorize
 from plugins.caliper.values import parse_datetime
@@ -33,7 +34,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents) -> Bl
     @caliper.post("/caliper/event")
     def envelope() -> Response:
         credential = authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now())
-        body = json_body()
+        body = json_body(check_type=False)
         problems = [(None, path, rule) for path, rule in validation.envelope_problems(body)]
         if problems:
             raise ItemErrors(problems)
@@ -46,7 +47,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents) -> Bl
     @caliper.post("/events/1.0/", strict_slashes=False)
     def event() -> Response:
         credential = authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
-        path, item, sensor = _single_event(json_body())
+        path, item, sensor = _single_event(json_body(check_type=False))
         problems = validation.event_problems(item, path)
         problems += validation.events_api_problems(item, path) if isinstance(item, dict) else []
         if problems:
@@ -107,7 +108,7 @@ def _single_event(body: Any) -> tuple[str, Any, str | None]:
 
 
 def _heartbeat_body() -> dict:
-    body = json_body() if request.get_data(cache=True) else {}
+    body = json_body(check_type=False) if request.get_data(cache=True) else {}
     if not isinstance(body, dict):
         raise BadRequest("the heartbeat body must be a JSON object {eventTime, sessionId?}")
     return body

@@ -6,14 +6,13 @@ the envelope itself; path: JSONPath into the request body).
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Iterable
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from lrs.errors import BadRequest, ItemErrors, LRSError
+from lrs.errors import ItemErrors, LRSError
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +53,3 @@ def _unexpected(error: Exception) -> Response:
     return failure(500, "internal error; nothing was stored")
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def json_body() -> Any:
-    """The body as strict JSON (no NaN/Infinity); 400 naming the parser's complaint otherwise."""
-    try:
-        return json.loads(request.get_data(cache=False).decode("utf-8"), parse_constant=_no_constants)
-    except UnicodeDecodeError:
-        raise BadRequest("the request body must be UTF-8 encoded JSON") from None
-    except ValueError as error:
-        raise BadRequest(f"the request body is not valid JSON ({error})") from None

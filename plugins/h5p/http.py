@@ -14,13 +14,13 @@ from werkzeug.exceptions import HTTPException
 
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors, LRSError
+from lrs.http.body import json_body
 from plugins.h5p import events
 from plugins.h5p.analytics import Analytics
 from plugins.h5p.config import H5PConfig
 from plugins.h5p.identity import LEARNER, READER, caller
 from plugins.h5p.query import StatementFilter
 from plugins.h5p.submitted import SOURCE, XAPI_VERSION, enriched, store_ignoring_duplicates
-from plugins.simple_events.body import json_body
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     @blueprint.post("/statements")
     def post_statements() -> Response:
         who = caller(lrs, LEARNER)
-        payload = json_body()
+        payload = json_body(check_type=False)
         statements = [enriched(s, who.user_id, config) for s in (payload if isinstance(payload, list) else [payload])]
         try:
             ids = store_ignoring_duplicates(lrs, statements, who.credential.authority)
@@ -57,7 +57,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     @blueprint.post("/h5p-event")
     def post_h5p_event() -> Response:
         who = caller(lrs, LEARNER)
-        body = json_body()
+        body = json_body(check_type=False)
         problems = events.problems(body)
         if problems:
             raise ItemErrors([(0, field, message) for field, message in problems])

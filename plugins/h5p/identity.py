@@ -17,7 +17,7 @@ from flask import request
 from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import Forbidden
-from plugins.simple_events.bearer import authenticate
+from lrs.http.bearer import authenticate
 
 LEARNER = "h5p"
 READER = "h5p/read"

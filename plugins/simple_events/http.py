@@ -16,8 +16,8 @@ from werkzeug.exceptions import HTTPException
 
 from lrs.core import LRS
 from lrs.errors import ItemErrors, LRSError
-from plugins.simple_events.bearer import authenticate
-from plugins.simple_events.body import json_body
+from lrs.http.bearer import authenticate
+from lrs.http.body import json_body
 from plugins.simple_events.mapping import EventMapping
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
 
     def post_events() -> Response:
         credential = authenticate(lrs, request.headers.get("Authorization"), SCOPES)
-        payload = json_body()
+        payload = json_body(check_type=False)
         events = payload if isinstance(payload, list) else [payload]
         problems = [(index, field, message) for index, event in enumerate(events)
                     for field, message in mapping.problems(event)]

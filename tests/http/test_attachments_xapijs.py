@@ -11,7 +11,6 @@ import json
 import subprocess
 
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
-from tests.xapijs import node_env  # noqa: F401 (fixture)
 
 SCRIPT = r"""
 const XAPI = require("@xapi/xapi");

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
 
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
-from tests.xapijs import node_env  # noqa: F401 (fixture)
 
 SCRIPT = r"""
 const XAPI = require("@xapi/xapi");

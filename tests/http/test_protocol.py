@@ -99,6 +99,6 @@ def test_alternate_request_syntax_refused_for_2_0(client):
 
 
 def test_alternate_request_syntax_rejects_extra_query_parameters(client):
-    response = client.post(f"/xapi/statements?method=GET&verb=x", data="",
+    response = client.post("/xapi/statements?method=GET&verb=x", data="",
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400

@@ -244,7 +244,7 @@ def test_one_bad_event_in_an_array_stores_nothing(live_server: LiveServer, app: 
 def test_malformed_json_is_a_400_in_the_same_format(client: Any) -> None:
     response = client.post("/events", data=b'{"event": "completed",', headers={"Authorization": f"Bearer {TOKEN}"})
     body = assert_rejected(response, 400, [])
-    assert "not valid JSON" in body["error"]
+    assert "malformed JSON" in body["error"]
 
 
 def test_no_api_key_is_401(live_server: LiveServer) -> None:

@@ -1,11 +1,11 @@
-"""Bearer API keys: the `Authorization: Bearer <token>` scheme both adapters' clients already use.
+"""Bearer API keys: the `Authorization: Bearer <token>` scheme adapters' clients often use.
 
 An API key is an ordinary LRS credential (`lrs credentials create --scope simple_events`), so it
 is revoked, listed and hashed like every other. The token carries its key and secret, either as
 `<key>:<secret>` or as the base64 of that text (the same bytes HTTP Basic would send, which is a
 valid RFC 6750 token). A base64 text never holds a colon, so the two forms cannot be confused.
 
-Shared by the simple_events and h5p plugins; the core has no Bearer scheme of its own yet.
+The xAPI resources take HTTP Basic only; this scheme is for plugins (simple_events, h5p).
 """
 from __future__ import annotations
 
