@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from conformance.selfserve import served_lrs
+from conformance.selfserve import ServeError, served_lrs
 
 
 def about(endpoint) -> int:
@@ -26,3 +26,13 @@ def test_the_lrs_answers_with_the_run_credential_while_served_and_is_gone_after(
     with pytest.raises(urllib.error.URLError):
         about(endpoint)
     assert "EMBEDDED" in (tmp_path / "serve.log").read_text()
+
+
+def test_an_lrs_that_does_not_start_is_a_serve_error_with_its_output(tmp_path, monkeypatch):
+    monkeypatch.setenv("LRS_PLUGINS", "no_such_plugin")
+
+    with pytest.raises(ServeError) as raised:
+        with served_lrs(tmp_path / "serve.log", start_timeout=20):
+            pass
+
+    assert "no_such_plugin" in str(raised.value)
