@@ -15,9 +15,9 @@ import requests
 
 from plugins.caliper.vocabulary import PROFILES
 from tests.conftest import LiveServer
-from tests.plugins.test_caliper_support import (
+from tests.plugins.caliper_support import (
     CONTEXT, EVENT_EXTENSION, PUBLIC_URL, SEED_002_EVENTS, TIMEOUT, bearer, caliper_app, envelope, live_token,
-    read_statement, refusing, statement_count, token,
+    read_statement, statement_count, token,
 )
 
 CALIPER = "http://purl.imsglobal.org/caliper/"

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import LiveServer
-from tests.plugins.test_caliper_support import (
+from tests.plugins.caliper_support import (
     CLIENT_ID, CLIENT_SECRET, EVENT_CREATE, SEED_002_EVENTS, SEED_003_XP, TIMEOUT, bearer, caliper_app, envelope,
     fill_placeholders, statement_count, token,
 )

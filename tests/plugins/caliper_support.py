@@ -1,4 +1,4 @@
-"""Shared by the Caliper tests: the seeds' examples as data, an app with OAuth clients, helpers.
+"""Shared by the Caliper tests (a helper module, not a test module): the seeds' examples as data, an app with OAuth clients, helpers.
 
 The examples are those of seeds/002 and seeds/003 verbatim, except their placeholders
 (`<dynamic-timestamp>`, `urn:uuid:event-unique-id`, `"..."`), which are filled with real values
@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 import requests
 
-from lrs.app import create_app
-from tests.conftest import LiveServer, app_settings, basic_auth
+from tests.conftest import LiveServer, basic_auth
 
 CLIENT_ID, CLIENT_SECRET = "alpha-read", "alpha-read-secret"
 PUBLIC_URL = "https://lrs.example.org"
@@ -192,18 +190,6 @@ def caliper_app(make_app: Any, **settings: Any) -> Any:
     app = make_app(plugins="caliper", public_url=PUBLIC_URL, **settings)
     app.extensions["lrs"].create_credential(CLIENT_ID, CLIENT_SECRET, ["caliper/events.write"], label="AlphaRead")
     return app
-
-
-@pytest.fixture(scope="module")
-def refusing() -> Iterator[Any]:
-    """A test client on one app shared by a module's refusal tests, which store nothing (and
-    check that they don't). Import it into the test module to use it."""
-    app = create_app(app_settings(plugins="caliper", public_url=PUBLIC_URL))
-    lrs = app.extensions["lrs"]
-    lrs.create_credential(CLIENT_ID, CLIENT_SECRET, ["caliper/events.write"], label="AlphaRead")
-    yield app.test_client()
-    if lrs.settings["mongo_uri"]:
-        lrs.db.client.drop_database(lrs.db.name)
 
 
 def token(client: Any, scope: str | None = None, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> str:
