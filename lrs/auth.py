@@ -1,6 +1,8 @@
 """Credentials and scopes: who may call what, independent of HTTP.
 
-Secrets are hashed with scrypt (a deliberately slow password hash) and never stored in clear.
+Secrets are hashed with scrypt (a deliberately slow password hash, through werkzeug.security) and
+never stored in clear; hashes of the format used before werkzeug's (`scrypt$n$r$p$salt$digest`)
+still verify.
 Because every xAPI request carries the secret, a verified key/secret pair is remembered in
 memory (as a SHA-256 digest, not the secret) so the slow hash runs once per pair, not per request;
 the credential itself is read from the store on every request, so revocation is immediate.
@@ -15,6 +17,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable
+
+from werkzeug.security import check_password_hash, generate_password_hash
 
 XAPI_SCOPES = (
     "statements/write", "statements/read", "statements/read/mine",
@@ -31,7 +35,8 @@ WRITE_PROFILE = frozenset({"profile", "all"})
 READ_DEFINITIONS = frozenset({"define", "profile", "all/read", "all", "statements/read"})
 DEFINE = frozenset({"define", "all"})
 
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+# scrypt's cost N = 2 ** cost (r=8, p=1). 15 is werkzeug's default; LRS_SECRET_HASH_COST sets it.
+DEFAULT_HASH_COST = 15
 
 
 @dataclass(frozen=True)
@@ -52,15 +57,15 @@ class Credential:
         return "statements/read/mine" in self.scopes and not self.allows(READ_STATEMENTS - {"statements/read/mine"})
 
 
-def hash_secret(secret: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+def hash_secret(secret: str, cost: int = DEFAULT_HASH_COST) -> str:
+    return generate_password_hash(secret, method=f"scrypt:{2 ** cost}:8:1")
 
 
 def check_secret(secret: str, hashed: str) -> bool:
     try:
-        _, n, r, p, salt, digest = hashed.split("$")
+        if not hashed.startswith("scrypt$"):
+            return check_password_hash(hashed, secret)
+        _, n, r, p, salt, digest = hashed.split("$")  # the format of hashes written before werkzeug's
         computed = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
     except (ValueError, TypeError):
         return False

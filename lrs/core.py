@@ -13,7 +13,7 @@ from pymongo.collection import Collection
 
 from lrs.auth import XAPI_SCOPES, Credential, VerifiedPairs
 from lrs.plugins import plugin_manager
-from lrs.settings import CORE_SETTINGS, Settings
+from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, Settings
 from lrs.statements import StatementService, utc_now
 from lrs.store import connect
 from lrs.store.activities import ActivityStore
@@ -31,7 +31,10 @@ class LRS:
         self.settings = settings
         self.plugins = plugins
         self.db = connect(settings["mongo_uri"], settings["mongo_db"])
-        self.credentials = CredentialStore(self.db, VerifiedPairs(settings["auth_cache_seconds"]))
+        self.credentials = CredentialStore(self.db, VerifiedPairs(settings["auth_cache_seconds"]),
+                                           settings["secret_hash_cost"])
+        if settings["secret_hash_cost"] < SAFE_HASH_COST:
+            log.warning("secrets are hashed below the safe cost (LRS_SECRET_HASH_COST): for tests only")
         self.statement_store = StatementStore(self.db)
         self.attachments = AttachmentStore(self.db)
         self.documents = DocumentStore(self.db)

@@ -1,14 +1,16 @@
 """Running the LRS under gunicorn, sized for the store in use, in this process or a child one."""
 from __future__ import annotations
 
+import http.client
 import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Iterator, Mapping
 
 from gunicorn.app.base import BaseApplication
@@ -58,31 +60,52 @@ def free_port() -> int:
 
 @contextmanager
 def spawned(env: Mapping[str, str], port: int = 0, stdout: Any = subprocess.DEVNULL,
-            timeout: float = 30) -> Iterator[tuple[str, subprocess.Popen]]:
+            timeout: float = 30, own_session: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
     """`lrs serve` as a child process on 127.0.0.1 with these LRS_* variables (over the current
-    environment), yielded as (xAPI endpoint, process) once /xapi/about answers; stopped on exit.
+    environment), yielded as (xAPI endpoint, process) once /xapi/about answers; stopped on exit,
+    whatever happened inside (SIGTERM, then SIGKILL if it has not ended within `timeout`).
 
     Benchmarks and tests use it when they need a real server process (its memory, its signals).
+    `own_session` starts it in a session (and process group) of its own, the group id being the
+    process id: a caller can then signal gunicorn and all its workers at once with os.killpg, and
+    stopping signals the whole group too.
     """
     port = port or free_port()
     process = subprocess.Popen([sys.executable, "-c", "from lrs.cli import main; main(['serve'])"],
                                env={**os.environ, **env, "LRS_HOST": "127.0.0.1", "LRS_PORT": str(port)},
-                               stdout=stdout, stderr=subprocess.STDOUT)
+                               stdout=stdout, stderr=subprocess.STDOUT, start_new_session=own_session)
     endpoint = f"http://127.0.0.1:{port}/xapi"
     try:
         _wait_until_up(endpoint, process, timeout)
         yield endpoint, process
     finally:
-        process.terminate()
-        process.wait(timeout=timeout)
+        stop(process, own_session, timeout)
+
+
+def stop(process: subprocess.Popen, group: bool = False, timeout: float = 30) -> None:
+    """End a child process: SIGTERM, then SIGKILL if need be; with `group`, its whole process group,
+    SIGKILLing anything of it still left after its leader ended. A process (group) that is already
+    gone, e.g. killed by the caller, is fine: stopping never hides what happened before."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with suppress(ProcessLookupError):
+            if group:
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+        if process.returncode is not None and not group:
+            return
+    process.wait(timeout=timeout)
 
 
 def _wait_until_up(endpoint: str, process: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            urllib.request.urlopen(f"{endpoint}/about", timeout=1).close()
+            urllib.request.urlopen(f"{endpoint}/about", timeout=5).close()
             return
-        except OSError:
+        except (OSError, http.client.HTTPException):  # not listening yet, or a worker still booting
             time.sleep(0.1)
-    raise RuntimeError(f"lrs serve did not answer on {endpoint} within {timeout} s")
+    raise RuntimeError(f"lrs serve did not answer on {endpoint} within {timeout} s "
+                       f"(exit code: {process.poll()})")

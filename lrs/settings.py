@@ -24,6 +24,18 @@ def parse_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+# The lowest scrypt cost (N = 2 ** 14) LRS_SECRET_HASH_COST accepts. Tests pass lower costs to
+# create_app as numbers (values not read from text are not parsed), so their apps start fast.
+SAFE_HASH_COST = 14
+
+
+def hash_cost(value: str) -> int:
+    cost = int(value)
+    if not SAFE_HASH_COST <= cost <= 17:
+        raise ValueError(f"must be from {SAFE_HASH_COST} to 17, got {value!r}")
+    return cost
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configurable value. Its environment variable is LRS_ + the upper-cased name."""
@@ -68,6 +80,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "browser (`*`: any).", parse_list),
     Setting("auth_cache_seconds", 300, "How long a verified key/secret pair skips the slow "
             "password hash (revocation still takes effect at once).", int),
+    Setting("secret_hash_cost", 15, "scrypt cost of the hash of credential secrets: N = 2 ** cost "
+            "(14 to 17; each step doubles the time and memory of a first verification).", hash_cost),
     Setting("log_level", "INFO", "Python logging level."),
     *FORWARDING_SETTINGS,
 )

@@ -20,12 +20,14 @@ pytest_plugins = ["tests.xapijs"]  # the node_env fixture for xAPI.js tests
 
 ADMIN_KEY = "test-admin"
 ADMIN_SECRET = "test-admin-secret"
+TEST_HASH_COST = 7  # the lowest werkzeug can run, far below the production floor: scrypt would otherwise dominate each create_app
 
 
 def app_settings(**overrides: Any) -> dict[str, Any]:
     """Settings for a test LRS on a fresh store, with an admin credential."""
     settings: dict[str, Any] = {"admin_key": ADMIN_KEY, "admin_secret": ADMIN_SECRET, "mongo_uri": "",
-                                "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}", "log_level": "WARNING"}
+                                "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}", "log_level": "WARNING",
+                                "secret_hash_cost": TEST_HASH_COST}
     if os.environ.get("LRS_TEST_MONGO_URI"):
         settings["mongo_uri"] = os.environ["LRS_TEST_MONGO_URI"]
     settings.update(overrides)
@@ -84,6 +86,7 @@ class LiveServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
+        self.server.server_close()
         self.thread.join(timeout=10)
 
 

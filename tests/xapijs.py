@@ -1,5 +1,5 @@
-"""xAPI.js (@xapi/xapi) for the tests: found on NODE_PATH, or installed with npm once per machine
-into ~/.cache/lrs-tests/xapijs (outside the repository). Tests skip, saying why, without Node."""
+"""xAPI.js (@xapi/xapi, version pinned) for the tests: found on NODE_PATH, or installed with npm
+once per machine into ~/.cache/lrs-tests/xapijs (outside the repository). Tests skip, saying why, without Node."""
 from __future__ import annotations
 
 import os
@@ -9,18 +9,21 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = "@xapi/xapi@3"
+VERSION = "3.0.3"  # pinned: tests must not change with a new release; raise it deliberately
+PACKAGE = f"@xapi/xapi@{VERSION}"
 CACHE = Path.home() / ".cache" / "lrs-tests" / "xapijs"
 
 
 def _resolves(env: dict[str, str]) -> bool:
-    probe = subprocess.run(["node", "-e", "require.resolve('@xapi/xapi')"], env=env, capture_output=True, timeout=30)
-    return probe.returncode == 0
+    """@xapi/xapi of the pinned version can be required."""
+    probe = subprocess.run(["node", "-e", "process.stdout.write(require('@xapi/xapi/package.json').version)"],
+                           env=env, capture_output=True, text=True, timeout=30)
+    return probe.returncode == 0 and probe.stdout == VERSION
 
 
 @pytest.fixture(scope="session")
 def node_env() -> dict[str, str]:
-    """An environment in which `node` can require @xapi/xapi, installing it if need be."""
+    """An environment in which `node` requires @xapi/xapi at VERSION, installing it if need be."""
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed")
     env = dict(os.environ)
@@ -32,8 +35,8 @@ def node_env() -> dict[str, str]:
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed, so @xapi/xapi cannot be")
     CACHE.mkdir(parents=True, exist_ok=True)
-    install = subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", PACKAGE],
-                             capture_output=True, text=True, timeout=300)
+    install = subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--save-exact",
+                              PACKAGE], capture_output=True, text=True, timeout=300)
     if install.returncode != 0 or not _resolves(env):
         pytest.skip(f"npm could not install {PACKAGE}: {install.stderr[-500:]}")
     return env

@@ -10,15 +10,16 @@ from lrs.auth import Credential, VerifiedPairs, check_secret, hash_secret
 
 
 class CredentialStore:
-    def __init__(self, db: Database, verified: VerifiedPairs):
+    def __init__(self, db: Database, verified: VerifiedPairs, hash_cost: int):
         self.collection = db["credentials"]
         self._verified = verified
+        self._hash_cost = hash_cost
 
     def save(self, key: str, secret: str, scopes: Iterable[str], authority: dict,
              label: str = "", extra: dict | None = None) -> Credential:
         """Create the credential, or replace the secret, scopes and authority of an existing key."""
         document = {
-            "secret_hash": hash_secret(secret),
+            "secret_hash": hash_secret(secret, self._hash_cost),
             "scopes": sorted(set(scopes)),
             "authority": authority,
             "label": label,

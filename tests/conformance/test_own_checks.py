@@ -124,13 +124,15 @@ def test_a_statement_without_version_is_returned_as_1_0_0(lrs_target: Target):
 def test_the_basic_auth_user_is_the_entire_authority(lrs_target: Target):
     """Data 2.4.9: "The LRS MUST include the user as an Agent as the entire authority if a user
     connects directly (using HTTP Basic Authentication)" and "MUST ensure that all Statements
-    stored have an authority". A claimed authority is therefore replaced by the credential's,
-    unless the LRS refuses the statement outright (400 or 403)."""
+    stored have an authority". A claimed authority is therefore replaced by the credential's; an
+    LRS that refuses the statement outright (400 or 403) is skipped, saying so (this LRS replaces
+    it: tests/http/test_statements_write.py pins that strictly)."""
     claimed = {"objectType": "Agent", "mbox": "mailto:impostor@example.com"}
     [plain_id] = lrs_target.post_statements([statement()])
     response = lrs_target.call("POST", "statements", json=statement(authority=claimed))
     if response.status_code in (400, 403):
-        return
+        pytest.skip(f"the LRS refuses a statement with a claimed authority ({response.status_code}), which "
+                    "the spec allows: the replacement rule cannot be checked on it")
     assert response.status_code == 200, response.text
 
     def authority(statement_id: str) -> dict:

@@ -9,7 +9,8 @@ import json
 import threading
 import time
 import uuid
-from typing import Any, Callable, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 
 import requests
 from werkzeug.serving import make_server
@@ -52,6 +53,17 @@ def wait_until(condition: Callable[[], Any], timeout: float = 20.0, step: float 
             return value
         time.sleep(step)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+@contextmanager
+def workers_running() -> Iterator[list[Any]]:
+    """A list for started forwarding workers; each is stopped on exit, whatever happened."""
+    workers: list[Any] = []
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop(5)
 
 
 def stored(app: Any) -> dict[str, dict]:
@@ -137,6 +149,7 @@ class FaultyProxy:
     def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join(timeout=10)
 
     def faults_seen(self) -> set[str]:
         return {request["fault"] for request in self.requests}

@@ -155,17 +155,19 @@ def test_a_statement_written_late_below_the_checkpoint_is_not_skipped(lrs, monke
 
     monkeypatch.setattr(type(backend), "allocate_seq", slow_first_allocation)
     batch_a = [statement(n) for n in range(3)]
-    writer = threading.Thread(target=store, args=(lrs, batch_a))
+    writer = threading.Thread(target=store, args=(lrs, batch_a), daemon=True)
     writer.start()
-    allocated.wait(10)
-    ids_b = store(lrs, [statement(n) for n in range(3, 5)])
-    target = RecordingTarget()
-    fwd = forwarder(lrs, target)
-    drain(fwd)
-    assert set(target.received) == set(ids_b)
-    assert [gap.seq for gap in TargetStates(lrs.db).get("memory").gaps] == [1, 2, 3]
-    release.set()
-    writer.join(10)
+    try:
+        assert allocated.wait(10)
+        ids_b = store(lrs, [statement(n) for n in range(3, 5)])
+        target = RecordingTarget()
+        fwd = forwarder(lrs, target)
+        drain(fwd)
+        assert set(target.received) == set(ids_b)
+        assert [gap.seq for gap in TargetStates(lrs.db).get("memory").gaps] == [1, 2, 3]
+    finally:
+        release.set()
+        writer.join(10)
     drain(fwd)
     assert set(target.received) == set(ids_b) | {s["id"] for s in batch_a}
     assert TargetStates(lrs.db).get("memory").gaps == ()

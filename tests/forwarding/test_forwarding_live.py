@@ -19,7 +19,8 @@ from lrs.forwarding.targets import forward_targets
 from lrs.forwarding.worker import Worker
 from tests.forwarding import transforms
 from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
-                                      fast_engine, statement, stored, target_config, voiding, wait_until)
+                                      fast_engine, statement, stored, target_config, voiding, wait_until,
+                                      workers_running)
 
 SCHEDULE = ("pass", "500", "pass", "429", "pass", "timeout", "drop_after_forward", "pass", "drop", "503")
 
@@ -69,20 +70,21 @@ def test_target_ends_with_exactly_the_sources_statements_despite_outage_faults_a
         source = source_app(make_app, proxy.url + "/xapi", batch_size=40, timeout=0.5)
         lrs = source.extensions["lrs"]
         dying = FreezeAfter(forward_targets(lrs)[0], deliveries=2)
-        worker_a = Worker(lrs, targets=[dying], owner="worker-a").start()
-        writer = threading.Thread(target=post_statements, args=(source.test_client(), 12, 25))
-        writer.start()
-        assert dying.frozen.wait(20)
-        worker_b = Worker(lrs, owner="worker-b").start()
-        wait_until(lambda: forwarding_status(lrs)[0]["worker"] == "worker-b")
-        target.stop()  # the target goes down for a while, mid-run
-        time.sleep(1.0)
-        target.start()
-        writer.join(30)
-        wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0, timeout=30)
-        dying.thaw.set()  # worker A wakes up: its late checkpoint write must be refused
-        worker_a.stop(5)
-        worker_b.stop(5)
+        writer = threading.Thread(target=post_statements, args=(source.test_client(), 12, 25), daemon=True)
+        with workers_running() as workers:
+            try:
+                workers.append(Worker(lrs, targets=[dying], owner="worker-a").start())
+                writer.start()
+                assert dying.frozen.wait(20)
+                workers.append(Worker(lrs, owner="worker-b").start())
+                wait_until(lambda: forwarding_status(lrs)[0]["worker"] == "worker-b")
+                target.stop()  # the target goes down for a while, mid-run
+                time.sleep(1.0)
+                target.start()
+                writer.join(30)
+                wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0, timeout=30)
+            finally:
+                dying.thaw.set()  # worker A wakes up: its late checkpoint write must be refused
 
         assert_same_statements(stored(source), stored(target_app))
         status = forwarding_status(lrs)[0]
@@ -99,11 +101,10 @@ def test_two_workers_never_deliver_at_the_same_time_and_send_each_statement_once
     with RestartableServer(target_app) as target, FaultyProxy(target.url) as proxy:
         source = source_app(make_app, proxy.url + "/xapi", batch_size=10, timeout=1)
         lrs = source.extensions["lrs"]
-        workers = [Worker(lrs, owner=f"worker-{n}").start() for n in range(3)]
-        post_statements(source.test_client(), 8, 10)
-        wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0)
-        for worker in workers:
-            worker.stop(5)
+        with workers_running() as workers:
+            workers.extend(Worker(lrs, owner=f"worker-{n}").start() for n in range(3))
+            post_statements(source.test_client(), 8, 10)
+            wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0)
     sent = [i for request in proxy.requests for i in request["ids"]]
     assert proxy.max_active == 1
     assert sorted(sent) == sorted(stored(source))

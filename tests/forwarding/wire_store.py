@@ -48,6 +48,7 @@ class WireStore:
     def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join(timeout=10)
 
     def _serve(self, sock: Any) -> None:
         while True:

@@ -30,6 +30,18 @@ def test_post_one_returns_its_id_and_sets_lrs_properties(client, xapi_headers):
     assert got["version"].startswith("1.0")
 
 
+def test_a_claimed_authority_is_replaced_by_the_credentials(app, client, xapi_headers):
+    """Data 2.4.9 with Basic auth: the user is the entire authority; this LRS accepts the statement
+    and replaces what it claims (the conformance check skips LRSs that refuse it instead)."""
+    claimed = {"objectType": "Agent", "mbox": "mailto:impostor@example.com"}
+    response = client.post("/xapi/statements", json=statement(authority=claimed), headers=xapi_headers)
+    assert response.status_code == 200
+    [statement_id] = response.get_json()
+    got = client.get(f"/xapi/statements?statementId={statement_id}", headers=xapi_headers).get_json()
+    credential = app.extensions["lrs"].credentials.get("test-admin")
+    assert got["authority"] == credential.authority and got["authority"]["account"]["name"] == "test-admin"
+
+
 def test_post_batch_returns_ids_in_order(client, xapi_headers):
     ids = [str(uuid.uuid4()) for _ in range(3)]
     batch = [statement(id=ids[0]), statement(), statement(id=ids[2])]
