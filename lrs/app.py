@@ -10,6 +10,7 @@ from lrs.core import LRS
 from lrs.forwarding.inprocess import start_in_process
 from lrs.http import admin, cors, errors, versioning, xapi_blueprint
 from lrs.http.alternate import AlternateSyntax
+from lrs.http.request import LRSRequest
 
 
 def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object] = ()) -> Flask:
@@ -22,6 +23,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     lrs.start()
 
     app = Flask(__name__)
+    app.request_class = LRSRequest
     app.config["MAX_CONTENT_LENGTH"] = lrs.settings["max_body_bytes"]
     app.json.sort_keys = False
     app.json.ensure_ascii = False

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as BadCertificateSignature
@@ -25,6 +24,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
+from lrs import client_json
 from lrs.xapi.equality import same_statement
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
@@ -56,7 +56,7 @@ def verify_signature(statement: dict, signature: bytes, version: str) -> None:
     registry = _registry(len(signature))
     try:
         token = jws.extract_compact(signature.strip(), registry=registry)
-    except (JoseError, ValueError, TypeError, binascii.Error):
+    except (JoseError, ValueError, TypeError, binascii.Error, RecursionError):  # a header nested too deep
         raise InvalidSignature("the signature is not a JWS in compact serialisation") from None
     header = token.headers()
     if header.get("alg") not in ALGORITHMS:
@@ -107,8 +107,8 @@ def _certificates(chain: object) -> list[x509.Certificate]:
 
 def _payload_statement(payload: bytes, version: str) -> dict:
     try:
-        signed = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        signed = client_json.loads(payload)
+    except ValueError:  # UnicodeDecodeError and UnstorableJSON included
         raise InvalidSignature("the JWS payload is not a JSON serialisation of a statement") from None
     try:
         validate_statement(signed, version, "JWS payload")

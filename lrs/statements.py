@@ -9,8 +9,9 @@ import datetime as dt
 import time
 from typing import Callable
 
+from lrs.client_json import UnstorableJSON, check_storable
 from lrs.errors import BadRequest, Conflict, ItemErrors, ServiceUnavailable
-from lrs.store.statements import DuplicateStatements, StatementStore
+from lrs.store.statements import DuplicateStatements, StatementStore, UnstorableStatement
 from lrs.xapi.equality import same_statement
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.prepare import prepare_statement
@@ -35,8 +36,9 @@ class StatementService:
         errors = []
         for index, statement in enumerate(statements):
             try:
+                check_storable(statement, f"{path}[{index}]")
                 validate_statement(statement, version, f"{path}[{index}]")
-            except XAPIValidationError as error:
+            except (XAPIValidationError, UnstorableJSON) as error:
                 errors.append((index, error.path, error.rule))
         return errors
 
@@ -72,6 +74,9 @@ class StatementService:
                 self.store_backend.insert_batch(new, stored, source)
             except DuplicateStatements:
                 continue  # a concurrent writer got there first: compare again
+            except UnstorableStatement as error:
+                index = ids.index(new[error.index]["id"])
+                raise ItemErrors([(index, f"statement[{index}]", error.rule)]) from None
             if new:
                 self._on_stored(new, source, define)
             return ids

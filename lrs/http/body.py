@@ -1,26 +1,23 @@
-"""Reading JSON request bodies strictly: UTF-8, no NaN or Infinity, a clear 400 otherwise."""
+"""Reading JSON request bodies strictly (see `lrs.client_json`): a clear 400 otherwise."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
 
+from lrs import client_json
 from lrs.errors import BadRequest
 
 JSON_TYPES = ("application/json",)
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_json(data: bytes | str, what: str = "request body") -> Any:
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, parse_constant=_no_constants)
+        return client_json.loads(data)
     except UnicodeDecodeError:
         raise BadRequest(f"{what}: must be UTF-8 encoded") from None
+    except client_json.UnstorableJSON as error:
+        raise BadRequest(f"{what}: {error}") from None
     except ValueError as error:
         raise BadRequest(f"{what}: malformed JSON ({error})") from None
 

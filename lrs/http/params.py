@@ -5,12 +5,12 @@ parameter's value is never passed on to MongoDB as anything but a validated plai
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.experimental.context import Context
 
+from lrs import client_json
 from lrs.errors import BadRequest
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
@@ -59,7 +59,9 @@ class AgentJSON(XAPIField):
 
     def _check(self, value: str) -> dict:
         try:
-            agent = json.loads(value)
+            agent = client_json.loads(value)
+        except client_json.UnstorableJSON as error:
+            raise ValidationError(f"must be an Agent or Group as JSON ({error})") from None
         except ValueError:
             raise ValidationError("must be an Agent or Group as JSON") from None
         validate_agent(agent, self.name, request_version())

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 from marshmallow import fields, validate
 
+from lrs import client_json
 from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS
 from lrs.core import current_lrs
 from lrs.errors import BadRequest, NotFound
@@ -167,11 +168,11 @@ def _encode_more(raw: dict[str, str], next_seq: int) -> str:
 
 def _decode_more(cursor: str) -> tuple[dict[str, str], int]:
     try:
-        state = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        state = client_json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
         raw, after = state["q"], state["after"]
         if not isinstance(raw, dict) or not isinstance(after, int) or "more" in raw:
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):  # UnicodeDecodeError and binascii.Error are ValueErrors
         raise BadRequest("parameter 'more': not a cursor this LRS issued") from None
     return raw, after
 

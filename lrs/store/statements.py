@@ -19,7 +19,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import bson
 import pymongo
+from bson.errors import BSONError
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
@@ -28,6 +30,8 @@ from lrs.store.derived import derived_fields
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 STALE_PENDING = dt.timedelta(minutes=5)
+# MongoDB's document limit, less room for what is added later (`via`, `seq`, `pending`).
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 256 * 1024
 FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_activities", "registration")
 
 
@@ -37,6 +41,15 @@ class DuplicateStatements(Exception):
     def __init__(self, ids: list[str]):
         super().__init__(", ".join(ids))
         self.ids = ids
+
+
+class UnstorableStatement(ValueError):
+    """The statement at `index` of a batch cannot be stored (checked before anything is written)."""
+
+    def __init__(self, index: int, rule: str):
+        super().__init__(f"statement {index} {rule}")
+        self.index = index
+        self.rule = rule
 
 
 @dataclass
@@ -138,22 +151,27 @@ class StatementStore:
         """Insert and then reveal the batch; raises DuplicateStatements, leaving nothing behind."""
         if not statements:
             return
+        documents = [self._document(statement, stored, source) for statement in statements]
+        _check_storable(documents)
         first = self.allocate_seq(len(statements))
         batch = uuid.uuid4().hex
-        documents = [self._document(statement, first + offset, stored, source, batch)
-                     for offset, statement in enumerate(statements)]
+        for offset, document in enumerate(documents):
+            document.update(seq=first + offset, pending=batch)
         ids = [doc["_id"] for doc in documents]
         self._attach_via(documents)
         self.batches.insert_one({"_id": batch, "stored": stored, "ids": ids})
         try:
             self.collection.insert_many(documents, ordered=False)
-        except BulkWriteError as error:
+            self.collection.update_many({"_id": {"$in": ids}}, {"$unset": {"pending": ""}})
+        except Exception as error:
+            # Whatever failed, the batch must not stay pending: it would hide its ids and hold
+            # X-Experience-API-Consistent-Through back until the next start.
             self._discard(batch, ids)
-            duplicates = [e["op"]["_id"] for e in error.details.get("writeErrors", []) if e.get("code") == 11000]
+            duplicates = [e["op"]["_id"] for e in error.details.get("writeErrors", []) if e.get("code") == 11000] \
+                if isinstance(error, BulkWriteError) else []
             if duplicates:
                 raise DuplicateStatements(duplicates) from error
             raise
-        self.collection.update_many({"_id": {"$in": ids}}, {"$unset": {"pending": ""}})
         self.batches.delete_one({"_id": batch})
         self._apply_references(documents)
 
@@ -162,14 +180,13 @@ class StatementStore:
         self.batches.delete_one({"_id": batch})
 
     @staticmethod
-    def _document(statement: dict, seq: int, stored: dt.datetime, source: str, batch: str) -> dict:
+    def _document(statement: dict, stored: dt.datetime, source: str) -> dict:
+        """The statement's document, but its `seq` and `pending` marker (set once it is known storable)."""
         return {
             "_id": statement["id"],
-            "seq": seq,
             "raw": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
             "stored": stored,
             "source": source,
-            "pending": batch,
             "voided": False,
             "via": [],
             **derived_fields(statement),
@@ -254,6 +271,18 @@ class StatementStore:
         if pending is None:
             return now
         return min(now, pending["stored"] - dt.timedelta(milliseconds=1))
+
+
+def _check_storable(documents: list[dict]) -> None:
+    """Encode each document as the server will, so what BSON cannot hold fails before any write."""
+    for index, document in enumerate(documents):
+        try:
+            size = len(bson.encode(document))
+        except (BSONError, OverflowError, UnicodeError, ValueError) as error:
+            raise UnstorableStatement(index, f"cannot be stored ({error})") from None
+        if size > MAX_DOCUMENT_BYTES:
+            raise UnstorableStatement(index, f"is {size} bytes once stored; at most {MAX_DOCUMENT_BYTES} fit "
+                                             "in one MongoDB document")
 
 
 def _filter_part(doc: dict) -> dict:

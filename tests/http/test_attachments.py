@@ -241,3 +241,17 @@ def test_a_tampered_or_mislabelled_signature_is_refused(client, xapi_headers, si
     assert response.status_code == 400
     assert message in response.get_json()["error"]["message"]
     assert client.get(f"/xapi/statements?statementId={original['id']}", headers=xapi_headers).status_code == 404
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_a_jws_nested_too_deeply_is_refused(client, xapi_headers, part):
+    original = {**statement(), "id": str(uuid.uuid4())}
+    del original["attachments"]
+    deep = "[" * 100_000 + "]" * 100_000
+    header = f'{{"alg": "RS256", "x": {deep}}}' if part == "header" else '{"alg": "RS256"}'
+    payload = deep if part == "payload" else json.dumps(original)
+    token = b".".join(base64.urlsafe_b64encode(text.encode()).rstrip(b"=") for text in (header, payload, "sig"))
+    signature = {**attachment(token, "application/octet-stream"), "usageType": SIGNATURE_USAGE}
+    response = post(client, xapi_headers, multipart({**original, "attachments": [signature]}, token))
+    assert response.status_code == 400
+    assert "JWS" in response.get_json()["error"]["message"]

@@ -1,0 +1,31 @@
+"""Flask's request object, made safe against two kinds of hostile input werkzeug lets through.
+
+- A chunked body (no Content-Length) over the size limit: werkzeug's `get_data` returns its first
+  `max_content_length` bytes as if that were the whole body, so a document was stored truncated
+  and JSON cut at a lucky place was accepted. Here reaching the limit is a 413, as it is when a
+  Content-Length announces too much.
+- An Authorization header that is not ASCII: werkzeug raises ValueError while decoding it (a 500).
+  Here it is no credential at all, so the resource answers 401 like for any unusable header.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Request
+from werkzeug.datastructures import Authorization
+
+
+class LRSRequest(Request):
+    def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> Any:
+        data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
+        if self.content_length is None and self.max_content_length is not None \
+                and len(data) >= self.max_content_length:
+            self.stream.read(1)  # at its limit werkzeug's stream raises RequestEntityTooLarge (413)
+        return data.decode(errors="replace") if as_text else data
+
+    @property
+    def authorization(self) -> Authorization | None:  # type: ignore[override]
+        try:
+            return super().authorization
+        except ValueError:  # base64 of non-ASCII text
+            return None

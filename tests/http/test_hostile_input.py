@@ -1,0 +1,194 @@
+"""Hostile input gets a 4xx in the API's error format, never a 500, and leaves nothing behind.
+
+Each case here crashed the LRS or left a batch pending before: values MongoDB cannot hold,
+JSON nested deep enough to exhaust the stack, undecodable headers, bodies over the limit sent
+without a Content-Length.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import uuid
+from urllib.parse import quote
+
+import pytest
+import requests
+from pymongo.errors import AutoReconnect
+
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET
+
+DEEP = "[" * 100_000 + "]" * 100_000
+AGENT = '{"mbox": "mailto:ada@example.com"}'
+
+
+def statement(**extra) -> dict:
+    return {"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": "http://example.com/a/1"}, **extra}
+
+
+def error_message(response) -> str:
+    body = response.get_json()
+    assert body["error"]["status"] == response.status_code
+    return body["error"]["message"]
+
+
+@pytest.fixture
+def no_tracebacks(caplog):
+    """Client errors are not server errors: nothing is logged at ERROR (Flask logs tracebacks there)."""
+    yield
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+def consistent_through(response) -> dt.datetime:
+    return dt.datetime.fromisoformat(response.headers["X-Experience-API-Consistent-Through"].replace("Z", "+00:00"))
+
+
+def assert_nothing_pending(app, client, xapi_headers, statement_id: str, since: dt.datetime) -> None:
+    """The id is free at once, no batch is left announced and Consistent-Through keeps moving."""
+    lrs = app.extensions["lrs"]
+    assert lrs.statement_store.batches.count_documents({}) == 0
+    assert lrs.statement_store.collection.count_documents({"pending": {"$exists": True}}) == 0
+    got = client.get(f"/xapi/statements?statementId={statement_id}", headers=xapi_headers)
+    assert got.status_code == 404
+    assert consistent_through(got) >= since
+    put = client.put(f"/xapi/statements?statementId={statement_id}", json=statement(), headers=xapi_headers)
+    assert put.status_code == 204
+
+
+@pytest.mark.parametrize("result, path, rule", [
+    ('{"score": {"raw": 9223372036854775808}}', "result.score.raw", "64 bits"),
+    ('{"score": {"raw": -9223372036854775809}}', "result.score.raw", "64 bits"),
+    ('{"score": {"raw": %s}}' % ("9" * 4000), "result.score.raw", "64 bits"),
+    ('{"extensions": {"http://example.com/x": 1e400}}', "result.extensions.http://example.com/x", "64-bit float"),
+    ('{"response": "\\ud800"}', "result.response", "lone surrogate"),
+    ('{"extensions": {"http://example.com/\\udfff": 1}}', "result.extensions", "lone surrogate"),
+    ('{"extensions": {"http://example.com/x": %s}}' % ("[" * 150 + "]" * 150), "result.extensions", "nested deeper"),
+    ('{"extensions": {"http://example.com/x": %s}}' % DEEP, "$", "nested deeper"),
+])
+def test_values_storage_cannot_hold_are_refused_before_anything_is_written(app, client, xapi_headers, no_tracebacks,
+                                                                           result, path, rule):
+    good_id = str(uuid.uuid4())
+    body = f'[{json.dumps(statement(id=good_id))}, {json.dumps(statement())[:-1]}, "result": {result}}}]'
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    response = client.post("/xapi/statements", data=body, headers={**xapi_headers, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    message = error_message(response)
+    assert path in message and rule in message
+    assert_nothing_pending(app, client, xapi_headers, good_id, before)
+
+
+def test_a_failure_after_the_pending_marker_is_rolled_back_at_once(app, client, xapi_headers, monkeypatch):
+    collection = app.extensions["lrs"].statement_store.collection
+    reveal = collection.update_many
+    calls = []
+
+    def lose_the_connection(*args, **kwargs):
+        if not calls:
+            calls.append(args)
+            raise AutoReconnect("connection lost mid-batch")
+        return reveal(*args, **kwargs)
+
+    monkeypatch.setattr(collection, "update_many", lose_the_connection)
+    statement_id = str(uuid.uuid4())
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    response = client.post("/xapi/statements", json=[statement(id=statement_id)], headers=xapi_headers)
+    assert response.status_code == 500 and calls
+    assert_nothing_pending(app, client, xapi_headers, statement_id, before)
+
+
+@pytest.mark.parametrize("query", [
+    f"/xapi/statements?agent={quote(DEEP)}",
+    "/xapi/statements?more=" + base64.urlsafe_b64encode(f'{{"q": {DEEP}, "after": 1}}'.encode()).decode(),
+    f"/xapi/activities/state?activityId=http://example.com/a&agent={quote(DEEP)}&stateId=s",
+    f"/xapi/agents?agent={quote(DEEP)}",
+])
+def test_deeply_nested_json_in_parameters_is_a_400(client, xapi_headers, no_tracebacks, query):
+    response = client.get(query, headers=xapi_headers)
+    assert response.status_code == 400
+    assert "agent" in error_message(response) or "more" in error_message(response)
+
+
+@pytest.mark.parametrize("path", [
+    "/xapi/statements",
+    f"/xapi/activities/state?activityId=http://example.com/a&agent={quote(AGENT)}&stateId=s",
+    f"/xapi/activities/profile?activityId=http://example.com/a&profileId=p",
+])
+def test_deeply_nested_json_bodies_are_a_400(client, xapi_headers, no_tracebacks, path):
+    response = client.post(path, data=DEEP, headers={**xapi_headers, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "nested deeper than 100 levels" in error_message(response)
+
+
+def test_a_merge_into_a_document_holding_a_lone_surrogate_is_impossible(client, xapi_headers, no_tracebacks):
+    url = f"/xapi/activities/state?activityId=http://example.com/a&agent={quote(AGENT)}&stateId=s"
+    headers = {**xapi_headers, "Content-Type": "application/json"}
+    response = client.put(url, data='{"a": "\\ud800"}', headers=headers)
+    assert response.status_code == 400 and "lone surrogate" in error_message(response)
+    assert client.get(url, headers=xapi_headers).status_code == 404
+
+
+@pytest.mark.parametrize("authorization", ["Basic \u00e9\u00e9\u00e9\u00e9", "Basic \u00e9", "Basic \u00ff:\u00ff"])
+def test_a_basic_header_that_is_not_ascii_is_a_401(client, no_tracebacks, authorization):
+    response = client.get("/xapi/statements", headers={"Authorization": authorization,
+                                                       "X-Experience-API-Version": "1.0.3"})
+    assert response.status_code == 401
+    error_message(response)
+
+
+def test_adapters_refuse_deeply_nested_bodies_with_their_own_errors(make_app, no_tracebacks):
+    app = make_app(plugins="simple_events,h5p,caliper")
+    app.extensions["lrs"].create_credential("adapters", "adapters-secret",
+                                            ["simple_events", "h5p", "caliper/events.write"])
+    client = app.test_client()
+    bearer = {"Authorization": "Bearer adapters:adapters-secret", "Content-Type": "application/json"}
+    token = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                        headers={"Authorization": "Basic " + base64.b64encode(b"adapters:adapters-secret").decode()})
+    caliper = {"Authorization": f"Bearer {token.get_json()['access_token']}", "Content-Type": "application/json"}
+    for path, headers in [("/events", bearer), ("/api/xapi/statements", bearer), ("/api/xapi/h5p-event", bearer),
+                          ("/caliper/event", caliper), ("/events/1.0/", caliper)]:
+        response = client.post(path, data=DEEP, headers=headers)
+        assert response.status_code == 400, (path, response.data)
+        assert "nested deeper" in response.get_data(as_text=True), path
+
+
+# -- bodies without a Content-Length ----------------------------------------------------------------
+
+def chunks(data: bytes, size: int = 1024 * 1024):
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+def chunked(method: str, url: str, data: bytes, content_type: str) -> int:
+    """Send `data` with Transfer-Encoding: chunked; the status, or 413 if the server cut us off
+    after answering (it may close the connection on a body it refuses)."""
+    try:
+        response = requests.request(method, url, data=chunks(data), auth=(ADMIN_KEY, ADMIN_SECRET), timeout=60,
+                                    headers={"X-Experience-API-Version": "1.0.3", "Content-Type": content_type})
+    except requests.ConnectionError:
+        return 413
+    return response.status_code
+
+
+def test_a_chunked_document_over_the_limit_is_a_413_and_nothing_is_stored(live_server):
+    url = (f"{live_server.url}/xapi/activities/state?activityId=http://example.com/a"
+           f"&agent={quote(AGENT)}&stateId=big")
+    assert chunked("PUT", url, b"x" * (21 * 1024 * 1024), "application/octet-stream") == 413
+    got = requests.get(url, auth=(ADMIN_KEY, ADMIN_SECRET), headers={"X-Experience-API-Version": "1.0.3"}, timeout=10)
+    assert got.status_code == 404
+
+
+def test_chunked_json_over_the_limit_is_a_413_even_when_its_start_is_valid_json(make_app):
+    from tests.conftest import LiveServer
+
+    app = make_app(max_body_bytes=4096)
+    statement_id = str(uuid.uuid4())
+    body = json.dumps(statement(id=statement_id)).encode() + b" " * 8192  # cut at 4 KiB: still valid JSON
+    with LiveServer(app) as server:
+        assert chunked("POST", f"{server.url}/xapi/statements", body, "application/json") == 413
+        got = requests.get(f"{server.url}/xapi/statements?statementId={statement_id}", auth=(ADMIN_KEY, ADMIN_SECRET),
+                           headers={"X-Experience-API-Version": "1.0.3"}, timeout=10)
+        assert got.status_code == 404
+        small = json.dumps(statement(id=statement_id)).encode()
+        assert chunked("POST", f"{server.url}/xapi/statements", small, "application/json") == 200
