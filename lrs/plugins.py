@@ -7,8 +7,10 @@ from typing import Iterable
 import pluggy
 
 from lrs import hooks
+from lrs.forwarding import settings as forwarding_settings
 
 ENTRY_POINT_GROUP = "lrs.plugins"
+CORE_PLUGIN = "lrs.core"  # the core's own hook implementations, registered always
 
 
 class PluginError(RuntimeError):
@@ -27,6 +29,7 @@ def plugin_manager(enabled: Iterable[str], extra: Iterable[object] = ()) -> plug
     """
     manager = pluggy.PluginManager(hooks.PROJECT)
     manager.add_hookspecs(hooks)
+    manager.register(forwarding_settings, name=CORE_PLUGIN)
     installed = available_plugins()
     for name in enabled:
         manager.register(_load(name, installed), name=name)

@@ -1,7 +1,9 @@
 """Every setting of the LRS in one place: its name, environment variable, default and meaning.
 
-Plugins declare their own settings through the `lrs_declare_settings` hook with the same
-`Setting` type, so `lrs settings` and the README table cover them too.
+The core's own settings are here; the forwarding engine's (lrs.forwarding.settings) and the
+plugins' come in through the `lrs_declare_settings` hook with the same `Setting` type and the
+shared parsers below, so `lrs settings` and the README table cover them too. This module is a
+leaf: it imports nothing of the LRS, so anything may import it.
 """
 from __future__ import annotations
 
@@ -24,16 +26,29 @@ def parse_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def positive(parse: Callable[[str], float]) -> Callable[[str], float]:
+    """A parser (int, float) that also refuses zero and negative numbers."""
+    def check(value: str) -> float:
+        number = parse(value)
+        if number <= 0:
+            raise ValueError(f"must be greater than 0, got {value!r}")
+        return number
+    return check
+
+
+def between(parse: Callable[[str], float], low: float, high: float) -> Callable[[str], float]:
+    """A parser (int, float) that also refuses numbers outside low..high."""
+    def check(value: str) -> float:
+        number = parse(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be from {low} to {high}, got {value!r}")
+        return number
+    return check
+
+
 # The lowest scrypt cost (N = 2 ** 14) LRS_SECRET_HASH_COST accepts. Tests pass lower costs to
 # create_app as numbers (values not read from text are not parsed), so their apps start fast.
 SAFE_HASH_COST = 14
-
-
-def hash_cost(value: str) -> int:
-    cost = int(value)
-    if not SAFE_HASH_COST <= cost <= 17:
-        raise ValueError(f"must be from {SAFE_HASH_COST} to 17, got {value!r}")
-    return cost
 
 
 @dataclass(frozen=True)
@@ -50,8 +65,6 @@ class Setting:
     def env(self) -> str:
         return "LRS_" + self.name.upper()
 
-
-from lrs.forwarding.settings import FORWARDING_SETTINGS  # noqa: E402 (it builds on Setting, above)
 
 CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("mongo_uri", "", "MongoDB connection URI. Empty: the embedded in-process store "
@@ -81,9 +94,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("auth_cache_seconds", 300, "How long a verified key/secret pair skips the slow "
             "password hash (revocation still takes effect at once).", int),
     Setting("secret_hash_cost", 15, "scrypt cost of the hash of credential secrets: N = 2 ** cost "
-            "(14 to 17; each step doubles the time and memory of a first verification).", hash_cost),
+            "(14 to 17; each step doubles the time and memory of a first verification).",
+            between(int, SAFE_HASH_COST, 17)),
     Setting("log_level", "INFO", "Python logging level."),
-    *FORWARDING_SETTINGS,
 )
 
 

@@ -11,8 +11,4 @@ running it (`worker`, `inprocess`), the numbers operators watch (`status`), what
 
 Forwarder plugins import from `contract` (Target, TargetOptions, Outgoing, Outcome,
 classify_http), `filters` (StatementFilter), `scan` (parse_since) and `body` (statements_body).
-This module imports nothing else, so that lrs.settings can list the engine's settings.
 """
-# lrs.settings lists this package's settings among the core's: importing it first means the
-# import cycle (lrs.settings -> lrs.forwarding.settings -> lrs.settings) always starts there.
-import lrs.settings  # noqa: F401  isort: skip

@@ -1,30 +1,34 @@
-"""The forwarding engine's own settings (the targets themselves come from forwarder plugins)."""
+"""The forwarding engine's own settings (the targets themselves come from forwarder plugins).
+
+They are declared through the core's own `lrs_declare_settings` implementation, which
+lrs.plugins registers always, whichever plugins are enabled.
+"""
 from __future__ import annotations
 
-from lrs.settings import Setting, parse_bool
+from typing import Iterable
 
-
-def positive_number(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError(f"must be greater than 0, got {value!r}")
-    return number
-
+from lrs.hooks import hookimpl
+from lrs.settings import Setting, parse_bool, positive
 
 FORWARDING_SETTINGS: tuple[Setting, ...] = (
     Setting("forward_in_process", False, "Run the forwarding worker in the LRS process itself (for "
             "the embedded store, which other processes cannot read). With MongoDB, run "
             "`lrs forward` instead.", parse_bool),
     Setting("forward_poll_seconds", 1.0, "How often an idle forwarding worker looks for new "
-            "statements.", positive_number),
+            "statements.", positive(float)),
     Setting("forward_lease_seconds", 60.0, "How long a worker owns a target without renewing its "
             "lease; after a worker dies, another takes the target over after this long. At least "
-            "twice every target's request timeout.", positive_number),
+            "twice every target's request timeout.", positive(float)),
     Setting("forward_retry_base_seconds", 1.0, "First retry delay after a failed delivery; it "
-            "doubles with each further failure (with jitter).", positive_number),
+            "doubles with each further failure (with jitter).", positive(float)),
     Setting("forward_retry_max_seconds", 300.0, "Longest delay between two delivery attempts, "
-            "including one asked for with Retry-After.", positive_number),
+            "including one asked for with Retry-After.", positive(float)),
     Setting("forward_gap_grace_seconds", 600.0, "How long a sequence number that was allocated "
             "but never became visible is watched before the engine concludes its write failed.",
-            positive_number),
+            positive(float)),
 )
+
+
+@hookimpl(tryfirst=True)  # listed right after the core's settings
+def lrs_declare_settings() -> Iterable[Setting]:
+    return FORWARDING_SETTINGS

@@ -7,13 +7,13 @@ Enable with `LRS_PLUGINS=caliper`; create OAuth clients with
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Iterable
 
 from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting
+from lrs.settings import Setting, positive
 from plugins.caliper import http, oauth_http
 from plugins.caliper.ingest import PLUGIN_NAME
 from plugins.caliper.session_events import SessionEvents
@@ -21,23 +21,13 @@ from plugins.caliper.sessions import SessionStore
 from plugins.caliper.tokens import LRS_SCOPE, TokenStore
 
 
-def _positive(parse: Callable[[str], float]) -> Callable[[str], float]:
-    """A setting parser that refuses zero and negative numbers."""
-    def check(value: str) -> float:
-        number = parse(value)
-        if number <= 0:
-            raise ValueError(f"must be greater than 0, got {value!r}")
-        return number
-    return check
-
-
 @hookimpl
 def lrs_declare_settings() -> Iterable[Setting]:
     return [
         Setting("caliper_token_lifetime", 3600, "Seconds an OAuth Bearer token from POST /oauth/token "
-                "stays valid (`expires_in`).", _positive(int)),
+                "stays valid (`expires_in`).", positive(int)),
         Setting("caliper_heartbeat_timeout", 300.0, "Seconds (server time) a session created with "
-                "`requiresHeartbeat` may go without a heartbeat before it is TimedOut.", _positive(float)),
+                "`requiresHeartbeat` may go without a heartbeat before it is TimedOut.", positive(float)),
         Setting("caliper_home_page", "", "account.homePage of actors whose IRI has no authority, "
                 "e.g. urn:... (empty: LRS_PUBLIC_URL)."),
     ]
