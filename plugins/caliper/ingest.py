@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 from lrs.core import LRS
 from lrs.errors import ItemErrors
-from plugins.caliper.mapping import EVENT_EXTENSION, Origin, statement
-from plugins.caliper.values import statement_id
+from plugins.caliper.mapping import EVENT_EXTENSION, XAPI_VERSION, Origin, statement
+from plugins.caliper.values import derived_id, statement_id
 
 PLUGIN_NAME = "caliper"
-XAPI_VERSION = "1.0.3"
 # The statement property a core validation error names -> the event property it was made from.
 EVENT_FIELDS = {"actor": "actor", "verb": "action", "object": "object", "result": "generated",
                 "timestamp": "eventTime"}
@@ -74,12 +73,14 @@ def _kept_event(stored: dict) -> dict | None:
 
 
 def keep_entities(lrs: LRS, entities: list[dict], sensor: str, now: dt.datetime) -> None:
-    """Entities described in an envelope, latest description per id, kept as sent (JSON text)."""
+    """Entities described in an envelope, latest description per id, kept as sent (JSON text).
+    Id-less typed objects (a SystemIdentifier, a selector) are keyed by a name-based id of their text."""
     collection = lrs.plugin_collection(PLUGIN_NAME, "entities")
     for entity in entities:
+        raw = json.dumps(entity, ensure_ascii=False, separators=(",", ":"))
         collection.update_one(
-            {"_id": entity["id"]},
-            {"$set": {"raw": json.dumps(entity, ensure_ascii=False, separators=(",", ":")),
+            {"_id": entity.get("id") or derived_id(raw)},
+            {"$set": {"raw": raw,
                       "type": entity["type"], "sensor": sensor, "updated": now},
              "$setOnInsert": {"created": now}},
             upsert=True)

@@ -6,23 +6,21 @@ context extension EVENT_EXTENSION, so nothing the client sent is lost.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from plugins.caliper import vocabulary as v
-from plugins.caliper.values import entity_id, entity_type, is_iri, session_iri, session_uuid, statement_id
+from plugins.caliper.values import entity_id, entity_type, is_duration, is_iri, session_iri, session_uuid, statement_id
 
 EVENT_EXTENSION = v.CALIPER_TERMS + "Event"
 SENSOR_EXTENSION = v.CALIPER_TERMS + "sensor"
 SESSION_EXTENSION = v.CALIPER_TERMS + "session"
 MEMBERSHIP_EXTENSION = v.CALIPER_TERMS + "membership"
 FEDERATED_SESSION_EXTENSION = v.CALIPER_TERMS + "federatedSession"
+XAPI_VERSION = "1.0.3"  # the statement version adapters write (seeds/001's statement format)
 LANGUAGE = "und"  # Caliper names carry no language tag
 VERB_LANGUAGE = "en-US"  # Caliper actions are en-US past-tense verbs
-DURATION = re.compile(r"^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
-                      r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$")
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 ADL_W3ID = "https://w3id.org/xapi/adl/verbs/"
@@ -78,6 +76,7 @@ def statement(event: dict, origin: Origin) -> dict:
     result = _result(event.get("generated"))
     out: dict[str, Any] = {
         "id": statement_id(event["id"]),
+        "version": XAPI_VERSION,
         "actor": agent(event["actor"], origin.home_page),
         "verb": {"id": verb_id(event["type"], action), "display": {VERB_LANGUAGE: action}},
         "object": activity(event["object"]),
@@ -182,7 +181,7 @@ def _result(generated: Any) -> dict:
     if response is not None:
         result["response"] = response
     duration = generated.get("duration")
-    if isinstance(duration, str) and DURATION.match(duration):
+    if is_duration(duration):
         result["duration"] = duration
     return result
 

@@ -1,19 +1,41 @@
-"""Checking envelopes, events and entities against Caliper 1.2 (and the seeds' stricter rules).
+"""Checking envelopes, events and entities against the Caliper 1.2 model (and the seeds' rules).
 
 Every check returns a list of (JSON path, rule) problems rather than stopping at the first, so a
-client sees everything wrong with an envelope in one response. The rules themselves are the data
-tables of `plugins.caliper.vocabulary`.
+client sees everything wrong with an envelope in one response. Entities are checked by their own
+type (`plugins.caliper.model`) wherever they appear: as envelope items, as event properties and
+nested in other entities. Any JSON value in any position yields problems, never an exception.
+
+Leniencies, so that IMS's own examples pass (docs/caliper.md lists them):
+- GeneralProfile may govern any event type (IMS files a NavigationEvent under it);
+- the entity types of `actor`, `object` and `generated` are those of any profile's row for the
+  event's type and action (IMS's MediaProfile NavigationEvent of a DigitalResourceCollection);
+- `metric` values outside Caliper's Metric terms are accepted in data that declares no Caliper
+  `@context` (the Timeback seed's "Facts Learnt").
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from plugins.caliper import model
 from plugins.caliper import vocabulary as v
-from plugins.caliper.values import is_event_id, is_iri, parse_datetime
+from plugins.caliper.values import is_duration, is_event_id, is_iri, parse_datetime
 
 Problem = tuple[str, str]
 ENVELOPE_REQUIRED = ("sensor", "sendTime", "dataVersion", "data")
 DATE_TIME_RULE = "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"
+UNKNOWN_PROPERTY = "unknown property of a {} (custom data belongs in `extensions`)"
+MAX_DEPTH = 24  # entities nested deeper than this are refused, not walked
+SCALARS = {
+    "string": (lambda value: isinstance(value, str), "must be a string"),
+    "integer": (lambda value: type(value) is int, "must be an integer"),
+    "decimal": (lambda value: type(value) in (int, float) and math.isfinite(value), "must be a number"),
+    "boolean": (lambda value: type(value) is bool, "must be true or false"),
+    "DateTime": (lambda value: parse_datetime(value) is not None, DATE_TIME_RULE),
+    "Duration": (is_duration, "must be an ISO 8601 duration, e.g. PT1M30S"),
+    "IRI": (is_iri, "must be an IRI"),
+    "object": (lambda value: isinstance(value, dict), "must be an object"),
+}
 
 
 def envelope_problems(envelope: Any) -> list[Problem]:
@@ -25,7 +47,7 @@ def envelope_problems(envelope: Any) -> list[Problem]:
         problems.append(("$.sensor", "must be an IRI identifying the sensor"))
     if "sendTime" in envelope and parse_datetime(envelope["sendTime"]) is None:
         problems.append(("$.sendTime", DATE_TIME_RULE))
-    if "dataVersion" in envelope and envelope["dataVersion"] != v.DATA_VERSION:
+    if "dataVersion" in envelope and not _one_of(envelope["dataVersion"], v.DATA_VERSIONS):
         problems.append(("$.dataVersion", f"must be {v.DATA_VERSION}"))
     data = envelope.get("data")
     if "data" in envelope and (not isinstance(data, list) or not data):
@@ -38,21 +60,42 @@ def is_event(item: Any) -> bool:
     if not isinstance(item, dict):
         return True
     kind = item.get("type")
-    return "action" in item or "eventTime" in item or kind in v.EVENT_TYPES or \
-        (isinstance(kind, str) and kind.endswith("Event"))
+    return "action" in item or "eventTime" in item or \
+        (isinstance(kind, str) and (kind in model.EVENT_TYPES or kind.endswith("Event")))
 
 
 def event_problems(event: Any, path: str) -> list[Problem]:
     """Caliper 1.2: required properties, formats, profile, action and entity types of one Event."""
     if not isinstance(event, dict):
         return [(path, "must be a Caliper Event object")]
+    kind = event.get("type")
+    known = isinstance(kind, str) and kind in model.EVENT_TYPES
+    specs = model.properties(kind if known else "Event")
     problems = [(f"{path}.{key}", "unknown property (custom data belongs in `extensions`)")
-                for key in event if key not in v.EVENT_PROPERTIES]
-    problems += [(f"{path}.{key}", "required") for key in v.EVENT_REQUIRED if key not in event]
-    problems += _format_problems(event, path)
-    rules = _governing_rules(event, path, problems)
-    if rules:
-        problems += _entity_problems(event, path, rules)
+                for key in event if key not in specs and key != "@context"]
+    problems += [(f"{path}.{key}", "required") for key, spec in specs.items()
+                 if spec.endswith("!") and key not in event]
+    problems += _context_problems(event, path)
+    if "id" in event and not is_event_id(event["id"]):
+        problems.append((f"{path}.id", "must be a UUID expressed as a URN: urn:uuid:<UUID>"))
+    if "type" in event and not known:
+        problems.append((f"{path}.type", f"unknown Caliper event type (known: {', '.join(sorted(model.EVENT_TYPES))})"))
+    if "profile" in event and not _one_of(event["profile"], v.PROFILES):
+        problems.append((f"{path}.profile", f"must be one of {', '.join(v.PROFILES)}"))
+    action = event.get("action")
+    if "action" in event and not v.is_action(action):
+        problems.append((f"{path}.action", "unknown Caliper action"))
+    rules = _governing_rules(event, path, problems) if known else []
+    rows = [rule for rule in v.rules_for(kind, None) if v.canonical_action(action) in rule.actions] \
+        if known and v.is_action(action) else []
+    strict = "@context" in event
+    for name, spec in specs.items():
+        if name in event and name not in ("id", "type", "profile", "action"):
+            allowed = _allowed(spec, name, rows)
+            problems += check_value(event[name], allowed, f"{path}.{name}", strict, 0)
+    for name in {required for rule in rules for required in rule.requires}:
+        if all(name in rule.requires for rule in rules) and name not in event:
+            problems.append((f"{path}.{name}", f"required for a {kind} {action}"))
     return problems
 
 
@@ -74,62 +117,100 @@ def events_api_problems(event: dict, path: str) -> list[Problem]:
 
 
 def entity_item_problems(entity: Any, path: str) -> list[Problem]:
-    """An Entity described in an envelope, by the Entity schema of seeds/002."""
+    """An Entity described in an envelope, by the model of its own type."""
     if not isinstance(entity, dict):
         return [(path, "must be a Caliper Event or Entity object")]
-    problems = [(f"{path}.{key}", "unknown property of an Entity (custom data belongs in `extensions`)")
-                for key in entity if key not in v.ENTITY_PROPERTIES]
-    problems += _entity_value_problems(entity, path, ("Entity",))
-    problems += _context_problems(entity, path)
-    for name in ("name", "description"):
-        if name in entity and not isinstance(entity[name], str):
-            problems.append((f"{path}.{name}", "must be a string"))
-    for name in ("dateCreated", "dateModified"):
-        if name in entity and parse_datetime(entity[name]) is None:
-            problems.append((f"{path}.{name}", DATE_TIME_RULE))
-    if "extensions" in entity and not isinstance(entity["extensions"], dict):
-        problems.append((f"{path}.extensions", "must be an object"))
-    others = entity.get("otherIdentifiers", [])
-    if not isinstance(others, list) or any(not isinstance(o, (str, dict)) for o in others):
-        problems.append((f"{path}.otherIdentifiers", "must be an array of strings or objects"))
+    return entity_problems(entity, path, model.DESCRIBABLE, "@context" in entity, 0)
+
+
+def check_value(value: Any, spec: str, path: str, strict: bool, depth: int) -> list[Problem]:
+    """`value` against a property spec of `plugins.caliper.model` (see there)."""
+    spec = spec.rstrip("!")
+    if spec.startswith("["):
+        if not isinstance(value, list):
+            return [(path, "must be an array")]
+        return [p for index, item in enumerate(value)
+                for p in check_value(item, spec[1:-1], f"{path}[{index}]", strict, depth)]
+    if spec in SCALARS:
+        test, rule = SCALARS[spec]
+        return [] if test(value) else [(path, rule)]
+    if spec.startswith("Term:"):
+        return _term_problems(value, spec[5:], path, strict)
+    allowed = tuple(spec.split("|"))
+    if isinstance(value, str):
+        return [] if is_iri(value) else [(path, "must be an IRI or an entity object {id, type}")]
+    if not isinstance(value, dict):
+        return [(path, "must be an IRI or an entity object {id, type}")]
+    return entity_problems(value, path, allowed, strict, depth + 1)
+
+
+def entity_problems(entity: dict, path: str, allowed: tuple[str, ...], strict: bool, depth: int) -> list[Problem]:
+    """An entity object: a known type allowed here, then each property by the type's model."""
+    if depth > MAX_DEPTH:
+        return [(path, f"entities nested more than {MAX_DEPTH} deep are not accepted")]
+    kind = entity.get("type")
+    if not isinstance(kind, str):
+        problems = [(f"{path}.type", "required: the entity's Caliper type")]
+        if "id" in entity and not is_iri(entity["id"]):
+            problems.append((f"{path}.id", "required: the entity's IRI"))
+        return problems
+    if kind not in model.ENTITY_TYPES:
+        return [(f"{path}.type", f"unknown Caliper entity type {kind!r}")]
+    if not model.is_a(kind, allowed):
+        return [(f"{path}.type", f"{kind} is not allowed here (expected {' or '.join(allowed)}, or a subtype)")]
+    strict = strict or "@context" in entity
+    specs = model.properties(kind)
+    problems = _context_problems(entity, path)
+    for key, item in entity.items():
+        if key == "@context":
+            continue
+        if key not in specs:
+            problems.append((f"{path}.{key}", UNKNOWN_PROPERTY.format(kind)))
+        elif key == "id":
+            problems += [] if is_iri(item) else [(f"{path}.id", "required: the entity's IRI")]
+        elif key != "type":
+            problems += check_value(item, specs[key], f"{path}.{key}", strict, depth)
+    missing = [key for key, spec in specs.items() if spec.endswith("!") and key not in entity]
+    problems += [(f"{path}.{key}", "required: the entity's IRI" if key == "id" else "required") for key in missing]
     return problems
+
+
+def _one_of(value: Any, options: frozenset[str] | tuple[str, ...]) -> bool:
+    """Membership that is safe on any JSON value (lists and objects are unhashable)."""
+    return isinstance(value, str) and value in options
+
+
+def _term_problems(value: Any, terms: str, path: str, strict: bool) -> list[Problem]:
+    if not isinstance(value, str):
+        return [(path, f"must be a string, one of Caliper's {terms} terms")]
+    if value in model.TERMS[terms] or (terms == "Metric" and not strict):
+        return []
+    return [(path, f"unknown {terms} term {value!r} (known: {', '.join(sorted(model.TERMS[terms]))})")]
 
 
 def _context_problems(item: dict, path: str) -> list[Problem]:
-    if "@context" not in item:
+    """`@context`: the Caliper 1.2 context IRI, an inline context object (as IMS's examples send;
+    not resolved), or an array whose last element is the Caliper IRI (Caliper 1.2 lists the remote
+    context last; earlier elements may be other IRIs or inline context objects)."""
+    context = item.get("@context")
+    if "@context" not in item or isinstance(context, dict):
         return []
-    context = item["@context"]
-    first = context[0] if isinstance(context, list) and context else context
-    if first not in v.CALIPER_CONTEXTS:
-        return [(f"{path}.@context", f"must be {v.CALIPER_CONTEXT} (or an array starting with it)")]
+    last = context[-1] if isinstance(context, list) and context else context
+    if not isinstance(last, str) or last not in v.CALIPER_CONTEXTS:
+        return [(f"{path}.@context", f"must be {v.CALIPER_CONTEXT}, an inline context object, or an array ending with {v.CALIPER_CONTEXT}")]
+    if isinstance(context, list) and any(not isinstance(c, (str, dict)) for c in context):
+        return [(f"{path}.@context", "array elements must be context IRIs or context objects")]
     return []
-
-
-def _format_problems(event: dict, path: str) -> list[Problem]:
-    problems = _context_problems(event, path)
-    if "id" in event and not is_event_id(event["id"]):
-        problems.append((f"{path}.id", "must be a UUID expressed as a URN: urn:uuid:<UUID>"))
-    if "eventTime" in event and parse_datetime(event["eventTime"]) is None:
-        problems.append((f"{path}.eventTime", DATE_TIME_RULE))
-    if "extensions" in event and not isinstance(event["extensions"], dict):
-        problems.append((f"{path}.extensions", "must be an object"))
-    if "type" in event and event["type"] not in v.EVENT_TYPES:
-        problems.append((f"{path}.type", f"unknown Caliper event type (known: {', '.join(sorted(v.EVENT_TYPES))})"))
-    if "profile" in event and event["profile"] not in v.PROFILES:
-        problems.append((f"{path}.profile", f"must be one of {', '.join(v.PROFILES)}"))
-    action = event.get("action")
-    if "action" in event and (not isinstance(action, str) or v.canonical_action(action) not in v.ACTIONS):
-        problems.append((f"{path}.action", "unknown Caliper action"))
-    return problems
 
 
 def _governing_rules(event: dict, path: str, problems: list[Problem]) -> list[v.Rule]:
     """The profile rows that allow this event's type and action; adds a problem when none does."""
-    kind, profile, action = event.get("type"), event.get("profile"), event.get("action")
-    if kind not in v.EVENT_TYPES or (profile is not None and profile not in v.PROFILES) \
-            or not isinstance(action, str) or v.canonical_action(action) not in v.ACTIONS:
+    kind, profile, action = event["type"], event.get("profile"), event.get("action")
+    if (profile is not None and not _one_of(profile, v.PROFILES)) or not v.is_action(action):
         return []
     candidates = v.rules_for(kind, profile)
+    if not candidates and profile == "GeneralProfile":
+        candidates = v.rules_for(kind, None)
     if not candidates:
         problems.append((f"{path}.type", f"{kind} is not an event of the {profile}"))
         return []
@@ -143,35 +224,11 @@ def _governing_rules(event: dict, path: str, problems: list[Problem]) -> list[v.
     return matching
 
 
-def _entity_problems(event: dict, path: str, rules: list[v.Rule]) -> list[Problem]:
-    problems = []
-    for name, allowed in (("actor", {t for r in rules for t in r.actor}),
-                          ("object", {t for r in rules for t in r.object}),
-                          ("generated", {t for r in rules for t in r.generated} or {"Entity"}),
-                          *((key, set(types)) for key, types in v.CONTEXT_ENTITIES.items())):
-        if name in event:
-            problems += _entity_value_problems(event[name], f"{path}.{name}", tuple(sorted(allowed)))
-    for name in {required for rule in rules for required in rule.requires}:
-        if all(name in rule.requires for rule in rules) and name not in event:
-            problems.append((f"{path}.{name}", f"required for a {event['type']} {event['action']}"))
-    return problems
-
-
-def _entity_value_problems(value: Any, path: str, allowed: tuple[str, ...]) -> list[Problem]:
-    """An entity given as an IRI, or as an object with an IRI `id` and an allowed `type`."""
-    if isinstance(value, str):
-        return [] if is_iri(value) else [(path, "must be an IRI or an entity object {id, type}")]
-    if not isinstance(value, dict):
-        return [(path, "must be an IRI or an entity object {id, type}")]
-    problems = []
-    if not is_iri(value.get("id")):
-        problems.append((f"{path}.id", "required: the entity's IRI"))
-    kind = value.get("type")
-    if not isinstance(kind, str):
-        problems.append((f"{path}.type", "required: the entity's Caliper type"))
-    elif kind not in v.ENTITY_TYPES:
-        problems.append((f"{path}.type", f"unknown Caliper entity type {kind!r}"))
-    elif not v.is_a(kind, allowed):
-        problems.append((f"{path}.type", f"{kind} is not allowed here (expected {' or '.join(allowed)}, "
-                                         "or a subtype)"))
-    return problems
+def _allowed(spec: str, name: str, rows: list[v.Rule]) -> str:
+    """The entity types `actor`, `object` or `generated` may have: those of every profile's row for
+    the event's type and action (the named profile only decides the actions), else the event
+    type's own definition."""
+    if name not in ("actor", "object", "generated"):
+        return spec
+    types = sorted({kind for rule in rows for kind in getattr(rule, name)})
+    return "|".join(types) if types else spec

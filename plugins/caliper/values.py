@@ -6,39 +6,50 @@ a re-sent event maps to the same statement id, a session IRI to the same registr
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
-from typing import Any
+from typing import Any, Callable
 
-import rfc3987
+from lrs.xapi import values as xapi_values
+from lrs.xapi.errors import XAPIValidationError
+from lrs.xapi.timestamps import format_timestamp, parse_timestamp
 
 URN_UUID = "urn:uuid:"
 AUTO_ATTACH = "urn:tag:auto-attach"  # seeds/003: "use the learner's active session"
-CANONICAL_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+RFC_3339 = "2.0.0"  # the xAPI version whose timestamp rule is Caliper's: RFC 3339 with a zone
 # Namespaces of the derived ids; fixed forever, since stored ids depend on them.
 EVENT_ID_NAMESPACE = uuid.UUID("9b4d1c3e-6f0a-5b7e-8c21-4a5d0e6f7a81")
 SESSION_NAMESPACE = uuid.UUID("3e7f2a90-1c4b-5d6e-9f08-b1a2c3d4e5f6")
+format_datetime = format_timestamp  # UTC with milliseconds and `Z`, the form Caliper recommends
+
+
+def _passes(check: Callable[[Any, str], None], value: Any) -> bool:
+    """Whether one of the core's raising format checks accepts the value."""
+    try:
+        check(value, "")
+    except XAPIValidationError:
+        return False
+    return True
 
 
 def is_iri(value: Any) -> bool:
-    return isinstance(value, str) and rfc3987.match(value, rule="IRI") is not None
+    return isinstance(value, str) and xapi_values.is_iri(value)
+
+
+def is_uuid(value: Any) -> bool:
+    return _passes(xapi_values.validate_uuid, value)
+
+
+def is_duration(value: Any) -> bool:
+    """An ISO 8601 duration (the core's xAPI grammar: PnYnMnDTnHnMnS or PnW)."""
+    return _passes(xapi_values.validate_duration, value)
 
 
 def parse_datetime(value: Any) -> dt.datetime | None:
-    """An RFC 3339 date-time with a time zone (Caliper's ISO 8601 profile), or None."""
-    if not isinstance(value, str) or not DATE_TIME.match(value):
-        return None
+    """An RFC 3339 date-time with a time zone (Caliper's ISO 8601 profile) in UTC, or None."""
     try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.timezone.utc)
-    except ValueError:
+        return parse_timestamp(value, RFC_3339)
+    except (XAPIValidationError, OverflowError):  # OverflowError: year 9999 past UTC
         return None
-
-
-def format_datetime(value: dt.datetime) -> str:
-    """UTC with milliseconds and `Z`, the form Caliper recommends."""
-    utc = value.astimezone(dt.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def is_event_id(value: Any) -> bool:
@@ -54,9 +65,14 @@ def is_event_id(value: Any) -> bool:
 def statement_id(event_id: str) -> str:
     """The UUID of the event id itself when it is one, else a name-based UUID of the whole id."""
     rest = event_id[len(URN_UUID):]
-    if CANONICAL_UUID.match(rest):
+    if is_uuid(rest):
         return rest.lower()
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, event_id))
+
+
+def derived_id(text: str) -> str:
+    """A `urn:uuid:` id for something that has none, the same for the same text."""
+    return URN_UUID + str(uuid.uuid5(EVENT_ID_NAMESPACE, text))
 
 
 def session_uuid(session_iri: str) -> str:

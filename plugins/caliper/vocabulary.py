@@ -1,4 +1,4 @@
-"""IMS Caliper Analytics 1.2 as data: profiles, event types, actions, entity types.
+"""IMS Caliper Analytics 1.2 as data: profiles, actions and the profile tables.
 
 Everything here is transcribed from the Caliper 1.2 specification (the profile tables of
 "Metric Profiles", the Event subtype definitions, and the terms of the JSON-LD context
@@ -12,42 +12,9 @@ from dataclasses import dataclass
 CALIPER_CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p2"
 CALIPER_CONTEXTS = frozenset({CALIPER_CONTEXT, "https://purl.imsglobal.org/ctx/caliper/v1p2"})
 DATA_VERSION = CALIPER_CONTEXT
+DATA_VERSIONS = CALIPER_CONTEXTS
 CALIPER_TERMS = "http://purl.imsglobal.org/caliper/"
 ACTION_IRI = CALIPER_TERMS + "actions/"
-
-# Entity type -> its supertype (Caliper 1.2 "Supertype" of each Entity; Entity is the root).
-ENTITY_PARENTS: dict[str, str] = {
-    "Agent": "Entity", "Person": "Agent", "Organization": "Agent", "SoftwareApplication": "Agent",
-    "CourseOffering": "Organization", "CourseSection": "CourseOffering", "Group": "Organization",
-    "AggregateMeasure": "Entity", "Collection": "Entity", "AggregateMeasureCollection": "Collection",
-    "Annotation": "Entity", "BookmarkAnnotation": "Annotation", "HighlightAnnotation": "Annotation",
-    "SharedAnnotation": "Annotation", "TagAnnotation": "Annotation",
-    "DigitalResource": "Entity", "AssignableDigitalResource": "DigitalResource",
-    "Assessment": "AssignableDigitalResource", "AssessmentItem": "AssignableDigitalResource",
-    "Chapter": "DigitalResource", "Document": "DigitalResource", "Frame": "DigitalResource",
-    "Page": "DigitalResource", "WebPage": "DigitalResource", "MediaLocation": "DigitalResource",
-    "MediaObject": "DigitalResource", "AudioObject": "MediaObject", "ImageObject": "MediaObject",
-    "VideoObject": "MediaObject", "Message": "DigitalResource",
-    "DigitalResourceCollection": "DigitalResource", "Forum": "DigitalResourceCollection",
-    "Thread": "DigitalResourceCollection", "Questionnaire": "DigitalResourceCollection",
-    "QuestionnaireItem": "DigitalResource", "SurveyInvitation": "DigitalResource",
-    "Question": "DigitalResource", "DateTimeQuestion": "Question", "MultiselectQuestion": "Question",
-    "OpenEndedQuestion": "Question", "RatingScaleQuestion": "Question", "Survey": "Collection",
-    "Attempt": "Entity", "Comment": "Entity", "LearningObjective": "Entity", "Link": "Entity",
-    "LtiLink": "Link", "Membership": "Entity", "Query": "Entity", "Rating": "Entity",
-    "Response": "Entity", "DateTimeResponse": "Response", "FillinBlankResponse": "Response",
-    "MultipleChoiceResponse": "Response", "MultipleResponseResponse": "Response",
-    "MultiselectResponse": "Response", "OpenEndedResponse": "Response",
-    "RatingScaleResponse": "Response", "SelectTextResponse": "Response",
-    "TrueFalseResponse": "Response", "Result": "Entity", "Score": "Entity", "Scale": "Entity",
-    "LikertScale": "Scale", "MultiselectScale": "Scale", "NumericScale": "Scale",
-    "SearchResponse": "Entity", "Session": "Entity", "LtiSession": "Session",
-    "SystemIdentifier": "Entity", "Selector": "Entity", "TextPositionSelector": "Selector",
-    # TimebackProfile extension entities (seeds/002 AllProfiles).
-    "TimebackUser": "Person", "TimebackActivityContext": "Entity",
-    "TimebackActivityMetricsCollection": "Collection", "TimebackTimeSpentMetricsCollection": "Collection",
-}
-ENTITY_TYPES = frozenset({"Entity", *ENTITY_PARENTS})
 
 ACTIONS = frozenset({
     "Abandoned", "Accepted", "Activated", "Added", "Archived", "Attached", "Bookmarked",
@@ -162,38 +129,15 @@ PROFILES: tuple[str, ...] = (
     "GradingProfile", "ReadingProfile", "SessionProfile", "SearchProfile", "ToolLaunchProfile",
     "TimebackProfile",
 )
-EVENT_TYPES = frozenset(rule.event for rule in RULES)
-
-EVENT_PROPERTIES = frozenset({
-    "@context", "id", "type", "profile", "actor", "action", "object", "eventTime", "edApp",
-    "generated", "target", "referrer", "group", "membership", "session", "federatedSession",
-    "extensions",
-})
-EVENT_REQUIRED = ("id", "type", "actor", "action", "object", "eventTime")
-# Context properties and the entity type each must have when sent as an object.
-CONTEXT_ENTITIES: dict[str, tuple[str, ...]] = {
-    "edApp": ("SoftwareApplication",), "group": ("Organization",), "membership": ("Membership",),
-    "session": ("Session",), "federatedSession": ("LtiSession",), "target": ("Entity",),
-    "referrer": ("Entity",),
-}
-ENTITY_PROPERTIES = frozenset({
-    "@context", "id", "type", "name", "description", "dateCreated", "dateModified", "extensions",
-    "otherIdentifiers",
-})
 
 
 def canonical_action(action: str) -> str:
     return ACTION_ALIASES.get(action, action)
 
 
-def is_a(entity_type: str, allowed: tuple[str, ...]) -> bool:
-    """Whether `entity_type` is one of `allowed` or a subtype of one (Caliper's type hierarchy)."""
-    current: str | None = entity_type
-    while current is not None:
-        if current in allowed:
-            return True
-        current = ENTITY_PARENTS.get(current)
-    return False
+def is_action(action: object) -> bool:
+    """A Caliper action term (either spelling); safe on any JSON value."""
+    return isinstance(action, str) and canonical_action(action) in ACTIONS
 
 
 def rules_for(event_type: str, profile: str | None) -> list[Rule]:

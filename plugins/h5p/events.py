@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from plugins.h5p.config import H5PConfig
+from plugins.h5p.submitted import XAPI_VERSION
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 VERBS = ("attempted", "answered", "completed", "passed", "failed", "interacted", "progressed")
@@ -58,6 +59,7 @@ def statement(body: dict, user_id: str, config: H5PConfig) -> dict:
                                                       "id": config.class_iri(str(body["classId"]))}]}
     statement = {
         "id": str(uuid.uuid4()),
+        "version": XAPI_VERSION,
         "actor": config.actor(user_id),
         "verb": {"id": ADL + name, "display": {"en-US": name}},
         "object": {"objectType": "Activity", "id": config.content_iri(str(body["contentId"])),

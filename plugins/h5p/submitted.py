@@ -21,11 +21,12 @@ RACE_RETRIES = 3
 
 
 def enriched(statement: Any, user_id: str, config: H5PConfig) -> Any:
-    """The statement with the caller as actor and an id; non-objects are left for validation."""
+    """The statement with the caller as actor, an id and (when it has none) version 1.0.3, the
+    statement format of seeds/001; non-objects are left for validation."""
     if not isinstance(statement, dict):
         return statement
     actor = config.actor(user_id)
-    result = {**statement, "actor": actor, "id": statement.get("id") or str(uuid.uuid4())}
+    result = {"version": XAPI_VERSION, **statement, "actor": actor, "id": statement.get("id") or str(uuid.uuid4())}
     if "actor" in statement and statement["actor"] != actor:
         context = result.get("context")
         context = dict(context) if isinstance(context, dict) else {}

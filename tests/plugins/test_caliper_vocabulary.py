@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from plugins.caliper import model
 from plugins.caliper import vocabulary as v
 from plugins.caliper.mapping import EVENT_VERBS, VERBS, verb_id
 from plugins.caliper.values import parse_datetime, session_uuid, statement_id
@@ -16,19 +17,33 @@ def test_every_rule_names_known_terms() -> None:
         assert rule.profile in v.PROFILES, rule
         assert rule.actions <= v.ACTIONS, rule
         for kind in (*rule.actor, *rule.object, *rule.generated):
-            assert kind in v.ENTITY_TYPES, (rule, kind)
-        assert set(rule.requires) <= v.EVENT_PROPERTIES, rule
+            assert kind in model.ENTITY_TYPES, (rule, kind)
+        assert rule.event in model.EVENT_TYPES, rule
+        assert set(rule.requires) <= set(model.properties(rule.event)), rule
 
 
-def test_every_profile_has_rules_and_every_parent_is_an_entity_type() -> None:
+def test_every_profile_has_rules_and_every_parent_is_a_type() -> None:
     assert {rule.profile for rule in v.RULES} == set(v.PROFILES)
-    assert set(v.ENTITY_PARENTS.values()) <= v.ENTITY_TYPES
+    assert {d.parent for d in model.ENTITIES.values()} - {None} <= model.ENTITY_TYPES
+    assert {d.parent for d in model.EVENTS.values()} - {None} <= model.EVENT_TYPES
+
+
+def test_every_property_spec_names_known_types() -> None:
+    """Each spec of the model is one the validator reads: a scalar, a term list or entity types."""
+    from plugins.caliper.validation import SCALARS
+    for definition in (*model.ENTITIES.values(), *model.EVENTS.values()):
+        for name, spec in definition.properties.items():
+            inner = spec.rstrip("!").strip("[]")
+            if inner.startswith("Term:"):
+                assert inner[5:] in model.TERMS, (name, spec)
+            elif inner not in SCALARS:
+                assert set(inner.split("|")) <= model.ENTITY_TYPES, (name, spec)
 
 
 def test_verb_tables_only_name_caliper_actions() -> None:
     assert set(VERBS) <= v.ACTIONS
     assert {action for _, action in EVENT_VERBS} <= v.ACTIONS
-    assert {kind for kind, _ in EVENT_VERBS} <= v.EVENT_TYPES
+    assert {kind for kind, _ in EVENT_VERBS} <= model.EVENT_TYPES
 
 
 @pytest.mark.parametrize("kind,allowed,expected", [
@@ -40,7 +55,7 @@ def test_verb_tables_only_name_caliper_actions() -> None:
     ("Session", ("Entity",), True),
 ])
 def test_type_hierarchy(kind: str, allowed: tuple[str, ...], expected: bool) -> None:
-    assert v.is_a(kind, allowed) is expected
+    assert model.is_a(kind, allowed) is expected
 
 
 def test_action_spellings_of_the_spec_and_its_context_are_one_action() -> None:
@@ -60,6 +75,8 @@ def test_statement_ids() -> None:
     ("2026-02-26T15:00:00.250Z", dt.datetime(2026, 2, 26, 15, 0, 0, 250000, tzinfo=dt.timezone.utc)),
     ("2026-02-26T16:00:00+01:00", dt.datetime(2026, 2, 26, 15, tzinfo=dt.timezone.utc)),
     ("2026-02-26T15:00:00", None),
+    ("2026-02-26T15:00:00-00:00", None),  # RFC 3339's "unknown local offset"
+    (["2026-02-26T15:00:00Z"], None),
     ("2026-02-30T15:00:00Z", None),
     ("2026-02-26", None),
     (1772118000, None),

@@ -127,6 +127,7 @@ def test_a_statement_without_actor_is_the_callers(live_server: LiveServer) -> No
     stored = read_back(live_server, statement_id)
     assert stored["actor"]["account"] == {"homePage": BASE, "name": "learner-2"}
     assert "extensions" not in stored["context"]
+    assert stored["version"] == "1.0.3"  # seeds/001's statement format, when the statement names none
 
 
 def test_duplicate_ids_are_silently_ignored(live_server: LiveServer, app: Any) -> None:
@@ -175,6 +176,7 @@ def test_the_seed_h5p_event_becomes_a_statement(live_server: LiveServer) -> None
                                    "completion": True, "duration": "PT120S", "response": "answer-data"}
     assert statement["context"]["platform"] == "EduAgentic H5P"
     assert statement["context"]["extensions"] == {BASE + "/h5p/extensions/event": SEED_EVENT}
+    assert statement["version"] == "1.0.3"
 
 
 @pytest.mark.parametrize("verb, expected", [
