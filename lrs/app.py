@@ -6,9 +6,10 @@ from typing import Any, Iterable
 
 from flask import Flask, Response
 
+from lrs import credentials
 from lrs.core import LRS
 from lrs.forwarding.inprocess import start_in_process
-from lrs.http import admin, cors, errors, versioning, xapi_blueprint
+from lrs.http import admin, admin_credentials, cors, errors, versioning, xapi_blueprint
 from lrs.http.alternate import AlternateSyntax
 from lrs.http.request import LRSRequest
 
@@ -21,6 +22,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     lrs = LRS.from_settings(settings, plugins)
     logging.basicConfig(level=lrs.settings["log_level"])
     lrs.start()
+    credentials.warn_if_unreachable(lrs)
 
     app = Flask(__name__)
     app.request_class = LRSRequest
@@ -32,6 +34,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     cors.register(app, lrs.settings["cors_origins"])
     app.register_blueprint(xapi_blueprint())
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(admin_credentials.blueprint)
     lrs.plugins.hook.lrs_register_routes(app=app, lrs=lrs)
 
     @app.after_request

@@ -38,6 +38,10 @@ DEFINE = frozenset({"define", "all"})
 # scrypt's cost N = 2 ** cost (r=8, p=1). 15 is werkzeug's default; LRS_SECRET_HASH_COST sets it.
 DEFAULT_HASH_COST = 15
 
+# Running the LRS (/admin, the console) is not xAPI access: `all` does not include it.
+ADMIN_SCOPE = "admin"
+ADMIN = frozenset({ADMIN_SCOPE})
+
 
 @dataclass(frozen=True)
 class Credential:

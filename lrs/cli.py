@@ -5,9 +5,12 @@ import json
 import os
 import sys
 
-import click
+from typing import Any, Callable
 
-from lrs.auth import new_key, new_secret
+import click
+from pymongo.errors import PyMongoError
+
+from lrs.admin_client import AdminAPIError, AdminClient, DirectAdmin
 from lrs.core import LRS
 from lrs.settings import settings_table
 
@@ -24,7 +27,10 @@ def serve(host: str | None, port: int | None) -> None:
     """Run the LRS under gunicorn. The embedded store runs one process with threads."""
     from lrs.server import run
 
-    run(host, port)
+    try:
+        run(host, port)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
 @main.command()
@@ -36,51 +42,97 @@ def settings() -> None:
 
 @main.group()
 def credentials() -> None:
-    """Create, list and revoke API credentials (needs LRS_MONGO_URI to be useful)."""
+    """Create, list, change and revoke API credentials: through a running LRS (--url, needed for
+    the embedded store) or straight on MongoDB (LRS_MONGO_URI)."""
+
+
+def _admin_options(command: Callable) -> Callable:
+    """--url and the admin credential, for every `lrs credentials` command."""
+    for option in reversed((
+        click.option("--url", envvar="LRS_URL", help="Base URL of a running LRS to administer over "
+                     "HTTP, e.g. http://127.0.0.1:8000 (env LRS_URL). Without it: LRS_MONGO_URI directly."),
+        click.option("--admin-key", envvar="LRS_ADMIN_KEY", help="Key of a credential with scope admin "
+                     "(env LRS_ADMIN_KEY); with --url."),
+        click.option("--admin-secret", envvar="LRS_ADMIN_SECRET", help="Its secret (env LRS_ADMIN_SECRET)."),
+    )):
+        command = option(command)
+    return command
+
+
+def _admin(url: str | None, admin_key: str | None, admin_secret: str | None) -> AdminClient | DirectAdmin:
+    if url:
+        if not (admin_key and admin_secret):
+            raise click.UsageError("--url needs --admin-key and --admin-secret (or LRS_ADMIN_KEY and "
+                                   "LRS_ADMIN_SECRET) of a credential with scope admin")
+        return AdminClient(url, admin_key, admin_secret)
+    if not os.environ.get("LRS_MONGO_URI"):
+        raise click.UsageError("no store to administer: give --url (or LRS_URL) of the running LRS, or set "
+                               "LRS_MONGO_URI to work on MongoDB directly. (The embedded store lives in the "
+                               "server's memory: only the server can change it.)")
+    try:
+        lrs = LRS.from_settings()
+        lrs.start()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    except PyMongoError as error:
+        raise click.ClickException(f"cannot reach MongoDB: {error}") from None
+    return DirectAdmin(lrs)
+
+
+def _run(operation: Callable[[], Any]) -> Any:
+    try:
+        return operation()
+    except AdminAPIError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @credentials.command("create")
 @click.option("--scope", "scopes", multiple=True, default=["all"], show_default=True,
-              help="A scope to grant; repeat for several.")
+              help="A scope to grant; repeat for several (xAPI scopes, admin, enabled plugins' scopes).")
 @click.option("--label", default="", help="A name for the credential (shown as the authority's name).")
 @click.option("--key", default=None, help="Use this key instead of a random one.")
 @click.option("--secret", default=None, help="Use this secret instead of a random one.")
-def create_credential(scopes: tuple[str, ...], label: str, key: str | None, secret: str | None) -> None:
-    """Create a credential and print its key and secret (the secret is shown only now)."""
-    lrs = _lrs()
-    key, secret = key or new_key(), secret or new_secret()
-    try:
-        credential = lrs.create_credential(key, secret, scopes, label=label)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from None
-    click.echo(json.dumps({"key": credential.key, "secret": secret, "scopes": sorted(credential.scopes),
-                           "authority": credential.authority}, indent=2))
+@_admin_options
+def create_credential(scopes: tuple[str, ...], label: str, key: str | None, secret: str | None,
+                      **admin: str | None) -> None:
+    """Create a credential and print it as JSON with its secret (shown only now)."""
+    fields = {"scopes": list(scopes), "label": label, "key": key, "secret": secret}
+    backend = _admin(**admin)
+    created = _run(lambda: backend.create(**{k: v for k, v in fields.items() if v is not None}))
+    click.echo(json.dumps(created, indent=2))
 
 
 @credentials.command("list")
-def list_credentials() -> None:
-    """List credentials (never their secrets)."""
-    for credential in _lrs().credentials.all():
-        state = "active" if credential.active else "revoked"
-        click.echo(f"{credential.key}\t{state}\t{','.join(sorted(credential.scopes))}\t{credential.label}")
+@_admin_options
+def list_credentials(**admin: str | None) -> None:
+    """List credentials (never their secrets): key, state, scopes, label."""
+    backend = _admin(**admin)
+    for credential in _run(backend.listed):
+        state = "active" if credential["active"] else "revoked"
+        click.echo(f"{credential['key']}\t{state}\t{','.join(credential['scopes'])}\t{credential['label']}")
+
+
+@credentials.command("update")
+@click.argument("key")
+@click.option("--scope", "scopes", multiple=True, help="The new scopes (all of them); repeat for several.")
+@click.option("--label", default=None, help="The new label.")
+@_admin_options
+def update_credential(key: str, scopes: tuple[str, ...], label: str | None, **admin: str | None) -> None:
+    """Change a credential's scopes and/or label; it takes effect on its next request."""
+    changes = {"scopes": list(scopes) or None, "label": label}
+    backend = _admin(**admin)
+    updated = _run(lambda: backend.update(key, **{k: v for k, v in changes.items() if v is not None}))
+    click.echo(json.dumps(updated, indent=2))
 
 
 @credentials.command("revoke")
 @click.argument("key")
-def revoke_credential(key: str) -> None:
+@_admin_options
+def revoke_credential(key: str, **admin: str | None) -> None:
     """Revoke a credential at once; its key stays listed as revoked."""
-    if not _lrs().credentials.revoke(key):
-        raise click.ClickException(f"no credential with key {key}")
+    backend = _admin(**admin)
+    _run(lambda: backend.revoke(key))
     click.echo(f"revoked {key}")
-
-
-def _lrs() -> LRS:
-    if not os.environ.get("LRS_MONGO_URI"):
-        click.echo("warning: LRS_MONGO_URI is not set; the embedded store forgets this when the "
-                   "command ends. Use LRS_ADMIN_KEY/LRS_ADMIN_SECRET with the embedded store.", err=True)
-    lrs = LRS.from_settings()
-    lrs.start()
-    return lrs
 
 
 from lrs.forwarding.cli import forward  # noqa: E402 (a command group of its own, added last)

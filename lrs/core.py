@@ -5,13 +5,13 @@ It is what hooks receive as `lrs` and what Flask keeps in `app.extensions["lrs"]
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import pluggy
 from flask import current_app
 from pymongo.collection import Collection
 
-from lrs.auth import XAPI_SCOPES, Credential, VerifiedPairs
+from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES, Credential, VerifiedPairs
 from lrs.plugins import plugin_manager
 from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, Settings
 from lrs.statements import StatementService, utc_now
@@ -24,6 +24,9 @@ from lrs.store.documents import DocumentStore
 from lrs.store.statements import StatementStore
 
 log = logging.getLogger(__name__)
+
+# The LRS_ADMIN_KEY credential: full xAPI access and the running of the LRS.
+ADMIN_CREDENTIAL_SCOPES = ("all", ADMIN_SCOPE)
 
 
 class LRS:
@@ -59,22 +62,27 @@ class LRS:
         self.attachments.recover(utc_now())
         self.documents.ensure_indexes()
         self.documents.recover(utc_now())
-        key, secret = self.settings["admin_key"], self.settings["admin_secret"]
-        if key and secret:
-            self.create_credential(key, secret, ["all"], label="admin")
+        pair = admin_pair(self.settings)
+        if pair:
+            self.create_credential(*pair, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        """Every scope a credential may hold: xAPI's and the enabled plugins'."""
+        """Every scope a credential may hold: xAPI's, `admin` and the enabled plugins'."""
         extra = [scope for group in self.plugins.hook.lrs_declare_scopes() for scope in group]
-        return (*XAPI_SCOPES, *extra)
+        return (*XAPI_SCOPES, ADMIN_SCOPE, *extra)
 
-    def create_credential(self, key: str, secret: str, scopes: Iterable[str], label: str = "",
-                          authority: dict | None = None) -> Credential:
-        scopes = list(scopes)
+    def check_scopes(self, scopes: Iterable[str]) -> None:
+        """ValueError naming the scopes that no one declared."""
         unknown = set(scopes) - set(self.scopes)
         if unknown:
             raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))} (known: {', '.join(self.scopes)})")
+
+    def create_credential(self, key: str, secret: str, scopes: Iterable[str], label: str = "",
+                          authority: dict | None = None) -> Credential:
+        """Create the credential, or replace an existing key's secret, scopes and authority."""
+        scopes = list(scopes)
+        self.check_scopes(scopes)
         authority = authority or self.default_authority(key, label)
         return self.credentials.save(key, secret, scopes, authority, label)
 
@@ -92,6 +100,17 @@ class LRS:
             self.activities.record(statements)
             self.agents.record(statements)
         self.plugins.hook.lrs_statements_stored(statements=statements, source=source, lrs=self)
+
+
+def admin_pair(settings: Mapping[str, Any]) -> tuple[str, str] | None:
+    """LRS_ADMIN_KEY and LRS_ADMIN_SECRET, or None; one without the other is a ValueError, not a
+    server nobody can administer."""
+    key, secret = settings["admin_key"], settings["admin_secret"]
+    if bool(key) != bool(secret):
+        given, missing = ("LRS_ADMIN_KEY", "LRS_ADMIN_SECRET") if key else ("LRS_ADMIN_SECRET", "LRS_ADMIN_KEY")
+        raise ValueError(f"{given} is set but {missing} is not: set both (the admin credential's key and "
+                         "secret) or neither")
+    return (key, secret) if key else None
 
 
 def current_lrs() -> LRS:

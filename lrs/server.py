@@ -15,6 +15,7 @@ from typing import Any, Iterator, Mapping
 
 from gunicorn.app.base import BaseApplication
 
+from lrs.core import admin_pair
 from lrs.settings import CORE_SETTINGS, Settings
 
 
@@ -48,7 +49,9 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
+    """Serve until stopped. Settings that cannot work are a ValueError before gunicorn starts."""
     settings = Settings.resolve(CORE_SETTINGS)
+    admin_pair(settings)
     _Gunicorn(gunicorn_options(settings, host or settings["host"], port or settings["port"])).run()
 
 

@@ -77,8 +77,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("workers", 0, "gunicorn worker processes for `lrs serve` with a real MongoDB "
             "(0: 2 x CPU cores + 1). The embedded store always runs one process.", int),
     Setting("threads", 8, "Threads per gunicorn worker.", int),
-    Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scope "
-            "`all` and this key exists after start (created or updated)."),
+    Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scopes "
+            "`all` and `admin` and this key exists after start (created or updated). One without "
+            "the other stops the start."),
     Setting("admin_secret", "", "Secret of the admin credential (see LRS_ADMIN_KEY).", secret=True),
     Setting("plugins", (), "Comma-separated names of the plugins to enable "
             "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_list),

@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from typing import Any
 
+import pytest
 import requests
 from click.testing import CliRunner
+from pymongo import MongoClient
 
+from lrs.admin_client import AdminAPIError, DirectAdmin
 from lrs.cli import main
-from lrs.server import spawned
+from lrs.server import free_port, spawned
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer
 
 
 def test_settings_prints_every_core_setting_as_a_table():
@@ -17,18 +24,77 @@ def test_settings_prints_every_core_setting_as_a_table():
     assert "`LRS_ADMIN_KEY`" in result.output and "`LRS_STATEMENTS_PAGE_SIZE`" in result.output
 
 
-def test_credentials_create_prints_key_secret_and_scopes():
-    result = CliRunner().invoke(main, ["credentials", "create", "--scope", "statements/read", "--label", "reader"])
-    assert result.exit_code == 0, result.output
-    created = json.loads(result.output[result.output.index("{"):])
-    assert created["scopes"] == ["statements/read"] and created["key"] and created["secret"]
-    assert created["authority"]["name"] == "reader"
+def admin_cli(url: str, *args: str) -> Any:
+    return CliRunner().invoke(main, ["credentials", *args, "--url", url],
+                              env={"LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET})
 
 
-def test_credentials_create_refuses_unknown_scopes():
-    result = CliRunner().invoke(main, ["credentials", "create", "--scope", "everything"])
-    assert result.exit_code != 0
-    assert "unknown scopes" in result.output
+def test_credentials_over_http_create_list_update_revoke(make_app):
+    with LiveServer(make_app(plugins="caliper")) as server:
+        result = admin_cli(server.url, "create", "--scope", "caliper/events.write", "--label", "AlphaRead")
+        assert result.exit_code == 0, result.output
+        created = json.loads(result.output)
+        assert created["scopes"] == ["caliper/events.write"] and created["key"] and created["secret"]
+        assert created["authority"]["name"] == "AlphaRead"
+        token = requests.post(f"{server.url}/oauth/token", data={"grant_type": "client_credentials"},
+                              auth=(created["key"], created["secret"]), timeout=10)
+        assert token.status_code == 200, token.text
+        listed = admin_cli(server.url, "list").output.splitlines()
+        assert f"{created['key']}\tactive\tcaliper/events.write\tAlphaRead" in listed
+        updated = admin_cli(server.url, "update", created["key"], "--label", "Alpha")
+        assert json.loads(updated.output)["label"] == "Alpha"
+        assert admin_cli(server.url, "revoke", created["key"]).output.strip() == f"revoked {created['key']}"
+        assert f"{created['key']}\trevoked\tcaliper/events.write\tAlpha" in admin_cli(server.url, "list").output
+        refused = admin_cli(server.url, "create", "--scope", "everything")
+        assert refused.exit_code == 1 and "400 scopes: unknown scopes: everything" in refused.output
+
+
+def test_credentials_over_http_need_an_admin_credential(live_server):
+    result = CliRunner().invoke(main, ["credentials", "list", "--url", live_server.url + "/xapi"],
+                                env={"LRS_ADMIN_KEY": "", "LRS_ADMIN_SECRET": ""})
+    assert result.exit_code == 2 and "--admin-key" in result.output
+    wrong = CliRunner().invoke(main, ["credentials", "list", "--url", live_server.url, "--admin-key", ADMIN_KEY,
+                                      "--admin-secret", "wrong"])
+    assert wrong.exit_code == 1 and "401" in wrong.output
+
+
+def test_credentials_create_never_prints_a_key_that_cannot_work():
+    nowhere = CliRunner().invoke(main, ["credentials", "create"], env={"LRS_MONGO_URI": "", "LRS_URL": ""})
+    assert nowhere.exit_code == 2 and "--url" in nowhere.output and "secret" not in nowhere.output
+    down = CliRunner().invoke(main, ["credentials", "create", "--url", f"http://127.0.0.1:{free_port()}",
+                                     "--admin-key", "a", "--admin-secret", "b"])
+    assert down.exit_code == 1 and "cannot reach the LRS" in down.output and "secret" not in down.output
+    no_mongo = CliRunner().invoke(main, ["credentials", "create"], env={
+        "LRS_URL": "", "LRS_MONGO_URI": f"mongodb://127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=300"})
+    assert no_mongo.exit_code == 1 and "cannot reach MongoDB" in no_mongo.output and "secret" not in no_mongo.output
+
+
+@pytest.mark.skipif(not os.environ.get("LRS_TEST_MONGO_URI"), reason="needs a real MongoDB (LRS_TEST_MONGO_URI)")
+def test_credentials_directly_on_mongodb():
+    env = {"LRS_URL": "", "LRS_MONGO_URI": os.environ["LRS_TEST_MONGO_URI"],
+           "LRS_MONGO_DB": f"lrs_test_{uuid.uuid4().hex[:12]}", "LRS_ADMIN_KEY": "", "LRS_ADMIN_SECRET": ""}
+    try:
+        created = json.loads(CliRunner().invoke(main, ["credentials", "create", "--scope", "admin"], env=env).output)
+        assert f"{created['key']}\tactive\tadmin\t" in CliRunner().invoke(main, ["credentials", "list"], env=env).output
+    finally:
+        MongoClient(env["LRS_MONGO_URI"]).drop_database(env["LRS_MONGO_DB"])
+
+
+def test_direct_administration_follows_the_same_rules_as_the_api(app):
+    direct = DirectAdmin(app.extensions["lrs"])
+    created = direct.create(scopes=["statements/read"], key="reader", secret="reader-secret")
+    assert created["secret"] == "reader-secret" and [c["key"] for c in direct.listed()] == ["reader", ADMIN_KEY]
+    with pytest.raises(AdminAPIError, match="exists already"):
+        direct.create(scopes=["all"], key="reader")
+    with pytest.raises(AdminAPIError, match="last active credential with scope admin"):
+        direct.revoke(ADMIN_KEY)
+    assert direct.revoke("reader")["active"] is False
+
+
+def test_serve_refuses_half_an_admin_credential():
+    for env in ({"LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": ""}, {"LRS_ADMIN_KEY": "", "LRS_ADMIN_SECRET": "pw"}):
+        result = CliRunner().invoke(main, ["serve"], env=env)
+        assert result.exit_code == 2 and "set both" in result.output
 
 
 def test_serve_starts_a_working_lrs_with_the_admin_credential(tmp_path):

@@ -1,30 +1,56 @@
-"""The admin JSON endpoint for forwarding: status, dead letters, replay and backfill.
+"""The admin JSON API for forwarding: status, dead letters, replay and backfill.
 
-Everything under /admin needs HTTP Basic authentication with a credential of scope `all`.
-Parameters are checked to be plain values of the right type before they reach MongoDB.
+Everything under /admin needs HTTP Basic authentication with a credential of scope `admin`
+(which xAPI's `all` does not include). Parameters and bodies are validated with marshmallow
+before they reach MongoDB; a bad one is a 400 naming its path and rule.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from marshmallow import fields, validate
 
+from lrs import schemas
+from lrs.auth import ADMIN
 from lrs.core import current_lrs
 from lrs.errors import BadRequest
 from lrs.forwarding import operations
 from lrs.forwarding.status import forwarding_status
 from lrs.http.auth import authenticate, require
 from lrs.http.body import json_body
+from lrs.http.params import StrictSchema
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 MAX_PAGE = 1000
 
 
-@blueprint.before_request
+class DeadLetterPage(StrictSchema):
+    after = fields.Integer(load_default=-1, validate=validate.Range(min=-1))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class Replay(StrictSchema):
+    ids = fields.List(fields.String(), load_default=None)
+
+
+class Backfill(StrictSchema):
+    since = fields.String(required=True)
+
+
 def admin_only() -> None:
+    """Every /admin request: a valid credential with scope `admin` (a CORS preflight carries none)."""
     authenticate()
-    if request.method != "OPTIONS":  # a CORS preflight carries no credentials
-        require({"all"})
+    if request.method != "OPTIONS":
+        require(ADMIN)
+
+
+def object_body() -> dict[str, Any]:
+    """The JSON object in the body; an empty body is {}."""
+    return json_body() if request.get_data(cache=True) else {}
+
+
+blueprint.before_request(admin_only)
 
 
 @blueprint.get("/forwarding")
@@ -34,53 +60,25 @@ def status() -> Response:
 
 @blueprint.get("/forwarding/<target>/dead-letters")
 def dead_letters(target: str) -> Response:
-    after = _int_param("after", -1, -1, None)
-    limit = _int_param("limit", 100, 1, MAX_PAGE)
-    letters = operations.dead_letters(current_lrs(), target, after, limit)
-    more = letters[-1]["seq"] if len(letters) == limit else None
+    page = schemas.load(DeadLetterPage(), request.args.to_dict(), "query")
+    letters = operations.dead_letters(current_lrs(), target, page["after"], page["limit"])
+    more = letters[-1]["seq"] if len(letters) == page["limit"] else None
     return jsonify({"dead_letters": letters, "more_after": more})
 
 
 @blueprint.post("/forwarding/<target>/dead-letters/replay")
 def replay(target: str) -> Response:
     """Body {} for every dead letter of the target, or {"ids": [statement ids]}."""
-    body = _object_body()
-    ids = body.get("ids")
-    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
-        raise BadRequest("ids: must be a list of statement id strings")
+    ids = schemas.load(Replay(), object_body())["ids"]
     return jsonify({"marked": operations.replay(current_lrs(), target, ids)})
 
 
 @blueprint.post("/forwarding/<target>/backfill")
 def backfill(target: str) -> Response:
     """Body {"since": "<RFC 3339 time>" | "now"}."""
-    since = _object_body().get("since")
-    if not isinstance(since, str):
-        raise BadRequest('since: required, an RFC 3339 time or "now"')
+    since = schemas.load(Backfill(), object_body())["since"]
     try:
         checkpoint = operations.backfill(current_lrs(), target, since)
     except ValueError as error:
-        raise BadRequest(str(error)) from None
+        raise BadRequest(f"since: {error}") from None
     return jsonify({"target": target, "checkpoint": checkpoint})
-
-
-def _object_body() -> dict[str, Any]:
-    if not request.get_data(cache=True):
-        return {}
-    body = json_body()
-    if not isinstance(body, dict):
-        raise BadRequest("request body: must be a JSON object")
-    return body
-
-
-def _int_param(name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name}: must be an integer") from None
-    if value < low or (high is not None and value > high):
-        raise BadRequest(f"{name}: must be between {low} and {high if high is not None else 'any'}")
-    return value

@@ -4,7 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
+from pymongo import ReturnDocument
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from lrs.auth import Credential, VerifiedPairs, check_secret, hash_secret
 
@@ -18,7 +20,42 @@ class CredentialStore:
     def save(self, key: str, secret: str, scopes: Iterable[str], authority: dict,
              label: str = "", extra: dict | None = None) -> Credential:
         """Create the credential, or replace the secret, scopes and authority of an existing key."""
-        document = {
+        document = self._document(secret, scopes, authority, label, extra)
+        self.collection.update_one(
+            {"_id": key},
+            {"$set": document, "$setOnInsert": {"created": document["updated"]}},
+            upsert=True,
+        )
+        return _credential({"_id": key, **document})
+
+    def insert(self, key: str, secret: str, scopes: Iterable[str], authority: dict,
+               label: str = "") -> Credential | None:
+        """Create a new credential; None (and nothing changed) if the key exists already."""
+        document = self._document(secret, scopes, authority, label, None)
+        try:
+            self.collection.insert_one({"_id": key, **document, "created": document["updated"]})
+        except DuplicateKeyError:
+            return None
+        return _credential({"_id": key, **document})
+
+    def update(self, key: str, changes: dict) -> Credential | None:
+        """Set `label` and/or `scopes` of a credential; None if there is no such key."""
+        fields = {name: sorted(set(value)) if name == "scopes" else value for name, value in changes.items()}
+        document = self.collection.find_one_and_update(
+            {"_id": key}, {"$set": {**fields, "updated": dt.datetime.now(dt.timezone.utc)}},
+            return_document=ReturnDocument.AFTER)
+        return _credential(document) if document else None
+
+    def count_active(self, scope: str | None = None) -> int:
+        """How many active credentials there are (holding `scope`, if given)."""
+        query: dict = {"active": True}
+        if scope is not None:
+            query["scopes"] = scope
+        return self.collection.count_documents(query)
+
+    def _document(self, secret: str, scopes: Iterable[str], authority: dict, label: str,
+                  extra: dict | None) -> dict:
+        return {
             "secret_hash": hash_secret(secret, self._hash_cost),
             "scopes": sorted(set(scopes)),
             "authority": authority,
@@ -27,12 +64,6 @@ class CredentialStore:
             "extra": extra or {},
             "updated": dt.datetime.now(dt.timezone.utc),
         }
-        self.collection.update_one(
-            {"_id": key},
-            {"$set": document, "$setOnInsert": {"created": document["updated"]}},
-            upsert=True,
-        )
-        return _credential({"_id": key, **document})
 
     def verify(self, key: str, secret: str) -> Credential | None:
         """The active credential for this key and secret, or None."""

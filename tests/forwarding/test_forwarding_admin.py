@@ -37,13 +37,13 @@ def dead_letters(app) -> list[dict]:
     return app.test_client().get("/admin/forwarding/replica/dead-letters", headers=ADMIN).get_json()["dead_letters"]
 
 
-def test_admin_needs_a_credential_with_scope_all(source):
+def test_admin_needs_a_credential_with_scope_admin(source):
     client = source.test_client()
     assert client.get("/admin/forwarding").status_code == 401
     lrs = source.extensions["lrs"]
-    lrs.create_credential("reader", "reader-secret", ["statements/read"])
-    response = client.get("/admin/forwarding", headers={"Authorization": basic_auth("reader", "reader-secret")})
-    assert response.status_code == 403 and "all" in response.get_json()["error"]["message"]
+    lrs.create_credential("lms", "lms-secret", ["all"])
+    response = client.get("/admin/forwarding", headers={"Authorization": basic_auth("lms", "lms-secret")})
+    assert response.status_code == 403 and "admin" in response.get_json()["error"]["message"]
     assert client.get("/admin/forwarding", headers=ADMIN).status_code == 200
 
 

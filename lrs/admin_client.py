@@ -1,0 +1,86 @@
+"""Credential administration for `lrs credentials`, two ways with one interface: over HTTP
+through a running LRS's admin API (`--url`), or straight on MongoDB (`LRS_MONGO_URI`).
+
+With the embedded store the server's memory is the only store there is, so credentials made for
+it must go through the server. Both ways answer the admin API's JSON shapes.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import requests
+from pymongo.errors import PyMongoError
+
+from lrs import credentials
+from lrs.errors import LRSError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lrs.core import LRS
+
+TIMEOUT_SECONDS = 30
+
+
+class AdminAPIError(Exception):
+    """The LRS could not be reached, or refused the call: the message says which and why."""
+
+
+class AdminClient:
+    def __init__(self, url: str, key: str, secret: str):
+        # Accept the xAPI endpoint as well as the base URL: people copy the one they know.
+        self.base = url.rstrip("/").removesuffix("/xapi")
+        self.session = requests.Session()
+        self.session.auth = (key, secret)
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", "/admin/credentials", json=fields)
+
+    def listed(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/admin/credentials")["credentials"]
+
+    def update(self, key: str, **changes: Any) -> dict[str, Any]:
+        return self._call("PATCH", f"/admin/credentials/{requests.utils.quote(key, safe='')}", json=changes)
+
+    def revoke(self, key: str) -> dict[str, Any]:
+        return self._call("POST", f"/admin/credentials/{requests.utils.quote(key, safe='')}/revoke")
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = self.base + path
+        try:
+            response = self.session.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+        except requests.RequestException as error:
+            raise AdminAPIError(f"cannot reach the LRS at {self.base}: {error}") from None
+        if response.ok:
+            return response.json()
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:300] or response.reason
+        raise AdminAPIError(f"{method} {url}: {response.status_code} {message}")
+
+
+class DirectAdmin:
+    """The same operations on the LRS's own store, through `lrs.credentials` like the admin API."""
+
+    def __init__(self, lrs: "LRS"):
+        self.lrs = lrs
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        made = self._do(credentials.create, **fields)
+        return {**credentials.described(made.credential), "secret": made.secret}
+
+    def listed(self) -> list[dict[str, Any]]:
+        return [credentials.described(c) for c in self._do(credentials.listed)]
+
+    def update(self, key: str, **changes: Any) -> dict[str, Any]:
+        return credentials.described(self._do(credentials.update, key, **changes))
+
+    def revoke(self, key: str) -> dict[str, Any]:
+        return credentials.described(self._do(credentials.revoke, key))
+
+    def _do(self, operation: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return operation(self.lrs, *args, **kwargs)
+        except LRSError as error:
+            raise AdminAPIError(error.message) from None
+        except PyMongoError as error:
+            raise AdminAPIError(f"cannot reach MongoDB: {error}") from None

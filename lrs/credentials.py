@@ -1,0 +1,111 @@
+"""Administering credentials: the one place the admin API, the console and `lrs credentials` go
+through to create, list, change and revoke them.
+
+Rules kept here rather than in each caller: scopes must be known (xAPI's, `admin` and the enabled
+plugins'); a new secret is shown once and only its hash is kept; an existing key is never
+overwritten by a create; and the last active credential with scope `admin` cannot be revoked or
+lose that scope, so the LRS never locks its operators out.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+from lrs.auth import ADMIN_SCOPE, Credential, new_key, new_secret
+from lrs.errors import BadRequest, Conflict, NotFound
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lrs.core import LRS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    """A credential just created, with its secret in clear: the only time it is known."""
+
+    credential: Credential
+    secret: str
+
+
+def described(credential: Credential) -> dict[str, Any]:
+    """A credential as the admin API and the CLI show it: never its secret nor its hash."""
+    return {"key": credential.key, "label": credential.label, "scopes": sorted(credential.scopes),
+            "authority": credential.authority, "active": credential.active}
+
+
+def create(lrs: "LRS", scopes: Iterable[str], label: str = "", key: str | None = None,
+           secret: str | None = None) -> NewCredential:
+    """A new credential (random key and secret unless given); 409 if the key exists."""
+    scopes = _known(lrs, scopes)
+    key, secret = key or new_key(), secret or new_secret()
+    credential = lrs.credentials.insert(key, secret, scopes, lrs.default_authority(key, label), label)
+    if credential is None:
+        raise Conflict(f"key: a credential with key {key!r} exists already (revoke it or choose another key)")
+    return NewCredential(credential, secret)
+
+
+def listed(lrs: "LRS") -> list[Credential]:
+    """Every credential, revoked ones included, by key."""
+    return lrs.credentials.all()
+
+
+def get(lrs: "LRS", key: str) -> Credential:
+    credential = lrs.credentials.get(key)
+    if credential is None:
+        raise NotFound(f"no credential with key {key!r}")
+    return credential
+
+
+def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str] | None = None) -> Credential:
+    """Change a credential's label and/or scopes; it takes effect on its next request. The
+    authority stays as created: statements already stored carry it."""
+    current = get(lrs, key)
+    changes: dict[str, Any] = {}
+    if label is not None:
+        changes["label"] = label
+    if scopes is not None:
+        changes["scopes"] = _known(lrs, scopes)
+        if ADMIN_SCOPE not in changes["scopes"]:
+            _keep_an_admin(lrs, current, "remove scope admin from")
+    return lrs.credentials.update(key, changes) if changes else current
+
+
+def revoke(lrs: "LRS", key: str) -> Credential:
+    """Revoke a credential at once; its key stays listed (and unusable) as revoked."""
+    current = get(lrs, key)
+    _keep_an_admin(lrs, current, "revoke")
+    lrs.credentials.revoke(key)
+    return get(lrs, key)
+
+
+def warn_if_unreachable(lrs: "LRS") -> None:
+    """Say at start, with the way out, when no one can use or administer this LRS."""
+    if lrs.credentials.count_active(ADMIN_SCOPE):
+        return
+    how = ("Start it with LRS_ADMIN_KEY and LRS_ADMIN_SECRET set (that credential gets scopes all and admin)"
+           + ("" if not lrs.settings["mongo_uri"] else
+              ", or run `lrs credentials create --scope admin` with this LRS_MONGO_URI")
+           + ", then create the others with `lrs credentials create --url <this LRS>`.")
+    if lrs.credentials.count_active() == 0:
+        log.warning("No credential exists: every request but /xapi/about will be refused (401). %s", how)
+    else:
+        log.warning("No active credential has scope admin: /admin and the console refuse everyone. %s", how)
+
+
+def _known(lrs: "LRS", scopes: Iterable[str]) -> list[str]:
+    scopes = list(scopes)
+    if not scopes:
+        raise BadRequest("scopes: at least one scope is required")
+    try:
+        lrs.check_scopes(scopes)
+    except ValueError as error:
+        raise BadRequest(f"scopes: {error}") from None
+    return scopes
+
+
+def _keep_an_admin(lrs: "LRS", credential: Credential, action: str) -> None:
+    if credential.active and ADMIN_SCOPE in credential.scopes and lrs.credentials.count_active(ADMIN_SCOPE) <= 1:
+        raise Conflict(f"cannot {action} {credential.key!r}: it is the last active credential with scope "
+                       "admin; create another admin credential first")

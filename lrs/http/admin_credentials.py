@@ -1,0 +1,70 @@
+"""The admin API for credentials: create (the secret is shown once), list, read, change, revoke.
+
+Under /admin/credentials with the same `admin` scope check as all of /admin. Bodies are validated
+with marshmallow here; the rules about scopes, existing keys and the last admin live in
+`lrs.credentials`, which the console and `lrs credentials` share.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from marshmallow import fields, validate
+
+from lrs import credentials, schemas
+from lrs.core import current_lrs
+from lrs.http.admin import admin_only, object_body
+from lrs.http.params import StrictSchema
+
+blueprint = Blueprint("admin_credentials", __name__, url_prefix="/admin/credentials")
+blueprint.before_request(admin_only)
+
+# A key travels in HTTP Basic (`key:secret`) and in Bearer tokens: no colon, no space, printable.
+KEY_RULE = validate.Regexp(r"^[!-9;-~]{1,128}\Z",
+                           error="must be 1 to 128 printable characters without spaces or colons")
+
+
+def _scopes(**kwargs: Any) -> fields.List:
+    return fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(min=1),
+                       **kwargs)
+
+
+class CredentialChange(StrictSchema):
+    scopes = _scopes()
+    label = fields.String(validate=validate.Length(max=200))
+
+
+class NewCredential(CredentialChange):
+    scopes = _scopes(required=True)
+    key = fields.String(validate=KEY_RULE)
+    secret = fields.String(validate=validate.Length(min=8, max=200))
+
+
+@blueprint.post("")
+def create() -> tuple[Response, int]:
+    """201 with the secret: the only answer that ever holds it."""
+    made = credentials.create(current_lrs(), **schemas.load(NewCredential(), object_body()))
+    response = jsonify({**credentials.described(made.credential), "secret": made.secret})
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
+
+
+@blueprint.get("")
+def listed() -> Response:
+    return jsonify({"credentials": [credentials.described(c) for c in credentials.listed(current_lrs())]})
+
+
+@blueprint.get("/<key>")
+def one(key: str) -> Response:
+    return jsonify(credentials.described(credentials.get(current_lrs(), key)))
+
+
+@blueprint.patch("/<key>")
+def change(key: str) -> Response:
+    """Body {"label": ..., "scopes": [...]}, either or both."""
+    return jsonify(credentials.described(credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), object_body()))))
+
+
+@blueprint.post("/<key>/revoke")
+def revoke(key: str) -> Response:
+    return jsonify(credentials.described(credentials.revoke(current_lrs(), key)))

@@ -1,0 +1,134 @@
+"""The admin API for credentials: scope `admin` (not xAPI's `all`), create/list/change/revoke,
+marshmallow-validated bodies with paths in the messages, and the effect on the xAPI resources."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import basic_auth
+
+ADMIN = {"Authorization": basic_auth()}
+XAPI = {"X-Experience-API-Version": "1.0.3"}
+
+
+def auth(key: str, secret: str) -> dict[str, str]:
+    return {"Authorization": basic_auth(key, secret)}
+
+
+@pytest.fixture
+def plugin_app(make_app):
+    return make_app(plugins="simple_events,caliper")
+
+
+def test_every_admin_route_needs_scope_admin_which_all_does_not_include(plugin_app):
+    client = plugin_app.test_client()
+    plugin_app.extensions["lrs"].create_credential("lms", "lms-secret", ["all"])
+    routes = [("GET", "/admin/credentials"), ("POST", "/admin/credentials"), ("GET", "/admin/credentials/lms"),
+              ("PATCH", "/admin/credentials/lms"), ("POST", "/admin/credentials/lms/revoke"),
+              ("GET", "/admin/forwarding")]
+    for method, path in routes:
+        assert client.open(path, method=method, json={"scopes": ["all"]}).status_code == 401, path
+        response = client.open(path, method=method, json={"scopes": ["all"]}, headers=auth("lms", "lms-secret"))
+        assert response.status_code == 403, path
+        assert "admin" in response.get_json()["error"]["message"]
+    assert client.get("/admin/credentials/lms", headers=ADMIN).get_json()["active"] is True
+
+
+def test_the_admin_key_credential_holds_all_and_admin(app):
+    listed = app.test_client().get("/admin/credentials", headers=ADMIN).get_json()["credentials"]
+    assert [(c["key"], c["scopes"]) for c in listed] == [("test-admin", ["admin", "all"])]
+
+
+def test_create_shows_the_secret_once_and_it_works_with_a_plugin_scope(plugin_app):
+    client = plugin_app.test_client()
+    response = client.post("/admin/credentials", json={"scopes": ["simple_events"], "label": "Oakwood app"},
+                           headers=ADMIN)
+    assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
+    made = response.get_json()
+    assert made["scopes"] == ["simple_events"] and made["label"] == "Oakwood app" and made["active"]
+    assert made["authority"]["account"]["name"] == made["key"] and len(made["secret"]) >= 16
+    shown = client.get(f"/admin/credentials/{made['key']}", headers=ADMIN).get_json()
+    assert "secret" not in shown and "secret_hash" not in shown
+    assert all("secret" not in c for c in client.get("/admin/credentials", headers=ADMIN).get_json()["credentials"])
+    event = {"event": "completed", "userId": "12345"}
+    stored = client.post("/events", json=event, headers={"Authorization": f"Bearer {made['key']}:{made['secret']}"})
+    assert stored.status_code == 200, stored.get_json()
+
+
+def test_create_with_a_given_key_refuses_an_existing_key(app):
+    client = app.test_client()
+    body = {"scopes": ["statements/read"], "key": "reader-1", "secret": "reader-secret"}
+    assert client.post("/admin/credentials", json=body, headers=ADMIN).status_code == 201
+    again = client.post("/admin/credentials", json={**body, "secret": "other-secret"}, headers=ADMIN)
+    assert again.status_code == 409 and again.get_json()["error"]["message"].startswith("key:")
+    assert client.get("/xapi/statements", headers={**XAPI, **auth("reader-1", "reader-secret")}).status_code == 200
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({}, "scopes: is required"),
+    ({"scopes": []}, "scopes: Shorter than minimum length 1."),
+    ({"scopes": "all"}, "scopes: Not a valid list."),
+    ({"scopes": ["all", 3]}, "scopes.1: Not a valid string."),
+    ({"scopes": ["everything"]}, "scopes: unknown scopes: everything"),
+    ({"scopes": ["all"], "key": "a:b"}, "key: must be 1 to 128 printable characters"),
+    ({"scopes": ["all"], "secret": "short"}, "secret: Length must be between 8 and 200."),
+    ({"scopes": ["all"], "label": {"$ne": 1}}, "label: Not a valid string."),
+    ({"scopes": ["all"], "owner": "x"}, "owner: is not a known field"),
+    ([{"scopes": ["all"]}], "request body: must be a JSON object"),
+])
+def test_bad_bodies_get_a_400_naming_the_path_and_nothing_is_created(app, body, message):
+    client = app.test_client()
+    response = client.post("/admin/credentials", json=body, headers=ADMIN)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"].startswith(message)
+    assert len(client.get("/admin/credentials", headers=ADMIN).get_json()["credentials"]) == 1
+
+
+def test_change_scopes_and_label_takes_effect_on_the_next_request(app):
+    client = app.test_client()
+    made = client.post("/admin/credentials", json={"scopes": ["statements/write"]}, headers=ADMIN).get_json()
+    reader = auth(made["key"], made["secret"])
+    assert client.get("/xapi/statements", headers={**XAPI, **reader}).status_code == 403
+    changed = client.patch(f"/admin/credentials/{made['key']}", json={"scopes": ["statements/read"], "label": "BI"},
+                           headers=ADMIN)
+    assert changed.status_code == 200
+    assert changed.get_json()["scopes"] == ["statements/read"] and changed.get_json()["label"] == "BI"
+    assert client.get("/xapi/statements", headers={**XAPI, **reader}).status_code == 200
+    bad = client.patch(f"/admin/credentials/{made['key']}", json={"scopes": ["nope"]}, headers=ADMIN)
+    assert bad.status_code == 400 and bad.get_json()["error"]["message"].startswith("scopes: unknown scopes: nope")
+    assert client.patch("/admin/credentials/missing", json={"label": "x"}, headers=ADMIN).status_code == 404
+
+
+def test_revoke_is_immediate_and_the_key_stays_listed(app):
+    client = app.test_client()
+    made = client.post("/admin/credentials", json={"scopes": ["all"]}, headers=ADMIN).get_json()
+    user = {**XAPI, **auth(made["key"], made["secret"])}
+    assert client.get("/xapi/statements", headers=user).status_code == 200
+    revoked = client.post(f"/admin/credentials/{made['key']}/revoke", headers=ADMIN)
+    assert revoked.status_code == 200 and revoked.get_json()["active"] is False
+    assert client.get("/xapi/statements", headers=user).status_code == 401
+    assert client.post("/admin/credentials/missing/revoke", headers=ADMIN).status_code == 404
+
+
+def test_the_last_active_admin_can_be_neither_revoked_nor_demoted(app):
+    client = app.test_client()
+    for response in (client.post("/admin/credentials/test-admin/revoke", headers=ADMIN),
+                     client.patch("/admin/credentials/test-admin", json={"scopes": ["all"]}, headers=ADMIN)):
+        assert response.status_code == 409 and "last active credential with scope admin" in response.get_json()["error"]["message"]
+    second = client.post("/admin/credentials", json={"scopes": ["admin"]}, headers=ADMIN).get_json()
+    assert client.post("/admin/credentials/test-admin/revoke", headers=ADMIN).status_code == 200
+    assert client.get("/admin/credentials", headers=ADMIN).status_code == 401
+    assert client.get("/admin/credentials", headers=auth(second["key"], second["secret"])).status_code == 200
+
+
+def test_admin_key_without_secret_or_the_reverse_stops_the_start(make_app):
+    for half in ({"admin_secret": ""}, {"admin_key": ""}):
+        with pytest.raises(ValueError, match="set both"):
+            make_app(**half)
+
+
+def test_a_server_without_credentials_says_so_and_how_to_make_one(make_app, caplog):
+    make_app(admin_key="", admin_secret="")
+    assert "No credential exists" in caplog.text and "LRS_ADMIN_KEY" in caplog.text
+    caplog.clear()
+    make_app()
+    assert "No credential" not in caplog.text
