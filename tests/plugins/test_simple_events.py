@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from lrs.cli import main as cli
 from lrs.hooks import hookimpl
 from lrs.xapi.validation import validate_statement
-from tests.conftest import LiveServer, basic_auth
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer, basic_auth
 
 KEY, SECRET = "oakwood-app", "s3cret-for-events"
 TOKEN = f"{KEY}:{SECRET}"
@@ -335,13 +335,15 @@ def test_bad_settings_are_refused_at_start(make_app: Any) -> None:
         make_app(plugins="simple_events", simple_events_unknown_events="ignore")
 
 
-def test_the_cli_issues_api_keys_with_the_adapter_scope(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LRS_PLUGINS", "simple_events")
-    monkeypatch.delenv("LRS_MONGO_URI", raising=False)
-    result = CliRunner().invoke(cli, ["credentials", "create", "--scope", "simple_events", "--label", "app"])
-    assert result.exit_code == 0, result.output
-    issued = json.loads(result.stdout[result.stdout.index("{"):])
-    assert issued["scopes"] == ["simple_events"] and issued["key"] and issued["secret"]
+def test_the_cli_issues_api_keys_with_the_adapter_scope(make_app: Any) -> None:
+    with LiveServer(make_app(plugins="simple_events")) as server:
+        result = CliRunner().invoke(cli, ["credentials", "create", "--scope", "simple_events", "--label", "app",
+                                          "--url", server.url, "--admin-key", ADMIN_KEY, "--admin-secret", ADMIN_SECRET])
+        assert result.exit_code == 0, result.output
+        issued = json.loads(result.stdout)
+        assert issued["scopes"] == ["simple_events"] and issued["key"] and issued["secret"]
+        response = post(server, SEED_EVENT, token=f"{issued['key']}:{issued['secret']}")
+        assert response.status_code == 200, response.text
 
 
 def test_the_original_event_is_kept_even_when_traits_are_unusual(live_server: LiveServer) -> None:
