@@ -14,6 +14,7 @@ from pathlib import Path
 from conformance.results import PASSED, RunResult
 
 DEFAULT_PATTERN = str(Path(__file__).parent / "baseline-{version}.json")
+DUAL_PATTERN = str(Path(__file__).parent / "baseline-{version}-dual.json")  # this LRS speaking 1.0.3 and 2.0
 
 
 @dataclass(frozen=True)

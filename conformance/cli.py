@@ -49,20 +49,24 @@ def conformance() -> None:
 @click.option("--password", help="Basic-auth secret for --endpoint.")
 @click.option("--self", "self_serve", is_flag=True, help="Test this LRS: start `lrs serve` on a "
               "fresh embedded store for each version, stop it afterwards.")
+@click.option("--self-versions", type=click.Choice(["tested", "both"]), default="tested", show_default=True,
+              help="With --self: the LRS speaks only the version under test, or both (LRS_XAPI_VERSIONS).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Directory for the reports.")
 @click.option("--grep", help="Only tests whose full title matches this pattern (e.g. XAPI-00113).")
 @click.option("--timeout", default=3600.0, show_default=True, help="Seconds allowed per version.")
 @click.option("--check", is_flag=True, help="Exit 1 if a test outside the baseline does not pass "
               "or the run ended early.")
-@click.option("--baseline", "baseline_pattern", default=baseline.DEFAULT_PATTERN, show_default=True,
-              help="Baseline file; `{version}` is replaced by the xAPI version.")
+@click.option("--baseline", "baseline_pattern", help="Baseline file; `{version}` is replaced by the xAPI "
+              f"version. Default: {baseline.DEFAULT_PATTERN} ({baseline.DUAL_PATTERN} with --self-versions both).")
 @click.option("--write-baseline", is_flag=True, help="Record this run's non-passing tests as the baseline.")
 @click.option("--node", default="node", show_default=True, help="The Node.js executable.")
 def run(suite_dir: str, versions: tuple[str, ...], endpoint: str | None, user: str | None,
-        password: str | None, self_serve: bool, out: Path, grep: str | None, timeout: float,
-        check: bool, baseline_pattern: str, write_baseline: bool, node: str) -> None:
+        password: str | None, self_serve: bool, self_versions: str, out: Path, grep: str | None, timeout: float,
+        check: bool, baseline_pattern: str | None, write_baseline: bool, node: str) -> None:
     """Run the ADL LRS conformance suite and report every test: passed, failed, never ran."""
     target = _target(endpoint, user, password, self_serve)
+    dual = self_serve and self_versions == "both"
+    baseline_pattern = baseline_pattern or (baseline.DUAL_PATTERN if dual else baseline.DEFAULT_PATTERN)
     if write_baseline and grep:
         raise click.UsageError("--write-baseline needs a full run: drop --grep")
     versions = versions or tuple(TEST_FOLDERS)
@@ -74,7 +78,8 @@ def run(suite_dir: str, versions: tuple[str, ...], endpoint: str | None, user: s
     report = Report(endpoint or "this LRS (lrs serve, fresh embedded store)", str(suite.directory),
                     suite.commit(), datetime.now(timezone.utc).isoformat(timespec="seconds"))
     for xapi in versions:
-        version = _run_version(suite, xapi, target, out, grep, timeout)
+        served_versions = ",".join(TEST_FOLDERS) if dual else xapi
+        version = _run_version(suite, xapi, target, served_versions, out, grep, timeout)
         path = baseline.baseline_path(baseline_pattern, xapi)
         if check:
             version = replace(version, check=_check(version, path, partial=bool(grep)))
@@ -122,8 +127,8 @@ def _target(endpoint: str | None, user: str | None, password: str | None, self_s
     return Endpoint(endpoint, user, password) if endpoint else None
 
 
-def _run_version(suite: Suite, xapi: str, target: Endpoint | None, out: Path, grep: str | None,
-                 timeout: float) -> VersionReport:
+def _run_version(suite: Suite, xapi: str, target: Endpoint | None, served_versions: str, out: Path,
+                 grep: str | None, timeout: float) -> VersionReport:
     """One version: list its tests, run it (on a fresh LRS for --self), keep its log, parse it."""
     try:
         expected = suite.list_tests(xapi, grep)
@@ -131,7 +136,7 @@ def _run_version(suite: Suite, xapi: str, target: Endpoint | None, out: Path, gr
         raise SetupError(str(error)) from None
     progress = ProgressLine(xapi)
     try:
-        with _endpoint(target, out / f"lrs-serve-{xapi}.log") as endpoint:
+        with _endpoint(target, out / f"lrs-serve-{xapi}.log", served_versions) as endpoint:
             outcome = run_suite(suite, endpoint, xapi, timeout, progress, grep)
     except ServeError as error:
         raise SetupError(str(error)) from None
@@ -143,8 +148,8 @@ def _run_version(suite: Suite, xapi: str, target: Endpoint | None, out: Path, gr
                          outcome.timed_out, console_tail="".join(outcome.console.splitlines(True)[-CONSOLE_LINES:]))
 
 
-def _endpoint(target: Endpoint | None, server_log: Path) -> ContextManager[Endpoint]:
-    return contextlib.nullcontext(target) if target else served_lrs(server_log)
+def _endpoint(target: Endpoint | None, server_log: Path, served_versions: str) -> ContextManager[Endpoint]:
+    return contextlib.nullcontext(target) if target else served_lrs(server_log, served_versions)
 
 
 def _keep_log(outcome: RunOutcome, copy: Path) -> str | None:

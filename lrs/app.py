@@ -39,7 +39,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
 
     @app.after_request
     def version_header(response: Response) -> Response:
-        return versioning.echo(response, default="2.0.0")
+        return versioning.echo(response)
 
     app.wsgi_app = AlternateSyntax(app.wsgi_app, lrs.settings["max_body_bytes"])
 

@@ -46,6 +46,18 @@ def between(parse: Callable[[str], float], low: float, high: float) -> Callable[
     return check
 
 
+def one_or_more_of(*allowed: str) -> Callable[[str], tuple[str, ...]]:
+    """A parser of a comma-separated choice among `allowed`, answered in `allowed`'s order."""
+    def check(value: str) -> tuple[str, ...]:
+        chosen = set(parse_list(value))
+        if not chosen or not chosen <= set(allowed):
+            raise ValueError(f"expected one or more of (allowed: {', '.join(allowed)}), got {value!r}")
+        return tuple(choice for choice in allowed if choice in chosen)
+    return check
+
+
+XAPI_VERSIONS = ("1.0.3", "2.0.0")  # the versions the LRS can speak, as lrs.xapi.versions answers
+
 # The lowest scrypt cost (N = 2 ** 14) LRS_SECRET_HASH_COST accepts. Tests pass lower costs to
 # create_app as numbers (values not read from text are not parsed), so their apps start fast.
 SAFE_HASH_COST = 14
@@ -98,6 +110,13 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "(14 to 17; each step doubles the time and memory of a first verification).",
             between(int, SAFE_HASH_COST, 17)),
     Setting("log_level", "INFO", "Python logging level."),
+    Setting("profile_put_requires_precondition", False, "xAPI 1.0.3: answer 400 to an Activity or Agent "
+            "Profile PUT that has neither If-Match nor If-None-Match even when it would create the document, "
+            "as the ADL 1.0.3 conformance suite checks (XAPI-00273). Off: such a PUT creates a missing "
+            "document, as TinCanPython and xAPI.js expect; an existing one is always a 409.", parse_bool),
+    Setting("xapi_versions", XAPI_VERSIONS, "Comma-separated xAPI versions the LRS speaks "
+            "(1.0.3, 2.0.0 or both). Requests naming another version get 400; a response to a request "
+            "without a supported version header names the newest enabled one.", one_or_more_of(*XAPI_VERSIONS)),
 )
 
 

@@ -1,16 +1,17 @@
 """GET /xapi/about: the versions this LRS speaks. Needs neither credentials nor a version header.
 
-A client that names a 1.0.x version is told only the 1.0.x version: older client libraries
-(TinCanPython among them) refuse an About whose list holds a version they do not know.
+It lists the versions the operator enabled (LRS_XAPI_VERSIONS). A client that names a 1.0.x
+version is told only the 1.0.x version: older client libraries (TinCanPython among them) refuse an
+About whose list holds a version they do not know.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
 from lrs import __version__
-from lrs.http.versioning import HEADER
+from lrs.http.versioning import HEADER, enabled_versions
 from lrs.xapi.errors import XAPIValidationError
-from lrs.xapi.versions import SUPPORTED_VERSIONS, is_v2, negotiate_version
+from lrs.xapi.versions import is_v2, negotiate_version
 
 blueprint = Blueprint("about", __name__)
 
@@ -24,8 +25,9 @@ def about() -> Response:
 
 
 def _versions_for(header: str | None) -> list[str]:
+    enabled = enabled_versions()
     try:
-        asked = negotiate_version(header)
+        asked = negotiate_version(header, enabled)
     except XAPIValidationError:
-        return list(SUPPORTED_VERSIONS)
-    return list(SUPPORTED_VERSIONS) if is_v2(asked) else [v for v in SUPPORTED_VERSIONS if not is_v2(v)]
+        return list(enabled)
+    return list(enabled) if is_v2(asked) else [version for version in enabled if not is_v2(version)]

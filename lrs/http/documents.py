@@ -6,9 +6,12 @@ Content-Type, JSON merge on POST, strong SHA-1 ETags, Last-Modified, and the con
 Communication 3.1, which differ by version:
 
 - If-Match / If-None-Match are honoured on PUT, POST and DELETE (412 when they fail).
-- A PUT without either header: xAPI 2.0 refuses to overwrite an existing document (409) on all
-  three resources; xAPI 1.0.3 lets the State resource overwrite, and on the profile resources
-  requires a header (409 if the document exists, else 400, as the conformance suite checks).
+- A PUT without either header creates a missing document (204): Communication 3.1 puts the
+  header requirement on the client, and TinCanPython and xAPI.js create profiles that way. For an
+  existing document it answers 409 on all three resources in xAPI 2.0 and on the profile resources
+  in xAPI 1.0.3, where the State resource keeps its overwrite rule. The ADL 1.0.3 conformance suite
+  reads the client's duty as the LRS's and wants 400 for a header-less profile PUT that would create;
+  LRS_PROFILE_PUT_REQUIRES_PRECONDITION gives that behaviour to operators who need it.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from marshmallow import ValidationError, fields
 from werkzeug.http import parse_etags, parse_options_header
 
 from lrs.core import current_lrs
-from lrs.errors import BadRequest, Conflict, NotFound
+from lrs.errors import BadRequest, NotFound
 from lrs.http import params
 from lrs.http.auth import require
 from lrs.http.body import parse_json
@@ -100,7 +103,7 @@ def put(resource: DocumentResource) -> Response:
     require(resource.write_scopes)
     key = resource.key(resource.kind, resource.args())
     content, content_type = read_content()
-    current_lrs().documents.write(key, lambda current: (content, content_type), _put_preconditions(resource, key),
+    current_lrs().documents.write(key, lambda current: (content, content_type), _put_preconditions(resource),
                                   utc_now())
     return Response(status=204)
 
@@ -156,19 +159,16 @@ def is_json(content_type: str) -> bool:
     return parse_options_header(content_type)[0].lower() == JSON_TYPE
 
 
-def preconditions(refuse_blind_overwrite: bool = False) -> Preconditions:
-    return Preconditions(_etags("If-Match"), _etags("If-None-Match"), refuse_blind_overwrite)
+def preconditions() -> Preconditions:
+    return Preconditions(_etags("If-Match"), _etags("If-None-Match"))
 
 
-def _put_preconditions(resource: DocumentResource, key: DocumentKey) -> Preconditions:
-    v2 = is_v2(g.xapi_version)
-    if v2 or resource.blind_put_in_v1 or "If-Match" in request.headers or "If-None-Match" in request.headers:
-        return preconditions(refuse_blind_overwrite=v2)
-    if current_lrs().documents.get(key) is not None:
-        raise Conflict("a document already exists here: GET it to check its current state, then PUT again "
-                       "with an If-Match header holding its ETag")
-    raise BadRequest("PUT to this resource needs an If-None-Match: * header to create a document, or "
-                     "If-Match with the current ETag to replace one (xAPI 1.0.3 Communication 3.1)")
+def _put_preconditions(resource: DocumentResource) -> Preconditions:
+    """The store checks "exists" atomically with the write, so two blind PUTs cannot both create."""
+    guarded = is_v2(g.xapi_version) or not resource.blind_put_in_v1
+    strict = not is_v2(g.xapi_version) and current_lrs().settings["profile_put_requires_precondition"]
+    return Preconditions(_etags("If-Match"), _etags("If-None-Match"), refuse_blind_overwrite=guarded,
+                         refuse_blind_create=strict and not resource.blind_put_in_v1)
 
 
 def _etags(header: str) -> frozenset[str] | None:

@@ -25,7 +25,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from lrs.errors import Conflict, PreconditionFailed
+from lrs.errors import BadRequest, Conflict, PreconditionFailed
 from lrs.store.document_files import DocumentFiles
 
 # Contents up to this size live in the record itself, safely under MongoDB's 16 MB document limit.
@@ -72,11 +72,13 @@ class Scope:
 @dataclass(frozen=True)
 class Preconditions:
     """The request's If-Match / If-None-Match ETags (unquoted; "*" for any), and whether a write
-    without either must not replace an existing document (409), per the resource and version."""
+    without either must not replace an existing document (409) or not even create one (400), per
+    the resource, the version and the operator's choice."""
 
     if_match: frozenset[str] | None = None
     if_none_match: frozenset[str] | None = None
     refuse_blind_overwrite: bool = False
+    refuse_blind_create: bool = False
 
     def check(self, current_etag: str | None) -> None:
         if self.if_match is not None:
@@ -87,10 +89,14 @@ class Preconditions:
         if self.if_none_match is not None and current_etag is not None:
             if "*" in self.if_none_match or current_etag in self.if_none_match:
                 raise PreconditionFailed("If-None-Match: the document exists")
-        if (self.refuse_blind_overwrite and current_etag is not None
-                and self.if_match is None and self.if_none_match is None):
+        if self.if_match is not None or self.if_none_match is not None:
+            return
+        if self.refuse_blind_overwrite and current_etag is not None:
             raise Conflict("a document already exists here: GET it to check its current state, then send "
                            "the request again with an If-Match header holding its ETag")
+        if self.refuse_blind_create and current_etag is None:
+            raise BadRequest("PUT to this resource needs an If-None-Match: * header to create a document "
+                             "(xAPI 1.0.3 Communication 3.1; LRS_PROFILE_PUT_REQUIRES_PRECONDITION is on)")
 
 
 class StoredDocument:

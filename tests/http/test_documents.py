@@ -168,11 +168,12 @@ def test_put_without_precondition_over_an_existing_document_is_a_conflict_except
         assert fetch(client, resource).data == b"one"
 
 
-@pytest.mark.parametrize("version, state_code, profile_code", [("1.0.3", 204, 400), ("2.0.0", 204, 204)])
-def test_put_without_precondition_creating_a_document(client, resource, version, state_code, profile_code):
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_put_without_precondition_creates_a_missing_document(client, resource, version):
+    """Communication 3.1 asks the client for the headers; the LRS refuses only a blind overwrite."""
     path, query = resource
     response = client.put(path, query_string=query, data=b"x", headers=headers(version, Content_Type="text/plain"))
-    assert response.status_code == (state_code if path.endswith("/state") else profile_code)
+    assert response.status_code == 204 and fetch(client, resource).data == b"x"
 
 
 def test_id_list_with_since_and_last_modified(client, resource, app):
@@ -301,3 +302,18 @@ def test_start_up_removes_large_contents_no_document_uses(app, client):
     store.recover(now + dt.timedelta(hours=2))
     assert store.files.files.count_documents({}) == 1 and store.files.chunks.count_documents({"files_id": orphan}) == 0
     assert fetch(client, RESOURCES["agent_profile"]).data == b"kept" * 64
+
+
+@pytest.mark.parametrize("version, created", [("1.0.3", 400), ("2.0.0", 204)])
+def test_operators_can_require_a_precondition_to_create_a_1_0_3_profile(make_app, resource, version, created):
+    """LRS_PROFILE_PUT_REQUIRES_PRECONDITION: the ADL 1.0.3 suite's reading (XAPI-00273), off by default."""
+    client = make_app(profile_put_requires_precondition="true").test_client()
+    path, query = resource
+    response = client.put(path, query_string=query, data=b"x", headers=headers(version, Content_Type="text/plain"))
+    expected = 204 if path.endswith("/state") else created
+    assert response.status_code == expected
+    if expected == 400:
+        assert "If-None-Match" in response.get_json()["error"]["message"]
+        assert client.get(path, query_string=query, headers=headers(version)).status_code == 404
+    assert client.put(path, query_string=query, data=b"y", headers=headers(
+        version, Content_Type="text/plain", If_None_Match="*")).status_code == (204 if expected == 400 else 412)

@@ -1,9 +1,9 @@
 """TinCanPython's State, Activity Profile and Agent Profile calls against the live server.
 
-TinCanPython speaks xAPI 1.0.x. Two of its quirks shape these tests: it reads no response header
-(it looks names up in the list of header pairs), so ETags come from the raw response; and it never
-sends If-None-Match, so on 1.0.3, where a profile PUT must carry If-Match or If-None-Match, it
-can replace a profile it has the ETag of but not create one (the LRS says so with a 400).
+TinCanPython speaks xAPI 1.0.x. It reads no response header (it looks names up in the list of
+header pairs), so ETags come from the raw response; and it never sends If-None-Match: it creates a
+profile with a plain PUT, which the LRS accepts for a missing document, and replaces one with
+If-Match. A plain PUT over an existing profile is the 409 of Communication 3.1.
 """
 from __future__ import annotations
 
@@ -50,18 +50,13 @@ def test_activity_profile_round_trip_with_etags(live_server):
     lrs = remote(live_server)
     profile = ActivityProfileDocument(id="settings", activity=COURSE, content='{"theme": "dark"}',
                                       content_type="application/json")
-    refused = lrs.save_activity_profile(profile)
-    assert not refused.success and refused.response.status == 400 and "If-None-Match" in refused.data
-
-    url = live_server.url + "/xapi/activities/profile"
-    created = requests.put(url, params={"activityId": COURSE.id, "profileId": "settings"}, data=b'{"theme": "dark"}',
-                           headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3",
-                                    "Content-Type": "application/json", "If-None-Match": "*"}, timeout=10)
-    assert created.status_code == 204
+    assert lrs.save_activity_profile(profile).success  # created without any precondition header
 
     got = lrs.retrieve_activity_profile(COURSE, "settings")
     assert got.success and bytes(got.content.content) == b'{"theme": "dark"}'
     profile.content = '{"theme": "light"}'
+    blind = lrs.save_activity_profile(profile)
+    assert not blind.success and blind.response.status == 409 and "If-Match" in blind.data
     profile.etag = '"0000000000000000000000000000000000000000"'
     stale = lrs.save_activity_profile(profile)
     assert not stale.success and stale.response.status == 412
@@ -77,16 +72,15 @@ def test_activity_profile_round_trip_with_etags(live_server):
 
 def test_agent_profile_round_trip_with_etags(live_server):
     lrs = remote(live_server)
-    url = live_server.url + "/xapi/agents/profile"
-    created = requests.put(url, params={"agent": ANN.to_json("1.0.3"), "profileId": "prefs"}, data=b"large print",
-                           headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3",
-                                    "Content-Type": "text/plain", "If-None-Match": "*"}, timeout=10)
-    assert created.status_code == 204
+    profile = AgentProfileDocument(id="prefs", agent=ANN, content="large print", content_type="text/plain")
+    assert lrs.save_agent_profile(profile).success  # created without any precondition header
 
     got = lrs.retrieve_agent_profile(ANN, "prefs")
     assert got.success and bytes(got.content.content) == b"large print"
-    profile = AgentProfileDocument(id="prefs", agent=ANN, content="audio", content_type="text/plain",
-                                   etag=etag_of(got))
+    assert got.response.getheader("Content-Type") == "text/plain"
+    profile.content = "audio"
+    assert lrs.save_agent_profile(profile).response.status == 409
+    profile.etag = etag_of(got)
     assert lrs.save_agent_profile(profile).success
     assert bytes(lrs.retrieve_agent_profile(ANN, "prefs").content.content) == b"audio"
     assert lrs.retrieve_agent_profile_ids(ANN).content == ["prefs"]

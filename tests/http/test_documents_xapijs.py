@@ -1,4 +1,4 @@
-"""xAPI.js (@xapi/xapi) setState / getState with ETags against the live server, as xAPI 2.0.
+"""xAPI.js (@xapi/xapi) document calls with ETags against the live server, the way the library makes them.
 
 Needs Node.js and npm: @xapi/xapi is installed once per machine into ~/.cache/lrs-tests/xapijs
 (outside the repository; or found through NODE_PATH). Skipped, saying why, when that fails.
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
 
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
 
@@ -43,3 +44,41 @@ def test_xapijs_set_and_get_state_with_etags(live_server, node_env):
     assert result["replaced"] == 204 and result["stale"] == 412
     assert result["merged"] == 204 and result["last"] == {"page": 2, "chapter": "b"}
     assert result["lastEtag"] != result["etag"] and result["lastEtag"].startswith('"')
+
+
+PROFILES_SCRIPT = r"""
+const XAPI = require("@xapi/xapi");
+const [endpoint, key, secret, version] = process.argv.slice(1);
+const xapi = new XAPI({endpoint, auth: XAPI.toBasicAuth(key, secret), version});
+const status = (promise) => promise.then((r) => r.status, (e) => (e.response ? e.response.status : String(e)));
+const agent = {objectType: "Agent", mbox: `mailto:profiles-${version}@example.com`};
+const activityId = `http://example.com/activities/profiles-${version}`;
+async function roundTrip(set, get, where, field) {
+  const created = await status(set({...where, [field]: {theme: "dark"}}));  // no ETag: the library's default
+  const first = await get(where);
+  const blind = await status(set({...where, [field]: {theme: "blind"}}));
+  const etag = first.headers.etag;
+  const replaced = await status(set({...where, [field]: {theme: "light"}, etag, matchHeader: "If-Match"}));
+  const last = await get(where);
+  return {created, first: first.data, blind, replaced, last: last.data};
+}
+(async () => {
+  const agentProfile = await roundTrip((p) => xapi.setAgentProfile(p), (p) => xapi.getAgentProfile(p),
+                                       {agent, profileId: "prefs"}, "profile");
+  const activityProfile = await roundTrip((p) => xapi.setActivityProfile(p), (p) => xapi.getActivityProfile(p),
+                                          {activityId, profileId: "settings"}, "profile");
+  console.log(JSON.stringify({agentProfile, activityProfile}));
+})().catch((error) => { console.error(String(error)); process.exit(1); });
+"""
+
+
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_xapijs_creates_and_replaces_profiles_the_library_way(live_server, node_env, version):
+    """setAgentProfile / setActivityProfile without an ETag create; with If-Match they replace."""
+    run = subprocess.run(["node", "-e", PROFILES_SCRIPT, live_server.url + "/xapi", ADMIN_KEY, ADMIN_SECRET, version],
+                         env=node_env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    for result in json.loads(run.stdout).values():
+        assert result["created"] == 204 and result["first"] == {"theme": "dark"}
+        assert result["blind"] == 409  # an existing profile is never overwritten blind
+        assert result["replaced"] == 204 and result["last"] == {"theme": "light"}
