@@ -109,7 +109,6 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("secret_hash_cost", 15, "scrypt cost of the hash of credential secrets: N = 2 ** cost "
             "(14 to 17; each step doubles the time and memory of a first verification).",
             between(int, SAFE_HASH_COST, 17)),
-    Setting("log_level", "INFO", "Python logging level."),
     Setting("profile_put_requires_precondition", False, "xAPI 1.0.3: answer 400 to an Activity or Agent "
             "Profile PUT that has neither If-Match nor If-None-Match even when it would create the document, "
             "as the ADL 1.0.3 conformance suite checks (XAPI-00273). Off: such a PUT creates a missing "
@@ -117,6 +116,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("xapi_versions", XAPI_VERSIONS, "Comma-separated xAPI versions the LRS speaks "
             "(1.0.3, 2.0.0 or both). Requests naming another version get 400; a response to a request "
             "without a supported version header names the newest enabled one.", one_or_more_of(*XAPI_VERSIONS)),
+    Setting("log_level", "INFO", "Python logging level."),
 )
 
 
