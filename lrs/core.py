@@ -12,7 +12,7 @@ from flask import current_app
 from pymongo.collection import Collection
 
 from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES, Credential, VerifiedPairs
-from lrs.plugins import plugin_manager
+from lrs.plugins import call_isolated, declared_settings, plugin_manager
 from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, Settings
 from lrs.statements import StatementService, utc_now
 from lrs.store import connect
@@ -51,11 +51,11 @@ class LRS:
         core = Settings.resolve(CORE_SETTINGS, {k: v for k, v in (overrides or {}).items()
                                                 if k in {s.name for s in CORE_SETTINGS}})
         manager = plugin_manager(core["plugins"], extra_plugins)
-        declared = [*CORE_SETTINGS, *(s for group in manager.hook.lrs_declare_settings() for s in group)]
-        return cls(Settings.resolve(declared, overrides), manager)
+        return cls(Settings.resolve(declared_settings(manager), overrides), manager)
 
     def start(self) -> None:
-        """Idempotent start-up: indexes, crash recovery, and the admin credential if configured."""
+        """Idempotent start-up: indexes, crash recovery, the admin credential if configured, then
+        the plugins' `lrs_startup` (every command that opens the LRS runs this, not only serving)."""
         self.statement_store.ensure_indexes()
         self.statement_store.recover(utc_now())
         self.attachments.ensure_indexes()
@@ -65,6 +65,7 @@ class LRS:
         pair = admin_pair(self.settings)
         if pair:
             self.create_credential(*pair, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
+        self.plugins.hook.lrs_startup(lrs=self)
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -99,7 +100,7 @@ class LRS:
         if define:
             self.activities.record(statements)
             self.agents.record(statements)
-        self.plugins.hook.lrs_statements_stored(statements=statements, source=source, lrs=self)
+        call_isolated(self.plugins.hook.lrs_statements_stored, statements=statements, source=source, lrs=self)
 
 
 def admin_pair(settings: Mapping[str, Any]) -> tuple[str, str] | None:

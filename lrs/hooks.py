@@ -5,10 +5,13 @@ group) are the same thing: a module with functions marked `@hookimpl`. Only the 
 `LRS_PLUGINS` are registered, so a plugin that is not enabled adds no route and no behaviour.
 
 A plugin module names itself with a module-level `PLUGIN_NAME` (defaults to its entry-point name).
+A `@hookimpl` whose name is not one of the hooks below (a misspelling) or that takes an argument
+its hook does not have stops the LRS at start. docs/writing-plugins.md documents every hook and
+tests/test_docs.py checks that it does.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pluggy
 
@@ -16,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flask import Flask
 
     from lrs.core import LRS
+    from lrs.forwarding.contract import Target
     from lrs.settings import Setting
 
 PROJECT = "lrs"
@@ -42,6 +46,15 @@ def lrs_declare_scopes() -> Iterable[str]:
 
 
 @hookspec
+def lrs_startup(lrs: "LRS") -> None:
+    """Prepare the plugin's storage (indexes, recovery) once the core's is ready.
+
+    Run by `LRS.start()`, so by every command that opens the LRS (`lrs serve`, `lrs forward`,
+    `lrs credentials`, ...), not only the web app. Must be idempotent: every process runs it.
+    """
+
+
+@hookspec
 def lrs_register_routes(app: "Flask", lrs: "LRS") -> None:
     """Add the plugin's HTTP routes, normally by `app.register_blueprint(...)`.
 
@@ -58,17 +71,20 @@ def lrs_statements_stored(statements: list[dict], source: str, lrs: "LRS") -> No
 
     `source` is "xapi" for the xAPI resource or the adapter plugin's name. Runs in the request,
     so keep it quick; durable work (forwarding) reads the store rather than relying on this call.
+    Each implementation runs on its own: one that raises is logged (with the plugin's name) and
+    changes nothing for the client, whose statements are stored, nor for the other plugins.
     """
 
 
 @hookspec
-def lrs_forward_targets(lrs: "LRS") -> Iterable[Any]:
-    """Return the forwarding targets this plugin provides: objects with `options`
-    (`lrs.forwarding.contract.TargetOptions`: a unique name, batch size, filter, start point,
-    request timeout) and `deliver(batch) -> Outcome` (see `lrs.forwarding.contract.Target`).
+def lrs_forward_targets(lrs: "LRS") -> Iterable["Target"]:
+    """Return the forwarding targets this plugin provides (`lrs.forwarding.contract.Target`):
+    objects with `options` (`TargetOptions`: a unique name, batch size, filter, start point,
+    request timeout) and `deliver(batch) -> Outcome`.
 
     Called when the LRS starts (to check the targets), when a worker starts and by status
-    queries, so build targets from settings here, cheaply. The core's forwarding engine owns ordering, batching, retries with backoff, dead
-    letters, leases and checkpoints; a target only knows how to send one batch to one external
-    system and how to tell delivered, refused-for-its-content and try-again apart.
+    queries, so build targets from settings here, cheaply. The core's forwarding engine owns
+    ordering, batching, retries with backoff, dead letters, leases and checkpoints; a target only
+    knows how to send one batch to one external system and how to tell delivered,
+    refused-for-its-content and try-again apart.
     """

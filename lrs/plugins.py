@@ -1,15 +1,18 @@
 """Loading plugins: the enabled names are looked up in the `lrs.plugins` entry-point group."""
 from __future__ import annotations
 
+import logging
 from importlib.metadata import EntryPoint, entry_points
-from typing import Iterable
+from typing import Any, Iterable
 
 import pluggy
 
 from lrs import hooks
 from lrs.forwarding import settings as forwarding_settings
+from lrs.settings import CORE_SETTINGS, Setting
 
 ENTRY_POINT_GROUP = "lrs.plugins"
+log = logging.getLogger(__name__)
 CORE_PLUGIN = "lrs.core"  # the core's own hook implementations, registered always
 
 
@@ -22,20 +25,63 @@ def available_plugins() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+def builtin_plugins() -> list[str]:
+    """The plugins this distribution ships (third-party ones installed beside it left out)."""
+    return sorted(name for name, ep in available_plugins().items() if ep.dist and ep.dist.name == "lrs")
+
+
+def declared_settings(manager: pluggy.PluginManager) -> list[Setting]:
+    """The core's settings, then those declared through `lrs_declare_settings`."""
+    return [*CORE_SETTINGS, *(setting for group in manager.hook.lrs_declare_settings() for setting in group)]
+
+
+def reference_settings() -> list[Setting]:
+    """Every setting of the core and of every built-in plugin: the README's table (cog)."""
+    # pluggy calls the last registered plugin first: register in reverse to list them by name
+    return declared_settings(plugin_manager(reversed(builtin_plugins())))
+
+
 def plugin_manager(enabled: Iterable[str], extra: Iterable[object] = ()) -> pluggy.PluginManager:
     """A plugin manager with the hookspecs and exactly the enabled plugins registered.
 
-    `extra` takes plugin objects directly (tests, embedding applications).
+    `extra` takes plugin objects directly (tests, embedding applications). A plugin whose
+    `@hookimpl` names no hook (a misspelling such as `lrs_register_route`) or takes an argument
+    its hook does not have stops the start, like a plugin that is not installed.
     """
     manager = pluggy.PluginManager(hooks.PROJECT)
     manager.add_hookspecs(hooks)
     manager.register(forwarding_settings, name=CORE_PLUGIN)
     installed = available_plugins()
     for name in enabled:
-        manager.register(_load(name, installed), name=name)
+        _register(manager, _load(name, installed), name)
     for plugin in extra:
-        manager.register(plugin, name=getattr(plugin, "PLUGIN_NAME", None))
+        _register(manager, plugin, getattr(plugin, "PLUGIN_NAME", None))
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as error:
+        raise _misfit(manager.get_name(error.plugin), error) from error
     return manager
+
+
+def call_isolated(hook: pluggy.HookCaller, **kwargs: Any) -> None:
+    """Call every implementation of a notification hook, each on its own: one that raises is
+    logged with its plugin's name and the others still run (the caller's work has been done)."""
+    for impl in reversed(hook.get_hookimpls()):  # pluggy's own calling order
+        try:
+            impl.function(*(kwargs[name] for name in impl.argnames))
+        except Exception:  # noqa: BLE001 - a plugin's failure must not undo or fail the core's work
+            log.exception("plugin %r: %s failed", impl.plugin_name, hook.name)
+
+
+def _register(manager: pluggy.PluginManager, plugin: object, name: str | None) -> None:
+    try:
+        manager.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:
+        raise _misfit(name or repr(plugin), error) from error
+
+
+def _misfit(name: str, error: pluggy.PluginValidationError) -> PluginError:
+    return PluginError(f"plugin {name!r} does not fit the hooks in lrs/hooks.py: {' '.join(str(error).split())}")
 
 
 def _load(name: str, installed: dict[str, EntryPoint]) -> object:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, jsonify, request
 
+from lrs.core import LRS
 from lrs.errors import ItemErrors
 from lrs.hooks import hookimpl
 from lrs.plugins import PluginError
 from lrs.settings import Setting
 
-from tests.conftest import basic_auth
+from tests.conftest import app_settings, basic_auth
 
 
 class EchoAdapter:
@@ -95,3 +96,78 @@ def test_a_plugin_that_is_not_installed_stops_the_start(make_app):
 
 def test_a_plugin_that_is_not_enabled_adds_no_route(app):
     assert app.test_client().post("/echo", json={}).status_code == 404
+
+
+class Misspelled:
+    PLUGIN_NAME = "misspelled"
+
+    @hookimpl
+    def lrs_register_route(self, app, lrs):  # one letter short of lrs_register_routes
+        raise AssertionError("never called")
+
+
+class WrongArgument:
+    PLUGIN_NAME = "wrong-argument"
+
+    @hookimpl
+    def lrs_statements_stored(self, statements, origin):
+        raise AssertionError("never called")
+
+
+@pytest.mark.parametrize("plugin, message", [
+    (Misspelled(), "plugin 'misspelled' does not fit the hooks .*: unknown hook 'lrs_register_route'"),
+    (WrongArgument(), "plugin 'wrong-argument' does not fit the hooks .*Argument.*'origin'.* not be found"),
+])
+def test_a_hook_implementation_that_matches_no_hook_stops_the_start(make_app, plugin, message):
+    with pytest.raises(PluginError, match=message):
+        make_app(extra_plugins=(plugin,))
+
+
+class Failing:
+    PLUGIN_NAME = "failing"
+
+    @hookimpl
+    def lrs_statements_stored(self, statements, source, lrs):
+        raise RuntimeError("the analytics cache is down")
+
+
+def test_a_failing_stored_hook_is_logged_and_changes_nothing_for_the_client_or_other_plugins(make_app, caplog):
+    echo = EchoAdapter()
+    app = make_app(extra_plugins=(echo, Failing()))  # the failing one is called first (pluggy: last registered)
+    client = app.test_client()
+    response = client.post("/echo", json={"who": "ada", "did": "http://adlnet.gov/expapi/verbs/completed"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [statement_id] = response.get_json()["ids"]
+    assert [statements[0]["id"] for statements, _ in echo.stored] == [statement_id]
+    [record] = [r for r in caplog.records if r.name == "lrs.plugins"]
+    assert record.getMessage() == "plugin 'failing': lrs_statements_stored failed"
+    assert "the analytics cache is down" in str(record.exc_info[1])
+    assert client.post("/echo", json={"who": "ada", "did": "http://adlnet.gov/expapi/verbs/completed"}
+                       ).status_code == 200
+
+
+class Starting:
+    PLUGIN_NAME = "starting"
+
+    def __init__(self):
+        self.started: list = []
+
+    @hookimpl
+    def lrs_startup(self, lrs):
+        self.started.append(lrs)
+
+
+def test_lrs_startup_runs_when_the_lrs_starts_without_any_web_app():
+    plugin = Starting()
+    lrs = LRS.from_settings(app_settings(), (plugin,))
+    assert plugin.started == []
+    lrs.start()
+    assert plugin.started == [lrs]
+
+
+def test_caliper_indexes_exist_after_a_start_without_routes():
+    lrs = LRS.from_settings(app_settings(plugins="caliper"))
+    lrs.start()  # what `lrs forward` and `lrs credentials` do: no lrs_register_routes
+    assert any(index.get("expireAfterSeconds") == 0 for index in
+               lrs.plugin_collection("caliper", "tokens").index_information().values())
+    assert len(lrs.plugin_collection("caliper", "sessions").index_information()) > 1

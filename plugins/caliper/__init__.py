@@ -38,13 +38,21 @@ def lrs_declare_scopes() -> Iterable[str]:
     return [LRS_SCOPE]
 
 
+def _stores(lrs: LRS) -> tuple[TokenStore, SessionStore]:
+    return (TokenStore(lrs.plugin_collection(PLUGIN_NAME, "tokens"), lrs.settings["caliper_token_lifetime"]),
+            SessionStore(lrs.plugin_collection(PLUGIN_NAME, "sessions"), lrs.settings["caliper_heartbeat_timeout"]))
+
+
+@hookimpl
+def lrs_startup(lrs: LRS) -> None:
+    for store in _stores(lrs):
+        store.ensure_indexes()
+
+
 @hookimpl
 def lrs_register_routes(app: Flask, lrs: LRS) -> None:
     settings = lrs.settings
-    tokens = TokenStore(lrs.plugin_collection(PLUGIN_NAME, "tokens"), settings["caliper_token_lifetime"])
-    sessions = SessionStore(lrs.plugin_collection(PLUGIN_NAME, "sessions"), settings["caliper_heartbeat_timeout"])
-    tokens.ensure_indexes()
-    sessions.ensure_indexes()
+    tokens, sessions = _stores(lrs)
     session_events = SessionEvents(lrs, sessions, settings["caliper_home_page"] or settings["public_url"])
     app.register_blueprint(oauth_http.blueprint(lrs, tokens))
     app.register_blueprint(http.blueprint(lrs, tokens, session_events))
