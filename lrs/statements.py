@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Literal
 
+from lrs.auth import DEFINE, Credential
 from lrs.client_json import UnstorableJSON, check_storable
 from lrs.errors import BadRequest, Conflict, ItemErrors, ServiceUnavailable
-from lrs.store.statements import DuplicateStatements, StatementStore, UnstorableStatement
+from lrs.store.statements import VOIDED_VERB, DuplicateStatements, StatementStore, UnstorableStatement
+from lrs.xapi.agents import ifi_key
 from lrs.xapi.equality import same_statement
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.prepare import prepare_statement
@@ -24,6 +27,33 @@ def utc_now() -> dt.datetime:
     """Now, at the millisecond precision MongoDB keeps, so stored values compare as returned."""
     now = dt.datetime.now(dt.timezone.utc)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class WriteRights:
+    """What a writer's statements may do beyond being stored. The default is the least, so an
+    adapter that forgets to say gets no more than its caller may have.
+
+    - `define`: Activity definitions and Agent names refine the canonical ones (scope `define`).
+    - `voids`: whose statements a voiding statement may void: `any` (xAPI's statements/write),
+      `own` (only statements stored earlier, or in the same batch, under the same authority), or
+      `none`. With `own`, a voiding statement naming an id not stored yet is refused rather than
+      left waiting, or it would void whatever arrives later under that id.
+    - `sees_others`: the writer may read every statement, so a stored id may be compared with
+      what it sends (the same statement is a no-op). Without it, an id stored under another
+      authority is a 409 whatever was sent: the answer says the id is taken, never whether a
+      guess at its content was right.
+    """
+
+    define: bool = False
+    voids: Literal["any", "own", "none"] = "own"
+    sees_others: bool = False
+
+    @classmethod
+    def adapter(cls, credential: Credential, voids: Literal["own", "none"] = "own") -> "WriteRights":
+        """An adapter writing for `credential`: it defines only with scope `define`, voids at most
+        its own statements, and never learns what another credential's statements hold."""
+        return cls(define=credential.allows(DEFINE), voids=voids)
 
 
 class StatementService:
@@ -43,13 +73,16 @@ class StatementService:
         return errors
 
     def store(self, statements: list, *, authority: dict, version: str, source: str = "xapi",
-              define: bool = True) -> list[str]:
+              rights: WriteRights = WriteRights(), contents: frozenset[str] = frozenset()) -> list[str]:
         """Validate, prepare and store a batch; returns the ids in order. All or nothing.
 
-        `define` False (a credential without the `define` scope) keeps the statements' Activity
-        definitions and Agent names out of the canonical ones.
+        `rights` say what the writer's statements may do (see WriteRights). `contents` are the
+        sha2s of the attachment contents that came with this request: only those are served back
+        with the statements (attachments=true), so declaring another statement's sha2 in a
+        fileUrl-only attachment never serves that content.
 
-        Raises ItemErrors (400) for invalid statements, BadRequest for a repeated id in the batch,
+        Raises ItemErrors (400) for invalid statements or voiding the rights do not allow,
+        BadRequest for a repeated id in the batch,
         Conflict (409) when an id is already stored with a different statement, and
         ServiceUnavailable (503) when concurrent writers of the same ids kept it from settling.
         """
@@ -61,6 +94,7 @@ class StatementService:
         ids = [statement["id"] for statement in prepared]
         if len(set(ids)) != len(ids):
             raise BadRequest("statement ids must be unique within a batch")
+        self._check_voiding(prepared, authority, rights.voids)
         for attempt in range(MAX_RACE_ATTEMPTS):
             known, in_flight = self.store_backend.find_settled(ids)
             if in_flight:
@@ -69,24 +103,56 @@ class StatementService:
                 self.store_backend.discard_stale(in_flight, utc_now())
                 time.sleep(min(0.005 * 2 ** attempt, 0.2))
                 continue
-            new = self._without_known(prepared, known)
+            new = self._without_known(prepared, known, authority, rights.sees_others)
             try:
-                self.store_backend.insert_batch(new, stored, source)
+                self.store_backend.insert_batch(new, stored, source, contents)
             except DuplicateStatements:
                 continue  # a concurrent writer got there first: compare again
             except UnstorableStatement as error:
                 index = ids.index(new[error.index]["id"])
                 raise ItemErrors([(index, f"statement[{index}]", error.rule)]) from None
             if new:
-                self._on_stored(new, source, define)
+                self._on_stored(new, source, rights.define)
             return ids
         raise ServiceUnavailable("statements with these ids are being written by another request; retry")
 
+    def _check_voiding(self, prepared: list[dict], authority: dict, voids: str) -> None:
+        """ItemErrors for voiding statements whose targets the rights do not cover."""
+        if voids == "any":
+            return
+        voiding = {index: s["object"]["id"] for index, s in enumerate(prepared)
+                   if s["verb"]["id"] == VOIDED_VERB and s["object"].get("objectType") == "StatementRef"}
+        if not voiding:
+            return
+        own = set()
+        if voids == "own":
+            own = {s["id"] for s in prepared} | self.store_backend.stored_by(voiding.values(), ifi_key(authority))
+        rule = ("may only void a statement stored earlier with the same credential" if voids == "own"
+                else "this endpoint does not void statements")
+        errors = [(index, f"statement[{index}].object.id", rule)
+                  for index, target in voiding.items() if target not in own]
+        if errors:
+            raise ItemErrors(errors)
+
     @staticmethod
-    def _without_known(prepared: list[dict], known: dict[str, dict]) -> list[dict]:
-        """The statements not stored yet; 409 if one is stored with different content."""
+    def _without_known(prepared: list[dict], known: dict[str, dict], authority: dict,
+                       sees_others: bool) -> list[dict]:
+        """The statements not stored yet; 409 if one is stored with different content, or (for a
+        writer that cannot read it) stored under another authority."""
         for statement in prepared:
             existing = known.get(statement["id"])
-            if existing is not None and not same_statement(existing, statement):
-                raise Conflict(f"statement {statement['id']} already exists with different content")
+            if existing is None:
+                continue
+            hidden = not sees_others and not same_authority(existing.get("authority"), authority)
+            if hidden or not same_statement(existing, statement):
+                unseen = "" if sees_others else ", or was stored by a credential whose statements this one cannot read"
+                raise Conflict(f"statement {statement['id']} already exists with different content{unseen}")
         return [statement for statement in prepared if statement["id"] not in known]
+
+
+def same_authority(stored: dict | None, authority: dict) -> bool:
+    """Authorities are the same agent when their identifiers are (names may have changed since)."""
+    if not isinstance(stored, dict):
+        return False
+    key = ifi_key(authority)
+    return ifi_key(stored) == key if key else stored == authority

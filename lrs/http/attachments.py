@@ -27,8 +27,9 @@ MULTIPART = "multipart/mixed"
 HASH_HEADER = "x-experience-api-hash"
 
 
-def read_statements(version: str) -> Any:
-    """The statements payload of a PUT or POST, its attachment contents stored and checked."""
+def read_statements(version: str) -> tuple[Any, frozenset[str]]:
+    """The statements payload of a PUT or POST, its attachment contents stored and checked, and
+    the sha2s of the contents received (the ones to serve with these statements)."""
     lrs = current_lrs()
     if request.mimetype == MULTIPART:
         payload, received = _read_multipart(lrs, version)
@@ -40,7 +41,7 @@ def read_statements(version: str) -> Any:
     statements = _as_list(payload)
     _require_contents(statements, received)
     _verify_signatures(statements, received, lrs, version)
-    return payload
+    return payload, frozenset(received)
 
 
 def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:

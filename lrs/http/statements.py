@@ -9,13 +9,13 @@ from flask import Blueprint, Response, g, request
 from marshmallow import fields, validate
 
 from lrs import client_json
-from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS
+from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS, Credential
 from lrs.core import current_lrs
 from lrs.errors import BadRequest, NotFound
 from lrs.http import params
 from lrs.http.auth import require
 from lrs.http.attachments import read_statements, statements_response
-from lrs.statements import utc_now
+from lrs.statements import WriteRights, utc_now
 from lrs.store.statements import StatementQuery
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.formats import format_statement, parse_accept_language
@@ -60,14 +60,14 @@ def consistent_through(response: Response) -> Response:
 def put_statement() -> Response:
     credential = require(WRITE_STATEMENTS)
     statement_id = params.load(PutParams(), request.args, g.xapi_version)["statementId"]
-    statement = read_statements(g.xapi_version)
+    statement, contents = read_statements(g.xapi_version)
     if not isinstance(statement, dict):
         raise BadRequest("PUT statements takes one Statement object")
     if "id" in statement and str(statement["id"]).lower() != statement_id:
         raise BadRequest("statement.id: must equal the statementId parameter")
     statement = {**statement, "id": statement.get("id", statement_id)}
     current_lrs().statements.store([statement], authority=credential.authority, version=g.xapi_version,
-                                   define=credential.allows(DEFINE))
+                                   rights=_rights(credential), contents=contents)
     return Response(status=204)
 
 
@@ -75,11 +75,18 @@ def put_statement() -> Response:
 def post_statements() -> Response:
     credential = require(WRITE_STATEMENTS)
     params.load(params.StrictSchema(), request.args, g.xapi_version)
-    payload = read_statements(g.xapi_version)
+    payload, contents = read_statements(g.xapi_version)
     statements = payload if isinstance(payload, list) else [payload]
     ids = current_lrs().statements.store(statements, authority=credential.authority, version=g.xapi_version,
-                                         define=credential.allows(DEFINE))
+                                         rights=_rights(credential), contents=contents)
     return _json(json.dumps(ids))
+
+
+def _rights(credential: Credential) -> WriteRights:
+    """xAPI lets any statements/write credential void; only a credential that reads every
+    statement may learn, by storing the same statement again, what one it cannot see holds."""
+    sees_others = credential.allows(READ_STATEMENTS) and not credential.reads_only_own
+    return WriteRights(define=credential.allows(DEFINE), voids="any", sees_others=sees_others)
 
 
 @blueprint.get("/statements")

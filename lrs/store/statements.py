@@ -87,7 +87,8 @@ class StatementQuery:
         match = self.match()
         query: dict[str, Any] = {"pending": {"$exists": False}, "voided": False}
         if match:
-            query["$or"] = [match, {"via": {"$elemMatch": match}}]
+            via = {**match, "authority": self.authority} if self.authority else match
+            query["$or"] = [match, {"via": {"$elemMatch": via}}]
         stored: dict[str, Any] = {}
         if self.since:
             stored["$gt"] = self.since
@@ -147,11 +148,22 @@ class StatementStore:
         )
         return counter["seq"] - count + 1
 
-    def insert_batch(self, statements: list[dict], stored: dt.datetime, source: str) -> None:
-        """Insert and then reveal the batch; raises DuplicateStatements, leaving nothing behind."""
+    def stored_by(self, ids: Iterable[str], authority: str | None) -> set[str]:
+        """Those of `ids` that are stored (visible) under this authority's identifier."""
+        if authority is None:
+            return set()
+        found = self.collection.find({"_id": {"$in": list(ids)}, "authority": authority,
+                                      "pending": {"$exists": False}}, {"_id": 1})
+        return {doc["_id"] for doc in found}
+
+    def insert_batch(self, statements: list[dict], stored: dt.datetime, source: str,
+                     contents: frozenset[str] = frozenset()) -> None:
+        """Insert and then reveal the batch; raises DuplicateStatements, leaving nothing behind.
+
+        `contents`: sha2s of the attachment contents received with the batch (see `_document`)."""
         if not statements:
             return
-        documents = [self._document(statement, stored, source) for statement in statements]
+        documents = [self._document(statement, stored, source, contents) for statement in statements]
         _check_storable(documents)
         first = self.allocate_seq(len(statements))
         batch = uuid.uuid4().hex
@@ -180,8 +192,12 @@ class StatementStore:
         self.batches.delete_one({"_id": batch})
 
     @staticmethod
-    def _document(statement: dict, stored: dt.datetime, source: str) -> dict:
-        """The statement's document, but its `seq` and `pending` marker (set once it is known storable)."""
+    def _document(statement: dict, stored: dt.datetime, source: str, contents: frozenset[str]) -> dict:
+        """The statement's document, but its `seq` and `pending` marker (set once it is known
+        storable). Its `attachments` (the contents GET attachments=true serves) are only those that
+        came with the statement: a sha2 merely declared is never served."""
+        derived = derived_fields(statement)
+        derived["attachments"] = [sha2 for sha2 in derived["attachments"] if sha2.lower() in contents]
         return {
             "_id": statement["id"],
             "raw": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
@@ -189,7 +205,7 @@ class StatementStore:
             "source": source,
             "voided": False,
             "via": [],
-            **derived_fields(statement),
+            **derived,
         }
 
     def _attach_via(self, documents: list[dict]) -> None:
@@ -200,7 +216,7 @@ class StatementStore:
             return
         known = {doc["_id"]: doc for doc in self.collection.find(
             {"_id": {"$in": [doc["ref"] for doc in referring]}, "pending": {"$exists": False}},
-            {name: 1 for name in (*FILTER_FIELDS, "via")})}
+            {name: 1 for name in (*FILTER_FIELDS, "authority", "via")})}
         known.update({doc["_id"]: doc for doc in documents})
         for doc in referring:
             target = known.get(doc["ref"])
@@ -286,4 +302,6 @@ def _check_storable(documents: list[dict]) -> None:
 
 
 def _filter_part(doc: dict) -> dict:
-    return {name: doc.get(name) for name in FILTER_FIELDS}
+    """What a referring statement keeps of its target: the filter fields, and whose it is, so a
+    credential that reads only its own statements is never matched through another's."""
+    return {name: doc.get(name) for name in (*FILTER_FIELDS, "authority")}

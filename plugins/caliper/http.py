@@ -39,7 +39,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents) -> Bl
         if problems:
             raise ItemErrors(problems)
         events, entities = _envelope_items(body, Origin(sensor=body["sensor"], home_page=session_events.home_page))
-        store_events(lrs, events, credential.authority)
+        store_events(lrs, events, credential)
         keep_entities(lrs, entities, body["sensor"], now())
         return reply(200, {"status": "success", "errors": [],
                            "message": f"{len(events)} event(s) and {len(entities)} entity(ies) stored"})
@@ -52,28 +52,28 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents) -> Bl
         problems += validation.events_api_problems(item, path) if isinstance(item, dict) else []
         if problems:
             raise ItemErrors([(0, p, rule) for p, rule in problems])
-        current = Request(path, item, sensor, credential.authority, now())
+        current = Request(path, item, sensor, credential, now())
         session_events.sessions.sweep(current.now)
         if item["type"] == "SessionEvent":
             return reply(200, session_events.handle(current))
         origin = session_events.origin(current, session_events.attached_session(current))
-        store_events(lrs, [Item(0, path, item, origin)], credential.authority)
+        store_events(lrs, [Item(0, path, item, origin)], credential)
         return reply(202, {"status": "accepted", "eventCount": 1})
 
     @caliper.post("/events/1.0/sessions/<session_id>/heartbeat")
     def session_heartbeat(session_id: str) -> Response:
-        authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
-        return _heartbeat(session_events, session_id, _heartbeat_body())
+        credential = authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
+        return _heartbeat(session_events, session_id, credential.key, _heartbeat_body())
 
     @caliper.post("/events/1.0/heartbeat")
     def heartbeat() -> Response:
-        authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
+        credential = authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
         body = _heartbeat_body()
         session_id = body.get("sessionId", request.args.get("sessionId"))
         if not isinstance(session_id, str) or not session_id:
             return failure(400, "sessionId is required (in the JSON body or as ?sessionId=...)",
                            [(None, "$.sessionId", "required")])
-        return _heartbeat(session_events, session_id, body)
+        return _heartbeat(session_events, session_id, credential.key, body)
 
     return caliper
 
@@ -114,12 +114,12 @@ def _heartbeat_body() -> dict:
     return body
 
 
-def _heartbeat(session_events: SessionEvents, session_id: str, body: dict) -> Response:
+def _heartbeat(session_events: SessionEvents, session_id: str, client: str, body: dict) -> Response:
     at = parse_datetime(body.get("eventTime"))
     if at is None:
         return failure(400, "eventTime is required: the ISO 8601 time of the heartbeat",
                        [(None, "$.eventTime", validation.DATE_TIME_RULE)])
     current = now()
     session_events.sessions.sweep(current)
-    return reply(200, session_events.heartbeat(session_id, at, current))
+    return reply(200, session_events.heartbeat(session_id, client, at, current))
 

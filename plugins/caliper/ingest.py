@@ -12,8 +12,10 @@ import json
 import re
 from dataclasses import dataclass
 
+from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import ItemErrors
+from lrs.statements import WriteRights, same_authority
 from plugins.caliper.mapping import EVENT_EXTENSION, XAPI_VERSION, Origin, statement
 from plugins.caliper.values import derived_id, statement_id
 
@@ -33,14 +35,19 @@ class Item:
     origin: Origin
 
 
-def store_events(lrs: LRS, items: list[Item], authority: dict) -> None:
-    """Store the events not stored yet; ItemErrors naming the items if any is refused."""
+def store_events(lrs: LRS, items: list[Item], credential: Credential) -> None:
+    """Store the events not stored yet; ItemErrors naming the items if any is refused.
+
+    An id another client stored is refused whatever the event, so a client cannot learn what
+    another client's event holds by guessing it. Caliper events never void, and define
+    Activities only for a credential with scope `define`."""
     known = lrs.statement_store.find_raw({statement_id(item.event["id"]) for item in items})
     problems, fresh = [], {}
     for item in items:
         sid = statement_id(item.event["id"])
         if sid in known:
-            earlier = _kept_event(known[sid])
+            theirs = not same_authority(known[sid].get("authority"), credential.authority)
+            earlier = None if theirs else _kept_event(known[sid])
         elif sid in fresh:
             earlier = fresh[sid][1].event
         else:
@@ -54,7 +61,8 @@ def store_events(lrs: LRS, items: list[Item], authority: dict) -> None:
         return
     batch = list(fresh.values())
     try:
-        lrs.statements.store([s for s, _ in batch], authority=authority, version=XAPI_VERSION, source=PLUGIN_NAME)
+        lrs.statements.store([s for s, _ in batch], authority=credential.authority, version=XAPI_VERSION,
+                             source=PLUGIN_NAME, rights=WriteRights.adapter(credential, voids="none"))
     except ItemErrors as error:
         raise ItemErrors([_event_problem(batch[index][1], path, rule) for index, path, rule in error.errors]) from error
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from lrs.auth import Credential
 from lrs.core import LRS
-from lrs.errors import BadRequest, NotFound
+from lrs.errors import BadRequest, Conflict, NotFound
 from plugins.caliper.ingest import Item, store_events
 from plugins.caliper.mapping import Origin
 from plugins.caliper.sessions import ACTIVE, Session, SessionStore
@@ -27,7 +28,7 @@ class Request:
     path: str
     event: dict
     sensor: str | None
-    authority: dict
+    credential: Credential
     now: dt.datetime
 
 
@@ -52,7 +53,7 @@ class SessionEvents:
         """The IRI of the learner's active session, for `session: urn:tag:auto-attach`."""
         if entity_id(request.event.get("session")) != AUTO_ATTACH:
             return None
-        session = self.sessions.active_for(learner(request.event), request.now)
+        session = self.sessions.active_for(learner(request.event), request.credential.key, request.now)
         return session.iri if session else None
 
     def handle(self, request: Request) -> dict:
@@ -64,26 +65,29 @@ class SessionEvents:
 
     def _store(self, request: Request, session_iri_: str) -> None:
         item = Item(0, request.path, request.event, self.origin(request, session_iri_))
-        store_events(self.lrs, [item], request.authority)
+        store_events(self.lrs, [item], request.credential)
 
     def _login(self, request: Request) -> dict:
         event = request.event
         iri = session_iri(event) or f"urn:uuid:{statement_id(event['id'])}"
         session_id = session_uuid(iri)
         existing = self.sessions.get(session_id, request.now)
+        _check_owner(existing, request, iri)
         if existing and existing.status != ACTIVE and existing.login_event != event["id"]:
             raise BadRequest(f"session {session_id} ({iri}) has already ended; start a new session")
         self._store(request, iri)
         details = event.get("session") if isinstance(event.get("session"), dict) else {}
         started = parse_datetime(details.get("startedAtTime")) or parse_datetime(event["eventTime"])
         extensions = details.get("extensions") if isinstance(details.get("extensions"), dict) else {}
-        self.sessions.open(session_id, iri, learner(event), started, extensions.get("requiresHeartbeat") is True,
-                           event["id"], request.now)
+        opened = self.sessions.open(session_id, iri, learner(event), request.credential.key, started,
+                                    extensions.get("requiresHeartbeat") is True, event["id"], request.now)
+        _check_owner(opened, request, iri)  # another client may have opened it meanwhile
         return {"status": "created", "sessionId": session_id}
 
     def _close(self, request: Request, action: str) -> dict:
         event = request.event
-        session = self.sessions.closed_by_event(event["id"]) or self._session_to_close(request, action)
+        session = (self.sessions.closed_by_event(event["id"], request.credential.key)
+                   or self._session_to_close(request, action))
         self._store(request, session.iri)
         if session.status == ACTIVE:
             session = self.sessions.close(session, action, self._ended_at(event, action), event["id"], request.now)
@@ -94,11 +98,11 @@ class SessionEvents:
         event = request.event
         named = entity_id(event["object"]) if action == "TimedOut" else session_iri(event)
         if named:
-            session = self.sessions.get(session_uuid(named), request.now)
+            session = self.sessions.get(session_uuid(named), request.now, request.credential.key)
             if session is None:
                 raise NotFound(f"session {named} is not known to this LRS (no LoggedIn was received for it)")
             return session
-        session = self.sessions.active_for(learner(event), request.now)
+        session = self.sessions.active_for(learner(event), request.credential.key, request.now)
         if session is None:
             raise NotFound(f"no active session for {learner(event)}")
         return session
@@ -112,8 +116,9 @@ class SessionEvents:
                 return ended
         return parse_datetime(event["eventTime"])  # type: ignore[return-value]
 
-    def heartbeat(self, session_id: str, at: dt.datetime, now: dt.datetime) -> dict:
-        session = self.sessions.get(session_id, now)
+    def heartbeat(self, session_id: str, client: str, at: dt.datetime, now: dt.datetime) -> dict:
+        """Only the client that opened the session may extend it; to others it is not found."""
+        session = self.sessions.get(session_id, now, client)
         if session is None:
             raise NotFound(f"session {session_id} not found")
         if not session.requires_heartbeat:
@@ -122,3 +127,10 @@ class SessionEvents:
             raise BadRequest(f"session {session_id} is closed ({session.closed_by})")
         session = self.sessions.heartbeat(session, at, now)
         return {"status": "ok", "sessionId": session.id, "endedAtTime": format_datetime(session.ended_at or at)}
+
+
+def _check_owner(session: Session | None, request: Request, iri: str) -> None:
+    """A LoggedIn for a session another client opened is refused (the ids are derived from the
+    IRI, so the session cannot simply be a different one)."""
+    if session is not None and session.client != request.credential.key:
+        raise Conflict(f"session {iri} was opened by another client; start a session with an IRI of your own")

@@ -11,6 +11,9 @@ logout, auto-attach) and by `sweep`, which the Events API runs on each session r
 uses the server's clock, since clients' event times may be late or skewed; durations use the
 clients' event times, since those say when the learner was there.
 
+A session belongs to the OAuth client (credential key) that opened it: only that client can
+heartbeat, close or auto-attach to it; to every other client it does not exist.
+
 Documents hold only values this module extracted (strings, booleans, datetimes), never client
 JSON, so no client text can become a query operator.
 """
@@ -32,6 +35,7 @@ class Session:
     id: str
     iri: str
     learner: str
+    client: str
     status: str
     requires_heartbeat: bool
     started_at: dt.datetime
@@ -53,14 +57,16 @@ class SessionStore:
 
     def ensure_indexes(self) -> None:
         c = self.collection
-        c.create_index([("learner", ASCENDING), ("status", ASCENDING), ("started_at", DESCENDING)])
+        c.create_index([("learner", ASCENDING), ("client", ASCENDING), ("status", ASCENDING),
+                        ("started_at", DESCENDING)])
         c.create_index([("status", ASCENDING), ("requires_heartbeat", ASCENDING), ("last_seen", ASCENDING)])
         c.create_index([("close_event", ASCENDING)], sparse=True)
 
-    def open(self, session_id: str, iri: str, learner: str, started_at: dt.datetime,
+    def open(self, session_id: str, iri: str, learner: str, client: str, started_at: dt.datetime,
              requires_heartbeat: bool, login_event: str, now: dt.datetime) -> Session:
-        """Create the session, or return it as it is if it exists (a retried or repeated login)."""
-        document = {"_id": session_id, "iri": iri, "learner": learner, "status": ACTIVE,
+        """Create the session, or return it as it is if it exists (a retried or repeated login;
+        the caller checks whose it is)."""
+        document = {"_id": session_id, "iri": iri, "learner": learner, "client": client, "status": ACTIVE,
                     "requires_heartbeat": requires_heartbeat, "started_at": started_at, "ended_at": None,
                     "closed_by": None, "login_event": login_event, "close_event": None,
                     "last_seen": now, "created": now}
@@ -70,20 +76,24 @@ class SessionStore:
             return self.get(session_id, now)  # type: ignore[return-value]
         return _session(document)
 
-    def get(self, session_id: str, now: dt.datetime) -> Session | None:
+    def get(self, session_id: str, now: dt.datetime, client: str | None = None) -> Session | None:
+        """The session, if it exists and (when `client` is given) belongs to that client."""
         document = self.collection.find_one({"_id": session_id})
-        return self._expired_if_stale(document, now) if document else None
+        if not document or (client is not None and document.get("client") != client):
+            return None
+        return self._expired_if_stale(document, now)
 
-    def active_for(self, learner: str, now: dt.datetime) -> Session | None:
-        """The learner's most recently started session that is still open."""
-        for document in self.collection.find({"learner": learner, "status": ACTIVE}).sort("started_at", DESCENDING):
+    def active_for(self, learner: str, client: str, now: dt.datetime) -> Session | None:
+        """The learner's most recently started session opened by this client that is still open."""
+        found = self.collection.find({"learner": learner, "client": client, "status": ACTIVE})
+        for document in found.sort("started_at", DESCENDING):
             session = self._expired_if_stale(document, now)
             if session.status == ACTIVE:
                 return session
         return None
 
-    def closed_by_event(self, event_id: str) -> Session | None:
-        document = self.collection.find_one({"close_event": event_id})
+    def closed_by_event(self, event_id: str, client: str) -> Session | None:
+        document = self.collection.find_one({"close_event": event_id, "client": client})
         return _session(document) if document else None
 
     def close(self, session: Session, how: str, ended_at: dt.datetime, event_id: str, now: dt.datetime) -> Session:
@@ -127,7 +137,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 def _session(document: dict) -> Session:
     return Session(id=document["_id"], iri=document["iri"], learner=document["learner"],
-                   status=document["status"], requires_heartbeat=document["requires_heartbeat"],
+                   client=document.get("client", ""), status=document["status"], requires_heartbeat=document["requires_heartbeat"],
                    started_at=_aware(document["started_at"]), ended_at=_aware(document.get("ended_at")),
                    closed_by=document.get("closed_by"), login_event=document["login_event"],
                    close_event=document.get("close_event"))

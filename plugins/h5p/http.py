@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors, LRSError
 from lrs.http.body import json_body
+from lrs.statements import WriteRights
 from plugins.h5p import events
 from plugins.h5p.analytics import Analytics
 from plugins.h5p.config import H5PConfig
@@ -41,7 +42,8 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
         payload = json_body(check_type=False)
         statements = [enriched(s, who.user_id, config) for s in (payload if isinstance(payload, list) else [payload])]
         try:
-            ids = store_ignoring_duplicates(lrs, statements, who.credential.authority)
+            ids = store_ignoring_duplicates(lrs, statements, who.credential.authority,
+                                            WriteRights.adapter(who.credential))
         except ItemErrors as error:
             raise ItemErrors([(index, _statement_path(path), rule) for index, path, rule in error.errors]) from error
         return _ok({"ids": ids})
@@ -64,7 +66,8 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
         statement = events.statement(body, who.user_id, config)
         try:
             [statement_id] = lrs.statements.store([statement], authority=who.credential.authority,
-                                                  version=XAPI_VERSION, source=SOURCE)
+                                                  version=XAPI_VERSION, source=SOURCE,
+                                                  rights=WriteRights.adapter(who.credential, voids="none"))
         except ItemErrors as error:
             raise ItemErrors([(0, _h5p_field(path), f"{rule} ({path})") for _, path, rule in error.errors]) from error
         return _ok({"id": statement_id})

@@ -13,6 +13,7 @@ from typing import Any
 
 from lrs.core import LRS
 from lrs.errors import Conflict, ItemErrors
+from lrs.statements import WriteRights
 from plugins.h5p.config import H5PConfig
 
 XAPI_VERSION = "1.0.3"
@@ -37,7 +38,7 @@ def enriched(statement: Any, user_id: str, config: H5PConfig) -> Any:
     return result
 
 
-def store_ignoring_duplicates(lrs: LRS, statements: list, authority: dict) -> list[str]:
+def store_ignoring_duplicates(lrs: LRS, statements: list, authority: dict, rights: WriteRights) -> list[str]:
     """Validate all, store the ones not stored yet; returns every statement's id in order.
 
     Raises ItemErrors indexed like `statements`. A concurrent writer storing one of the ids
@@ -50,7 +51,7 @@ def store_ignoring_duplicates(lrs: LRS, statements: list, authority: dict) -> li
     for _ in range(RACE_RETRIES):
         fresh = _first_of_each_unknown(lrs, statements, ids)
         try:
-            lrs.statements.store(fresh, authority=authority, version=XAPI_VERSION, source=SOURCE)
+            lrs.statements.store(fresh, authority=authority, version=XAPI_VERSION, source=SOURCE, rights=rights)
         except Conflict:
             continue
         return ids

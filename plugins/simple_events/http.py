@@ -18,6 +18,7 @@ from lrs.core import LRS
 from lrs.errors import ItemErrors, LRSError
 from lrs.http.bearer import authenticate
 from lrs.http.body import json_body
+from lrs.statements import WriteRights
 from plugins.simple_events.mapping import EventMapping
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
         statements = [mapping.statement(event) for event in events]
         try:
             lrs.statements.store(statements, authority=credential.authority, version=XAPI_VERSION,
-                                 source=PLUGIN_NAME)
+                                 source=PLUGIN_NAME, rights=WriteRights.adapter(credential, voids="none"))
         except ItemErrors as error:
             raise ItemErrors([(index, event_field(path), f"{rule} ({path})")
                               for index, path, rule in error.errors]) from error

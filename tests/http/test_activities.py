@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from lrs.statements import WriteRights
+
 from tests.conftest import basic_auth
 
 ACTIVITY = "http://example.com/activities/meeting"
@@ -86,5 +88,5 @@ def test_reading_definitions_needs_a_read_scope(app, client):
 def test_statements_stored_outside_a_request_define_activities(app, client):
     lrs = app.extensions["lrs"]
     lrs.statements.store([statement({"name": {"en": "Imported"}})], authority=lrs.default_authority("importer"),
-                         version="1.0.3", source="import")
+                         version="1.0.3", source="import", rights=WriteRights(define=True))
     assert canonical(client)["definition"] == {"name": {"en": "Imported"}}
