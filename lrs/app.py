@@ -9,8 +9,7 @@ from flask import Flask, Response
 from lrs import credentials
 from lrs.core import LRS
 from lrs.forwarding.inprocess import start_in_process
-from lrs.http import admin, admin_credentials, cors, errors, versioning, xapi_blueprint
-from lrs.http.alternate import AlternateSyntax
+from lrs.http import XAPI_PREFIX, admin, admin_credentials, alternate, cors, errors, versioning, xapi_blueprint
 from lrs.http.request import LRSRequest
 
 
@@ -41,7 +40,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     def version_header(response: Response) -> Response:
         return versioning.echo(response)
 
-    app.wsgi_app = AlternateSyntax(app.wsgi_app, lrs.settings["max_body_bytes"])
+    alternate.register(app, XAPI_PREFIX, lrs.settings["max_body_bytes"])
 
     # Forwarding in this process, if LRS_FORWARD_IN_PROCESS says so (the embedded store's way).
     start_in_process(app, lrs)

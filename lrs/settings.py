@@ -8,6 +8,7 @@ leaf: it imports nothing of the LRS, so anything may import it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -63,6 +64,16 @@ XAPI_VERSIONS = ("1.0.3", "2.0.0")  # the versions the LRS can speak, as lrs.xap
 SAFE_HASH_COST = 14
 
 
+def parse_origins(value: str) -> tuple[str, ...]:
+    """`*`, or exact origins (scheme://host[:port]). `null` is refused: sandboxed frames and
+    local files of any site send it, so trusting it would trust every page."""
+    origins = parse_list(value)
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+            raise ValueError(f"expected * or origins like https://app.example.com[:port], got {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configurable value. Its environment variable is LRS_ + the upper-cased name."""
@@ -102,8 +113,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "get 413. Contents stream to the store, so this bounds storage per request, not memory.", int),
     Setting("statements_page_size", 100, "Statements per page of GET /statements when the "
             "client asks for limit=0 or more than this.", int),
-    Setting("cors_origins", ("*",), "Comma-separated origins allowed to call the LRS from a "
-            "browser (`*`: any).", parse_list),
+    Setting("cors_origins", ("*",), "Comma-separated origins (https://app.example.com) allowed to "
+            "call the LRS from a browser with credentials the browser holds; `*`: any page, but only "
+            "with the Authorization it sends itself (no Access-Control-Allow-Credentials).", parse_origins),
     Setting("auth_cache_seconds", 300, "How long a verified key/secret pair skips the slow "
             "password hash (revocation still takes effect at once).", int),
     Setting("secret_hash_cost", 15, "scrypt cost of the hash of credential secrets: N = 2 ** cost "

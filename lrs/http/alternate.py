@@ -2,16 +2,24 @@
 
 A browser that can only POST sends `?method=PUT` with the headers, parameters and content as
 form fields. Rewriting the WSGI environ before Flask routes the request lets every resource
-handle it as the ordinary request it stands for. xAPI 2.0 dropped the syntax; the version
+handle it as the ordinary request it stands for. Only the xAPI resources (`/xapi/...`) know the
+syntax: a plain cross-site form POST must not reach the admin API or plugins' routes as another
+method, and their own `method` parameters are theirs. xAPI 2.0 dropped the syntax; the version
 check refuses it there (see `versioning`).
+
+A malformed alternate request is not answered here: the problem is handed to Flask, which
+answers it like any other error, with the CORS and X-Experience-API-Version headers a browser
+needs to read it.
 """
 from __future__ import annotations
 
 import io
-import json
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlencode
 
+from flask import Flask, request
+
+from lrs.errors import BadRequest, LRSError, PayloadTooLarge
 from lrs.http.versioning import ALTERNATE_SYNTAX
 
 HEADER_FIELDS = {
@@ -24,33 +32,48 @@ HEADER_FIELDS = {
 }
 METHODS = {"GET", "HEAD", "PUT", "POST", "DELETE"}
 FORM_TYPE = "application/x-www-form-urlencoded"
+PROBLEM = "lrs.alternate_syntax_problem"
+
+
+def register(app: Flask, prefix: str, max_body_bytes: int) -> None:
+    """Rewrite alternate requests under `prefix` before routing; answer bad ones in Flask."""
+    app.wsgi_app = AlternateSyntax(app.wsgi_app, prefix, max_body_bytes)
+
+    @app.before_request
+    def refuse_malformed() -> None:
+        problem = request.environ.get(PROBLEM)
+        if problem is not None:
+            raise problem
 
 
 class AlternateSyntax:
-    def __init__(self, app: Callable, max_body_bytes: int):
+    def __init__(self, app: Callable, prefix: str, max_body_bytes: int):
         self.app = app
+        self.prefix = prefix.rstrip("/") + "/"
         self.max_body_bytes = max_body_bytes
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "POST" and "method=" in environ.get("QUERY_STRING", ""):
-            problem = self._rewrite(environ)
-            if problem:
-                return _bad_request(problem, start_response)
+        if (environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "").startswith(self.prefix)
+                and "method" in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)):
+            try:
+                self._rewrite(environ)
+            except LRSError as problem:
+                environ[PROBLEM] = problem
         return self.app(environ, start_response)
 
-    def _rewrite(self, environ: dict[str, Any]) -> str | None:
+    def _rewrite(self, environ: dict[str, Any]) -> None:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         method = query.pop("method", [""])[0].upper()
         if method not in METHODS:
-            return f"parameter 'method': must be one of {', '.join(sorted(METHODS))}"
+            raise BadRequest(f"parameter 'method': must be one of {', '.join(sorted(METHODS))}")
         if query:
-            return "with ?method=, every other parameter must be sent as a form field"
+            raise BadRequest("with ?method=, every other parameter must be sent as a form field")
         if not environ.get("CONTENT_TYPE", "").startswith(FORM_TYPE):
-            return f"with ?method=, the Content-Type must be {FORM_TYPE}"
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        if length > self.max_body_bytes:
-            return "request body too large"
-        form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8"), keep_blank_values=True)
+            raise BadRequest(f"with ?method=, the Content-Type must be {FORM_TYPE}")
+        try:
+            form = parse_qs(self._form_text(environ), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError as error:
+            raise BadRequest(f"the form body is not valid UTF-8 (a percent-encoded field: {error.reason})") from None
         content = form.pop("content", [""])[0].encode("utf-8")
         for name in list(form):
             if name.lower() in HEADER_FIELDS:
@@ -67,11 +90,24 @@ class AlternateSyntax:
             "wsgi.input": io.BytesIO(content),
             ALTERNATE_SYNTAX: True,
         })
-        return None
 
-
-def _bad_request(message: str, start_response: Callable) -> Iterable[bytes]:
-
-    body = json.dumps({"error": {"status": 400, "message": message}}).encode()
-    start_response("400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return [body]
+    def _form_text(self, environ: dict[str, Any]) -> str:
+        """The form body as text: at most the body limit (413 beyond), and UTF-8 (400 if not)."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            raise BadRequest("Content-Length: not a number") from None
+        if length > self.max_body_bytes:
+            raise PayloadTooLarge(f"request body larger than {self.max_body_bytes} bytes")
+        if length >= 0:
+            body = environ["wsgi.input"].read(length)
+        elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+            body = environ["wsgi.input"].read(self.max_body_bytes + 1)
+        else:
+            body = b""
+        if len(body) > self.max_body_bytes:
+            raise PayloadTooLarge(f"request body larger than {self.max_body_bytes} bytes")
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BadRequest(f"the form body is not valid UTF-8 (byte {error.start})") from None

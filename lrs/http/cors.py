@@ -1,31 +1,35 @@
-"""CORS for browser clients: preflight answers and the xAPI headers exposed to scripts."""
+"""CORS for browser clients (flask-cors): preflight answers and the xAPI headers exposed to scripts.
+
+xAPI clients in a browser (TinCanJS, xAPI.js) send `Authorization` themselves; they never need
+the browser to add credentials it has cached. So with the default `LRS_CORS_ORIGINS=*` every
+origin is answered `Access-Control-Allow-Origin: *` without `Access-Control-Allow-Credentials`:
+a page on any site can call the LRS with a key and secret it holds, but cannot borrow Basic
+credentials the user's browser remembers. An operator who lists origins trusts those pages:
+they are echoed, with credentials allowed, and every other origin gets no CORS headers.
+"""
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from flask_cors import CORS
 
-ALLOWED_HEADERS = ("Authorization, Content-Type, Content-Length, X-Experience-API-Version, "
-                   "If-Match, If-None-Match, Accept-Language, X-Requested-With")
-EXPOSED_HEADERS = ("ETag, Last-Modified, Content-Type, Content-Length, X-Experience-API-Version, "
-                   "X-Experience-API-Consistent-Through")
-METHODS = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "Content-Length", "X-Experience-API-Version",
+                   "If-Match", "If-None-Match", "Accept-Language", "X-Requested-With"]
+EXPOSED_HEADERS = ["ETag", "Last-Modified", "Content-Type", "Content-Length", "X-Experience-API-Version",
+                   "X-Experience-API-Consistent-Through"]
+METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
 
 
 def register(app: Flask, origins: tuple[str, ...]) -> None:
+    """`origins`: `("*",)` for any page without credentials, or the exact origins trusted."""
+    any_origin = "*" in origins
+
     @app.before_request
     def preflight() -> Response | None:
+        """A preflight carries no credentials or version header: answer it before those checks."""
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             return Response(status=204)
         return None
 
-    @app.after_request
-    def allow(response: Response) -> Response:
-        origin = request.headers.get("Origin")
-        if origin and ("*" in origins or origin in origins):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Allow-Credentials"] = "true"
-            response.headers["Access-Control-Allow-Methods"] = METHODS
-            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-            response.headers["Access-Control-Max-Age"] = "86400"
-            response.vary.add("Origin")
-        return response
+    CORS(app, origins="*" if any_origin else list(origins), send_wildcard=any_origin,
+         supports_credentials=not any_origin, always_send=False, allow_headers=ALLOWED_HEADERS,
+         expose_headers=EXPOSED_HEADERS, methods=METHODS, max_age=86400, vary_header=True)
