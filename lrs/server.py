@@ -41,7 +41,7 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "bind": f"{host}:{port}",
         "workers": workers if settings["mongo_uri"] else 1,
         "threads": settings["threads"],
-        "worker_class": "gthread",
+        "worker_class": "lrs.worker.BufferingWorker",
         "timeout": 120,
         "accesslog": "-",
         "loglevel": settings["log_level"].lower(),

@@ -1,0 +1,45 @@
+"""A gunicorn worker that reads each request whole before a thread runs the application.
+
+gunicorn's threaded worker (gthread) gives a connection to a thread as soon as it is readable,
+and the thread then blocks reading the rest: a client that sends half a request line, or a
+Content-Length and then one byte, holds that thread, and LRS_THREADS such clients stall every
+other request, /xapi/about included. This worker serves with waitress instead, whose single
+event loop buffers every request (headers and body, a large body spooled to a temporary file)
+and hands only complete requests to the application's threads; responses are written from the
+same loop. A stalled client costs one socket, not a thread, and a connection idle for
+LRS_READ_TIMEOUT seconds is closed. The application still runs in threads (never blocked by a
+long request in another, unlike a single-threaded async worker) and gunicorn still manages the
+processes: their number, restarts, signals and heartbeats.
+
+Use it with gunicorn directly: `gunicorn -k lrs.worker.BufferingWorker --threads 8 wsgi:app`.
+"""
+from __future__ import annotations
+
+import os
+
+from gunicorn.workers.base import Worker
+from waitress import create_server, wasyncore
+
+from lrs.settings import CORE_SETTINGS, Settings
+
+HEARTBEAT_SECONDS = 1.0
+
+
+class BufferingWorker(Worker):
+    def run(self) -> None:
+        settings = Settings.resolve(CORE_SETTINGS)
+        largest_body = max(settings["max_body_bytes"], settings["max_attachment_request_bytes"])
+        channels: dict = {}  # waitress's socket map: the listeners and every open connection
+        server = create_server(
+            self.wsgi, map=channels, sockets=[listener.sock for listener in self.sockets],
+            threads=self.cfg.threads, connection_limit=self.cfg.worker_connections,
+            channel_timeout=settings["read_timeout"], cleanup_interval=max(1, settings["read_timeout"] // 4),
+            max_request_body_size=largest_body + 1,  # up to the largest limit the application answers itself
+            ident="lrs", expose_tracebacks=False)
+        try:
+            while self.alive and self.ppid == os.getppid():
+                self.notify()
+                wasyncore.loop(timeout=HEARTBEAT_SECONDS, use_poll=True, map=channels, count=1)
+        finally:
+            server.close()
+            server.task_dispatcher.shutdown()

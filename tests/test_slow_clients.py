@@ -1,0 +1,60 @@
+"""Slow clients cannot stall `lrs serve`: 200 connections that send part of a request and stop
+neither keep other requests from being answered nor stay open past LRS_READ_TIMEOUT."""
+from __future__ import annotations
+
+import socket
+import time
+from contextlib import ExitStack
+from urllib.parse import urlsplit
+
+import requests
+
+from lrs.server import spawned
+
+STALLED = 200
+READ_TIMEOUT = 3
+AUTH = ("admin", "change-me")
+HEADERS = {"X-Experience-API-Version": "1.0.3"}
+# Half a request line, and a request whose announced body never comes (one byte of it does).
+PARTIAL_REQUESTS = [
+    b"GET /xapi/ab",
+    b"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 1000\r\n\r\n[",
+]
+
+
+def stall(address: tuple[str, int], count: int, stack: ExitStack) -> list[socket.socket]:
+    sockets = []
+    for n in range(count):
+        sock = stack.enter_context(socket.create_connection(address, timeout=10))
+        sock.sendall(PARTIAL_REQUESTS[n % len(PARTIAL_REQUESTS)])
+        sockets.append(sock)
+    return sockets
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    sock.settimeout(within)
+    try:
+        return sock.recv(4096) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_stalled_connections_stall_nothing_and_are_dropped_after_the_read_timeout():
+    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_READ_TIMEOUT": str(READ_TIMEOUT),
+           "LRS_LOG_LEVEL": "WARNING"}
+    with spawned(env) as (endpoint, _), ExitStack() as stack:
+        url = urlsplit(endpoint)
+        stalled = stall((url.hostname, url.port), STALLED, stack)
+        statement = {"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": "http://example.com/v"},
+                     "object": {"id": "http://example.com/a"}}
+        for _ in range(10):  # each would wait behind the stalled ones forever with a thread per connection
+            assert requests.get(f"{endpoint}/about", timeout=10).status_code == 200
+            posted = requests.post(f"{endpoint}/statements", json=statement, auth=AUTH, headers=HEADERS, timeout=10)
+            assert posted.status_code == 200
+            assert requests.get(f"{endpoint}/statements", auth=AUTH, headers=HEADERS, timeout=10).status_code == 200
+        deadline = time.monotonic() + READ_TIMEOUT + 30
+        for sock in stalled:
+            assert closed_by_server(sock, max(0.1, deadline - time.monotonic()))
