@@ -23,6 +23,9 @@ from waitress import create_server, wasyncore
 from lrs.settings import CORE_SETTINGS, Settings
 
 HEARTBEAT_SECONDS = 1.0
+# How much of a response the loop holds for a client before the thread producing it waits: small
+# answers free their thread at once, a large download stays paced by its reader (bounded memory).
+OUTPUT_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 class BufferingWorker(Worker):
@@ -35,7 +38,7 @@ class BufferingWorker(Worker):
             threads=self.cfg.threads, connection_limit=self.cfg.worker_connections,
             channel_timeout=settings["read_timeout"], cleanup_interval=max(1, settings["read_timeout"] // 4),
             max_request_body_size=largest_body + 1,  # up to the largest limit the application answers itself
-            ident="lrs", expose_tracebacks=False)
+            outbuf_high_watermark=OUTPUT_BUFFER_BYTES, ident="lrs", expose_tracebacks=False)
         try:
             while self.alive and self.ppid == os.getppid():
                 self.notify()
