@@ -1,7 +1,6 @@
 """create_app: the one place where settings, store, plugins and HTTP are wired together."""
 from __future__ import annotations
 
-import logging
 from typing import Any, Iterable
 
 from flask import Flask, Response
@@ -9,8 +8,11 @@ from flask import Flask, Response
 from lrs import credentials
 from lrs.core import LRS
 from lrs.forwarding.inprocess import start_in_process
-from lrs.http import XAPI_PREFIX, admin, admin_credentials, alternate, cors, errors, versioning, xapi_blueprint
+from lrs.http import (XAPI_PREFIX, admin, admin_credentials, alternate, cors, errors, health, metrics, observe,
+                      versioning, xapi_blueprint)
 from lrs.http.request import LRSRequest
+from lrs.logs import configure as configure_logging
+from lrs.metrics import Metrics
 
 
 def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object] = ()) -> Flask:
@@ -19,9 +21,11 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     objects directly, beside the ones enabled by name.
     """
     lrs = LRS.from_settings(settings, plugins)
-    logging.basicConfig(level=lrs.settings["log_level"])
+    configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])
     lrs.start()
     credentials.warn_if_unreachable(lrs)
+    lrs_metrics = Metrics(lrs)
+    lrs.plugins.register(lrs_metrics, name="lrs.metrics")
 
     app = Flask(__name__)
     app.request_class = LRSRequest
@@ -29,11 +33,15 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["lrs"] = lrs
+    app.extensions["metrics"] = lrs_metrics
+    observe.register(app, lrs_metrics)
     errors.register(app)
     cors.register(app, lrs.settings["cors_origins"])
     app.register_blueprint(xapi_blueprint())
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(admin_credentials.blueprint)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(metrics.blueprint)
     lrs.plugins.hook.lrs_register_routes(app=app, lrs=lrs)
 
     @app.after_request

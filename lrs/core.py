@@ -15,7 +15,7 @@ from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES, Credential, VerifiedPairs
 from lrs.plugins import call_isolated, declared_settings, plugin_manager
 from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, Settings
 from lrs.statements import StatementService, utc_now
-from lrs.store import connect
+from lrs.store import connect, warn_embedded
 from lrs.store.activities import ActivityStore
 from lrs.store.agents import AgentStore
 from lrs.store.attachments import AttachmentStore
@@ -44,6 +44,7 @@ class LRS:
         self.activities = ActivityStore(self.db)
         self.agents = AgentStore(self.db)
         self.statements = StatementService(self.statement_store, self._notify_stored)
+        self.started = False
 
     @classmethod
     def from_settings(cls, overrides: dict[str, Any] | None = None, extra_plugins: Iterable[object] = ()) -> "LRS":
@@ -56,6 +57,8 @@ class LRS:
     def start(self) -> None:
         """Idempotent start-up: indexes, crash recovery, the admin credential if configured, then
         the plugins' `lrs_startup` (every command that opens the LRS runs this, not only serving)."""
+        if not self.settings["mongo_uri"]:
+            warn_embedded()
         self.statement_store.ensure_indexes()
         self.statement_store.recover(utc_now())
         self.attachments.ensure_indexes()
@@ -66,6 +69,7 @@ class LRS:
         if pair:
             self.create_credential(*pair, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
         self.plugins.hook.lrs_startup(lrs=self)
+        self.started = True
 
     @property
     def scopes(self) -> tuple[str, ...]:

@@ -5,9 +5,11 @@ import http.client
 import multiprocessing
 import os
 import signal
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager, suppress
@@ -16,6 +18,8 @@ from typing import Any, Iterator, Mapping
 from gunicorn.app.base import BaseApplication
 
 from lrs.core import admin_pair
+from lrs.logs import gunicorn_logconfig
+from lrs.metrics import enable_multiprocess
 from lrs.settings import CORE_SETTINGS, Settings
 
 
@@ -26,7 +30,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for name, value in self.options.items():
-            self.cfg.set(name, value)
+            if name in self.cfg.settings:  # e.g. control_socket_disable exists from gunicorn 25.1
+                self.cfg.set(name, value)
 
     def load(self) -> Any:
         from lrs.app import create_app
@@ -43,16 +48,32 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "threads": settings["threads"],
         "worker_class": "lrs.worker.BufferingWorker",
         "timeout": 120,
-        "accesslog": "-",
         "loglevel": settings["log_level"].lower(),
+        "logconfig_dict": gunicorn_logconfig(settings["log_level"].upper(), settings["log_format"]),
+        "control_socket_disable": True,  # one shared ~/.gunicorn/gunicorn.ctl would clash between instances
+        "child_exit": _forget_worker_metrics,
     }
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
-    """Serve until stopped. Settings that cannot work are a ValueError before gunicorn starts."""
+    """Serve until stopped. Settings that cannot work are a ValueError before gunicorn starts.
+    Metrics of all workers meet in a directory of this instance's own."""
     settings = Settings.resolve(CORE_SETTINGS)
     admin_pair(settings)
-    _Gunicorn(gunicorn_options(settings, host or settings["host"], port or settings["port"])).run()
+    host, port = host or settings["host"], port or settings["port"]
+    metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")
+    enable_multiprocess(metrics_dir)
+    try:
+        _Gunicorn(gunicorn_options(settings, host, port)).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _forget_worker_metrics(server: Any, worker: Any) -> None:
+    """A dead worker's gauges must not linger (its counters stay summed, as Prometheus expects)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def free_port() -> int:

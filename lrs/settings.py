@@ -23,6 +23,16 @@ def parse_bool(value: str) -> bool:
     raise ValueError(f"expected a boolean (true/false), got {value!r}")
 
 
+def choice(*allowed: str) -> Callable[[str], str]:
+    """A parser accepting exactly one of `allowed` (case-insensitive)."""
+    def parse(value: str) -> str:
+        lowered = value.strip().lower()
+        if lowered not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
+        return lowered
+    return parse
+
+
 def parse_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -132,6 +142,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "(1.0.3, 2.0.0 or both). Requests naming another version get 400; a response to a request "
             "without a supported version header names the newest enabled one.", one_or_more_of(*XAPI_VERSIONS)),
     Setting("log_level", "INFO", "Python logging level."),
+    Setting("log_format", "text", "`text` (one readable line per event) or `json` (one JSON object per "
+            "line); either way every line carries the request id also answered in X-Request-ID.",
+            choice("text", "json")),
+    Setting("metrics", "admin", "Who may read GET /metrics (Prometheus text format): `admin` (HTTP Basic "
+            "with a credential of scope `all`), `open` (anyone who reaches the port) or `off`.",
+            choice("admin", "open", "off")),
 )
 
 

@@ -1,6 +1,7 @@
 """MongoDB persistence. One pymongo `Database` serves every store class, real or embedded."""
 from __future__ import annotations
 
+import functools
 import logging
 
 import pymongo
@@ -20,5 +21,10 @@ def connect(uri: str, database: str) -> Database:
     """A database on a real MongoDB when `uri` is given, otherwise on the embedded store."""
     if uri:
         return pymongo.MongoClient(uri, tz_aware=True)[database]
-    log.warning(EMBEDDED_WARNING)
     return embedded_database(database)
+
+
+@functools.cache
+def warn_embedded() -> None:
+    """Said once per process (at start, when logging is set up), however many stores it opens."""
+    log.warning(EMBEDDED_WARNING)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from typing import Iterable
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
@@ -18,6 +17,7 @@ from lrs.core import LRS
 from lrs.errors import ItemErrors, LRSError
 from lrs.http.bearer import authenticate
 from lrs.http.body import json_body
+from lrs.http.observe import current_request_id
 from lrs.statements import WriteRights
 from plugins.simple_events.mapping import EventMapping
 
@@ -68,7 +68,8 @@ def event_field(path: str) -> str:
 
 
 def _new_request_id() -> None:
-    g.simple_events_request_id = str(uuid.uuid4())
+    """The core's request id (on every log line of the request), answered in the body too."""
+    g.simple_events_request_id = current_request_id()
 
 
 def _request_id() -> str:

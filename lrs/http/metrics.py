@@ -1,0 +1,28 @@
+"""GET /metrics in the Prometheus text format.
+
+LRS_METRICS decides who may read it: `admin` (HTTP Basic with an admin credential; Prometheus
+sends it with `basic_auth` in its scrape config), `open` (anyone who reaches the port: for a
+port only the monitoring network reaches), or `off` (404).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from lrs.core import current_lrs
+from lrs.errors import NotFound
+from lrs.http.auth import authenticate, require
+
+blueprint = Blueprint("metrics", __name__)
+ADMIN_SCOPES = {"all"}
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    access = current_lrs().settings["metrics"]
+    if access == "off":
+        raise NotFound("metrics are turned off (LRS_METRICS=off)")
+    if access == "admin":
+        authenticate()
+        require(ADMIN_SCOPES)
+    return Response(current_app.extensions["metrics"].exposition(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,113 @@
+"""Prometheus metrics: HTTP requests, statements stored, auth failures, forwarding per target.
+
+Each app has its own registry (no module-level state), so several apps in one process (tests)
+do not mix their counts. Under `lrs serve` every gunicorn worker is a process of its own; the
+server then sets PROMETHEUS_MULTIPROC_DIR (one directory per instance) before any worker
+starts, the counters live in files there, and a scrape answered by any worker sums them all.
+Forwarding figures are read from the store at scrape time, so they are the same whichever
+process answers (and whichever process forwards).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import TYPE_CHECKING, Any, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from lrs.hooks import hookimpl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lrs.core import LRS
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def enable_multiprocess(directory: str) -> None:
+    """Count in files under `directory`, summed over the processes forked from here on.
+    prometheus_client reads the variable when it is imported, so it is re-read here."""
+    os.environ[MULTIPROC_ENV] = directory
+    values.ValueClass = values.get_value_class()
+
+
+class Metrics:
+    """The LRS's own metrics. It is also a pluggy plugin: statements stored are counted by the
+    same hook every plugin sees, so the core needs no knowledge of metrics."""
+
+    def __init__(self, lrs: "LRS"):
+        self.lrs = lrs
+        self.registry = CollectorRegistry()
+        self.requests = Histogram(
+            "lrs_http_request_duration_seconds", "HTTP requests by route template, method and status, "
+            "with their latency", ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.statements = Counter("lrs_statements_stored", "Statements stored, by source (xapi or the "
+                                  "adapter plugin's name)", ["source"], registry=self.registry)
+        self.auth_failures = Counter("lrs_auth_failures", "Requests refused for missing or wrong "
+                                     "credentials (401), by route template", ["route"], registry=self.registry)
+        self.registry.register(ForwardingCollector(lrs))
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).observe(seconds)
+        if status == 401:
+            self.auth_failures.labels(route).inc()
+
+    @hookimpl
+    def lrs_statements_stored(self, statements: list[dict], source: str, lrs: "LRS") -> None:
+        if lrs is self.lrs:
+            self.statements.labels(source).inc(len(statements))
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format: this process's registry, or every worker's when multi-process."""
+        if not os.environ.get(MULTIPROC_ENV):
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        registry.register(ForwardingCollector(self.lrs))
+        return generate_latest(registry)
+
+
+class ForwardingCollector:
+    """Per-target forwarding gauges, read from the forwarding state at scrape time."""
+
+    def __init__(self, lrs: "LRS"):
+        self.lrs = lrs
+
+    def collect(self) -> Iterator[Metric]:
+        from lrs.forwarding.status import forwarding_status
+
+        rows = forwarding_status(self.lrs)
+        families = {
+            "backlog": GaugeMetricFamily("lrs_forward_backlog", "Statements waiting to be forwarded", labels=["target"]),
+            "lag": GaugeMetricFamily("lrs_forward_lag_seconds", "Age of the oldest statement not yet forwarded "
+                                     "(0: nothing waiting)", labels=["target"]),
+            "delivered": GaugeMetricFamily("lrs_forward_delivered", "Statements delivered since the target "
+                                           "was first forwarded to", labels=["target"]),
+            "retries": GaugeMetricFamily("lrs_forward_retries", "Failed attempts in a row at the current "
+                                         "batch (0: the last attempt succeeded)", labels=["target"]),
+            "dead": GaugeMetricFamily("lrs_forward_dead_letters", "Statements the target refused for good",
+                                      labels=["target"]),
+        }
+        now = dt.datetime.now(dt.timezone.utc)
+        for row in rows:
+            name = row["target"]
+            families["backlog"].add_metric([name], row["backlog"])
+            families["lag"].add_metric([name], self._lag(row, now))
+            families["delivered"].add_metric([name], row.get("delivered", 0))
+            families["retries"].add_metric([name], row.get("attempts", 0))
+            families["dead"].add_metric([name], row.get("dead_letters", 0))
+        yield from families.values()
+
+    def _lag(self, row: dict[str, Any], now: dt.datetime) -> float:
+        if "lag_seconds" in row:
+            return float(row["lag_seconds"] or 0)
+        if not row["backlog"] or row.get("checkpoint") is None:
+            return 0.0
+        oldest = self.lrs.statement_store.collection.find_one(
+            {"seq": {"$gt": row["checkpoint"]}, "pending": {"$exists": False}}, {"stored": 1}, sort=[("seq", 1)])
+        if oldest is None:
+            return 0.0
+        stored = oldest["stored"] if oldest["stored"].tzinfo else oldest["stored"].replace(tzinfo=dt.timezone.utc)
+        return max(0.0, (now - stored).total_seconds())
