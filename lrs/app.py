@@ -1,6 +1,7 @@
 """create_app: the one place where settings, store, plugins and HTTP are wired together."""
 from __future__ import annotations
 
+import atexit
 from typing import Any, Iterable
 
 from flask import Flask, Response
@@ -8,11 +9,12 @@ from flask import Flask, Response
 from lrs import credentials
 from lrs.core import LRS
 from lrs.forwarding.inprocess import start_in_process
-from lrs.http import (XAPI_PREFIX, admin, admin_credentials, alternate, cors, errors, health, metrics, observe,
-                      versioning, xapi_blueprint)
+from lrs.http import (XAPI_PREFIX, admin, admin_credentials, alternate, cors, erasure, errors, health, metrics,
+                      observe, versioning, xapi_blueprint)
 from lrs.http.request import LRSRequest
 from lrs.logs import configure as configure_logging
 from lrs.metrics import Metrics
+from lrs.retention import start_in_process as start_retention
 
 
 def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object] = ()) -> Flask:
@@ -40,6 +42,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     app.register_blueprint(xapi_blueprint())
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(admin_credentials.blueprint)
+    app.register_blueprint(erasure.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
     lrs.plugins.hook.lrs_register_routes(app=app, lrs=lrs)
@@ -52,5 +55,9 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
 
     # Forwarding in this process, if LRS_FORWARD_IN_PROCESS says so (the embedded store's way).
     start_in_process(app, lrs)
+    retention = start_retention(lrs)
+    if retention is not None:
+        app.extensions["retention"] = retention
+        atexit.register(retention.stop)
     return app
 

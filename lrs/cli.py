@@ -135,9 +135,12 @@ def revoke_credential(key: str, **admin: str | None) -> None:
     click.echo(f"revoked {key}")
 
 
+from lrs.data_cli import erase_agent_command, retention  # noqa: E402 (commands of their own, added last)
 from lrs.forwarding.cli import forward  # noqa: E402 (a command group of its own, added last)
 
 main.add_command(forward)
+main.add_command(erase_agent_command)
+main.add_command(retention)
 
 
 if __name__ == "__main__":  # pragma: no cover

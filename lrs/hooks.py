@@ -88,3 +88,15 @@ def lrs_forward_targets(lrs: "LRS") -> Iterable["Target"]:
     knows how to send one batch to one external system and how to tell delivered,
     refused-for-its-content and try-again apart.
     """
+
+
+@hookspec
+def lrs_erase_agent(lrs: "LRS", agent_keys: list[str]) -> int:
+    """Remove what the plugin keeps about a person outside statements (sessions, profiles, ...)
+    and return how many records it removed. `agent_keys` are the person's IFI keys
+    (`lrs.xapi.agents.ifi_key`: "mbox:mailto:...", "account:<homePage>|<name>", ...).
+
+    Called by `lrs erase-agent` and `DELETE /admin/agents` after the core removed the person's
+    statements and documents; statements are the core's, so data derived from them at query time
+    needs nothing here.
+    """

@@ -39,7 +39,8 @@ class Backfill(StrictSchema):
 
 
 def admin_only() -> None:
-    """Every /admin request: a valid credential with scope `admin` (a CORS preflight carries none)."""
+    """Every /admin request (also other modules' blueprints under /admin): a valid credential with
+    scope `admin` (a CORS preflight carries none)."""
     authenticate()
     if request.method != "OPTIONS":
         require(ADMIN)

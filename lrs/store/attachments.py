@@ -126,6 +126,14 @@ class AttachmentStore:
         if pending:
             self.chunks.insert_one({"files_id": file_id, "n": n, "data": Binary(bytes(pending))})
 
+    def delete(self, sha2: str) -> bool:
+        """Remove a content (erasure, once no statement uses it); False if it was not stored."""
+        removed = self.files.find_one_and_delete({"filename": sha2.lower()}, projection={"_id": 1})
+        if removed is None:
+            return False
+        self.chunks.delete_many({"files_id": removed["_id"]})
+        return True
+
     def open(self, sha2: str) -> StoredContent | None:
         """The stored content with this sha2, or None. Forwarding and export read attachments here."""
         if not isinstance(sha2, str):

@@ -210,6 +210,11 @@ class DocumentStore:
         self._drop_file(replaced)
         return True
 
+    def erase_agents(self, agent_keys: list[str]) -> int:
+        """Remove every State and Agent Profile document of these agents (erasure); the count."""
+        records = list(self.collection.find({"agent": {"$in": agent_keys}}, {"_id": 1}))
+        return sum(self._remove({"_id": record["_id"]}) for record in records)
+
     def _remove(self, query: dict) -> bool:
         removed = self.collection.find_one_and_delete(query, projection={"file_id": 1})
         if removed is None:
