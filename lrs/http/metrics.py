@@ -1,6 +1,6 @@
 """GET /metrics in the Prometheus text format.
 
-LRS_METRICS decides who may read it: `admin` (HTTP Basic with an admin credential; Prometheus
+LRS_METRICS decides who may read it: `admin` (HTTP Basic with a credential of scope `admin`; Prometheus
 sends it with `basic_auth` in its scrape config), `open` (anyone who reaches the port: for a
 port only the monitoring network reaches), or `off` (404).
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from lrs.auth import ADMIN
 from lrs.core import current_lrs
 from lrs.errors import NotFound
 from lrs.http.auth import authenticate, require
 
 blueprint = Blueprint("metrics", __name__)
-ADMIN_SCOPES = {"all"}
 
 
 @blueprint.get("/metrics")
@@ -24,5 +24,5 @@ def metrics() -> Response:
         raise NotFound("metrics are turned off (LRS_METRICS=off)")
     if access == "admin":
         authenticate()
-        require(ADMIN_SCOPES)
+        require(ADMIN)
     return Response(current_app.extensions["metrics"].exposition(), mimetype=CONTENT_TYPE_LATEST)
