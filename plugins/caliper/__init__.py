@@ -14,10 +14,12 @@ from flask import Flask
 from lrs.core import LRS
 from lrs.hooks import hookimpl
 from lrs.settings import Setting, positive
-from plugins.caliper import http, oauth_http
+from plugins.caliper import http, oauth_http, read_http
 from plugins.caliper.ingest import PLUGIN_NAME
+from plugins.caliper.jobs import Jobs
 from plugins.caliper.session_events import SessionEvents
 from plugins.caliper.sessions import SessionStore
+from plugins.caliper.stored_events import StoredEvents
 from plugins.caliper.tokens import LRS_SCOPE, TokenStore
 
 
@@ -38,9 +40,11 @@ def lrs_declare_scopes() -> Iterable[str]:
     return [LRS_SCOPE]
 
 
-def _stores(lrs: LRS) -> tuple[TokenStore, SessionStore]:
+def _stores(lrs: LRS) -> tuple[TokenStore, SessionStore, StoredEvents, Jobs]:
     return (TokenStore(lrs.plugin_collection(PLUGIN_NAME, "tokens"), lrs.settings["caliper_token_lifetime"]),
-            SessionStore(lrs.plugin_collection(PLUGIN_NAME, "sessions"), lrs.settings["caliper_heartbeat_timeout"]))
+            SessionStore(lrs.plugin_collection(PLUGIN_NAME, "sessions"), lrs.settings["caliper_heartbeat_timeout"]),
+            StoredEvents(lrs, lrs.plugin_collection(PLUGIN_NAME, "events")),
+            Jobs(lrs.plugin_collection(PLUGIN_NAME, "jobs")))
 
 
 @hookimpl
@@ -71,7 +75,8 @@ def _actor_iris(key: str, home_page: str) -> list[str]:
 @hookimpl
 def lrs_register_routes(app: Flask, lrs: LRS) -> None:
     settings = lrs.settings
-    tokens, sessions = _stores(lrs)
+    tokens, sessions, stored_events, jobs = _stores(lrs)
     session_events = SessionEvents(lrs, sessions, settings["caliper_home_page"] or settings["public_url"])
     app.register_blueprint(oauth_http.blueprint(lrs, tokens))
-    app.register_blueprint(http.blueprint(lrs, tokens, session_events))
+    app.register_blueprint(http.blueprint(lrs, tokens, session_events, stored_events, jobs))
+    app.register_blueprint(read_http.blueprint(lrs, tokens, stored_events, jobs))

@@ -1,5 +1,6 @@
-"""The two Caliper HTTP APIs: envelopes at POST /caliper/event (seeds/002) and the Events API
-at POST /events/1.0/ with its session heartbeats (seeds/003).
+"""The two Caliper HTTP write APIs: envelopes at POST /caliper/event (seeds/002, and the Timeback
+client's `/caliper/event/validate` and `/caliper/v1p2`) and the Events API at POST /events/1.0/
+with its session heartbeats (seeds/003).
 """
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from lrs.errors import BadRequest, ItemErrors
 from lrs.http.body import json_body
 from plugins.caliper import validation
 from plugins.caliper.ingest import Item, keep_entities, store_events
+from plugins.caliper.jobs import Jobs
 from plugins.caliper.mapping import Origin
 from plugins.caliper.responses import failure, register_errors, reply
 from plugins.caliper.session_events import Request, SessionEvents
-from plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, TokenStore, authorize
+from plugins.caliper.stored_events import StoredEvents
+from plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, V1P2_EVENTS_WRITE, TokenStore, authorize
 from plugins.caliper.values import parse_datetime
 
-ENVELOPE_SCOPES = frozenset({EVENT_CREATE})
+ENVELOPE_SCOPES = frozenset({EVENT_CREATE, V1P2_EVENTS_WRITE})
 EVENTS_API_SCOPES = frozenset({EVENTS_WRITE})
 
 
@@ -27,22 +30,44 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents) -> Blueprint:
+def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, stored_events: StoredEvents,
+              jobs: Jobs) -> Blueprint:
     caliper = Blueprint("caliper", __name__)
     register_errors(caliper)
 
-    @caliper.post("/caliper/event")
-    def envelope() -> Response:
-        credential = authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now())
+    def checked_envelope() -> tuple[dict, list[Item], list[dict]]:
         body = json_body(check_type=False)
         problems = [(None, path, rule) for path, rule in validation.envelope_problems(body)]
         if problems:
             raise ItemErrors(problems)
         events, entities = _envelope_items(body, Origin(sensor=body["sensor"], home_page=session_events.home_page))
-        store_events(lrs, events, credential)
-        keep_entities(lrs, entities, body["sensor"], now())
+        return body, events, entities
+
+    @caliper.post("/caliper/event")
+    @caliper.post("/caliper/v1p2")
+    def envelope() -> Response:
+        credential = authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now())
+        body, events, entities = checked_envelope()
+        stored = store_events(lrs, events, credential)
+        at = now()
+        kept = [item.event for item in events]
+        stored_events.record(kept, body["sensor"], body["sendTime"], credential.key, at)
+        keep_entities(lrs, entities, body["sensor"], at)
+        already = len({item.event["id"] for item in events}) - stored
+        message = f"{stored} event(s) and {len(entities)} entity(ies) stored"
+        return reply(200, {"status": "success", "errors": [], "jobId": jobs.completed(kept, credential.key, at),
+                           "message": message + (f"; {already} event(s) already stored" if already else ""),
+                           "stored": stored, "alreadyStored": already})
+
+    @caliper.post("/caliper/event/validate")
+    def validate() -> Response:
+        authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now())
+        try:
+            _, events, entities = checked_envelope()
+        except ItemErrors as error:
+            return failure(200, "invalid: nothing would be stored", error.errors)
         return reply(200, {"status": "success", "errors": [],
-                           "message": f"{len(events)} event(s) and {len(entities)} entity(ies) stored"})
+                           "message": f"valid: {len(events)} event(s) and {len(entities)} entity(ies)"})
 
     @caliper.post("/events/1.0/", strict_slashes=False)
     def event() -> Response:

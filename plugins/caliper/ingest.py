@@ -35,8 +35,8 @@ class Item:
     origin: Origin
 
 
-def store_events(lrs: LRS, items: list[Item], credential: Credential) -> None:
-    """Store the events not stored yet; ItemErrors naming the items if any is refused.
+def store_events(lrs: LRS, items: list[Item], credential: Credential) -> int:
+    """Store the events not stored yet; how many were new. ItemErrors naming the items if any is refused.
 
     An id another client stored is refused whatever the event, so a client cannot learn what
     another client's event holds by guessing it. Caliper events never void, and define
@@ -58,13 +58,14 @@ def store_events(lrs: LRS, items: list[Item], credential: Credential) -> None:
     if problems:
         raise ItemErrors(problems)
     if not fresh:
-        return
+        return 0
     batch = list(fresh.values())
     try:
         lrs.statements.store([s for s, _ in batch], authority=credential.authority, version=XAPI_VERSION,
                              source=PLUGIN_NAME, rights=WriteRights.adapter(credential, voids="none"))
     except ItemErrors as error:
         raise ItemErrors([_event_problem(batch[index][1], path, rule) for index, path, rule in error.errors]) from error
+    return len(batch)
 
 
 def _event_problem(item: Item, statement_path: str, rule: str) -> tuple[int, str, str]:

@@ -105,7 +105,8 @@ ENTITIES: dict[str, TypeDef] = {
     "SelectTextResponse": _t("Response", values="[string]"),
     "TrueFalseResponse": _t("Response", value="string"),
     "Result": _t("Entity", maxResultScore="decimal", resultScore="decimal", **_SCORED),
-    "Score": _t("Entity", maxScore="decimal", scoreGiven="decimal", **_SCORED),
+    # scoreType (QUESTION_RESULT, XP, MASTERY): Timeback's, sent at the top level by timeback-caliper.
+    "Score": _t("Entity", maxScore="decimal", scoreGiven="decimal", scoreType="string", **_SCORED),
     "Scale": _t("Entity"),
     "LikertScale": _t("Scale", **_SCALE_ITEMS),
     "MultiselectScale": _t("Scale", **_SCALE_ITEMS, isOrderedSelection="boolean", minSelections="integer",
@@ -120,11 +121,18 @@ ENTITIES: dict[str, TypeDef] = {
                            source="SoftwareApplication", extensions="object"),
     "Selector": _t(None, type="string!"),
     "TextPositionSelector": _t("Selector", start="integer!", end="integer!"),
-    # TimebackProfile extension entities (seeds/002 AllProfiles).
-    "TimebackUser": _t("Person"),
-    "TimebackActivityContext": _t("Entity"),
-    "TimebackActivityMetricsCollection": _t("Collection"),
-    "TimebackTimeSpentMetricsCollection": _t("Collection"),
+    # TimebackProfile extension entities (seeds/002 AllProfiles), as the timeback-caliper client
+    # sends them; metric items are plain objects `{type, value, ...}`.
+    "TimebackUser": _t("Person", email="string", role="string"),
+    "TimebackActivityContext": _t("Entity", subject="string", app="object", course="object", activity="object",
+                                  process="boolean"),
+    "TimebackActivityMetricsCollection": _t("Collection", items="[object]", attempt="integer"),
+    "TimebackTimeSpentMetricsCollection": _t("Collection", items="[object]"),
+    # The same events as the client rewrites them for LearnWith.AI (AggregationProfile).
+    "ActivityMetricsCollection": _t("Collection", items="[ActivityMetric]", attempt="integer"),
+    "TimeSpentMetricsCollection": _t("Collection", items="[TimeSpentMetric]"),
+    "ActivityMetric": _t("Entity", metricType="string!", metricValue="decimal!"),
+    "TimeSpentMetric": _t("Entity", metricType="string!", metricValue="decimal!"),
 }
 
 # Events (Appendix B): the base Event and each subtype's narrowed properties.

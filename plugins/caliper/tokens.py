@@ -24,8 +24,9 @@ from lrs.errors import Forbidden, Unauthorized
 LRS_SCOPE = "caliper/events.write"
 EVENTS_WRITE = "events.write"  # seeds/003
 EVENT_CREATE = "https://purl.imsglobal.org/spec/caliper/v1p1/scope/event.create"  # seeds/002
+V1P2_EVENTS_WRITE = "https://purl.imsglobal.org/spec/caliper/v1p2/scope/events.write"  # timeback-caliper, LearnWith.AI
 # OAuth scopes a credential's LRS scope lets a client request.
-OAUTH_SCOPES = {LRS_SCOPE: (EVENTS_WRITE, EVENT_CREATE)}
+OAUTH_SCOPES = {LRS_SCOPE: (EVENTS_WRITE, EVENT_CREATE, V1P2_EVENTS_WRITE)}
 
 
 @dataclass(frozen=True)

@@ -121,13 +121,16 @@ RULES: tuple[Rule, ...] = (
     _rule("TimebackProfile", "ActivityEvent", "Completed", "Agent", "Entity"),
     _rule("TimebackProfile", "TimebackTimeSpentEvent", "SpentTime", "Agent", "Entity"),
     _rule("TimebackProfile", "TimeSpentEvent", "SpentTime", "Agent", "Entity"),
+    # The timeback-caliper client's name for TimebackProfile on its LearnWith.AI platform.
+    _rule("AggregationProfile", "ActivityEvent", "Completed", "Agent", "Entity"),
+    _rule("AggregationProfile", "TimeSpentEvent", "SpentTime", "Agent", "Entity"),
 )
 
 PROFILES: tuple[str, ...] = (
     "AnnotationProfile", "AssessmentProfile", "ToolUseProfile", "GeneralProfile", "FeedbackProfile",
     "MediaProfile", "SurveyProfile", "ResourceManagementProfile", "ForumProfile", "AssignableProfile",
     "GradingProfile", "ReadingProfile", "SessionProfile", "SearchProfile", "ToolLaunchProfile",
-    "TimebackProfile",
+    "TimebackProfile", "AggregationProfile",
 )
 
 

@@ -213,6 +213,14 @@ PROFILE_EVENTS: dict[str, tuple[dict, str]] = {  # profile -> (event, expected v
                                 "type": "TimebackActivityContext"},
                                actor={"id": "https://api.example.com/users/student-123", "type": "TimebackUser"}),
                         "http://adlnet.gov/expapi/verbs/completed"),
+    "AggregationProfile": (_event("AggregationProfile", "ActivityEvent", "Completed",
+                                  {"id": "https://myapp.example.com/activities/1", "type": "AssignableDigitalResource"},
+                                  generated={"id": "urn:uuid:5e2d3f3a-8e0e-4d6b-9a57-7d4c1d2f0a11",
+                                             "type": "ActivityMetricsCollection",
+                                             "items": [{"id": "urn:uuid:0f6d1c3a-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+                                                        "type": "ActivityMetric", "metricType": "XpEarned",
+                                                        "metricValue": 10}]}),
+                           "http://adlnet.gov/expapi/verbs/completed"),
 }
 
 

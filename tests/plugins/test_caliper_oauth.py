@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from plugins.caliper.tokens import V1P2_EVENTS_WRITE
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
     CLIENT_ID, CLIENT_SECRET, EVENT_CREATE, SEED_002_EVENTS, SEED_003_XP, TIMEOUT, bearer, caliper_app, envelope,
@@ -40,7 +41,7 @@ def test_token_endpoint_over_http(live_server: LiveServer) -> None:
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
     assert body["token_type"] == "Bearer" and body["expires_in"] == 900
-    assert body["scope"].split() == sorted([EVENT_CREATE, "events.write"])
+    assert body["scope"].split() == sorted([EVENT_CREATE, "events.write", V1P2_EVENTS_WRITE])
     assert len(body["access_token"]) >= 40
 
 
@@ -98,7 +99,7 @@ def test_missing_scope_is_forbidden(client: Any) -> None:
     response = post_envelope(client, events_only)
     assert response.status_code == 403
     assert response.get_json() == {"status": "error", "errors": [], "message":
-                                   f"the token lacks the scope this endpoint needs ({EVENT_CREATE})"}
+                                   f"the token lacks the scope this endpoint needs ({EVENT_CREATE} or {V1P2_EVENTS_WRITE})"}
     assert post_event(client, events_only).status_code == 202
     create_only = token(client, scope=EVENT_CREATE)
     assert post_event(client, create_only).status_code == 403

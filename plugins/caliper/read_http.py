@@ -1,0 +1,86 @@
+"""The Timeback API's read side: `GET /caliper/events` (filtered, paged), `GET /caliper/events/<externalId>`
+and `GET /jobs/<jobId>/status`, in the shapes the published `timeback-caliper` client reads. A client
+sees the events and jobs of its own OAuth client only.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from flask import Blueprint, Response, request
+
+from lrs.core import LRS
+from lrs.errors import ItemErrors
+from plugins.caliper.http import ENVELOPE_SCOPES, now
+from plugins.caliper.jobs import Jobs
+from plugins.caliper.responses import failure, register_errors, reply
+from plugins.caliper.stored_events import Filters, StoredEvents
+from plugins.caliper.tokens import TokenStore, authorize
+from plugins.caliper.values import parse_datetime
+
+MAX_LIMIT = 1000
+
+
+def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: Jobs) -> Blueprint:
+    reads = Blueprint("caliper_reads", __name__)
+    register_errors(reads)
+
+    def client() -> str:
+        return authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now()).key
+
+    @reads.get("/caliper/events")
+    def list_events() -> Response:
+        caller = client()
+        limit, offset, filters = _query(caller)
+        events, total = stored_events.page(filters, limit, offset)
+        return reply(200, {"events": events, "pagination": {
+            "total": total, "totalPages": math.ceil(total / limit), "currentPage": offset // limit + 1,
+            "limit": limit}})
+
+    @reads.get("/caliper/events/<path:external_id>")
+    def get_event(external_id: str) -> Response:
+        event = stored_events.get(external_id, client())
+        return reply(200, {"event": event}) if event else failure(404, f"event {external_id} not found")
+
+    @reads.get("/jobs/<job_id>/status")
+    def job_status(job_id: str) -> Response:
+        job = jobs.status(job_id, client())
+        return reply(200, {"job": job}) if job else failure(404, f"job {job_id} not found")
+
+    return reads
+
+
+def _query(client: str) -> tuple[int, int, Filters]:
+    """limit, offset and the filters of the query string; ItemErrors naming each bad parameter."""
+    problems: list[tuple[None, str, str]] = []
+
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        text = request.args.get(name)
+        if text is None:
+            return default
+        if not text.isdigit() or not low <= int(text) <= high:
+            problems.append((None, name, f"must be an integer from {low} to {high}"))
+            return default
+        return int(text)
+
+    def moment(name: str, day_after: bool) -> dt.datetime | None:
+        text = request.args.get(name)
+        if not text:
+            return None
+        at = parse_datetime(text)
+        if at is not None:
+            return at + dt.timedelta(milliseconds=1) if day_after else at
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            problems.append((None, name, "must be a date (2026-01-15) or an ISO 8601 date-time with a time zone"))
+            return None
+        return dt.datetime.combine(day + dt.timedelta(days=int(day_after)), dt.time(), dt.timezone.utc)
+
+    limit, offset = integer("limit", 100, 1, MAX_LIMIT), integer("offset", 0, 0, 10**9)
+    filters = Filters(client, request.args.get("sensor") or None, moment("startDate", False),
+                      moment("endDate", True), request.args.get("actorId") or None,
+                      request.args.get("actorEmail") or None)
+    if problems:
+        raise ItemErrors(problems)
+    return limit, offset, filters

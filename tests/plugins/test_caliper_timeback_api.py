@@ -1,0 +1,78 @@
+"""The Timeback API beyond sending, in process: re-sends reported as already stored, validate stores
+nothing, list parameters checked by name, each OAuth client sees only its own events and jobs, and
+/caliper/v1p2 takes the v1p2 scope. (The published client drives the same routes over HTTP in
+test_caliper_timeback_client.py.)"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from plugins.caliper.tokens import V1P2_EVENTS_WRITE
+from tests.plugins.caliper_support import SEED_002_EVENTS, bearer, caliper_app, envelope, statement_count, token
+
+
+@pytest.fixture
+def app(make_app: Any) -> Any:
+    return caliper_app(make_app)
+
+
+def fresh(index: int = 1) -> dict:
+    return dict(SEED_002_EVENTS[index], id=f"urn:uuid:{uuid.uuid4()}")
+
+
+def post(client: Any, route: str, body: Any, access_token: str) -> Any:
+    return client.post(route, data=json.dumps(body), headers=bearer(access_token), content_type="application/json")
+
+
+def test_a_resent_event_is_reported_as_already_stored(client: Any) -> None:
+    first, second = fresh(), fresh()
+    access = token(client)
+    post(client, "/caliper/event", envelope(first), access)
+    body = post(client, "/caliper/event", envelope(first, second), access).get_json()
+    assert body["message"] == "1 event(s) and 0 entity(ies) stored; 1 event(s) already stored"
+    assert (body["stored"], body["alreadyStored"]) == (1, 1)
+    job = client.get(f"/jobs/{body['jobId']}/status", headers=bearer(access)).get_json()["job"]
+    assert [r["externalId"] for r in job["returnValue"]["results"]] == [first["id"], second["id"]]
+
+
+def test_validate_answers_without_storing(client: Any) -> None:
+    access = token(client)
+    good = post(client, "/caliper/event/validate", envelope(fresh()), access)
+    assert good.status_code == 200 and good.get_json()["status"] == "success"
+    bad = post(client, "/caliper/event/validate", envelope(dict(fresh(), action="Smiled")), access).get_json()
+    assert bad["status"] == "error" and bad["errors"][0]["path"] == "$.data[0].action"
+    assert statement_count(client) == 0
+    assert client.get("/caliper/events", headers=bearer(access)).get_json()["pagination"]["total"] == 0
+
+
+@pytest.mark.parametrize("query,name", [
+    ("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"), ("startDate=yesterday", "startDate"),
+    ("endDate=2026-13-01", "endDate"),
+])
+def test_bad_list_parameters_are_named(client: Any, query: str, name: str) -> None:
+    response = client.get(f"/caliper/events?{query}", headers=bearer(token(client)))
+    assert response.status_code == 400
+    assert [e["path"] for e in response.get_json()["errors"]] == [name]
+
+
+def test_each_client_sees_only_its_own_events_and_jobs(client: Any, app: Any) -> None:
+    event = fresh()
+    job = post(client, "/caliper/event", envelope(event), token(client)).get_json()["jobId"]
+    app.extensions["lrs"].create_credential("other", "other-secret", ["caliper/events.write"], label="Other")
+    other = bearer(token(client, client_id="other", secret="other-secret"))
+    assert client.get("/caliper/events", headers=other).get_json()["pagination"]["total"] == 0
+    assert client.get(f"/caliper/events/{event['id']}", headers=other).status_code == 404
+    assert client.get(f"/jobs/{job}/status", headers=other).status_code == 404
+    mine = client.get(f"/caliper/events/{event['id']}", headers=bearer(token(client))).get_json()["event"]
+    assert mine["externalId"] == event["id"] and mine["group"] == event["group"]
+
+
+def test_the_v1p2_route_takes_the_v1p2_scope(client: Any) -> None:
+    v1p2_only = token(client, scope=V1P2_EVENTS_WRITE)
+    response = post(client, "/caliper/v1p2", envelope(fresh()), v1p2_only)
+    assert response.status_code == 200 and response.get_json()["jobId"]
+    assert post(client, "/events/1.0/", fresh(), v1p2_only).status_code == 403
+    assert client.get("/caliper/events", headers=bearer(token(client, scope="events.write"))).status_code == 403
