@@ -1,9 +1,14 @@
 """Statements in MongoDB: one document per statement, written in all-or-nothing batches.
 
-A batch is announced in `statement_batches`, inserted with a `pending` marker, made visible by
-one `update_many` that removes the marker, and then un-announced. Readers never see pending
-documents, so a crash mid-batch leaves nothing visible; `recover()` (run at start) removes what
-a crashed batch left and re-applies voiding and late references, all idempotent.
+A batch is announced in `statement_batches` (with its writer, see `writers`), inserted with a
+`pending` marker, committed on its announcement, made visible by one `update_many` that removes
+the marker, and then un-announced. Readers never see pending documents, so a crash mid-batch
+leaves nothing visible. A batch whose writer is dead is settled at once by whoever meets it (a
+resend of its ids, or `recover()` at start): discarded if it was not committed, revealed if it
+was. The commit is a conditional update of the announcement, and so is the discard, so a
+writer that was only presumed dead (paused, partitioned) finds its batch discarded and retries
+it rather than revealing half of it. `recover()` also re-applies voiding and late references;
+every step is idempotent.
 
 A StatementRef may name a statement that arrives later. Such references wait in
 `statement_refs` (keyed by the missing target) until the target arrives, so a new batch looks
@@ -27,9 +32,10 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from lrs.store.derived import derived_fields
+from lrs.store.writers import Writers
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
-STALE_PENDING = dt.timedelta(minutes=5)
+STALE_PENDING = dt.timedelta(minutes=5)  # batches announced without a writer (older versions)
 # MongoDB's document limit, less room for what is added later (`via`, `seq`, `pending`).
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 256 * 1024
 FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_activities", "registration")
@@ -106,6 +112,9 @@ class StatementQuery:
 class StatementStore:
     def __init__(self, db: Database):
         self.collection = db["statements"]
+        self.writers = Writers(db)
+        # The embedded store lives in this process alone: at start-up no other writer can exist.
+        self.exclusive = not isinstance(db, Database)
         self.counters = db["counters"]
         self.batches = db["statement_batches"]
         self.waiting_refs = db["statement_refs"]
@@ -136,9 +145,23 @@ class StatementStore:
         return visible, {doc["pending"] for doc in found if "pending" in doc}
 
     def discard_stale(self, batches: Iterable[str], now: dt.datetime) -> None:
-        """Remove what crashed writers left of these batches (those pending for too long)."""
-        for batch in self.batches.find({"_id": {"$in": list(batches)}, "stored": {"$lt": now - STALE_PENDING}}):
-            self._discard(batch["_id"], batch["ids"])
+        """Settle these batches if their writers are dead (see the module docstring)."""
+        self._settle_dead(list(self.batches.find({"_id": {"$in": list(batches)}})), now)
+
+    def _settle_dead(self, batches: list[dict], now: dt.datetime, everyone: bool = False) -> None:
+        """Discard the uncommitted, reveal the committed batches among these whose writer is dead
+        (all of them with `everyone`); a batch without a writer counts as dead when stale."""
+        alive = set() if everyone else self.writers.alive([b["writer"] for b in batches if "writer" in b], now)
+        for batch in batches:
+            if "writer" in batch and batch["writer"] in alive:
+                continue
+            if "writer" not in batch and not everyone and _aware(batch["stored"]) >= now - STALE_PENDING:
+                continue
+            if batch.get("committed"):
+                self._reveal(batch["_id"], batch["ids"])
+            elif self.batches.find_one_and_update({"_id": batch["_id"], "committed": {"$exists": False}},
+                                                  {"$set": {"discarded": True}}) is not None:
+                self._discard(batch["_id"], batch["ids"])
 
     def allocate_seq(self, count: int) -> int:
         """Reserve `count` consecutive sequence numbers; returns the first."""
@@ -171,10 +194,13 @@ class StatementStore:
             document.update(seq=first + offset, pending=batch)
         ids = [doc["_id"] for doc in documents]
         self._attach_via(documents)
-        self.batches.insert_one({"_id": batch, "stored": stored, "ids": ids})
+        self.batches.insert_one({"_id": batch, "stored": stored, "ids": ids, "writer": self.writers.me()})
         try:
             self.collection.insert_many(documents, ordered=False)
-            self.collection.update_many({"_id": {"$in": ids}}, {"$unset": {"pending": ""}})
+            if self.batches.update_one({"_id": batch, "discarded": {"$exists": False}},
+                                       {"$set": {"committed": True}}).matched_count == 0:
+                raise DuplicateStatements(ids)  # presumed dead meanwhile: another request may now write these ids
+            self.collection.update_many({"_id": {"$in": ids}, "pending": batch}, {"$unset": {"pending": ""}})
         except Exception as error:
             # Whatever failed, the batch must not stay pending: it would hide its ids and hold
             # X-Experience-API-Consistent-Through back until the next start.
@@ -184,8 +210,15 @@ class StatementStore:
             if duplicates:
                 raise DuplicateStatements(duplicates) from error
             raise
-        self.batches.delete_one({"_id": batch})
         self._apply_references(documents)
+        self.batches.delete_one({"_id": batch})
+
+    def _reveal(self, batch: str, ids: list[str]) -> None:
+        """Make a committed batch of a dead writer visible and apply its references."""
+        self.collection.update_many({"_id": {"$in": ids}, "pending": batch}, {"$unset": {"pending": ""}})
+        documents = list(self.collection.find({"_id": {"$in": ids}}, {name: 1 for name in (*FILTER_FIELDS, "ref")}))
+        self._apply_references(documents)
+        self.batches.delete_one({"_id": batch})
 
     def _discard(self, batch: str, ids: list[str]) -> None:
         self.collection.delete_many({"_id": {"$in": ids}, "pending": batch})
@@ -255,8 +288,8 @@ class StatementStore:
 
         Every step is idempotent, so a crash during recovery is recovered at the next start.
         """
-        for batch in self.batches.find({"stored": {"$lt": now - STALE_PENDING}}):
-            self._discard(batch["_id"], batch["ids"])
+        self._settle_dead(list(self.batches.find()), now, everyone=self.exclusive)
+        self.writers.forget_expired(now - dt.timedelta(days=1))
         for entry in self.waiting_refs.find():
             target = self.collection.find_one({"_id": entry["_id"], "pending": {"$exists": False}})
             if target is not None:
@@ -299,6 +332,11 @@ def _check_storable(documents: list[dict]) -> None:
         if size > MAX_DOCUMENT_BYTES:
             raise UnstorableStatement(index, f"is {size} bytes once stored; at most {MAX_DOCUMENT_BYTES} fit "
                                              "in one MongoDB document")
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """Stores created without tz_aware hand back naive UTC datetimes."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _filter_part(doc: dict) -> dict:

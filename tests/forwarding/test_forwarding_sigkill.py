@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import pymongo
-import pytest
 import requests
 
 from lrs.forwarding.status import forwarding_status
@@ -25,17 +24,6 @@ from lrs.server import free_port, spawned, stop
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
 from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
                                       statement, stored, target_config, wait_until)
-from tests.forwarding.wire_store import WireStore
-
-
-@pytest.fixture
-def shared_store() -> Iterator[str]:
-    """A store URI other processes can use; requested before make_app, so it outlives its apps."""
-    if os.environ.get("LRS_TEST_MONGO_URI"):
-        yield os.environ["LRS_TEST_MONGO_URI"]
-        return
-    with WireStore() as store:
-        yield store.uri
 
 
 @contextmanager

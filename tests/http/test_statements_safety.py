@@ -58,7 +58,7 @@ def test_a_crash_between_insert_and_reveal_leaves_nothing_visible(app, client, x
     def crash(*args, **kwargs):
         raise SystemExit("killed mid-batch")
 
-    monkeypatch.setattr(collection, "update_many", crash)
+    monkeypatch.setattr(lrs.statement_store.batches, "update_one", crash)  # the commit
     with pytest.raises(SystemExit):
         client.post("/xapi/statements", json=[statement(id=i) for i in ids], headers=xapi_headers)
     monkeypatch.undo()
