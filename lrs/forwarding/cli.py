@@ -1,10 +1,11 @@
-"""`lrs forward`: run the worker, see where targets stand, replay dead letters, backfill."""
+"""`lrs forward`: run the worker, see where targets stand, verify one, replay dead letters, backfill."""
 from __future__ import annotations
 
 import json
 import os
 import signal
 import threading
+import time
 from typing import Any, Callable, TypeVar
 
 import click
@@ -12,7 +13,9 @@ import click
 from lrs.core import LRS
 from lrs.errors import NotFound
 from lrs.forwarding import operations
+from lrs.forwarding.scan import parse_since
 from lrs.forwarding.status import forwarding_status
+from lrs.forwarding.verify import verify
 from lrs.forwarding.worker import Worker
 
 T = TypeVar("T")
@@ -45,17 +48,53 @@ def forward(ctx: click.Context) -> None:
 
 @forward.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def status(as_json: bool) -> None:
-    """Backlog, delivered count, last success, last error and dead letters of every target."""
-    report = forwarding_status(_lrs())
+@click.option("--wait-caught-up", "wait", type=float, default=None, metavar="SECONDS",
+              help="Wait up to SECONDS for every target to be caught up (backlog 0); exit 1 if one is not.")
+def status(as_json: bool, wait: float | None) -> None:
+    """Backlog, lag, delivered count, last success, last error and dead letters of every target."""
+    lrs = _lrs()
+    deadline = time.monotonic() + (wait or 0)
+    report = forwarding_status(lrs)
+    while wait is not None and not all(row["caught_up"] for row in report) and time.monotonic() < deadline:
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        report = forwarding_status(lrs)
+    _print_status(report, as_json)
+    if wait is not None and not all(row["caught_up"] for row in report):
+        raise SystemExit(1)
+
+
+def _print_status(report: list[dict], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo("target\tbacklog\tdelivered\tdead_letters\tlast_success\tlast_error")
+    click.echo("target\tbacklog\tlag_s\tdelivered\tper_s\tretrying\tdead_letters\tlast_success\tlast_error")
     for row in report:
         error = (row.get("last_error") or {}).get("message", "")
-        click.echo(f"{row['target']}\t{row['backlog']}\t{row['delivered']}\t{row['dead_letters']}\t"
+        click.echo(f"{row['target']}\t{row['backlog']}\t{row['lag_seconds']:.1f}\t{row['delivered']}\t"
+                   f"{row['delivered_per_second']}\t{row['retrying']}\t{row['dead_letters']}\t"
                    f"{row.get('last_success') or '-'}\t{error[:120] or '-'}")
+
+
+@forward.command("verify")
+@click.argument("target")
+@click.option("--since", default=None, help="Only statements stored from this RFC 3339 time on.")
+def verify_target(target: str, since: str | None) -> None:
+    """Check that TARGET holds every statement it should, with the same content; exit 1 if not."""
+    lrs = _lrs()
+    try:
+        if since is not None and parse_since(since) == "now":
+            raise ValueError('since: expected an RFC 3339 time, not "now"')
+        result = verify(lrs, operations.target_named(lrs, target), since)
+    except (NotFound, ValueError) as error:
+        raise click.ClickException(str(getattr(error, "message", error))) from None
+    for statement_id in result.missing:
+        click.echo(f"missing\t{statement_id}")
+    for statement_id in result.different:
+        click.echo(f"different\t{statement_id}")
+    click.echo(f"{target}: {result.checked} statements checked, {len(result.missing)} missing, "
+               f"{len(result.different)} different", err=True)
+    if not result.ok:
+        raise SystemExit(1)
 
 
 @forward.command("dead-letters")

@@ -7,9 +7,13 @@ checkpoints). Plugins return targets from the `lrs_forward_targets` hook.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from lrs.forwarding.filters import StatementFilter
 
@@ -21,6 +25,9 @@ RETRY = "retry"
 # is wrong, or the target is busy. Dead-lettering on them would throw away good statements, so
 # they are retried like an outage until an operator fixes the configuration.
 NOT_THE_STATEMENTS = frozenset({401, 403, 404, 405, 407, 408, 425, 429})
+# Answers of a target that is down, overloaded or unreachable behind a gateway: an outage, which
+# never makes the engine split a batch or give up on a statement. Other 5xx may be the content.
+OUTAGE = NOT_THE_STATEMENTS | {502, 503, 504}
 
 
 @dataclass(frozen=True)
@@ -50,14 +57,18 @@ class Outcome:
     status: int | None = None
     detail: str = ""
     retry_after: float | None = None
+    outage: bool = True  # for `retry`: the target is unreachable or unwell, not this content
 
     @classmethod
     def delivered(cls, status: int | None = None) -> "Outcome":
         return cls(DELIVERED, status)
 
     @classmethod
-    def retry(cls, detail: str, status: int | None = None, retry_after: float | None = None) -> "Outcome":
-        return cls(RETRY, status, detail, retry_after)
+    def retry(cls, detail: str, status: int | None = None, retry_after: float | None = None,
+              outage: bool | None = None) -> "Outcome":
+        """`outage` defaults to: no answer at all, or an answer in OUTAGE. A failure that is not
+        an outage and repeats makes the engine split the batch to isolate the statement."""
+        return cls(RETRY, status, detail, retry_after, status is None or status in OUTAGE if outage is None else outage)
 
     @classmethod
     def rejected(cls, status: int, detail: str) -> "Outcome":
@@ -72,15 +83,58 @@ class TargetOptions:
     batch_size: int = 100
     filter: StatementFilter = field(default_factory=StatementFilter)
     since: str | None = None  # None: from the first statement; "now"; or an RFC 3339 time
-    timeout: float = 30.0  # the longest one delivery may take; the lease must outlast it
+    timeout: float = 30.0  # the longest one delivery may take, wall clock (see Deadline)
+    in_flight: int = 1  # deliveries to this target at the same time
+
+
+class Deadline:
+    """When one delivery must be over: `seconds` after it started, or earlier if the worker can
+    no longer vouch for its lease on the target (`lease_valid` returns the monotonic time until
+    which it can). Past it, another worker may be delivering to the target."""
+
+    def __init__(self, seconds: float, lease_valid: Callable[[], float] = lambda: math.inf):
+        self.at = time.monotonic() + seconds
+        self._lease_valid = lease_valid
+        self.finished = False  # set by the engine when the delivery returned
+
+    def remaining(self) -> float:
+        return min(self.at, self._lease_valid()) - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+    @contextmanager
+    def enforced(self, abort: Callable[[], None], poll: float = 0.05) -> Iterator[None]:
+        """Run the block; if the deadline passes first, call `abort` (from another thread, again
+        every `poll` seconds until the block ends), e.g. to close the connection in use."""
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(min(poll, max(0.0, self.remaining()))):
+                if self.passed():
+                    abort()
+
+        watcher = threading.Thread(target=watch, daemon=True, name="delivery-deadline")
+        watcher.start()
+        try:
+            yield
+        finally:
+            finished.set()
+            watcher.join()
 
 
 class Target(Protocol):
     options: TargetOptions
 
-    def deliver(self, batch: list[Outgoing]) -> Outcome:
-        """Send the batch in one request if the system allows it. Must not raise for an
-        expected failure (return Outcome.retry); an exception is treated as a retry too."""
+    def deliver(self, batch: list[Outgoing], deadline: Deadline) -> Outcome:
+        """Send the batch in one request if the system allows it, and be done by `deadline`
+        (connect, send and receive included; give up and return Outcome.retry if not). Must not
+        raise for an expected failure (return Outcome.retry); an exception is treated as a
+        failure of the batch's content (it may be the content: a transformation that raises)."""
+
+    # Optional: `probe(deadline) -> bool`, a cheap request telling whether the target is back
+    # (e.g. GET /about). While a target is down the engine probes it every few seconds and tries
+    # again at once when it answers, instead of waiting out its backoff.
 
 
 def classify_http(status: int, body: str, retry_after: str | None = None,

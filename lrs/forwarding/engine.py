@@ -1,25 +1,34 @@
-"""One forwarding cycle for one target: lease, plan, deliver, record.
+"""One forwarding cycle for one target: lease, plan a round, deliver it, record.
 
 Every step that matters is a single-document write in MongoDB, in an order that makes a crash at
-any point harmless: dead letters and the checkpoint are written only after the target answered,
-so a worker killed mid-batch leaves the checkpoint where it was and the next owner of the lease
-sends the batch again (at-least-once; the target ignores statement ids it already has).
+any point harmless: dead letters, parked statements and the checkpoint are written only after
+the target answered, so a worker killed mid-round leaves the checkpoint where it was and the
+next owner of the lease sends the round again (at-least-once; the target ignores statement ids
+it already has). A round is up to `in_flight` batches delivered at the same time, in any order;
+the checkpoint moves past the round only once all of it is dealt with, and what an interrupted
+round got done is kept (`progress`), so nothing is sent twice for lack of a record.
+
+The lease is renewed before every request and by the worker's heartbeat, and each request's
+deadline ends before the lease this worker can vouch for, so no request outlives its lease.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from pymongo.database import Database
 
 from lrs.forwarding.backoff import retry_delay
-from lrs.forwarding.contract import Outgoing, Target
+from lrs.forwarding.contract import Deadline, Outcome, Outgoing, Target
 from lrs.forwarding.dead_letters import DeadLetters
-from lrs.forwarding.delivery import LeaseLost, Report, deliver
+from lrs.forwarding.delivery import LeaseLost, Part, Report, deliver
+from lrs.forwarding.parked import Parked
 from lrs.forwarding.scan import Scanner
-from lrs.forwarding.state import Progress, TargetState, TargetStates
+from lrs.forwarding.state import Progress, TargetState, TargetStates, aware
 from lrs.statements import utc_now
 
 log = logging.getLogger(__name__)
@@ -28,17 +37,26 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class EngineSettings:
     poll: float = 1.0
-    lease: float = 60.0
+    lease: float = 15.0
     retry_base: float = 1.0
     retry_max: float = 300.0
     gap_grace: float = 600.0
+    split_after: int = 3  # failures in a row (not outages) before a batch is split
+    max_retry_age: float = 86400.0  # seconds a statement may fail on its own before it is dead-lettered
+    probe: float = 5.0  # seconds between probes of a target that is down
     confirm_conflict: float = 1.0  # seconds before a 409 for one statement is asked again
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "EngineSettings":
         return cls(settings["forward_poll_seconds"], settings["forward_lease_seconds"],
                    settings["forward_retry_base_seconds"], settings["forward_retry_max_seconds"],
-                   settings["forward_gap_grace_seconds"])
+                   settings["forward_gap_grace_seconds"], settings["forward_split_after_failures"],
+                   settings["forward_max_retry_age_seconds"], settings["forward_probe_seconds"])
+
+    @property
+    def margin(self) -> float:
+        """How long before its lease runs out a request must be over (clock drift, a slow write)."""
+        return min(1.0, self.lease / 4)
 
 
 @dataclass(frozen=True)
@@ -58,39 +76,81 @@ class Forwarder:
         self.name = target.options.name
         self.states = TargetStates(db)
         self.letters = DeadLetters(db)
+        self.parked = Parked(db)
         self.scanner = Scanner(statements, settings.gap_grace, attachments)
         self.settings = settings
         self.owner = owner
         self.clock = clock
+        self._lease_valid = -math.inf  # monotonic time until which this worker's lease surely holds
+        self._last_probe = -math.inf
+        self._deadlines: list[Deadline] = []  # of deliveries in flight
 
     def run_once(self) -> Cycle:
         now = self.clock()
         if self.states.get(self.name) is None:
             self.states.create(self.name, self.scanner.seq_at(self.target.options.since), now)
+        started = time.monotonic()
         state = self.states.acquire(self.name, self.owner, now, self.settings.lease)
         if state is None:
+            self._lease_valid = -math.inf
             return Cycle("busy", self.settings.poll)
-        if state.next_attempt is not None and state.next_attempt > now:
-            return Cycle("backoff", (state.next_attempt - now).total_seconds())
+        self._lease_valid = started + self.settings.lease - self.settings.margin
+        if state.next_attempt is not None and aware(state.next_attempt) > now:
+            waiting = self._backoff(state, now)
+            if waiting is not None:
+                return waiting
         try:
-            replays = self.letters.to_replay(self.name, self.target.options.batch_size)
-            return self._replay(state, replays) if replays else self._forward(state, now)
+            self._replay(now)
+            due = self.parked.due(self.name, now, self.target.options.batch_size)
+            return self._resend(due) if due else self._forward(state, now)
         except LeaseLost:
             log.warning("forwarding %s: another worker took the lease, or the checkpoint was moved "
-                        "(backfill); this batch is planned again", self.name)
+                        "(backfill); this round is planned again", self.name)
             return Cycle("lost", self.settings.poll)
 
+    def heartbeat(self) -> None:
+        """Renew a lease this worker holds (the worker's heartbeat thread calls this), unless a
+        delivery ignores its deadline: then the lease is let go, as if this worker had died."""
+        self._deadlines = [deadline for deadline in self._deadlines if not deadline.finished]
+        if self._lease_valid == -math.inf:
+            return
+        if any(deadline.remaining() < -self.settings.margin for deadline in self._deadlines):
+            log.error("forwarding %s: a delivery is past its deadline; letting the lease go", self.name)
+            return
+        started = time.monotonic()
+        if self.states.renew(self.name, self.owner, self.clock(), self.settings.lease):
+            self._lease_valid = max(self._lease_valid, started + self.settings.lease - self.settings.margin)
+        else:
+            self._lease_valid = -math.inf  # deliveries in flight stop at once
+
     def release(self) -> None:
+        self._lease_valid = -math.inf
         self.states.release(self.name, self.owner, self.clock())
 
+    def _backoff(self, state: TargetState, now: dt.datetime) -> Cycle | None:
+        """Wait out the backoff, unless the target was down and a probe says it is back."""
+        wait = (aware(state.next_attempt) - now).total_seconds()
+        probe = getattr(self.target, "probe", None)
+        if probe is None or not state.doc.get("probe"):
+            return Cycle("backoff", wait)
+        if time.monotonic() - self._last_probe < self.settings.probe:
+            return Cycle("backoff", min(wait, self.settings.probe))
+        self._last_probe = time.monotonic()
+        if probe(Deadline(min(self.settings.probe, self.target.options.timeout), lambda: self._lease_valid)):
+            log.info("forwarding %s: the target answers again; retrying now", self.name)
+            return None
+        return Cycle("backoff", min(wait, self.settings.probe))
+
     def _forward(self, state: TargetState, now: dt.datetime) -> Cycle:
-        plan = self.scanner.plan(state, self.target.options, now)
-        report = deliver(self.target, _resume(plan.batch, state.progress), self._keep_lease,
-                         self.settings.confirm_conflict)
+        options = self.target.options
+        plan = self.scanner.plan(state, options, now, options.batch_size * options.in_flight)
+        report = self._deliver(_resume(plan.batch, state.progress, options.batch_size))
         self._record(report)
-        if report.retry is not None:
-            done = state.progress.done | {item.id for item in report.delivered} | {i.id for i, _ in report.rejected}
-            progress = Progress(done, tuple(tuple(item.id for item in part) for part in report.remaining))
+        if report.remaining:
+            resolved = [*report.delivered, *(item for item, _ in report.rejected), *(item for item, _ in report.parked)]
+            progress = Progress(state.progress.done | {item.id for item in resolved},
+                                tuple((tuple(item.id for item in part.items), part.failures)
+                                      for part in report.remaining))
             return self._failed(state, report, progress)
         if not self.states.advance(state, self.owner, plan.checkpoint, plan.gaps, len(report.delivered), self.clock()):
             raise LeaseLost
@@ -98,43 +158,91 @@ class Forwarder:
         return Cycle("delivered" if moved else "idle", 0.0 if moved else self.settings.poll,
                      len(report.delivered), len(report.rejected))
 
-    def _replay(self, state: TargetState, letters: list[dict]) -> Cycle:
-        """Send dead letters again that an operator asked for; delivered ones stop being dead."""
-        batch = self.scanner.outgoing({"_id": {"$in": [letter["statement_id"] for letter in letters]}}, len(letters))
-        report = deliver(self.target, [batch], self._keep_lease, self.settings.confirm_conflict)
-        self._record(report)
-        if report.retry is not None:
-            return self._failed(state, report)
-        self.letters.unmark(self.name, [letter["statement_id"] for letter in letters])
-        self.states.succeeded(self.name, self.owner, len(report.delivered), self.clock())
+    def _replay(self, now: dt.datetime) -> None:
+        """Dead letters an operator asked to send again are parked: due now, retried on their own.
+        They stay dead letters until delivered (refused again, their refusal is counted)."""
+        for letter in self.letters.to_replay(self.name, self.target.options.batch_size):
+            self.parked.park(self.name, letter["statement_id"], letter["seq"], "replayed by an operator", None, now)
+
+    def _resend(self, entries: list[dict]) -> Cycle:
+        """Parked statements, each on its own; the ones failing past their retry age become dead letters."""
+        batch = {item.id: item for item in self.scanner.outgoing(
+            {"_id": {"$in": [entry["statement_id"] for entry in entries]}}, len(entries))}
+        self.parked.remove(self.name, [entry["statement_id"] for entry in entries if entry["statement_id"] not in batch])
+        report = self._deliver([Part((item,)) for item in batch.values()], split_after=0)
+        self._record(report, park=False)
+        settled = {item.id for item in report.delivered} | {item.id for item, _ in report.rejected}
+        self.parked.remove(self.name, settled)
+        now = self.clock()
+        for entry in entries:
+            if entry["statement_id"] in batch and entry["statement_id"] not in settled:
+                self._failed_again(entry, report.retry or Outcome.retry("not attempted"), now)
+        self.letters.unmark(self.name, [entry["statement_id"] for entry in entries])
+        if report.delivered:
+            self.states.succeeded(self.name, self.owner, len(report.delivered), now)
         return Cycle("delivered", 0.0, len(report.delivered), len(report.rejected))
 
-    def _record(self, report: Report) -> None:
-        """What the target said is a fact even if a later request of the batch failed."""
+    def _failed_again(self, entry: dict, outcome: Outcome, now: dt.datetime) -> None:
+        if not outcome.outage and now - aware(entry["since"]) >= dt.timedelta(seconds=self.settings.max_retry_age):
+            log.warning("forwarding %s: statement %s failed for %s; dead-lettered (%s)", self.name,
+                        entry["statement_id"], now - aware(entry["since"]), outcome.detail[:200])
+            self.letters.record(self.name, entry["statement_id"], entry["seq"], outcome.status,
+                                f"failed for longer than the retry age: {outcome.detail}", now)
+            self.parked.remove(self.name, [entry["statement_id"]])
+            return
+        delay = retry_delay(entry["failures"] + 1, self.settings.retry_base, self.settings.retry_max,
+                            outcome.retry_after)
+        self.parked.failed(entry, outcome.detail, outcome.status, now + dt.timedelta(seconds=delay), now)
+
+    def _deliver(self, parts: list[Part], split_after: int | None = None) -> Report:
+        return deliver(self.target, parts, self._deadline,
+                       self.settings.split_after if split_after is None else split_after,
+                       self.target.options.in_flight, self.settings.confirm_conflict)
+
+    def _record(self, report: Report, park: bool = True) -> None:
+        """What the target said is a fact even if a later request of the round failed."""
         now = self.clock()
         for item, outcome in report.rejected:
             log.warning("forwarding %s: statement %s dead-lettered (%s)", self.name, item.id, outcome.detail[:200])
             self.letters.record(self.name, item.id, item.seq, outcome.status, outcome.detail, now)
+        for item, outcome in report.parked if park else ():
+            log.warning("forwarding %s: statement %s fails on its own; set aside to retry alone (%s)",
+                        self.name, item.id, outcome.detail[:200])
+            self.parked.park(self.name, item.id, item.seq, outcome.detail, outcome.status, now)
         self.letters.clear(self.name, [item.id for item in report.delivered])
 
     def _failed(self, state: TargetState, report: Report, progress: Progress | None = None) -> Cycle:
         outcome = report.retry
         assert outcome is not None
-        delay = retry_delay(state.attempts + 1, self.settings.retry_base, self.settings.retry_max, outcome.retry_after)
+        if report.split:  # what is sent next differs: no reason to wait long
+            delay = retry_delay(1, self.settings.retry_base, self.settings.retry_max, outcome.retry_after)
+        else:
+            delay = retry_delay(state.attempts + 1, self.settings.retry_base, self.settings.retry_max,
+                                outcome.retry_after)
         now = self.clock()
         log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
                     self.name, state.attempts + 1, outcome.detail[:200], delay)
         self.states.failed(state, self.owner, now + dt.timedelta(seconds=delay), outcome.detail, outcome.status,
-                           now, progress, len(report.delivered))
+                           now, progress, len(report.delivered), outcome.outage and outcome.retry_after is None)
+        self._last_probe = time.monotonic()
         return Cycle("backoff", delay)
 
-    def _keep_lease(self) -> None:
+    def _deadline(self) -> Deadline:
+        """Renew the lease before a request and give the request its deadline."""
+        started = time.monotonic()
         if not self.states.renew(self.name, self.owner, self.clock(), self.settings.lease):
+            self._lease_valid = -math.inf
             raise LeaseLost
+        self._lease_valid = max(self._lease_valid, started + self.settings.lease - self.settings.margin)
+        deadline = Deadline(self.target.options.timeout, lambda: self._lease_valid)
+        self._deadlines.append(deadline)
+        return deadline
 
 
-def _resume(batch: list[Outgoing], progress: Progress) -> list[list[Outgoing]]:
-    """The batch as parts: an interrupted attempt's unresolved parts first, then what is new."""
+def _resume(batch: list[Outgoing], progress: Progress, size: int) -> list[Part]:
+    """The round as parts: an interrupted round's unresolved parts first, then what is new in
+    batches of `size`."""
     waiting = {item.id: item for item in batch if item.id not in progress.done}
-    parts = [[waiting.pop(i) for i in part if i in waiting] for part in progress.parts]
-    return [*parts, list(waiting.values())]
+    parts = [Part(tuple(waiting.pop(i) for i in ids if i in waiting), failures) for ids, failures in progress.parts]
+    fresh = list(waiting.values())
+    return [*parts, *(Part(tuple(fresh[n:n + size])) for n in range(0, len(fresh), size))]

@@ -60,10 +60,11 @@ class Scanner:
         self.grace = dt.timedelta(seconds=grace_seconds)
         self.window = window
 
-    def plan(self, state: TargetState, options: TargetOptions, now: dt.datetime) -> Plan:
-        wanted = options.filter.mongo()
-        due, kept_gaps = self._from_gaps(state.gaps, wanted, options.batch_size, now)
-        ahead, checkpoint, new_gaps = self._ahead(state.checkpoint, wanted, options.batch_size - len(due), now)
+    def plan(self, state: TargetState, options: TargetOptions, now: dt.datetime, size: int | None = None) -> Plan:
+        """The next `size` (default: a batch) statements to deliver, gaps that became visible first."""
+        wanted, size = options.filter.mongo(), size or options.batch_size
+        due, kept_gaps = self._from_gaps(state.gaps, wanted, size, now)
+        ahead, checkpoint, new_gaps = self._ahead(state.checkpoint, wanted, size - len(due), now)
         return Plan(due + ahead, checkpoint, kept_gaps + new_gaps)
 
     def _from_gaps(self, gaps: tuple[Gap, ...], wanted: dict, limit: int,
@@ -131,6 +132,13 @@ class Scanner:
         if not state.gaps:
             return ahead
         return ahead + self.statements.count_documents({**wanted, "seq": {"$in": [g.seq for g in state.gaps]}})
+
+    def oldest(self, state: TargetState, options: TargetOptions, parked: list[int]) -> dt.datetime | None:
+        """When the oldest statement the target wants and has not received was stored."""
+        candidates = [{"seq": {"$gt": state.checkpoint}}, {"seq": {"$in": [g.seq for g in state.gaps] + parked}}]
+        first = self.statements.find_one({**options.filter.mongo(), **VISIBLE, "$and": [{"$or": candidates}]},
+                                         {"stored": 1}, sort=[("seq", ASCENDING)])
+        return None if first is None else first["stored"]
 
     def seq_at(self, since: str | None) -> int:
         """The checkpoint that makes a target start at `since` (see `parse_since`)."""

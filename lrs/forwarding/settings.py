@@ -16,9 +16,9 @@ FORWARDING_SETTINGS: tuple[Setting, ...] = (
             "`lrs forward` instead.", parse_bool),
     Setting("forward_poll_seconds", 1.0, "How often an idle forwarding worker looks for new "
             "statements.", positive(float)),
-    Setting("forward_lease_seconds", 60.0, "How long a worker owns a target without renewing its "
-            "lease; after a worker dies, another takes the target over after this long. At least "
-            "twice every target's request timeout.", positive(float)),
+    Setting("forward_lease_seconds", 15.0, "How long a worker owns a target without renewing its "
+            "lease (its heartbeat renews it five times per lease); after a worker dies, another takes "
+            "the target over within this long.", positive(float)),
     Setting("forward_retry_base_seconds", 1.0, "First retry delay after a failed delivery; it "
             "doubles with each further failure (with jitter).", positive(float)),
     Setting("forward_retry_max_seconds", 300.0, "Longest delay between two delivery attempts, "
@@ -26,6 +26,16 @@ FORWARDING_SETTINGS: tuple[Setting, ...] = (
     Setting("forward_gap_grace_seconds", 600.0, "How long a sequence number that was allocated "
             "but never became visible is watched before the engine concludes its write failed.",
             positive(float)),
+    Setting("forward_split_after_failures", 3, "Failures in a row (other than outages: no answer, "
+            "429, 502, 503, 504, 401, 403, ...) after which a batch is split to find the statement "
+            "the target cannot take; that statement is then retried on its own while the rest flows.",
+            positive(int)),
+    Setting("forward_max_retry_age_seconds", 86400.0, "How long a statement retried on its own may "
+            "keep failing (other than by an outage) before it becomes a dead letter with its last "
+            "error.", positive(float)),
+    Setting("forward_probe_seconds", 5.0, "While a target is down, how often a cheap request "
+            "(GET /about) checks whether it is back, so delivery resumes without waiting out the "
+            "backoff.", positive(float)),
 )
 
 

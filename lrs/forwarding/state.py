@@ -53,13 +53,15 @@ class TargetState:
         doc = self.doc.get("progress") or {}
         if doc.get("checkpoint") != self.checkpoint:
             return Progress()
-        return Progress(frozenset(doc.get("done", ())), tuple(tuple(part) for part in doc.get("parts", ())))
+        parts = tuple((tuple(part), 0) if isinstance(part, list) else (tuple(part["ids"]), part["failures"])
+                      for part in doc.get("parts", ()))
+        return Progress(frozenset(doc.get("done", ())), parts)
 
 
 @dataclass(frozen=True)
 class Progress:
     done: frozenset[str] = frozenset()
-    parts: tuple[tuple[str, ...], ...] = ()
+    parts: tuple[tuple[tuple[str, ...], int], ...] = ()  # (statement ids, failures in a row)
 
 
 class TargetStates:
@@ -101,7 +103,8 @@ class TargetStates:
                 delivered: int, now: dt.datetime) -> bool:
         """Record a finished batch; False if the lease or the checkpoint changed meanwhile."""
         update: dict[str, Any] = {"$set": {"checkpoint": checkpoint, "gaps": [g.to_doc() for g in gaps],
-                                           "attempts": 0, "next_attempt": None, "progress": None},
+                                           "attempts": 0, "next_attempt": None, "progress": None, "probe": False,
+                                           **_rate(state.doc, delivered, now)},
                                   "$inc": {"delivered": delivered}}
         if delivered:
             update["$set"]["last_success"] = now
@@ -110,17 +113,20 @@ class TargetStates:
         return result.matched_count == 1
 
     def failed(self, state: TargetState, owner: str, next_attempt: dt.datetime, error: str,
-               status: int | None, now: dt.datetime, progress: Progress | None = None, delivered: int = 0) -> None:
-        """Record a failed attempt and, for the batch after the checkpoint, its progress."""
-        update: dict[str, Any] = {"attempts": state.attempts + 1, "next_attempt": next_attempt,
-                                  "last_error": {"at": now, "message": error, "status": status}}
+               status: int | None, now: dt.datetime, progress: Progress | None = None, delivered: int = 0,
+               probe: bool = False) -> None:
+        """Record a failed attempt and, for the round after the checkpoint, its progress. `probe`:
+        the target looked down, so a cheap probe may cut the wait short."""
+        update: dict[str, Any] = {"attempts": state.attempts + 1, "next_attempt": next_attempt, "probe": probe,
+                                  "last_error": {"at": now, "message": error, "status": status},
+                                  **_rate(state.doc, delivered, now)}
         if progress is not None:
             update["progress"] = {"checkpoint": state.checkpoint, "done": sorted(progress.done),
-                                  "parts": [list(part) for part in progress.parts]}
+                                  "parts": [{"ids": list(ids), "failures": failures} for ids, failures in progress.parts]}
         if delivered:
             update["last_success"] = now
         self.collection.update_one({"_id": state.name, "lease.owner": owner, "checkpoint": state.checkpoint},
-                                   {"$set": update, "$inc": {"delivered": delivered}})
+                                   {"$set": update, "$inc": {"delivered": delivered, "retries": 1}})
 
     def succeeded(self, name: str, owner: str, delivered: int, now: dt.datetime) -> None:
         """Count statements delivered outside the checkpoint (replayed dead letters)."""
@@ -148,3 +154,21 @@ class TargetStates:
 
     def all(self) -> dict[str, TargetState]:
         return {doc["_id"]: TargetState.from_doc(doc) for doc in self.collection.find()}
+
+
+RATE_WINDOW = dt.timedelta(seconds=10)
+
+
+def _rate(doc: dict, delivered: int, now: dt.datetime) -> dict[str, Any]:
+    """Statements delivered per second, over windows of about RATE_WINDOW (`per_second` is the
+    last finished window's); written by the lease holder only, so read-modify-write is safe."""
+    window = doc.get("rate") or {"since": now, "count": 0, "per_second": 0.0}
+    count, elapsed = window["count"] + delivered, now - aware(window["since"])
+    if elapsed < RATE_WINDOW:
+        return {"rate": {**window, "count": count}}
+    return {"rate": {"since": now, "count": 0, "per_second": count / elapsed.total_seconds()}}
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+    """Stores created without tz_aware hand back naive UTC datetimes."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -1,4 +1,4 @@
-"""The forwarding worker: one thread per target, each looping over engine cycles.
+"""The forwarding worker: one thread per target, each looping over engine cycles, and a heartbeat.
 
 Threads keep a slow or failing target from delaying the others. Several workers (threads of one
 process or separate `lrs forward` processes on one MongoDB) may run at once: the per-target lease
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 from lrs.forwarding.contract import Target
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.engine import EngineSettings, Forwarder
+from lrs.forwarding.parked import Parked
 from lrs.forwarding.targets import forward_targets
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,11 +34,7 @@ class Worker:
                  settings: EngineSettings | None = None):
         settings = settings or EngineSettings.from_settings(lrs.settings)
         targets = forward_targets(lrs) if targets is None else list(targets)
-        for target in targets:
-            if settings.lease < 2 * target.options.timeout:
-                raise ValueError(f"forwarding target {target.options.name}: LRS_FORWARD_LEASE_SECONDS "
-                                 f"({settings.lease:g}) must be at least twice its timeout "
-                                 f"({target.options.timeout:g})")
+        self.settings = settings
         self.owner = owner or worker_id()
         self.db = lrs.db
         self.forwarders = [Forwarder(target, lrs.db, lrs.statement_store.collection, lrs.attachments,
@@ -48,11 +45,15 @@ class Worker:
 
     def start(self) -> "Worker":
         DeadLetters(self.db).ensure_indexes()
+        Parked(self.db).ensure_indexes()
         for forwarder in self.forwarders:
             thread = threading.Thread(target=self._loop, args=(forwarder,), daemon=True,
                                       name=f"forward-{forwarder.name}")
             thread.start()
             self._threads.append(thread)
+        heartbeat = threading.Thread(target=self._heartbeat, daemon=True, name="forward-heartbeat")
+        heartbeat.start()
+        self._threads.append(heartbeat)
         log.info("forwarding worker %s started for: %s", self.owner,
                  ", ".join(f.name for f in self.forwarders) or "no targets")
         return self
@@ -64,6 +65,16 @@ class Worker:
             thread.join(timeout)
         for forwarder in self.forwarders:
             forwarder.release()
+
+    def _heartbeat(self) -> None:
+        """Renew the leases this worker holds a few times per lease, so that the lease can be
+        short (a crashed worker's targets are taken over soon) however long a delivery takes."""
+        while not self._stop.wait(self.settings.lease / 5):
+            for forwarder in self.forwarders:
+                try:
+                    forwarder.heartbeat()
+                except Exception:  # noqa: BLE001 - MongoDB unreachable: deliveries stop at their lease's end
+                    log.exception("forwarding %s: heartbeat failed", forwarder.name)
 
     def _loop(self, forwarder: Forwarder) -> None:
         while not self._stop.is_set():

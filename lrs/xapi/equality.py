@@ -17,6 +17,7 @@ Everything else, contextActivities order included, must be equal as JSON values.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -98,3 +99,10 @@ def _context(context: dict) -> dict:
         if key in context:
             comparable[key] = [{**entry, role: _agent(entry[role])} for entry in context[key]]
     return comparable
+
+
+def statement_digest(statement: dict) -> str:
+    """A hash of what the comparison rule compares: equal for the same statement as two LRSs
+    store it (whatever their authority, stored, timestamp format or version)."""
+    comparable = json.dumps(_comparable(statement, substatement=False), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(comparable.encode("utf-8")).hexdigest()

@@ -2,47 +2,80 @@
 from __future__ import annotations
 
 import logging
+from typing import Iterator
+from urllib.parse import urljoin
 
 import requests
 
 from lrs.forwarding.body import statements_body
-from lrs.forwarding.contract import Outcome, Outgoing, classify_http
+from lrs.forwarding.contract import Deadline, Outcome, Outgoing, classify_http
+from lrs.forwarding.provenance import with_provenance
+from plugins.forward_xapi import deadline as deadlines
 from plugins.forward_xapi.config import XAPITargetConfig
 
 log = logging.getLogger(__name__)
 
 
 class XAPITarget:
-    """A target for the engine (`lrs.forwarding.Target`). Its session is used by one worker
-    thread at a time: the engine's lease gives a target to one worker only."""
+    """A target for the engine (`lrs.forwarding.Target`). Deliveries may run in several threads
+    at once (`in_flight`); a requests Session's connection pool is safe for that."""
 
     def __init__(self, config: XAPITargetConfig):
         self.config = config
         self.options = config.options
-        self.session = requests.Session()
+        self.session = deadlines.session()
 
     def __repr__(self) -> str:
         return f"XAPITarget({self.options.name!r}, {self.config.endpoint!r})"
 
-    def deliver(self, batch: list[Outgoing]) -> Outcome:
+    def deliver(self, batch: list[Outgoing], deadline: Deadline) -> Outcome:
         statements = self._transformed(batch)
         if not statements:
             return Outcome.delivered()  # the transformation left nothing to send
         body = statements_body(statements, batch)
+        exchange = deadlines.Exchange()
         try:
-            response = self.session.post(self.config.statements_url, data=body, allow_redirects=False,
-                                         headers=self._headers(body.content_type), timeout=self.options.timeout)
-        except requests.Timeout:
-            return Outcome.retry(f"no answer within {self.options.timeout:g} s")
+            with deadline.enforced(exchange.abort):
+                response = self.session.post(self.config.statements_url, data=body, allow_redirects=False,
+                                             headers=self._headers(body.content_type),
+                                             timeout=max(0.001, deadline.remaining()))
+                text = response.text  # read within the deadline too
         except requests.RequestException as error:
+            if deadline.passed() or isinstance(error, requests.Timeout):
+                return Outcome.retry(f"no answer within {self.options.timeout:g} s")
             return Outcome.retry(f"connection failed: {type(error).__name__}: {error}")
-        return classify_http(response.status_code, response.text, response.headers.get("Retry-After"))
+        return classify_http(response.status_code, text, response.headers.get("Retry-After"))
+
+    def probe(self, deadline: Deadline) -> bool:
+        """Is the target back? GET /about answers without credentials and costs it nothing."""
+        exchange = deadlines.Exchange()
+        try:
+            with deadline.enforced(exchange.abort):
+                response = self.session.get(self.config.endpoint.rstrip("/") + "/about", allow_redirects=False,
+                                            timeout=max(0.001, deadline.remaining()))
+                return response.status_code < 500
+        except requests.RequestException:
+            return False
+
+    def read_back(self, since: str | None = None) -> Iterator[dict]:
+        """Every statement the target returns from GET /statements (since `since`), for `verify`."""
+        url: str | None = self.config.statements_url
+        params = {"limit": "500", **({"since": since} if since else {})}
+        while url:
+            response = self.session.get(url, params=params, timeout=self.options.timeout, allow_redirects=False,
+                                        headers=self._headers("application/json"))
+            response.raise_for_status()
+            page = response.json()
+            yield from page["statements"]
+            url, params = (urljoin(url, page["more"]), {}) if page.get("more") else (None, {})
+
+    def expected(self, item: Outgoing) -> dict | None:
+        """The statement as this target is sent it (provenance added, transformed), or None."""
+        statement = with_provenance(item) if self.config.provenance else item.statement
+        return statement if self.config.transform is None else self.config.transform(statement)
 
     def _transformed(self, batch: list[Outgoing]) -> list[dict]:
-        transform = self.config.transform
-        if transform is None:
-            return [item.statement for item in batch]
-        return [s for s in (transform(item.statement) for item in batch) if s is not None]
+        return [s for s in (self.expected(item) for item in batch) if s is not None]
 
     def _headers(self, content_type: str) -> dict[str, str]:
         headers = {**self.config.headers, "Content-Type": content_type,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from lrs.forwarding.contract import Outcome, Outgoing, TargetOptions
+from lrs.forwarding.contract import Deadline, Outcome, Outgoing, TargetOptions
 from lrs.forwarding.filters import StatementFilter
 
 
@@ -20,7 +20,7 @@ class RecordingTarget:
         self.fail_every = fail_every
         self.lock = threading.Lock()
 
-    def deliver(self, batch: list[Outgoing]) -> Outcome:
+    def deliver(self, batch: list[Outgoing], deadline: Deadline) -> Outcome:
         ids = [item.id for item in batch]
         with self.lock:
             self.requests.append(ids)

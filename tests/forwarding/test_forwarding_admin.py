@@ -105,7 +105,8 @@ def test_lrs_forward_commands(monkeypatch, tmp_path):
     unknown = runner.invoke(main, ["forward", "dead-letters", "nobody"])
     assert unknown.exit_code == 1 and "no forwarding target named 'nobody'" in unknown.output
     table = runner.invoke(main, ["forward", "status"])
-    assert table.output.splitlines()[-1].startswith("replica\t0\t0\t0")
+    assert table.output.splitlines()[-1].startswith("replica\t0\t0.0\t0\t")  # backlog, lag, delivered
+    assert runner.invoke(main, ["forward", "status", "--wait-caught-up", "1"]).exit_code == 0
     assert "test-admin-secret" not in table.output + status.output
 
 

@@ -13,7 +13,7 @@ import json
 import threading
 import time
 
-from lrs.forwarding.contract import Outcome, Outgoing
+from lrs.forwarding.contract import Deadline, Outcome, Outgoing
 from lrs.forwarding.status import forwarding_status
 from lrs.forwarding.targets import forward_targets
 from lrs.forwarding.worker import Worker
@@ -34,8 +34,8 @@ class FreezeAfter:
         self.remaining = deliveries
         self.frozen, self.thaw = threading.Event(), threading.Event()
 
-    def deliver(self, batch: list[Outgoing]) -> Outcome:
-        outcome = self.inner.deliver(batch)
+    def deliver(self, batch: list[Outgoing], deadline: Deadline) -> Outcome:
+        outcome = self.inner.deliver(batch, deadline)
         if outcome.kind == "delivered":
             self.remaining -= 1
             if self.remaining == 0:

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask, jsonify, request
 
 from lrs.forwarding.backoff import retry_delay
-from lrs.forwarding.contract import Outgoing, classify_http, parse_retry_after
+from lrs.forwarding.contract import Deadline, Outgoing, classify_http, parse_retry_after
 from lrs.forwarding.targets import forward_targets
 from plugins.forward_xapi.config import parse_targets
 from plugins.forward_xapi.transforms import xapi_1_0
@@ -27,20 +27,22 @@ def one(**extra) -> str:
     (json.dumps([{"endpoint": ENDPOINT}]), "targets[0].name: required"),
     (one(endpoint="ftp://x"), "targets[0].endpoint: must be an http(s) URL"),
     (one(endpoint="https://key:secret@lrs.example.org/xapi"), "put credentials in auth"),
-    (one(batch_size=0), "targets[0].batch_size: must be between 1 and 1000"),
+    (one(batch_size=0), "targets[0].batch_size: Must be greater than or equal to 1 and less than or equal to 1000"),
+    (one(in_flight=65), "targets[0].in_flight: Must be greater than or equal to 1 and less than or equal to 64"),
+    (one(provenance="yes"), "targets[0].provenance: Not a valid boolean"),
     (one(batch_size="10"), "targets[0].batch_size: must be an integer"),
     (one(timeout=True), "targets[0].timeout: must be a number"),
-    (one(auth={"type": "digest"}), 'targets[0].auth: must be an object with "type": "basic" or "bearer"'),
+    (one(auth={"type": "digest"}), "targets[0].auth.type: Must be one of: basic, bearer"),
     (one(auth={"type": "basic", "username": "k"}), "targets[0].auth.password: required"),
     (one(auth={"type": "bearer", "token_env": "NO_SUCH_VARIABLE_SET"}), "targets[0].auth.token_env: names no"),
-    (one(headers={"X-A": "1\r\nX-B: 2"}), "targets[0].headers: must be an object of single-line"),
+    (one(headers={"X-A": "1\r\nX-B: 2"}), "targets[0].headers.X-A.value: must be a single line"),
     (one(filter={"verbs": [{"$gt": ""}]}), "targets[0].filter.verbs: must be a list of non-empty strings"),
     (one(filter={"actors": [{"name": "no identifier"}]}), "targets[0].filter.actors: an agent needs an identifier"),
     (one(filter={"colour": ["red"]}), "targets[0].filter: unknown keys colour"),
     (one(since="yesterday"), 'targets[0].since: expected "now" or an RFC 3339 time'),
     (one(transform="os.path"), 'targets[0].transform: must be "package.module:function"'),
     (one(transform="no.such.module:f"), "targets[0].transform: cannot load"),
-    (one(colour="red"), "targets[0]: unknown keys colour"),
+    (one(colour="red"), "targets[0].colour: Unknown field"),
     ("@/no/such/file.json", "cannot read the targets file"),
 ])
 def test_configuration_errors_name_the_target_and_key(config, message):
@@ -84,7 +86,7 @@ def test_what_goes_on_the_wire(make_app):
             "auth": {"type": "bearer", "token": "abc"}, "transform": "plugins.forward_xapi.transforms:xapi_1_0"}]))
         [target] = forward_targets(app.extensions["lrs"])
         batch = [Outgoing(s["id"], n, "xapi", s) for n, s in enumerate([statement(0, version="2.0.0"), statement(1)])]
-        assert target.deliver(batch).kind == "delivered"
+        assert target.deliver(batch, Deadline(5)).kind == "delivered"
     [(headers, body)] = seen
     assert headers["authorization"] == "Bearer abc" and headers["x-experience-api-version"] == "1.0.2"
     assert headers["x-tenant"] == "seven" and headers["content-type"] == "application/json"
@@ -95,7 +97,7 @@ def test_an_unreachable_target_is_a_retry_not_a_refusal(make_app):
     app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([
         {"name": "t", "endpoint": "http://127.0.0.1:9/xapi", "timeout": 1}]))
     [target] = forward_targets(app.extensions["lrs"])
-    outcome = target.deliver([Outgoing("x", 1, "xapi", statement(0))])
+    outcome = target.deliver([Outgoing("x", 1, "xapi", statement(0))], Deadline(5))
     assert outcome.kind == "retry" and outcome.detail.startswith("connection failed")
 
 
