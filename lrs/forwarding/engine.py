@@ -222,10 +222,11 @@ class Forwarder:
         now = self.clock()
         log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
                     self.name, state.attempts + 1, outcome.detail[:200], delay)
+        probe = outcome.outage and outcome.retry_after is None and hasattr(self.target, "probe")
         self.states.failed(state, self.owner, now + dt.timedelta(seconds=delay), outcome.detail, outcome.status,
-                           now, progress, len(report.delivered), outcome.outage and outcome.retry_after is None)
+                           now, progress, len(report.delivered), probe)
         self._last_probe = time.monotonic()
-        return Cycle("backoff", delay)
+        return Cycle("backoff", min(delay, self.settings.probe) if probe else delay)
 
     def _deadline(self) -> Deadline:
         """Renew the lease before a request and give the request its deadline."""

@@ -116,11 +116,15 @@ class FaultyProxy:
     pass (forward), 500/503, 429 with Retry-After, timeout (say nothing until the client gives
     up), drop (close without an answer), drop_after_forward (forward, then close without an
     answer: the target has the statements, the sender cannot know), slow (forward, then wait
-    `stall_seconds` before answering). Records every request."""
+    `stall_seconds` before answering), trickle (forward, then send the answer one byte every
+    `stall_seconds`). A batch holding a `poison` id gets a 500 whatever the schedule. GETs are
+    passed through (a 502 while the upstream is down). Records every POST."""
 
-    def __init__(self, upstream: str, schedule: Iterable[str] = ("pass",), stall_seconds: float = 1.0):
+    def __init__(self, upstream: str, schedule: Iterable[str] = ("pass",), stall_seconds: float = 1.0,
+                 poison: Iterable[str] = ()):
         self.upstream = upstream
         self.stall_seconds = stall_seconds
+        self.poison = set(poison)
         self._schedule = itertools.cycle(list(schedule))
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
@@ -133,6 +137,9 @@ class FaultyProxy:
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server naming
                 proxy._handle(self)
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+                proxy._pass_get(self)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -158,8 +165,9 @@ class FaultyProxy:
         body = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
         with self._lock:
             fault = next(self._schedule)
-            record = {"fault": fault, "ids": _ids(body, handler.headers.get("Content-Type", "")),
-                      "start": time.monotonic()}
+            ids = _ids(body, handler.headers.get("Content-Type", ""))
+            fault = "poison" if self.poison.intersection(ids) else fault
+            record = {"fault": fault, "ids": ids, "start": time.monotonic()}
             self.requests.append(record)
             self.active += 1
             self.max_active = max(self.max_active, self.active)
@@ -171,8 +179,11 @@ class FaultyProxy:
                 record["end"] = time.monotonic()
 
     def _answer(self, handler: http.server.BaseHTTPRequestHandler, fault: str, body: bytes) -> None:
-        if fault in ("500", "503"):
-            return _reply(handler, int(fault), b'{"error": "injected"}')
+        if fault in ("500", "503", "poison"):
+            return _reply(handler, 503 if fault == "503" else 500, b'{"error": "injected"}')
+        if fault == "trickle":
+            upstream = self._forward(handler, body)
+            return self._trickle(handler, upstream)
         if fault == "429":
             return _reply(handler, 429, b'{"error": "slow down"}', {"Retry-After": "1"})
         if fault == "timeout":
@@ -185,6 +196,26 @@ class FaultyProxy:
                 return _reply(handler, upstream.status_code, upstream.content,
                               {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "retry-after")})
         handler.close_connection = True  # drop, timeout, drop_after_forward: no answer at all
+
+    def _trickle(self, handler: http.server.BaseHTTPRequestHandler, upstream: Any) -> None:
+        answer = (f"HTTP/1.1 {upstream.status_code} OK\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(upstream.content)}\r\n\r\n").encode() + upstream.content
+        handler.close_connection = True
+        try:
+            for byte in answer:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(self.stall_seconds)
+        except OSError:
+            pass  # the client gave up
+
+    def _pass_get(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
+        try:
+            upstream = requests.get(self.upstream + handler.path, headers=headers, timeout=10)
+        except requests.ConnectionError:
+            upstream = _Fake(502, b'{"error": "target down"}')
+        _reply(handler, upstream.status_code, upstream.content)
 
     def _forward(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> Any:
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length", "connection")}

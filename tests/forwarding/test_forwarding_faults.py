@@ -1,0 +1,146 @@
+"""Deadlines, poison statements, probes, parallel delivery, lag, verify and provenance, against a
+live target LRS behind the fault-injecting proxy."""
+from __future__ import annotations
+
+import json
+import time
+
+from lrs.forwarding.provenance import EXTENSION
+from lrs.forwarding.status import forwarding_metrics, forwarding_status
+from lrs.forwarding.targets import forward_targets
+from lrs.forwarding.verify import verify
+from lrs.forwarding.worker import Worker
+from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
+                                      fast_engine, statement, stored, target_config, wait_until)
+
+
+def source_app(make_app, endpoint: str, engine: dict | None = None, **target):
+    return make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target_config("replica", endpoint, **target)]),
+                    **fast_engine(**(engine or {})))
+
+
+def post(app, count: int, size: int = 20) -> list[str]:
+    ids = []
+    for number in range(count):
+        response = app.test_client().post("/xapi/statements", json=[statement(number * size + n) for n in range(size)],
+                                          headers=XAPI_HEADERS)
+        assert response.status_code == 200, response.data
+        ids += response.get_json()
+    return ids
+
+
+def caught_up(lrs) -> bool:
+    return all(row["caught_up"] for row in forwarding_status(lrs))
+
+
+def test_a_trickling_answer_is_cut_at_the_deadline_and_two_workers_never_overlap(make_app):
+    """One byte of the answer every 0.2 s would take minutes; the timeout (1 s) bounds the whole
+    exchange, so no request outlives the 2 s lease and the two workers never deliver together."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, ("trickle", "pass", "pass"),
+                                                              stall_seconds=0.2) as proxy:
+        # a retry waits at least 0.5 s: longer than the proxy takes to notice a closed connection
+        source = source_app(make_app, proxy.url + "/xapi", timeout=1, batch_size=20,
+                            engine={"forward_retry_base_seconds": "1", "forward_retry_max_seconds": "1"})
+        lrs = source.extensions["lrs"]
+        post(source, 6)
+        workers = [Worker(lrs, owner=f"worker-{n}").start() for n in range(2)]
+        try:
+            wait_until(lambda: caught_up(lrs), timeout=60)
+        finally:
+            for worker in workers:
+                worker.stop(5)
+    trickled = [r for r in proxy.requests if r["fault"] == "trickle"]
+    assert trickled and max(r["end"] - r["start"] for r in trickled) < 2.5  # lease 2 s; a full answer: > 60 s
+    assert proxy.max_active == 1
+    assert forwarding_status(lrs)[0]["last_error"]["message"] == "no answer within 1 s"
+    assert_same_statements(stored(source), stored(target_app))
+
+
+def test_a_poison_statement_is_isolated_retried_alone_then_dead_lettered_and_the_rest_flows(make_app):
+    target_app = make_app()
+    poison = statement(999)
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, poison=[poison["id"]]) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", batch_size=16, timeout=2,
+                            engine={"forward_split_after_failures": "2", "forward_max_retry_age_seconds": "3"})
+        lrs = source.extensions["lrs"]
+        ids = post(source, 1, 10)
+        assert source.test_client().post("/xapi/statements", json=poison, headers=XAPI_HEADERS).status_code == 200
+        ids += post(source, 2, 10)
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: set(ids) <= set(stored(target_app)), timeout=30)
+            assert forwarding_status(lrs)[0]["retrying"] == 1  # the rest flowed past it
+            wait_until(lambda: forwarding_status(lrs)[0]["dead_letters"] == 1, timeout=30)
+            post(source, 1, 5)  # and still flows
+            wait_until(lambda: caught_up(lrs), timeout=30)
+        finally:
+            worker.stop(5)
+        result = verify(lrs, forward_targets(lrs)[0])
+    assert result.missing == [poison["id"]] and result.different == []
+    [letter] = lrs.db["forwarding.dead_letters"].find()
+    assert letter["statement_id"] == poison["id"] and letter["status"] == 500
+    assert letter["reason"].startswith("failed for longer than the retry age: HTTP 500")
+    status = forwarding_status(lrs)[0]
+    assert status["retrying"] == 0 and status["retries"] >= 2 and status["backlog"] == 0
+
+
+def test_a_target_that_comes_back_is_found_by_a_probe_before_the_backoff_ends(make_app):
+    target_app = make_app()
+    target = RestartableServer(target_app).start()
+    with FaultyProxy(target.url) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", timeout=1, engine={
+            "forward_retry_base_seconds": "60", "forward_retry_max_seconds": "120", "forward_probe_seconds": "0.2"})
+        lrs = source.extensions["lrs"]
+        target.stop()
+        post(source, 2)
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: forwarding_status(lrs)[0]["attempts"] >= 1, timeout=20)
+            status = forwarding_status(lrs)[0]
+            assert status["backlog"] == 40 and status["lag_seconds"] > 0 and status["oldest_undelivered"]
+            target.start()
+            back = time.monotonic()
+            wait_until(lambda: caught_up(lrs), timeout=25)  # the backoff alone: 30 to 60 s
+            print(f"caught up {time.monotonic() - back:.1f} s after the target came back")
+        finally:
+            worker.stop(5)
+            target.stop()
+    metrics = forwarding_metrics(lrs)["replica"]
+    assert metrics["backlog"] == 0 and metrics["lag_seconds"] == 0 and metrics["delivered_total"] == 40
+    assert metrics["retries_total"] >= 1 and metrics["last_success_timestamp"] > metrics["last_error_timestamp"] > 0
+
+
+def test_several_batches_in_flight_keep_the_checkpoint_exact(make_app):
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, ("slow", "slow", "500", "slow", "drop"),
+                                                              stall_seconds=0.2) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", timeout=2, batch_size=10, in_flight=4)
+        lrs = source.extensions["lrs"]
+        post(source, 12)
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: caught_up(lrs), timeout=60)
+        finally:
+            worker.stop(5)
+        assert verify(lrs, forward_targets(lrs)[0]).ok
+    assert proxy.max_active == 4
+    status = forwarding_status(lrs)[0]
+    assert status["checkpoint"] == max(doc["seq"] for doc in lrs.statement_store.collection.find({}, {"seq": 1}))
+    assert status["dead_letters"] == 0 and status["in_flight"] == 4
+    assert_same_statements(stored(source), stored(target_app))
+
+
+def test_provenance_carries_the_original_authority_and_stored_time(make_app, live_server):
+    source = source_app(make_app, live_server.url + "/xapi", timeout=2, provenance=True)
+    lrs = source.extensions["lrs"]
+    [sid] = post(source, 1, 1)
+    worker = Worker(lrs).start()
+    try:
+        wait_until(lambda: caught_up(lrs))
+    finally:
+        worker.stop(5)
+    original = stored(source)[sid]
+    copy = stored(live_server.server.app)[sid]
+    assert copy["context"]["extensions"][EXTENSION] == {"authority": original["authority"], "stored": original["stored"]}
+    assert verify(lrs, forward_targets(lrs)[0]).ok
