@@ -79,8 +79,8 @@ def lrs_statements_stored(statements: list[dict], source: str, lrs: "LRS") -> No
 @hookspec
 def lrs_forward_targets(lrs: "LRS") -> Iterable["Target"]:
     """Return the forwarding targets this plugin provides (`lrs.forwarding.contract.Target`):
-    objects with `options` (`TargetOptions`: a unique name, batch size, filter, start point,
-    request timeout) and `deliver(batch) -> Outcome`.
+    objects with `options` (`TargetOptions`: a unique name, batch size, requests in flight,
+    filter, start point, request timeout) and `deliver(batch, deadline) -> Outcome`.
 
     Called when the LRS starts (to check the targets), when a worker starts and by status
     queries, so build targets from settings here, cheaply. The core's forwarding engine owns

@@ -3,12 +3,15 @@
 Forwarder plugins provide targets (`lrs_forward_targets`); a target knows how to deliver one
 batch (see `contract`). Everything else is here and shared by every target: which statements a
 target wants (`filters`), choosing batches without skipping statements still being written
-(`scan`), splitting refused batches down to the refused statements (`delivery`), request bodies
-with attachments (`body`), retries with backoff (`backoff`), leases, checkpoints and counters
-(`state`), dead letters (`dead_letters`), the cycle tying them together (`engine`), the threads
-running it (`worker`, `inprocess`), the numbers operators watch (`status`), what operators do
-(`operations`) and `lrs forward` (`cli`). docs/forwarding.md is the operator's guide.
+(`scan`), delivering rounds of batches in parallel and splitting refused or failing ones down to
+the statements at fault (`delivery`), request bodies with attachments (`body`), retries with
+backoff (`backoff`), leases, checkpoints and counters (`state`), dead letters (`dead_letters`),
+statements set aside to be retried alone (`parked`), the cycle tying them together (`engine`),
+the threads running it (`worker`, `inprocess`), the numbers operators watch (`status`), what
+operators do (`operations`), an end-to-end check (`verify`), provenance (`provenance`) and
+`lrs forward` (`cli`). docs/forwarding.md is the operator's guide.
 
-Forwarder plugins import from `contract` (Target, TargetOptions, Outgoing, Outcome,
-classify_http), `filters` (StatementFilter), `scan` (parse_since) and `body` (statements_body).
+Forwarder plugins import from `contract` (Target, TargetOptions, Outgoing, Outcome, Deadline,
+classify_http), `filters` (StatementFilter), `scan` (parse_since), `body` (statements_body) and
+`provenance` (with_provenance).
 """

@@ -112,9 +112,9 @@ class StatementQuery:
 class StatementStore:
     def __init__(self, db: Database):
         self.collection = db["statements"]
-        self.writers = Writers(db)
         # The embedded store lives in this process alone: at start-up no other writer can exist.
         self.exclusive = not isinstance(db, Database)
+        self.writers = Writers(db, heartbeat=not self.exclusive)
         self.counters = db["counters"]
         self.batches = db["statement_batches"]
         self.waiting_refs = db["statement_refs"]

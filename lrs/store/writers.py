@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from typing import Iterable
 
 from pymongo.database import Database
@@ -32,22 +33,28 @@ def _now() -> dt.datetime:
 
 
 class Writers:
-    def __init__(self, db: Database):
+    """This process's writer identity. With `heartbeat` False (the embedded store, which one
+    process owns) nothing is registered: every writer it meets is alive, and start-up settles
+    what an earlier process left."""
+
+    def __init__(self, db: Database, heartbeat: bool = True):
         self.collection = db[COLLECTION]
+        self.heartbeat = heartbeat
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._beating: threading.Thread | None = None
+        self._beating = False
 
     def me(self) -> str:
         """This process's writer id, registered and kept alive from the first call on."""
         with self._lock:
-            if self._beating is None or self._pid != os.getpid():  # a fork gets an identity of its own
+            if self.heartbeat and (not self._beating or self._pid != os.getpid()):  # a fork is another writer
                 self._pid = os.getpid()
                 self.id = f"{socket.gethostname()}:{self._pid}:{uuid.uuid4().hex[:8]}"
                 self.beat()
-                self._beating = threading.Thread(target=self._keep_alive, daemon=True, name="statement-writer")
-                self._beating.start()
+                threading.Thread(target=_keep_alive, args=(weakref.ref(self), self.id), daemon=True,
+                                 name="statement-writer").start()
+                self._beating = True
         return self.id
 
     def beat(self) -> None:
@@ -60,15 +67,22 @@ class Writers:
 
     def alive(self, writers: Iterable[str], now: dt.datetime | None = None) -> set[str]:
         """The writers among these whose registration has not expired."""
+        if not self.heartbeat:
+            return set(writers)
         found = self.collection.find({"_id": {"$in": list(set(writers))}, "alive_until": {"$gt": now or _now()}},
                                      {"_id": 1})
         return {doc["_id"] for doc in found}
 
-    def _keep_alive(self) -> None:
-        identity = self.id
-        while identity == self.id:
-            time.sleep(BEAT_SECONDS)
-            try:
-                self.beat()
-            except Exception:  # noqa: BLE001 - the store is unreachable: writes fail too; keep trying
-                log.exception("statement writer %s: heartbeat failed", identity)
+
+def _keep_alive(ref: "weakref.ref[Writers]", identity: str) -> None:
+    """Renew the registration until the store is gone (an app dropped) or the identity changed."""
+    while True:
+        time.sleep(BEAT_SECONDS)
+        writers = ref()
+        if writers is None or writers.id != identity:
+            return
+        try:
+            writers.beat()
+        except Exception:  # noqa: BLE001 - the store is unreachable: writes fail too; keep trying
+            log.exception("statement writer %s: heartbeat failed", identity)
+        del writers

@@ -84,7 +84,7 @@ def test_on_the_embedded_store_start_up_settles_every_batch_left_pending(make_ap
     app = make_app(mongo_uri="")
     store = app.extensions["lrs"].statement_store
     statement_id = str(uuid.uuid4())
-    store.writers.collection.insert_one({"_id": "previous-process", "alive_until": utc_now() + dt.timedelta(hours=1)})
+    assert store.writers.alive(["previous-process"]) == {"previous-process"}  # this process alone writes
     store.batches.insert_one({"_id": "left-over", "stored": utc_now(), "ids": [statement_id], "writer": "previous-process"})
     store.collection.insert_one({"_id": statement_id, "raw": "{}", "pending": "left-over", "seq": 0, "stored": utc_now()})
     store.recover(utc_now())
@@ -93,8 +93,9 @@ def test_on_the_embedded_store_start_up_settles_every_batch_left_pending(make_ap
     assert response.status_code == 200
 
 
-def test_a_writer_presumed_dead_mid_batch_finds_it_discarded_and_writes_it_again(app, monkeypatch):
+def test_a_writer_presumed_dead_mid_batch_finds_it_discarded_and_writes_it_again(shared_store, make_app, monkeypatch):
     """A paused writer whose registration expired must not reveal what another request discarded."""
+    app = make_app(mongo_uri=shared_store)
     store = app.extensions["lrs"].statement_store
     insert_many = store.collection.insert_many
     interrupted = []
