@@ -5,6 +5,7 @@ import atexit
 from typing import Any, Iterable
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lrs import credentials
 from lrs.core import LRS
@@ -52,6 +53,8 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
         return versioning.echo(response)
 
     alternate.register(app, XAPI_PREFIX, lrs.settings["max_body_bytes"])
+    if lrs.settings["proxy_hops"]:  # the client address (throttling, logs) from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=lrs.settings["proxy_hops"])
 
     # Forwarding in this process, if LRS_FORWARD_IN_PROCESS says so (the embedded store's way).
     start_in_process(app, lrs)

@@ -20,6 +20,7 @@ from lrs.store.activities import ActivityStore
 from lrs.store.agents import AgentStore
 from lrs.store.attachments import AttachmentStore
 from lrs.store.credentials import CredentialStore
+from lrs.throttle import FailedChecks, Limits
 from lrs.store.documents import DocumentStore
 from lrs.store.statements import StatementStore
 
@@ -34,8 +35,10 @@ class LRS:
         self.settings = settings
         self.plugins = plugins
         self.db = connect(settings["mongo_uri"], settings["mongo_db"])
+        limits = Limits(settings["auth_max_failures_per_key"], settings["auth_max_failures_per_address"],
+                        settings["auth_failure_window_seconds"])
         self.credentials = CredentialStore(self.db, VerifiedPairs(settings["auth_cache_seconds"]),
-                                           settings["secret_hash_cost"])
+                                           settings["secret_hash_cost"], FailedChecks(limits))
         if settings["secret_hash_cost"] < SAFE_HASH_COST:
             log.warning("secrets are hashed below the safe cost (LRS_SECRET_HASH_COST): for tests only")
         self.statement_store = StatementStore(self.db)

@@ -45,6 +45,16 @@ class UnsupportedMediaType(LRSError):
     status = 415
 
 
+class TooManyRequests(LRSError):
+    """Refused for now (repeated failed authentications): the answer says when, in Retry-After."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ServiceUnavailable(LRSError):
     """Try again shortly: the answer says when, in Retry-After."""
 

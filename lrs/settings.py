@@ -134,6 +134,16 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("secret_hash_cost", 15, "scrypt cost of the hash of credential secrets: N = 2 ** cost "
             "(14 to 17; each step doubles the time and memory of a first verification).",
             between(int, SAFE_HASH_COST, 17)),
+    Setting("auth_max_failures_per_key", 10, "Failed secret checks for one key within "
+            "LRS_AUTH_FAILURE_WINDOW_SECONDS after which that key is answered 429 (with Retry-After) "
+            "until the window ends; pairs verified recently still pass (0: no limit).", between(int, 0, 10 ** 6)),
+    Setting("auth_max_failures_per_address", 50, "The same for one client address, whatever the keys "
+            "(0: no limit). Behind a reverse proxy set LRS_PROXY_HOPS, or every client shares the "
+            "proxy's address.", between(int, 0, 10 ** 6)),
+    Setting("auth_failure_window_seconds", 300.0, "The window over which failed secret checks are "
+            "counted, in seconds.", positive(float)),
+    Setting("proxy_hops", 0, "Reverse proxies in front of the LRS whose X-Forwarded-For header is "
+            "trusted for the client address (0: the address of the connection).", between(int, 0, 10)),
     Setting("profile_put_requires_precondition", False, "xAPI 1.0.3: answer 400 to an Activity or Agent "
             "Profile PUT that has neither If-Match nor If-None-Match even when it would create the document, "
             "as the ADL 1.0.3 conformance suite checks (XAPI-00273). Off: such a PUT creates a missing "

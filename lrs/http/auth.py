@@ -17,7 +17,8 @@ def authenticate() -> None:
     authorization = request.authorization
     if authorization is None or authorization.type != "basic":
         raise Unauthorized("this resource requires HTTP Basic authentication")
-    credential = current_lrs().credentials.verify(authorization.username or "", authorization.password or "")
+    credential = current_lrs().credentials.verify(authorization.username or "", authorization.password or "",
+                                                  request.remote_addr)
     if credential is None:
         raise Unauthorized("unknown key or wrong secret, or the credential was revoked")
     g.credential = credential

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+from flask import request
+
 from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import Forbidden, Unauthorized
@@ -41,7 +43,7 @@ def authenticate(lrs: LRS, authorization: str | None, scopes: frozenset[str]) ->
     pair = token_pair(authorization)
     if pair is None:
         raise Unauthorized("an API key is required: Authorization: Bearer <key>:<secret>")
-    credential = lrs.credentials.verify(*pair)
+    credential = lrs.credentials.verify(*pair, request.remote_addr)
     if credential is None:
         raise Unauthorized("unknown API key or wrong secret, or the key was revoked")
     if not credential.allows(scopes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from lrs.errors import LRSError, ServiceUnavailable
+from lrs.errors import LRSError, ServiceUnavailable, TooManyRequests
 from lrs.xapi.errors import XAPIValidationError
 
 AUTH_CHALLENGE = 'Basic realm="LRS"'
@@ -22,7 +22,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(LRSError)
     def lrs_error(error: LRSError) -> Response:
         response = error_response(error.status, error.message)
-        if isinstance(error, ServiceUnavailable):
+        if isinstance(error, (ServiceUnavailable, TooManyRequests)):
             response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
 

@@ -1,4 +1,9 @@
-"""Credentials in MongoDB: key, hashed secret, scopes, authority, label, active flag."""
+"""Credentials in MongoDB: key, hashed secret, scopes, authority, label, active flag.
+
+Checking a secret costs the same whether the key exists or not (an unknown or revoked key is
+checked against a stand-in hash of the same cost), so answers and their timing never tell which
+keys exist; repeated failures are throttled by `lrs.throttle.FailedChecks`.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,14 +13,17 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from lrs.auth import Credential, VerifiedPairs, check_secret, hash_secret
+from lrs.auth import Credential, VerifiedPairs, check_secret, hash_secret, new_secret
+from lrs.throttle import FailedChecks
 
 
 class CredentialStore:
-    def __init__(self, db: Database, verified: VerifiedPairs, hash_cost: int):
+    def __init__(self, db: Database, verified: VerifiedPairs, hash_cost: int, failures: FailedChecks):
         self.collection = db["credentials"]
         self._verified = verified
         self._hash_cost = hash_cost
+        self._failures = failures
+        self._stand_in: str | None = None
 
     def save(self, key: str, secret: str, scopes: Iterable[str], authority: dict,
              label: str = "", extra: dict | None = None) -> Credential:
@@ -65,19 +73,31 @@ class CredentialStore:
             "updated": dt.datetime.now(dt.timezone.utc),
         }
 
-    def verify(self, key: str, secret: str) -> Credential | None:
-        """The active credential for this key and secret, or None."""
+    def verify(self, key: str, secret: str, address: str | None = None) -> Credential | None:
+        """The active credential for this key and secret, or None; `address` is the client's.
+
+        A pair verified recently is answered from memory. Otherwise TooManyRequests (429) if the
+        key or the address failed too often lately, else one slow hash check, for unknown and
+        revoked keys too."""
         if not isinstance(key, str) or not isinstance(secret, str):
             return None
         document = self.collection.find_one({"_id": key})
-        if not document or not document.get("active"):
+        usable = document is not None and document.get("active")
+        if usable and self._verified.seen(key, secret, document["secret_hash"]):
+            return _credential(document)
+        self._failures.check(key, address)
+        hashed = document["secret_hash"] if usable else self._stand_in_hash()
+        if not (check_secret(secret, hashed) and usable):
+            self._failures.failed(key, address)
             return None
-        hashed = document["secret_hash"]
-        if not self._verified.seen(key, secret, hashed):
-            if not check_secret(secret, hashed):
-                return None
-            self._verified.remember(key, secret, hashed)
+        self._verified.remember(key, secret, hashed)
         return _credential(document)
+
+    def _stand_in_hash(self) -> str:
+        """A hash of a random secret at the current cost, checked in place of a missing one."""
+        if self._stand_in is None:
+            self._stand_in = hash_secret(new_secret(), self._hash_cost)
+        return self._stand_in
 
     def get(self, key: str) -> Credential | None:
         document = self.collection.find_one({"_id": key})

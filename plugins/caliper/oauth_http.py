@@ -43,7 +43,7 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
         if form.get("grant_type") != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
         client_id, secret = _client(form)
-        credential = lrs.credentials.verify(client_id, secret)
+        credential = lrs.credentials.verify(client_id, secret, request.remote_addr)
         if credential is None:
             raise OAuthError(401, "invalid_client", "unknown client_id or wrong client_secret")
         allowed = grantable(credential)
