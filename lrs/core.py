@@ -46,7 +46,8 @@ class LRS:
         self.documents = DocumentStore(self.db)
         self.activities = ActivityStore(self.db)
         self.agents = AgentStore(self.db)
-        self.statements = StatementService(self.statement_store, self._notify_stored)
+        self.statements = StatementService(self.statement_store, self._notify_stored,
+                                           settings["max_statements_per_request"])
         self.started = False
 
     @classmethod

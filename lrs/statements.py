@@ -12,7 +12,7 @@ from typing import Callable, Literal
 
 from lrs.auth import DEFINE, Credential
 from lrs.client_json import UnstorableJSON, check_storable
-from lrs.errors import BadRequest, Conflict, ItemErrors, ServiceUnavailable
+from lrs.errors import BadRequest, Conflict, ItemErrors, PayloadTooLarge, ServiceUnavailable
 from lrs.store.statements import VOIDED_VERB, DuplicateStatements, StatementStore, UnstorableStatement
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.equality import same_statement
@@ -57,12 +57,21 @@ class WriteRights:
 
 
 class StatementService:
-    def __init__(self, store: StatementStore, on_stored: Callable[[list[dict], str, bool], None]):
+    def __init__(self, store: StatementStore, on_stored: Callable[[list[dict], str, bool], None],
+                 max_batch: int = 1000):
         self.store_backend = store
         self._on_stored = on_stored
+        self.max_batch = max_batch
 
     def check(self, statements: list, version: str, path: str = "statement") -> list[tuple[int, str, str]]:
-        """Every invalid item as (index, JSON path, rule); empty when all are valid."""
+        """Every invalid item as (index, JSON path, rule); empty when all are valid.
+
+        A batch over LRS_MAX_STATEMENTS_PER_REQUEST is refused whole first (413): the cost of a
+        request must be bounded by the LRS, not by the client.
+        """
+        if len(statements) > self.max_batch:
+            raise PayloadTooLarge(f"a request may carry at most {self.max_batch} statements "
+                                  f"(LRS_MAX_STATEMENTS_PER_REQUEST), not {len(statements)}; send smaller batches")
         errors = []
         for index, statement in enumerate(statements):
             try:

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from flask import Response, request
 
 from lrs.core import LRS, current_lrs
-from lrs.errors import BadRequest, ItemErrors
+from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
 from lrs.http.body import JSON_TYPES, json_body, parse_json
 from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
@@ -62,13 +62,21 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
     if errors:
         raise ItemErrors(errors)
     declared = _declared(statements)
+    limit = lrs.settings["max_attachment_parts"]
+    needed = len(_needed(statements))
+    if needed > limit:
+        raise PayloadTooLarge(f"the statements need {needed} attachment contents; a request may carry at most "
+                              f"{limit} (LRS_MAX_ATTACHMENT_PARTS): send smaller batches")
+    known = set(lrs.attachments.stored(declared))  # one lookup for the request, not one per part
     received = set()
     for number, part in enumerate(parts, start=2):
-        received.add(_save_part(lrs, part, number, declared))
+        if number - 1 > limit:
+            raise PayloadTooLarge(f"multipart body: more than {limit} attachment parts (LRS_MAX_ATTACHMENT_PARTS)")
+        received.add(_save_part(lrs, part, number, declared, known))
     return payload, received
 
 
-def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict]) -> str:
+def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], known: set[str]) -> str:
     """Store one content part; returns its sha2. Every check but the hash itself comes first."""
     where = f"multipart part {number}"
     sha2 = part.headers.get(HASH_HEADER, "").lower()
@@ -83,7 +91,7 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict]) -> 
     attachment = declared[sha2]
     content_type = part.headers.get("content-type") or attachment.get("contentType", "")
     try:
-        length = lrs.attachments.save(sha2, part.chunks(), content_type)
+        length = lrs.attachments.save(sha2, part.chunks(), content_type, known=sha2 in known)
     except ContentMismatch as error:
         raise BadRequest(f"{where}: {error}") from None
     header_length = part.headers.get("content-length")
@@ -91,6 +99,12 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict]) -> 
         raise BadRequest(f"{where}: Content-Length {header_length}, {length} bytes received and the attachment's "
                          f"length {attachment.get('length')} must all agree")
     return sha2
+
+
+def _needed(statements: list) -> set[str]:
+    """The sha2s of the attachments without a fileUrl: their contents must come with the request."""
+    return {attachment["sha2"].lower() for _, _, attachment in _attachments(statements)
+            if "fileUrl" not in attachment and isinstance(attachment.get("sha2"), str)}
 
 
 def _require_contents(statements: list, received: set[str]) -> None:

@@ -84,17 +84,21 @@ class AttachmentStore:
         if ids:
             self.chunks.delete_many({"files_id": {"$in": ids}})
 
-    def save(self, sha2: str, content: Iterable[bytes], content_type: str) -> int:
+    def save(self, sha2: str, content: Iterable[bytes], content_type: str, known: bool | None = None) -> int:
         """Store `content` under `sha2` unless it is stored already; returns its length.
 
         The content is hashed as it streams by; if it does not match `sha2`, nothing is kept and
-        ContentMismatch is raised. Known content is only hashed, never written twice.
+        ContentMismatch is raised. Known content is only hashed, never written twice. `known`
+        says whether the caller has already looked it up (with `stored`, once for a request's
+        contents); None looks it up here.
         """
         name = hash_name(sha2)
         if name is None:
             raise ContentMismatch(f"{sha2!r} is not a SHA-2 hex digest")
         sha2 = sha2.lower()
-        if self.files.find_one({"filename": sha2}, {"_id": 1}) is not None:
+        if known is None:
+            known = self.files.find_one({"filename": sha2}, {"_id": 1}) is not None
+        if known:
             digest, length = _hash(name, content)
             _check(sha2, digest)
             return length

@@ -7,6 +7,7 @@ without a Content-Length.
 from __future__ import annotations
 
 import base64
+import hashlib
 import datetime as dt
 import json
 import logging
@@ -192,3 +193,60 @@ def test_chunked_json_over_the_limit_is_a_413_even_when_its_start_is_valid_json(
         assert got.status_code == 404
         small = json.dumps(statement(id=statement_id)).encode()
         assert chunked("POST", f"{server.url}/xapi/statements", small, "application/json") == 200
+
+
+# -- costs bounded per request -------------------------------------------------------------------
+
+def test_a_batch_over_the_statements_limit_is_a_413_and_stores_nothing(make_app, xapi_headers):
+    app = make_app(max_statements_per_request=5)
+    client = app.test_client()
+    response = client.post("/xapi/statements", json=[statement() for _ in range(6)], headers=xapi_headers)
+    assert response.status_code == 413
+    assert "LRS_MAX_STATEMENTS_PER_REQUEST" in error_message(response)
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+    assert client.post("/xapi/statements", json=[statement() for _ in range(5)], headers=xapi_headers).status_code == 200
+
+
+def test_adapters_are_held_to_the_statements_limit_too(make_app):
+    app = make_app(plugins="simple_events,h5p", max_statements_per_request=3)
+    app.extensions["lrs"].create_credential("adapters", "adapters-secret", ["simple_events", "h5p"])
+    client = app.test_client()
+    bearer = {"Authorization": "Bearer adapters:adapters-secret"}
+    events = [{"event": "completed", "userId": f"u{n}", "properties": {"activityId": "a"}} for n in range(4)]
+    response = client.post("/events", json=events, headers=bearer)
+    assert response.status_code == 413 and "LRS_MAX_STATEMENTS_PER_REQUEST" in response.get_data(as_text=True)
+    response = client.post("/api/xapi/statements", json=[statement() for _ in range(4)], headers=bearer)
+    assert response.status_code == 413 and "LRS_MAX_STATEMENTS_PER_REQUEST" in response.get_data(as_text=True)
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
+def multipart_with(contents: list[bytes], boundary: str = "b0undary") -> tuple[bytes, dict]:
+    attachments = [{"usageType": "http://example.com/usage", "display": {"en-US": "a"}, "contentType": "text/plain",
+                    "length": len(c), "sha2": hashlib.sha256(c).hexdigest()} for c in contents]
+    body = f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{json.dumps(statement(attachments=attachments))}"
+    for content in contents:
+        body += (f"\r\n--{boundary}\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
+                 f"X-Experience-API-Hash: {hashlib.sha256(content).hexdigest()}\r\n\r\n{content.decode()}")
+    return (body + f"\r\n--{boundary}--\r\n").encode(), {"Content-Type": f"multipart/mixed; boundary={boundary}"}
+
+
+def test_more_attachment_contents_than_the_parts_limit_is_a_413_before_any_is_stored(make_app, xapi_headers):
+    app = make_app(max_attachment_parts=3)
+    client = app.test_client()
+    body, headers = multipart_with([f"content {n}".encode() for n in range(4)])
+    response = client.post("/xapi/statements", data=body, headers={**xapi_headers, **headers})
+    assert response.status_code == 413
+    assert "LRS_MAX_ATTACHMENT_PARTS" in error_message(response)
+    lrs = app.extensions["lrs"]
+    assert lrs.attachments.files.count_documents({}) == 0 and lrs.statement_store.collection.count_documents({}) == 0
+    body, headers = multipart_with([f"content {n}".encode() for n in range(3)])
+    assert client.post("/xapi/statements", data=body, headers={**xapi_headers, **headers}).status_code == 200
+
+
+def test_parts_repeated_past_the_limit_are_a_413(make_app, xapi_headers):
+    app = make_app(max_attachment_parts=3)
+    body, headers = multipart_with([b"same"] * 4)
+    response = app.test_client().post("/xapi/statements", data=body, headers={**xapi_headers, **headers})
+    assert response.status_code == 413
+    assert "LRS_MAX_ATTACHMENT_PARTS" in error_message(response)
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
