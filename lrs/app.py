@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lrs import credentials
+from lrs import console, credentials
 from lrs.core import LRS
 from lrs.forwarding.inprocess import start_in_process
 from lrs.http import (XAPI_PREFIX, admin, admin_credentials, alternate, cors, erasure, errors, health, metrics,
@@ -46,6 +46,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     app.register_blueprint(erasure.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
+    console.register(app, lrs)
     lrs.plugins.hook.lrs_register_routes(app=app, lrs=lrs)
 
     @app.after_request

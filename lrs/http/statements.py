@@ -99,7 +99,7 @@ def get_statements() -> Response:
     if "more" in args:
         if len(args) > 1:
             raise BadRequest("parameter 'more': cannot be combined with other parameters")
-        raw, after_seq = _decode_more(args["more"])
+        raw, after_seq = decode_cursor(args["more"])
         args = params.load(GetParams(), raw, g.xapi_version)
     return _page(args, raw, after_seq, credential.authority if credential.reads_only_own else None)
 
@@ -119,12 +119,11 @@ def _single(args: dict[str, Any], own_authority: dict | None) -> Response:
     return response
 
 
-def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
-          own_authority: dict | None) -> Response:
-    lrs = current_lrs()
-    page_size = lrs.settings["statements_page_size"]
+def page_query(args: dict[str, Any], after_seq: int | None, page_size: int,
+               own_authority: dict | None = None) -> StatementQuery:
+    """The store query for validated GET parameters (GetParams), from `after_seq` on."""
     limit = args.get("limit") or page_size
-    query = StatementQuery(
+    return StatementQuery(
         agent=ifi_key(args["agent"]) if "agent" in args else None,
         related_agents=args.get("related_agents", False),
         verb=args.get("verb"),
@@ -138,6 +137,12 @@ def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
         after_seq=after_seq,
         limit=min(limit, page_size),
     )
+
+
+def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
+          own_authority: dict | None) -> Response:
+    lrs = current_lrs()
+    query = page_query(args, after_seq, lrs.settings["statements_page_size"], own_authority)
     documents, next_seq = lrs.statement_store.query(query)
     fmt = args.get("format", "exact")
     statements = ",".join(_formatted([document["raw"] for document in documents], fmt))
@@ -167,13 +172,16 @@ def _formatted(raws: list[str], fmt: str) -> list[str]:
 
 
 def _encode_more(raw: dict[str, str], next_seq: int) -> str:
+    return f"{request.script_root}{request.path}?more={encode_cursor(raw, next_seq)}"
+
+
+def encode_cursor(raw: dict[str, str], next_seq: int) -> str:
     """An opaque cursor: the original parameters, re-validated when it comes back, and where to go on."""
     token = json.dumps({"q": raw, "after": next_seq}, separators=(",", ":")).encode()
-    cursor = base64.urlsafe_b64encode(token).decode().rstrip("=")
-    return f"{request.script_root}{request.path}?more={cursor}"
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
 
-def _decode_more(cursor: str) -> tuple[dict[str, str], int]:
+def decode_cursor(cursor: str) -> tuple[dict[str, str], int]:
     try:
         state = client_json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
         raw, after = state["q"], state["after"]

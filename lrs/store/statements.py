@@ -302,17 +302,30 @@ class StatementStore:
     def get(self, statement_id: str) -> dict | None:
         """The visible stored document with this id (voided or not)."""
         return self.collection.find_one({"_id": statement_id, "pending": {"$exists": False}},
-                                        {"raw": 1, "voided": 1, "stored": 1, "authority": 1, "attachments": 1})
+                                        {"raw": 1, "voided": 1, "stored": 1, "authority": 1, "attachments": 1,
+                                         "source": 1})
 
     def query(self, query: StatementQuery) -> tuple[list[dict], int | None]:
         """One page of matching documents, and the seq to continue after (None: no more)."""
         order = ASCENDING if query.ascending else DESCENDING
-        cursor = (self.collection.find(query.mongo_filter(), {"raw": 1, "seq": 1, "stored": 1, "attachments": 1})
+        cursor = (self.collection.find(query.mongo_filter(), {"raw": 1, "seq": 1, "stored": 1, "attachments": 1,
+                                                        "source": 1})
                   .sort("seq", order).limit(query.limit + 1))
         documents = list(cursor)
         if len(documents) > query.limit:
             return documents[:query.limit], documents[query.limit - 1]["seq"]
         return documents, None
+
+    def daily_counts(self, by: str, since: dt.datetime, until: dt.datetime) -> list[dict]:
+        """Visible statements stored in [since, until) per UTC day and `by` (a derived field such
+        as `verb` or `source`), as {"_id": {"day": "YYYY-MM-DD", "key": ...}, "count": n}: one
+        aggregation over the `stored` index."""
+        return list(self.collection.aggregate([
+            {"$match": {"stored": {"$gte": since, "$lt": until}, "pending": {"$exists": False}}},
+            {"$group": {"_id": {"day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$stored"}},
+                                "key": f"${by}"},
+                        "count": {"$sum": 1}}},
+        ]))
 
     def consistent_through(self, now: dt.datetime) -> dt.datetime:
         """Now, unless a batch is still being written: then just before its stored time."""

@@ -1,0 +1,33 @@
+"""The admin web console at /console: server-rendered pages (Flask/Jinja, a little plain JS) for
+statements, credentials, forwarding and what this LRS is. It calls the same services as the
+HTTP API (`lrs.credentials`, the statement service and store, `lrs.forwarding.operations`) and
+never the database behind their backs.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template
+
+from lrs.console import about, credentials, forwarding, guard, signin, statements
+from lrs.console.sessions import Sessions
+from lrs.core import LRS
+from lrs.errors import LRSError
+
+
+def register(app: Flask, lrs: LRS) -> None:
+    console = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+                        static_folder="static")
+    console.before_request(guard.guard)
+    console.after_request(guard.secure_headers)
+    console.register_error_handler(LRSError, _refused)
+    for page in (signin, statements, credentials, forwarding, about):
+        console.register_blueprint(page.blueprint)
+    console.add_url_rule("/", "home", statements.index)
+    sessions = Sessions(lrs.db, lrs.credentials)
+    sessions.ensure_indexes()
+    app.extensions["console_sessions"] = sessions
+    app.register_blueprint(console)
+
+
+def _refused(error: LRSError) -> tuple[str, int]:
+    """A service's refusal (bad input, unknown key, the last admin...) as a page saying why."""
+    return render_template("console/refused.html", reason=error.message, status=error.status), error.status

@@ -1,0 +1,43 @@
+"""About: enabled plugins and their settings (secrets masked), the store and its limits, the
+xAPI versions served, the endpoint, and client configuration for TinCanJS and TinCanPython."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, render_template, request
+
+from lrs import __version__, credentials
+from lrs.core import current_lrs
+from lrs.xapi.versions import SUPPORTED_VERSIONS
+
+blueprint = Blueprint("about", __name__)
+MASK = "••••••••"
+SECRET_PLACEHOLDER = "<the secret shown when it was created>"
+
+
+@blueprint.get("/about")
+def index() -> str:
+    lrs = current_lrs()
+    settings = [(setting.env, MASK if setting.secret and lrs.settings[name] else lrs.settings[name], setting.doc)
+                for name, setting in lrs.settings.declared.items()]
+    keys = [c.key for c in credentials.listed(lrs) if c.active]
+    chosen = request.args.get("key") if request.args.get("key") in keys else (keys[0] if keys else None)
+    return render_template("console/about.html", settings=settings, plugins=lrs.settings["plugins"],
+                           embedded=not lrs.settings["mongo_uri"], versions=SUPPORTED_VERSIONS, software=__version__,
+                           endpoint=endpoint(), keys=keys, chosen=chosen,
+                           snippets=client_snippets(chosen, SECRET_PLACEHOLDER) if chosen else None)
+
+
+def endpoint() -> str:
+    return current_lrs().settings["public_url"].rstrip("/") + "/xapi/"
+
+
+def client_snippets(key: str, secret: str) -> dict[str, str]:
+    """Ready-to-paste configuration of the two common xAPI client libraries."""
+    url, key, secret = (json.dumps(value) for value in (endpoint(), key, secret))
+    return {
+        "TinCanJS": (f"var lrs = new TinCan.LRS({{\n    endpoint: {url},\n    username: {key},\n"
+                     f"    password: {secret},\n    allowFail: false\n}});"),
+        "TinCanPython": (f"from tincan import RemoteLRS\n\nlrs = RemoteLRS(\n    endpoint={url},\n"
+                         f"    username={key},\n    password={secret},\n    version=\"1.0.3\",\n)"),
+    }

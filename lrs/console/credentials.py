@@ -1,0 +1,60 @@
+"""Credentials pages: list, create (the secret shown once, with a copy button and client
+snippets), edit label and scopes, revoke. Everything goes through `lrs.credentials` and the
+admin API's own marshmallow schemas."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from lrs import credentials, schemas
+from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES
+from lrs.console.about import client_snippets
+from lrs.core import current_lrs
+from lrs.http.admin_credentials import CredentialChange, NewCredential
+
+blueprint = Blueprint("credentials", __name__)
+
+
+@blueprint.get("/credentials")
+def index() -> str:
+    lrs = current_lrs()
+    return render_template("console/credentials.html", credentials=credentials.listed(lrs),
+                           scope_groups=scope_groups(lrs.scopes))
+
+
+@blueprint.post("/credentials")
+def create() -> str:
+    fields: dict[str, Any] = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
+    if request.form.get("key"):
+        fields["key"] = request.form["key"]
+    made = credentials.create(current_lrs(), **schemas.load(NewCredential(), fields, "form"))
+    return render_template("console/credential_created.html", credential=made.credential, secret=made.secret,
+                           snippets=client_snippets(made.credential.key, made.secret))
+
+
+@blueprint.get("/credentials/<key>")
+def edit(key: str) -> str:
+    lrs = current_lrs()
+    return render_template("console/credential_edit.html", credential=credentials.get(lrs, key),
+                           scope_groups=scope_groups(lrs.scopes))
+
+
+@blueprint.post("/credentials/<key>")
+def update(key: str) -> Response:
+    changes = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
+    credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), changes, "form"))
+    return redirect(url_for(".index"), 303)
+
+
+@blueprint.post("/credentials/<key>/revoke")
+def revoke(key: str) -> Response:
+    credentials.revoke(current_lrs(), key)
+    return redirect(url_for(".index"), 303)
+
+
+def scope_groups(scopes: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """The scopes a credential may get, as the form groups them."""
+    plugins = [scope for scope in scopes if scope not in XAPI_SCOPES and scope != ADMIN_SCOPE]
+    groups = [("xAPI", list(XAPI_SCOPES)), ("Administration", [ADMIN_SCOPE])]
+    return groups + ([("Plugins", plugins)] if plugins else [])

@@ -1,0 +1,63 @@
+"""What every console request goes through: a live admin session, a CSRF token on every change,
+and headers that keep the pages in their own origin (strict CSP, no framing, no caching).
+
+A page asked for without a session redirects to sign-in; an action without one is a 401; an
+action without the session's CSRF token is a 403 and changes nothing. SameSite=Strict cookies
+already keep cross-site requests from carrying the session; the token is the second lock.
+"""
+from __future__ import annotations
+
+from flask import Response, current_app, g, redirect, render_template, request, url_for
+
+from lrs.console.sessions import ConsoleSession, Sessions
+
+COOKIE = "lrs_console"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OPEN_ENDPOINTS = frozenset({"console.signin.sign_in", "console.static"})
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def sessions() -> Sessions:
+    return current_app.extensions["console_sessions"]
+
+
+def current() -> ConsoleSession:
+    """The signed-in session of this request (the guard has checked it)."""
+    return g.console_session
+
+
+def guard() -> Response | tuple[str, int] | None:
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    found = sessions().find(request.cookies.get(COOKIE))
+    if found is None:
+        if request.method in SAFE_METHODS:
+            return redirect(url_for("console.signin.sign_in", next=request.full_path), 303)
+        return render_template("console/refused.html", reason="Sign in first: this action needs an admin "
+                               "session."), 401
+    if request.method not in SAFE_METHODS and not found.csrf_matches(sent_csrf()):
+        return render_template("console/refused.html", reason="The form's CSRF token is missing or wrong: "
+                               "nothing was changed. Reload the page and try again."), 403
+    g.console_session = found
+    return None
+
+
+def sent_csrf() -> str | None:
+    return request.form.get("csrf") or request.headers.get("X-CSRF-Token")
+
+
+def secure_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def set_cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+    """HttpOnly, SameSite=Strict, limited to /console, and Secure when the console is on https."""
+    response.set_cookie(name, value, max_age=max_age, path="/console", httponly=True, samesite="Strict",
+                        secure=request.is_secure)

@@ -1,0 +1,74 @@
+"""Console sign-in sessions, kept server-side in the LRS's store.
+
+The browser holds only a random token (HttpOnly, SameSite=Strict, Secure over https); the store
+holds its SHA-256 digest, the credential's key, the session's CSRF token and an expiry. So every
+worker process sees the same sessions, signing out ends a session everywhere, and revoking the
+credential (or taking away its `admin` scope) ends its sessions on their next request.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from pymongo.database import Database
+
+from lrs.auth import ADMIN_SCOPE, Credential
+from lrs.store.credentials import CredentialStore
+
+LIFETIME = dt.timedelta(hours=8)
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    token: str
+    credential: Credential
+    csrf: str
+
+    def csrf_matches(self, sent: str | None) -> bool:
+        return bool(sent) and hmac.compare_digest(sent.encode(), self.csrf.encode())
+
+
+class Sessions:
+    def __init__(self, db: Database, credentials: CredentialStore):
+        self.collection = db["console_sessions"]
+        self.credentials = credentials
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index("expires", expireAfterSeconds=0)  # MongoDB removes expired ones
+
+    def open(self, credential: Credential) -> str:
+        """A new session for an admin credential; returns the token for the cookie."""
+        token = secrets.token_urlsafe(32)
+        self.collection.insert_one({"_id": _digest(token), "key": credential.key, "csrf": secrets.token_urlsafe(32),
+                                    "expires": _now() + LIFETIME})
+        return token
+
+    def find(self, token: str | None) -> ConsoleSession | None:
+        """The live session of this token, if its credential is still active and an admin."""
+        if not token:
+            return None
+        document = self.collection.find_one({"_id": _digest(token)})
+        if document is None or _aware(document["expires"]) <= _now():
+            return None
+        credential = self.credentials.get(document["key"])
+        if credential is None or not credential.active or ADMIN_SCOPE not in credential.scopes:
+            return None
+        return ConsoleSession(token, credential, document["csrf"])
+
+    def close(self, token: str) -> None:
+        self.collection.delete_one({"_id": _digest(token)})
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -1,0 +1,132 @@
+"""Statements: the newest first with filters and `more` paging, one statement's JSON with its
+attachments' metadata, voiding, and a per-day chart.
+
+Filters are the xAPI GET parameters, validated by the resource's own schema and run by the
+resource's own query; voiding stores a voiding statement through the statement service, the
+path a POST to /xapi/statements takes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from marshmallow import fields, validate
+
+from lrs import schemas
+from lrs.console import chart, guard
+from lrs.console.inputs import utc_time
+from lrs.core import current_lrs
+from lrs.errors import BadRequest, NotFound
+from lrs.http import params
+from lrs.http.statements import GetParams, decode_cursor, encode_cursor, page_query
+from lrs.xapi.timestamps import format_timestamp
+
+blueprint = Blueprint("statements", __name__)
+PAGE_SIZE = 25
+FILTERS = ("agent", "verb", "activity", "registration", "since", "until")
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+class ChartParams(params.StrictSchema):
+    by = fields.String(load_default="verb", validate=validate.OneOf(["verb", "source"]))
+    since = fields.Date(load_default=None)
+    until = fields.Date(load_default=None)
+
+
+@blueprint.get("/statements")
+def index() -> str:
+    lrs = current_lrs()
+    if request.args.get("more"):
+        raw, after_seq = decode_cursor(request.args["more"])
+    else:
+        raw, after_seq = _xapi_filters(request.args), None
+    args = params.load(GetParams(), raw, "2.0.0")
+    documents, next_seq = lrs.statement_store.query(page_query({**args, "limit": PAGE_SIZE}, after_seq, PAGE_SIZE))
+    more = encode_cursor(raw, next_seq) if next_seq is not None else None
+    return render_template("console/statements.html", rows=[_row(d) for d in documents], more=more,
+                           filters={name: request.args.get(name) or raw.get(name, "") for name in FILTERS},
+                           paged=after_seq is not None)
+
+
+@blueprint.get("/statements/<statement_id>")
+def one(statement_id: str) -> str:
+    lrs = current_lrs()
+    document = lrs.statement_store.get(statement_id)
+    if document is None:
+        raise NotFound(f"no statement with id {statement_id}")
+    statement = json.loads(document["raw"])
+    declared = statement.get("attachments", [])
+    stored = lrs.attachments.stored(a.get("sha2", "") for a in declared)
+    return render_template("console/statement.html", statement=statement, document=document,
+                           pretty=json.dumps(statement, indent=2, ensure_ascii=False),
+                           attachments=[{**a, "stored": a.get("sha2", "").lower() in stored} for a in declared],
+                           voidable=not document["voided"] and statement["verb"]["id"] != VOIDED,
+                           voided_by=request.args.get("voided_by"), stored=format_timestamp(document["stored"]))
+
+
+@blueprint.post("/statements/<statement_id>/void")
+def void(statement_id: str) -> Response:
+    """Store a voiding statement by the signed-in credential, as a client would POST it."""
+    credential = guard.current().credential
+    voiding = {"actor": credential.authority, "verb": {"id": VOIDED, "display": {"en-US": "voided"}},
+               "object": {"objectType": "StatementRef", "id": statement_id}}
+    [voiding_id] = current_lrs().statements.store([voiding], authority=credential.authority, version="1.0.3",
+                                                  source="console")
+    return redirect(url_for(".one", statement_id=statement_id, voided_by=voiding_id), 303)
+
+
+@blueprint.get("/chart")
+def per_day() -> str:
+    wanted = schemas.load(ChartParams(), request.args.to_dict(), "query")
+    until = wanted["until"] or dt.datetime.now(dt.timezone.utc).date()
+    since = wanted["since"] or until - dt.timedelta(days=13)
+    if not dt.timedelta(0) <= until - since <= dt.timedelta(days=366):
+        raise BadRequest("since, until: since must be on or before until, at most 366 days apart")
+    counts = current_lrs().statement_store.daily_counts(wanted["by"], _midnight(since),
+                                                        _midnight(until + dt.timedelta(days=1)))
+    return render_template("console/chart.html", chart=chart.stacked(counts, since, until), by=wanted["by"],
+                           since=since.isoformat(), until=until.isoformat())
+
+
+def _xapi_filters(form: Any) -> dict[str, str]:
+    """The console's filter fields as xAPI parameters: an e-mail address is an mbox Agent, a
+    date-time without a zone is UTC."""
+    raw = {name: form.get(name, "").strip() for name in FILTERS if form.get(name, "").strip()}
+    if "agent" in raw and not raw["agent"].startswith("{"):
+        mbox = raw["agent"] if raw["agent"].startswith("mailto:") else f"mailto:{raw['agent']}"
+        raw["agent"] = json.dumps({"mbox": mbox})
+    for name in ("since", "until"):
+        if name in raw:
+            raw[name] = utc_time(raw[name])
+    return raw
+
+
+def _row(document: dict) -> dict[str, str]:
+    statement = json.loads(document["raw"])
+    obj = statement["object"]
+    return {"id": statement["id"], "stored": format_timestamp(document["stored"]),
+            "actor": _agent(statement["actor"]), "verb": _label(statement["verb"].get("display"), statement["verb"]["id"]),
+            "object": _label((obj.get("definition") or {}).get("name"), obj.get("id") or _agent(obj)),
+            "source": document.get("source", "xapi")}
+
+
+def _agent(agent: dict) -> str:
+    if agent.get("name"):
+        return agent["name"]
+    if "mbox" in agent:
+        return agent["mbox"].removeprefix("mailto:")
+    if "account" in agent:
+        return agent["account"]["name"]
+    return agent.get("openid") or agent.get("mbox_sha1sum") or agent.get("objectType", "Group")
+
+
+def _label(language_map: dict | None, fallback: str) -> str:
+    if language_map:
+        return language_map.get("en-US") or language_map.get("en") or next(iter(language_map.values()))
+    return fallback
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)

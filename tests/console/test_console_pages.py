@@ -1,0 +1,110 @@
+"""Console pages through the Flask test client: what each shows and does, on the same services
+as the xAPI resource and the admin API. (The browser tests in test_console_e2e.py drive them
+for real; these cover the details quickly.)"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+
+from tests.conftest import ADMIN_SECRET, basic_auth
+from tests.console.signin import session_csrf, sign_in
+
+XAPI = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth()}
+COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+
+
+def statement(mbox: str, verb: str = COMPLETED, **extra) -> dict:
+    return {"id": str(uuid.uuid4()), "actor": {"mbox": f"mailto:{mbox}"}, "verb": {"id": verb},
+            "object": {"id": "http://example.com/course", "definition": {"name": {"en-US": "Course"}}}, **extra}
+
+
+@pytest.fixture
+def client(app):
+    client = app.test_client()
+    assert sign_in(client).status_code == 303
+    return client
+
+
+def post(app, statements: list[dict]) -> None:
+    assert app.test_client().post("/xapi/statements", json=statements, headers=XAPI).status_code == 200
+
+
+def rows(page) -> int:
+    return page.get_data(as_text=True).count("<tr>") - 1  # less the header row
+
+
+def test_filter_by_agent_and_follow_more(app, client):
+    post(app, [statement("ada@example.com") for _ in range(30)] + [statement("bob@example.com")])
+    first = client.get("/console/statements?agent=ada@example.com")
+    assert first.status_code == 200 and rows(first) == 25 and "bob@example.com" not in first.get_data(as_text=True)
+    more = re.search(r'href="(/console/statements\?more=[^"]+)"', first.get_data(as_text=True)).group(1)
+    second = client.get(more)
+    assert rows(second) == 5 and 'rel="next"' not in second.get_data(as_text=True)
+    assert 'value="{&#34;mbox&#34;: &#34;mailto:ada@example.com&#34;}"' in second.get_data(as_text=True)
+    bad = client.get("/console/statements?verb=not-an-iri")
+    assert bad.status_code == 400 and "verb" in bad.get_data(as_text=True)
+
+
+def test_one_statement_with_its_attachments_and_voiding_it(app, client):
+    attachment = {"usageType": "http://example.com/usage/report", "display": {"en-US": "Report"},
+                  "contentType": "application/pdf", "length": 1234, "sha2": "ab" * 32,
+                  "fileUrl": "https://files.example.com/report.pdf"}
+    target = statement("ada@example.com", attachments=[attachment])
+    post(app, [target])
+    page = client.get(f"/console/statements/{target['id']}").get_data(as_text=True)
+    assert "http://example.com/usage/report" in page and "application/pdf" in page and "fileUrl" in page
+    assert "&#34;actor&#34;" in page
+    voided = client.post(f"/console/statements/{target['id']}/void", data={"csrf": session_csrf(client)})
+    assert voided.status_code == 303 and "voided_by=" in voided.location
+    assert app.test_client().get(f"/xapi/statements?statementId={target['id']}", headers=XAPI).status_code == 404
+    assert app.test_client().get(f"/xapi/statements?voidedStatementId={target['id']}", headers=XAPI).status_code == 200
+    assert "Void this statement" not in client.get(f"/console/statements/{target['id']}").get_data(as_text=True)
+    assert client.get(f"/console/statements/{uuid.uuid4()}").status_code == 404
+
+
+def test_the_chart_counts_per_day_by_verb_and_by_source(app, client):
+    post(app, [statement("a@example.com"), statement("b@example.com"),
+               statement("c@example.com", verb="http://adlnet.gov/expapi/verbs/attempted")])
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    by_verb = client.get(f"/console/chart?by=verb&since={today}&until={today}").get_data(as_text=True)
+    assert f"<th scope=\"row\">{today}</th><td>2</td><td>1</td>" in by_verb
+    assert "completed" in by_verb and "attempted" in by_verb
+    by_source = client.get("/console/chart?by=source").get_data(as_text=True)
+    assert f"<th scope=\"row\">{today}</th><td>3</td>" in by_source
+    assert client.get("/console/chart?since=2026-01-10&until=2026-01-01").status_code == 400
+    assert client.get("/console/chart?by=actor").status_code == 400
+
+
+def test_credentials_create_edit_revoke(app, client):
+    created = client.post("/console/credentials", data={"csrf": session_csrf(client), "label": "LMS",
+                                                       "scope": ["statements/write", "statements/read"]})
+    page = created.get_data(as_text=True)
+    key = re.search(r'id="new-key"[^>]*>([^<]+)<', page).group(1)
+    secret = re.search(r'id="new-secret"[^>]*>([^<]+)<', page).group(1)
+    assert "TinCanPython" in page and f'password: "{secret}"' in page.replace("&#34;", '"')
+    lms = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth(key, secret)}
+    assert app.test_client().get("/xapi/statements", headers=lms).status_code == 200
+    client.post(f"/console/credentials/{key}", data={"csrf": session_csrf(client), "label": "LMS 2",
+                                                     "scope": ["statements/write"]})
+    assert app.test_client().get("/xapi/statements", headers=lms).status_code == 403
+    client.post(f"/console/credentials/{key}/revoke", data={"csrf": session_csrf(client)})
+    assert app.test_client().get("/xapi/statements", headers=lms).status_code == 401
+    listed = client.get("/console/credentials").get_data(as_text=True)
+    assert "LMS 2" in listed and "revoked" in listed
+    refused = client.post("/console/credentials", data={"csrf": session_csrf(client), "scope": ["nope"]})
+    assert refused.status_code == 400 and "unknown scopes: nope" in refused.get_data(as_text=True)
+    last = client.post("/console/credentials/test-admin/revoke", data={"csrf": session_csrf(client)})
+    assert last.status_code == 409 and "last active credential with scope admin" in last.get_data(as_text=True)
+
+
+def test_about_masks_secrets_and_offers_client_snippets(make_app):
+    app = make_app(plugins="simple_events")
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/about").get_data(as_text=True)
+    assert ADMIN_SECRET not in page and "LRS_ADMIN_SECRET" in page and "••••••••" in page
+    assert "simple_events" in page and "2.0.0" in page and "http://127.0.0.1:8000/xapi/" in page
+    assert "new TinCan.LRS" in page and "RemoteLRS" in page

@@ -1,0 +1,129 @@
+"""The console refuses everyone without a live admin session, and every change without the
+session's CSRF token; its pages carry a strict CSP and its cookie the safe flags."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import basic_auth
+from tests.console.signin import session_csrf, sign_in
+
+XAPI = {"X-Experience-API-Version": "1.0.3"}
+STATEMENT_ID = "5f1e0c1a-4d8e-4a57-9a8f-2f2c5a1b7c10"
+OPEN = {"console.signin.sign_in", "console.static"}
+
+
+def console_routes(app) -> list[tuple[str, str]]:
+    """Every console route but sign-in and static files, as (method, URL) with sample arguments."""
+    samples = {"statement_id": STATEMENT_ID, "key": "test-admin", "target": "backup"}
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("console.") and rule.endpoint not in OPEN:
+            url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples[m.group(1)], rule.rule)
+            routes += [(method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return routes
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    app.extensions["lrs"].create_credential("lms", "lms-secret", ["all"])
+    statement = {"id": STATEMENT_ID, "actor": {"mbox": "mailto:ada@example.com"},
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": "http://example.com/c"}}
+    assert app.test_client().post("/xapi/statements", json=statement, headers={**XAPI, **_basic()}).status_code == 200
+    return app
+
+
+def _basic(key: str = "test-admin", secret: str = "test-admin-secret") -> dict[str, str]:
+    return {"Authorization": basic_auth(key, secret)}
+
+
+def test_every_page_and_action_refuses_a_missing_session(app):
+    routes = console_routes(app)
+    assert len(routes) >= 14, routes
+    client = app.test_client()
+    for method, url in routes:
+        response = client.open(url, method=method)
+        if method == "GET":
+            assert response.status_code == 303 and response.location.startswith("/console/sign-in"), url
+        else:
+            assert response.status_code == 401, (method, url)
+    client.set_cookie("lrs_console", "forged-token", path="/console")
+    assert all(client.open(url, method=m).status_code in (303, 401) for m, url in routes)
+
+
+def test_a_credential_without_admin_cannot_sign_in(app):
+    client = app.test_client()
+    refused = sign_in(client, "lms", "lms-secret")
+    assert refused.status_code == 403 and "no admin scope" in refused.get_data(as_text=True)
+    assert client.get_cookie("lrs_console", path="/console") is None
+    assert sign_in(client, "test-admin", "wrong").status_code == 401
+    assert client.get("/console/statements").status_code == 303
+
+
+def test_a_session_ends_when_its_credential_loses_admin_or_signs_out(app):
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("ops", "ops-secret", ["admin"])
+    client = app.test_client()
+    assert sign_in(client, "ops", "ops-secret").status_code == 303
+    assert client.get("/console/statements").status_code == 200
+    lrs.credentials.update("ops", {"scopes": ["statements/read"]})
+    assert client.get("/console/statements").status_code == 303
+    assert sign_in(client).status_code == 303
+    signed_out = client.post("/console/sign-out", data={"csrf": session_csrf(client)})
+    assert signed_out.status_code == 303
+    assert client.get("/console/statements").status_code == 303
+
+
+def test_cross_site_posts_without_the_csrf_token_change_nothing(app):
+    client = app.test_client()
+    sign_in(client)
+    forged = {"Origin": "https://evil.example", "Referer": "https://evil.example/"}
+    attempts = [
+        ("/console/credentials", {"scope": "all", "label": "evil"}),
+        ("/console/credentials/lms/revoke", {}),
+        ("/console/credentials/lms", {"scope": "admin", "label": "evil"}),
+        (f"/console/statements/{STATEMENT_ID}/void", {}),
+        ("/console/forwarding/backup/replay", {}),
+        ("/console/forwarding/backup/backfill", {"since": "now"}),
+        ("/console/sign-out", {}),
+    ]
+    for url, form in attempts:
+        for token in (None, "wrong-token"):
+            data = form if token is None else {**form, "csrf": token}
+            response = client.post(url, data=data, headers=forged)
+            assert response.status_code == 403 and "nothing was changed" in response.get_data(as_text=True), url
+    listed = app.test_client().get("/admin/credentials", headers=_basic()).get_json()["credentials"]
+    assert [(c["key"], c["label"], c["scopes"], c["active"]) for c in listed] == [
+        ("lms", "", ["all"], True), ("test-admin", "admin", ["admin", "all"], True)]
+    voided = app.test_client().get(f"/xapi/statements?statementId={STATEMENT_ID}", headers={**XAPI, **_basic()})
+    assert voided.status_code == 200
+    assert client.get("/console/statements").status_code == 200  # still signed in
+
+
+def test_the_sign_in_form_needs_its_own_token_and_never_redirects_off_site(app):
+    client = app.test_client()
+    forged = client.post("/console/sign-in", data={"key": "test-admin", "secret": "test-admin-secret"})
+    assert forged.status_code == 403 and client.get_cookie("lrs_console", path="/console") is None
+    response = client.get("/console/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    landed = client.post("/console/sign-in", data={"csrf": token, "key": "test-admin", "secret": "test-admin-secret",
+                                                   "next": "https://evil.example/"})
+    assert landed.status_code == 303 and landed.location == "/console/statements"
+
+
+def test_pages_carry_a_strict_csp_and_the_cookie_is_httponly_strict_and_secure_over_https(app):
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/statements")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY" and page.headers["Cache-Control"] == "no-store"
+    assert "<script>" not in page.get_data(as_text=True) and " style=" not in page.get_data(as_text=True)
+    secure = app.test_client()
+    token = re.search(r'value="([^"]+)"', secure.get("/console/sign-in", base_url="https://lrs.example").get_data(as_text=True)).group(1)
+    answer = secure.post("/console/sign-in", base_url="https://lrs.example",
+                         data={"csrf": token, "key": "test-admin", "secret": "test-admin-secret"})
+    cookie = next(c for c in answer.headers.get_all("Set-Cookie") if c.startswith("lrs_console="))
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie and "Path=/console" in cookie
