@@ -5,7 +5,7 @@ never the database behind their backs.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, redirect, render_template, url_for
 
 from lrs.console import about, credentials, forwarding, guard, signin, statements
 from lrs.console.sessions import Sessions
@@ -21,7 +21,7 @@ def register(app: Flask, lrs: LRS) -> None:
     console.register_error_handler(LRSError, _refused)
     for page in (signin, statements, credentials, forwarding, about):
         console.register_blueprint(page.blueprint)
-    console.add_url_rule("/", "home", statements.index)
+    console.add_url_rule("/", "home", lambda: redirect(url_for("console.statements.index"), 303))
     sessions = Sessions(lrs.db, lrs.credentials)
     sessions.ensure_indexes()
     app.extensions["console_sessions"] = sessions

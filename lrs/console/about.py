@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from lrs import __version__, credentials
 from lrs.core import current_lrs
-from lrs.xapi.versions import SUPPORTED_VERSIONS
+from lrs.http.versioning import enabled_versions
 
 blueprint = Blueprint("about", __name__)
 MASK = "••••••••"
@@ -23,7 +23,7 @@ def index() -> str:
     keys = [c.key for c in credentials.listed(lrs) if c.active]
     chosen = request.args.get("key") if request.args.get("key") in keys else (keys[0] if keys else None)
     return render_template("console/about.html", settings=settings, plugins=lrs.settings["plugins"],
-                           embedded=not lrs.settings["mongo_uri"], versions=SUPPORTED_VERSIONS, software=__version__,
+                           embedded=not lrs.settings["mongo_uri"], versions=enabled_versions(), software=__version__,
                            endpoint=endpoint(), keys=keys, chosen=chosen,
                            snippets=client_snippets(chosen, SECRET_PLACEHOLDER) if chosen else None)
 

@@ -10,6 +10,7 @@ from typing import Any
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#555555")
 MAX_SERIES = len(COLOURS) - 1  # the rest is "other"
 WIDTH, HEIGHT, AXIS = 720, 260, 40
+MAX_LABELS = 8  # day labels under the bars, readable on a phone
 
 
 def stacked(counts: list[dict], since: dt.date, until: dt.date) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def stacked(counts: list[dict], since: dt.date, until: dt.date) -> dict[str, Any
             "table": [[day, *(per_key[key].get(day, 0) for key in series)] for day in days],
             "width": WIDTH, "height": HEIGHT, "axis": AXIS, "step": step,
             "labels": [(round(AXIS + i * step + step / 2, 1), day[5:]) for i, day in enumerate(days)
-                       if len(days) <= 16 or i % max(1, len(days) // 12) == 0]}
+                       if i % -(-len(days) // MAX_LABELS) == 0]}
 
 
 def _short(key: Any) -> str:
