@@ -25,7 +25,8 @@ def sign_in() -> Response | tuple[Response, int]:
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), request.form.get("csrf", "").encode()):
         return _form("The sign-in form expired or did not come from this console. Try again.", 403)
-    credential = current_lrs().credentials.verify(request.form.get("key", ""), request.form.get("secret", ""))
+    credential = current_lrs().credentials.verify(request.form.get("key", ""), request.form.get("secret", ""),
+                                                  request.remote_addr)
     if credential is None:
         return _form("Unknown key or wrong secret, or the credential was revoked.", 401)
     if ADMIN_SCOPE not in credential.scopes:
