@@ -55,15 +55,17 @@ def lrs_startup(lrs: LRS) -> None:
 
 @hookimpl
 def lrs_erase_agent(lrs: LRS, agent_keys: list[str]) -> int:
-    """A person's sessions and the Person entities envelopes described, found by the actor IRIs
-    their xAPI accounts were made from (mapping.agent, backwards)."""
+    """A person's sessions, the Person entities envelopes described and the index entries of their
+    events (actor IRI and email), found by the actor IRIs their xAPI accounts were made from
+    (mapping.agent, backwards)."""
     home_page = lrs.settings["caliper_home_page"] or lrs.settings["public_url"]
     iris = [iri for key in agent_keys if key.startswith("account:") for iri in _actor_iris(key, home_page)]
     if not iris:
         return 0
     sessions = lrs.plugin_collection(PLUGIN_NAME, "sessions").delete_many({"learner": {"$in": iris}})
     entities = lrs.plugin_collection(PLUGIN_NAME, "entities").delete_many({"_id": {"$in": iris}})
-    return sessions.deleted_count + entities.deleted_count
+    events = lrs.plugin_collection(PLUGIN_NAME, "events").delete_many({"actorId": {"$in": iris}})
+    return sessions.deleted_count + entities.deleted_count + events.deleted_count
 
 
 def _actor_iris(key: str, home_page: str) -> list[str]:

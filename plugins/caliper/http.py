@@ -20,7 +20,7 @@ from plugins.caliper.responses import failure, register_errors, reply
 from plugins.caliper.session_events import Request, SessionEvents
 from plugins.caliper.stored_events import StoredEvents
 from plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, V1P2_EVENTS_WRITE, TokenStore, authorize
-from plugins.caliper.values import parse_datetime
+from plugins.caliper.values import entity_id, format_datetime, parse_datetime
 
 ENVELOPE_SCOPES = frozenset({EVENT_CREATE, V1P2_EVENTS_WRITE})
 EVENTS_API_SCOPES = frozenset({EVENTS_WRITE})
@@ -80,10 +80,15 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
         current = Request(path, item, sensor, credential, now())
         session_events.sessions.sweep(current.now)
         if item["type"] == "SessionEvent":
-            return reply(200, session_events.handle(current))
-        origin = session_events.origin(current, session_events.attached_session(current))
-        store_events(lrs, [Item(0, path, item, origin)], credential)
-        return reply(202, {"status": "accepted", "eventCount": 1})
+            answer = reply(200, session_events.handle(current))
+        else:
+            origin = session_events.origin(current, session_events.attached_session(current))
+            store_events(lrs, [Item(0, path, item, origin)], credential)
+            answer = reply(202, {"status": "accepted", "eventCount": 1})
+        # Listed by GET /caliper/events too; the sensor is the envelope's, else the event's edApp.
+        stored_events.record([item], sensor or entity_id(item.get("edApp")) or "", format_datetime(current.now),
+                             credential.key, current.now)
+        return answer
 
     @caliper.post("/events/1.0/sessions/<session_id>/heartbeat")
     def session_heartbeat(session_id: str) -> Response:

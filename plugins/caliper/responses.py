@@ -40,8 +40,15 @@ def _lrs_error(error: LRSError) -> Response:
     if isinstance(error, ItemErrors):
         items = {index for index, _, _ in error.errors if index is not None}
         what = f"{len(items)} invalid item(s)" if items else "invalid envelope"
-        return failure(400, f"{what}; nothing was stored", error.errors)
+        return failure(400, f"{what}; nothing was stored ({_first(error.errors)})", error.errors)
     return failure(error.status, error.message)
+
+
+def _first(problems: list) -> str:
+    """The first problem, for clients that show only `message` (timeback-caliper does)."""
+    _, path, rule = problems[0]
+    more = f"; {len(problems) - 1} more in `errors`" if len(problems) > 1 else ""
+    return f"{path}: {rule}{more}"
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -66,6 +66,7 @@ class StoredEvents:
             keys = [("client", ASCENDING)] if field == "client" else [("client", ASCENDING), (field, ASCENDING)]
             self.collection.create_index([*keys, *NEWEST_FIRST])
         self.collection.create_index([("client", ASCENDING), ("eventTime", ASCENDING)])
+        self.collection.create_index([("actorId", ASCENDING)])  # erasure of a person
 
     def record(self, events: list[dict], sensor: str, send_time: str, client: str, now: dt.datetime) -> None:
         """Index events just stored (or found stored already: a re-send heals a missing entry)."""

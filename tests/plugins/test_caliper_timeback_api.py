@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
+from lrs.erasure import erase_agent
 from plugins.caliper.tokens import V1P2_EVENTS_WRITE
-from tests.plugins.caliper_support import SEED_002_EVENTS, bearer, caliper_app, envelope, statement_count, token
+from tests.plugins.caliper_support import (
+    SEED_002_EVENTS, SEED_003_XP, bearer, caliper_app, envelope, fill_placeholders, statement_count, token,
+)
 
 
 @pytest.fixture
@@ -76,3 +79,23 @@ def test_the_v1p2_route_takes_the_v1p2_scope(client: Any) -> None:
     assert response.status_code == 200 and response.get_json()["jobId"]
     assert post(client, "/events/1.0/", fresh(), v1p2_only).status_code == 403
     assert client.get("/caliper/events", headers=bearer(token(client, scope="events.write"))).status_code == 403
+
+
+def test_erasing_a_person_removes_their_events_from_the_listing(client: Any, app: Any) -> None:
+    event = fresh()  # actor https://example.edu/users/554433 -> account https://example.edu | users/554433
+    access = token(client)
+    post(client, "/caliper/event", envelope(event, dict(fresh(), actor="https://example.edu/users/other")), access)
+    erase_agent(app.extensions["lrs"], {"account": {"homePage": "https://example.edu", "name": "users/554433"}}, by="test")
+    listed = client.get("/caliper/events", headers=bearer(access)).get_json()
+    assert listed["pagination"]["total"] == 1 and listed["events"][0]["actor"] == "https://example.edu/users/other"
+    index = app.extensions["lrs"].plugin_collection("caliper", "events")
+    assert index.count_documents({"actorId": event["actor"]["id"]}) == 0
+
+
+def test_events_api_events_are_listed_too(client: Any) -> None:
+    event = fill_placeholders(SEED_003_XP)
+    assert client.post("/events/1.0/", data=json.dumps(event), headers=bearer(token(client)),
+                       content_type="application/json").status_code == 202
+    [listed] = client.get("/caliper/events", headers=bearer(token(client))).get_json()["events"]
+    assert listed["externalId"] == event["id"] and listed["sensor"] == event["edApp"]["id"]
+    assert listed["extensions"] == event["extensions"]
