@@ -25,6 +25,13 @@ def _prefix(value: str) -> str:
     return value
 
 
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {value!r}")
+    return number
+
+
 @hookimpl
 def lrs_declare_settings() -> Iterable[Setting]:
     return [
@@ -36,6 +43,9 @@ def lrs_declare_settings() -> Iterable[Setting]:
                 "which the content is one of their strongAreas.", float),
         Setting("h5p_weak_score", 50.0, "A learner's average score (%) on a content below which the "
                 "content is one of their weakAreas.", float),
+        Setting("h5p_min_group_size", 5, "A learner (scope h5p) sees a content's analytics only when every "
+                "figure covers at least this many other learners; fewer is 403, so no one's own score shows "
+                "through an average (0: always shown). Readers (h5p/read) always see them.", _count),
     ]
 
 

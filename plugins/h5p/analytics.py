@@ -20,6 +20,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from lrs.errors import Forbidden
 from plugins.h5p.config import H5PConfig
 
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -75,6 +76,19 @@ TOTALS = {
 ADDITIVE = [name for name in TOTALS if name != "lastUpdated"]
 
 
+def _actor_if(condition: dict) -> dict:
+    return {"$addToSet": {"$cond": [condition, "$actor", None]}}
+
+
+# Who each kind of figure is made of: any statement (attempts, last update), completions (scores,
+# durations), passed/failed (pass rate). A learner sees the figures only over enough of each.
+CONTRIBUTORS = {
+    "anyLearners": {"$addToSet": "$actor"},
+    "completingLearners": _actor_if({"$eq": ["$completed", 1]}),
+    "gradedLearners": _actor_if({"$gt": [{"$add": ["$passed", "$failed"]}, 0]}),
+}
+
+
 class Analytics:
     def __init__(self, collection: Any, config: H5PConfig):
         self.collection = collection
@@ -99,11 +113,27 @@ class Analytics:
 
     # -- figures --------------------------------------------------------------------------------
 
-    def content(self, content_id: str) -> dict:
-        """Content analytics: one group over every statement about the content."""
+    def content(self, content_id: str, viewer: str | None = None) -> dict:
+        """Content analytics: one group over every statement about the content.
+
+        `viewer` is a learner asking (None: a reader). A learner knows their own part of every
+        figure, so each figure must also cover at least `min_group_size` other learners, or an
+        average would show one other learner's score; else Forbidden."""
         rows = self._aggregate([{"$match": {**VISIBLE, **self.content_match(content_id)}}, *FIGURES,
-                                {"$group": {"_id": None, **TOTALS}}])
-        return {"contentId": content_id, **content_summary(rows[0] if rows else {})}
+                                {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}])
+        totals = rows[0] if rows else {}
+        if viewer is not None:
+            self._check_group_size(totals, viewer, content_id)
+        return {"contentId": content_id, **content_summary(totals)}
+
+    def _check_group_size(self, totals: dict, viewer: str, content_id: str) -> None:
+        own = self.config.actor_key(viewer)
+        for name in CONTRIBUTORS:
+            others = {actor for actor in totals.get(name, ()) if actor not in (None, own)}
+            if others and len(others) < self.config.min_group_size:
+                raise Forbidden(f"analytics of content {content_id} are shown to learners only when each figure "
+                                f"covers at least {self.config.min_group_size} other learners "
+                                "(LRS_H5P_MIN_GROUP_SIZE); your own figures are at /progress/<contentId>")
 
     def progress(self, match: dict) -> list[dict]:
         """One entry per learner and content, most recently active first."""

@@ -18,6 +18,7 @@ class H5PConfig:
     platform: str
     strong_score: float
     weak_score: float
+    min_group_size: int = 5
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "H5PConfig":
@@ -26,6 +27,7 @@ class H5PConfig:
             platform=settings["h5p_platform"],
             strong_score=settings["h5p_strong_score"],
             weak_score=settings["h5p_weak_score"],
+            min_group_size=settings["h5p_min_group_size"],
         )
 
     @property

@@ -74,8 +74,8 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
 
     @blueprint.get("/analytics/content/<content_id>")
     def content_analytics(content_id: str) -> Response:
-        caller(lrs, LEARNER, READER)
-        return _ok(analytics.content(content_id))
+        who = caller(lrs, LEARNER, READER)
+        return _ok(analytics.content(content_id, viewer=None if who.reads_all else who.user_id))
 
     @blueprint.get("/analytics/user")
     def user_analytics() -> Response:
