@@ -74,7 +74,7 @@ def run(endpoint: str, statements: int, batch_size: int, in_flight: int) -> floa
     worker = Worker(lrs).start()
     began = time.perf_counter()
     while forwarding_status(lrs)[0]["backlog"]:
-        time.sleep(0.05)
+        time.sleep(0.5)
     elapsed = time.perf_counter() - began
     worker.stop()
     return statements / elapsed

@@ -3,6 +3,9 @@ live target LRS behind the fault-injecting proxy."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 from lrs.forwarding.provenance import EXTENSION
@@ -144,3 +147,30 @@ def test_provenance_carries_the_original_authority_and_stored_time(make_app, liv
     copy = stored(live_server.server.app)[sid]
     assert copy["context"]["extensions"][EXTENSION] == {"authority": original["authority"], "stored": original["stored"]}
     assert verify(lrs, forward_targets(lrs)[0]).ok
+
+
+def test_verify_and_wait_caught_up_as_commands(shared_store, make_app, live_server):
+    """`lrs forward verify` and `lrs forward status --wait-caught-up` in processes of their own,
+    on the source's store: both exit 1 before the target got the statements, 0 after."""
+    config = json.dumps([target_config("replica", live_server.url + "/xapi", timeout=2)])
+    source = make_app(mongo_uri=shared_store, plugins="forward_xapi", forward_xapi_targets=config, **fast_engine())
+    lrs = source.extensions["lrs"]
+    ids = post(source, 1, 10)
+    env = {**os.environ, "LRS_MONGO_URI": shared_store, "LRS_MONGO_DB": lrs.db.name, "LRS_PLUGINS": "forward_xapi",
+           "LRS_FORWARD_XAPI_TARGETS": config, "LRS_LOG_LEVEL": "ERROR"}
+
+    def lrs_forward(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lrs.cli", "forward", *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    before = lrs_forward("verify", "replica")
+    assert before.returncode == 1 and sorted(before.stdout.split()) == sorted(["missing"] * 10 + ids)
+    assert lrs_forward("status", "--wait-caught-up", "0.5").returncode == 1
+    worker = Worker(lrs).start()
+    try:
+        waited = lrs_forward("status", "--wait-caught-up", "60", "--json")
+    finally:
+        worker.stop(5)
+    assert waited.returncode == 0 and json.loads(waited.stdout)[0]["caught_up"]
+    after = lrs_forward("verify", "replica")
+    assert after.returncode == 0 and "10 statements checked, 0 missing, 0 different" in after.stderr
