@@ -4,7 +4,7 @@
     python benchmarks/forwarding.py --statements 20000 --batch-size 500 --outage 60 --rate 50
 
 The target is a second instance of this LRS (`lrs serve` on its embedded store, started as a
-subprocess by `local_server` from benchmarks/statements.py). The source LRS and its forwarding
+subprocess by `lrs.server.spawned`). The source LRS and its forwarding
 worker run in this process with default engine settings unless told otherwise.
 
 1. Throughput: store N statements in the source, start the worker, time until the backlog is 0.
@@ -28,11 +28,12 @@ import uuid
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from statements import local_server, statement  # noqa: E402 (the sibling benchmark's helpers)
+from statements import statement  # noqa: E402 (the sibling benchmark's helper)
 
 from lrs.app import create_app  # noqa: E402
 from lrs.forwarding.status import forwarding_status  # noqa: E402
 from lrs.forwarding.worker import Worker  # noqa: E402
+from lrs.server import spawned  # noqa: E402
 
 AUTH = ("bench", "bench-secret")
 
@@ -154,7 +155,8 @@ def main() -> None:
     parser.add_argument("--retry-max", type=float, default=300.0)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
-    with local_server(args.port) as (endpoint, process):
+    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_LOG_LEVEL": "WARNING", "LRS_MONGO_URI": ""}
+    with spawned(env, args.port, own_session=True) as (endpoint, process):
         lrs = source_lrs(endpoint, args.batch_size, args.timeout, args.retry_max)
         throughput(lrs, args.statements)
         if args.outage:
