@@ -1,8 +1,9 @@
 """A target LRS that dies between inserting a batch's pending statements and revealing them.
 
-The target is a real `lrs serve` (gunicorn) on a store shared through the wire protocol (or the
-MongoDB of LRS_TEST_MONGO_URI); its worker is SIGKILLed right after the insert of the first
-batch the forwarder sends, and gunicorn starts another. The resend of those ids must succeed at
+The target is a real `lrs serve` (gunicorn, two worker processes: several live servers on one
+store) on a store shared through the wire protocol (or the MongoDB of LRS_TEST_MONGO_URI); the
+worker that takes the first batch the forwarder sends is SIGKILLed right after inserting it, and
+gunicorn starts another; the resend may reach either. The resend of those ids must succeed at
 once: the dead process's pending batch is recognised by its expired writer registration, not
 after the five minutes a batch without a writer is given.
 """
@@ -41,7 +42,7 @@ def test_a_target_killed_mid_write_takes_the_resend_at_once(shared_store, make_a
     database, port = f"lrs_test_{uuid.uuid4().hex[:12]}", free_port()
     flag = tmp_path / "crash"
     env = {**os.environ, "LRS_MONGO_URI": shared_store, "LRS_MONGO_DB": database, "LRS_HOST": "127.0.0.1",
-           "LRS_PORT": str(port), "LRS_WORKERS": "1", "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET,
+           "LRS_PORT": str(port), "LRS_WORKERS": "2", "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET,
            "LRS_LOG_LEVEL": "WARNING", "LRS_TEST_CRASH_FLAG": str(flag)}
     target = subprocess.Popen([sys.executable, "-c", "import tests.forwarding.crash_after_insert; "
                                "from lrs.cli import main; main(['serve'])"], env=env, cwd=ROOT,
