@@ -160,7 +160,15 @@ def test_create_a_credential_use_it_from_tincan_and_revoke_it(page, check, lrs):
     assert saved.success, saved.data
     assert client.retrieve_statement(saved.content.id).success
 
-    page.goto(lrs["base"] + "/console/credentials")
+    page.goto(f"{lrs['base']}/console/credentials/{key}")
+    check("6b-credential-edit")
+    page.fill("#label", "Course app (write only)")
+    page.uncheck("input[value='statements/read']")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/console/credentials")
+    assert page.locator("td:has-text('Course app (write only)')").count() == 1
+    assert client.retrieve_statement(saved.content.id).response.status == 403
+
     page.click(f"button[aria-label='Revoke {key}']")
     page.wait_for_url("**/console/credentials")
     refused = client.save_statement(Statement(actor=Agent(mbox="mailto:app@example.com"),

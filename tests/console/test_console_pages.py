@@ -4,11 +4,14 @@ for real; these cover the details quickly.)"""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
+from urllib.parse import unquote_plus
 
 import pytest
 
+from lrs.forwarding.dead_letters import DeadLetters
 from tests.conftest import ADMIN_SECRET, basic_auth
 from tests.console.signin import session_csrf, sign_in
 
@@ -108,3 +111,30 @@ def test_about_masks_secrets_and_offers_client_snippets(make_app):
     assert ADMIN_SECRET not in page and "LRS_ADMIN_SECRET" in page and "••••••••" in page
     assert "simple_events" in page and "2.0.0" in page and "http://127.0.0.1:8000/xapi/" in page
     assert "new TinCan.LRS" in page and "RemoteLRS" in page
+
+
+def test_forwarding_page_replays_dead_letters_and_backfills(make_app):
+    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target]))
+    lrs = app.extensions["lrs"]
+    refused = [statement("a@example.com"), statement("b@example.com")]
+    post(app, refused)
+    letters = DeadLetters(lrs.db)
+    for seq, item in enumerate(refused):
+        letters.record("replica", item["id"], seq, 409, "conflict", dt.datetime.now(dt.timezone.utc))
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/forwarding").get_data(as_text=True)
+    assert "replica" in page and refused[0]["id"] in page and "conflict" in page and "Replay all 2" in page
+    one = client.post("/console/forwarding/replica/replay", data={"csrf": session_csrf(client),
+                                                                  "statement_id": refused[0]["id"]})
+    assert one.status_code == 303 and "1 dead letter" in unquote_plus(one.location)
+    assert [letter["statement_id"] for letter in letters.to_replay("replica", 10)] == [refused[0]["id"]]
+    every = client.post("/console/forwarding/replica/replay", data={"csrf": session_csrf(client)})
+    assert "2 dead letter" in unquote_plus(every.location)
+    backfill = client.post("/console/forwarding/replica/backfill", data={"csrf": session_csrf(client),
+                                                                        "since": "2000-01-01T00:00"})
+    assert backfill.status_code == 303 and "from sequence 0" in unquote_plus(backfill.location)
+    bad = client.post("/console/forwarding/replica/backfill", data={"csrf": session_csrf(client), "since": "soon"})
+    assert bad.status_code == 400 and "since" in bad.get_data(as_text=True)
+    assert client.post("/console/forwarding/nowhere/replay", data={"csrf": session_csrf(client)}).status_code == 404
