@@ -208,7 +208,8 @@ DESCRIBABLE = ("Entity", "SystemIdentifier", "Selector")
 EVENT_TYPES = frozenset(EVENTS)
 
 
-def ancestry(kind: str) -> list[str]:
+@cache
+def ancestry(kind: str) -> tuple[str, ...]:
     """The type, its supertype, ... up to the root (entity or event types)."""
     table = EVENTS if kind in EVENTS else ENTITIES
     chain: list[str] = []
@@ -216,7 +217,7 @@ def ancestry(kind: str) -> list[str]:
     while current is not None:
         chain.append(current)
         current = table[current].parent
-    return chain
+    return tuple(chain)
 
 
 def is_a(kind: str, allowed: tuple[str, ...] | frozenset[str] | set[str]) -> bool:
@@ -232,3 +233,9 @@ def properties(kind: str) -> dict[str, str]:
     for name in reversed(ancestry(kind)):
         merged.update(table[name].properties)
     return merged
+
+
+@cache
+def required(kind: str) -> tuple[str, ...]:
+    """The type's required properties (specs ending in `!`)."""
+    return tuple(name for name, spec in properties(kind).items() if spec.endswith("!"))

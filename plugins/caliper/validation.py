@@ -73,8 +73,8 @@ def event_problems(event: Any, path: str) -> list[Problem]:
     specs = model.properties(kind if known else "Event")
     problems = [(f"{path}.{key}", "unknown property (custom data belongs in `extensions`)")
                 for key in event if key not in specs and key != "@context"]
-    problems += [(f"{path}.{key}", "required") for key, spec in specs.items()
-                 if spec.endswith("!") and key not in event]
+    problems += [(f"{path}.{key}", "required") for key in model.required(kind if known else "Event")
+                 if key not in event]
     problems += _context_problems(event, path)
     if "id" in event and not is_event_id(event["id"]):
         problems.append((f"{path}.id", "must be a UUID expressed as a URN: urn:uuid:<UUID>"))
@@ -170,7 +170,7 @@ def entity_problems(entity: dict, path: str, allowed: tuple[str, ...], strict: b
             problems += [] if is_iri(item) else [(f"{path}.id", "required: the entity's IRI")]
         elif key != "type":
             problems += check_value(item, specs[key], f"{path}.{key}", strict, depth)
-    missing = [key for key, spec in specs.items() if spec.endswith("!") and key not in entity]
+    missing = [key for key in model.required(kind) if key not in entity]
     problems += [(f"{path}.{key}", "required: the entity's IRI" if key == "id" else "required") for key in missing]
     return problems
 

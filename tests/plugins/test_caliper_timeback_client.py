@@ -41,19 +41,24 @@ def _python_312() -> str | None:
 
 @pytest.fixture(scope="module")
 def client_python() -> str:
-    """The venv's interpreter, with the pinned client installed (once)."""
+    """The venv's interpreter, with the pinned client installed (once; repaired if half made)."""
     python = VENV / "bin" / "python"
-    if not python.exists():
-        base = _python_312()
-        if base is None:
-            pytest.skip("timeback-caliper needs Python 3.12+, and none was found on PATH or under ~/.pyenv")
-        subprocess.run([base, "-m", "venv", "--clear", str(VENV)], check=True, timeout=120)
-        installed = subprocess.run([str(python), "-m", "pip", "install", "-q", CLIENT], capture_output=True,
-                                   text=True, timeout=600)
-        if installed.returncode != 0:
-            shutil.rmtree(VENV, ignore_errors=True)
-            pytest.skip(f"could not install {CLIENT} (offline?): {installed.stderr[-300:]}")
+    if python.exists() and _has_client(python):
+        return str(python)
+    base = _python_312()
+    if base is None:
+        pytest.skip("timeback-caliper needs Python 3.12+, and none was found on PATH or under ~/.pyenv")
+    subprocess.run([base, "-m", "venv", "--clear", str(VENV)], check=True, timeout=120)
+    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", CLIENT], capture_output=True,
+                               text=True, timeout=600)
+    if installed.returncode != 0:
+        shutil.rmtree(VENV, ignore_errors=True)
+        pytest.skip(f"could not install {CLIENT} (offline?): {installed.stderr[-300:]}")
     return str(python)
+
+
+def _has_client(python: pathlib.Path) -> bool:
+    return subprocess.run([str(python), "-c", "import timeback_caliper"], capture_output=True, timeout=60).returncode == 0
 
 
 @pytest.fixture
