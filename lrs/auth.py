@@ -13,11 +13,10 @@ import hashlib
 import hmac
 import secrets
 import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from cachetools import TTLCache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 XAPI_SCOPES = (
@@ -85,12 +84,11 @@ def new_secret() -> str:
 
 
 class VerifiedPairs:
-    """A bounded, expiring memory of key/secret pairs that already passed the slow hash."""
+    """A bounded, expiring memory of key/secret pairs that already passed the slow hash: a
+    cachetools TTL cache (least recently used pairs go first when it is full)."""
 
     def __init__(self, ttl_seconds: float, size: int = 4096):
-        self._ttl = ttl_seconds
-        self._size = size
-        self._entries: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._pairs: TTLCache = TTLCache(maxsize=size, ttl=ttl_seconds)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -99,18 +97,9 @@ class VerifiedPairs:
         return key, hashlib.sha256(f"{secret}\0{hashed}".encode()).hexdigest()
 
     def seen(self, key: str, secret: str, hashed: str) -> bool:
-        entry = self._entry(key, secret, hashed)
         with self._lock:
-            expires = self._entries.get(entry)
-            if expires is None or expires < time.monotonic():
-                self._entries.pop(entry, None)
-                return False
-            return True
+            return self._entry(key, secret, hashed) in self._pairs
 
     def remember(self, key: str, secret: str, hashed: str) -> None:
-        if self._ttl <= 0:
-            return
         with self._lock:
-            self._entries[self._entry(key, secret, hashed)] = time.monotonic() + self._ttl
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            self._pairs[self._entry(key, secret, hashed)] = True

@@ -8,7 +8,6 @@ import logging
 from typing import Any, Iterable, Mapping
 
 import pluggy
-from flask import current_app
 from pymongo.collection import Collection
 
 from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES, Credential, VerifiedPairs
@@ -120,8 +119,3 @@ def admin_pair(settings: Mapping[str, Any]) -> tuple[str, str] | None:
         raise ValueError(f"{given} is set but {missing} is not: set both (the admin credential's key and "
                          "secret) or neither")
     return (key, secret) if key else None
-
-
-def current_lrs() -> LRS:
-    """The LRS of the Flask application handling the current request."""
-    return current_app.extensions["lrs"]

@@ -56,3 +56,23 @@ def test_the_environment_cannot_set_a_cost_outside_14_to_17(value):
 
 def test_the_environment_can_raise_the_cost():
     assert Settings.resolve(CORE_SETTINGS, environ={"LRS_SECRET_HASH_COST": "16"})["secret_hash_cost"] == 16
+
+
+def test_a_verified_pair_is_remembered_until_its_hash_changes_or_it_expires(make_app, monkeypatch):
+    lrs = make_app(auth_cache_seconds=300).extensions["lrs"]
+    lrs.create_credential("reader", "first", ["statements/read"])
+    calls = []
+    monkeypatch.setattr("lrs.store.credentials.check_secret", lambda *a: calls.append(a) or check_secret(*a))
+    assert lrs.credentials.verify("reader", "first") and lrs.credentials.verify("reader", "first")
+    assert len(calls) == 1
+    lrs.create_credential("reader", "second", ["statements/read"])  # a new hash: the memory no longer counts
+    assert not lrs.credentials.verify("reader", "first") and len(calls) == 2
+
+
+def test_with_no_cache_time_every_verification_hashes(make_app, monkeypatch):
+    lrs = make_app(auth_cache_seconds=0).extensions["lrs"]
+    lrs.create_credential("reader", "first", ["statements/read"])
+    calls = []
+    monkeypatch.setattr("lrs.store.credentials.check_secret", lambda *a: calls.append(a) or check_secret(*a))
+    assert lrs.credentials.verify("reader", "first") and lrs.credentials.verify("reader", "first")
+    assert len(calls) == 2

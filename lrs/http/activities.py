@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request
 
 from lrs.auth import READ_DEFINITIONS
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.http import params
 from lrs.http.auth import require
 

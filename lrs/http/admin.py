@@ -13,7 +13,7 @@ from marshmallow import fields, validate
 
 from lrs import schemas
 from lrs.auth import ADMIN
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.errors import BadRequest
 from lrs.forwarding import operations
 from lrs.forwarding.status import forwarding_status

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import fields, validate
 
 from lrs import credentials, schemas
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.http.admin import admin_only, object_body
 from lrs.http.params import StrictSchema
 

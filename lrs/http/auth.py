@@ -6,7 +6,7 @@ from typing import Iterable
 from flask import g, request
 
 from lrs.auth import Credential
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.errors import Forbidden, Unauthorized
 
 

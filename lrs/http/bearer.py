@@ -4,6 +4,8 @@ An API key is an ordinary LRS credential (`lrs credentials create --scope simple
 is revoked, listed and hashed like every other. The token carries its key and secret, either as
 `<key>:<secret>` or as the base64 of that text (the same bytes HTTP Basic would send, which is a
 valid RFC 6750 token). A base64 text never holds a colon, so the two forms cannot be confused.
+RFC 6750's token syntax allows `=` only at its end, so a secret holding `=` travels in base64.
+The header is parsed by werkzeug (`request.authorization`).
 
 The xAPI resources take HTTP Basic only; this scheme is for plugins (simple_events, h5p).
 """
@@ -13,18 +15,18 @@ import base64
 import binascii
 
 from flask import request
+from werkzeug.datastructures import Authorization
 
 from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import Forbidden, Unauthorized
 
 
-def token_pair(authorization: str | None) -> tuple[str, str] | None:
-    """(key, secret) from an Authorization header value, or None if it is not a usable Bearer."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+def token_pair(authorization: Authorization | None) -> tuple[str, str] | None:
+    """(key, secret) from a request's Authorization header, or None if it is not a usable Bearer."""
+    if authorization is None or authorization.type != "bearer" or not authorization.token:
         return None
+    token = authorization.token
     if ":" not in token:
         try:
             token = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
@@ -34,8 +36,8 @@ def token_pair(authorization: str | None) -> tuple[str, str] | None:
     return (key, secret) if colon and key and secret else None
 
 
-def authenticate(lrs: LRS, authorization: str | None, scopes: frozenset[str]) -> Credential:
-    """The active credential named by the header, if it holds one of `scopes`.
+def authenticate(lrs: LRS, authorization: Authorization | None, scopes: frozenset[str]) -> Credential:
+    """The active credential named by the header (`request.authorization`), if it holds one of `scopes`.
 
     401 when the token is missing, malformed, unknown or revoked; 403 when the credential is fine
     but not granted this adapter. Scope `all` is an xAPI scope and does not open adapters.

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.http import parse_etags, parse_options_header
 
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.errors import BadRequest, NotFound
 from lrs.http import params
 from lrs.http.auth import require

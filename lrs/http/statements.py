@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 
 from lrs import client_json
 from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS, Credential
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.errors import BadRequest, NotFound
 from lrs.http import params
 from lrs.http.auth import require
@@ -18,7 +18,7 @@ from lrs.http.attachments import read_statements, statements_response
 from lrs.statements import WriteRights, utc_now
 from lrs.store.statements import StatementQuery
 from lrs.xapi.agents import ifi_key
-from lrs.xapi.formats import format_statement, parse_accept_language
+from lrs.xapi.formats import format_statement
 from lrs.xapi.timestamps import format_timestamp
 
 blueprint = Blueprint("statements", __name__)
@@ -167,7 +167,7 @@ def _formatted(raws: list[str], fmt: str) -> list[str]:
     statements = [json.loads(raw) for raw in raws]
     if fmt == "canonical":
         current_lrs().activities.canonicalise(statements)
-    languages = parse_accept_language(request.headers.get("Accept-Language"))
+    languages = [tag for tag, quality in request.accept_languages if quality > 0]  # by preference
     return [json.dumps(format_statement(s, fmt, languages), ensure_ascii=False) for s in statements]
 
 

@@ -33,8 +33,8 @@ from pymongo.errors import BulkWriteError
 
 from lrs.store.derived import derived_fields
 from lrs.store.writers import Writers
+from lrs.xapi.validation import VOIDED
 
-VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 STALE_PENDING = dt.timedelta(minutes=5)  # batches announced without a writer (older versions)
 # MongoDB's document limit, less room for what is added later (`via`, `seq`, `pending`).
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 256 * 1024
@@ -256,14 +256,14 @@ class StatementStore:
             if target is None:
                 self.waiting_refs.update_one(
                     {"_id": doc["ref"]},
-                    {"$addToSet": {"referrers": {"id": doc["_id"], "voiding": doc["verb"] == VOIDED_VERB}}},
+                    {"$addToSet": {"referrers": {"id": doc["_id"], "voiding": doc["verb"] == VOIDED}}},
                     upsert=True)
             else:
                 doc["via"] = [_filter_part(target), *target.get("via", [])]
 
     def _apply_references(self, documents: list[dict]) -> None:
         """Void the targets of voiding statements, and resolve references that waited for these."""
-        self._void([doc["ref"] for doc in documents if doc["verb"] == VOIDED_VERB and doc["ref"]])
+        self._void([doc["ref"] for doc in documents if doc["verb"] == VOIDED and doc["ref"]])
         waiting = list(self.waiting_refs.find({"_id": {"$in": [doc["_id"] for doc in documents]}}))
         parts = {doc["_id"]: _filter_part(doc) for doc in documents}
         for entry in waiting:
@@ -280,7 +280,7 @@ class StatementStore:
     def _void(self, targets: list[str]) -> None:
         """A voiding statement cannot itself be voided, so those are left alone."""
         if targets:
-            self.collection.update_many({"_id": {"$in": targets}, "verb": {"$ne": VOIDED_VERB}},
+            self.collection.update_many({"_id": {"$in": targets}, "verb": {"$ne": VOIDED}},
                                         {"$set": {"voided": True}})
 
     def recover(self, now: dt.datetime) -> None:
@@ -294,7 +294,7 @@ class StatementStore:
             target = self.collection.find_one({"_id": entry["_id"], "pending": {"$exists": False}})
             if target is not None:
                 self._resolve(entry, _filter_part(target))
-        voiding = self.collection.find({"verb": VOIDED_VERB, "pending": {"$exists": False}}, {"ref": 1})
+        voiding = self.collection.find({"verb": VOIDED, "pending": {"$exists": False}}, {"ref": 1})
         self._void([doc["ref"] for doc in voiding if doc.get("ref")])
 
     # -- reading -------------------------------------------------------------------------------

@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import Callable
 
 from lrs.xapi.agents import IFIS
+from lrs.xapi.validation import ALL_COMPONENT_LISTS
 
 Transform = Callable[[dict], dict]
-_COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
 
 
 def format_statement(statement: dict, fmt: str, languages: list[str]) -> dict:
-    """The stored `statement` in format `fmt`; `languages` is parse_accept_language's list."""
+    """The stored `statement` in format `fmt`; `languages` are the Accept-Language ranges by preference."""
     if fmt == "exact":
         return statement
     if fmt == "ids":
@@ -29,28 +29,6 @@ def format_statement(statement: dict, fmt: str, languages: list[str]) -> dict:
         choose = _LanguageChooser(languages)
         return _rebuild(statement, _same, choose.verb, choose.activity)
     raise ValueError(f"unknown statement format {fmt!r}")
-
-
-def parse_accept_language(header: str | None) -> list[str]:
-    """Language ranges by preference (RFC 7231 5.3.5): "da, en-gb;q=0.8" -> ["da", "en-gb"]."""
-    ranked = []
-    for position, part in enumerate((header or "").split(",")):
-        tag, _, params = part.partition(";")
-        tag = tag.strip()
-        quality = _quality(params)
-        if tag and quality > 0:
-            ranked.append((-quality, position, tag))
-    return [tag for _, _, tag in sorted(ranked)]
-
-
-def _quality(params: str) -> float:
-    name, _, value = params.strip().partition("=")
-    if name.strip().lower() != "q":
-        return 1.0
-    try:
-        return float(value)
-    except ValueError:
-        return 0.0
 
 
 def _rebuild(statement: dict, agent: Transform, verb: Transform, activity: Transform) -> dict:
@@ -132,7 +110,7 @@ class _LanguageChooser:
         for key in ("name", "description"):
             if key in definition:
                 definition[key] = self.one_language(definition[key])
-        for key in _COMPONENT_LISTS:
+        for key in ALL_COMPONENT_LISTS:
             if key in definition:
                 definition[key] = [self._component(component) for component in definition[key]]
         return {**activity, "definition": definition}

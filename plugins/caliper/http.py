@@ -46,7 +46,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.post("/caliper/event")
     @caliper.post("/caliper/v1p2")
     def envelope() -> Response:
-        credential = authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now())
+        credential = authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
         body, events, entities = checked_envelope()
         stored = store_events(lrs, events, credential)
         at = now()
@@ -61,7 +61,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
 
     @caliper.post("/caliper/event/validate")
     def validate() -> Response:
-        authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now())
+        authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
         try:
             _, events, entities = checked_envelope()
         except ItemErrors as error:
@@ -71,7 +71,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
 
     @caliper.post("/events/1.0/", strict_slashes=False)
     def event() -> Response:
-        credential = authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
+        credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
         path, item, sensor = _single_event(json_body(check_type=False))
         problems = validation.event_problems(item, path)
         problems += validation.events_api_problems(item, path) if isinstance(item, dict) else []
@@ -92,12 +92,12 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
 
     @caliper.post("/events/1.0/sessions/<session_id>/heartbeat")
     def session_heartbeat(session_id: str) -> Response:
-        credential = authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
+        credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
         return _heartbeat(session_events, session_id, credential.key, _heartbeat_body())
 
     @caliper.post("/events/1.0/heartbeat")
     def heartbeat() -> Response:
-        credential = authorize(lrs, tokens, request.headers.get("Authorization"), EVENTS_API_SCOPES, now())
+        credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
         body = _heartbeat_body()
         session_id = body.get("sessionId", request.args.get("sessionId"))
         if not isinstance(session_id, str) or not session_id:

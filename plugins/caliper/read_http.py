@@ -26,7 +26,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: J
     register_errors(reads)
 
     def client() -> str:
-        return authorize(lrs, tokens, request.headers.get("Authorization"), ENVELOPE_SCOPES, now()).key
+        return authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now()).key
 
     @reads.get("/caliper/events")
     def list_events() -> Response:

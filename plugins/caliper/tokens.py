@@ -16,6 +16,7 @@ from typing import Iterable
 
 from pymongo import ASCENDING
 from pymongo.collection import Collection
+from werkzeug.datastructures import Authorization
 
 from lrs.auth import Credential
 from lrs.core import LRS
@@ -75,20 +76,14 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
-
-
-def authorize(lrs: LRS, tokens: TokenStore, authorization: str | None, needed: frozenset[str],
+def authorize(lrs: LRS, tokens: TokenStore, authorization: Authorization | None, needed: frozenset[str],
               now: dt.datetime) -> Credential:
     """The credential behind the request's Bearer token, if the token grants one of `needed`.
 
     401 for a missing, unknown, expired or revoked token; 403 for a live token without the scope.
     """
-    token = bearer_token(authorization)
-    if token is None:
+    token = authorization.token if authorization is not None and authorization.type == "bearer" else None
+    if not token:
         raise Unauthorized("a Bearer token is required: get one from POST /oauth/token")
     grant = tokens.verify(lrs, token, now)
     if grant is None:

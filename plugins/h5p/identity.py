@@ -47,4 +47,4 @@ class Caller:
 
 def caller(lrs: LRS, *scopes: str) -> Caller:
     """The authenticated caller of this request, if its key holds one of `scopes`."""
-    return Caller(authenticate(lrs, request.headers.get("Authorization"), frozenset(scopes)))
+    return Caller(authenticate(lrs, request.authorization, frozenset(scopes)))

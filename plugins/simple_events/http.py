@@ -41,7 +41,7 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
     blueprint.register_error_handler(Exception, _unexpected)
 
     def post_events() -> Response:
-        credential = authenticate(lrs, request.headers.get("Authorization"), SCOPES)
+        credential = authenticate(lrs, request.authorization, SCOPES)
         payload = json_body(check_type=False)
         events = payload if isinstance(payload, list) else [payload]
         problems = [(index, field, message) for index, event in enumerate(events)

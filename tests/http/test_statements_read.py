@@ -181,3 +181,17 @@ def test_format_canonical_uses_the_refined_definition_in_one_language(client, xa
     assert got["object"]["definition"] == {"name": {"fr-FR": "Neuf"}, "description": {"fr-FR": "Le neuf"}}
     exact = client.get(f"/xapi/statements?statementId={first_id}", headers=headers).get_json()
     assert exact["object"]["definition"] == {"name": {"en-US": "Nine"}}
+
+
+@pytest.mark.parametrize("header, expected", [
+    (None, "en-US"), ("", "en-US"), ("de", "de"), ("da, de;q=0.8, fr;q=0.7", "de"),
+    ("fr;q=0.5, de;q=0.9, en-US", "en-US"), ("de;q=0, fr", "fr"), ("de;q=abc, fr;q=0.1", "fr"), (" , de ,", "de"),
+])
+def test_format_canonical_picks_the_language_the_accept_language_header_prefers(client, xapi_headers, header, expected):
+    names = {"en-US": "Nine", "de": "Neun", "fr": "Neuf"}
+    [statement_id] = post(client, xapi_headers, statement(
+        activity="http://example.com/a/languages", object={"id": "http://example.com/a/languages",
+                                                           "definition": {"name": names}}))
+    headers = {**xapi_headers, **({"Accept-Language": header} if header is not None else {})}
+    got = client.get(f"/xapi/statements?statementId={statement_id}&format=canonical", headers=headers).get_json()
+    assert got["object"]["definition"]["name"] == {expected: names[expected]}

@@ -1,6 +1,6 @@
 import pytest
 
-from lrs.xapi.formats import format_statement, parse_accept_language
+from lrs.xapi.formats import format_statement
 
 from .builders import AGENT, VERB, statement
 
@@ -54,16 +54,6 @@ def test_canonical_keeps_agents_and_one_language_per_map():
 def test_canonical_language_choice(languages, expected):
     canonical = format_statement(statement(object=INTERACTION), "canonical", languages)
     assert canonical["object"]["definition"]["name"] == expected
-
-
-@pytest.mark.parametrize("header, expected", [
-    (None, []), ("", []), ("en-GB", ["en-GB"]),
-    ("da, en-gb;q=0.8, en;q=0.7", ["da", "en-gb", "en"]),
-    ("en;q=0.5, fr;q=0.9, de", ["de", "fr", "en"]),
-    ("en;q=0, fr", ["fr"]), ("en;q=abc, fr;q=0.1", ["fr"]), (" , en ,", ["en"]),
-])
-def test_parse_accept_language(header, expected):
-    assert parse_accept_language(header) == expected
 
 
 def test_unknown_format_is_a_programming_error():
