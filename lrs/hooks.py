@@ -8,6 +8,19 @@ A plugin module names itself with a module-level `PLUGIN_NAME` (defaults to its 
 A `@hookimpl` whose name is not one of the hooks below (a misspelling) or that takes an argument
 its hook does not have stops the LRS at start. docs/writing-plugins.md documents every hook and
 tests/test_docs.py checks that it does.
+
+Reading stored statements: plugins use the statement store's read API, never its collection, so
+a change of how batches are written cannot show half-written ones to them:
+`lrs.statement_store.visible(match, sort, limit)` (parsed statements),
+`lrs.statement_store.aggregate_visible(match, pipeline)` (a pipeline after a leading $match)
+and `lrs.statement_store.settled_ids(ids)`. "Visible" leaves out voided statements and those of
+batches still being written. `match` and the pipeline may use these derived fields (and `seq`,
+a monotonic sort key, and `stored`, a datetime):
+    verb, actor (an IFI key: lrs.xapi.agents.ifi_key), object_id, object_type, timestamp (a
+    datetime), authority, registration, source (the adapter's PLUGIN_NAME or "xapi");
+    agents, related_agents, activities, related_activities (lists; indexed: match on them first);
+    result.{scaled, raw, min, max, success, completion, duration_seconds};
+    context.{parent, grouping, category, other} (lists of activity ids), context.{platform, instructor}.
 """
 from __future__ import annotations
 

@@ -171,3 +171,26 @@ def test_caliper_indexes_exist_after_a_start_without_routes():
     assert any(index.get("expireAfterSeconds") == 0 for index in
                lrs.plugin_collection("caliper", "tokens").index_information().values())
     assert len(lrs.plugin_collection("caliper", "sessions").index_information()) > 1
+
+
+def test_the_read_api_shows_plugins_only_visible_statements(app):
+    lrs = app.extensions["lrs"]
+    store = lrs.statement_store
+    verb = "http://adlnet.gov/expapi/verbs/completed"
+    kept, voided = lrs.statements.store(
+        [{"actor": {"mbox": f"mailto:{name}@example.com"}, "verb": {"id": verb},
+          "object": {"id": "http://example.com/a"}} for name in ("kept", "voided")],
+        authority=lrs.default_authority("admin"), version="1.0.3")
+    [voiding] = lrs.statements.store([{"actor": {"mbox": "mailto:admin@example.com"},
+                                       "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+                                       "object": {"objectType": "StatementRef", "id": voided}}],
+                                     authority=lrs.default_authority("admin"), version="1.0.3")
+    pending = {"_id": "00000000-0000-4000-8000-000000000000", "raw": "{}", "pending": "a-batch", "verb": verb,
+               "seq": 0, "stored": None}
+    store.collection.insert_one(pending)  # what a batch looks like while it is being written
+
+    for match in ({"verb": verb}, {"verb": verb, "pending": "a-batch", "voided": True}):  # cannot be overridden
+        assert [s["id"] for s in store.visible(match)] == [kept]
+        assert store.aggregate_visible(match, [{"$group": {"_id": "$verb", "n": {"$sum": 1}}}]) == [
+            {"_id": verb, "n": 1}]
+    assert store.settled_ids([kept, voided, voiding, pending["_id"]]) == {kept, voided, voiding}

@@ -22,12 +22,12 @@ from pymongo.collection import Collection
 
 from lrs.forwarding.contract import Outgoing, TargetOptions
 from lrs.forwarding.state import Gap, TargetState
+from lrs.store.statements import SETTLED
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
 
 log = logging.getLogger(__name__)
 
-VISIBLE: dict[str, Any] = {"pending": {"$exists": False}}
 OUTGOING_FIELDS = {"raw": 1, "seq": 1, "source": 1, "attachments": 1}
 SCAN_WINDOW = 10_000  # the most seqs one scan steps over, so a sparse filter keeps scans small
 
@@ -96,7 +96,7 @@ class Scanner:
         if len(found) == room:
             upper = found[-1].seq
         else:
-            top = self.statements.find_one({**VISIBLE, "seq": {"$gt": checkpoint}}, {"seq": 1},
+            top = self.statements.find_one({**SETTLED, "seq": {"$gt": checkpoint}}, {"seq": 1},
                                            sort=[("seq", DESCENDING)])
             if top is None:
                 return [], checkpoint, []
@@ -111,14 +111,14 @@ class Scanner:
         visible now: one that became visible after the batch was read is a gap, sent next time."""
         missing = set(range(checkpoint + 1, upper + 1)) - taken
         if missing and wanted:
-            unwanted = self.statements.find({**VISIBLE, "seq": {"$gt": checkpoint, "$lte": upper}, "$nor": [wanted]},
+            unwanted = self.statements.find({**SETTLED, "seq": {"$gt": checkpoint, "$lte": upper}, "$nor": [wanted]},
                                             {"seq": 1, "_id": 0})
             missing -= {doc["seq"] for doc in unwanted}
         return [Gap(seq, now) for seq in sorted(missing)]
 
     def outgoing(self, query: dict[str, Any], limit: int) -> list[Outgoing]:
         """Visible statements matching `query`, in seq order, with their stored attachments."""
-        docs = list(self.statements.find({**query, **VISIBLE}, OUTGOING_FIELDS).sort("seq", ASCENDING).limit(limit))
+        docs = list(self.statements.find({**query, **SETTLED}, OUTGOING_FIELDS).sort("seq", ASCENDING).limit(limit))
         wanted = [sha2 for doc in docs for sha2 in doc.get("attachments") or ()]
         stored = self.attachments.stored(wanted) if wanted and self.attachments is not None else {}
         return [Outgoing(doc["_id"], doc["seq"], doc.get("source", "xapi"), json.loads(doc["raw"]),
@@ -127,7 +127,7 @@ class Scanner:
 
     def backlog(self, state: TargetState, options: TargetOptions) -> int:
         """Statements the target wants that it has not received yet."""
-        wanted = {**options.filter.mongo(), **VISIBLE}
+        wanted = {**options.filter.mongo(), **SETTLED}
         ahead = self.statements.count_documents({**wanted, "seq": {"$gt": state.checkpoint}})
         if not state.gaps:
             return ahead
@@ -145,7 +145,7 @@ class Scanner:
         if since is None:
             return 0
         if since != "now":
-            first = self.statements.find_one({**VISIBLE, "stored": {"$gte": parse_timestamp(since, "2.0.0")}},
+            first = self.statements.find_one({**SETTLED, "stored": {"$gte": parse_timestamp(since, "2.0.0")}},
                                              {"seq": 1}, sort=[("seq", ASCENDING)])
             if first is not None:
                 return first["seq"] - 1

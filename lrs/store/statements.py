@@ -39,6 +39,9 @@ STALE_PENDING = dt.timedelta(minutes=5)  # batches announced without a writer (o
 # MongoDB's document limit, less room for what is added later (`via`, `seq`, `pending`).
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 256 * 1024
 FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_activities", "registration")
+# Statements no batch is still writing (voided ones included), and those a reader may see.
+SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
+VISIBLE: dict[str, Any] = {**SETTLED, "voided": False}
 
 
 class DuplicateStatements(Exception):
@@ -91,7 +94,7 @@ class StatementQuery:
 
     def mongo_filter(self) -> dict[str, Any]:
         match = self.match()
-        query: dict[str, Any] = {"pending": {"$exists": False}, "voided": False}
+        query: dict[str, Any] = dict(VISIBLE)
         if match:
             via = {**match, "authority": self.authority} if self.authority else match
             query["$or"] = [match, {"via": {"$elemMatch": via}}]
@@ -248,7 +251,7 @@ class StatementStore:
         if not referring:
             return
         known = {doc["_id"]: doc for doc in self.collection.find(
-            {"_id": {"$in": [doc["ref"] for doc in referring]}, "pending": {"$exists": False}},
+            {"_id": {"$in": [doc["ref"] for doc in referring]}, **SETTLED},
             {name: 1 for name in (*FILTER_FIELDS, "authority", "via")})}
         known.update({doc["_id"]: doc for doc in documents})
         for doc in referring:
@@ -291,17 +294,17 @@ class StatementStore:
         self._settle_dead(list(self.batches.find()), now, everyone=self.exclusive)
         self.writers.forget_expired(now - dt.timedelta(days=1))
         for entry in self.waiting_refs.find():
-            target = self.collection.find_one({"_id": entry["_id"], "pending": {"$exists": False}})
+            target = self.collection.find_one({"_id": entry["_id"], **SETTLED})
             if target is not None:
                 self._resolve(entry, _filter_part(target))
-        voiding = self.collection.find({"verb": VOIDED, "pending": {"$exists": False}}, {"ref": 1})
+        voiding = self.collection.find({"verb": VOIDED, **SETTLED}, {"ref": 1})
         self._void([doc["ref"] for doc in voiding if doc.get("ref")])
 
     # -- reading -------------------------------------------------------------------------------
 
     def get(self, statement_id: str) -> dict | None:
         """The visible stored document with this id (voided or not)."""
-        return self.collection.find_one({"_id": statement_id, "pending": {"$exists": False}},
+        return self.collection.find_one({"_id": statement_id, **SETTLED},
                                         {"raw": 1, "voided": 1, "stored": 1, "authority": 1, "attachments": 1,
                                          "source": 1})
 
@@ -321,11 +324,29 @@ class StatementStore:
         as `verb` or `source`), as {"_id": {"day": "YYYY-MM-DD", "key": ...}, "count": n}: one
         aggregation over the `stored` index."""
         return list(self.collection.aggregate([
-            {"$match": {"stored": {"$gte": since, "$lt": until}, "pending": {"$exists": False}}},
+            {"$match": {"stored": {"$gte": since, "$lt": until}, **SETTLED}},
             {"$group": {"_id": {"day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$stored"}},
                                 "key": f"${by}"},
                         "count": {"$sum": 1}}},
         ]))
+
+    # -- reading, for plugins (lrs/hooks.py lists the derived fields they may match on) --------
+
+    def visible(self, match: dict[str, Any], sort: list[tuple[str, int]] | None = None,
+                limit: int = 0) -> list[dict]:
+        """Visible statements (not voided, in no batch still being written) that match `match` on
+        derived fields, as parsed statements; `limit` 0 is no limit."""
+        cursor = self.collection.find({**match, **VISIBLE}, {"raw": 1}, sort=sort, limit=limit)
+        return [json.loads(document["raw"]) for document in cursor]
+
+    def aggregate_visible(self, match: dict[str, Any], pipeline: list[dict]) -> list[dict]:
+        """The aggregation `pipeline` over the visible statements that match `match` (its $match
+        comes first, so indexes on the matched derived fields are used)."""
+        return list(self.collection.aggregate([{"$match": {**match, **VISIBLE}}, *pipeline], allowDiskUse=True))
+
+    def settled_ids(self, ids: Iterable[str]) -> set[str]:
+        """Those of `ids` that are stored and in no batch still being written (voided or not)."""
+        return {document["_id"] for document in self.collection.find({"_id": {"$in": list(ids)}, **SETTLED}, {"_id": 1})}
 
     def consistent_through(self, now: dt.datetime) -> dt.datetime:
         """Now, unless a batch is still being written: then just before its stored time."""

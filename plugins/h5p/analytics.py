@@ -21,11 +21,11 @@ from collections import defaultdict
 from typing import Any
 
 from lrs.errors import Forbidden
+from lrs.store.statements import StatementStore
 from plugins.h5p.config import H5PConfig
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 ATTEMPTED, COMPLETED, PASSED, FAILED = (ADL + verb for verb in ("attempted", "completed", "passed", "failed"))
-VISIBLE = {"pending": {"$exists": False}, "voided": False}
 
 
 def _flag(verb: str) -> dict:
@@ -90,8 +90,8 @@ CONTRIBUTORS = {
 
 
 class Analytics:
-    def __init__(self, collection: Any, config: H5PConfig):
-        self.collection = collection
+    def __init__(self, store: StatementStore, config: H5PConfig):
+        self.store = store
         self.config = config
 
     # -- matches --------------------------------------------------------------------------------
@@ -119,8 +119,8 @@ class Analytics:
         `viewer` is a learner asking (None: a reader). A learner knows their own part of every
         figure, so each figure must also cover at least `min_group_size` other learners, or an
         average would show one other learner's score; else Forbidden."""
-        rows = self._aggregate([{"$match": {**VISIBLE, **self.content_match(content_id)}}, *FIGURES,
-                                {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}])
+        rows = self.store.aggregate_visible(self.content_match(content_id),
+                                            [*FIGURES, {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}])
         totals = rows[0] if rows else {}
         if viewer is not None:
             self._check_group_size(totals, viewer, content_id)
@@ -165,8 +165,7 @@ class Analytics:
     def _rows(self, match: dict) -> list[dict]:
         """Totals per (actor, content), most recent first. Scored statements sort last by time,
         so `$last` is the latest score."""
-        return self._aggregate([
-            {"$match": {**VISIBLE, **match}},
+        return self.store.aggregate_visible(match, [
             *FIGURES,
             {"$sort": {"scored": 1, "timestamp": 1, "seq": 1}},
             {"$group": {
@@ -178,9 +177,6 @@ class Analytics:
             }},
             {"$sort": {"lastAttemptAt": -1, "_id.content": 1}},
         ])
-
-    def _aggregate(self, pipeline: list[dict]) -> list[dict]:
-        return list(self.collection.aggregate(pipeline, allowDiskUse=True))
 
     # -- shaping --------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     blueprint.register_error_handler(LRSError, _lrs_error)
     blueprint.register_error_handler(HTTPException, _http_error)
     blueprint.register_error_handler(Exception, _unexpected)
-    analytics = Analytics(lrs.statement_store.collection, config)
+    analytics = Analytics(lrs.statement_store, config)
 
     @blueprint.post("/statements")
     def post_statements() -> Response:
@@ -54,7 +54,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
         actor_id = request.args.get("actorId") or None
         actor_id = actor_id if who.reads_all else who.subject(actor_id)
         statement_filter = StatementFilter.from_args(request.args, actor_id, config)
-        return _ok({"statements": statement_filter.statements(lrs.statement_store.collection)})
+        return _ok({"statements": statement_filter.statements(lrs.statement_store)})
 
     @blueprint.post("/h5p-event")
     def post_h5p_event() -> Response:

@@ -6,19 +6,18 @@ datetime/int, so no client text can become a query operator.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from lrs.errors import BadRequest
+from lrs.store.statements import StatementStore
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
 from plugins.h5p.config import H5PConfig
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-VISIBLE = {"pending": {"$exists": False}, "voided": False}
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class StatementFilter:
         )
 
     def mongo_filter(self) -> dict[str, Any]:
-        query: dict[str, Any] = dict(VISIBLE)
+        query: dict[str, Any] = {}
         if self.actor:
             query.update(agents=self.actor, actor=self.actor)  # `agents` is indexed, `actor` is exact
         if self.verb:
@@ -55,11 +54,9 @@ class StatementFilter:
             query["timestamp"] = window
         return query
 
-    def statements(self, collection: Any) -> list[dict]:
+    def statements(self, store: StatementStore) -> list[dict]:
         """Newest first by statement timestamp, as the seeds' index on timestamp DESC suggests."""
-        cursor = collection.find(self.mongo_filter(), {"raw": 1}).sort(
-            [("timestamp", -1), ("seq", -1)]).limit(self.limit)
-        return [json.loads(document["raw"]) for document in cursor]
+        return store.visible(self.mongo_filter(), sort=[("timestamp", -1), ("seq", -1)], limit=self.limit)
 
 
 def _timestamp(args: Mapping[str, str], name: str) -> dt.datetime | None:

@@ -59,8 +59,7 @@ def store_ignoring_duplicates(lrs: LRS, statements: list, authority: dict, right
 
 
 def _first_of_each_unknown(lrs: LRS, statements: list[dict], ids: list[str]) -> list[dict]:
-    known = {doc["_id"] for doc in lrs.statement_store.collection.find(
-        {"_id": {"$in": sorted(set(ids))}, "pending": {"$exists": False}}, {"_id": 1})}
+    known = lrs.statement_store.settled_ids(set(ids))
     fresh = {}
     for statement_id, statement in zip(ids, statements):
         if statement_id not in known and statement_id not in fresh:
