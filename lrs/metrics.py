@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from lrs.hooks import hookimpl
+from lrs.store.statements import SETTLED
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
@@ -106,7 +107,7 @@ class ForwardingCollector:
         if not row["backlog"] or row.get("checkpoint") is None:
             return 0.0
         oldest = self.lrs.statement_store.collection.find_one(
-            {"seq": {"$gt": row["checkpoint"]}, "pending": {"$exists": False}}, {"stored": 1}, sort=[("seq", 1)])
+            {"seq": {"$gt": row["checkpoint"]}, **SETTLED}, {"stored": 1}, sort=[("seq", 1)])
         if oldest is None:
             return 0.0
         stored = oldest["stored"] if oldest["stored"].tzinfo else oldest["stored"].replace(tzinfo=dt.timezone.utc)

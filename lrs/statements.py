@@ -13,12 +13,12 @@ from typing import Callable, Literal
 from lrs.auth import DEFINE, Credential
 from lrs.client_json import UnstorableJSON, check_storable
 from lrs.errors import BadRequest, Conflict, ItemErrors, PayloadTooLarge, ServiceUnavailable
-from lrs.store.statements import VOIDED_VERB, DuplicateStatements, StatementStore, UnstorableStatement
+from lrs.store.statements import DuplicateStatements, StatementStore, UnstorableStatement
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.equality import same_statement
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.prepare import prepare_statement
-from lrs.xapi.validation import validate_statement
+from lrs.xapi.validation import VOIDED, validate_statement
 
 MAX_RACE_ATTEMPTS = 40  # about 6 s of waiting for concurrent writers of the same ids
 
@@ -130,7 +130,7 @@ class StatementService:
         if voids == "any":
             return
         voiding = {index: s["object"]["id"] for index, s in enumerate(prepared)
-                   if s["verb"]["id"] == VOIDED_VERB and s["object"].get("objectType") == "StatementRef"}
+                   if s["verb"]["id"] == VOIDED and s["object"].get("objectType") == "StatementRef"}
         if not voiding:
             return
         own = set()

@@ -5,7 +5,7 @@ import json
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.erasure import erase_agent
 from lrs.errors import BadRequest
 from lrs.http.admin import admin_only

@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, Response, jsonify
 from pymongo.errors import PyMongoError
 
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 
 blueprint = Blueprint("health", __name__, url_prefix="/health")
 log = logging.getLogger(__name__)

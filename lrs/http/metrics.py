@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from lrs.auth import ADMIN
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.errors import NotFound
 from lrs.http.auth import authenticate, require
 

@@ -178,8 +178,7 @@ class StatementStore:
         """Those of `ids` that are stored (visible) under this authority's identifier."""
         if authority is None:
             return set()
-        found = self.collection.find({"_id": {"$in": list(ids)}, "authority": authority,
-                                      "pending": {"$exists": False}}, {"_id": 1})
+        found = self.collection.find({"_id": {"$in": list(ids)}, "authority": authority, **SETTLED}, {"_id": 1})
         return {doc["_id"] for doc in found}
 
     def insert_batch(self, statements: list[dict], stored: dt.datetime, source: str,
