@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, render_template, request
 
 from lrs import __version__, credentials
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.http.versioning import enabled_versions
 
 blueprint = Blueprint("about", __name__)

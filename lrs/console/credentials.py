@@ -10,7 +10,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from lrs import credentials, schemas
 from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES
 from lrs.console.about import client_snippets
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.http.admin_credentials import CredentialChange, NewCredential
 
 blueprint = Blueprint("credentials", __name__)

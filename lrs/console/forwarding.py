@@ -8,7 +8,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from lrs import schemas
 from lrs.console.inputs import utc_time
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 from lrs.errors import BadRequest
 from lrs.forwarding import operations
 from lrs.forwarding.status import forwarding_status

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from lrs.auth import ADMIN_SCOPE
 from lrs.console import guard
-from lrs.core import current_lrs
+from lrs.http.context import current_lrs
 
 blueprint = Blueprint("signin", __name__)
 SIGN_IN_COOKIE = "lrs_console_sign_in"

@@ -136,7 +136,7 @@ class Scanner:
     def oldest(self, state: TargetState, options: TargetOptions, parked: list[int]) -> dt.datetime | None:
         """When the oldest statement the target wants and has not received was stored."""
         candidates = [{"seq": {"$gt": state.checkpoint}}, {"seq": {"$in": [g.seq for g in state.gaps] + parked}}]
-        first = self.statements.find_one({**options.filter.mongo(), **VISIBLE, "$and": [{"$or": candidates}]},
+        first = self.statements.find_one({**options.filter.mongo(), **SETTLED, "$and": [{"$or": candidates}]},
                                          {"stored": 1}, sort=[("seq", ASCENDING)])
         return None if first is None else first["stored"]
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from lrs.forwarding.contract import Outgoing, Target
 from lrs.forwarding.provenance import without_provenance
-from lrs.forwarding.scan import OUTGOING_FIELDS, VISIBLE
+from lrs.forwarding.scan import OUTGOING_FIELDS
+from lrs.store.statements import VISIBLE
 from lrs.xapi.timestamps import parse_timestamp
 from lrs.xapi.equality import statement_digest
 
@@ -49,7 +50,7 @@ def verify(lrs: "LRS", target: Target, since: str | None = None) -> Verification
 
 
 def _expected(lrs: "LRS", target: Target, since: str | None) -> dict[str, str]:
-    query: dict[str, Any] = {**target.options.filter.mongo(), **VISIBLE, "voided": False}
+    query: dict[str, Any] = {**target.options.filter.mongo(), **VISIBLE}
     if since:
         query["stored"] = {"$gte": parse_timestamp(since, "2.0.0")}
     prepare = getattr(target, "expected", lambda item: item.statement)
