@@ -105,11 +105,13 @@ POSITIONS = [(seed, position) for seed in range(len(SEEDS))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(where=st.sampled_from(POSITIONS), value=JSON)
-def test_any_json_value_in_any_position_gets_200_or_400_with_a_path(caliper: Any, where: tuple, value: Any) -> None:
+@given(where=st.sampled_from(POSITIONS), value=JSON,
+       route=st.sampled_from(["/caliper/event", "/caliper/event/validate", "/caliper/v1p2"]))
+def test_any_json_value_in_any_position_gets_200_or_400_with_a_path(caliper: Any, where: tuple, value: Any,
+                                                                     route: str) -> None:
     seed, position = where
     body = envelope(dict(SEEDS[seed], id=f"urn:uuid:{uuid.uuid4()}"))
-    assert_answered(post(caliper, _replaced(body, position, value)))
+    assert_answered(post(caliper, _replaced(body, position, value), route))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
