@@ -158,6 +158,10 @@ def test_forward_xapi(flow):
             break
         time.sleep(0.1)
     assert found.status_code == 200 and found.json()["id"] == statement_id, found.text
-    status = requests.get(lrs.url("http://127.0.0.1:8000/admin/forwarding"), auth=("admin", "change-me"),
-                          timeout=TIMEOUT).json()["targets"][0]
+    for _ in range(100):  # the target stores before the source's checkpoint counts it: up to about 10 s
+        status = requests.get(lrs.url("http://127.0.0.1:8000/admin/forwarding"), auth=("admin", "change-me"),
+                              timeout=TIMEOUT).json()["targets"][0]
+        if status["delivered"] >= 1:
+            break
+        time.sleep(0.1)
     assert status["target"] == "backup" and status["delivered"] >= 1
