@@ -34,6 +34,7 @@ def served_lrs(server_log: Path, xapi_versions: str, start_timeout: float = 60) 
     user, password = "conformance-" + secrets.token_hex(4), secrets.token_hex(16)
     port = free_port()
     env = {"LRS_ADMIN_KEY": user, "LRS_ADMIN_SECRET": password, "LRS_MONGO_URI": "",
+           "LRS_DATA_DIR": "",
            "LRS_PUBLIC_URL": f"http://127.0.0.1:{port}", "LRS_XAPI_VERSIONS": xapi_versions,
            "LRS_PROFILE_PUT_REQUIRES_PRECONDITION": "true"}
     started = False

@@ -33,7 +33,7 @@ class LRS:
     def __init__(self, settings: Settings, plugins: pluggy.PluginManager):
         self.settings = settings
         self.plugins = plugins
-        self.db = connect(settings["mongo_uri"], settings["mongo_db"])
+        self.db = connect(settings["mongo_uri"], settings["mongo_db"], settings["data_dir"])
         limits = Limits(settings["auth_max_failures_per_key"], settings["auth_max_failures_per_address"],
                         settings["auth_failure_window_seconds"])
         self.credentials = CredentialStore(self.db, VerifiedPairs(settings["auth_cache_seconds"]),
@@ -60,7 +60,7 @@ class LRS:
     def start(self) -> None:
         """Idempotent start-up: indexes, crash recovery, the admin credential if configured, then
         the plugins' `lrs_startup` (every command that opens the LRS runs this, not only serving)."""
-        if not self.settings["mongo_uri"]:
+        if not self.settings["mongo_uri"] and not self.settings["data_dir"]:
             warn_embedded()
         self.statement_store.ensure_indexes()
         self.statement_store.recover(utc_now())

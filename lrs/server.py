@@ -41,6 +41,10 @@ class _Gunicorn(BaseApplication):
 
 def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
     """The embedded store lives in one process, so it gets one worker; MongoDB gets many."""
+    if not settings["mongo_uri"] and settings["workers"] > 1:
+        raise ValueError(f"LRS_WORKERS={settings['workers']}: the embedded store keeps its data in one "
+                         "process's memory, so it runs one worker (with LRS_THREADS threads). Unset "
+                         "LRS_WORKERS, or use MongoDB (LRS_MONGO_URI) for several worker processes.")
     workers = settings["workers"] or multiprocessing.cpu_count() * 2 + 1
     return {
         "bind": f"{host}:{port}",

@@ -100,8 +100,11 @@ class Setting:
 
 
 CORE_SETTINGS: tuple[Setting, ...] = (
-    Setting("mongo_uri", "", "MongoDB connection URI. Empty: the embedded in-process store "
-            "(mongomock), which is NOT durable: data is lost when the process stops.", secret=True),
+    Setting("mongo_uri", "", "MongoDB connection URI. Empty: the embedded store (in this "
+            "process, kept on disk in LRS_DATA_DIR).", secret=True),
+    Setting("data_dir", "lrs-data", "Folder of the embedded store (used when LRS_MONGO_URI is "
+            "empty): every acknowledged write is in its SQLite file. Empty: memory only, lost when "
+            "the process stops (tests, conformance runs). One process at a time may open it."),
     Setting("mongo_db", "lrs", "Name of the MongoDB database the LRS uses."),
     Setting("public_url", "http://127.0.0.1:8000", "The LRS's public base URL (no trailing "
             "slash). Used in the authority of credentials and by adapters to build IRIs."),

@@ -18,6 +18,10 @@ from lrs.app import create_app
 
 pytest_plugins = ["tests.xapijs"]  # the node_env fixture for xAPI.js tests
 
+# Memory-only embedded store for every app and every `lrs serve` a test starts, unless the test
+# is about durability and names its own LRS_DATA_DIR.
+os.environ["LRS_DATA_DIR"] = ""
+
 ADMIN_KEY = "test-admin"
 ADMIN_SECRET = "test-admin-secret"
 TEST_HASH_COST = 7  # the lowest werkzeug can run, far below the production floor: scrypt would otherwise dominate each create_app
@@ -26,7 +30,7 @@ TEST_HASH_COST = 7  # the lowest werkzeug can run, far below the production floo
 def app_settings(**overrides: Any) -> dict[str, Any]:
     """Settings for a test LRS on a fresh store, with an admin credential."""
     settings: dict[str, Any] = {"admin_key": ADMIN_KEY, "admin_secret": ADMIN_SECRET, "mongo_uri": "",
-                                "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}", "log_level": "WARNING",
+                                "data_dir": "", "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}", "log_level": "WARNING",
                                 "secret_hash_cost": TEST_HASH_COST}
     if os.environ.get("LRS_TEST_MONGO_URI"):
         settings["mongo_uri"] = os.environ["LRS_TEST_MONGO_URI"]

@@ -1,0 +1,114 @@
+"""The embedded store: mongomock with indexes in this process, optionally kept on disk by SQLite.
+
+A real MongoDB makes single-document operations atomic (find_one_and_update, a unique index
+check and its insert); mongomock does not promise that under threads, so every call (and every
+cursor's reading) runs under one lock, and the call's changes are committed to disk before the
+lock is released (see `disk`). The rest of the LRS sees a pymongo-like Database and uses the
+plain Collection API, as on MongoDB.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
+
+import mongomock
+
+from lrs.store.embedded.disk import SqliteJournal, StoreInUse, claim_memory_store, open_data_dir
+from lrs.store.embedded.engine import IndexedCollection, IndexedDatabaseStore, IndexedServerStore
+
+__all__ = ["embedded_database", "StoreInUse"]
+
+
+def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
+    """The embedded store, kept in `data_dir` (memory only when empty)."""
+    journal, lock = open_data_dir(data_dir) if data_dir else (None, claim_memory_store())
+    stores = IndexedDatabaseStore()
+    if journal:
+        journal.load(stores)
+        stores.attach(journal)
+    client = mongomock.MongoClient(tz_aware=True, _store=IndexedServerStore(stores))
+    return EmbeddedDatabase(client[name], _Guard(journal, lock))
+
+
+class _Guard:
+    """The one lock of the store; leaving its outermost hold commits the changes made under it."""
+
+    def __init__(self, journal: SqliteJournal | None, lock_file: IO | None):
+        self.lock = threading.RLock()
+        self.journal = journal
+        self.lock_file = lock_file
+        self._depth = 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self.lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self.journal:
+                    self.journal.commit()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.journal:
+                self.journal.close()
+            if self.lock_file:
+                self.lock_file.close()
+
+
+class _Guarded:
+    """Runs every call on the wrapped mongomock object under the guard."""
+
+    def __init__(self, target: Any, guard: _Guard):
+        self._target = target
+        self._guard = guard
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._guard.held():
+                result = attribute(*args, **kwargs)
+                if isinstance(result, mongomock.command_cursor.CommandCursor):
+                    return list(result)
+                if isinstance(result, mongomock.collection.Cursor):
+                    return GuardedCursor(result, self._guard)
+                return result
+
+        return call
+
+
+class GuardedCursor(_Guarded):
+    """A cursor whose chained calls stay guarded and whose documents are read under the guard."""
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = super().__getattr__(name)
+        if name in ("sort", "limit", "skip", "batch_size", "max_time_ms", "allow_disk_use"):
+            return lambda *args, **kwargs: (attribute(*args, **kwargs), self)[1]
+        return attribute
+
+    def __iter__(self) -> Iterator[dict]:
+        with self._guard.held():
+            return iter(list(self._target))
+
+
+class EmbeddedDatabase(_Guarded):
+    def __getitem__(self, name: str) -> Any:
+        database = self._target
+        collection = database._collection_accesses.get(name)
+        if not isinstance(collection, IndexedCollection):
+            collection = database._collection_accesses[name] = IndexedCollection(
+                database, name, _db_store=database._store, codec_options=database.codec_options)
+        return _Guarded(collection, self._guard)
+
+    def get_collection(self, name: str) -> Any:
+        return self[name]
+
+    def close(self) -> None:
+        """Release the data folder (its file and lock); the store is unusable afterwards."""
+        self._guard.close()

@@ -1,0 +1,144 @@
+"""The embedded store on disk: SQLite underneath, and one process at a time.
+
+Durability rests on SQLite (Python's sqlite3) rather than on a file format of our own: it is
+the most widely deployed transactional engine, its write-ahead log survives a killed process by
+design, and its file can be inspected with the `sqlite3` tool. SQLite is the log of documents, not
+the query engine: every document lives in memory (mongomock with our indexes answers queries),
+and SQLite holds the latest state of each one, BSON-encoded, keyed by collection and `_id`.
+
+Every call into the store that changes documents commits one SQLite transaction with the
+documents' new state before it returns, so what the LRS has acknowledged is on disk. WAL with
+`synchronous=NORMAL` makes a commit survive the death of the process (kill -9, a crash), which is
+the promise here; a power cut may lose the last commits, never consistency. At start the whole
+file is read back into memory.
+
+The data is in one process's memory, so a second process on the same folder would see and write
+a different store. An exclusive lock on `LOCK_FILE` refuses that, naming the holder's pid.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any, IO
+
+import bson
+
+from lrs.store.embedded.engine import IndexedDatabaseStore, IndexedStore, store_key
+
+STORE_FILE = "store.sqlite3"
+LOCK_FILE = "lock"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, id BLOB NOT NULL, body BLOB NOT NULL,
+                                      PRIMARY KEY (collection, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS indexes (collection TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,
+                                    PRIMARY KEY (collection, name)) WITHOUT ROWID;
+"""
+
+
+class StoreInUse(RuntimeError):
+    """Another process already runs this embedded store."""
+
+
+class SqliteJournal:
+    """The changes of the current store call, committed to SQLite as one transaction."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        self._changed: dict[tuple[str, Any], IndexedStore] = {}
+        self._dropped: list[str] = []
+        self._reindexed: dict[str, IndexedStore] = {}
+
+    def touch(self, store: IndexedStore, key: Any) -> None:
+        self._changed[(store.name, key)] = store
+
+    def dropped(self, store: IndexedStore) -> None:
+        self._changed = {entry: s for entry, s in self._changed.items() if entry[0] != store.name}
+        self._dropped.append(store.name)
+        self._reindexed.pop(store.name, None)
+
+    def indexes_changed(self, store: IndexedStore) -> None:
+        self._reindexed[store.name] = store
+
+    def commit(self) -> None:
+        if not (self._changed or self._dropped or self._reindexed):
+            return
+        changed, dropped, reindexed = self._changed, self._dropped, self._reindexed
+        self._changed, self._dropped, self._reindexed = {}, [], {}
+        saved, deleted = [], []
+        for (name, key), store in changed.items():
+            document = store.get(key)
+            identifier = bson.encode({"_id": key})
+            if document is None:
+                deleted.append((name, identifier))
+            else:
+                saved.append((name, identifier, bson.encode(document)))
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            for name in dropped:
+                db.execute("DELETE FROM documents WHERE collection = ?", (name,))
+                db.execute("DELETE FROM indexes WHERE collection = ?", (name,))
+            for name, store in reindexed.items():
+                db.execute("DELETE FROM indexes WHERE collection = ?", (name,))
+                db.executemany("INSERT INTO indexes VALUES (?, ?, ?)",
+                               [(name, index, bson.encode(spec)) for index, spec in store.indexes.items()])
+            db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", saved)
+            db.executemany("DELETE FROM documents WHERE collection = ? AND id = ?", deleted)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def load(self, database: IndexedDatabaseStore) -> None:
+        """Everything the file holds, into the (empty) in-memory store; indexes built once at the end."""
+        for name, body in self.db.execute("SELECT collection, body FROM documents"):
+            document = bson.decode(body)
+            database[name]._documents[store_key(document["_id"])] = document
+        for name, index, spec in self.db.execute("SELECT collection, name, spec FROM indexes"):
+            spec = bson.decode(spec)
+            spec["key"] = [tuple(part) for part in spec["key"]]
+            database[name].create_index(index, spec)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_data_dir(data_dir: str) -> tuple[SqliteJournal, IO]:
+    """The journal of the store in `data_dir` (created if missing), and the lock held on it."""
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = _claim(folder / LOCK_FILE, f"LRS_DATA_DIR={folder}")
+    return SqliteJournal(folder / STORE_FILE), lock
+
+
+def claim_memory_store() -> IO | None:
+    """A memory-only store inside a gunicorn worker: refuse when a sibling worker has one too."""
+    if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        return None
+    path = Path(tempfile.gettempdir()) / f"lrs-embedded-{os.getppid()}.lock"
+    return _claim(path, "the memory-only embedded store (LRS_DATA_DIR is empty)")
+
+
+def _claim(path: Path, what: str) -> IO:
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise StoreInUse(
+            f"{what} is already in use by process {holder}. The embedded store keeps its data in "
+            "one process's memory, so it runs in exactly one process: start one worker (`lrs serve` "
+            "does; not `gunicorn -w 4`), or use MongoDB (LRS_MONGO_URI) for several processes.") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle

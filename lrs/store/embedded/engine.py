@@ -1,0 +1,214 @@
+"""mongomock with indexes: its collections, stores and cursors, extended where queries and writes pass.
+
+mongomock keeps each collection's documents in a `CollectionStore` and changes them in three ways:
+setting or deleting an entry (inserts, replacements, deletes, rollbacks) and updating a document
+in place (`_update`). `IndexedStore` sees all three, keeps the secondary indexes in step and tells
+the journal (if any) which documents changed. `IndexedCollection` asks the planner for candidates
+instead of scanning, and its cursor stops reading at the page's limit when the plan already yields
+documents in the requested order.
+"""
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping, Protocol
+
+import mongomock
+from mongomock import helpers
+from mongomock.aggregate import process_pipeline
+from mongomock.collection import Cursor
+from mongomock.filtering import filter_applies
+from mongomock.store import CollectionStore, DatabaseStore, ServerStore
+
+from lrs.store.embedded.indexes import Index
+from lrs.store.embedded.planner import Plan, best_plan
+
+
+class Journal(Protocol):
+    def touch(self, store: "IndexedStore", key: Any) -> None: ...
+    def dropped(self, store: "IndexedStore") -> None: ...
+    def indexes_changed(self, store: "IndexedStore") -> None: ...
+
+
+def store_key(identifier: Any) -> Any:
+    """mongomock's key for an `_id` (documents as ids are kept as hashable dicts)."""
+    return helpers.hashdict(identifier) if isinstance(identifier, dict) else identifier
+
+
+class IndexedStore(CollectionStore):
+    """A collection's documents, its secondary indexes, and word to the journal of every change."""
+
+    def __init__(self, name: str, journal: Journal | None = None):
+        super().__init__(name)
+        self.journal = journal
+        self.secondary: dict[str, Index] = {}
+        self._held: set = set()
+
+    def create_index(self, index_name: str, index_dict: dict) -> None:
+        super().create_index(index_name, index_dict)
+        fields = [name for name, direction in index_dict["key"] if direction in (1, -1)]
+        if len(fields) == len(index_dict["key"]) and fields != ["_id"]:
+            index = Index(fields)
+            index.build(self._documents.values())
+            self.secondary[index_name] = index
+        if self.journal:
+            self.journal.indexes_changed(self)
+
+    def drop_index(self, index_name: str) -> None:
+        super().drop_index(index_name)
+        self.secondary.pop(index_name, None)
+        if self.journal:
+            self.journal.indexes_changed(self)
+
+    def drop(self) -> None:
+        super().drop()
+        self.secondary = {}
+        if self.journal:
+            self.journal.dropped(self)
+
+    def __setitem__(self, key: Any, document: dict) -> None:
+        before = self._documents.get(key)
+        super().__setitem__(key, document)
+        if key not in self._held:
+            self._reindex(before, document)
+        self._touch(key)
+
+    def __delitem__(self, key: Any) -> None:
+        before = self._documents.get(key)
+        super().__delitem__(key)
+        self._reindex(before, None)
+        self._touch(key)
+
+    def get(self, key: Any) -> dict | None:
+        return self._documents.get(key)
+
+    @contextmanager
+    def changing(self, documents: Iterable[dict]) -> Iterator[None]:
+        """Documents about to be changed in place: re-index them from their state before."""
+        keys = [store_key(document["_id"]) for document in documents]
+        before = {key: {name: index.keys(self._documents[key]) for name, index in self.secondary.items()}
+                  for key in keys}
+        self._held.update(keys)
+        try:
+            yield
+        finally:
+            self._held.difference_update(keys)
+            for key in keys:
+                current = self._documents.get(key)
+                for name, index in self.secondary.items():
+                    index.replace(before[key].get(name, []), index.keys(current) if current else [])
+                self._touch(key)
+
+    def plan(self, filter: Mapping, sort: list | None = None, limit: int | None = None) -> Plan | None:
+        return best_plan(filter, self._documents, self.secondary, sort, limit)
+
+    def candidates(self, plan: Plan, reverse: bool = False) -> Iterator[dict]:
+        for key in plan.ids(reverse):
+            document = self._documents.get(key)
+            if document is not None:
+                yield document
+
+    def _reindex(self, before: dict | None, after: dict | None) -> None:
+        for index in self.secondary.values():
+            index.replace(index.keys(before) if before else [], index.keys(after) if after else [])
+
+    def _touch(self, key: Any) -> None:
+        if self.journal:
+            self.journal.touch(self, key)
+
+
+class IndexedDatabaseStore(DatabaseStore):
+    def __init__(self, journal: Journal | None = None):
+        super().__init__()
+        self.journal = journal
+
+    def __getitem__(self, name: str) -> IndexedStore:
+        if name not in self._collections:
+            self._collections[name] = IndexedStore(name, self.journal)
+        return self._collections[name]
+
+    def attach(self, journal: Journal) -> None:
+        """Report changes from now on (after loading what the journal held)."""
+        self.journal = journal
+        for store in self._collections.values():
+            store.journal = journal
+
+
+class IndexedServerStore(ServerStore):
+    def __init__(self, database: IndexedDatabaseStore):
+        super().__init__()
+        self.database = database
+
+    def __getitem__(self, name: str) -> IndexedDatabaseStore:
+        self._databases.setdefault(name, self.database)
+        return self._databases[name]
+
+
+class IndexedCursor(Cursor):
+    """A cursor that reads only as far as its skip and limit need, when the plan allows."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._page_key: tuple | None = None
+        self._page: list = []
+
+    def _compute_results(self, with_limit_and_skip: bool = False) -> list:
+        if not (with_limit_and_skip and self._limit):
+            return super()._compute_results(with_limit_and_skip)
+        key = (self._factory, self._skip, self._limit)
+        if self._page_key != key:
+            wanted = self._skip + abs(self._limit)
+            documents = itertools.islice(
+                self.collection._get_dataset(self._spec, self._sort, self._projection, dict, wanted), wanted)
+            if self.collection.codec_options.tz_aware:
+                documents = map(helpers.make_datetime_timezone_aware_in_document, documents)
+            self._page, self._page_key = list(documents)[self._skip:], key
+        return self._page
+
+
+class IndexedCollection(mongomock.Collection):
+    """A mongomock collection whose queries start from its indexes."""
+
+    def find(self, filter: Mapping | None = None, projection: Any = None, skip: int = 0, limit: int = 0,
+             sort: Any = None, **kwargs: Any) -> IndexedCursor:
+        cursor = super().find(filter, projection, skip, limit, sort=sort, **kwargs)
+        indexed = IndexedCursor(self, cursor._spec, sort, projection, skip, limit)
+        return indexed
+
+    def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> dict | None:
+        if filter is None:
+            filter = {}
+        if not isinstance(filter, Mapping):
+            filter = {"_id": filter}
+        return next(iter(self.find(filter, *args, **kwargs).limit(1)), None)
+
+    def aggregate(self, pipeline: list[dict], session: Any = None, **kwargs: Any) -> Any:
+        """A leading `$match` is a query (using the indexes), not a filter over a copy of all."""
+        if pipeline and set(pipeline[0]) == {"$match"}:
+            return process_pipeline(list(self.find(pipeline[0]["$match"])), self.database, pipeline[1:], session)
+        return process_pipeline(list(self.find()), self.database, pipeline, session)
+
+    def _iter_documents(self, filter: Mapping) -> Iterator[dict]:
+        plan = self._store.plan(filter)
+        if plan is None:
+            return super()._iter_documents(filter)
+        candidates = list(self._store.candidates(plan))
+        return (document for document in candidates if filter_applies(filter, document))
+
+    def _get_dataset(self, spec: Mapping, sort: Any, fields: Any, as_class: Any,
+                     limit: int | None = None) -> Iterator[dict]:
+        sort = list(sort.items()) if isinstance(sort, dict) else sort
+        plan = self._store.plan(spec, sort, limit)
+        if plan is None or not plan.follows(sort):
+            yield from super()._get_dataset(spec, sort, fields, as_class)
+            return
+        for document in self._store.candidates(plan, reverse=sort[0][1] < 0):
+            if filter_applies(spec, document):
+                yield self._copy_only_fields(document, fields, as_class)
+
+    def _update(self, spec: Mapping, document: Any, upsert: bool = False, manipulate: bool = False,
+                multi: bool = False, **kwargs: Any) -> dict:
+        targets = list(itertools.islice(
+            self._iter_documents(helpers.patch_datetime_awareness_in_document(spec)), None if multi else 1))
+        with self._store.changing(targets):
+            return super()._update(spec, document, upsert, manipulate, multi, **kwargs)

@@ -1,0 +1,121 @@
+"""Secondary indexes for the embedded store: what MongoDB's B-trees do, as sorted lists in memory.
+
+mongomock answers every query by scanning every document. Here each index a collection declares
+(`create_index`) keeps a sorted list of entries `(key of field 1, key of field 2, ..., id key)`;
+arrays give one entry per element, as MongoDB's multikey indexes do. A query then reads the
+entries of one key range (an equality prefix, then a range on the next field), in index order, so
+a page sorted like the index stops after its `limit` documents.
+
+The index only proposes candidates: every candidate is still checked against the whole filter by
+mongomock, so an index may return too many documents but must never miss one. Hence entries whose
+leading field is missing or null are left out (null equality is never answered from an index),
+and anything the planner does not understand falls back to a scan.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any, Iterable, Iterator
+
+from bson import ObjectId
+from sortedcontainers import SortedList
+
+TOP = (float("inf"),)  # sorts after every key: closes ranges
+Key = tuple
+
+
+def sort_key(value: Any) -> Key:
+    """A value as a pair Python can compare with any other, in BSON's order of types."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool):
+        return (8, value)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return (9, value)
+    if isinstance(value, ObjectId):
+        return (7, value)
+    if isinstance(value, bytes):
+        return (5, bytes(value))
+    return (99, repr(value), value)
+
+
+def values_at(document: dict, path: str) -> list:
+    """The values a dotted path reaches, arrays expanded one level as MongoDB's indexes do."""
+    values: list = [document]
+    for part in path.split("."):
+        reached = []
+        for value in values:
+            if isinstance(value, dict):
+                if part in value:
+                    reached.append(value[part])
+            elif isinstance(value, list):
+                reached.extend(item[part] for item in value if isinstance(item, dict) and part in item)
+        values = reached
+    flat: list = []
+    for value in values:
+        if isinstance(value, list):
+            flat.extend(value)
+        else:
+            flat.append(value)
+    return flat
+
+
+class Index:
+    """One declared index: its fields and the sorted entries of every document it covers."""
+
+    def __init__(self, fields: list[str]):
+        self.fields = fields
+        self.entries: SortedList = SortedList()
+        self.multikey = [False] * len(fields)
+        self.covered = 0  # documents with at least one entry
+
+    def keys(self, document: dict) -> list[Key]:
+        leading = [v for v in values_at(document, self.fields[0]) if v is not None]
+        if not leading:
+            return []
+        columns = [leading, *[values_at(document, f) or [None] for f in self.fields[1:]]]
+        for position, column in enumerate(columns):
+            if len(column) > 1:
+                self.multikey[position] = True
+        id_key = sort_key(document["_id"])
+        return list(dict.fromkeys((*map(sort_key, combo), id_key) for combo in itertools.product(*columns)))
+
+    def build(self, documents: Iterable[dict]) -> None:
+        keyed = [self.keys(document) for document in documents]
+        self.covered = sum(1 for keys in keyed if keys)
+        self.entries = SortedList(key for keys in keyed for key in keys)
+
+    def replace(self, before: list[Key], after: list[Key]) -> None:
+        """One document's entries changed from `before` to `after` (either may be empty)."""
+        if before == after:
+            return
+        self.covered += bool(after) - bool(before)
+        kept = set(after)
+        for key in before:
+            if key not in kept:
+                self.entries.discard(key)
+        dropped = set(before)
+        self.entries.update(key for key in after if key not in dropped)
+
+
+class Scan:
+    """One key range of one index: [low, high], read forwards or backwards."""
+
+    def __init__(self, index: Index | None, low: Key, high: Key, order_position: int | None):
+        self.index, self.low, self.high, self.order_position = index, low, high, order_position
+
+    def count(self) -> int:
+        entries = self.index.entries
+        return entries.bisect_right(self.high) - entries.bisect_left(self.low)
+
+    def __call__(self, reverse: bool) -> Iterator[tuple[Key, Any]]:
+        """(sort key, document id) pairs of the range."""
+        position = self.order_position
+        for entry in self.index.entries.irange(self.low, self.high, reverse=reverse):
+            yield (entry[position] if position is not None else None), entry[-1][-1]

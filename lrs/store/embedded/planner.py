@@ -1,0 +1,200 @@
+"""Which index entries can answer a filter: MongoDB's query planner, cut down to what the LRS asks.
+
+A filter is read as conditions per field (equality, `$in`, ranges; `$and` and `$elemMatch`
+folded in) plus `$or` lists. An index whose leading fields have equality conditions, and possibly
+a range on the next field, gives scans; an `$or` whose every branch has such an index gives the
+union of their scans. Among the candidates the plan with the fewest entries to read wins, where a
+plan that already yields the requested order and has a limit only reads about that many.
+Every other operator is left to the final check of each candidate against the whole filter.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+from bson import ObjectId
+
+from lrs.store.embedded.indexes import TOP, Index, Key, Scan, sort_key
+
+SCALARS = (str, int, float, dt.datetime, ObjectId, bytes)
+ORDERED_READ_FACTOR = 10  # entries an ordered plan is expected to read per wanted document
+
+
+@dataclass
+class Condition:
+    points: list[Key] | None = None
+    low: tuple[Key, bool] | None = None  # (key, inclusive)
+    high: tuple[Key, bool] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.points) or self.low is not None or self.high is not None
+
+
+@dataclass
+class Plan:
+    """Scans whose (order key, id) streams together hold every match; `order` is the field they
+    are sorted on (merged across scans), if any."""
+
+    scans: list[Any]
+    order: str | None = None
+    count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.count = sum(scan.count() for scan in self.scans)
+
+    def ids(self, reverse: bool = False) -> Iterator[Any]:
+        streams = [scan(reverse) for scan in self.scans]
+        pairs = (heapq.merge(*streams, key=lambda pair: pair[0], reverse=reverse)
+                 if self.order and len(streams) > 1 else itertools.chain.from_iterable(streams))
+        seen = set()
+        for _, identifier in pairs:
+            if identifier not in seen:
+                seen.add(identifier)
+                yield identifier
+
+    def cost(self, sort: Sequence[tuple[str, int]] | None, limit: int | None) -> tuple[int, int]:
+        if limit and self.follows(sort):
+            return min(self.count, limit * ORDERED_READ_FACTOR), self.count
+        return self.count, self.count
+
+    def follows(self, sort: Sequence[tuple[str, int]] | None) -> bool:
+        return bool(sort) and len(sort) == 1 and sort[0][0] == self.order
+
+
+class IdScan:
+    """Documents named by `_id`: the store's own map is the index."""
+
+    def __init__(self, documents: Mapping, points: list[Key]):
+        self.ids = [key[-1] for key in points]
+        self.documents = documents
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __call__(self, reverse: bool) -> Iterator[tuple[None, Any]]:
+        for identifier in self.ids:
+            try:
+                if identifier in self.documents:
+                    yield None, identifier
+            except TypeError:  # an unhashable _id value: it cannot be stored either
+                continue
+
+
+def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
+              sort: Sequence[tuple[str, int]] | None = None, limit: int | None = None) -> Plan | None:
+    """The cheapest plan for the filter, or None when only a scan of every document will do."""
+    plans = _plans(filter, {}, documents, indexes)
+    plans.extend(_sort_only(sort, documents, indexes))
+    return min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
+
+
+def _plans(filter: Mapping, outer: dict[str, Condition], documents: Mapping,
+           indexes: Mapping[str, Index]) -> list[Plan]:
+    conditions: dict[str, Condition] = {}
+    alternatives: list[list] = []
+    _collect(filter, conditions, alternatives, "")
+    conditions = {**outer, **conditions}
+    plans = [plan for plan in (_index_plan(index, conditions) for index in indexes.values()) if plan]
+    if "_id" in conditions and conditions["_id"].points:
+        plans.append(Plan([IdScan(documents, conditions["_id"].points)]))
+    for branches in alternatives:
+        union = _union(branches, conditions, documents, indexes)
+        if union is not None:
+            plans.append(union)
+    return plans
+
+
+def _union(branches: list, outer: dict[str, Condition], documents: Mapping,
+           indexes: Mapping[str, Index]) -> Plan | None:
+    chosen = []
+    for branch in branches:
+        options = _plans(branch, outer, documents, indexes) if isinstance(branch, Mapping) else []
+        if not options:
+            return None
+        chosen.append(min(options, key=lambda plan: plan.count))
+    orders = {plan.order for plan in chosen}
+    return Plan([scan for plan in chosen for scan in plan.scans], orders.pop() if len(orders) == 1 else None)
+
+
+def _sort_only(sort: Sequence[tuple[str, int]] | None, documents: Mapping,
+               indexes: Mapping[str, Index]) -> list[Plan]:
+    """A whole index read in order, when it holds every document exactly once."""
+    if not sort or len(sort) != 1:
+        return []
+    return [Plan([Scan(index, (), (TOP,), 0)], sort[0][0]) for index in indexes.values()
+            if index.fields[0] == sort[0][0] and not index.multikey[0] and index.covered == len(documents)]
+
+
+def _index_plan(index: Index, conditions: dict[str, Condition]) -> Plan | None:
+    first = conditions.get(index.fields[0])
+    if not first:
+        return None
+    starts: list[Key] = [(point,) for point in first.points] if first.points else [()]
+    position = 1 if first.points else 0
+    while first.points and position < len(index.fields):
+        condition = conditions.get(index.fields[position])
+        if not condition or not condition.points or len(condition.points) != 1:
+            break
+        starts = [start + (condition.points[0],) for start in starts]
+        position += 1
+    ranged = conditions.get(index.fields[position]) if position < len(index.fields) else None
+    low, high = _bounds(ranged)
+    order_position = position if position < len(index.fields) and not index.multikey[position] else None
+    scans = [Scan(index, start + low, start + high, order_position) for start in starts]
+    return Plan(scans, index.fields[order_position] if order_position is not None else None)
+
+
+def _bounds(condition: Condition | None) -> tuple[Key, Key]:
+    """The low and high ends of a range on one field, as suffixes of the equality prefix."""
+    if condition is None or (condition.low is None and condition.high is None):
+        return (), (TOP,)
+    low, high = condition.low, condition.high
+    rank = (low or high)[0][0]
+    low_end = ((low[0],) if low[1] else (low[0], TOP)) if low else ((rank,),)
+    high_end = ((high[0], TOP) if high[1] else (high[0],)) if high else ((rank + 0.5,),)
+    return low_end, high_end
+
+
+def _collect(filter: Mapping, conditions: dict[str, Condition], alternatives: list, prefix: str) -> None:
+    for name, value in filter.items():
+        if name == "$and" and isinstance(value, list):
+            for part in value:
+                if isinstance(part, Mapping):
+                    _collect(part, conditions, alternatives, prefix)
+        elif name == "$or" and isinstance(value, list) and not prefix:
+            alternatives.append(value)
+        elif not name.startswith("$"):
+            path = prefix + name
+            if isinstance(value, Mapping) and isinstance(value.get("$elemMatch"), Mapping):
+                _collect(value["$elemMatch"], conditions, [], path + ".")
+            condition = _condition(value)
+            if condition and path not in conditions:
+                conditions[path] = condition
+
+
+def _condition(value: Any) -> Condition | None:
+    if _usable(value):
+        return Condition(points=[sort_key(value)])
+    if not isinstance(value, Mapping) or not value or not all(str(k).startswith("$") for k in value):
+        return None
+    condition = Condition()
+    if "$eq" in value and _usable(value["$eq"]):
+        condition.points = [sort_key(value["$eq"])]
+    elif isinstance(value.get("$in"), list) and value["$in"] and all(_usable(v) for v in value["$in"]):
+        condition.points = list(dict.fromkeys(sort_key(v) for v in value["$in"]))
+    for operator, inclusive in (("$gt", False), ("$gte", True)):
+        if operator in value and _usable(value[operator]):
+            condition.low = (sort_key(value[operator]), inclusive)
+    for operator, inclusive in (("$lt", False), ("$lte", True)):
+        if operator in value and _usable(value[operator]):
+            condition.high = (sort_key(value[operator]), inclusive)
+    if condition.low and condition.high and condition.low[0][0] != condition.high[0][0]:
+        condition.high = None  # bounds of two types match nothing; the check says so
+    return condition if condition else None
+
+
+def _usable(value: Any) -> bool:
+    return isinstance(value, SCALARS) and not (isinstance(value, float) and value != value)

@@ -1,0 +1,196 @@
+"""The embedded store on disk (LRS_DATA_DIR): `lrs serve` killed with SIGKILL while statements,
+documents and attachments are being written keeps every write it acknowledged, and nothing else;
+and it refuses to run in more than one process.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from lrs.server import free_port, spawned
+
+AUTH = ("admin", "admin-secret")
+HEADERS = {"X-Experience-API-Version": "1.0.3"}
+AGENT = {"objectType": "Agent", "mbox": "mailto:durable@example.com"}
+ACTIVITY = "http://example.com/durable"
+pytestmark = pytest.mark.skipif(bool(os.environ.get("LRS_TEST_MONGO_URI")), reason="about the embedded store")
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    return {"LRS_DATA_DIR": str(data_dir), "LRS_MONGO_URI": "", "LRS_ADMIN_KEY": AUTH[0],
+            "LRS_ADMIN_SECRET": AUTH[1], "LRS_LOG_LEVEL": "WARNING"}
+
+
+def statement(statement_id: str, **extra: object) -> dict:
+    return {"id": statement_id, "actor": AGENT, "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+            "object": {"id": ACTIVITY}, **extra}
+
+
+@dataclass
+class Load:
+    """Writers of three kinds, each remembering what it sent and what the LRS acknowledged."""
+
+    endpoint: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    batches: dict[str, list[str]] = field(default_factory=dict)        # first id -> the batch's ids
+    statements_acked: set[str] = field(default_factory=set)
+    documents: dict[str, str] = field(default_factory=dict)            # stateId -> content sent
+    documents_acked: set[str] = field(default_factory=set)
+    attachments: dict[str, bytes] = field(default_factory=dict)        # statement id -> content sent
+    attachments_acked: set[str] = field(default_factory=set)
+
+    def acked(self) -> int:
+        return min(len(self.statements_acked) // 10, len(self.documents_acked), len(self.attachments_acked))
+
+    def run(self, write) -> None:
+        session = requests.Session()
+        session.auth, session.headers = AUTH, dict(HEADERS)
+        while not self.stop.is_set():
+            try:
+                write(session)
+            except requests.RequestException:
+                return  # the server is gone: this write's fate is unknown
+
+    def statements(self, session: requests.Session) -> None:
+        ids = [str(uuid.uuid4()) for _ in range(10)]
+        self.batches[ids[0]] = ids
+        response = session.post(f"{self.endpoint}/statements", json=[statement(i) for i in ids], timeout=30)
+        if response.status_code == 200:
+            self.statements_acked.update(ids)
+
+    def document(self, session: requests.Session) -> None:
+        state_id, content = uuid.uuid4().hex, uuid.uuid4().hex * 20
+        self.documents[state_id] = content
+        response = session.put(f"{self.endpoint}/activities/state", data=content, timeout=30,
+                               params={"activityId": ACTIVITY, "agent": json.dumps(AGENT), "stateId": state_id},
+                               headers={"Content-Type": "text/plain"})
+        if response.status_code == 204:
+            self.documents_acked.add(state_id)
+
+    def attachment(self, session: requests.Session) -> None:
+        statement_id, content = str(uuid.uuid4()), os.urandom(300 * 1024)  # two GridFS chunks
+        self.attachments[statement_id] = content
+        sha2 = hashlib.sha256(content).hexdigest()
+        body = statement(statement_id, attachments=[{
+            "usageType": "http://example.com/usage", "display": {"en-US": "data"},
+            "contentType": "application/octet-stream", "length": len(content), "sha2": sha2}])
+        payload = (b"--b0und\r\nContent-Type: application/json\r\n\r\n" + json.dumps(body).encode()
+                   + b"\r\n--b0und\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n"
+                   + f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode() + content + b"\r\n--b0und--\r\n")
+        response = session.post(f"{self.endpoint}/statements", data=payload, timeout=30,
+                                headers={"Content-Type": "multipart/mixed; boundary=b0und"})
+        if response.status_code == 200:
+            self.attachments_acked.add(statement_id)
+
+
+def kill_9(process: subprocess.Popen) -> None:
+    """SIGKILL the gunicorn worker (it holds the store) and then its master."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    for pid in map(int, children):
+        os.kill(pid, signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def all_statement_ids(session: requests.Session, endpoint: str) -> list[str]:
+    ids, url, params = [], f"{endpoint}/statements", {"limit": 500}
+    for _ in range(1000):
+        page = session.get(url, params=params, timeout=60).json()
+        ids += [s["id"] for s in page["statements"]]
+        if not page["more"]:
+            return ids
+        url, params = endpoint.rsplit("/xapi", 1)[0] + page["more"], None
+    raise AssertionError("more than 1000 pages")
+
+
+def test_acknowledged_writes_survive_kill_9_and_nothing_else_appears(tmp_path):
+    env = server_env(tmp_path / "data")
+    with spawned(env) as (endpoint, process):
+        load = Load(endpoint)
+        writers = [threading.Thread(target=load.run, args=(write,), daemon=True)
+                   for write in (load.statements, load.statements, load.document, load.document, load.attachment)]
+        for writer in writers:
+            writer.start()
+        try:
+            deadline = time.monotonic() + 120
+            while load.acked() < 20 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            kill_9(process)  # writers are mid-request: no pause, no warning
+        finally:
+            load.stop.set()
+            for writer in writers:
+                writer.join(timeout=60)
+    assert load.acked() >= 20
+
+    with spawned(env) as (endpoint, _):
+        session = requests.Session()
+        session.auth, session.headers = AUTH, dict(HEADERS)
+        found = all_statement_ids(session, endpoint)
+        assert len(found) == len(set(found))
+        found_ids = set(found)
+        assert load.statements_acked | load.attachments_acked <= found_ids
+        sent = {i for batch in load.batches.values() for i in batch} | set(load.attachments)
+        assert found_ids <= sent
+        for batch in load.batches.values():  # a batch is stored whole or not at all
+            assert len(found_ids & set(batch)) in (0, len(batch))
+
+        listed = session.get(f"{endpoint}/activities/state", timeout=30,
+                             params={"activityId": ACTIVITY, "agent": json.dumps(AGENT)}).json()
+        assert load.documents_acked <= set(listed) <= set(load.documents)
+        for state_id in listed:
+            response = session.get(f"{endpoint}/activities/state", timeout=30,
+                                   params={"activityId": ACTIVITY, "agent": json.dumps(AGENT), "stateId": state_id})
+            assert response.text == load.documents[state_id]
+
+        for statement_id in found_ids & set(load.attachments):
+            response = session.get(f"{endpoint}/statements", timeout=60,
+                                   params={"statementId": statement_id, "attachments": "true"})
+            assert response.status_code == 200 and load.attachments[statement_id] in response.content
+        print(f"acknowledged before SIGKILL: {len(load.statements_acked)} statements, "
+              f"{len(load.documents_acked)} documents, {len(load.attachments_acked)} attachments; found after "
+              f"restart: {len(found_ids - set(load.attachments))} statements, {len(listed)} documents, "
+              f"{len(found_ids & set(load.attachments))} attachments")
+
+
+def test_a_second_process_on_the_same_folder_is_refused(tmp_path):
+    env = server_env(tmp_path / "data")
+    with spawned(env):
+        second = subprocess.run([sys.executable, "-m", "lrs.cli", "serve"], capture_output=True, text=True,
+                                timeout=60, env={**os.environ, **env, "LRS_PORT": str(free_port())})
+    assert second.returncode != 0
+    assert "already in use by process" in second.stdout + second.stderr
+
+
+def test_several_workers_on_the_embedded_store_are_refused_with_the_reason(tmp_path):
+    env = {**os.environ, **server_env(tmp_path / "data"), "LRS_WORKERS": "4", "LRS_PORT": str(free_port())}
+    result = subprocess.run([sys.executable, "-m", "lrs.cli", "serve"], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert result.returncode != 0
+    assert "LRS_WORKERS=4: the embedded store keeps its data in one process's memory" in result.stderr
+
+
+@pytest.mark.parametrize("data_dir", ["data", ""], ids=["on disk", "memory only"])
+def test_gunicorn_with_four_workers_on_the_embedded_store_does_not_start(tmp_path, data_dir):
+    env = {**os.environ, **server_env(tmp_path / data_dir if data_dir else ""), "PYTHONPATH": str(Path(__file__).parents[2])}
+    gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app", "-w", "4", "-b",
+                                 f"127.0.0.1:{free_port()}"], env=env, cwd=Path(__file__).parents[2],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = gunicorn.communicate(timeout=120)
+    finally:
+        gunicorn.kill()
+        gunicorn.wait(timeout=30)
+    assert gunicorn.returncode != 0
+    assert "keeps its data in one process's memory" in output
