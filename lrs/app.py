@@ -54,6 +54,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
         return versioning.echo(response)
 
     alternate.register(app, XAPI_PREFIX, lrs.settings["max_body_bytes"])
+    app.wsgi_app = _one_unit_of_work(app.wsgi_app, lrs)
     if lrs.settings["proxy_hops"]:  # the client address (throttling, logs) from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=lrs.settings["proxy_hops"])
 
@@ -65,3 +66,11 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
         atexit.register(retention.stop)
     return app
 
+
+def _one_unit_of_work(wsgi_app: Any, lrs: LRS) -> Any:
+    """Each request's writes are committed together before its response leaves."""
+    def app(environ: dict, start_response: Any) -> Any:
+        with lrs.unit_of_work():
+            return wsgi_app(environ, start_response)
+
+    return app

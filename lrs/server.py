@@ -88,7 +88,8 @@ def free_port() -> int:
 
 @contextmanager
 def spawned(env: Mapping[str, str], port: int = 0, stdout: Any = subprocess.DEVNULL,
-            timeout: float = 30, own_session: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
+            timeout: float = 30, own_session: bool = False,
+            command: list[str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """`lrs serve` as a child process on 127.0.0.1 with these LRS_* variables (over the current
     environment), yielded as (xAPI endpoint, process) once /xapi/about answers; stopped on exit,
     whatever happened inside (SIGTERM, then SIGKILL if it has not ended within `timeout`).
@@ -97,9 +98,10 @@ def spawned(env: Mapping[str, str], port: int = 0, stdout: Any = subprocess.DEVN
     `own_session` starts it in a session (and process group) of its own, the group id being the
     process id: a caller can then signal gunicorn and all its workers at once with os.killpg, and
     stopping signals the whole group too.
+    `command` runs another server that reads LRS_HOST and LRS_PORT instead (a benchmark's floor).
     """
     port = port or free_port()
-    process = subprocess.Popen([sys.executable, "-c", "from lrs.cli import main; main(['serve'])"],
+    process = subprocess.Popen(command or [sys.executable, "-c", "from lrs.cli import main; main(['serve'])"],
                                env={**os.environ, **env, "LRS_HOST": "127.0.0.1", "LRS_PORT": str(port)},
                                stdout=stdout, stderr=subprocess.STDOUT, start_new_session=own_session)
     endpoint = f"http://127.0.0.1:{port}/xapi"

@@ -125,10 +125,9 @@ class StatementStore:
     def ensure_indexes(self) -> None:
         c = self.collection
         c.create_index([("seq", DESCENDING)])
-        for name in FILTER_FIELDS:
+        for name in FILTER_FIELDS:  # each filter and its StatementRef twin, in page order (no sort)
             c.create_index([(name, ASCENDING), ("seq", DESCENDING)])
-        for name in ("agents", "verb", "activities", "registration"):
-            c.create_index([(f"via.{name}", ASCENDING)])
+            c.create_index([(f"via.{name}", ASCENDING), ("seq", DESCENDING)])
         c.create_index([("stored", ASCENDING)])
         c.create_index([("verb", ASCENDING), ("ref", ASCENDING)])
         c.create_index([("source", ASCENDING), ("seq", DESCENDING)])

@@ -17,7 +17,7 @@ import mongomock
 from lrs.store.embedded.disk import SqliteJournal, StoreInUse, claim_memory_store, open_data_dir
 from lrs.store.embedded.engine import IndexedCollection, IndexedDatabaseStore, IndexedServerStore
 
-__all__ = ["embedded_database", "StoreInUse"]
+__all__ = ["EmbeddedDatabase", "StoreInUse", "embedded_database"]
 
 
 def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
@@ -32,13 +32,15 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
 
 
 class _Guard:
-    """The one lock of the store; leaving its outermost hold commits the changes made under it."""
+    """The one lock of the store. Leaving its outermost hold commits the changes made under it,
+    unless the thread is inside a unit of work, which commits once at its end instead."""
 
     def __init__(self, journal: SqliteJournal | None, lock_file: IO | None):
         self.lock = threading.RLock()
         self.journal = journal
         self.lock_file = lock_file
         self._depth = 0
+        self._units = threading.local()
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -48,8 +50,25 @@ class _Guard:
                 yield
             finally:
                 self._depth -= 1
-                if self._depth == 0 and self.journal:
-                    self.journal.commit()
+                if self._depth == 0 and not getattr(self._units, "open", 0):
+                    self._commit()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        self._units.open = getattr(self._units, "open", 0) + 1
+        try:
+            yield
+        finally:
+            self._units.open -= 1
+            if not self._units.open:
+                with self.lock:
+                    self._commit()
+
+    def _commit(self) -> None:
+        """Whatever is uncommitted, whoever made it: the file always holds the store as it was
+        at one instant, so a crash between two commits loses the later writes, never half of one."""
+        if self.journal:
+            self.journal.commit()
 
     def close(self) -> None:
         with self.lock:
@@ -108,6 +127,11 @@ class EmbeddedDatabase(_Guarded):
 
     def get_collection(self, name: str) -> Any:
         return self[name]
+
+    def unit_of_work(self) -> Any:
+        """Store calls made inside (by this thread) reach the disk in one commit at its end; the
+        work is acknowledged after that. One HTTP request is one unit of work."""
+        return self._guard.unit_of_work()
 
     def close(self) -> None:
         """Release the data folder (its file and lock); the store is unusable afterwards."""

@@ -83,11 +83,13 @@ class IndexedStore(CollectionStore):
         return self._documents.get(key)
 
     @contextmanager
-    def changing(self, documents: Iterable[dict]) -> Iterator[None]:
-        """Documents about to be changed in place: re-index them from their state before."""
+    def changing(self, documents: Iterable[dict], fields: set[str] | None) -> Iterator[None]:
+        """Documents about to be changed in place, in these top-level fields (None: any): re-index
+        them, for the indexes on those fields, from their state before."""
         keys = [store_key(document["_id"]) for document in documents]
-        before = {key: {name: index.keys(self._documents[key]) for name, index in self.secondary.items()}
-                  for key in keys}
+        affected = {name: index for name, index in self.secondary.items()
+                    if fields is None or any(path.split(".", 1)[0] in fields for path in index.fields)}
+        before = {key: {name: index.keys(self._documents[key]) for name, index in affected.items()} for key in keys}
         self._held.update(keys)
         try:
             yield
@@ -95,8 +97,8 @@ class IndexedStore(CollectionStore):
             self._held.difference_update(keys)
             for key in keys:
                 current = self._documents.get(key)
-                for name, index in self.secondary.items():
-                    index.replace(before[key].get(name, []), index.keys(current) if current else [])
+                for name, index in affected.items():
+                    index.replace(before[key][name], index.keys(current) if current else [])
                 self._touch(key)
 
     def plan(self, filter: Mapping, sort: list | None = None, limit: int | None = None) -> Plan | None:
@@ -210,5 +212,19 @@ class IndexedCollection(mongomock.Collection):
                 multi: bool = False, **kwargs: Any) -> dict:
         targets = list(itertools.islice(
             self._iter_documents(helpers.patch_datetime_awareness_in_document(spec)), None if multi else 1))
-        with self._store.changing(targets):
+        with self._store.changing(targets, updated_fields(document)):
             return super()._update(spec, document, upsert, manipulate, multi, **kwargs)
+
+
+def updated_fields(update: Any) -> set[str] | None:
+    """The top-level fields an update document changes; None for a replacement or a pipeline."""
+    if not isinstance(update, Mapping) or not update or not all(str(op).startswith("$") for op in update):
+        return None
+    fields = set()
+    for operator, changes in update.items():
+        if not isinstance(changes, Mapping):
+            return None
+        fields.update(str(path).split(".", 1)[0] for path in changes)
+        if operator == "$rename":
+            fields.update(str(path).split(".", 1)[0] for path in changes.values())
+    return fields

@@ -21,19 +21,20 @@ from bson import ObjectId
 from sortedcontainers import SortedList
 
 TOP = (float("inf"),)  # sorts after every key: closes ranges
+MISSING = object()
 Key = tuple
 
 
 def sort_key(value: Any) -> Key:
     """A value as a pair Python can compare with any other, in BSON's order of types."""
+    if isinstance(value, str):
+        return (2, value)
     if value is None:
         return (0, 0)
     if isinstance(value, bool):
         return (8, value)
     if isinstance(value, (int, float)):
         return (1, value)
-    if isinstance(value, str):
-        return (2, value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -47,6 +48,9 @@ def sort_key(value: Any) -> Key:
 
 def values_at(document: dict, path: str) -> list:
     """The values a dotted path reaches, arrays expanded one level as MongoDB's indexes do."""
+    if "." not in path:
+        value = document.get(path, MISSING)
+        return [] if value is MISSING else list(value) if isinstance(value, list) else [value]
     values: list = [document]
     for part in path.split("."):
         reached = []
@@ -76,14 +80,22 @@ class Index:
         self.covered = 0  # documents with at least one entry
 
     def keys(self, document: dict) -> list[Key]:
-        leading = [v for v in values_at(document, self.fields[0]) if v is not None]
-        if not leading:
-            return []
-        columns = [leading, *[values_at(document, f) or [None] for f in self.fields[1:]]]
-        for position, column in enumerate(columns):
-            if len(column) > 1:
+        """The entries of one document: none when its leading field is missing or null."""
+        columns = []
+        for position, path in enumerate(self.fields):
+            values = values_at(document, path)
+            if position == 0:
+                values = [value for value in values if value is not None]
+                if not values:
+                    return []
+            elif not values:
+                values = [None]
+            if len(values) > 1:
                 self.multikey[position] = True
+            columns.append(values)
         id_key = sort_key(document["_id"])
+        if all(len(column) == 1 for column in columns):
+            return [(*(sort_key(column[0]) for column in columns), id_key)]
         return list(dict.fromkeys((*map(sort_key, combo), id_key) for combo in itertools.product(*columns)))
 
     def build(self, documents: Iterable[dict]) -> None:
@@ -96,12 +108,12 @@ class Index:
         if before == after:
             return
         self.covered += bool(after) - bool(before)
-        kept = set(after)
         for key in before:
-            if key not in kept:
+            if key not in after:
                 self.entries.discard(key)
-        dropped = set(before)
-        self.entries.update(key for key in after if key not in dropped)
+        for key in after:
+            if key not in before:
+                self.entries.add(key)
 
 
 class Scan:
