@@ -95,15 +95,6 @@ class Load:
             self.attachments_acked.add(statement_id)
 
 
-def kill_9(process: subprocess.Popen) -> None:
-    """SIGKILL the gunicorn worker (it holds the store) and then its master."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    for pid in map(int, children):
-        os.kill(pid, signal.SIGKILL)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-
-
 def all_statement_ids(session: requests.Session, endpoint: str) -> list[str]:
     ids, url, params = [], f"{endpoint}/statements", {"limit": 500}
     for _ in range(1000):
@@ -117,7 +108,7 @@ def all_statement_ids(session: requests.Session, endpoint: str) -> list[str]:
 
 def test_acknowledged_writes_survive_kill_9_and_nothing_else_appears(tmp_path):
     env = server_env(tmp_path / "data")
-    with spawned(env) as (endpoint, process):
+    with spawned(env, own_session=True) as (endpoint, process):
         load = Load(endpoint)
         writers = [threading.Thread(target=load.run, args=(write,), daemon=True)
                    for write in (load.statements, load.statements, load.document, load.document, load.attachment)]
@@ -127,7 +118,7 @@ def test_acknowledged_writes_survive_kill_9_and_nothing_else_appears(tmp_path):
             deadline = time.monotonic() + 120
             while load.acked() < 20 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            kill_9(process)  # writers are mid-request: no pause, no warning
+            os.killpg(process.pid, signal.SIGKILL)  # gunicorn and its worker, writers mid-request
         finally:
             load.stop.set()
             for writer in writers:
