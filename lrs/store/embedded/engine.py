@@ -45,6 +45,8 @@ class IndexedStore(CollectionStore):
         self._held: set = set()
 
     def create_index(self, index_name: str, index_dict: dict) -> None:
+        if self.indexes.get(index_name) == index_dict:
+            return  # declared again at start: it is there, built
         super().create_index(index_name, index_dict)
         fields = [name for name, direction in index_dict["key"] if direction in (1, -1)]
         if len(fields) == len(index_dict["key"]) and fields != ["_id"]:

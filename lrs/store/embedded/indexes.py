@@ -1,7 +1,8 @@
 """Secondary indexes for the embedded store: what MongoDB's B-trees do, as sorted lists in memory.
 
 mongomock answers every query by scanning every document. Here each index a collection declares
-(`create_index`) keeps a sorted list of entries `(key of field 1, key of field 2, ..., id key)`;
+(`create_index`) keeps a sorted list of flat tuples `(rank 1, value 1, rank 2, value 2, ..., id
+rank, id, raw id)`, a rank being the BSON type order that makes any two values comparable;
 arrays give one entry per element, as MongoDB's multikey indexes do. A query then reads the
 entries of one key range (an equality prefix, then a range on the next field), in index order, so
 a page sorted like the index stops after its `limit` documents.
@@ -20,7 +21,7 @@ from typing import Any, Iterable, Iterator
 from bson import ObjectId
 from sortedcontainers import SortedList
 
-TOP = (float("inf"),)  # sorts after every key: closes ranges
+TOP = float("inf")  # as a rank, sorts after every value: closes ranges
 MISSING = object()
 Key = tuple
 
@@ -43,7 +44,7 @@ def sort_key(value: Any) -> Key:
         return (7, value)
     if isinstance(value, bytes):
         return (5, bytes(value))
-    return (99, repr(value), value)
+    return (99, repr(value))
 
 
 def values_at(document: dict, path: str) -> list:
@@ -93,10 +94,12 @@ class Index:
             if len(values) > 1:
                 self.multikey[position] = True
             columns.append(values)
-        id_key = sort_key(document["_id"])
+        identifier = document["_id"]
+        tail = (*sort_key(identifier), identifier)
         if all(len(column) == 1 for column in columns):
-            return [(*(sort_key(column[0]) for column in columns), id_key)]
-        return list(dict.fromkeys((*map(sort_key, combo), id_key) for combo in itertools.product(*columns)))
+            return [(*itertools.chain.from_iterable(sort_key(column[0]) for column in columns), *tail)]
+        return list(dict.fromkeys((*itertools.chain.from_iterable(map(sort_key, combo)), *tail)
+                                  for combo in itertools.product(*columns)))
 
     def build(self, documents: Iterable[dict]) -> None:
         keyed = [self.keys(document) for document in documents]
@@ -130,4 +133,4 @@ class Scan:
         """(sort key, document id) pairs of the range."""
         position = self.order_position
         for entry in self.index.entries.irange(self.low, self.high, reverse=reverse):
-            yield (entry[position] if position is not None else None), entry[-1][-1]
+            yield (entry[2 * position:2 * position + 2] if position is not None else None), entry[-1]

@@ -26,6 +26,7 @@ ORDERED_READ_FACTOR = 10  # entries an ordered plan is expected to read per want
 @dataclass
 class Condition:
     points: list[Key] | None = None
+    values: list | None = None  # the points as given (for `_id`)
     low: tuple[Key, bool] | None = None  # (key, inclusive)
     high: tuple[Key, bool] | None = None
 
@@ -67,8 +68,8 @@ class Plan:
 class IdScan:
     """Documents named by `_id`: the store's own map is the index."""
 
-    def __init__(self, documents: Mapping, points: list[Key]):
-        self.ids = [key[-1] for key in points]
+    def __init__(self, documents: Mapping, ids: list):
+        self.ids = ids
         self.documents = documents
 
     def count(self) -> int:
@@ -98,8 +99,8 @@ def _plans(filter: Mapping, outer: dict[str, Condition], documents: Mapping,
     _collect(filter, conditions, alternatives, "")
     conditions = {**outer, **conditions}
     plans = [plan for plan in (_index_plan(index, conditions) for index in indexes.values()) if plan]
-    if "_id" in conditions and conditions["_id"].points:
-        plans.append(Plan([IdScan(documents, conditions["_id"].points)]))
+    if "_id" in conditions and conditions["_id"].values:
+        plans.append(Plan([IdScan(documents, conditions["_id"].values)]))
     for branches in alternatives:
         union = _union(branches, conditions, documents, indexes)
         if union is not None:
@@ -132,13 +133,13 @@ def _index_plan(index: Index, conditions: dict[str, Condition]) -> Plan | None:
     first = conditions.get(index.fields[0])
     if not first:
         return None
-    starts: list[Key] = [(point,) for point in first.points] if first.points else [()]
+    starts: list[Key] = list(first.points) if first.points else [()]
     position = 1 if first.points else 0
     while first.points and position < len(index.fields):
         condition = conditions.get(index.fields[position])
         if not condition or not condition.points or len(condition.points) != 1:
             break
-        starts = [start + (condition.points[0],) for start in starts]
+        starts = [start + condition.points[0] for start in starts]
         position += 1
     ranged = conditions.get(index.fields[position]) if position < len(index.fields) else None
     low, high = _bounds(ranged)
@@ -153,8 +154,8 @@ def _bounds(condition: Condition | None) -> tuple[Key, Key]:
         return (), (TOP,)
     low, high = condition.low, condition.high
     rank = (low or high)[0][0]
-    low_end = ((low[0],) if low[1] else (low[0], TOP)) if low else ((rank,),)
-    high_end = ((high[0], TOP) if high[1] else (high[0],)) if high else ((rank + 0.5,),)
+    low_end = (low[0] if low[1] else (*low[0], TOP)) if low else (rank,)
+    high_end = ((*high[0], TOP) if high[1] else high[0]) if high else (rank + 0.5,)
     return low_end, high_end
 
 
@@ -177,14 +178,16 @@ def _collect(filter: Mapping, conditions: dict[str, Condition], alternatives: li
 
 def _condition(value: Any) -> Condition | None:
     if _usable(value):
-        return Condition(points=[sort_key(value)])
+        return Condition(points=[sort_key(value)], values=[value])
     if not isinstance(value, Mapping) or not value or not all(str(k).startswith("$") for k in value):
         return None
     condition = Condition()
     if "$eq" in value and _usable(value["$eq"]):
-        condition.points = [sort_key(value["$eq"])]
+        condition.values = [value["$eq"]]
     elif isinstance(value.get("$in"), list) and value["$in"] and all(_usable(v) for v in value["$in"]):
-        condition.points = list(dict.fromkeys(sort_key(v) for v in value["$in"]))
+        condition.values = value["$in"]
+    if condition.values:
+        condition.points = list(dict.fromkeys(sort_key(v) for v in condition.values))
     for operator, inclusive in (("$gt", False), ("$gte", True)):
         if operator in value and _usable(value[operator]):
             condition.low = (sort_key(value[operator]), inclusive)

@@ -1,0 +1,80 @@
+"""The embedded store's indexes change how documents are found, never which: every query answers
+exactly what mongomock's full scan answers, through inserts, in-place updates and deletes."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import mongomock
+import pytest
+
+from lrs.store.embedded import embedded_database
+
+VERBS = ["v0", "v1", "v2", None]
+START = dt.datetime(2026, 1, 1)
+
+
+def document(n: int, rng: random.Random) -> dict:
+    doc = {"_id": f"s{n:05d}", "seq": n, "verb": rng.choice(VERBS), "stored": START + dt.timedelta(seconds=n),
+           "agents": rng.sample(["a", "b", "c", "d"], rng.randint(0, 2)), "via": []}
+    if rng.random() < 0.3:
+        doc["via"] = [{"verb": rng.choice(VERBS), "agents": [rng.choice("abcd")]}]
+    if rng.random() < 0.1:
+        doc["pending"] = "batch"
+    return doc
+
+
+def queries(rng: random.Random) -> list[tuple[dict, list | None, int]]:
+    verb, agent = rng.choice(VERBS), rng.choice("abcde")
+    since = START + dt.timedelta(seconds=rng.randint(0, 400))
+    match = {"verb": verb}
+    return [
+        ({"verb": verb}, [("seq", -1)], 7),
+        ({"verb": {"$in": ["v0", "v2"]}, "seq": {"$lt": rng.randint(0, 400)}}, [("seq", -1)], 5),
+        ({"agents": agent, "pending": {"$exists": False}}, [("seq", 1)], 0),
+        ({"$or": [match, {"via": {"$elemMatch": match}}], "pending": {"$exists": False}}, [("seq", -1)], 10),
+        ({"$or": [{"agents": agent}, {"via.agents": agent}], "stored": {"$gt": since}}, [("seq", 1)], 3),
+        ({"stored": {"$gt": since, "$lte": since + dt.timedelta(seconds=50)}}, [("seq", -1)], 0),
+        ({"seq": {"$gte": 100}}, [("seq", 1)], 4),
+        ({"pending": {"$exists": False}}, [("seq", -1)], 6),
+        ({"_id": {"$in": [f"s{rng.randint(0, 420):05d}" for _ in range(5)]}}, None, 0),
+        ({"verb": None}, [("seq", 1)], 0),
+        ({"$and": [{"verb": verb}, {"agents": agent}]}, [("stored", -1)], 2),
+    ]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_indexed_queries_answer_what_a_scan_answers(seed):
+    rng = random.Random(seed)
+    indexed = embedded_database("test")["statements"]
+    plain = mongomock.MongoClient()["test"]["statements"]
+    for collection in (indexed, plain):
+        collection.create_index([("seq", -1)])
+        collection.create_index([("stored", 1)])
+        for name in ("verb", "agents"):
+            collection.create_index([(name, 1), ("seq", -1)])
+            collection.create_index([(f"via.{name}", 1), ("seq", -1)])
+    docs = [document(n, rng) for n in range(400)]
+    indexed.insert_many([dict(d) for d in docs])
+    plain.insert_many([dict(d) for d in docs])
+    changes = [
+        ("update_many", {"_id": {"$in": [d["_id"] for d in docs[:50]]}}, {"$unset": {"pending": ""}}),
+        ("update_many", {"verb": "v1", "seq": {"$lt": 200}}, {"$set": {"verb": "v2"}}),
+        ("update_one", {"agents": "a"}, {"$push": {"via": {"verb": "v0", "agents": ["e"]}}}),
+        ("delete_many", {"verb": "v0", "seq": {"$gt": 300}}),
+        ("insert_one", document(500, rng)),
+        ("replace_one", {"_id": "s00010"}, {"seq": 10, "verb": "v0", "agents": ["e"], "stored": START}),
+    ]
+    for rounds, (method, *args) in enumerate([(None,), *changes]):
+        if method:
+            getattr(indexed, method)(*[dict(a) for a in args])
+            getattr(plain, method)(*[dict(a) for a in args])
+        for filter, sort, limit in queries(rng):
+            def run(collection):
+                cursor = collection.find(filter)
+                if sort:
+                    cursor = cursor.sort(sort)
+                found = [d["_id"] for d in cursor.limit(limit)]
+                return found if sort else sorted(found)
+            assert run(indexed) == run(plain), (rounds, filter, sort, limit)
+            assert indexed.count_documents(filter) == plain.count_documents(filter)
