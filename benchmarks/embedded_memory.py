@@ -8,6 +8,10 @@ batches of 100, without HTTP), printing the resident memory as it grows, then st
 process on the folder as a restart would and prints how long loading took and its memory. The
 folder is kept, so `python benchmarks/statements.py --data-dir DIR --statements 0` can then
 measure queries over it through `lrs serve`.
+
+`--copies K` then multiplies the stored statements K times directly in the SQLite file (new ids
+and sequence numbers, the same shapes) before the restart, to measure memory and start-up at
+sizes the validated fill would take hours to reach (1,000,000 = 100,000 x 10).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from statements import statement
@@ -49,6 +54,31 @@ def fill(data_dir: str, total: int, report_every: int) -> None:
     lrs.db.close()
 
 
+def copy_statements(data_dir: str, copies: int) -> None:
+    """Each stored statement `copies - 1` more times, under new ids and sequence numbers."""
+    import sqlite3
+
+    import bson
+
+    db = sqlite3.connect(Path(data_dir) / "store.sqlite3")
+    rows = [bson.decode(body) for (body,) in db.execute("SELECT body FROM documents WHERE collection = 'statements'")]
+    top = max(doc["seq"] for doc in rows)
+    for copy in range(1, copies):
+        batch = []
+        for doc in rows:
+            new_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{doc['_id']}/{copy}"))
+            clone = {**doc, "_id": new_id, "seq": doc["seq"] + copy * top, "raw": doc["raw"].replace(doc["_id"], new_id)}
+            batch.append(("statements", bson.encode({"_id": new_id}), bson.encode(clone)))
+        with db:
+            db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", batch)
+    counter = {"_id": "statements", "seq": copies * top}
+    with db:
+        db.execute("INSERT OR REPLACE INTO documents VALUES ('counters', ?, ?)",
+                   (bson.encode({"_id": "statements"}), bson.encode(counter)))
+    db.close()
+    print(f"copied: {len(rows) * copies:,} statements in the file")
+
+
 def reopen(data_dir: str) -> None:
     began = time.monotonic()
     lrs = open_lrs(data_dir)
@@ -61,12 +91,15 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--report-every", type=int, default=100_000)
+    parser.add_argument("--copies", type=int, default=1, help="multiply the statements this many times")
     parser.add_argument("--reopen", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reopen:
         reopen(args.data_dir)
         return
     fill(args.data_dir, args.statements, args.report_every)
+    if args.copies > 1:
+        copy_statements(args.data_dir, args.copies)
     size = sum(f.stat().st_size for f in Path(args.data_dir).iterdir()) / 2**20
     print(f"data folder: {size:,.0f} MB")
     subprocess.run([sys.executable, __file__, "--reopen", "--data-dir", args.data_dir, "--statements", "0"],

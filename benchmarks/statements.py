@@ -1,7 +1,9 @@
 """Load a live LRS: POST statements in batches from concurrent clients, then run filtered GETs.
 
-    python benchmarks/statements.py                      # starts `lrs serve` on the embedded store
+    python benchmarks/statements.py                      # starts `lrs serve` on a fresh embedded store
     python benchmarks/statements.py --endpoint URL --user K --password S   # any running LRS
+    python benchmarks/statements.py --data-dir DIR --statements 0     # queries over a filled store
+                                                         # (benchmarks/embedded_memory.py fills one)
 
 Prints statements/s and p50/p99 latency for writes and for each kind of query, and (for the
 server it started) the server's peak RSS.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -106,11 +109,14 @@ def run(endpoint: str, user: str, password: str, args: argparse.Namespace) -> No
         session.headers["X-Experience-API-Version"] = "1.0.3"
         return session
 
-    write(session_factory, endpoint, args.statements, args.batch, args.clients)
+    if args.statements:
+        write(session_factory, endpoint, args.statements, args.batch, args.clients)
     queries = {
         "all, newest first": {"limit": 100},
         "by verb": {"verb": VERBS[1], "limit": 100},
         "by agent": {"agent": json.dumps({"mbox": "mailto:learner7@example.com"}), "limit": 100},
+        "by agent, related": {"agent": json.dumps({"mbox": "mailto:learner7@example.com"}),
+                              "related_agents": "true", "limit": 100},
         "by activity, related": {"activity": "http://example.com/courses/3", "related_activities": "true", "limit": 100},
         "by registration": {"registration": str(uuid.UUID(int=42))},
         "since + ascending": {"since": "2020-01-01T00:00:00Z", "ascending": "true", "limit": 100},
@@ -129,16 +135,18 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--queries", type=int, default=100, help="GETs per query kind")
     parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--data-dir", help="LRS_DATA_DIR of the server started (default: a fresh temporary one)")
     args = parser.parse_args()
     print(f"{args.statements} statements, batches of {args.batch}, {args.clients} concurrent clients")
     if args.endpoint:
         run(args.endpoint, args.user, args.password, args)
         return
-    env = {"LRS_ADMIN_KEY": "bench", "LRS_ADMIN_SECRET": "bench-secret", "LRS_LOG_LEVEL": "WARNING",
-           "LRS_MONGO_URI": ""}
-    with spawned(env, args.port) as (url, process):
-        run(url, "bench", "bench-secret", args)
-        print(f"server peak RSS: {peak_rss_mb(process):.0f} MB")
+    with tempfile.TemporaryDirectory() as fresh:
+        env = {"LRS_ADMIN_KEY": "bench", "LRS_ADMIN_SECRET": "bench-secret", "LRS_LOG_LEVEL": "WARNING",
+               "LRS_MONGO_URI": "", "LRS_DATA_DIR": args.data_dir or fresh}
+        with spawned(env, args.port, timeout=600) as (url, process):
+            run(url, "bench", "bench-secret", args)
+            print(f"server peak RSS: {peak_rss_mb(process):.0f} MB")
 
 
 if __name__ == "__main__":

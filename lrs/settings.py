@@ -111,7 +111,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address `lrs serve` binds to."),
     Setting("port", 8000, "Port `lrs serve` listens on.", int),
     Setting("workers", 0, "gunicorn worker processes for `lrs serve` with a real MongoDB "
-            "(0: 2 x CPU cores + 1). The embedded store always runs one process.", int),
+            "(0: 2 x CPU cores + 1). The embedded store runs one process: more is refused.", int),
     Setting("threads", 8, "Threads per gunicorn worker.", int),
     Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scopes "
             "`all` and `admin` and this key exists after start (created or updated). One without "

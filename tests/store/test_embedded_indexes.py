@@ -7,8 +7,11 @@ import random
 
 import mongomock
 import pytest
+from mongomock import helpers
 
 from lrs.store.embedded import embedded_database
+from tests.store.query_shapes import shapes
+from tests.xapi.builders import statement
 
 VERBS = ["v0", "v1", "v2", None]
 START = dt.datetime(2026, 1, 1)
@@ -78,3 +81,18 @@ def test_indexed_queries_answer_what_a_scan_answers(seed):
                 return found if sort else sorted(found)
             assert run(indexed) == run(plain), (rounds, filter, sort, limit)
             assert indexed.count_documents(filter) == plain.count_documents(filter)
+
+
+def test_every_statement_query_shape_reads_an_index_in_page_order(make_app):
+    """The embedded twin of test_mongo_query_plans: each shape is read from an index, in `seq`
+    order (so a page stops at its limit) when the narrowest range costs no more."""
+    lrs = make_app().extensions["lrs"]
+    lrs.statements.store([statement() for _ in range(20)], authority=lrs.default_authority("test"), version="1.0.3")
+    store = lrs.statement_store.collection._target._store
+    unplanned = []
+    for name, query in shapes():
+        sort = [("seq", 1 if query.ascending else -1)]
+        plan = store.plan(helpers.patch_datetime_awareness_in_document(query.mongo_filter()), sort, query.limit + 1)
+        if plan is None or not plan.follows(sort):
+            unplanned.append(name)
+    assert not unplanned

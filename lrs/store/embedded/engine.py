@@ -9,6 +9,7 @@ documents in the requested order.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping, Protocol
@@ -20,7 +21,7 @@ from mongomock.collection import Cursor
 from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
-from lrs.store.embedded.indexes import Index
+from lrs.store.embedded.indexes import MISSING, Index
 from lrs.store.embedded.planner import Plan, best_plan
 
 
@@ -102,6 +103,11 @@ class IndexedStore(CollectionStore):
                 for name, index in affected.items():
                     index.replace(before[key][name], index.keys(current) if current else [])
                 self._touch(key)
+
+    def unique_fields(self) -> set[str]:
+        """Top-level fields of the unique indexes (besides `_id`)."""
+        return {name.split(".", 1)[0] for index in self.indexes.values() if index.get("unique")
+                for name, _ in index["key"]}
 
     def plan(self, filter: Mapping, sort: list | None = None, limit: int | None = None) -> Plan | None:
         return best_plan(filter, self._documents, self.secondary, sort, limit)
@@ -212,10 +218,27 @@ class IndexedCollection(mongomock.Collection):
 
     def _update(self, spec: Mapping, document: Any, upsert: bool = False, manipulate: bool = False,
                 multi: bool = False, **kwargs: Any) -> dict:
-        targets = list(itertools.islice(
-            self._iter_documents(helpers.patch_datetime_awareness_in_document(spec)), None if multi else 1))
-        with self._store.changing(targets, updated_fields(document)):
+        spec = helpers.patch_datetime_awareness_in_document(spec)
+        targets = list(itertools.islice(self._iter_documents(spec), None if multi else 1))
+        fields = updated_fields(document)
+        with self._store.changing(targets, fields):
+            if targets and fields and "_id" not in fields and not any(kwargs.values()) \
+                    and not fields & self._store.unique_fields():
+                return self._update_fields(targets, spec, helpers.patch_datetime_awareness_in_document(document),
+                                           fields)
             return super()._update(spec, document, upsert, manipulate, multi, **kwargs)
+
+    def _update_fields(self, targets: list[dict], spec: Mapping, update: Mapping, fields: set[str]) -> dict:
+        """mongomock's update of existing documents, without its deep copy of each whole document
+        (kept to undo a unique index violation, which cannot happen here): only the fields the
+        update names are copied, to count the documents it modified."""
+        modified = 0
+        for target in targets:
+            before = {name: copy.deepcopy(target[name]) for name in fields if name in target}
+            self._apply_update_document(target, spec, update, False)
+            modified += any(target.get(name, MISSING) != before.get(name, MISSING) for name in fields)
+        return {"connectionId": self.database.client._id, "err": None, "n": len(targets), "nModified": modified,
+                "ok": 1, "upserted": None, "updatedExisting": True}
 
 
 def updated_fields(update: Any) -> set[str] | None:

@@ -56,10 +56,12 @@ class Plan:
                 seen.add(identifier)
                 yield identifier
 
-    def cost(self, sort: Sequence[tuple[str, int]] | None, limit: int | None) -> tuple[int, int]:
-        if limit and self.follows(sort):
-            return min(self.count, limit * ORDERED_READ_FACTOR), self.count
-        return self.count, self.count
+    def cost(self, sort: Sequence[tuple[str, int]] | None, limit: int | None) -> tuple[int, bool, int]:
+        """Entries expected to be read; on a tie, a plan in the requested order, then the narrower."""
+        follows = self.follows(sort)
+        if limit and follows:
+            return min(self.count, limit * ORDERED_READ_FACTOR), False, self.count
+        return self.count, not follows, self.count
 
     def follows(self, sort: Sequence[tuple[str, int]] | None) -> bool:
         return bool(sort) and len(sort) == 1 and sort[0][0] == self.order
