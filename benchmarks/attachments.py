@@ -115,7 +115,7 @@ def worker_of(master: int, timeout: float = 30) -> int:
 @contextmanager
 def lrs_serve(max_request: int, port: int = 0, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """`lrs serve` in a subprocess with one worker; yields (endpoint, worker pid)."""
-    env = {**(env or {}), "LRS_ADMIN_KEY": KEY, "LRS_ADMIN_SECRET": SECRET, "LRS_WORKERS": "1",
+    env = {**(env or {}), "LRS_ADMIN_KEY": KEY, "LRS_ADMIN_SECRET": SECRET, "LRS_WORKERS": "1", "LRS_DATA_DIR": "",
            "LRS_LOG_LEVEL": "WARNING", "LRS_MAX_ATTACHMENT_REQUEST_BYTES": str(max_request)}
     with spawned(env, port) as (endpoint, process):
         yield endpoint, worker_of(process.pid)

@@ -74,7 +74,7 @@ def local_server() -> Iterator[tuple[str, str, str]]:
     """An in-process LRS with the caliper plugin on the embedded store, and an OAuth client."""
     from lrs.app import create_app
 
-    app = create_app({"plugins": "caliper", "log_level": "WARNING"})
+    app = create_app({"plugins": "caliper", "log_level": "WARNING", "data_dir": ""})
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app.extensions["lrs"].create_credential(KEY, SECRET, ["caliper/events.write"], label="benchmark")
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -132,7 +132,8 @@ def main() -> None:
         run(args.endpoint, session_factory, args)
     else:
         env = {"LRS_ADMIN_KEY": "bench", "LRS_ADMIN_SECRET": "bench-secret", "LRS_LOG_LEVEL": "WARNING",
-               "LRS_MAX_BODY_BYTES": str((args.large_mb + 2) * MB), "LRS_MONGO_URI": ""}
+               "LRS_MAX_BODY_BYTES": str((args.large_mb + 2) * MB), "LRS_MONGO_URI": "",
+               "LRS_DATA_DIR": ""}
         with spawned(env, args.port) as (endpoint, _):
             run(endpoint, session_factory, args)
 

@@ -12,9 +12,8 @@ import uuid
 from typing import Any
 
 from flask import Flask, jsonify, request
-from gunicorn.app.base import BaseApplication
 
-from lrs.server import gunicorn_options
+from lrs.server import serve_app
 from lrs.settings import CORE_SETTINGS, Settings
 
 
@@ -34,23 +33,9 @@ def create_floor() -> Flask:
     return app
 
 
-class _Floor(BaseApplication):
-    def __init__(self, options: dict[str, Any]):
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for name, value in self.options.items():
-            self.cfg.set(name, value)
-
-    def load(self) -> Flask:
-        return create_floor()
-
-
 def main() -> None:
     """Host, port, threads and log level come from the same LRS_* variables `lrs serve` reads."""
-    settings = Settings.resolve(CORE_SETTINGS, {"mongo_uri": ""})
-    _Floor(gunicorn_options(settings, settings["host"], settings["port"])).run()
+    serve_app(create_floor, Settings.resolve(CORE_SETTINGS, {"mongo_uri": ""}))
 
 
 if __name__ == "__main__":

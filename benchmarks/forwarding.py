@@ -41,7 +41,7 @@ AUTH = ("bench", "bench-secret")
 def source_lrs(endpoint: str, batch_size: int, timeout: float, retry_max: float):
     target = {"name": "bench", "endpoint": endpoint, "batch_size": batch_size, "timeout": timeout,
               "auth": {"type": "basic", "username": AUTH[0], "password": AUTH[1]}}
-    app = create_app({"mongo_uri": "", "mongo_db": f"bench_{uuid.uuid4().hex[:8]}", "log_level": "ERROR",
+    app = create_app({"mongo_uri": "", "data_dir": "", "mongo_db": f"bench_{uuid.uuid4().hex[:8]}", "log_level": "ERROR",
                       "plugins": "forward_xapi", "forward_xapi_targets": json.dumps([target]),
                       "forward_poll_seconds": "0.2", "forward_retry_max_seconds": str(retry_max)})
     return app.extensions["lrs"]

@@ -86,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
 
     database = f"lrs_bench_{uuid.uuid4().hex[:8]}"
-    app = create_app({"plugins": "h5p", "h5p_base_url": BASE, "mongo_uri": os.environ.get("LRS_MONGO_URI", ""),
+    app = create_app({"plugins": "h5p", "h5p_base_url": BASE, "data_dir": "", "mongo_uri": os.environ.get("LRS_MONGO_URI", ""),
                       "mongo_db": database, "log_level": "ERROR"})
     lrs = app.extensions["lrs"]
     lrs.create_credential("bench-reader", "bench-secret", ["h5p/read"])

@@ -115,7 +115,7 @@ def main() -> None:
         run(args.endpoint, auth, args.stalled, args.rounds, args.clients, wait=120)
         return
     env = {"LRS_ADMIN_KEY": args.user, "LRS_ADMIN_SECRET": args.password, "LRS_LOG_LEVEL": "WARNING",
-           "LRS_READ_TIMEOUT": str(args.read_timeout)}
+           "LRS_READ_TIMEOUT": str(args.read_timeout), "LRS_DATA_DIR": ""}
     with spawned(env) as (endpoint, _):
         run(endpoint, auth, args.stalled, args.rounds, args.clients, wait=args.read_timeout + 60)
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager, suppress
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from gunicorn.app.base import BaseApplication
 
@@ -24,8 +24,11 @@ from lrs.settings import CORE_SETTINGS, Settings
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any]):
+    """gunicorn with these options, serving the app `factory` builds (default: the LRS)."""
+
+    def __init__(self, options: dict[str, Any], factory: Callable[[], Any] | None = None):
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -34,9 +37,16 @@ class _Gunicorn(BaseApplication):
                 self.cfg.set(name, value)
 
     def load(self) -> Any:
+        if self.factory is not None:
+            return self.factory()
         from lrs.app import create_app
 
         return create_app()
+
+
+def serve_app(factory: Callable[[], Any], settings: Settings) -> None:
+    """Any WSGI app under gunicorn exactly as `lrs serve` runs the LRS (a benchmark's floor)."""
+    _Gunicorn(gunicorn_options(settings, settings["host"], settings["port"]), factory).run()
 
 
 def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:

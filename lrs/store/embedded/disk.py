@@ -70,14 +70,11 @@ class SqliteJournal:
             return
         changed, dropped, reindexed = self._changed, self._dropped, self._reindexed
         self._changed, self._dropped, self._reindexed = {}, [], {}
-        saved, deleted = [], []
-        for (name, key), store in changed.items():
-            document = store.get(key)
-            identifier = bson.encode({"_id": key})
-            if document is None:
-                deleted.append((name, identifier))
-            else:
-                saved.append((name, identifier, bson.encode(document)))
+        present = [(name, key, store) for (name, key), store in changed.items() if store.get(key) is not None]
+        deleted = [(name, bson.encode({"_id": key})) for (name, key), store in changed.items()
+                   if store.get(key) is None]
+        # encoded one at a time as SQLite takes them: a 200 MB upload is never 200 MB of BSON at once
+        saved = ((name, bson.encode({"_id": key}), bson.encode(store.get(key))) for name, key, store in present)
         db = self.db
         db.execute("BEGIN")
         try:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol
 import mongomock
 from mongomock import helpers
 from mongomock.aggregate import process_pipeline
-from mongomock.collection import Cursor
+from mongomock.collection import Cursor, _copy_field
 from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
@@ -198,6 +198,18 @@ class IndexedCollection(mongomock.Collection):
             return process_pipeline(list(self.find(pipeline[0]["$match"])), self.database, pipeline[1:], session)
         return process_pipeline(list(self.find()), self.database, pipeline, session)
 
+    def _copy_only_fields(self, doc: dict, fields: Any, container: Any) -> dict:
+        """The usual projection, `{"a": 1, "b": 1}`, copied directly (mongomock re-reads the
+        projection for every document)."""
+        if isinstance(fields, dict) and fields and "_id" not in fields and all(
+                value in (1, True) and "." not in name and not name.startswith("$") for name, value in fields.items()):
+            copied = container(_id=doc["_id"])
+            for name in fields:
+                if name in doc:
+                    copied[name] = _copy_field(doc[name], container)
+            return copied
+        return super()._copy_only_fields(doc, fields, container)
+
     def _iter_documents(self, filter: Mapping) -> Iterator[dict]:
         plan = self._store.plan(filter)
         if plan is None:
@@ -243,11 +255,11 @@ class IndexedCollection(mongomock.Collection):
 
 def updated_fields(update: Any) -> set[str] | None:
     """The top-level fields an update document changes; None for a replacement or a pipeline."""
-    if not isinstance(update, Mapping) or not update or not all(str(op).startswith("$") for op in update):
+    if not isinstance(update, dict) or not update or not all(str(op).startswith("$") for op in update):
         return None
     fields = set()
     for operator, changes in update.items():
-        if not isinstance(changes, Mapping):
+        if not isinstance(changes, dict):
             return None
         fields.update(str(path).split(".", 1)[0] for path in changes)
         if operator == "$rename":

@@ -114,7 +114,7 @@ def _union(branches: list, outer: dict[str, Condition], documents: Mapping,
            indexes: Mapping[str, Index]) -> Plan | None:
     chosen = []
     for branch in branches:
-        options = _plans(branch, outer, documents, indexes) if isinstance(branch, Mapping) else []
+        options = _plans(branch, outer, documents, indexes) if isinstance(branch, dict) else []
         if not options:
             return None
         chosen.append(min(options, key=lambda plan: plan.count))
@@ -165,13 +165,13 @@ def _collect(filter: Mapping, conditions: dict[str, Condition], alternatives: li
     for name, value in filter.items():
         if name == "$and" and isinstance(value, list):
             for part in value:
-                if isinstance(part, Mapping):
+                if isinstance(part, dict):
                     _collect(part, conditions, alternatives, prefix)
         elif name == "$or" and isinstance(value, list) and not prefix:
             alternatives.append(value)
         elif not name.startswith("$"):
             path = prefix + name
-            if isinstance(value, Mapping) and isinstance(value.get("$elemMatch"), Mapping):
+            if isinstance(value, dict) and isinstance(value.get("$elemMatch"), dict):
                 _collect(value["$elemMatch"], conditions, [], path + ".")
             condition = _condition(value)
             if condition and path not in conditions:
@@ -181,7 +181,7 @@ def _collect(filter: Mapping, conditions: dict[str, Condition], alternatives: li
 def _condition(value: Any) -> Condition | None:
     if _usable(value):
         return Condition(points=[sort_key(value)], values=[value])
-    if not isinstance(value, Mapping) or not value or not all(str(k).startswith("$") for k in value):
+    if not isinstance(value, dict) or not value or not all(str(k).startswith("$") for k in value):
         return None
     condition = Condition()
     if "$eq" in value and _usable(value["$eq"]):
