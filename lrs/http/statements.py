@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 from lrs import client_json
 from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS, Credential
 from lrs.http.context import current_lrs
-from lrs.errors import BadRequest, NotFound
+from lrs.errors import BadRequest, Forbidden, NotFound
 from lrs.http import params
 from lrs.http.auth import require
 from lrs.http.attachments import read_statements, statements_response
@@ -92,16 +92,27 @@ def _rights(credential: Credential) -> WriteRights:
 @blueprint.get("/statements")
 def get_statements() -> Response:
     credential = require(READ_STATEMENTS)
+    own_authority = _own_authority(credential)
     args = params.load(GetParams(), request.args, g.xapi_version)
     if "statementId" in args or "voidedStatementId" in args:
-        return _single(args, credential.authority if credential.reads_only_own else None)
+        return _single(args, own_authority)
     raw, after_seq = request.args.to_dict(), None
     if "more" in args:
         if len(args) > 1:
             raise BadRequest("parameter 'more': cannot be combined with other parameters")
         raw, after_seq = decode_cursor(args["more"])
         args = params.load(GetParams(), raw, g.xapi_version)
-    return _page(args, raw, after_seq, credential.authority if credential.reads_only_own else None)
+    return _page(args, raw, after_seq, own_authority)
+
+
+def _own_authority(credential: Credential) -> dict | None:
+    """The authority a statements/read/mine credential's reads are limited to (None: reads all).
+    One without an identifier (an anonymous Group) could match nothing, so it may not read."""
+    if not credential.reads_only_own:
+        return None
+    if ifi_key(credential.authority) is None:
+        raise Forbidden("this credential's authority has no identifier, so it has no statements of its own to read")
+    return credential.authority
 
 
 def _single(args: dict[str, Any], own_authority: dict | None) -> Response:

@@ -89,6 +89,16 @@ def test_a_credential_still_re_sends_its_own_statement_and_a_reader_of_all_compa
         assert put(live_server, headers, own_id, secret_statement()).status_code == 204
 
 
+def test_read_mine_with_an_authority_without_identifier_reads_nothing(app: Any, live_server: LiveServer,
+                                                                     secret_id: str) -> None:
+    """Such an authority has no key to filter on: failing open would read everything."""
+    anonymous = {"objectType": "Group", "member": [{"mbox": "mailto:a@example.com"}, {"mbox": "mailto:b@example.com"}]}
+    app.extensions["lrs"].create_credential("group", "group-secret", ["statements/read/mine"], authority=anonymous)
+    headers = {"Authorization": basic_auth("group", "group-secret"), "X-Experience-API-Version": "1.0.3"}
+    assert get(live_server, headers).status_code == 403
+    assert get(live_server, headers, statementId=secret_id).status_code == 403
+
+
 def test_a_declared_sha2_does_not_serve_another_statements_attachment(live_server: LiveServer) -> None:
     """The content is served only with statements whose request carried it."""
     statement = {**secret_statement(), "attachments": [attachment(ESSAY)]}
