@@ -1,0 +1,120 @@
+"""xAPI clients in a real browser on another origin: TinCanJS and xAPI.js, loaded by a page served
+from a second local server, store and read statements through CORS with the default
+`LRS_CORS_ORIGINS=*` and with the page's origin configured; a page that asks the browser to add
+its own credentials is refused by the browser unless its origin is configured.
+
+Headless Chromium (Debian's, driven by Playwright, as the console tests); the two client
+libraries are npm packages installed once per machine under ~/.cache/lrs-tests (pinned).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from flask import Flask, Response
+
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer
+from tests.console.browser import CHROMIUM, FLAGS
+from tests.xapijs import CACHE as XAPIJS_CACHE
+
+TINCANJS = "tincanjs@0.50.0"
+TINCANJS_CACHE = Path.home() / ".cache" / "lrs-tests" / "tincanjs"
+SCRIPTS = {"xapi.js": XAPIJS_CACHE / "node_modules/@xapi/xapi/dist/XAPI.umd.js",
+           "tincan.js": TINCANJS_CACHE / "node_modules/tincanjs/build/tincan-min.js"}
+PAGE = '<!doctype html><title>client</title><script src="/xapi.js"></script><script src="/tincan.js"></script>'
+
+# Store a statement and read it back with each library; then try a fetch with the browser's credentials.
+CLIENTS = """async ([endpoint, key, secret]) => {
+  const out = {};
+  const xapi = new XAPI({endpoint, auth: XAPI.toBasicAuth(key, secret), version: "1.0.3"});
+  const statement = {actor: {mbox: "mailto:browser@example.com"}, verb: {id: "http://adlnet.gov/expapi/verbs/experienced"},
+                     object: {id: "http://example.com/activities/cors"}};
+  try {
+    const sent = await xapi.sendStatement({statement});
+    const got = await xapi.getStatement({statementId: sent.data[0]});
+    out.xapijs = got.data.id === sent.data[0] ? "ok" : "mismatch";
+    out.consistentThrough = Boolean(got.headers["x-experience-api-consistent-through"]);
+  } catch (error) { out.xapijs = "ERR " + error; }
+  const lrs = new TinCan.LRS({endpoint, username: key, password: secret, allowFail: false, version: "1.0.2"});
+  const tc = new TinCan.Statement({actor: {mbox: "mailto:tincan@example.com"},
+                                   verb: {id: "http://adlnet.gov/expapi/verbs/experienced"},
+                                   target: {id: "http://example.com/activities/cors"}});
+  out.tincanjs = await new Promise((done) => lrs.saveStatement(tc, {callback: (err) => {
+    if (err) { done("ERR save " + err); return; }
+    lrs.retrieveStatement(tc.id, {callback: (err2, s) => done(err2 ? "ERR get " + err2 : (s && s.id === tc.id ? "ok" : "none"))});
+  }}));
+  try {
+    const response = await fetch(endpoint + "about", {credentials: "include"});
+    out.withBrowserCredentials = response.status;
+  } catch (error) { out.withBrowserCredentials = "refused"; }
+  return out;
+}"""
+
+
+def _tincanjs() -> None:
+    if SCRIPTS["tincan.js"].exists():
+        return
+    if shutil.which("npm") is None:
+        pytest.skip(f"npm is not installed, so {TINCANJS} cannot be")
+    TINCANJS_CACHE.mkdir(parents=True, exist_ok=True)
+    install = subprocess.run(["npm", "install", "--prefix", str(TINCANJS_CACHE), "--no-audit", "--no-fund",
+                              "--save-exact", TINCANJS], capture_output=True, text=True, timeout=300)
+    if install.returncode != 0 or not SCRIPTS["tincan.js"].exists():
+        pytest.skip(f"npm could not install {TINCANJS}: {install.stderr[-500:]}")
+
+
+@pytest.fixture(scope="module")
+def page_server(node_env: dict[str, str]) -> Iterator[LiveServer]:
+    """Another origin (another port) serving a page that loads both client libraries."""
+    _tincanjs()
+    site = Flask(__name__)
+
+    @site.get("/")
+    def page() -> Response:
+        return Response(PAGE, mimetype="text/html")
+
+    @site.get("/<name>")
+    def script(name: str) -> Response:
+        return Response(SCRIPTS[name].read_bytes(), mimetype="text/javascript")
+
+    with LiveServer(site) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does it)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, timeout=60_000)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def run_clients(browser: Any, page_server: LiveServer, lrs: LiveServer) -> dict:
+    page = browser.new_page()
+    try:
+        page.goto(page_server.url + "/")
+        return page.evaluate(CLIENTS, [lrs.url + "/xapi/", ADMIN_KEY, ADMIN_SECRET])
+    finally:
+        page.close()
+
+
+def test_clients_on_another_origin_work_with_the_default(browser: Any, page_server: LiveServer,
+                                                         live_server: LiveServer) -> None:
+    assert run_clients(browser, page_server, live_server) == {
+        "xapijs": "ok", "consistentThrough": True, "tincanjs": "ok", "withBrowserCredentials": "refused"}
+
+
+def test_clients_on_a_configured_origin_work_and_may_use_browser_credentials(
+        browser: Any, page_server: LiveServer, make_app: Any) -> None:
+    with LiveServer(make_app(cors_origins=page_server.url)) as lrs:
+        assert run_clients(browser, page_server, lrs) == {
+            "xapijs": "ok", "consistentThrough": True, "tincanjs": "ok", "withBrowserCredentials": 200}
