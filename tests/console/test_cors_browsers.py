@@ -3,12 +3,12 @@ from a second local server, store and read statements through CORS with the defa
 `LRS_CORS_ORIGINS=*` and with the page's origin configured; a page that asks the browser to add
 its own credentials is refused by the browser unless its origin is configured.
 
-Headless Chromium (Debian's, driven by Playwright, as the console tests); the two client
-libraries are npm packages installed once per machine under ~/.cache/lrs-tests (pinned).
+Here beside the console's tests for their session browser (headless Chromium, Debian's, driven by
+Playwright: one per test session); the two client libraries are npm packages installed once per
+machine under ~/.cache/lrs-tests (pinned).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +18,6 @@ import pytest
 from flask import Flask, Response
 
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer
-from tests.console.browser import CHROMIUM, FLAGS
 from tests.xapijs import CACHE as XAPIJS_CACHE
 
 TINCANJS = "tincanjs@0.50.0"
@@ -83,19 +82,6 @@ def page_server(node_env: dict[str, str]) -> Iterator[LiveServer]:
 
     with LiveServer(site) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does it)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, timeout=60_000)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def run_clients(browser: Any, page_server: LiveServer, lrs: LiveServer) -> dict:
