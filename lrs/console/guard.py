@@ -57,7 +57,12 @@ def secure_headers(response: Response) -> Response:
     return response
 
 
+def cookie_path() -> str:
+    """The console's path, under the application's mount point if it has one."""
+    return request.script_root + "/console"
+
+
 def set_cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
-    """HttpOnly, SameSite=Strict, limited to /console, and Secure when the console is on https."""
-    response.set_cookie(name, value, max_age=max_age, path="/console", httponly=True, samesite="Strict",
+    """HttpOnly, SameSite=Strict, limited to the console's path, and Secure when it is on https."""
+    response.set_cookie(name, value, max_age=max_age, path=cookie_path(), httponly=True, samesite="Strict",
                         secure=request.is_secure)

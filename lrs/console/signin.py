@@ -33,7 +33,7 @@ def sign_in() -> Response | tuple[Response, int]:
         return _form("This credential has no admin scope: the console is for administrators.", 403)
     response = redirect(_next_page(), 303)
     guard.set_cookie(response, guard.COOKIE, guard.sessions().open(credential), None)
-    response.delete_cookie(SIGN_IN_COOKIE, path="/console")
+    response.delete_cookie(SIGN_IN_COOKIE, path=guard.cookie_path())
     return response
 
 
@@ -41,7 +41,7 @@ def sign_in() -> Response | tuple[Response, int]:
 def sign_out() -> Response:
     guard.sessions().close(guard.current().token)
     response = redirect(url_for("console.signin.sign_in"), 303)
-    response.delete_cookie(guard.COOKIE, path="/console")
+    response.delete_cookie(guard.COOKIE, path=guard.cookie_path())
     return response
 
 

@@ -56,7 +56,9 @@ def test_one_statement_with_its_attachments_and_voiding_it(app, client):
                   "contentType": "application/pdf", "length": 1234, "sha2": "ab" * 32,
                   "fileUrl": "https://files.example.com/report.pdf"}
     target = statement("ada@example.com", attachments=[attachment])
-    post(app, [target])
+    app.extensions["lrs"].create_credential("lms", "lms-secret", ["statements/write"])
+    lms = {**XAPI, "Authorization": basic_auth("lms", "lms-secret")}
+    assert app.test_client().post("/xapi/statements", json=target, headers=lms).status_code == 200  # not the admin's
     page = client.get(f"/console/statements/{target['id']}").get_data(as_text=True)
     assert "http://example.com/usage/report" in page and "application/pdf" in page and "fileUrl" in page
     assert "&#34;actor&#34;" in page
