@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -84,6 +85,7 @@ class Forwarder:
         self._lease_valid = -math.inf  # monotonic time until which this worker's lease surely holds
         self._last_probe = -math.inf
         self._deadlines: list[Deadline] = []  # of deliveries in flight
+        self._lock = threading.Lock()  # the heartbeat thread reads _deadlines
 
     def run_once(self) -> Cycle:
         now = self.clock()
@@ -111,10 +113,12 @@ class Forwarder:
     def heartbeat(self) -> None:
         """Renew a lease this worker holds (the worker's heartbeat thread calls this), unless a
         delivery ignores its deadline: then the lease is let go, as if this worker had died."""
-        self._deadlines = [deadline for deadline in self._deadlines if not deadline.finished]
+        with self._lock:
+            self._deadlines = [deadline for deadline in self._deadlines if not deadline.finished]
+            overdue = any(deadline.remaining() < -self.settings.margin for deadline in self._deadlines)
         if self._lease_valid == -math.inf:
             return
-        if any(deadline.remaining() < -self.settings.margin for deadline in self._deadlines):
+        if overdue:
             log.error("forwarding %s: a delivery is past its deadline; letting the lease go", self.name)
             return
         started = time.monotonic()
@@ -236,7 +240,8 @@ class Forwarder:
             raise LeaseLost
         self._lease_valid = max(self._lease_valid, started + self.settings.lease - self.settings.margin)
         deadline = Deadline(self.target.options.timeout, lambda: self._lease_valid)
-        self._deadlines.append(deadline)
+        with self._lock:
+            self._deadlines.append(deadline)
         return deadline
 
 

@@ -34,11 +34,11 @@ class XAPITarget:
             return Outcome.delivered()  # the transformation left nothing to send
         body = statements_body(statements, batch)
         exchange = deadlines.Exchange()
-        try:
+        try:  # `timeout` bounds each socket operation; the deadline, cutting the connection, the whole
             with deadline.enforced(exchange.abort):
                 response = self.session.post(self.config.statements_url, data=body, allow_redirects=False,
                                              headers=self._headers(body.content_type),
-                                             timeout=max(0.001, deadline.remaining()))
+                                             timeout=self.options.timeout)
                 text = response.text  # read within the deadline too
         except requests.RequestException as error:
             if deadline.passed() or isinstance(error, requests.Timeout):
@@ -52,7 +52,7 @@ class XAPITarget:
         try:
             with deadline.enforced(exchange.abort):
                 response = self.session.get(self.config.endpoint.rstrip("/") + "/about", allow_redirects=False,
-                                            timeout=max(0.001, deadline.remaining()))
+                                            timeout=self.options.timeout)
                 return response.status_code < 500
         except requests.RequestException:
             return False

@@ -174,3 +174,22 @@ def test_verify_and_wait_caught_up_as_commands(shared_store, make_app, live_serv
     assert waited.returncode == 0 and json.loads(waited.stdout)[0]["caught_up"]
     after = lrs_forward("verify", "replica")
     assert after.returncode == 0 and "10 statements checked, 0 missing, 0 different" in after.stderr
+
+
+def test_the_heartbeat_keeps_the_lease_through_a_delivery_longer_than_the_lease(make_app):
+    """Each answer takes 2.5 s against a 2 s lease: the holder's heartbeat renews it meanwhile, so
+    the second worker never takes over and every statement is sent exactly once."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, ("slow",), stall_seconds=2.5) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", timeout=5, batch_size=20)
+        lrs = source.extensions["lrs"]
+        post(source, 3)
+        workers = [Worker(lrs, owner=f"worker-{n}").start() for n in range(2)]
+        try:
+            wait_until(lambda: caught_up(lrs), timeout=60)
+        finally:
+            for worker in workers:
+                worker.stop(10)
+    sent = [i for request in proxy.requests for i in request["ids"]]
+    assert proxy.max_active == 1 and sorted(sent) == sorted(stored(source))
+    assert_same_statements(stored(source), stored(target_app))
