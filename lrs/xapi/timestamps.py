@@ -42,7 +42,10 @@ def parse_timestamp(value: str, version: str) -> dt.datetime:
                              int((fraction or "0")[:6].ljust(6, "0")), tzinfo=_zone(zone))
     except ValueError as error:
         raise XAPIValidationError("timestamp", f"{value!r} is not a valid date and time ({error})") from None
-    return moment.astimezone(dt.timezone.utc)
+    try:
+        return moment.astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00: in UTC it is past year 9999
+        raise XAPIValidationError("timestamp", f"{value!r} is out of range in UTC (years 1 to 9999)") from None
 
 
 def _zone(zone: str | None) -> dt.timezone:

@@ -250,3 +250,13 @@ def test_parts_repeated_past_the_limit_are_a_413(make_app, xapi_headers):
     assert response.status_code == 413
     assert "LRS_MAX_ATTACHMENT_PARTS" in error_message(response)
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_a_timestamp_outside_the_years_utc_can_hold_is_a_400(app, client, xapi_headers, no_tracebacks, moment):
+    """Valid ISO 8601 whose UTC form falls outside years 1..9999 overflowed into a 500."""
+    stored = client.post("/xapi/statements", json=statement(timestamp=moment), headers=xapi_headers)
+    assert stored.status_code == 400 and "timestamp" in error_message(stored)
+    since = client.get("/xapi/statements", query_string={"since": moment}, headers=xapi_headers)
+    assert since.status_code == 400 and "since" in error_message(since)
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
