@@ -41,7 +41,8 @@ AUTH = ("bench", "bench-secret")
 def source_lrs(endpoint: str, batch_size: int, timeout: float, retry_max: float):
     target = {"name": "bench", "endpoint": endpoint, "batch_size": batch_size, "timeout": timeout,
               "auth": {"type": "basic", "username": AUTH[0], "password": AUTH[1]}}
-    app = create_app({"mongo_uri": "", "data_dir": "", "mongo_db": f"bench_{uuid.uuid4().hex[:8]}", "log_level": "ERROR",
+    app = create_app({"mongo_uri": "", "data_dir": "", "mongo_db": f"bench_{uuid.uuid4().hex[:8]}",
+                      "log_level": "ERROR",
                       "plugins": "forward_xapi", "forward_xapi_targets": json.dumps([target]),
                       "forward_poll_seconds": "0.2", "forward_retry_max_seconds": str(retry_max)})
     return app.extensions["lrs"]
@@ -155,7 +156,8 @@ def main() -> None:
     parser.add_argument("--retry-max", type=float, default=300.0)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
-    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_LOG_LEVEL": "WARNING", "LRS_MONGO_URI": ""}
+    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_LOG_LEVEL": "WARNING", "LRS_MONGO_URI": "",
+           "LRS_DATA_DIR": ""}
     with spawned(env, args.port, own_session=True) as (endpoint, process):
         lrs = source_lrs(endpoint, args.batch_size, args.timeout, args.retry_max)
         throughput(lrs, args.statements)

@@ -62,7 +62,8 @@ def free_port() -> int:
 
 def run(endpoint: str, statements: int, batch_size: int, in_flight: int) -> float:
     target = {"name": "bench", "endpoint": endpoint, "batch_size": batch_size, "in_flight": in_flight}
-    app = create_app({"mongo_uri": "", "data_dir": "", "mongo_db": f"bench_{uuid.uuid4().hex[:8]}", "log_level": "ERROR",
+    app = create_app({"mongo_uri": "", "data_dir": "", "mongo_db": f"bench_{uuid.uuid4().hex[:8]}",
+                      "log_level": "ERROR",
                       "plugins": "forward_xapi", "forward_xapi_targets": json.dumps([target]),
                       "forward_poll_seconds": "0.2"})
     lrs = app.extensions["lrs"]
