@@ -43,6 +43,8 @@ def queries(rng: random.Random) -> list[tuple[dict, list | None, int]]:
         ({"_id": {"$in": [f"s{rng.randint(0, 420):05d}" for _ in range(5)]}}, None, 0),
         ({"verb": None}, [("seq", 1)], 0),
         ({"$and": [{"verb": verb}, {"agents": agent}]}, [("stored", -1)], 2),
+        ({"verb": verb}, [("stored", -1), ("_id", -1)], 6),
+        ({"verb": {"$in": ["v1", "v2"]}}, [("stored", 1), ("_id", 1)], 6),
     ]
 
 
@@ -54,6 +56,7 @@ def test_indexed_queries_answer_what_a_scan_answers(seed):
     for collection in (indexed, plain):
         collection.create_index([("seq", -1)])
         collection.create_index([("stored", 1)])
+        collection.create_index([("verb", 1), ("stored", -1), ("_id", -1)])
         for name in ("verb", "agents"):
             collection.create_index([(name, 1), ("seq", -1)])
             collection.create_index([(f"via.{name}", 1), ("seq", -1)])

@@ -133,4 +133,4 @@ class Scan:
         """(sort key, document id) pairs of the range."""
         position = self.order_position
         for entry in self.index.entries.irange(self.low, self.high, reverse=reverse):
-            yield (entry[2 * position:2 * position + 2] if position is not None else None), entry[-1]
+            yield (entry[2 * position:] if position is not None else None), entry[-1]

@@ -36,11 +36,11 @@ class Condition:
 
 @dataclass
 class Plan:
-    """Scans whose (order key, id) streams together hold every match; `order` is the field they
+    """Scans whose (order key, id) streams together hold every match; `order` is the fields they
     are sorted on (merged across scans), if any."""
 
     scans: list[Any]
-    order: str | None = None
+    order: tuple[str, ...] = ()
     count: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -64,7 +64,10 @@ class Plan:
         return self.count, not follows, self.count
 
     def follows(self, sort: Sequence[tuple[str, int]] | None) -> bool:
-        return bool(sort) and len(sort) == 1 and sort[0][0] == self.order
+        """The stream is in `sort`'s order: its fields lead `order`, all one direction (read
+        backwards for descending)."""
+        return bool(sort) and len({direction for _, direction in sort}) == 1 \
+            and tuple(name for name, _ in sort) == self.order[:len(sort)]
 
 
 class IdScan:
@@ -119,16 +122,17 @@ def _union(branches: list, outer: dict[str, Condition], documents: Mapping,
             return None
         chosen.append(min(options, key=lambda plan: plan.count))
     orders = {plan.order for plan in chosen}
-    return Plan([scan for plan in chosen for scan in plan.scans], orders.pop() if len(orders) == 1 else None)
+    return Plan([scan for plan in chosen for scan in plan.scans], orders.pop() if len(orders) == 1 else ())
 
 
 def _sort_only(sort: Sequence[tuple[str, int]] | None, documents: Mapping,
                indexes: Mapping[str, Index]) -> list[Plan]:
     """A whole index read in order, when it holds every document exactly once."""
-    if not sort or len(sort) != 1:
+    if not sort:
         return []
-    return [Plan([Scan(index, (), (TOP,), 0)], sort[0][0]) for index in indexes.values()
-            if index.fields[0] == sort[0][0] and not index.multikey[0] and index.covered == len(documents)]
+    plans = [Plan([Scan(index, (), (TOP,), 0)], _order(index, 0)) for index in indexes.values()
+             if index.covered == len(documents)]
+    return [plan for plan in plans if plan.follows(sort)]
 
 
 def _index_plan(index: Index, conditions: dict[str, Condition]) -> Plan | None:
@@ -145,9 +149,19 @@ def _index_plan(index: Index, conditions: dict[str, Condition]) -> Plan | None:
         position += 1
     ranged = conditions.get(index.fields[position]) if position < len(index.fields) else None
     low, high = _bounds(ranged)
-    order_position = position if position < len(index.fields) and not index.multikey[position] else None
-    scans = [Scan(index, start + low, start + high, order_position) for start in starts]
-    return Plan(scans, index.fields[order_position] if order_position is not None else None)
+    order = _order(index, position)
+    scans = [Scan(index, start + low, start + high, position if order else None) for start in starts]
+    return Plan(scans, order)
+
+
+def _order(index: Index, position: int) -> tuple[str, ...]:
+    """The fields a scan from `position` on yields its entries sorted by (up to a multikey one)."""
+    order = []
+    for field_position in range(position, len(index.fields)):
+        if index.multikey[field_position]:
+            break
+        order.append(index.fields[field_position])
+    return tuple(order)
 
 
 def _bounds(condition: Condition | None) -> tuple[Key, Key]:
