@@ -1,11 +1,17 @@
-"""Every error leaves the LRS as the same JSON body: {"error": {"status", "message"}}."""
+"""Every error leaves the LRS as the same JSON body: {"error": {"status", "message"}}; adapter
+blueprints answer theirs in their own API's shape through `register_adapter_errors`."""
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+import logging
+from typing import Callable, Iterable
+
+from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from lrs.errors import LRSError, ServiceUnavailable, TooManyRequests
+from lrs.errors import ItemErrors, LRSError, ServiceUnavailable, TooManyRequests
 from lrs.xapi.errors import XAPIValidationError
+
+log = logging.getLogger(__name__)
 
 AUTH_CHALLENGE = 'Basic realm="LRS"'
 
@@ -34,3 +40,45 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response:
         return error_response(error.code or 500, error.description or error.name)
 
+
+Problem = tuple  # (index of the item or None, path, rule), as in lrs.errors.ItemErrors
+Failure = Callable[[int, str, Iterable[Problem]], Response]
+
+
+def invalid_items(noun: str = "item") -> Callable[[list[Problem]], str]:
+    """The default summary of a refused batch: "2 invalid event(s); nothing was stored"."""
+    def summary(problems: list[Problem]) -> str:
+        count = len({index for index, _, _ in problems})
+        return f"{count} invalid {noun}(s); nothing was stored"
+    return summary
+
+
+def register_adapter_errors(blueprint: Blueprint, failure: Failure,
+                            summary: Callable[[list[Problem]], str] = invalid_items(),
+                            internal: str = "internal error") -> None:
+    """Answer every error raised on an adapter's blueprint with `failure(status, message,
+    problems)`, the adapter's own error body; these handlers take precedence over the xAPI ones.
+
+    ItemErrors: 400 with `summary(problems)` and every problem; any other LRSError: its status
+    and message (and Retry-After for 429 and 503); werkzeug's HTTP errors (413, 405, ...): their
+    code and description; anything else is logged with its traceback and answered 500 with
+    `internal`, never the exception's text.
+    """
+    def lrs_error(error: LRSError) -> Response:
+        if isinstance(error, ItemErrors):
+            return failure(400, summary(error.errors), error.errors)
+        response = failure(error.status, error.message, ())
+        if isinstance(error, (ServiceUnavailable, TooManyRequests)):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
+
+    def http_error(error: HTTPException) -> Response:
+        return failure(error.code or 500, error.description or error.name, ())
+
+    def unexpected(error: Exception) -> Response:
+        log.exception("%s: %s %s failed", blueprint.name, request.method, request.path)
+        return failure(500, internal, ())
+
+    blueprint.register_error_handler(LRSError, lrs_error)
+    blueprint.register_error_handler(HTTPException, http_error)
+    blueprint.register_error_handler(Exception, unexpected)

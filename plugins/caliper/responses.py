@@ -6,15 +6,11 @@ the envelope itself; path: JSONPath into the request body).
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Iterable
 
 from flask import Blueprint, Response, jsonify
-from werkzeug.exceptions import HTTPException
 
-from lrs.errors import ItemErrors, LRSError
-
-log = logging.getLogger(__name__)
+from lrs.http.errors import register_adapter_errors
 
 
 def reply(status: int, body: dict) -> Response:
@@ -31,17 +27,13 @@ def failure(status: int, message: str, problems: Iterable[tuple[Any, str, str]] 
 
 
 def register_errors(blueprint: Blueprint) -> None:
-    blueprint.register_error_handler(LRSError, _lrs_error)
-    blueprint.register_error_handler(HTTPException, _http_error)
-    blueprint.register_error_handler(Exception, _unexpected)
+    register_adapter_errors(blueprint, failure, _summary, "internal error; nothing was stored")
 
 
-def _lrs_error(error: LRSError) -> Response:
-    if isinstance(error, ItemErrors):
-        items = {index for index, _, _ in error.errors if index is not None}
-        what = f"{len(items)} invalid item(s)" if items else "invalid envelope"
-        return failure(400, f"{what}; nothing was stored ({_first(error.errors)})", error.errors)
-    return failure(error.status, error.message)
+def _summary(problems: list) -> str:
+    items = {index for index, _, _ in problems if index is not None}
+    what = f"{len(items)} invalid item(s)" if items else "invalid envelope"
+    return f"{what}; nothing was stored ({_first(problems)})"
 
 
 def _first(problems: list) -> str:
@@ -49,14 +41,3 @@ def _first(problems: list) -> str:
     _, path, rule = problems[0]
     more = f"; {len(problems) - 1} more in `errors`" if len(problems) > 1 else ""
     return f"{path}: {rule}{more}"
-
-
-def _http_error(error: HTTPException) -> Response:
-    return failure(error.code or 500, error.description or error.name)
-
-
-def _unexpected(error: Exception) -> Response:
-    log.exception("caliper request failed")
-    return failure(500, "internal error; nothing was stored")
-
-

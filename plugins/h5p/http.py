@@ -5,16 +5,15 @@ Success: `{"success": true, "data": {...}}`. Failure: `{"success": false, "error
 """
 from __future__ import annotations
 
-import logging
 import re
-from typing import Any, Iterable
+from typing import Iterable
 
 from flask import Blueprint, Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from lrs.core import LRS
-from lrs.errors import BadRequest, ItemErrors, LRSError
+from lrs.errors import BadRequest, ItemErrors
 from lrs.http.body import json_body
+from lrs.http.errors import register_adapter_errors
 from lrs.statements import WriteRights
 from plugins.h5p import events
 from plugins.h5p.analytics import Analytics
@@ -23,17 +22,13 @@ from plugins.h5p.identity import LEARNER, READER, caller
 from plugins.h5p.query import StatementFilter
 from plugins.h5p.submitted import SOURCE, XAPI_VERSION, enriched, store_ignoring_duplicates
 
-log = logging.getLogger(__name__)
-
 # Where a core validation error points in the statement -> the H5P event field it came from.
 EVENT_FIELDS = {"object": "contentId", "contextActivities": "classId"}
 
 
 def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     blueprint = Blueprint(SOURCE, __name__, url_prefix=prefix)
-    blueprint.register_error_handler(LRSError, _lrs_error)
-    blueprint.register_error_handler(HTTPException, _http_error)
-    blueprint.register_error_handler(Exception, _unexpected)
+    register_adapter_errors(blueprint, _failure)
     analytics = Analytics(lrs.statement_store, config)
 
     @blueprint.post("/statements")
@@ -134,19 +129,3 @@ def _failure(status: int, message: str, items: Iterable[tuple[int, str, str]] = 
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="h5p"'
     return response
-
-
-def _lrs_error(error: LRSError) -> Response:
-    if isinstance(error, ItemErrors):
-        count = len({index for index, _, _ in error.errors})
-        return _failure(400, f"{count} invalid item(s); nothing was stored", error.errors)
-    return _failure(error.status, error.message)
-
-
-def _http_error(error: HTTPException) -> Response:
-    return _failure(error.code or 500, error.description or error.name)
-
-
-def _unexpected(error: Any) -> Response:
-    log.exception("h5p request failed")
-    return _failure(500, "internal error")

@@ -6,22 +6,19 @@ one bad event and nothing is stored.
 """
 from __future__ import annotations
 
-import logging
 import re
 from typing import Iterable
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from lrs.core import LRS
-from lrs.errors import ItemErrors, LRSError
+from lrs.errors import ItemErrors
 from lrs.http.bearer import authenticate
 from lrs.http.body import json_body
+from lrs.http.errors import invalid_items, register_adapter_errors
 from lrs.http.observe import current_request_id
 from lrs.statements import WriteRights
 from plugins.simple_events.mapping import EventMapping
-
-log = logging.getLogger(__name__)
 
 PLUGIN_NAME = "simple_events"
 SCOPES = frozenset({PLUGIN_NAME})
@@ -36,9 +33,8 @@ EVENT_FIELDS = {"actor": "userId", "verb": "event", "object": "properties", "con
 def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
     blueprint = Blueprint(PLUGIN_NAME, __name__)
     blueprint.before_request(_new_request_id)
-    blueprint.register_error_handler(LRSError, _lrs_error)
-    blueprint.register_error_handler(HTTPException, _http_error)
-    blueprint.register_error_handler(Exception, _unexpected)
+    register_adapter_errors(blueprint, _failure, invalid_items("event"),
+                            "internal error; the server log has the details under this request_id")
 
     def post_events() -> Response:
         credential = authenticate(lrs, request.authorization, SCOPES)
@@ -89,19 +85,3 @@ def _reply(status: int, body: dict) -> Response:
 def _failure(status: int, message: str, items: Iterable[tuple[int, str, str]] = ()) -> Response:
     errors = [{"index": index, "field": field, "message": text} for index, field, text in items]
     return _reply(status, {"error": message, "request_id": _request_id(), "validation_errors": errors})
-
-
-def _lrs_error(error: LRSError) -> Response:
-    if isinstance(error, ItemErrors):
-        count = len({index for index, _, _ in error.errors})
-        return _failure(400, f"{count} invalid event(s); nothing was stored", error.errors)
-    return _failure(error.status, error.message)
-
-
-def _http_error(error: HTTPException) -> Response:
-    return _failure(error.code or 500, error.description or error.name)
-
-
-def _unexpected(error: Exception) -> Response:
-    log.exception("simple_events request %s failed", g.get("simple_events_request_id"))
-    return _failure(500, "internal error; the server log has the details under this request_id")
