@@ -59,7 +59,7 @@ def measure(endpoint: str, auth: tuple[str, str], rounds: int, clients: int) -> 
         timed(call)  # warm up: the first authenticated request runs the slow password hash
     with ThreadPoolExecutor(clients) as pool:
         for name, call in kinds.items():
-            latencies = list(pool.map(lambda _: timed(call), range(rounds)))
+            latencies = list(pool.map(lambda _, call=call: timed(call), range(rounds)))
             everything += latencies
             failed = sum(latency >= TIMEOUT for latency in latencies)
             print(f"{name:<20} p50 {percentile(latencies, .5):8.1f} ms   p99 {percentile(latencies, .99):8.1f} ms"

@@ -26,7 +26,6 @@ from conformance.runner import Endpoint, RunOutcome, run_suite, suite_command
 from conformance.selfserve import ServeError, served_lrs
 from conformance.suite import TEST_FOLDERS, Suite, SuiteError, find_suite
 
-
 CONSOLE_LINES = 30
 
 
@@ -170,5 +169,5 @@ def _read_log(outcome: RunOutcome) -> dict | None:
 
 
 def _masked(command: list[str]) -> str:
-    shown = [("***" if previous == "-p" else part) for previous, part in zip([""] + command, command)]
+    shown = [("***" if previous == "-p" else part) for previous, part in zip([""] + command, command, strict=False)]
     return shlex.join(shown)

@@ -10,8 +10,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lrs import console, credentials
 from lrs.core import LRS
 from lrs.forwarding.inprocess import start_in_process
-from lrs.http import (XAPI_PREFIX, admin, admin_credentials, alternate, cors, erasure, errors, health, metrics,
-                      observe, versioning, xapi_blueprint)
+from lrs.http import (
+    XAPI_PREFIX,
+    admin,
+    admin_credentials,
+    alternate,
+    cors,
+    erasure,
+    errors,
+    health,
+    metrics,
+    observe,
+    versioning,
+    xapi_blueprint,
+)
 from lrs.http.request import LRSRequest
 from lrs.logs import configure as configure_logging
 from lrs.metrics import Metrics

@@ -20,10 +20,10 @@ from lrs.store.activities import ActivityStore
 from lrs.store.agents import AgentStore
 from lrs.store.attachments import AttachmentStore
 from lrs.store.credentials import CredentialStore
-from lrs.throttle import FailedChecks, Limits
 from lrs.store.documents import DocumentStore
 from lrs.store.embedded import EmbeddedDatabase
 from lrs.store.statements import StatementStore
+from lrs.throttle import FailedChecks, Limits
 
 log = logging.getLogger(__name__)
 

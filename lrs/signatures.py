@@ -78,7 +78,7 @@ def _registry(size: int) -> jws.JWSRegistry:
 
 def _verify_with_chain(token: jws.CompactSignature, chain: object, registry: jws.JWSRegistry) -> None:
     certificates = _certificates(chain)
-    for certificate, issuer in zip(certificates, certificates[1:]):
+    for certificate, issuer in zip(certificates, certificates[1:], strict=False):
         try:
             certificate.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, BadCertificateSignature) as error:

@@ -99,11 +99,10 @@ def test_serve_refuses_half_an_admin_credential():
 
 def test_serve_starts_a_working_lrs_with_the_admin_credential(tmp_path):
     log = tmp_path / "serve.log"
-    with open(log, "w") as output:
-        with spawned({"LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "pw", "LRS_MONGO_URI": ""},
-                     stdout=output) as (endpoint, _):
-            response = requests.get(f"{endpoint}/statements", auth=("admin", "pw"),
-                                    headers={"X-Experience-API-Version": "1.0.3"}, timeout=5)
+    with open(log, "w") as output, spawned({"LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "pw", "LRS_MONGO_URI": ""},
+                                           stdout=output) as (endpoint, _):
+        response = requests.get(f"{endpoint}/statements", auth=("admin", "pw"),
+                                headers={"X-Experience-API-Version": "1.0.3"}, timeout=5)
     assert response.status_code == 200
     assert response.json() == {"statements": [], "more": ""}
     assert "NOT durable" in log.read_text()

@@ -9,7 +9,6 @@ from lrs.errors import ItemErrors
 from lrs.hooks import hookimpl
 from lrs.plugins import PluginError
 from lrs.settings import Setting
-
 from tests.conftest import app_settings, basic_auth
 
 

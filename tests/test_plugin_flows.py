@@ -75,7 +75,7 @@ class Flow:
 
     def _serve(self, env: dict[str, str]) -> None:
         port = self.ports[env.pop("LRS_PORT", "8000")]
-        log = self.stack.enter_context(open(self.tmp_path / f"serve-{port}.log", "w"))
+        log = self.stack.enter_context(open(self.tmp_path / f"serve-{port}.log", "w"))  # noqa: SIM115 - the stack closes it
         self.stack.enter_context(spawned({"LRS_MONGO_URI": "", "LRS_LOG_LEVEL": "WARNING", **env},
                                          port=int(port), stdout=log, timeout=TIMEOUT))
 

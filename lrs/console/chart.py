@@ -34,7 +34,7 @@ def stacked(counts: list[dict], since: dt.date, until: dt.date) -> dict[str, Any
     bars = []
     for index, day in enumerate(days):
         base = HEIGHT - AXIS
-        for key, colour in zip(series, COLOURS):
+        for key, colour in zip(series, COLOURS, strict=False):
             count = per_key[key].get(day, 0)
             height = count / top * (HEIGHT - AXIS - 10)
             if count:
@@ -42,7 +42,7 @@ def stacked(counts: list[dict], since: dt.date, until: dt.date) -> dict[str, Any
                              "width": round(step * 0.8, 1), "height": round(height, 1), "colour": colour,
                              "title": f"{day}, {key}: {count}"})
             base -= height
-    return {"days": days, "series": list(zip(series, COLOURS)), "bars": bars, "totals": totals, "top": top,
+    return {"days": days, "series": list(zip(series, COLOURS, strict=False)), "bars": bars, "totals": totals, "top": top,
             "table": [[day, *(per_key[key].get(day, 0) for key in series)] for day in days],
             "width": WIDTH, "height": HEIGHT, "axis": AXIS, "step": step,
             "labels": [(round(AXIS + i * step + step / 2, 1), day[5:]) for i, day in enumerate(days)

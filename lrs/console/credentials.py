@@ -10,8 +10,8 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from lrs import credentials, schemas
 from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES
 from lrs.console.about import client_snippets
-from lrs.http.context import current_lrs
 from lrs.http.admin_credentials import CredentialChange, NewCredential
+from lrs.http.context import current_lrs
 
 blueprint = Blueprint("credentials", __name__)
 

@@ -8,11 +8,11 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from lrs import schemas
 from lrs.console.inputs import utc_time
-from lrs.http.context import current_lrs
 from lrs.errors import BadRequest
 from lrs.forwarding import operations
 from lrs.forwarding.status import forwarding_status
 from lrs.http.admin import Backfill
+from lrs.http.context import current_lrs
 
 blueprint = Blueprint("forwarding", __name__)
 DEAD_LETTERS_SHOWN = 50

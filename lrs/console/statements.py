@@ -17,9 +17,9 @@ from marshmallow import fields, validate
 from lrs import schemas
 from lrs.console import chart, guard
 from lrs.console.inputs import utc_time
-from lrs.http.context import current_lrs
 from lrs.errors import BadRequest, NotFound
 from lrs.http import params
+from lrs.http.context import current_lrs
 from lrs.http.statements import GetParams, decode_cursor, encode_cursor, page_query
 from lrs.statements import WriteRights
 from lrs.xapi.timestamps import format_timestamp

@@ -13,6 +13,7 @@ written, or a write that failed). They are delivered when they become visible.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,12 +75,10 @@ class TargetStates:
 
     def create(self, name: str, checkpoint: int, now: dt.datetime) -> None:
         """Start a target at `checkpoint` unless it has state already (then nothing changes)."""
-        try:
+        with suppress(DuplicateKeyError):  # another worker created it at the same moment
             self.collection.update_one({"_id": name}, {"$setOnInsert": {
                 "checkpoint": checkpoint, "gaps": [], "delivered": 0, "attempts": 0, "created": now,
                 "lease": {"owner": None, "until": now}}}, upsert=True)
-        except DuplicateKeyError:
-            pass  # another worker created it at the same moment
 
     def acquire(self, name: str, owner: str, now: dt.datetime, seconds: float) -> TargetState | None:
         """Take or renew the lease if it is free, expired or already ours; None if another holds it."""

@@ -16,8 +16,8 @@ from lrs.forwarding.contract import Outgoing, Target
 from lrs.forwarding.provenance import without_provenance
 from lrs.forwarding.scan import OUTGOING_FIELDS
 from lrs.store.statements import VISIBLE
-from lrs.xapi.timestamps import parse_timestamp
 from lrs.xapi.equality import statement_digest
+from lrs.xapi.timestamps import parse_timestamp
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS

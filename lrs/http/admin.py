@@ -13,12 +13,12 @@ from marshmallow import fields, validate
 
 from lrs import schemas
 from lrs.auth import ADMIN
-from lrs.http.context import current_lrs
 from lrs.errors import BadRequest
 from lrs.forwarding import operations
 from lrs.forwarding.status import forwarding_status
 from lrs.http.auth import authenticate, require
 from lrs.http.body import json_body
+from lrs.http.context import current_lrs
 from lrs.http.params import StrictSchema
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")

@@ -12,8 +12,8 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import fields, validate
 
 from lrs import credentials, schemas
-from lrs.http.context import current_lrs
 from lrs.http.admin import admin_only, object_body
+from lrs.http.context import current_lrs
 from lrs.http.params import StrictSchema
 
 blueprint = Blueprint("admin_credentials", __name__, url_prefix="/admin/credentials")

@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request
 
 from lrs.auth import READ_DEFINITIONS
-from lrs.http.context import current_lrs
 from lrs.http import params
 from lrs.http.auth import require
+from lrs.http.context import current_lrs
 from lrs.http.documents import AgentParam
 from lrs.store.agents import person
 

@@ -18,8 +18,8 @@ from flask import Response, request
 
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
-from lrs.http.context import current_lrs
 from lrs.http.body import JSON_TYPES, json_body, parse_json
+from lrs.http.context import current_lrs
 from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
 from lrs.store.attachments import ContentMismatch

@@ -6,8 +6,8 @@ from typing import Iterable
 from flask import g, request
 
 from lrs.auth import Credential
-from lrs.http.context import current_lrs
 from lrs.errors import Forbidden, Unauthorized
+from lrs.http.context import current_lrs
 
 
 def authenticate() -> None:

@@ -23,11 +23,11 @@ from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.http import parse_etags, parse_options_header
 
-from lrs.http.context import current_lrs
 from lrs.errors import BadRequest, NotFound
 from lrs.http import params
 from lrs.http.auth import require
 from lrs.http.body import parse_json
+from lrs.http.context import current_lrs
 from lrs.statements import utc_now
 from lrs.store.documents import DocumentKey, Preconditions, Scope, StoredDocument
 from lrs.xapi.agents import ifi_key

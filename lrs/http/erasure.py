@@ -5,10 +5,10 @@ import json
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from lrs.http.context import current_lrs
 from lrs.erasure import erase_agent
 from lrs.errors import BadRequest
 from lrs.http.admin import admin_only
+from lrs.http.context import current_lrs
 
 blueprint = Blueprint("erasure", __name__, url_prefix="/admin")
 blueprint.before_request(admin_only)

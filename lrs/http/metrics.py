@@ -10,9 +10,9 @@ from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from lrs.auth import ADMIN
-from lrs.http.context import current_lrs
 from lrs.errors import NotFound
 from lrs.http.auth import authenticate, require
+from lrs.http.context import current_lrs
 
 blueprint = Blueprint("metrics", __name__)
 

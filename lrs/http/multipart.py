@@ -166,10 +166,10 @@ class MultipartWriter:
 
     @property
     def length(self) -> int:
-        return sum(len(head) + part.length for head, part in zip(self._heads, self._parts)) + len(self._tail)
+        return sum(len(head) + part.length for head, part in zip(self._heads, self._parts, strict=True)) + len(self._tail)
 
     def __iter__(self) -> Iterator[bytes]:
-        for head, part in zip(self._heads, self._parts):
+        for head, part in zip(self._heads, self._parts, strict=True):
             yield head
             yield from part.content()
         yield self._tail

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Response, g, request
 
-from lrs.http.context import current_lrs
 from lrs.errors import BadRequest
+from lrs.http.context import current_lrs
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.versions import is_v2, negotiate_version
 

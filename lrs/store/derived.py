@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import isodate
+
 from lrs.xapi.agents import agent_keys, ifi_key
 from lrs.xapi.timestamps import parse_timestamp
-import isodate
 
 CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
 

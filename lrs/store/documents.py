@@ -86,9 +86,9 @@ class Preconditions:
                 raise PreconditionFailed("If-Match: there is no document to match")
             if "*" not in self.if_match and current_etag not in self.if_match:
                 raise PreconditionFailed(f"If-Match: the document's ETag is now \"{current_etag}\"")
-        if self.if_none_match is not None and current_etag is not None:
-            if "*" in self.if_none_match or current_etag in self.if_none_match:
-                raise PreconditionFailed("If-None-Match: the document exists")
+        if (self.if_none_match is not None and current_etag is not None
+                and ("*" in self.if_none_match or current_etag in self.if_none_match)):
+            raise PreconditionFailed("If-None-Match: the document exists")
         if self.if_match is not None or self.if_none_match is not None:
             return
         if self.refuse_blind_overwrite and current_etag is not None:

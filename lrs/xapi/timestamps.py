@@ -27,10 +27,7 @@ def parse_timestamp(value: str, version: str) -> dt.datetime:
     if not isinstance(value, str):
         raise XAPIValidationError("timestamp", "must be a string")
     v2 = is_v2(version)
-    if v2:
-        match = _RFC_3339.fullmatch(value)
-    else:
-        match = _ISO_EXTENDED.fullmatch(value) or _ISO_BASIC.fullmatch(value)
+    match = _RFC_3339.fullmatch(value) if v2 else (_ISO_EXTENDED.fullmatch(value) or _ISO_BASIC.fullmatch(value))
     if match is None:
         expected = "an RFC 3339" if v2 else "an ISO 8601"
         raise XAPIValidationError("timestamp", f"{value!r} is not {expected} date and time")

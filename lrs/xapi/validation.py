@@ -12,11 +12,28 @@ from typing import Any
 from lrs.xapi.agents import IFIS
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
-from lrs.xapi.values import (fail, only_keys, require_bool, require_dict, require_keys, require_list,
-                             require_number, require_str, validate_duration, validate_extensions,
-                             validate_iri, validate_irl, validate_language_map, validate_language_tag,
-                             validate_mailto, validate_media_type, validate_sha1_hex, validate_sha2_hex,
-                             validate_uri, validate_uuid)
+from lrs.xapi.values import (
+    fail,
+    only_keys,
+    require_bool,
+    require_dict,
+    require_keys,
+    require_list,
+    require_number,
+    require_str,
+    validate_duration,
+    validate_extensions,
+    validate_iri,
+    validate_irl,
+    validate_language_map,
+    validate_language_tag,
+    validate_mailto,
+    validate_media_type,
+    validate_sha1_hex,
+    validate_sha2_hex,
+    validate_uri,
+    validate_uuid,
+)
 from lrs.xapi.versions import is_v2
 
 __all__ = ["validate_statements", "validate_statement", "validate_agent", "validate_uuid", "validate_iri",

@@ -16,7 +16,13 @@ from plugins.caliper.ingest import Item, store_events
 from plugins.caliper.mapping import Origin
 from plugins.caliper.sessions import ACTIVE, Session, SessionStore
 from plugins.caliper.values import (
-    AUTO_ATTACH, entity_id, format_datetime, parse_datetime, session_iri, session_uuid, statement_id,
+    AUTO_ATTACH,
+    entity_id,
+    format_datetime,
+    parse_datetime,
+    session_iri,
+    session_uuid,
+    statement_id,
 )
 from plugins.caliper.vocabulary import canonical_action
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from contextlib import suppress
 from typing import Any
 
 import requests
@@ -57,7 +58,5 @@ class Exchange:
     def abort(self) -> None:
         sock = getattr(self._thread_state.get("connection"), "sock", None)
         if sock is not None:
-            try:
+            with suppress(OSError):  # already closed
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed

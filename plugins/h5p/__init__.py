@@ -16,7 +16,9 @@ from lrs.settings import Setting
 from plugins.h5p.config import H5PConfig
 from plugins.h5p.http import register
 from plugins.h5p.identity import SCOPES
-from plugins.h5p.submitted import SOURCE as PLUGIN_NAME
+from plugins.h5p.submitted import SOURCE
+
+PLUGIN_NAME = SOURCE  # the statements' `source`
 
 
 def _prefix(value: str) -> str:

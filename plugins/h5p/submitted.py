@@ -61,7 +61,7 @@ def store_ignoring_duplicates(lrs: LRS, statements: list, authority: dict, right
 def _first_of_each_unknown(lrs: LRS, statements: list[dict], ids: list[str]) -> list[dict]:
     known = lrs.statement_store.settled_ids(set(ids))
     fresh = {}
-    for statement_id, statement in zip(ids, statements):
+    for statement_id, statement in zip(ids, statements, strict=True):
         if statement_id not in known and statement_id not in fresh:
             fresh[statement_id] = statement
     return list(fresh.values())

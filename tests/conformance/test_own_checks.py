@@ -14,8 +14,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer
 from tests.conformance.conftest import Target, statement
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 

@@ -32,8 +32,7 @@ def test_the_lrs_answers_with_the_run_credential_while_served_and_is_gone_after(
 def test_an_lrs_that_does_not_start_is_a_serve_error_with_its_output(tmp_path, monkeypatch):
     monkeypatch.setenv("LRS_PLUGINS", "no_such_plugin")
 
-    with pytest.raises(ServeError) as raised:
-        with served_lrs(tmp_path / "serve.log", "2.0.0", start_timeout=20):
-            pass
+    with pytest.raises(ServeError) as raised, served_lrs(tmp_path / "serve.log", "2.0.0", start_timeout=20):
+        pass
 
     assert "no_such_plugin" in str(raised.value)

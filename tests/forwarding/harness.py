@@ -16,7 +16,6 @@ import requests
 from werkzeug.serving import make_server
 
 from lrs.xapi.equality import same_statement
-
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
 
 XAPI_HEADERS = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}

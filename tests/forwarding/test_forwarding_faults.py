@@ -13,8 +13,17 @@ from lrs.forwarding.status import forwarding_metrics, forwarding_status
 from lrs.forwarding.targets import forward_targets
 from lrs.forwarding.verify import verify
 from lrs.forwarding.worker import Worker
-from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
-                                      fast_engine, statement, stored, target_config, wait_until)
+from tests.forwarding.harness import (
+    XAPI_HEADERS,
+    FaultyProxy,
+    RestartableServer,
+    assert_same_statements,
+    fast_engine,
+    statement,
+    stored,
+    target_config,
+    wait_until,
+)
 
 
 def source_app(make_app, endpoint: str, engine: dict | None = None, **target):

@@ -18,9 +18,19 @@ from lrs.forwarding.status import forwarding_status
 from lrs.forwarding.targets import forward_targets
 from lrs.forwarding.worker import Worker
 from tests.forwarding import transforms
-from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
-                                      fast_engine, statement, stored, target_config, voiding, wait_until,
-                                      workers_running)
+from tests.forwarding.harness import (
+    XAPI_HEADERS,
+    FaultyProxy,
+    RestartableServer,
+    assert_same_statements,
+    fast_engine,
+    statement,
+    stored,
+    target_config,
+    voiding,
+    wait_until,
+    workers_running,
+)
 
 SCHEDULE = ("pass", "500", "pass", "429", "pass", "timeout", "drop_after_forward", "pass", "drop", "503")
 
@@ -91,7 +101,7 @@ def test_target_ends_with_exactly_the_sources_statements_despite_outage_faults_a
         assert status["dead_letters"] == 0 and status["delivered"] == len(stored(source))
         assert status["checkpoint"] == max(doc["seq"] for doc in lrs.statement_store.collection.find({}, {"seq": 1}))
         assert proxy.faults_seen() == set(SCHEDULE)
-        after_429 = [later["start"] - request["end"] for request, later in zip(proxy.requests, proxy.requests[1:])
+        after_429 = [later["start"] - request["end"] for request, later in zip(proxy.requests, proxy.requests[1:], strict=False)
                      if request["fault"] == "429"]
         assert after_429 and min(after_429) >= 0.9  # Retry-After: 1 was honoured
 

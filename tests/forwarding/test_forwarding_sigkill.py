@@ -22,8 +22,16 @@ import requests
 from lrs.forwarding.status import forwarding_status
 from lrs.server import free_port, spawned, stop
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
-from tests.forwarding.harness import (XAPI_HEADERS, FaultyProxy, RestartableServer, assert_same_statements,
-                                      statement, stored, target_config, wait_until)
+from tests.forwarding.harness import (
+    XAPI_HEADERS,
+    FaultyProxy,
+    RestartableServer,
+    assert_same_statements,
+    statement,
+    stored,
+    target_config,
+    wait_until,
+)
 
 
 @contextmanager
@@ -54,7 +62,8 @@ def test_sigkilled_workers_lose_nothing(shared_store, make_app):
         endpoint = proxy.url + "/xapi"
         for kills in range(2):
             with forward_process(lrs, endpoint) as worker:
-                wait_until(lambda: proxy.active and len(proxy.requests) >= 2 * (kills + 1), timeout=30, step=0.01)
+                wait_until(lambda kills=kills: proxy.active and len(proxy.requests) >= 2 * (kills + 1),
+                           timeout=30, step=0.01)
                 os.kill(worker.pid, signal.SIGKILL)  # mid-batch: the target has it, the worker never heard
                 worker.wait(10)
         with forward_process(lrs, endpoint):

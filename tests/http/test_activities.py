@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from lrs.statements import WriteRights
-
 from tests.conftest import basic_auth
 
 ACTIVITY = "http://example.com/activities/meeting"

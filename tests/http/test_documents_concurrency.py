@@ -39,7 +39,7 @@ def test_if_match_races_have_exactly_one_winner_and_no_mixed_document(live_serve
         etag = session.get(url(live_server), params=QUERY, headers=HEADERS, timeout=10).headers["ETag"]
         bodies = [{"round": round_, "writer": i, "payload": [i] * 1000} for i in range(WRITERS)]
 
-        def write(i: int) -> int:
+        def write(i: int, bodies: list = bodies, etag: str = etag) -> int:
             return requests.put(url(live_server), params=QUERY, json=bodies[i],
                                 headers={**HEADERS, "If-Match": etag}, timeout=10).status_code
 

@@ -7,10 +7,9 @@ If-Match. A plain PUT over an existing profile is the 409 of Communication 3.1.
 """
 from __future__ import annotations
 
-import requests
 from tincan import Activity, ActivityProfileDocument, Agent, AgentProfileDocument, RemoteLRS, StateDocument
 
-from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET
 
 ANN = Agent(name="Ann", mbox="mailto:ann@example.com")
 COURSE = Activity(id="http://example.com/activities/course")

@@ -7,8 +7,8 @@ without a Content-Length.
 from __future__ import annotations
 
 import base64
-import hashlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import uuid
@@ -114,7 +114,7 @@ def test_deeply_nested_json_in_parameters_is_a_400(client, xapi_headers, no_trac
 @pytest.mark.parametrize("path", [
     "/xapi/statements",
     f"/xapi/activities/state?activityId=http://example.com/a&agent={quote(AGENT)}&stateId=s",
-    f"/xapi/activities/profile?activityId=http://example.com/a&profileId=p",
+    "/xapi/activities/profile?activityId=http://example.com/a&profileId=p",
 ])
 def test_deeply_nested_json_bodies_are_a_400(client, xapi_headers, no_tracebacks, path):
     response = client.post(path, data=DEEP, headers={**xapi_headers, "Content-Type": "application/json"})

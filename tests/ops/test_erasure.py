@@ -197,8 +197,8 @@ def test_erase_agent_and_retention_cli_refuse_the_embedded_store_in_one_line():
 def test_erasure_removes_the_persons_caliper_sessions(make_app):
     """A learner's Events API session (kept by the caliper plugin) goes with them; others' stay."""
     from tests.conftest import LiveServer
-    from tests.plugins.test_caliper_events_api import Client, login, sessions
     from tests.plugins.caliper_support import STUDENT, caliper_app
+    from tests.plugins.test_caliper_events_api import Client, login, sessions
 
     app = caliper_app(make_app)
     with LiveServer(app) as server:

@@ -13,7 +13,12 @@ import requests
 
 from tests.conftest import LiveServer, basic_auth
 from tests.plugins.caliper_support import (
-    CLIENT_ID, CLIENT_SECRET, SEED_003_LOGGED_IN, SEED_003_XP, TIMEOUT, fill_placeholders,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SEED_003_LOGGED_IN,
+    SEED_003_XP,
+    TIMEOUT,
+    fill_placeholders,
 )
 
 XAPI = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}

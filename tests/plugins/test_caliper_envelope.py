@@ -16,8 +16,18 @@ import requests
 from plugins.caliper.vocabulary import PROFILES
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
-    CONTEXT, EVENT_EXTENSION, PUBLIC_URL, SEED_002_EVENTS, TIMEOUT, bearer, caliper_app, envelope, live_token,
-    read_statement, statement_count, token,
+    CONTEXT,
+    EVENT_EXTENSION,
+    PUBLIC_URL,
+    SEED_002_EVENTS,
+    TIMEOUT,
+    bearer,
+    caliper_app,
+    envelope,
+    live_token,
+    read_statement,
+    statement_count,
+    token,
 )
 
 CALIPER = "http://purl.imsglobal.org/caliper/"

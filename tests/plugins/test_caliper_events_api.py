@@ -15,9 +15,24 @@ import requests
 from plugins.caliper.values import EVENT_ID_NAMESPACE
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
-    APP, CONTEXT, EVENT_EXTENSION, SEED_003_CURL, SEED_003_LOGGED_IN, SEED_003_MASTERY, SEED_003_QUESTION_RESULT,
-    SEED_003_XP, STUDENT, TIMEOUT, bearer, caliper_app, envelope, fill_placeholders, live_token, read_statement,
-    statement_count, token,
+    APP,
+    CONTEXT,
+    EVENT_EXTENSION,
+    SEED_003_CURL,
+    SEED_003_LOGGED_IN,
+    SEED_003_MASTERY,
+    SEED_003_QUESTION_RESULT,
+    SEED_003_XP,
+    STUDENT,
+    TIMEOUT,
+    bearer,
+    caliper_app,
+    envelope,
+    fill_placeholders,
+    live_token,
+    read_statement,
+    statement_count,
+    token,
 )
 
 CALIPER = "http://purl.imsglobal.org/caliper/"

@@ -21,8 +21,17 @@ from lrs.app import create_app
 from plugins.caliper import model
 from tests.conftest import app_settings
 from tests.plugins.caliper_support import (
-    CLIENT_ID, CLIENT_SECRET, CONTEXT, PUBLIC_URL, SEED_002_EVENTS, SEED_003_LOGGED_IN, bearer, envelope,
-    read_statement, statement_count, token,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    CONTEXT,
+    PUBLIC_URL,
+    SEED_002_EVENTS,
+    SEED_003_LOGGED_IN,
+    bearer,
+    envelope,
+    read_statement,
+    statement_count,
+    token,
 )
 
 FIXTURES = os.environ.get("CALIPER_FIXTURES_DIR")

@@ -13,8 +13,18 @@ import requests
 from plugins.caliper.tokens import V1P2_EVENTS_WRITE
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
-    CLIENT_ID, CLIENT_SECRET, EVENT_CREATE, SEED_002_EVENTS, SEED_003_XP, TIMEOUT, bearer, caliper_app, envelope,
-    fill_placeholders, statement_count, token,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    EVENT_CREATE,
+    SEED_002_EVENTS,
+    SEED_003_XP,
+    TIMEOUT,
+    bearer,
+    caliper_app,
+    envelope,
+    fill_placeholders,
+    statement_count,
+    token,
 )
 
 

@@ -13,7 +13,14 @@ import pytest
 from lrs.erasure import erase_agent
 from plugins.caliper.tokens import V1P2_EVENTS_WRITE
 from tests.plugins.caliper_support import (
-    SEED_002_EVENTS, SEED_003_XP, bearer, caliper_app, envelope, fill_placeholders, statement_count, token,
+    SEED_002_EVENTS,
+    SEED_003_XP,
+    bearer,
+    caliper_app,
+    envelope,
+    fill_placeholders,
+    statement_count,
+    token,
 )
 
 

@@ -9,9 +9,20 @@ import sys
 import uuid
 
 from timeback_caliper import (
-    APIError, CaliperClient, CaliperEnvelope, QuestionAnsweredInput, QuestionGradedInput, QuestionObjectInput,
-    QuestionSeenInput, ResponseGeneratedInput, ScoreGeneratedInput, TimebackActivityContext, TimebackActivityMetric,
-    TimebackApp, TimebackUser, TimeSpentMetric,
+    APIError,
+    CaliperClient,
+    CaliperEnvelope,
+    QuestionAnsweredInput,
+    QuestionGradedInput,
+    QuestionObjectInput,
+    QuestionSeenInput,
+    ResponseGeneratedInput,
+    ScoreGeneratedInput,
+    TimebackActivityContext,
+    TimebackActivityMetric,
+    TimebackApp,
+    TimebackUser,
+    TimeSpentMetric,
 )
 from timeback_caliper.types import ActivityCompletedInput, TimeSpentInput
 from timeback_common import TimebackProvider
