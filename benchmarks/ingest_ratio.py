@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from statements import statement
 
 from lrs.server import spawned
-from statements import statement
 
 AUTH = ("bench", "bench-secret")
 

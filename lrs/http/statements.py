@@ -10,11 +10,11 @@ from marshmallow import fields, validate
 
 from lrs import client_json
 from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS, Credential
-from lrs.http.context import current_lrs
 from lrs.errors import BadRequest, Forbidden, NotFound
 from lrs.http import params
-from lrs.http.auth import require
 from lrs.http.attachments import read_statements, statements_response
+from lrs.http.auth import require
+from lrs.http.context import current_lrs
 from lrs.statements import WriteRights, utc_now
 from lrs.store.statements import StatementQuery
 from lrs.xapi.agents import ifi_key

@@ -76,7 +76,7 @@ def test_indexed_queries_answer_what_a_scan_answers(seed):
             getattr(indexed, method)(*[dict(a) for a in args])
             getattr(plain, method)(*[dict(a) for a in args])
         for filter, sort, limit in queries(rng):
-            def run(collection):
+            def run(collection, filter=filter, sort=sort, limit=limit):
                 cursor = collection.find(filter)
                 if sort:
                     cursor = cursor.sort(sort)

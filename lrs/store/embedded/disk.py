@@ -22,7 +22,7 @@ import os
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 import bson
 
@@ -123,7 +123,7 @@ def claim_memory_store() -> IO | None:
 
 
 def _claim(path: Path, what: str) -> IO:
-    handle = open(path, "a+")
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the process's life: it is the lock
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
