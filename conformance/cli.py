@@ -1,4 +1,4 @@
-"""`python -m conformance run ...` (and `lrs conformance run ...` once wired into lrs/cli.py).
+"""`python -m conformance run ...`: run a conformance suite against this LRS or any other.
 
 Exit codes: 0 done (and, with --check, nothing outside the baseline); 1 the check failed;
 2 the suite or the LRS could not be used (the message says what is missing).
