@@ -48,7 +48,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
         who = caller(lrs, LEARNER, READER)
         actor_id = request.args.get("actorId") or None
         actor_id = actor_id if who.reads_all else who.subject(actor_id)
-        statement_filter = StatementFilter.from_args(request.args, actor_id, config)
+        statement_filter = StatementFilter.from_args(request.args.to_dict(), actor_id, config)
         return _ok({"statements": statement_filter.statements(lrs.statement_store)})
 
     @blueprint.post("/h5p-event")

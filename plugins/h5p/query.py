@@ -1,16 +1,18 @@
 """GET /api/xapi/statements: seeds/001's filters turned into one MongoDB query on derived fields.
 
-Every value reaching MongoDB is a plain string (query arguments are strings) or a parsed
-datetime/int, so no client text can become a query operator.
+The query arguments are validated by a marshmallow schema (a 400 names each bad one). Every value
+reaching MongoDB is a plain string (query arguments are strings) or a parsed datetime/int, so no
+client text can become a query operator.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from lrs.errors import BadRequest
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+from lrs import schemas
 from lrs.store.statements import StatementStore
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
@@ -18,6 +20,31 @@ from plugins.h5p.config import H5PConfig
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+
+
+class _Timestamp(fields.Field):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        try:
+            return parse_timestamp(value, "2.0.0")
+        except XAPIValidationError:
+            raise ValidationError(f"must be an ISO 8601 timestamp, got {value!r}") from None
+
+
+class StatementArgs(Schema):
+    """seeds/001's filters; an empty value is no filter, other arguments are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    verb = fields.String(data_key="verbId", load_default=None)
+    object_id = fields.String(data_key="objectId", load_default=None)
+    since = _Timestamp(load_default=None)
+    until = _Timestamp(load_default=None)
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, strict=False, validate=validate.Range(1, MAX_LIMIT))
+
+    @pre_load
+    def _without_empty(self, data: Mapping[str, str], **kwargs: Any) -> dict[str, str]:
+        return {name: value for name, value in data.items() if value != ""}
 
 
 @dataclass(frozen=True)
@@ -32,14 +59,8 @@ class StatementFilter:
     @classmethod
     def from_args(cls, args: Mapping[str, str], actor_id: str | None, config: H5PConfig) -> "StatementFilter":
         """`actor_id` is the already authorised actorId (the caller's own id for learners)."""
-        return cls(
-            actor=config.actor_key(actor_id) if actor_id else None,
-            verb=args.get("verbId") or None,
-            object_id=args.get("objectId") or None,
-            since=_timestamp(args, "since"),
-            until=_timestamp(args, "until"),
-            limit=_limit(args.get("limit")),
-        )
+        loaded = schemas.load(StatementArgs(), args, "query")
+        return cls(actor=config.actor_key(actor_id) if actor_id else None, **loaded)
 
     def mongo_filter(self) -> dict[str, Any]:
         query: dict[str, Any] = {}
@@ -57,20 +78,3 @@ class StatementFilter:
     def statements(self, store: StatementStore) -> list[dict]:
         """Newest first by statement timestamp, as the seeds' index on timestamp DESC suggests."""
         return store.visible(self.mongo_filter(), sort=[("timestamp", -1), ("seq", -1)], limit=self.limit)
-
-
-def _timestamp(args: Mapping[str, str], name: str) -> dt.datetime | None:
-    if not args.get(name):
-        return None
-    try:
-        return parse_timestamp(args[name], "2.0.0")
-    except XAPIValidationError:
-        raise BadRequest(f"{name} must be an ISO 8601 timestamp, got {args[name]!r}") from None
-
-
-def _limit(value: str | None) -> int:
-    if value is None or value == "":
-        return DEFAULT_LIMIT
-    if not re.fullmatch("[0-9]{1,9}", value) or not 1 <= int(value) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {value!r}")
-    return int(value)

@@ -322,3 +322,14 @@ def test_authentication_and_scopes(client: Any, method: str, path: str, token: s
     failure(response, status)
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"limit": "0"}, "limit: Must be greater than or equal to 1 and less than or equal to 1000."),
+    ({"limit": "ten"}, "limit: Not a valid integer."),
+    ({"since": "last week", "until": "tomorrow"},
+     "since: must be an ISO 8601 timestamp, got 'last week'; until: must be an ISO 8601 timestamp, got 'tomorrow'"),
+])
+def test_a_bad_query_parameter_is_named_with_its_rule(client: Any, params: dict, message: str) -> None:
+    body = failure(call_in_process(client, "GET", "/statements", token=TEACHER_TOKEN, query_string=params), 400)
+    assert body["error"] == message
