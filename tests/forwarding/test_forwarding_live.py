@@ -107,9 +107,13 @@ def test_target_ends_with_exactly_the_sources_statements_despite_outage_faults_a
 
 
 def test_two_workers_never_deliver_at_the_same_time_and_send_each_statement_once(make_app):
+    """No fault here, so nothing may be sent twice: the timeout and lease are roomy enough that a
+    loaded machine cannot turn a slow answer or a late heartbeat into a retry or a takeover."""
     target_app = make_app()
     with RestartableServer(target_app) as target, FaultyProxy(target.url) as proxy:
-        source = source_app(make_app, proxy.url + "/xapi", batch_size=10, timeout=1)
+        config = [target_config("replica", proxy.url + "/xapi", batch_size=10, timeout=5)]
+        source = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config),
+                          **fast_engine(forward_retry_max_seconds="1.5", forward_lease_seconds="15"))
         lrs = source.extensions["lrs"]
         with workers_running() as workers:
             workers.extend(Worker(lrs, owner=f"worker-{n}").start() for n in range(3))
