@@ -125,12 +125,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "statement request (statements plus attachment contents), in bytes; larger requests "
             "get 413. Contents stream to the store, so this bounds storage per request, not memory.", int),
     Setting("max_statements_per_request", 1000, "Most statements one request may store (a POST "
-            "batch, an adapter's envelope or array); larger requests get 413.", positive(int)),
+            "batch, an adapter's envelope or array); larger requests get 413.", between(int, 1, 100_000)),
     Setting("max_attachment_parts", 500, "Most attachment contents (multipart/mixed parts after "
-            "the statements) one request may carry; more get 413.", positive(int)),
+            "the statements) one request may carry; more get 413.", between(int, 1, 100_000)),
     Setting("read_timeout", 30, "Seconds `lrs serve` waits for more of a request (or the next one "
             "on a kept-alive connection) before closing the connection. Requests are read whole before "
-            "a thread runs them, so slow clients cost a socket, not a thread.", positive(int)),
+            "a thread runs them, so slow clients cost a socket, not a thread.", between(int, 1, 3600)),
     Setting("statements_page_size", 100, "Statements per page of GET /statements when the "
             "client asks for limit=0 or more than this.", int),
     Setting("cors_origins", ("*",), "Comma-separated origins (https://app.example.com) allowed to "

@@ -38,7 +38,8 @@ class BufferingWorker(Worker):
             threads=self.cfg.threads, connection_limit=self.cfg.worker_connections,
             channel_timeout=settings["read_timeout"], cleanup_interval=max(1, settings["read_timeout"] // 4),
             max_request_body_size=largest_body + 1,  # up to the largest limit the application answers itself
-            outbuf_high_watermark=OUTPUT_BUFFER_BYTES, ident="lrs", expose_tracebacks=False)
+            outbuf_high_watermark=OUTPUT_BUFFER_BYTES, ident="lrs", expose_tracebacks=False,
+            clear_untrusted_proxy_headers=False)  # X-Forwarded-* are the application's to trust (LRS_PROXY_HOPS)
         try:
             while self.alive and self.ppid == os.getppid():
                 self.notify()

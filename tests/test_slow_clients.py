@@ -58,3 +58,16 @@ def test_stalled_connections_stall_nothing_and_are_dropped_after_the_read_timeou
         deadline = time.monotonic() + READ_TIMEOUT + 30
         for sock in stalled:
             assert closed_by_server(sock, max(0.1, deadline - time.monotonic()))
+
+
+def test_the_worker_leaves_forwarded_headers_to_the_application():
+    """The buffering worker must not strip X-Forwarded-For: LRS_PROXY_HOPS decides whom to trust."""
+    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_PROXY_HOPS": "1",
+           "LRS_AUTH_MAX_FAILURES_PER_ADDRESS": "2", "LRS_AUTH_MAX_FAILURES_PER_KEY": "0", "LRS_LOG_LEVEL": "WARNING"}
+    with spawned(env) as (endpoint, _):
+        def wrong_secret(address: str) -> int:
+            return requests.get(f"{endpoint}/statements", auth=("nobody", "wrong"), timeout=30,
+                                headers={**HEADERS, "X-Forwarded-For": address}).status_code
+
+        assert [wrong_secret("203.0.113.7") for _ in range(3)] == [401, 401, 429]
+        assert wrong_secret("198.51.100.9") == 401  # another client behind the same proxy
