@@ -9,15 +9,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import http.client
 import json
 import logging
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
 from pymongo.errors import AutoReconnect
 
+from lrs.server import spawned
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -260,3 +262,39 @@ def test_a_timestamp_outside_the_years_utc_can_hold_is_a_400(app, client, xapi_h
     since = client.get("/xapi/statements", query_string={"since": moment}, headers=xapi_headers)
     assert since.status_code == 400 and "since" in error_message(since)
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
+# -- the same through `lrs serve` ------------------------------------------------------------------
+
+def test_hostile_requests_through_lrs_serve_are_4xx_in_the_error_format_with_no_traceback_logged(tmp_path):
+    log = tmp_path / "lrs.log"
+    env = {"LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET, "LRS_LOG_LEVEL": "INFO"}
+    headers = {"X-Experience-API-Version": "1.0.3"}
+    with open(log, "wb") as output, spawned(env, stdout=output) as (endpoint, _):
+        url = urlsplit(endpoint)
+        score = json.dumps(statement())[:-1] + ', "result": {"score": {"raw": %s}}}' % ("9" * 4000)
+        answers = [
+            requests.post(f"{endpoint}/statements", data=DEEP, auth=(ADMIN_KEY, ADMIN_SECRET), timeout=30,
+                          headers={**headers, "Content-Type": "application/json"}),
+            requests.get(f"{endpoint}/statements?agent={quote('[' * 5000 + ']' * 5000)}", auth=(ADMIN_KEY, ADMIN_SECRET),
+                         headers=headers, timeout=30),
+            requests.post(f"{endpoint}/statements", data=score, auth=(ADMIN_KEY, ADMIN_SECRET), timeout=30,
+                          headers={**headers, "Content-Type": "application/json"}),
+            requests.post(f"{endpoint}/statements?method=PUT", data=b"content=%ff%fe&X-Experience-API-Version=1.0.3",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30),
+        ]
+        state = f"{endpoint}/activities/state?activityId=http://example.com/a&agent={quote(AGENT)}&stateId=big"
+        assert chunked("PUT", state, b"x" * (21 * 1024 * 1024), "application/octet-stream") == 413
+        assert requests.get(state, auth=(ADMIN_KEY, ADMIN_SECRET), headers=headers, timeout=30).status_code == 404
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        connection.putrequest("GET", "/xapi/statements")
+        connection.putheader("Authorization", b"Basic \xc3\xa9\xc3\xa9")
+        connection.putheader("X-Experience-API-Version", "1.0.3")
+        connection.endheaders()
+        raw = connection.getresponse()
+        assert raw.status == 401 and json.loads(raw.read())["error"]["status"] == 401
+        connection.close()
+        for answer in answers:
+            assert 400 <= answer.status_code < 500, (answer.request.url[:80], answer.text[:200])
+            assert answer.json()["error"]["status"] == answer.status_code
+    assert "Traceback" not in log.read_text(errors="replace")
