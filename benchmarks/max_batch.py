@@ -106,7 +106,8 @@ def main() -> None:
     if args.endpoint:
         run(args.endpoint, auth, args.seed, args.batch, args.parts)
         return
-    env = {"LRS_ADMIN_KEY": args.user, "LRS_ADMIN_SECRET": args.password, "LRS_LOG_LEVEL": "WARNING"}
+    env = {"LRS_ADMIN_KEY": args.user, "LRS_ADMIN_SECRET": args.password, "LRS_LOG_LEVEL": "WARNING",
+           "LRS_DATA_DIR": ""}  # the embedded store in memory: nothing written to ./lrs-data
     if args.max_statements:
         env["LRS_MAX_STATEMENTS_PER_REQUEST"] = str(args.max_statements)
     if args.max_parts:
