@@ -11,10 +11,22 @@ from pymongo.errors import PyMongoError
 
 from lrs.admin_client import AdminAPIError, AdminClient, DirectAdmin
 from lrs.core import LRS
-from lrs.settings import settings_table
+from lrs.settings import SettingError, settings_table
 
 
-@click.group()
+class _OneLineErrors(click.Group):
+    """An operator's mistake (a setting, a plugin, an unreachable MongoDB) ends any command with
+    one line naming the variable, the value and what is allowed, and exit status 1; never a
+    traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_OneLineErrors)
 def main() -> None:
     """A standards-exact xAPI Learning Record Store."""
 
@@ -26,10 +38,7 @@ def serve(host: str | None, port: int | None) -> None:
     """Run the LRS under gunicorn. The embedded store runs one process with threads."""
     from lrs.server import run
 
-    try:
-        run(host, port)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from None
+    run(host, port)
 
 
 @main.command()
@@ -72,7 +81,7 @@ def _admin(url: str | None, admin_key: str | None, admin_secret: str | None) -> 
         lrs = LRS.from_settings()
         lrs.start()
     except ValueError as error:
-        raise click.UsageError(str(error)) from None
+        raise click.ClickException(str(error)) from None
     except PyMongoError as error:
         raise click.ClickException(f"cannot reach MongoDB: {error}") from None
     return DirectAdmin(lrs)

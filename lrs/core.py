@@ -13,9 +13,9 @@ from pymongo.collection import Collection
 
 from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES, Credential, VerifiedPairs
 from lrs.plugins import call_isolated, declared_settings, plugin_manager
-from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, Settings
+from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, Settings, SettingError
 from lrs.statements import StatementService, utc_now
-from lrs.store import connect, warn_embedded
+from lrs.store import check_reachable, connect, warn_embedded
 from lrs.store.activities import ActivityStore
 from lrs.store.agents import AgentStore
 from lrs.store.attachments import AttachmentStore
@@ -53,16 +53,27 @@ class LRS:
 
     @classmethod
     def from_settings(cls, overrides: dict[str, Any] | None = None, extra_plugins: Iterable[object] = ()) -> "LRS":
-        """Resolve settings (core first, to learn which plugins to load, then the plugins' own)."""
+        """The LRS of these settings (see `resolve`), connected to its store."""
+        return cls(*cls.resolve(overrides, extra_plugins))
+
+    @staticmethod
+    def resolve(overrides: dict[str, Any] | None = None,
+                extra_plugins: Iterable[object] = ()) -> tuple[Settings, pluggy.PluginManager]:
+        """Every setting and the plugins, without touching the store: core settings first, to
+        learn which plugins to load, then the plugins' own. Raises SettingError."""
         core = Settings.resolve(CORE_SETTINGS, {k: v for k, v in (overrides or {}).items()
                                                 if k in {s.name for s in CORE_SETTINGS}})
         manager = plugin_manager(core["plugins"], extra_plugins)
-        return cls(Settings.resolve(declared_settings(manager), overrides), manager)
+        if not core["public_url"]:
+            overrides = {**(overrides or {}), "public_url": served_url(core["host"], core["port"])}
+        return Settings.resolve(declared_settings(manager), overrides), manager
 
     def start(self) -> None:
         """Idempotent start-up: indexes, crash recovery, the admin credential if configured, then
         the plugins' `lrs_startup` (every command that opens the LRS runs this, not only serving)."""
-        if not self.settings["mongo_uri"] and not self.settings["data_dir"]:
+        if self.settings["mongo_uri"]:
+            check_reachable(self.settings["mongo_uri"], self.settings["mongo_timeout_seconds"])
+        elif not self.settings["data_dir"]:
             warn_embedded()
         self.statement_store.ensure_indexes()
         self.statement_store.recover(utc_now())
@@ -117,12 +128,20 @@ class LRS:
         call_isolated(self.plugins.hook.lrs_statements_stored, statements=statements, source=source, lrs=self)
 
 
+def served_url(host: str, port: int) -> str:
+    """The base URL `lrs serve` answers on: LRS_PUBLIC_URL's default, so that authorities and
+    adapter IRIs name the port actually served."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def admin_pair(settings: Mapping[str, Any]) -> tuple[str, str] | None:
     """LRS_ADMIN_KEY and LRS_ADMIN_SECRET, or None; one without the other is a ValueError, not a
     server nobody can administer."""
     key, secret = settings["admin_key"], settings["admin_secret"]
     if bool(key) != bool(secret):
         given, missing = ("LRS_ADMIN_KEY", "LRS_ADMIN_SECRET") if key else ("LRS_ADMIN_SECRET", "LRS_ADMIN_KEY")
-        raise ValueError(f"{given} is set but {missing} is not: set both (the admin credential's key and "
+        raise SettingError(f"{given} is set but {missing} is not: set both (the admin credential's key and "
                          "secret) or neither")
     return (key, secret) if key else None

@@ -9,14 +9,14 @@ import pluggy
 
 from lrs import hooks
 from lrs.forwarding import settings as forwarding_settings
-from lrs.settings import CORE_SETTINGS, Setting
+from lrs.settings import CORE_SETTINGS, Setting, SettingError
 
 ENTRY_POINT_GROUP = "lrs.plugins"
 log = logging.getLogger(__name__)
 CORE_PLUGIN = "lrs.core"  # the core's own hook implementations, registered always
 
 
-class PluginError(RuntimeError):
+class PluginError(SettingError):
     """An enabled plugin cannot be found or loaded; the LRS refuses to start without it."""
 
 
@@ -87,8 +87,8 @@ def _misfit(name: str, error: pluggy.PluginValidationError) -> PluginError:
 def _load(name: str, installed: dict[str, EntryPoint]) -> object:
     if name not in installed:
         known = ", ".join(sorted(installed)) or "none"
-        raise PluginError(f"plugin {name!r} is not installed (installed plugins: {known})")
+        raise PluginError(f"LRS_PLUGINS: plugin {name!r} is not installed (installed plugins: {known})")
     try:
         return installed[name].load()
     except ImportError as error:
-        raise PluginError(f"plugin {name!r} failed to import: {error}") from error
+        raise PluginError(f"LRS_PLUGINS: plugin {name!r} failed to import: {error}") from error

@@ -17,10 +17,11 @@ from typing import Any, Callable, Iterator, Mapping
 
 from gunicorn.app.base import BaseApplication
 
-from lrs.core import admin_pair
+from lrs.core import LRS, admin_pair
 from lrs.logs import gunicorn_logconfig
 from lrs.metrics import enable_multiprocess
-from lrs.settings import CORE_SETTINGS, Settings
+from lrs.settings import Settings
+from lrs.store import check_reachable
 
 
 class _Gunicorn(BaseApplication):
@@ -70,10 +71,15 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
-    """Serve until stopped. Settings that cannot work are a ValueError before gunicorn starts.
-    Metrics of all workers meet in a directory of this instance's own."""
-    settings = Settings.resolve(CORE_SETTINGS)
+    """Serve until stopped. Settings that cannot work (the plugins' too), plugins that cannot load
+    and a MongoDB that does not answer are a SettingError before gunicorn starts, not a worker
+    that fails to boot. Metrics of all workers meet in a directory of this instance's own."""
+    # --host/--port reach the workers (and LRS_PUBLIC_URL's default) the way LRS_HOST/LRS_PORT do.
+    os.environ.update({name: str(value) for name, value in (("LRS_HOST", host), ("LRS_PORT", port)) if value})
+    settings, _ = LRS.resolve()  # no store client yet: workers fork from this process
     admin_pair(settings)
+    if settings["mongo_uri"]:
+        check_reachable(settings["mongo_uri"], settings["mongo_timeout_seconds"])
     host, port = host or settings["host"], port or settings["port"]
     metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")
     enable_multiprocess(metrics_dir)

@@ -7,10 +7,16 @@ leaf: it imports nothing of the LRS, so anything may import it.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
+
+
+class SettingError(ValueError):
+    """A setting's value is not allowed: an operator's mistake, told in one line naming the
+    variable, the value (unless secret) and what is allowed; never a traceback."""
 
 
 def parse_bool(value: str) -> bool:
@@ -20,16 +26,16 @@ def parse_bool(value: str) -> bool:
         return True
     if lowered in {"0", "false", "no", "off", ""}:
         return False
-    raise ValueError(f"expected a boolean (true/false), got {value!r}")
+    raise ValueError("must be true or false")
 
 
 def choice(*allowed: str) -> Callable[[str], str]:
-    """A parser accepting exactly one of `allowed` (case-insensitive)."""
+    """A parser accepting one of `allowed`, in any case, answered as spelled in `allowed`."""
     def parse(value: str) -> str:
-        lowered = value.strip().lower()
-        if lowered not in allowed:
-            raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
-        return lowered
+        for option in allowed:
+            if value.strip().lower() == option.lower():
+                return option
+        raise ValueError(f"must be one of {', '.join(allowed)}")
     return parse
 
 
@@ -37,22 +43,17 @@ def parse_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def positive(parse: Callable[[str], float]) -> Callable[[str], float]:
-    """A parser (int, float) that also refuses zero and negative numbers."""
-    def check(value: str) -> float:
-        number = parse(value)
-        if number <= 0:
-            raise ValueError(f"must be greater than 0, got {value!r}")
-        return number
-    return check
-
-
 def between(parse: Callable[[str], float], low: float, high: float) -> Callable[[str], float]:
-    """A parser (int, float) that also refuses numbers outside low..high."""
+    """A parser (int or float) of numbers from low to high: every numeric setting has a range."""
+    kind = "a whole number" if parse is int else "a number"
+
     def check(value: str) -> float:
-        number = parse(value)
-        if not low <= number <= high:
-            raise ValueError(f"must be from {low} to {high}, got {value!r}")
+        try:
+            number = parse(value.strip())
+        except ValueError:
+            number = math.nan
+        if not low <= number <= high:  # NaN compares false: refused too
+            raise ValueError(f"must be {kind} from {low:g} to {high:g}")
         return number
     return check
 
@@ -106,13 +107,15 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "empty): every acknowledged write is in its SQLite file. Empty: memory only, lost when "
             "the process stops (tests, conformance runs). One process at a time may open it."),
     Setting("mongo_db", "lrs", "Name of the MongoDB database the LRS uses."),
-    Setting("public_url", "http://127.0.0.1:8000", "The LRS's public base URL (no trailing "
-            "slash). Used in the authority of credentials and by adapters to build IRIs."),
+    Setting("public_url", "", "The LRS's public base URL (no trailing slash). Used in the authority "
+            "of credentials and by adapters to build IRIs. Empty: http://LRS_HOST:LRS_PORT, the address "
+            "`lrs serve` serves (with 127.0.0.1 for a wildcard LRS_HOST such as 0.0.0.0)."),
     Setting("host", "127.0.0.1", "Address `lrs serve` binds to."),
-    Setting("port", 8000, "Port `lrs serve` listens on.", int),
+    Setting("port", 8000, "Port `lrs serve` listens on.", between(int, 1, 65535)),
     Setting("workers", 0, "gunicorn worker processes for `lrs serve` with a real MongoDB "
-            "(0: 2 x CPU cores + 1). The embedded store runs one process: more is refused.", int),
-    Setting("threads", 8, "Threads per gunicorn worker.", int),
+            "(0: 2 x CPU cores + 1). The embedded store runs one process: more is refused.",
+            between(int, 0, 256)),
+    Setting("threads", 8, "Threads per gunicorn worker.", between(int, 1, 1000)),
     Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scopes "
             "`all` and `admin` and this key exists after start (created or updated). One without "
             "the other stops the start."),
@@ -120,10 +123,11 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("plugins", (), "Comma-separated names of the plugins to enable "
             "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_list),
     Setting("max_body_bytes", 20 * 1024 * 1024, "Largest request body accepted on JSON "
-            "resources, in bytes; larger requests get 413.", int),
+            "resources, in bytes; larger requests get 413.", between(int, 1024, 2 ** 31)),
     Setting("max_attachment_request_bytes", 256 * 1024 * 1024, "Largest multipart/mixed "
             "statement request (statements plus attachment contents), in bytes; larger requests "
-            "get 413. Contents stream to the store, so this bounds storage per request, not memory.", int),
+            "get 413. Contents stream to the store, so this bounds storage per request, not memory.",
+            between(int, 1024, 2 ** 40)),
     Setting("max_statements_per_request", 1000, "Most statements one request may store (a POST "
             "batch, an adapter's envelope or array); larger requests get 413.", between(int, 1, 100_000)),
     Setting("max_attachment_parts", 500, "Most attachment contents (multipart/mixed parts after "
@@ -132,12 +136,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "on a kept-alive connection) before closing the connection. Requests are read whole before "
             "a thread runs them, so slow clients cost a socket, not a thread.", between(int, 1, 3600)),
     Setting("statements_page_size", 100, "Statements per page of GET /statements when the "
-            "client asks for limit=0 or more than this.", int),
+            "client asks for limit=0 or more than this.", between(int, 1, 10000)),
     Setting("cors_origins", ("*",), "Comma-separated origins (https://app.example.com) allowed to "
             "call the LRS from a browser with credentials the browser holds; `*`: any page, but only "
             "with the Authorization it sends itself (no Access-Control-Allow-Credentials).", parse_origins),
     Setting("auth_cache_seconds", 300, "How long a verified key/secret pair skips the slow "
-            "password hash (revocation still takes effect at once).", int),
+            "password hash (revocation still takes effect at once).", between(float, 0, 86400)),
     Setting("secret_hash_cost", 15, "scrypt cost of the hash of credential secrets: N = 2 ** cost "
             "(14 to 17; each step doubles the time and memory of a first verification).",
             between(int, SAFE_HASH_COST, 17)),
@@ -148,7 +152,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "(0: no limit). Behind a reverse proxy set LRS_PROXY_HOPS, or every client shares the "
             "proxy's address.", between(int, 0, 10 ** 6)),
     Setting("auth_failure_window_seconds", 300.0, "The window over which failed secret checks are "
-            "counted, in seconds.", positive(float)),
+            "counted, in seconds.", between(float, 1, 86400)),
     Setting("proxy_hops", 0, "Reverse proxies in front of the LRS whose X-Forwarded-For header is "
             "trusted for the client address (0: the address of the connection).", between(int, 0, 10)),
     Setting("profile_put_requires_precondition", False, "xAPI 1.0.3: answer 400 to an Activity or Agent "
@@ -158,7 +162,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("xapi_versions", XAPI_VERSIONS, "Comma-separated xAPI versions the LRS speaks "
             "(1.0.3, 2.0.0 or both). Requests naming another version get 400; a response to a request "
             "without a supported version header names the newest enabled one.", one_or_more_of(*XAPI_VERSIONS)),
-    Setting("log_level", "INFO", "Python logging level."),
+    Setting("log_level", "INFO", "Python logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+            choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    Setting("mongo_timeout_seconds", 5.0, "How long `lrs serve` and every `lrs` command wait at start "
+            "for LRS_MONGO_URI's server to answer before they stop with an error.", between(float, 0.1, 300)),
     Setting("log_format", "text", "`text` (one readable line per event) or `json` (one JSON object per "
             "line); either way every line carries the request id also answered in X-Request-ID.",
             choice("text", "json")),
@@ -212,7 +219,8 @@ def _parse(setting: Setting, raw: str) -> Any:
     try:
         return setting.parse(raw)
     except ValueError as error:
-        raise ValueError(f"{setting.env}: {error}") from None
+        shown = "(secret, not shown)" if setting.secret else repr(raw)
+        raise SettingError(f"{setting.env}={shown}: {error}") from None
 
 
 def settings_table(declared: Iterable[Setting]) -> str:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from lrs.core import LRS
-from lrs.settings import CORE_SETTINGS, Setting, Settings, between, positive
+from lrs.settings import CORE_SETTINGS, Setting, SettingError, Settings, between
 from tests.conftest import app_settings
 
 
@@ -26,11 +26,12 @@ def test_the_forwarding_settings_follow_the_cores_without_any_plugin():
 
 
 @pytest.mark.parametrize("parse, raw, message", [
-    (positive(float), "0", "must be greater than 0, got '0'"),
-    (positive(int), "-3", "must be greater than 0, got '-3'"),
-    (between(int, 14, 17), "18", "must be from 14 to 17, got '18'"),
+    (between(float, 0.01, 60), "0", "must be a number from 0.01 to 60"),
+    (between(int, 1, 10), "-3", "must be a whole number from 1 to 10"),
+    (between(int, 14, 17), "18", "must be a whole number from 14 to 17"),
+    (between(int, 14, 17), "lots", "must be a whole number from 14 to 17"),
 ])
 def test_shared_parsers_name_the_variable_and_the_rule(parse, raw, message):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(SettingError) as error:
         Settings.resolve([Setting("some_number", 1, "A number.", parse)], environ={"LRS_SOME_NUMBER": raw})
-    assert str(error.value) == f"LRS_SOME_NUMBER: {message}"
+    assert str(error.value) == f"LRS_SOME_NUMBER={raw!r}: {message}"

@@ -11,6 +11,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from lrs.core import LRS
+from lrs.logs import configure as configure_logging
 from lrs.errors import NotFound
 from lrs.forwarding import operations
 from lrs.forwarding.scan import parse_since
@@ -22,11 +23,13 @@ T = TypeVar("T")
 
 
 def _lrs() -> LRS:
+    """The LRS, logging like the server (the worker's targets, batches and retries at INFO)."""
     if not os.environ.get("LRS_MONGO_URI"):
         click.echo("warning: LRS_MONGO_URI is not set: this command sees an empty embedded store. "
                    "With the embedded store, forward in the LRS process (LRS_FORWARD_IN_PROCESS=true).",
                    err=True)
     lrs = LRS.from_settings()
+    configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])
     lrs.start()
     return lrs
 
@@ -37,6 +40,10 @@ def forward(ctx: click.Context) -> None:
     """Run the forwarding worker until SIGTERM or Ctrl-C (or use a subcommand)."""
     if ctx.invoked_subcommand is not None:
         return
+    if not os.environ.get("LRS_MONGO_URI"):  # it would idle forever on an empty store of its own
+        raise click.ClickException("lrs forward needs LRS_MONGO_URI: the embedded store lives in the server "
+                                   "process; forward there (LRS_FORWARD_IN_PROCESS=true with lrs serve) and "
+                                   "watch it at GET /admin/forwarding")
     worker = Worker(_lrs()).start()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -159,6 +159,9 @@ class Forwarder:
         if not self.states.advance(state, self.owner, plan.checkpoint, plan.gaps, len(report.delivered), self.clock()):
             raise LeaseLost
         moved = plan.batch or plan.checkpoint != state.checkpoint
+        if report.delivered or report.rejected:
+            log.info("forwarding %s: delivered %d statements, dead-lettered %d (checkpoint %d)",
+                     self.name, len(report.delivered), len(report.rejected), plan.checkpoint)
         return Cycle("delivered" if moved else "idle", 0.0 if moved else self.settings.poll,
                      len(report.delivered), len(report.rejected))
 

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 
 import pymongo
 from pymongo.database import Database
+from pymongo.errors import ConfigurationError, PyMongoError
 
+from lrs.settings import SettingError
 from lrs.store.embedded import embedded_database
 
 log = logging.getLogger(__name__)
@@ -19,10 +22,40 @@ MEMORY_WARNING = (
 
 def connect(uri: str, database: str, data_dir: str = "") -> Database:
     """A database on a real MongoDB when `uri` is given, otherwise on the embedded store
-    (kept in `data_dir`, or in memory only when it is empty)."""
-    if uri:
+    (kept in `data_dir`, or in memory only when it is empty). A malformed URI is a SettingError
+    (it does not show the password)."""
+    if not uri:
+        return embedded_database(database, data_dir)
+    try:
         return pymongo.MongoClient(uri, tz_aware=True)[database]
-    return embedded_database(database, data_dir)
+    except ConfigurationError as error:
+        raise SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {_first_line(error)}") from None
+
+
+def check_reachable(uri: str, timeout_seconds: float) -> None:
+    """Ping the server once, waiting at most `timeout_seconds`: an operator whose MongoDB is not
+    there hears so at once, in one line, instead of after pymongo's 30 s and a traceback. (The
+    client serving requests keeps pymongo's longer wait, which rides out replica set elections.)"""
+    try:
+        with pymongo.MongoClient(uri, serverSelectionTimeoutMS=int(timeout_seconds * 1000),
+                                 connectTimeoutMS=int(timeout_seconds * 1000)) as client:
+            client.admin.command("ping")
+    except ConfigurationError as error:
+        raise SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {_first_line(error)}") from None
+    except PyMongoError as error:
+        raise SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: no MongoDB server answered within "
+                           f"{timeout_seconds:g} s (LRS_MONGO_TIMEOUT_SECONDS): {_first_line(error)}") from None
+
+
+def shown_uri(uri: str) -> str:
+    """The URI with its password replaced by ***, fit for a log line or an error message."""
+    return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", uri)
+
+
+def _first_line(error: Exception) -> str:
+    """pymongo's errors carry the whole topology description; the first clause says enough."""
+    text = str(error).split(", Timeout:")[0].split(" (configured timeouts")[0]
+    return " ".join(text.split())[:300]
 
 
 @functools.cache

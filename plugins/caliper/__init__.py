@@ -13,7 +13,7 @@ from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting, positive
+from lrs.settings import Setting, between
 from plugins.caliper import http, oauth_http, read_http
 from plugins.caliper.ingest import PLUGIN_NAME
 from plugins.caliper.jobs import Jobs
@@ -27,9 +27,10 @@ from plugins.caliper.tokens import LRS_SCOPE, TokenStore
 def lrs_declare_settings() -> Iterable[Setting]:
     return [
         Setting("caliper_token_lifetime", 3600, "Seconds an OAuth Bearer token from POST /oauth/token "
-                "stays valid (`expires_in`).", positive(int)),
+                "stays valid (`expires_in`).", between(int, 1, 30 * 86400)),
         Setting("caliper_heartbeat_timeout", 300.0, "Seconds (server time) a session created with "
-                "`requiresHeartbeat` may go without a heartbeat before it is TimedOut.", positive(float)),
+                "`requiresHeartbeat` may go without a heartbeat before it is TimedOut.",
+                between(float, 1, 7 * 86400)),
         Setting("caliper_home_page", "", "account.homePage of actors whose IRI has no authority, "
                 "e.g. urn:... (empty: LRS_PUBLIC_URL)."),
     ]

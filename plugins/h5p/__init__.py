@@ -12,7 +12,7 @@ from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting
+from lrs.settings import Setting, between
 from plugins.h5p.config import H5PConfig
 from plugins.h5p.http import register
 from plugins.h5p.identity import SCOPES
@@ -27,13 +27,6 @@ def _prefix(value: str) -> str:
     return value
 
 
-def _count(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"must be 0 or more, got {value!r}")
-    return number
-
-
 @hookimpl
 def lrs_declare_settings() -> Iterable[Setting]:
     return [
@@ -42,12 +35,12 @@ def lrs_declare_settings() -> Iterable[Setting]:
                 "`{base}/h5p/content/{contentId}` (empty: LRS_PUBLIC_URL)."),
         Setting("h5p_platform", "EduAgentic H5P", "`context.platform` of statements made from H5P events."),
         Setting("h5p_strong_score", 80.0, "A learner's average score (%) on a content at or above "
-                "which the content is one of their strongAreas.", float),
+                "which the content is one of their strongAreas.", between(float, 0, 100)),
         Setting("h5p_weak_score", 50.0, "A learner's average score (%) on a content below which the "
-                "content is one of their weakAreas.", float),
+                "content is one of their weakAreas.", between(float, 0, 100)),
         Setting("h5p_min_group_size", 5, "A learner (scope h5p) sees a content's analytics only when every "
                 "figure covers at least this many other learners; fewer is 403, so no one's own score shows "
-                "through an average (0: always shown). Readers (h5p/read) always see them.", _count),
+                "through an average (0: always shown). Readers (h5p/read) always see them.", between(int, 0, 10 ** 6)),
     ]
 
 
