@@ -219,8 +219,8 @@ def _parse(setting: Setting, raw: str) -> Any:
     try:
         return setting.parse(raw)
     except ValueError as error:
-        shown = "(secret, not shown)" if setting.secret else repr(raw)
-        raise SettingError(f"{setting.env}={shown}: {error}") from None
+        named = setting.env if setting.secret else f"{setting.env}={raw!r}"  # a secret's value is never shown
+        raise SettingError(f"{named}: {error}") from None
 
 
 def settings_table(declared: Iterable[Setting]) -> str:

@@ -1,0 +1,36 @@
+"""Every benchmark runs, at a tiny size, and prints its figures: a benchmark that no longer
+starts (an import that moved, a helper that was removed) fails here, not on the day someone
+needs its numbers. The figures themselves are not judged: benchmarks print, tests assert."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+TINY = {
+    "statements.py": ["--statements", "40", "--batch", "10", "--clients", "2", "--queries", "2", "--port", "0"],
+    "documents.py": ["--documents", "20", "--increments", "10", "--clients", "2", "--large-mb", "1", "--port", "0"],
+    "attachments.py": ["--mb", "1", "--port", "0"],
+    "caliper_events.py": ["--events", "20", "--size", "10", "--clients", "1"],
+    "h5p_analytics.py": ["--statements", "300", "--learners", "10", "--contents", "5", "--classes", "2",
+                         "--batch", "100", "--rounds", "1"],
+    "forwarding.py": ["--statements", "50", "--batch-size", "20", "--outage", "0", "--port", "0"],
+    "slow_clients.py": ["--stalled", "5", "--rounds", "5", "--clients", "2", "--read-timeout", "2"],
+}
+
+
+def test_every_benchmark_has_a_smoke_run():
+    assert sorted(p.name for p in BENCHMARKS.glob("*.py")) == sorted(TINY), "add the new benchmark's tiny arguments"
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_the_benchmark_runs_at_a_tiny_size(name):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
+    done = subprocess.run([sys.executable, str(BENCHMARKS / name), *TINY[name]], env=clean, capture_output=True,
+                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, f"{name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    assert any(char.isdigit() for char in done.stdout), done.stdout
