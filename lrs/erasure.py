@@ -83,6 +83,7 @@ def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
     for part in _chunks(ids):
         collection.delete_many({"_id": {"$in": part}})
         lrs.statement_store.waiting_refs.update_many({}, {"$pull": {"referrers": {"id": {"$in": part}}}})
+        lrs.plugins.hook.lrs_statements_erased(statement_ids=part, lrs=lrs)
     lrs.statement_store.waiting_refs.delete_many({"referrers": {"$size": 0}})
     seqs = [doc["seq"] for doc in found.values() if "seq" in doc]
     return {"statements": len(ids),

@@ -113,3 +113,10 @@ def lrs_erase_agent(lrs: "LRS", agent_keys: list[str]) -> int:
     statements and documents; statements are the core's, so data derived from them at query time
     needs nothing here.
     """
+
+
+@hookspec
+def lrs_statements_erased(statement_ids: list[str], lrs: "LRS") -> None:
+    """These statements were removed for good (a person's erasure or the retention policy), in
+    chunks of at most 1,000 ids: drop what the plugin keeps per statement (index entries,
+    copies), so nothing it serves still shows them."""

@@ -43,6 +43,11 @@ def parse_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _plain(number: float) -> str:
+    """1024 as 1024, 2 ** 40 as 1099511627776, 0.01 as 0.01: never 1e+06 in a message."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
 def between(parse: Callable[[str], float], low: float, high: float) -> Callable[[str], float]:
     """A parser (int or float) of numbers from low to high: every numeric setting has a range."""
     kind = "a whole number" if parse is int else "a number"
@@ -53,7 +58,7 @@ def between(parse: Callable[[str], float], low: float, high: float) -> Callable[
         except ValueError:
             number = math.nan
         if not low <= number <= high:  # NaN compares false: refused too
-            raise ValueError(f"must be {kind} from {low:g} to {high:g}")
+            raise ValueError(f"must be {kind} from {_plain(low)} to {_plain(high)}")
         return number
     return check
 

@@ -69,6 +69,13 @@ def lrs_erase_agent(lrs: LRS, agent_keys: list[str]) -> int:
     return sessions.deleted_count + entities.deleted_count + events.deleted_count
 
 
+@hookimpl
+def lrs_statements_erased(statement_ids: list[str], lrs: LRS) -> None:
+    """The listing's index entries (GET /caliper/events) of erased statements: their `_id` is the
+    statement id, and they hold the actor's id and email."""
+    lrs.plugin_collection(PLUGIN_NAME, "events").delete_many({"_id": {"$in": statement_ids}})
+
+
 def _actor_iris(key: str, home_page: str) -> list[str]:
     page, _, name = key.removeprefix("account:").partition("|")
     iris = [f"{page}/{name}", f"{page}{name}"]

@@ -223,3 +223,31 @@ def requests_delete(url: str, person: dict):
 
     return requests.delete(url + "/admin/agents", params={"agent": json.dumps(person)},
                            headers={"Authorization": basic_auth()}, timeout=30)
+
+
+def test_erasure_empties_the_caliper_event_listing_of_the_person(make_app):
+    """GET /caliper/events (the Timeback listing, with actor ids and emails) keeps no entry of an
+    erased person's events; another learner's event stays listed."""
+    from plugins.caliper.mapping import agent
+    from tests.plugins.caliper_support import SEED_002_EVENTS, bearer, caliper_app, envelope, token
+
+    app = caliper_app(make_app)
+    client = app.test_client()
+    mine = dict(SEED_002_EVENTS[1], id=f"urn:uuid:{uuid.uuid4()}")
+    other = dict(SEED_002_EVENTS[1], id=f"urn:uuid:{uuid.uuid4()}", actor="https://example.edu/users/someone-else")
+    access = token(client)
+    for event in (mine, other):
+        answer = client.post("/caliper/event", data=json.dumps(envelope(event)), headers=bearer(access),
+                             content_type="application/json")
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert client.get("/caliper/events", headers=bearer(access)).get_json()["pagination"]["total"] == 2
+    person = agent(mine["actor"], app.extensions["lrs"].settings["public_url"])
+    answer = client.delete("/admin/agents", query_string={"agent": json.dumps({"account": person["account"]})},
+                           headers={"Authorization": basic_auth()})
+    assert answer.status_code == 200 and answer.get_json()["statements"] == 1
+    listing = client.get("/caliper/events", headers=bearer(access)).get_json()
+    assert listing["pagination"]["total"] == 1
+    assert [e["externalId"] for e in listing["events"]] == [other["id"]]
+    assert client.get(f"/caliper/events/{mine['id']}", headers=bearer(access)).status_code == 404
+    actor_id = mine["actor"]["id"] if isinstance(mine["actor"], dict) else mine["actor"]
+    assert app.extensions["lrs"].plugin_collection("caliper", "events").count_documents({"actorId": actor_id}) == 0
