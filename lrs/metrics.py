@@ -9,16 +9,14 @@ process answers (and whichever process forwards).
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from lrs.hooks import hookimpl
-from lrs.store.statements import SETTLED
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
@@ -71,44 +69,33 @@ class Metrics:
 
 
 class ForwardingCollector:
-    """Per-target forwarding gauges, read from the forwarding state at scrape time."""
+    """Per-target forwarding figures (lrs.forwarding.status.forwarding_metrics), read from the
+    store at scrape time."""
+
+    FAMILIES = (  # (name in forwarding_metrics, metric type, Prometheus name, help)
+        ("backlog", GaugeMetricFamily, "lrs_forward_backlog", "Statements waiting to be forwarded"),
+        ("lag_seconds", GaugeMetricFamily, "lrs_forward_lag_seconds",
+         "Age of the oldest statement not yet forwarded (0: caught up)"),
+        ("delivered_total", CounterMetricFamily, "lrs_forward_delivered", "Statements delivered"),
+        ("delivered_per_second", GaugeMetricFamily, "lrs_forward_delivered_per_second", "Recent delivery rate"),
+        ("retries_total", CounterMetricFamily, "lrs_forward_retries", "Failed delivery attempts"),
+        ("retrying", GaugeMetricFamily, "lrs_forward_retrying", "Statements set aside and retried on their own"),
+        ("dead_letters", GaugeMetricFamily, "lrs_forward_dead_letters", "Statements the target refused for good"),
+        ("last_success_timestamp", GaugeMetricFamily, "lrs_forward_last_success_timestamp_seconds",
+         "Unix time of the last delivery (0: never)"),
+        ("last_error_timestamp", GaugeMetricFamily, "lrs_forward_last_error_timestamp_seconds",
+         "Unix time of the last failed attempt (0: never)"),
+    )
 
     def __init__(self, lrs: "LRS"):
         self.lrs = lrs
 
     def collect(self) -> Iterator[Metric]:
-        from lrs.forwarding.status import forwarding_status
+        from lrs.forwarding.status import forwarding_metrics
 
-        rows = forwarding_status(self.lrs)
-        families = {
-            "backlog": GaugeMetricFamily("lrs_forward_backlog", "Statements waiting to be forwarded", labels=["target"]),
-            "lag": GaugeMetricFamily("lrs_forward_lag_seconds", "Age of the oldest statement not yet forwarded "
-                                     "(0: nothing waiting)", labels=["target"]),
-            "delivered": GaugeMetricFamily("lrs_forward_delivered", "Statements delivered since the target "
-                                           "was first forwarded to", labels=["target"]),
-            "retries": GaugeMetricFamily("lrs_forward_retries", "Failed attempts in a row at the current "
-                                         "batch (0: the last attempt succeeded)", labels=["target"]),
-            "dead": GaugeMetricFamily("lrs_forward_dead_letters", "Statements the target refused for good",
-                                      labels=["target"]),
-        }
-        now = dt.datetime.now(dt.timezone.utc)
-        for row in rows:
-            name = row["target"]
-            families["backlog"].add_metric([name], row["backlog"])
-            families["lag"].add_metric([name], self._lag(row, now))
-            families["delivered"].add_metric([name], row.get("delivered", 0))
-            families["retries"].add_metric([name], row.get("attempts", 0))
-            families["dead"].add_metric([name], row.get("dead_letters", 0))
-        yield from families.values()
-
-    def _lag(self, row: dict[str, Any], now: dt.datetime) -> float:
-        if "lag_seconds" in row:
-            return float(row["lag_seconds"] or 0)
-        if not row["backlog"] or row.get("checkpoint") is None:
-            return 0.0
-        oldest = self.lrs.statement_store.collection.find_one(
-            {"seq": {"$gt": row["checkpoint"]}, **SETTLED}, {"stored": 1}, sort=[("seq", 1)])
-        if oldest is None:
-            return 0.0
-        stored = oldest["stored"] if oldest["stored"].tzinfo else oldest["stored"].replace(tzinfo=dt.timezone.utc)
-        return max(0.0, (now - stored).total_seconds())
+        figures = forwarding_metrics(self.lrs)
+        for key, family, name, documentation in self.FAMILIES:
+            metric = family(name, documentation, labels=["target"])
+            for target, values in figures.items():
+                metric.add_metric([target], values[key])
+            yield metric

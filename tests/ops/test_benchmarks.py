@@ -20,6 +20,9 @@ TINY = {
                          "--batch", "100", "--rounds", "1"],
     "forwarding.py": ["--statements", "50", "--batch-size", "20", "--outage", "0", "--port", "0"],
     "slow_clients.py": ["--stalled", "5", "--rounds", "5", "--clients", "2", "--read-timeout", "2"],
+    "auth.py": ["--rounds", "2", "--guessers", "2"],
+    "forwarding_in_flight.py": ["--statements", "40", "--batch-size", "10", "--latency", "0.01", "--in-flight", "1", "2"],
+    "max_batch.py": ["--seed", "50", "--batch", "20", "--parts", "5"],
 }
 
 
