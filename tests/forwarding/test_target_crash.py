@@ -11,64 +11,52 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import pymongo
-import requests
 
 from lrs.forwarding.status import forwarding_status
 from lrs.forwarding.worker import Worker
-from lrs.server import free_port
+from lrs.server import free_port, spawned
 from lrs.statements import utc_now
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
-from tests.forwarding.harness import XAPI_HEADERS, assert_same_statements, statement, stored, target_config, wait_until
+from tests.forwarding.harness import (
+    XAPI_HEADERS,
+    assert_same_statements,
+    statement,
+    stored,
+    target_config,
+    wait_until,
+    workers_running,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_a_target_killed_mid_write_takes_the_resend_at_once(shared_store, make_app, tmp_path):
     database, port = f"lrs_test_{uuid.uuid4().hex[:12]}", free_port()
     flag = tmp_path / "crash"
-    env = {**os.environ, "LRS_MONGO_URI": shared_store, "LRS_MONGO_DB": database, "LRS_HOST": "127.0.0.1",
-           "LRS_PORT": str(port), "LRS_WORKERS": "2", "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET,
-           "LRS_LOG_LEVEL": "WARNING", "LRS_TEST_CRASH_FLAG": str(flag)}
-    target = subprocess.Popen([sys.executable, "-c", "import tests.forwarding.crash_after_insert; "
-                               "from lrs.cli import main; main(['serve'])"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}/xapi"
-    worker = None
-    try:
-        wait_until(lambda: _answers(f"{endpoint}/about"), timeout=30, step=0.1)
+    env = {"LRS_MONGO_URI": shared_store, "LRS_MONGO_DB": database, "LRS_WORKERS": "2", "LRS_ADMIN_KEY": ADMIN_KEY,
+           "LRS_ADMIN_SECRET": ADMIN_SECRET, "LRS_LOG_LEVEL": "WARNING", "LRS_TEST_CRASH_FLAG": str(flag),
+           "PYTHONPATH": str(ROOT)}
+    serve = [sys.executable, "-c", "import tests.forwarding.crash_after_insert; from lrs.cli import main; main(['serve'])"]
+    with spawned(env, port, timeout=60, own_session=True, command=serve) as (endpoint, _), workers_running() as workers:
         source = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target_config("replica", endpoint)]))
         lrs = source.extensions["lrs"]
         for number in range(5):
             batch = [statement(number * 20 + n) for n in range(20)]
             assert source.test_client().post("/xapi/statements", json=batch, headers=XAPI_HEADERS).status_code == 200
         flag.touch()
-        worker = Worker(lrs).start()
+        workers.append(Worker(lrs).start())
         wait_until(lambda: not flag.exists(), timeout=30)
         crashed = time.monotonic()
         wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0, timeout=90, step=0.1)
         caught_up = time.monotonic() - crashed
         print(f"target crash between insert and reveal: forwarder caught up {caught_up:.1f} s after the crash")
         assert caught_up < 60  # it took about 300 s while a dead writer's batch waited 5 minutes
-    finally:
-        if worker is not None:
-            worker.stop(5)
-        target.terminate()
-        target.wait(30)
     store = pymongo.MongoClient(shared_store, tz_aware=True)[database]
     try:
         on_target = {doc["_id"]: json.loads(doc["raw"]) for doc in store["statements"].find()}
