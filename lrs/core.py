@@ -13,7 +13,7 @@ from pymongo.collection import Collection
 
 from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES, Credential, VerifiedPairs
 from lrs.plugins import call_isolated, declared_settings, plugin_manager
-from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, Settings, SettingError
+from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, SettingError, Settings
 from lrs.statements import StatementService, utc_now
 from lrs.store import check_reachable, connect, warn_embedded
 from lrs.store.activities import ActivityStore

@@ -96,6 +96,6 @@ class ForwardingCollector:
         figures = forwarding_metrics(self.lrs)
         for key, family, name, documentation in self.FAMILIES:
             metric = family(name, documentation, labels=["target"])
-            for target, values in figures.items():
-                metric.add_metric([target], values[key])
+            for target, figure in figures.items():
+                metric.add_metric([target], figure[key])
             yield metric

@@ -11,13 +11,13 @@ from typing import Any, Callable, TypeVar
 import click
 
 from lrs.core import LRS
-from lrs.logs import configure as configure_logging
 from lrs.errors import NotFound
 from lrs.forwarding import operations
 from lrs.forwarding.scan import parse_since
 from lrs.forwarding.status import forwarding_status
 from lrs.forwarding.verify import verify
 from lrs.forwarding.worker import Worker
+from lrs.logs import configure as configure_logging
 
 T = TypeVar("T")
 
