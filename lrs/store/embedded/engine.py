@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import mongomock
 from mongomock import helpers
@@ -215,7 +215,8 @@ class IndexedCollection(mongomock.Collection):
         if plan is None:
             return super()._iter_documents(filter)
         candidates = list(self._store.candidates(plan))
-        return (document for document in candidates if filter_applies(filter, document))
+        applies = _final_check(filter)
+        return (document for document in candidates if applies(document))
 
     def _get_dataset(self, spec: Mapping, sort: Any, fields: Any, as_class: Any,
                      limit: int | None = None) -> Iterator[dict]:
@@ -224,8 +225,9 @@ class IndexedCollection(mongomock.Collection):
         if plan is None or not plan.follows(sort):
             yield from super()._get_dataset(spec, sort, fields, as_class)
             return
+        applies = _final_check(spec)
         for document in self._store.candidates(plan, reverse=sort[0][1] < 0):
-            if filter_applies(spec, document):
+            if applies(document):
                 yield self._copy_only_fields(document, fields, as_class)
 
     def _update(self, spec: Mapping, document: Any, upsert: bool = False, manipulate: bool = False,
@@ -265,3 +267,15 @@ def updated_fields(update: Any) -> set[str] | None:
         if operator == "$rename":
             fields.update(str(path).split(".", 1)[0] for path in changes.values())
     return fields
+
+
+def _final_check(filter: Mapping) -> Callable[[dict], bool]:
+    """filter_applies, but an `_id` `$in` list of strings is tested as a set: mongomock walks the
+    list for every document, so checking a batch's ids cost the square of the batch."""
+    ids = filter.get("_id") if isinstance(filter, Mapping) else None
+    if not (isinstance(ids, Mapping) and set(ids) == {"$in"} and isinstance(ids["$in"], list)
+            and all(isinstance(i, str) for i in ids["$in"])):
+        return lambda document: filter_applies(filter, document)
+    wanted = set(ids["$in"])
+    rest = {name: condition for name, condition in filter.items() if name != "_id"}
+    return lambda document: document.get("_id") in wanted and filter_applies(rest, document)
