@@ -222,7 +222,15 @@ class StatementStore:
         self.batches.delete_one({"_id": batch})
 
     def _discard(self, batch: str, ids: list[str]) -> None:
+        """Delete the batch's pending statements and withdraw the waits their references left in
+        `statement_refs`, or a discarded voiding statement would void its target when it arrives."""
         self.collection.delete_many({"_id": {"$in": ids}, "pending": batch})
+        kept = {doc["_id"] for doc in self.collection.find({"_id": {"$in": ids}}, {"_id": 1})}
+        gone = [statement_id for statement_id in ids if statement_id not in kept]  # not another batch's
+        if gone:
+            self.waiting_refs.update_many({"referrers.id": {"$in": gone}},
+                                          {"$pull": {"referrers": {"id": {"$in": gone}}}})
+            self.waiting_refs.delete_many({"referrers": {"$size": 0}})
         self.batches.delete_one({"_id": batch})
 
     @staticmethod

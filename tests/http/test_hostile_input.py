@@ -298,3 +298,24 @@ def test_hostile_requests_through_lrs_serve_are_4xx_in_the_error_format_with_no_
             assert 400 <= answer.status_code < 500, (answer.request.url[:80], answer.text[:200])
             assert answer.json()["error"]["status"] == answer.status_code
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+def test_a_rolled_back_voiding_statement_never_voids_its_target_later(app, client, xapi_headers, monkeypatch):
+    """A voiding statement whose target is not stored yet waits in statement_refs; when its batch
+    fails and is rolled back, that wait is withdrawn, so the target stays valid when it arrives."""
+    collection = app.extensions["lrs"].statement_store.collection
+    insert = collection.insert_many
+
+    def lose_the_connection(*args, **kwargs):
+        monkeypatch.setattr(collection, "insert_many", insert)
+        raise AutoReconnect("connection lost mid-batch")
+
+    monkeypatch.setattr(collection, "insert_many", lose_the_connection)
+    target_id, voiding_id = str(uuid.uuid4()), str(uuid.uuid4())
+    voiding = statement(id=voiding_id, verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+                        object={"objectType": "StatementRef", "id": target_id})
+    assert client.post("/xapi/statements", json=[voiding], headers=xapi_headers).status_code == 500
+    assert client.put("/xapi/statements", query_string={"statementId": target_id}, json=statement(),
+                      headers=xapi_headers).status_code == 204
+    found = client.get("/xapi/statements", query_string={"statementId": target_id}, headers=xapi_headers)
+    assert found.status_code == 200 and found.get_json()["id"] == target_id
