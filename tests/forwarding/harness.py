@@ -44,6 +44,12 @@ def fast_engine(**overrides: Any) -> dict[str, Any]:
             "forward_retry_max_seconds": "0.4", "forward_lease_seconds": "2", **overrides}
 
 
+def source_app(make_app: Callable[..., Any], endpoint: str, engine: dict | None = None, **target: Any) -> Any:
+    """An LRS forwarding to one xAPI target, "replica" at `endpoint`, with quick engine settings."""
+    config = [target_config("replica", endpoint, **target)]
+    return make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config), **fast_engine(**(engine or {})))
+
+
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0, step: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -19,16 +19,12 @@ from tests.forwarding.harness import (
     RestartableServer,
     assert_same_statements,
     fast_engine,
+    source_app,
     statement,
     stored,
     target_config,
     wait_until,
 )
-
-
-def source_app(make_app, endpoint: str, engine: dict | None = None, **target):
-    return make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target_config("replica", endpoint, **target)]),
-                    **fast_engine(**(engine or {})))
 
 
 def post(app, count: int, size: int = 20) -> list[str]:

@@ -24,6 +24,7 @@ from tests.forwarding.harness import (
     RestartableServer,
     assert_same_statements,
     fast_engine,
+    source_app,
     statement,
     stored,
     target_config,
@@ -68,16 +69,13 @@ def post_statements(client, batches: int, size: int) -> list[str]:
     return ids
 
 
-def source_app(make_app, endpoint: str, **extra):
-    config = [target_config("replica", endpoint, **extra)]
-    return make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config),
-                    **fast_engine(forward_retry_max_seconds="1.5"))
+LIVE_ENGINE = {"forward_retry_max_seconds": "1.5"}
 
 
 def test_target_ends_with_exactly_the_sources_statements_despite_outage_faults_and_a_dead_worker(make_app):
     target_app = make_app()
     with RestartableServer(target_app) as target, FaultyProxy(target.url, SCHEDULE, stall_seconds=0.8) as proxy:
-        source = source_app(make_app, proxy.url + "/xapi", batch_size=40, timeout=0.5)
+        source = source_app(make_app, proxy.url + "/xapi", LIVE_ENGINE, batch_size=40, timeout=0.5)
         lrs = source.extensions["lrs"]
         dying = FreezeAfter(forward_targets(lrs)[0], deliveries=2)
         writer = threading.Thread(target=post_statements, args=(source.test_client(), 12, 25), daemon=True)
@@ -111,9 +109,8 @@ def test_two_workers_never_deliver_at_the_same_time_and_send_each_statement_once
     loaded machine cannot turn a slow answer or a late heartbeat into a retry or a takeover."""
     target_app = make_app()
     with RestartableServer(target_app) as target, FaultyProxy(target.url) as proxy:
-        config = [target_config("replica", proxy.url + "/xapi", batch_size=10, timeout=5)]
-        source = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config),
-                          **fast_engine(forward_retry_max_seconds="1.5", forward_lease_seconds="15"))
+        source = source_app(make_app, proxy.url + "/xapi", {**LIVE_ENGINE, "forward_lease_seconds": "15"},
+                            batch_size=10, timeout=5)
         lrs = source.extensions["lrs"]
         with workers_running() as workers:
             workers.extend(Worker(lrs, owner=f"worker-{n}").start() for n in range(3))
@@ -130,7 +127,7 @@ def test_refused_statements_are_dead_lettered_with_the_targets_answer_and_the_re
     target_app = live_server.server.app
     existing = statement(1000)
     assert target_app.test_client().post("/xapi/statements", json=[existing], headers=XAPI_HEADERS).status_code == 200
-    source = source_app(make_app, target_lrs.url + "/xapi", batch_size=50, timeout=1,
+    source = source_app(make_app, target_lrs.url + "/xapi", LIVE_ENGINE, batch_size=50, timeout=1,
                         transform=f"{transforms.__name__}:skip_or_break")
     client = source.test_client()
     marked = [statement(n, context={"extensions": {transforms.MARK: mark}}) for n, mark in enumerate(["skip", "break"])]
@@ -157,7 +154,7 @@ def test_refused_statements_are_dead_lettered_with_the_targets_answer_and_the_re
 
 def test_statements_with_attachments_are_forwarded_with_their_contents(make_app, live_server):
     target_app = live_server.server.app
-    source = source_app(make_app, live_server.url + "/xapi", timeout=1)
+    source = source_app(make_app, live_server.url + "/xapi", LIVE_ENGINE, timeout=1)
     content = b"an essay, forwarded byte for byte\r\n--not-a-boundary\r\n" * 50
     sha2 = hashlib.sha256(content).hexdigest()
     with_attachment = {**statement(1), "attachments": [{
