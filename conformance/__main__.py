@@ -1,5 +1,5 @@
-"""`python -m conformance run ...`: the conformance tooling's command line (see conformance/cli.py
+"""`python -m lrs_conformance run ...`: the conformance tooling's command line (see conformance/cli.py
 and docs/conformance.md). It is not an `lrs` subcommand: the core does not depend on this tooling."""
-from conformance.cli import conformance
+from lrs_conformance.cli import conformance
 
-conformance(prog_name="python -m conformance")
+conformance(prog_name="python -m lrs_conformance")

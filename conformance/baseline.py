@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.results import PASSED, RunResult
+from lrs_conformance.results import PASSED, RunResult
 
 DEFAULT_PATTERN = str(Path(__file__).parent / "baseline-{version}.json")
 DUAL_PATTERN = str(Path(__file__).parent / "baseline-{version}-dual.json")  # this LRS speaking 1.0.3 and 2.0
@@ -63,6 +63,6 @@ def write(path: Path, run: RunResult, suite_commit: str) -> None:
               **({"why": notes[test.key]} if test.key in notes else {})}
              for test in sorted(run.tests, key=lambda t: t.key) if test.status != PASSED]
     document = {"xapi": run.xapi, "suite_commit": suite_commit,
-                "note": "Known failures of this LRS; regenerate with `python -m conformance run "
+                "note": "Known failures of this LRS; regenerate with `python -m lrs_conformance run "
                         "--self --write-baseline` after a fix.", "known": known}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

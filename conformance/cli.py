@@ -1,4 +1,4 @@
-"""`python -m conformance run ...`: run a conformance suite against this LRS or any other.
+"""`python -m lrs_conformance run ...`: run a conformance suite against this LRS or any other.
 
 Exit codes: 0 done (and, with --check, nothing outside the baseline); 1 the check failed;
 2 the suite or the LRS could not be used (the message says what is missing).
@@ -16,15 +16,15 @@ from typing import ContextManager
 
 import click
 
-from conformance import baseline
-from conformance.logparse import parse_run
-from conformance.progress import ProgressLine
-from conformance.report import Report, VersionReport
-from conformance.report_json import write_json
-from conformance.report_markdown import write_markdown
-from conformance.runner import Endpoint, RunOutcome, run_suite, suite_command
-from conformance.selfserve import ServeError, served_lrs
-from conformance.suite import TEST_FOLDERS, Suite, SuiteError, find_suite
+from lrs_conformance import baseline
+from lrs_conformance.logparse import parse_run
+from lrs_conformance.progress import ProgressLine
+from lrs_conformance.report import Report, VersionReport
+from lrs_conformance.report_json import write_json
+from lrs_conformance.report_markdown import write_markdown
+from lrs_conformance.runner import Endpoint, RunOutcome, run_suite, suite_command
+from lrs_conformance.selfserve import ServeError, served_lrs
+from lrs_conformance.suite import TEST_FOLDERS, Suite, SuiteError, find_suite
 
 CONSOLE_LINES = 30
 

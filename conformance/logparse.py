@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from typing import Any, Iterable, Iterator
 
-from conformance.results import FAILED, NEVER_RAN, PASSED, HookFailure, RunResult, TestResult
+from lrs_conformance.results import FAILED, NEVER_RAN, PASSED, HookFailure, RunResult, TestResult
 
 REQUIREMENT_ID = re.compile(r"XAPI-\d{5}")
 TRANSCRIPT_CHARS = 2000

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conformance.baseline import Check
-from conformance.results import RunResult
+from lrs_conformance.baseline import Check
+from lrs_conformance.results import RunResult
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from conformance.report import Report, VersionReport
-from conformance.results import RunResult
+from lrs_conformance.report import Report, VersionReport
+from lrs_conformance.results import RunResult
 
 
 def write_json(report: Report, path: Path) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.baseline import Check
-from conformance.report import Report, VersionReport
-from conformance.report_json import section_counts
-from conformance.results import FAILED, NEVER_RAN, RunResult, TestResult
+from lrs_conformance.baseline import Check
+from lrs_conformance.report import Report, VersionReport
+from lrs_conformance.report_json import section_counts
+from lrs_conformance.results import FAILED, NEVER_RAN, RunResult, TestResult
 
 ERROR_CHARS = 300
 LISTED_KEYS = 50  # a run that ended early can leave every test outside the baseline

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from conformance.suite import Suite
+from lrs_conformance.suite import Suite
 
 LOG_LINE = re.compile(r"Full run log written to (?P<path>.+?)\s*$")
 GRACE_SECONDS = 20

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from conformance.runner import Endpoint
 from lrs.server import free_port, spawned
+from lrs_conformance.runner import Endpoint
 
 
 class ServeError(Exception):

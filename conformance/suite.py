@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from conformance.logparse import Where
+from lrs_conformance.logparse import Where
 
 TEST_FOLDERS = {"1.0.3": "v1_0_3", "2.0.0": "v2_0"}
 INSTALL_HINT = ("git clone https://github.com/adlnet/lrs-conformance-test-suite.git DIR && "
@@ -40,7 +40,7 @@ class Suite:
 
     def list_tests(self, xapi: str, grep: str | None = None) -> list[Where]:
         """Every test the suite would run for `xapi`, in run order, as (suite path, title)."""
-        with resources.as_file(resources.files("conformance") / "list_tests.js") as script:
+        with resources.as_file(resources.files("lrs_conformance") / "list_tests.js") as script:
             command = [self.node, str(script), str(self.directory), TEST_FOLDERS[xapi]]
             done = subprocess.run(command + ([grep] if grep else []), capture_output=True,
                                   text=True, timeout=120, check=False)

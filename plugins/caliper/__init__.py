@@ -14,13 +14,13 @@ from flask import Flask
 from lrs.core import LRS
 from lrs.hooks import hookimpl
 from lrs.settings import Setting, between
-from plugins.caliper import http, oauth_http, read_http
-from plugins.caliper.ingest import PLUGIN_NAME
-from plugins.caliper.jobs import Jobs
-from plugins.caliper.session_events import SessionEvents
-from plugins.caliper.sessions import SessionStore
-from plugins.caliper.stored_events import StoredEvents
-from plugins.caliper.tokens import LRS_SCOPE, TokenStore
+from lrs_plugins.caliper import http, oauth_http, read_http
+from lrs_plugins.caliper.ingest import PLUGIN_NAME
+from lrs_plugins.caliper.jobs import Jobs
+from lrs_plugins.caliper.session_events import SessionEvents
+from lrs_plugins.caliper.sessions import SessionStore
+from lrs_plugins.caliper.stored_events import StoredEvents
+from lrs_plugins.caliper.tokens import LRS_SCOPE, TokenStore
 
 
 @hookimpl

@@ -12,15 +12,15 @@ from flask import Blueprint, Response, request
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors
 from lrs.http.body import json_body
-from plugins.caliper import validation
-from plugins.caliper.ingest import Item, keep_entities, store_events
-from plugins.caliper.jobs import Jobs
-from plugins.caliper.mapping import Origin
-from plugins.caliper.responses import failure, register_errors, reply
-from plugins.caliper.session_events import Request, SessionEvents
-from plugins.caliper.stored_events import StoredEvents
-from plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, V1P2_EVENTS_WRITE, TokenStore, authorize
-from plugins.caliper.values import entity_id, format_datetime, parse_datetime
+from lrs_plugins.caliper import validation
+from lrs_plugins.caliper.ingest import Item, keep_entities, store_events
+from lrs_plugins.caliper.jobs import Jobs
+from lrs_plugins.caliper.mapping import Origin
+from lrs_plugins.caliper.responses import failure, register_errors, reply
+from lrs_plugins.caliper.session_events import Request, SessionEvents
+from lrs_plugins.caliper.stored_events import StoredEvents
+from lrs_plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, V1P2_EVENTS_WRITE, TokenStore, authorize
+from lrs_plugins.caliper.values import entity_id, format_datetime, parse_datetime
 
 ENVELOPE_SCOPES = frozenset({EVENT_CREATE, V1P2_EVENTS_WRITE})
 EVENTS_API_SCOPES = frozenset({EVENTS_WRITE})

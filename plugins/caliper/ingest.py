@@ -16,8 +16,8 @@ from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import ItemErrors
 from lrs.statements import WriteRights, same_authority
-from plugins.caliper.mapping import EVENT_EXTENSION, XAPI_VERSION, Origin, statement
-from plugins.caliper.values import derived_id, statement_id
+from lrs_plugins.caliper.mapping import EVENT_EXTENSION, XAPI_VERSION, Origin, statement
+from lrs_plugins.caliper.values import derived_id, statement_id
 
 PLUGIN_NAME = "caliper"
 # The statement property a core validation error names -> the event property it was made from.

@@ -10,8 +10,8 @@ import uuid
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
-from plugins.caliper.stored_events import numeric_id
-from plugins.caliper.values import format_datetime, statement_id
+from lrs_plugins.caliper.stored_events import numeric_id
+from lrs_plugins.caliper.values import format_datetime, statement_id
 
 LIFETIME = dt.timedelta(days=1)
 

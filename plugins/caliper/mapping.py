@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from plugins.caliper import vocabulary as v
-from plugins.caliper.values import entity_id, entity_type, is_duration, is_iri, session_iri, session_uuid, statement_id
+from lrs_plugins.caliper import vocabulary as v
+from lrs_plugins.caliper.values import (
+    entity_id,
+    entity_type,
+    is_duration,
+    is_iri,
+    session_iri,
+    session_uuid,
+    statement_id,
+)
 
 EVENT_EXTENSION = v.CALIPER_TERMS + "Event"
 SENSOR_EXTENSION = v.CALIPER_TERMS + "sensor"

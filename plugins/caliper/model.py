@@ -1,7 +1,7 @@
 """The Caliper 1.2 information model as data: every Entity and Event type, its supertype and the
 types of its own properties (Appendix B and C of the specification, and its term lists).
 
-A property's type is a short spec read by `plugins.caliper.validation`:
+A property's type is a short spec read by `lrs_plugins.caliper.validation`:
   string, integer, decimal, boolean, DateTime, Duration, IRI, object (a JSON object), any;
   an entity type name (an object of that type or a subtype, or an IRI naming one), several joined
   by `|`; `[T]` an array of T; `Term:Name` one of the terms of TERMS[Name]; a trailing `!` marks a

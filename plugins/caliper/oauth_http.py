@@ -12,7 +12,7 @@ import datetime as dt
 from flask import Blueprint, Response, jsonify, request
 
 from lrs.core import LRS
-from plugins.caliper.tokens import TokenStore, grantable
+from lrs_plugins.caliper.tokens import TokenStore, grantable
 
 TOKEN_PATH = "/oauth/token"
 FORM = "application/x-www-form-urlencoded"

@@ -11,12 +11,12 @@ from flask import Blueprint, Response, request
 
 from lrs.core import LRS
 from lrs.errors import ItemErrors
-from plugins.caliper.http import ENVELOPE_SCOPES, now
-from plugins.caliper.jobs import Jobs
-from plugins.caliper.responses import failure, register_errors, reply
-from plugins.caliper.stored_events import Filters, StoredEvents
-from plugins.caliper.tokens import TokenStore, authorize
-from plugins.caliper.values import parse_datetime
+from lrs_plugins.caliper.http import ENVELOPE_SCOPES, now
+from lrs_plugins.caliper.jobs import Jobs
+from lrs_plugins.caliper.responses import failure, register_errors, reply
+from lrs_plugins.caliper.stored_events import Filters, StoredEvents
+from lrs_plugins.caliper.tokens import TokenStore, authorize
+from lrs_plugins.caliper.values import parse_datetime
 
 MAX_LIMIT = 1000
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import BadRequest, Conflict, NotFound
-from plugins.caliper.ingest import Item, store_events
-from plugins.caliper.mapping import Origin
-from plugins.caliper.sessions import ACTIVE, Session, SessionStore
-from plugins.caliper.values import (
+from lrs_plugins.caliper.ingest import Item, store_events
+from lrs_plugins.caliper.mapping import Origin
+from lrs_plugins.caliper.sessions import ACTIVE, Session, SessionStore
+from lrs_plugins.caliper.values import (
     AUTO_ATTACH,
     entity_id,
     format_datetime,
@@ -24,7 +24,7 @@ from plugins.caliper.values import (
     session_uuid,
     statement_id,
 )
-from plugins.caliper.vocabulary import canonical_action
+from lrs_plugins.caliper.vocabulary import canonical_action
 
 
 @dataclass(frozen=True)

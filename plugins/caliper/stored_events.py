@@ -13,8 +13,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 
 from lrs.core import LRS
-from plugins.caliper.mapping import EVENT_EXTENSION
-from plugins.caliper.values import entity_id, format_datetime, parse_datetime, statement_id
+from lrs_plugins.caliper.mapping import EVENT_EXTENSION
+from lrs_plugins.caliper.values import entity_id, format_datetime, parse_datetime, statement_id
 
 CONTEXT_PROPERTIES = ("actor", "object", "generated", "target", "referrer", "edApp", "group", "membership",
                       "session", "federatedSession", "extensions")

@@ -2,7 +2,7 @@
 
 Every check returns a list of (JSON path, rule) problems rather than stopping at the first, so a
 client sees everything wrong with an envelope in one response. Entities are checked by their own
-type (`plugins.caliper.model`) wherever they appear: as envelope items, as event properties and
+type (`lrs_plugins.caliper.model`) wherever they appear: as envelope items, as event properties and
 nested in other entities. Any JSON value in any position yields problems, never an exception.
 
 Leniencies, so that IMS's own examples pass (docs/caliper.md lists them):
@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from plugins.caliper import model
-from plugins.caliper import vocabulary as v
-from plugins.caliper.values import is_duration, is_event_id, is_iri, parse_datetime
+from lrs_plugins.caliper import model
+from lrs_plugins.caliper import vocabulary as v
+from lrs_plugins.caliper.values import is_duration, is_event_id, is_iri, parse_datetime
 
 Problem = tuple[str, str]
 ENVELOPE_REQUIRED = ("sensor", "sendTime", "dataVersion", "data")
@@ -124,7 +124,7 @@ def entity_item_problems(entity: Any, path: str) -> list[Problem]:
 
 
 def check_value(value: Any, spec: str, path: str, strict: bool, depth: int) -> list[Problem]:
-    """`value` against a property spec of `plugins.caliper.model` (see there)."""
+    """`value` against a property spec of `lrs_plugins.caliper.model` (see there)."""
     spec = spec.rstrip("!")
     if spec.startswith("["):
         if not isinstance(value, list):

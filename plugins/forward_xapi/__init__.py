@@ -11,8 +11,8 @@ from typing import Iterable
 from lrs.core import LRS
 from lrs.hooks import hookimpl
 from lrs.settings import Setting
-from plugins.forward_xapi.client import XAPITarget
-from plugins.forward_xapi.config import parse_targets
+from lrs_plugins.forward_xapi.client import XAPITarget
+from lrs_plugins.forward_xapi.config import parse_targets
 
 PLUGIN_NAME = "forward_xapi"
 

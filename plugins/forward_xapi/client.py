@@ -10,8 +10,8 @@ import requests
 from lrs.forwarding.body import statements_body
 from lrs.forwarding.contract import Deadline, Outcome, Outgoing, classify_http
 from lrs.forwarding.provenance import with_provenance
-from plugins.forward_xapi import deadline as deadlines
-from plugins.forward_xapi.config import XAPITargetConfig
+from lrs_plugins.forward_xapi import deadline as deadlines
+from lrs_plugins.forward_xapi.config import XAPITargetConfig
 
 log = logging.getLogger(__name__)
 

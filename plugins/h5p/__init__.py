@@ -13,10 +13,10 @@ from flask import Flask
 from lrs.core import LRS
 from lrs.hooks import hookimpl
 from lrs.settings import Setting, between
-from plugins.h5p.config import H5PConfig
-from plugins.h5p.http import register
-from plugins.h5p.identity import SCOPES
-from plugins.h5p.submitted import SOURCE
+from lrs_plugins.h5p.config import H5PConfig
+from lrs_plugins.h5p.http import register
+from lrs_plugins.h5p.identity import SCOPES
+from lrs_plugins.h5p.submitted import SOURCE
 
 PLUGIN_NAME = SOURCE  # the statements' `source`
 

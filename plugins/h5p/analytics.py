@@ -22,7 +22,7 @@ from typing import Any
 
 from lrs.errors import Forbidden
 from lrs.store.statements import StatementStore
-from plugins.h5p.config import H5PConfig
+from lrs_plugins.h5p.config import H5PConfig
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 ATTEMPTED, COMPLETED, PASSED, FAILED = (ADL + verb for verb in ("attempted", "completed", "passed", "failed"))

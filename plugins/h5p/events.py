@@ -9,8 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from plugins.h5p.config import H5PConfig
-from plugins.h5p.submitted import XAPI_VERSION
+from lrs_plugins.h5p.config import H5PConfig
+from lrs_plugins.h5p.submitted import XAPI_VERSION
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 VERBS = ("attempted", "answered", "completed", "passed", "failed", "interacted", "progressed")

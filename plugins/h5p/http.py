@@ -15,12 +15,12 @@ from lrs.errors import BadRequest, ItemErrors
 from lrs.http.body import json_body
 from lrs.http.errors import register_adapter_errors
 from lrs.statements import WriteRights
-from plugins.h5p import events
-from plugins.h5p.analytics import Analytics
-from plugins.h5p.config import H5PConfig
-from plugins.h5p.identity import LEARNER, READER, caller
-from plugins.h5p.query import StatementFilter
-from plugins.h5p.submitted import SOURCE, XAPI_VERSION, enriched, store_ignoring_duplicates
+from lrs_plugins.h5p import events
+from lrs_plugins.h5p.analytics import Analytics
+from lrs_plugins.h5p.config import H5PConfig
+from lrs_plugins.h5p.identity import LEARNER, READER, caller
+from lrs_plugins.h5p.query import StatementFilter
+from lrs_plugins.h5p.submitted import SOURCE, XAPI_VERSION, enriched, store_ignoring_duplicates
 
 # Where a core validation error points in the statement -> the H5P event field it came from.
 EVENT_FIELDS = {"object": "contentId", "contextActivities": "classId"}

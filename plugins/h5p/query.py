@@ -16,7 +16,7 @@ from lrs import schemas
 from lrs.store.statements import StatementStore
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
-from plugins.h5p.config import H5PConfig
+from lrs_plugins.h5p.config import H5PConfig
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

@@ -14,7 +14,7 @@ from typing import Any
 from lrs.core import LRS
 from lrs.errors import Conflict, ItemErrors
 from lrs.statements import WriteRights
-from plugins.h5p.config import H5PConfig
+from lrs_plugins.h5p.config import H5PConfig
 
 XAPI_VERSION = "1.0.3"
 SOURCE = "h5p"

@@ -13,8 +13,8 @@ from flask import Flask
 from lrs.core import LRS
 from lrs.hooks import hookimpl
 from lrs.settings import Setting
-from plugins.simple_events.http import PLUGIN_NAME, register
-from plugins.simple_events.mapping import UNKNOWN_EVENTS, EventMapping
+from lrs_plugins.simple_events.http import PLUGIN_NAME, register
+from lrs_plugins.simple_events.mapping import UNKNOWN_EVENTS, EventMapping
 
 
 def _unknown_events(value: str) -> str:

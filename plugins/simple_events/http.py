@@ -18,7 +18,7 @@ from lrs.http.body import json_body
 from lrs.http.errors import invalid_items, register_adapter_errors
 from lrs.http.observe import current_request_id
 from lrs.statements import WriteRights
-from plugins.simple_events.mapping import EventMapping
+from lrs_plugins.simple_events.mapping import EventMapping
 
 PLUGIN_NAME = "simple_events"
 SCOPES = frozenset({PLUGIN_NAME})

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from conformance import baseline
-from conformance.logparse import parse_run
+from lrs_conformance import baseline
+from lrs_conformance.logparse import parse_run
 
 KNOWN_FAILURE = "Alpha (Data 1.1) > Statements are fine (Data 1.1.s1, XAPI-00001) > rejects a null verb"
 

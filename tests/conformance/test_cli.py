@@ -1,4 +1,4 @@
-"""`python -m conformance run` end to end on the fake suite: files, exit codes, messages."""
+"""`python -m lrs_conformance run` end to end on the fake suite: files, exit codes, messages."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli import conformance
-from conformance.suite import Suite
+from lrs_conformance.cli import conformance
+from lrs_conformance.suite import Suite
 
 KNOWN_FAILURE = "Alpha (Data 1.1) > Statements are fine (Data 1.1.s1, XAPI-00001) > rejects a null verb"
 

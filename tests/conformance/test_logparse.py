@@ -1,8 +1,8 @@
 """The log parser on hand-written run logs: statuses, requirement ids, never-ran tests."""
 from __future__ import annotations
 
-from conformance.logparse import parse_run, requirement_ids
-from conformance.results import FAILED, NEVER_RAN, PASSED
+from lrs_conformance.logparse import parse_run, requirement_ids
+from lrs_conformance.results import FAILED, NEVER_RAN, PASSED
 
 
 def statuses(run):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-from conformance.progress import ProgressLine
+from lrs_conformance.progress import ProgressLine
 
 
 def test_a_log_gets_one_line_per_tenth_of_the_run():

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
-from conformance import baseline
-from conformance.logparse import parse_run
-from conformance.report import Report, VersionReport
-from conformance.report_json import write_json
-from conformance.report_markdown import render
+from lrs_conformance import baseline
+from lrs_conformance.logparse import parse_run
+from lrs_conformance.report import Report, VersionReport
+from lrs_conformance.report_json import write_json
+from lrs_conformance.report_markdown import render
 
 
 def make_report(recorded_log, expected_tests, name="complete", check=False):
@@ -61,7 +61,7 @@ def test_markdown_marks_failures_that_the_baseline_knows(recorded_log, expected_
 
 
 def test_a_long_list_of_new_problems_is_cut_short_in_markdown(recorded_log, expected_tests, monkeypatch):
-    monkeypatch.setattr("conformance.report_markdown.LISTED_KEYS", 2)
+    monkeypatch.setattr("lrs_conformance.report_markdown.LISTED_KEYS", 2)
 
     text = render(make_report(recorded_log, expected_tests, "early-ended", check=True))
 

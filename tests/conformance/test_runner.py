@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from conformance.runner import Endpoint, run_suite
-from conformance.suite import find_suite
+from lrs_conformance.runner import Endpoint, run_suite
+from lrs_conformance.suite import find_suite
 
 ENDPOINT = Endpoint("http://127.0.0.1:9/xapi/", "key", "secret")
 

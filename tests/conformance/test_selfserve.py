@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conformance.selfserve import ServeError, served_lrs
+from lrs_conformance.selfserve import ServeError, served_lrs
 
 
 def about(endpoint) -> dict:

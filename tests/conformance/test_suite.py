@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.suite import SuiteError, find_suite
+from lrs_conformance.suite import SuiteError, find_suite
 
 
 def problems(directory, versions=("1.0.3", "2.0.0"), node="node") -> str:

@@ -228,7 +228,7 @@ def requests_delete(url: str, person: dict):
 def test_erasure_empties_the_caliper_event_listing_of_the_person(make_app):
     """GET /caliper/events (the Timeback listing, with actor ids and emails) keeps no entry of an
     erased person's events; another learner's event stays listed."""
-    from plugins.caliper.mapping import agent
+    from lrs_plugins.caliper.mapping import agent
     from tests.plugins.caliper_support import SEED_002_EVENTS, bearer, caliper_app, envelope, token
 
     app = caliper_app(make_app)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from plugins.caliper.vocabulary import PROFILES
+from lrs_plugins.caliper.vocabulary import PROFILES
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
     CONTEXT,

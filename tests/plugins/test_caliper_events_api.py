@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from plugins.caliper.values import EVENT_ID_NAMESPACE
+from lrs_plugins.caliper.values import EVENT_ID_NAMESPACE
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
     APP,

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lrs.app import create_app
-from plugins.caliper import model
+from lrs_plugins.caliper import model
 from tests.conftest import app_settings
 from tests.plugins.caliper_support import (
     CLIENT_ID,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from plugins.caliper.tokens import V1P2_EVENTS_WRITE
+from lrs_plugins.caliper.tokens import V1P2_EVENTS_WRITE
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
     CLIENT_ID,

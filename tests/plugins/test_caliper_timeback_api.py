@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from lrs.erasure import erase_agent
-from plugins.caliper.tokens import V1P2_EVENTS_WRITE
+from lrs_plugins.caliper.tokens import V1P2_EVENTS_WRITE
 from tests.plugins.caliper_support import (
     SEED_002_EVENTS,
     SEED_003_XP,

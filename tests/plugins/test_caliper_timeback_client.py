@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from plugins.caliper.values import statement_id
+from lrs_plugins.caliper.values import statement_id
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import CLIENT_ID, CLIENT_SECRET, EVENT_EXTENSION, caliper_app, read_statement
 

@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
-from plugins.caliper import model
-from plugins.caliper import vocabulary as v
-from plugins.caliper.mapping import EVENT_VERBS, VERBS, verb_id
-from plugins.caliper.values import parse_datetime, session_uuid, statement_id
+from lrs_plugins.caliper import model
+from lrs_plugins.caliper import vocabulary as v
+from lrs_plugins.caliper.mapping import EVENT_VERBS, VERBS, verb_id
+from lrs_plugins.caliper.values import parse_datetime, session_uuid, statement_id
 
 
 def test_every_rule_names_known_terms() -> None:
@@ -30,7 +30,7 @@ def test_every_profile_has_rules_and_every_parent_is_a_type() -> None:
 
 def test_every_property_spec_names_known_types() -> None:
     """Each spec of the model is one the validator reads: a scalar, a term list or entity types."""
-    from plugins.caliper.validation import SCALARS
+    from lrs_plugins.caliper.validation import SCALARS
     for definition in (*model.ENTITIES.values(), *model.EVENTS.values()):
         for name, spec in definition.properties.items():
             inner = spec.rstrip("!").strip("[]")

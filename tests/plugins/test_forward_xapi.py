@@ -10,8 +10,8 @@ from flask import Flask, jsonify, request
 from lrs.forwarding.backoff import retry_delay
 from lrs.forwarding.contract import Deadline, Outgoing, classify_http, parse_retry_after
 from lrs.forwarding.targets import forward_targets
-from plugins.forward_xapi.config import parse_targets
-from plugins.forward_xapi.transforms import xapi_1_0
+from lrs_plugins.forward_xapi.config import parse_targets
+from lrs_plugins.forward_xapi.transforms import xapi_1_0
 from tests.forwarding.harness import RestartableServer, statement
 
 ENDPOINT = "https://lrs.example.org/xapi"
@@ -83,7 +83,7 @@ def test_what_goes_on_the_wire(make_app):
     with RestartableServer(receiver) as server:
         app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([{
             "name": "t", "endpoint": server.url + "/lrs/", "version": "1.0.2", "headers": {"X-Tenant": "seven"},
-            "auth": {"type": "bearer", "token": "abc"}, "transform": "plugins.forward_xapi.transforms:xapi_1_0"}]))
+            "auth": {"type": "bearer", "token": "abc"}, "transform": "lrs_plugins.forward_xapi.transforms:xapi_1_0"}]))
         [target] = forward_targets(app.extensions["lrs"])
         batch = [Outgoing(s["id"], n, "xapi", s) for n, s in enumerate([statement(0, version="2.0.0"), statement(1)])]
         assert target.deliver(batch, Deadline(5)).kind == "delivered"
