@@ -12,9 +12,10 @@ tests/test_docs.py checks that it does.
 Reading stored statements: plugins use the statement store's read API, never its collection, so
 a change of how batches are written cannot show half-written ones to them:
 `lrs.statement_store.visible(match, sort, limit)` (parsed statements),
-`lrs.statement_store.aggregate_visible(match, pipeline)` (a pipeline after a leading $match)
-and `lrs.statement_store.settled_ids(ids)`. "Visible" leaves out voided statements and those of
-batches still being written. `match` and the pipeline may use these derived fields (and `seq`,
+`lrs.statement_store.aggregate_visible(match, pipeline)` (a pipeline after a leading $match),
+`lrs.statement_store.settled_ids(ids)` and `lrs.statement_store.settled(ids)` (parsed statements
+by id, voided ones included). "Visible" leaves out voided statements and those of batches still
+being written; "settled" only the latter. `match` and the pipeline may use these derived fields (and `seq`,
 a monotonic sort key, and `stored`, a datetime):
     verb, actor (an IFI key: lrs.xapi.agents.ifi_key), object_id, object_type, timestamp (a
     datetime), authority, registration, source (the adapter's PLUGIN_NAME or "xapi");

@@ -193,3 +193,6 @@ def test_the_read_api_shows_plugins_only_visible_statements(app):
         assert store.aggregate_visible(match, [{"$group": {"_id": "$verb", "n": {"$sum": 1}}}]) == [
             {"_id": verb, "n": 1}]
     assert store.settled_ids([kept, voided, voiding, pending["_id"]]) == {kept, voided, voiding}
+    settled = store.settled([kept, voided, voiding, pending["_id"]])
+    assert {statement_id: statement["id"] for statement_id, statement in settled.items()} == {
+        kept: kept, voided: voided, voiding: voiding}

@@ -135,11 +135,6 @@ class StatementStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def find_raw(self, ids: Iterable[str]) -> dict[str, dict]:
-        """Stored statements by id, visible or pending, as parsed JSON."""
-        found = self.collection.find({"_id": {"$in": list(ids)}}, {"raw": 1})
-        return {doc["_id"]: json.loads(doc["raw"]) for doc in found}
-
     def find_settled(self, ids: Iterable[str]) -> tuple[dict[str, dict], set[str]]:
         """Visible statements by id as parsed JSON, and the batches still writing any of the ids."""
         found = list(self.collection.find({"_id": {"$in": list(ids)}}, {"raw": 1, "pending": 1}))
@@ -349,6 +344,13 @@ class StatementStore:
     def settled_ids(self, ids: Iterable[str]) -> set[str]:
         """Those of `ids` that are stored and in no batch still being written (voided or not)."""
         return {document["_id"] for document in self.collection.find({"_id": {"$in": list(ids)}, **SETTLED}, {"_id": 1})}
+
+    def settled(self, ids: Iterable[str]) -> dict[str, dict]:
+        """The statements of `ids` that are stored and in no batch still being written (voided or
+        not), parsed, by id: what a re-sent statement can be compared with. One still being
+        written is left out, as its batch may yet be discarded."""
+        found = self.collection.find({"_id": {"$in": list(ids)}, **SETTLED}, {"raw": 1})
+        return {document["_id"]: json.loads(document["raw"]) for document in found}
 
     def page_cursor(self, query: StatementQuery) -> Any:
         """The find behind `query()`: one index range in `seq` order, no sort in memory (a test

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from lrs.auth import Credential
 from lrs.core import LRS
-from lrs.errors import ItemErrors
+from lrs.errors import Conflict, ItemErrors
 from lrs.statements import WriteRights, same_authority
 from lrs_plugins.caliper.mapping import EVENT_EXTENSION, XAPI_VERSION, Origin, statement
 from lrs_plugins.caliper.values import derived_id, statement_id
@@ -40,8 +40,21 @@ def store_events(lrs: LRS, items: list[Item], credential: Credential) -> int:
 
     An id another client stored is refused whatever the event, so a client cannot learn what
     another client's event holds by guessing it. Caliper events never void, and define
-    Activities only for a credential with scope `define`."""
-    known = lrs.statement_store.find_raw({statement_id(item.event["id"]) for item in items})
+    Activities only for a credential with scope `define`.
+
+    Only settled statements count as stored: one in a batch still being written may yet be
+    discarded, so its event goes to the core, which waits for that batch to settle. Revealed
+    meanwhile with another statement for the same event (sent through another sensor or
+    session), the core refuses it as a Conflict; the events are then compared again, as for
+    any stored id."""
+    try:
+        return _store_new(lrs, items, credential)
+    except Conflict:
+        return _store_new(lrs, items, credential)
+
+
+def _store_new(lrs: LRS, items: list[Item], credential: Credential) -> int:
+    known = lrs.statement_store.settled({statement_id(item.event["id"]) for item in items})
     problems, fresh = [], {}
     for item in items:
         sid = statement_id(item.event["id"])

@@ -91,7 +91,8 @@ class StoredEvents:
         return stored[0] if stored else None
 
     def _stored(self, entries: list[dict]) -> list[dict]:
-        statements = self.lrs.statement_store.find_raw(entry["_id"] for entry in entries)
+        # settled only: an event whose batch is still being written is not listed (it may be discarded)
+        statements = self.lrs.statement_store.settled(entry["_id"] for entry in entries)
         return [_stored_event(entry, statements[entry["_id"]]) for entry in entries if entry["_id"] in statements]
 
 
