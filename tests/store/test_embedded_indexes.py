@@ -9,7 +9,8 @@ import mongomock
 import pytest
 from mongomock import helpers
 
-from lrs.store.embedded import embedded_database
+from lrs.store.embedded import embedded_database, planner
+from lrs.store.embedded.engine import in_order
 from tests.store.query_shapes import shapes
 from tests.xapi.builders import statement
 
@@ -45,6 +46,13 @@ def queries(rng: random.Random) -> list[tuple[dict, list | None, int]]:
         ({"$and": [{"verb": verb}, {"agents": agent}]}, [("stored", -1)], 2),
         ({"verb": verb}, [("stored", -1), ("_id", -1)], 6),
         ({"verb": {"$in": ["v1", "v2"]}}, [("stored", 1), ("_id", 1)], 6),
+        # read in `seq` order until that reads more than expected, then sorted in memory
+        ({"stored": {"$lte": START + dt.timedelta(seconds=rng.randint(360, 390))}}, [("seq", -1)], 2),
+        ({"stored": {"$gte": since}, "verb": verb}, [("seq", 1)], 3),
+        # candidates sorted in memory: plain values, mixed kinds (verb None), arrays (agents)
+        ({"agents": agent}, [("stored", -1)], 3),
+        ({"agents": agent}, [("verb", 1), ("seq", -1)], 4),
+        ({"verb": verb}, [("agents", 1), ("seq", 1)], 5),
     ]
 
 
@@ -99,3 +107,41 @@ def test_every_statement_query_shape_reads_an_index_in_page_order(make_app):
         if plan is None or not plan.follows(sort):
             unplanned.append(name)
     assert not unplanned
+
+
+def test_documents_sorted_in_memory_are_in_mongomocks_order():
+    rng = random.Random(5)
+    values = [1, 2.5, -3, "a", "b", None, [2, 1], [], {"x": 1}, True, START, START + dt.timedelta(days=1)]
+    documents = [{"_id": n, "seq": n} for n in range(200)]
+    for document in documents:
+        if rng.random() < 0.9:
+            document["x"] = rng.choice(values)
+        document["n"] = rng.randint(0, 20)
+        document["when"] = START + dt.timedelta(seconds=rng.randint(0, 20))
+    plain = mongomock.MongoClient()["test"]["sorted"]
+    plain.insert_many([dict(d) for d in documents])
+    for sort in ([("n", 1), ("seq", -1)], [("when", -1), ("seq", 1)], [("x", 1), ("seq", 1)], [("x", -1), ("_id", -1)],
+                 [("n", -1), ("x", 1), ("seq", 1)]):
+        expected = [d["_id"] for d in plain.find().sort(sort)]
+        assert [d["_id"] for d in in_order([dict(d) for d in documents], sort)] == expected, sort
+
+
+def test_an_ordered_read_finding_too_few_goes_on_from_the_narrowest_range_sorted(monkeypatch):
+    """An ordered plan whose first documents all match (so its sample promises a page within
+    limit x 10 entries) and then finds none for a long stretch goes on from the narrowest plan,
+    sorted in memory, without repeating what it found. Sorting is priced high, so the ordered
+    plan is chosen over a small data set."""
+    monkeypatch.setattr(planner, "SORTED_ENTRY_COST", 10)
+    indexed = embedded_database("test")["statements"]
+    plain = mongomock.MongoClient()["test"]["statements"]
+    docs = [{"_id": f"s{n:04d}", "seq": n, "stored": START + dt.timedelta(seconds=n if n < 968 else 0)}
+            for n in range(1000)]  # the newest 32 were stored first
+    for collection in (indexed, plain):
+        collection.create_index([("seq", -1)])
+        collection.create_index([("stored", 1)])
+        collection.insert_many([dict(d) for d in docs])
+    query = {"stored": {"$lte": START + dt.timedelta(seconds=500)}}
+    for limit in (1, 32, 33, 40, 100):
+        for direction in (-1, 1):
+            found = [[d["_id"] for d in c.find(query).sort("seq", direction).limit(limit)] for c in (indexed, plain)]
+            assert found[0] == found[1], (limit, direction)

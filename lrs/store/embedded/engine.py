@@ -10,6 +10,7 @@ documents in the requested order.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
@@ -18,7 +19,7 @@ import mongomock
 from mongomock import helpers
 from mongomock.aggregate import process_pipeline
 from mongomock.collection import Cursor, _copy_field
-from mongomock.filtering import filter_applies
+from mongomock.filtering import NOTHING, filter_applies, resolve_key, resolve_sort_key
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
 from lrs.store.embedded.indexes import MISSING, Index
@@ -118,6 +119,10 @@ class IndexedStore(CollectionStore):
             if document is not None:
                 yield document
 
+    def every_candidate(self, plan: Plan) -> list[dict]:
+        """The plan's documents, in no particular order."""
+        return [document for document in map(self._documents.get, plan.every_id()) if document is not None]
+
     def _reindex(self, before: dict | None, after: dict | None) -> None:
         for index in self.secondary.values():
             index.replace(index.keys(before) if before else [], index.keys(after) if after else [])
@@ -214,7 +219,7 @@ class IndexedCollection(mongomock.Collection):
         plan = self._store.plan(filter)
         if plan is None:
             return super()._iter_documents(filter)
-        candidates = list(self._store.candidates(plan))
+        candidates = self._store.every_candidate(plan)
         applies = _final_check(filter)
         return (document for document in candidates if applies(document))
 
@@ -222,13 +227,35 @@ class IndexedCollection(mongomock.Collection):
                      limit: int | None = None) -> Iterator[dict]:
         sort = list(sort.items()) if isinstance(sort, dict) else sort
         plan = self._store.plan(spec, sort, limit)
-        if plan is None or not plan.follows(sort):
+        if plan is None or not sort or any(str(name).startswith("$") for name, _ in sort):
             yield from super()._get_dataset(spec, sort, fields, as_class)
             return
         applies = _final_check(spec)
-        for document in self._store.candidates(plan, reverse=sort[0][1] < 0):
+        if plan.follows(sort):
+            documents = self._in_plan_order(plan, spec, sort, limit, applies)
+        else:
+            documents = filter(applies, in_order(self._store.every_candidate(plan), sort))
+        for document in documents:
+            yield self._copy_only_fields(document, fields, as_class)
+
+    def _in_plan_order(self, plan: Plan, spec: Mapping, sort: list, limit: int | None,
+                       applies: Callable[[dict], bool]) -> Iterator[dict]:
+        """The matching documents as an ordered plan reads them, until it has read what it was
+        expected to read without finding `limit`: the filter's other conditions are then rarer
+        along this order than overall (a `stored` range along `seq`: the newest statements are
+        the last stored). The rest comes from the narrowest plan, sorted in memory."""
+        found: set = set()
+        for read, document in enumerate(self._store.candidates(plan, reverse=sort[0][1] < 0), 1):
             if applies(document):
-                yield self._copy_only_fields(document, fields, as_class)
+                found.add(store_key(document["_id"]))
+                yield document
+            if limit and read == plan.expected_reads(limit) and len(found) < limit:
+                narrow = self._store.plan(spec)
+                if narrow is not None and narrow.count < plan.count - read:
+                    rest = in_order(self._store.every_candidate(narrow), sort)
+                    yield from (document for document in rest
+                                if store_key(document["_id"]) not in found and applies(document))
+                    return
 
     def _update(self, spec: Mapping, document: Any, upsert: bool = False, manipulate: bool = False,
                 multi: bool = False, **kwargs: Any) -> dict:
@@ -267,6 +294,35 @@ def updated_fields(update: Any) -> set[str] | None:
         if operator == "$rename":
             fields.update(str(path).split(".", 1)[0] for path in changes.values())
     return fields
+
+
+def in_order(documents: list[dict], sort: list[tuple[str, int]]) -> list[dict]:
+    """The documents in mongomock's order for `sort`. A field whose values are all numbers, all
+    strings or all datetimes is sorted on the values themselves (mongomock's own key wraps each
+    value in an object compared in Python, many times slower); any other by mongomock's key."""
+    for name, direction in reversed(sort):
+        values = [document.get(name, NOTHING) if "." not in name else resolve_key(name, document)
+                  for document in documents]
+        order = _plain_order(values, direction < 0)
+        if order is None:
+            keys = [resolve_sort_key(name, document) for document in documents]
+            order = sorted(range(len(keys)), key=keys.__getitem__, reverse=direction < 0)
+        documents = [documents[position] for position in order]
+    return documents
+
+
+_PLAIN_KINDS = {int: "number", float: "number", str: "string", dt.datetime: "datetime"}
+
+
+def _plain_order(values: list, reverse: bool) -> list[int] | None:
+    """Positions of the values in their order, when they are plain values of one kind."""
+    kinds = {_PLAIN_KINDS.get(type(value)) for value in values}
+    if len(kinds) != 1 or None in kinds or any(value != value for value in values):  # NaN
+        return None
+    try:
+        return sorted(range(len(values)), key=values.__getitem__, reverse=reverse)
+    except TypeError:  # naive and aware datetimes together
+        return None
 
 
 def _final_check(filter: Mapping) -> Callable[[dict], bool]:

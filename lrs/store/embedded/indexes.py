@@ -129,6 +129,10 @@ class Scan:
         entries = self.index.entries
         return entries.bisect_right(self.high) - entries.bisect_left(self.low)
 
+    def identifiers(self) -> list:
+        """The document ids of the range, in index order."""
+        return [entry[-1] for entry in self.index.entries.irange(self.low, self.high)]
+
     def __call__(self, reverse: bool) -> Iterator[tuple[Key, Any]]:
         """(sort key, document id) pairs of the range."""
         position = self.order_position

@@ -3,24 +3,32 @@
 A filter is read as conditions per field (equality, `$in`, ranges; `$and` and `$elemMatch`
 folded in) plus `$or` lists. An index whose leading fields have equality conditions, and possibly
 a range on the next field, gives scans; an `$or` whose every branch has such an index gives the
-union of their scans. Among the candidates the plan with the fewest entries to read wins, where a
-plan that already yields the requested order and has a limit only reads about that many.
-Every other operator is left to the final check of each candidate against the whole filter.
+union of their scans. Among the candidates the cheapest plan wins, costs counted in documents
+checked against the filter: a plan that already yields the requested order and has a limit is
+expected to check about that many (times ORDERED_READ_FACTOR); any other plan with a sort and a
+limit has its entries sorted in memory first (an entry costs SORTED_ENTRY_COST of a check) and
+then checks about `limit` of them. Every other operator is left to the final check of each
+candidate against the whole filter.
 """
 from __future__ import annotations
 
 import datetime as dt
 import heapq
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 
 from bson import ObjectId
 
-from lrs.store.embedded.indexes import TOP, Index, Key, Scan, sort_key
+from lrs.store.embedded.indexes import TOP, Index, Key, Scan, sort_key, values_at
 
 SCALARS = (str, int, float, dt.datetime, ObjectId, bytes)
 ORDERED_READ_FACTOR = 10  # entries an ordered plan is expected to read per wanted document
+SAMPLE = 32  # documents an ordered plan reads ahead to see how its order and the filter meet
+INTERSECT_FACTOR = 20  # plans up to this many times wider than the narrowest filter its ids
+SET_ENTRY_COST = 0.005  # an id put in a set, in checks against the filter
+SORTED_ENTRY_COST = 0.05  # a candidate read and sorted in memory, in checks against the filter (measured ~1/40)
 
 
 @dataclass
@@ -33,6 +41,17 @@ class Condition:
     def __bool__(self) -> bool:
         return bool(self.points) or self.low is not None or self.high is not None
 
+    def admits(self, values: list) -> bool:
+        """Some one of a document's values at the field meets the condition (an estimate for
+        arrays, whose range conditions MongoDB may meet with different elements)."""
+        low, high = _bounds(self)
+        points = set(self.points or ())
+        for value in values:
+            key = sort_key(value)
+            if (not points or key in points) and low <= (*key, 0) <= high:
+                return True
+        return False
+
 
 @dataclass
 class Plan:
@@ -42,6 +61,9 @@ class Plan:
     scans: list[Any]
     order: tuple[str, ...] = ()
     count: int = field(init=False)
+    along: float = 1.0  # the share of documents along `order` that meet the filter's conditions (sampled)
+    setup: float = 0.0  # the cost of the id sets its scans are filtered by
+    fields: frozenset = frozenset()  # the fields whose conditions bound its scans
 
     def __post_init__(self) -> None:
         self.count = sum(scan.count() for scan in self.scans)
@@ -56,12 +78,24 @@ class Plan:
                 seen.add(identifier)
                 yield identifier
 
-    def cost(self, sort: Sequence[tuple[str, int]] | None, limit: int | None) -> tuple[int, bool, int]:
-        """Entries expected to be read; on a tie, a plan in the requested order, then the narrower."""
+    def every_id(self) -> list:
+        """Every id once, in no particular order: several times faster than `ids` when all are wanted."""
+        return list(dict.fromkeys(itertools.chain.from_iterable(scan.identifiers() for scan in self.scans)))
+
+    def cost(self, sort: Sequence[tuple[str, int]] | None, limit: int | None) -> tuple[float, bool, int]:
+        """Documents expected to be checked; on a tie, a plan in the requested order, then the narrower."""
         follows = self.follows(sort)
         if limit and follows:
-            return min(self.count, limit * ORDERED_READ_FACTOR), False, self.count
-        return self.count, not follows, self.count
+            return self.setup + self.expected_reads(limit), False, self.count
+        if limit and sort:
+            return self.setup + self.count * SORTED_ENTRY_COST + min(self.count, limit), True, self.count
+        return self.setup + self.count, not follows, self.count
+
+    def expected_reads(self, limit: int) -> int:
+        """What an ordered plan is expected to read for `limit` documents: ORDERED_READ_FACTOR
+        per document for the conditions no index answers, more when a sample of its first
+        documents shows the indexed conditions rare along its order (a `stored` range along `seq`)."""
+        return min(self.count, int(limit * ORDERED_READ_FACTOR / max(self.along, 1 / SAMPLE)))
 
     def follows(self, sort: Sequence[tuple[str, int]] | None) -> bool:
         """The stream is in `sort`'s order: its fields lead `order`, all one direction (read
@@ -80,6 +114,9 @@ class IdScan:
     def count(self) -> int:
         return len(self.ids)
 
+    def identifiers(self) -> list:
+        return [identifier for _, identifier in self(False)]
+
     def __call__(self, reverse: bool) -> Iterator[tuple[None, Any]]:
         for identifier in self.ids:
             try:
@@ -94,7 +131,24 @@ def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
     """The cheapest plan for the filter, or None when only a scan of every document will do."""
     plans = _plans(filter, {}, documents, indexes)
     plans.extend(_sort_only(sort, documents, indexes))
+    if sort and limit:
+        conditions: dict[str, Condition] = {}
+        _collect(filter, conditions, [], "")
+        for plan in plans:
+            if plan.follows(sort) and conditions:
+                plan.along = _sampled(plan, conditions, documents, reverse=sort[0][1] < 0)
     return min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
+
+
+def _sampled(plan: Plan, conditions: dict[str, Condition], documents: Mapping, reverse: bool) -> float:
+    """The share of the plan's first SAMPLE documents that meet the filter's top-level index conditions."""
+    sample = [documents.get(identifier) for identifier in itertools.islice(plan.ids(reverse), SAMPLE)]
+    sample = [document for document in sample if document is not None]
+    if not sample:
+        return 1.0
+    met = sum(all(condition.admits(values_at(document, path)) for path, condition in conditions.items())
+              for document in sample)
+    return met / len(sample)
 
 
 def _plans(filter: Mapping, outer: dict[str, Condition], documents: Mapping,
@@ -103,7 +157,8 @@ def _plans(filter: Mapping, outer: dict[str, Condition], documents: Mapping,
     alternatives: list[list] = []
     _collect(filter, conditions, alternatives, "")
     conditions = {**outer, **conditions}
-    plans = [plan for plan in (_index_plan(index, conditions) for index in indexes.values()) if plan]
+    plans = _intersected([plan for plan in (_index_plan(index, conditions) for index in indexes.values()) if plan],
+                         len(documents))
     if "_id" in conditions and conditions["_id"].values:
         plans.append(Plan([IdScan(documents, conditions["_id"].values)]))
     for branches in alternatives:
@@ -111,6 +166,48 @@ def _plans(filter: Mapping, outer: dict[str, Condition], documents: Mapping,
         if union is not None:
             plans.append(union)
     return plans
+
+
+def _intersected(plans: list[Plan], total: int) -> list[Plan]:
+    """The plans of one conjunction, and the narrowest of them with its ids kept only where the
+    other plans on other fields, not much wider, have them too (each holds every match, so their intersection
+    does): MongoDB's index intersection, in the narrowest plan's order. Its count is estimated
+    as if the conditions were independent."""
+    if len(plans) < 2:
+        return plans
+    narrowest = min(plans, key=lambda plan: plan.count)
+    others = [plan for plan in plans if not plan.fields <= narrowest.fields
+              and plan.count <= INTERSECT_FACTOR * max(narrowest.count, 1)]
+    if not others:
+        return plans
+    share = math.prod(plan.count / max(total, 1) for plan in others)
+    filtered = Plan([Filtered(scan, others, share) for scan in narrowest.scans], narrowest.order)
+    filtered.setup = sum(plan.count for plan in others) * SET_ENTRY_COST
+    return [*plans, filtered]
+
+
+class Filtered:
+    """A scan whose ids are kept only where every one of other plans has them."""
+
+    def __init__(self, scan: Any, others: list[Plan], share: float):
+        self.scan, self.others, self.share = scan, others, share
+        self._sets: list[set] | None = None
+
+    def count(self) -> int:
+        return math.ceil(self.scan.count() * self.share)
+
+    def _kept(self, identifier: Any) -> bool:
+        if self._sets is None:
+            self._sets = sorted((set(plan.every_id()) for plan in self.others), key=len)
+        return all(identifier in ids for ids in self._sets)
+
+    def identifiers(self) -> list:
+        return [identifier for identifier in self.scan.identifiers() if self._kept(identifier)]
+
+    def __call__(self, reverse: bool) -> Iterator[tuple[Any, Any]]:
+        for key, identifier in self.scan(reverse):
+            if self._kept(identifier):
+                yield key, identifier
 
 
 def _union(branches: list, outer: dict[str, Condition], documents: Mapping,
@@ -151,7 +248,8 @@ def _index_plan(index: Index, conditions: dict[str, Condition]) -> Plan | None:
     low, high = _bounds(ranged)
     order = _order(index, position)
     scans = [Scan(index, start + low, start + high, position if order else None) for start in starts]
-    return Plan(scans, order)
+    bounded = position + (ranged is not None and (ranged.low is not None or ranged.high is not None))
+    return Plan(scans, order, fields=frozenset(index.fields[:bounded]))
 
 
 def _order(index: Index, position: int) -> tuple[str, ...]:
