@@ -19,7 +19,7 @@ import mongomock
 from mongomock import helpers
 from mongomock.aggregate import process_pipeline
 from mongomock.collection import Cursor, _copy_field
-from mongomock.filtering import NOTHING, filter_applies, resolve_key, resolve_sort_key
+from mongomock.filtering import filter_applies, resolve_key, resolve_sort_key
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
 from lrs.store.embedded.indexes import MISSING, Index
@@ -111,7 +111,7 @@ class IndexedStore(CollectionStore):
                 for name, _ in index["key"]}
 
     def plan(self, filter: Mapping, sort: list | None = None, limit: int | None = None) -> Plan | None:
-        return best_plan(filter, self._documents, self.secondary, sort, limit)
+        return best_plan(filter, self._documents, self.secondary, sort, limit, _final_check(filter))
 
     def candidates(self, plan: Plan, reverse: bool = False) -> Iterator[dict]:
         for key in plan.ids(reverse):
@@ -240,16 +240,16 @@ class IndexedCollection(mongomock.Collection):
 
     def _in_plan_order(self, plan: Plan, spec: Mapping, sort: list, limit: int | None,
                        applies: Callable[[dict], bool]) -> Iterator[dict]:
-        """The matching documents as an ordered plan reads them, until it has read what it was
-        expected to read without finding `limit`: the filter's other conditions are then rarer
-        along this order than overall (a `stored` range along `seq`: the newest statements are
-        the last stored). The rest comes from the narrowest plan, sorted in memory."""
+        """The matching documents as an ordered plan reads them, until it has read several times
+        what its sample promised without finding `limit`: the filter then matches less often
+        further along this order than at its start. The rest comes from the narrowest plan,
+        sorted in memory."""
         found: set = set()
         for read, document in enumerate(self._store.candidates(plan, reverse=sort[0][1] < 0), 1):
             if applies(document):
                 found.add(store_key(document["_id"]))
                 yield document
-            if limit and read == plan.expected_reads(limit) and len(found) < limit:
+            if limit and read == plan.read_budget(limit) and len(found) < limit:
                 narrow = self._store.plan(spec)
                 if narrow is not None and narrow.count < plan.count - read:
                     rest = in_order(self._store.every_candidate(narrow), sort)
@@ -301,8 +301,8 @@ def in_order(documents: list[dict], sort: list[tuple[str, int]]) -> list[dict]:
     strings or all datetimes is sorted on the values themselves (mongomock's own key wraps each
     value in an object compared in Python, many times slower); any other by mongomock's key."""
     for name, direction in reversed(sort):
-        values = [document.get(name, NOTHING) if "." not in name else resolve_key(name, document)
-                  for document in documents]
+        values = (list(map(dict.get, documents, itertools.repeat(name))) if "." not in name
+                  else [resolve_key(name, document) for document in documents])
         order = _plain_order(values, direction < 0)
         if order is None:
             keys = [resolve_sort_key(name, document) for document in documents]
@@ -316,8 +316,9 @@ _PLAIN_KINDS = {int: "number", float: "number", str: "string", dt.datetime: "dat
 
 def _plain_order(values: list, reverse: bool) -> list[int] | None:
     """Positions of the values in their order, when they are plain values of one kind."""
-    kinds = {_PLAIN_KINDS.get(type(value)) for value in values}
-    if len(kinds) != 1 or None in kinds or any(value != value for value in values):  # NaN
+    types = set(map(type, values))
+    kinds = {_PLAIN_KINDS.get(kind) for kind in types}
+    if len(kinds) != 1 or None in kinds or (float in types and any(value != value for value in values)):  # NaN
         return None
     try:
         return sorted(range(len(values)), key=values.__getitem__, reverse=reverse)

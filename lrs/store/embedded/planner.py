@@ -5,10 +5,12 @@ folded in) plus `$or` lists. An index whose leading fields have equality conditi
 a range on the next field, gives scans; an `$or` whose every branch has such an index gives the
 union of their scans. Among the candidates the cheapest plan wins, costs counted in documents
 checked against the filter: a plan that already yields the requested order and has a limit is
-expected to check about that many (times ORDERED_READ_FACTOR); any other plan with a sort and a
-limit has its entries sorted in memory first (an entry costs SORTED_ENTRY_COST of a check) and
-then checks about `limit` of them. Every other operator is left to the final check of each
-candidate against the whole filter.
+expected to check `limit` divided by the share of its first SAMPLE documents that match (the
+filter's conditions may be rare along its order: a `stored` range along `seq`); any other plan
+with a sort and a limit has its entries sorted in memory first (an entry costs SORTED_ENTRY_COST
+of a check) and then checks about `limit` of them. The conditions of one conjunction on different
+indexes are intersected (sets of ids), in the narrowest one's order. Every other operator is left
+to the final check of each candidate against the whole filter.
 """
 from __future__ import annotations
 
@@ -17,15 +19,15 @@ import heapq
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from bson import ObjectId
 
-from lrs.store.embedded.indexes import TOP, Index, Key, Scan, sort_key, values_at
+from lrs.store.embedded.indexes import TOP, Index, Key, Scan, sort_key
 
 SCALARS = (str, int, float, dt.datetime, ObjectId, bytes)
-ORDERED_READ_FACTOR = 10  # entries an ordered plan is expected to read per wanted document
-SAMPLE = 32  # documents an ordered plan reads ahead to see how its order and the filter meet
+SAMPLE = 16  # documents an ordered plan reads ahead to see how often its order meets the filter
+GIVE_WAY_AFTER = 4  # an ordered plan reading this many times what it was expected to read gives way
 INTERSECT_FACTOR = 20  # plans up to this many times wider than the narrowest filter its ids
 SET_ENTRY_COST = 0.005  # an id put in a set, in checks against the filter
 SORTED_ENTRY_COST = 0.05  # a candidate read and sorted in memory, in checks against the filter (measured ~1/40)
@@ -41,17 +43,6 @@ class Condition:
     def __bool__(self) -> bool:
         return bool(self.points) or self.low is not None or self.high is not None
 
-    def admits(self, values: list) -> bool:
-        """Some one of a document's values at the field meets the condition (an estimate for
-        arrays, whose range conditions MongoDB may meet with different elements)."""
-        low, high = _bounds(self)
-        points = set(self.points or ())
-        for value in values:
-            key = sort_key(value)
-            if (not points or key in points) and low <= (*key, 0) <= high:
-                return True
-        return False
-
 
 @dataclass
 class Plan:
@@ -61,7 +52,7 @@ class Plan:
     scans: list[Any]
     order: tuple[str, ...] = ()
     count: int = field(init=False)
-    along: float = 1.0  # the share of documents along `order` that meet the filter's conditions (sampled)
+    along: float = 1.0  # the share of documents along `order` that match the filter (sampled)
     setup: float = 0.0  # the cost of the id sets its scans are filtered by
     fields: frozenset = frozenset()  # the fields whose conditions bound its scans
 
@@ -92,10 +83,14 @@ class Plan:
         return self.setup + self.count, not follows, self.count
 
     def expected_reads(self, limit: int) -> int:
-        """What an ordered plan is expected to read for `limit` documents: ORDERED_READ_FACTOR
-        per document for the conditions no index answers, more when a sample of its first
-        documents shows the indexed conditions rare along its order (a `stored` range along `seq`)."""
-        return min(self.count, int(limit * ORDERED_READ_FACTOR / max(self.along, 1 / SAMPLE)))
+        """What an ordered plan is expected to read for `limit` documents, from the share of its
+        first documents that matched; all of it when none did (a `stored` range along `seq`
+        may begin anywhere)."""
+        return min(self.count, math.ceil(limit / self.along)) if self.along else self.count
+
+    def read_budget(self, limit: int) -> int:
+        """What an ordered plan may read for `limit` documents before it gives way."""
+        return min(self.count, self.expected_reads(limit) * GIVE_WAY_AFTER)
 
     def follows(self, sort: Sequence[tuple[str, int]] | None) -> bool:
         """The stream is in `sort`'s order: its fields lead `order`, all one direction (read
@@ -127,28 +122,24 @@ class IdScan:
 
 
 def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
-              sort: Sequence[tuple[str, int]] | None = None, limit: int | None = None) -> Plan | None:
-    """The cheapest plan for the filter, or None when only a scan of every document will do."""
+              sort: Sequence[tuple[str, int]] | None = None, limit: int | None = None,
+              applies: Callable[[dict], bool] | None = None) -> Plan | None:
+    """The cheapest plan for the filter, or None when only a scan of every document will do.
+    `applies` (the filter's check) samples the ordered plans' first documents."""
     plans = _plans(filter, {}, documents, indexes)
     plans.extend(_sort_only(sort, documents, indexes))
-    if sort and limit:
-        conditions: dict[str, Condition] = {}
-        _collect(filter, conditions, [], "")
+    if sort and limit and applies:
         for plan in plans:
-            if plan.follows(sort) and conditions:
-                plan.along = _sampled(plan, conditions, documents, reverse=sort[0][1] < 0)
+            if plan.follows(sort):
+                plan.along = _sampled(plan, applies, documents, reverse=sort[0][1] < 0)
     return min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
 
 
-def _sampled(plan: Plan, conditions: dict[str, Condition], documents: Mapping, reverse: bool) -> float:
-    """The share of the plan's first SAMPLE documents that meet the filter's top-level index conditions."""
+def _sampled(plan: Plan, applies: Callable[[dict], bool], documents: Mapping, reverse: bool) -> float:
+    """The share of the plan's first SAMPLE documents that match."""
     sample = [documents.get(identifier) for identifier in itertools.islice(plan.ids(reverse), SAMPLE)]
     sample = [document for document in sample if document is not None]
-    if not sample:
-        return 1.0
-    met = sum(all(condition.admits(values_at(document, path)) for path, condition in conditions.items())
-              for document in sample)
-    return met / len(sample)
+    return sum(map(applies, sample)) / len(sample) if sample else 1.0
 
 
 def _plans(filter: Mapping, outer: dict[str, Condition], documents: Mapping,
