@@ -145,3 +145,57 @@ def test_an_ordered_read_finding_too_few_goes_on_from_the_narrowest_range_sorted
         for direction in (-1, 1):
             found = [[d["_id"] for d in c.find(query).sort("seq", direction).limit(limit)] for c in (indexed, plain)]
             assert found[0] == found[1], (limit, direction)
+
+
+def test_aggregations_answer_what_mongomock_answers():
+    """The engine runs a leading $match from its indexes, copies only the fields a following
+    $project or $group reads, and does $sort and $group itself: every result, in order, is
+    mongomock's."""
+    from lrs_plugins.h5p.analytics import CONTRIBUTORS, FIGURES, TOTALS
+
+    rng = random.Random(3)
+    indexed = embedded_database("test")["statements"]
+    plain = mongomock.MongoClient()["test"]["statements"]
+    verbs = ["http://adlnet.gov/expapi/verbs/" + verb for verb in ("attempted", "completed", "passed", "failed")]
+    docs = []
+    for n in range(300):
+        doc = {"_id": f"s{n:03d}", "seq": n, "verb": rng.choice(verbs), "actor": rng.choice("abcdef"),
+               "object_id": rng.choice(["x", "y", "z"]), "activities": [rng.choice(["x", "y", "z"])],
+               "stored": START + dt.timedelta(seconds=rng.randint(0, 50)),
+               "timestamp": START + dt.timedelta(seconds=rng.randint(0, 5)), "raw": "{}"}
+        if rng.random() < 0.6:
+            doc["result"] = {"scaled": rng.choice([None, 0.5, 1, rng.random()]), "raw": rng.randint(0, 9),
+                             "max": rng.choice([None, 10]), "duration_seconds": rng.choice([None, 30.0, 60])}
+        if rng.random() < 0.2:
+            doc["mixed"] = rng.choice([1, "one", None, [1, 2], {"a": 1}, True])
+        docs.append(doc)
+    for collection in (indexed, plain):
+        collection.create_index([("activities", 1), ("seq", -1)])
+        collection.insert_many([dict(d) for d in docs])
+    rows = [*FIGURES, {"$sort": {"scored": 1, "timestamp": 1, "seq": 1}},
+            {"$group": {"_id": {"actor": "$actor", "content": "$object_id"}, **TOTALS,
+                        "lastScore": {"$last": "$score"}, "lastAttemptAt": {"$max": "$timestamp"}}},
+            {"$sort": {"lastAttemptAt": -1, "_id.content": 1}}]
+    pipelines = [
+        [{"$match": {"activities": "x"}}, *FIGURES, {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}],
+        [{"$match": {"activities": {"$in": ["x", "y"]}}}, *rows],
+        [{"$match": {}}, {"$group": {"_id": "$mixed", "n": {"$sum": 1}, "first": {"$first": "$seq"}}}],
+        [{"$match": {"seq": {"$gte": 0}}}, {"$sort": {"mixed": 1, "seq": -1}}, {"$project": {"mixed": 1}}],
+        [{"$match": {"activities": "y"}}, {"$project": {"raw": 0}}, {"$sort": {"stored": -1, "_id": 1}}],
+        [{"$match": {"activities": "z"}}, {"$group": {"_id": {"v": "$verb", "r": "$result.max"},
+                                                      "docs": {"$push": "$$ROOT"}}}],
+        [{"$sort": {"result.scaled": -1, "seq": 1}}, {"$limit": 20}],
+    ]
+    for pipeline in pipelines:
+        assert naive(list(indexed.aggregate(pipeline))) == naive(list(plain.aggregate(pipeline))), pipeline
+
+
+def naive(value):
+    """Datetimes as naive UTC (the embedded store's client is tz_aware, plain mongomock's not)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, dict):
+        return {name: naive(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [naive(item) for item in value]
+    return value

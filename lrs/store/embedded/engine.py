@@ -17,9 +17,12 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import mongomock
 from mongomock import helpers
+from mongomock.aggregate import _accumulate_group as accumulate_group
+from mongomock.aggregate import _parse_expression as parse_expression
 from mongomock.aggregate import process_pipeline
 from mongomock.collection import Cursor, _copy_field
-from mongomock.filtering import filter_applies, resolve_key, resolve_sort_key
+from mongomock.command_cursor import CommandCursor
+from mongomock.filtering import BsonComparable, filter_applies, resolve_key, resolve_sort_key
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
 from lrs.store.embedded.indexes import MISSING, Index
@@ -198,10 +201,14 @@ class IndexedCollection(mongomock.Collection):
         return next(iter(self.find(filter, *args, **kwargs).limit(1)), None)
 
     def aggregate(self, pipeline: list[dict], session: Any = None, **kwargs: Any) -> Any:
-        """A leading `$match` is a query (using the indexes), not a filter over a copy of all."""
+        """A leading `$match` is a query (using the indexes), not a filter over a copy of all;
+        when a `$project` or `$group` follows, only the fields it reads are copied out."""
         if pipeline and set(pipeline[0]) == {"$match"}:
-            return process_pipeline(list(self.find(pipeline[0]["$match"])), self.database, pipeline[1:], session)
-        return process_pipeline(list(self.find()), self.database, pipeline, session)
+            fields = fields_read(pipeline[1]) if len(pipeline) > 1 else None
+            projection = {name: 1 for name in fields or ["_id"]} if fields is not None else None
+            documents = list(self.find(pipeline[0]["$match"], projection))
+            return run_pipeline(documents, self.database, pipeline[1:], session)
+        return run_pipeline(list(self.find()), self.database, pipeline, session)
 
     def _copy_only_fields(self, doc: dict, fields: Any, container: Any) -> dict:
         """The usual projection, `{"a": 1, "b": 1}`, copied directly (mongomock re-reads the
@@ -280,6 +287,104 @@ class IndexedCollection(mongomock.Collection):
             modified += any(target.get(name, MISSING) != before.get(name, MISSING) for name in fields)
         return {"connectionId": self.database.client._id, "err": None, "n": len(targets), "nModified": modified,
                 "ok": 1, "upserted": None, "updatedExisting": True}
+
+
+def run_pipeline(documents: list[dict], database: Any, pipeline: list[dict], session: Any) -> CommandCursor:
+    """mongomock's aggregation, but for `$sort` and `$group` (by a key), done here in the order
+    mongomock gives: both sort with a key object compared in Python (a `$group` to gather equal
+    keys), which costs more than every other stage together on thousands of documents."""
+    for stage in pipeline:
+        [(operator, options)] = stage.items() if len(stage) == 1 else [(None, None)]
+        if operator == "$sort" and isinstance(options, Mapping) and all(
+                isinstance(direction, int) and not str(name).startswith("$") for name, direction in options.items()):
+            documents = in_order(list(documents), list(options.items()))
+        elif operator == "$group" and isinstance(options, Mapping) and options.get("_id"):
+            documents = _grouped(list(documents), options)
+        else:
+            documents = list(process_pipeline(documents, database, [stage], session))
+    return CommandCursor(documents)
+
+
+def _grouped(documents: list[dict], options: Mapping) -> list[dict]:
+    """mongomock's `$group`: groups in the order of their keys, each document's accumulated in
+    the order received; gathered by a hashable twin of the key instead of by sorting them all."""
+    groups: dict[Any, tuple[Any, list[dict]]] = {}
+    for document in documents:
+        try:
+            key = parse_expression(options["_id"], document, ignore_missing_keys=True)
+        except KeyError:
+            key = None
+        groups.setdefault(_hashable(key), (key, []))[1].append(document)
+    rows = []
+    for key, members in _by_key(list(groups.values())):
+        row = accumulate_group(options, members)
+        row["_id"] = key
+        rows.append(row)
+    return rows
+
+
+def _hashable(value: Any) -> Any:
+    """Equal for the values BSON holds equal (1 and 1.0), different for the others (True and 1)."""
+    if isinstance(value, Mapping):
+        return ("document", tuple((name, _hashable(item)) for name, item in value.items()))
+    if isinstance(value, (list, tuple)):
+        return ("array", tuple(_hashable(item) for item in value))
+    if isinstance(value, bool):
+        return ("bool", value)
+    try:
+        hash(value)
+    except TypeError:
+        return ("other", repr(value))
+    return value
+
+
+def _by_key(groups: list[tuple[Any, list]]) -> list[tuple[Any, list]]:
+    """Groups sorted by key as mongomock sorts them; keys that are documents with the same fields
+    are sorted on their values' tuples, when each field holds plain values of one kind."""
+    keys = [key for key, _ in groups]
+    if keys and all(isinstance(key, Mapping) for key in keys) and len({tuple(key) for key in keys}) == 1:
+        columns = [[key[name] for key in keys] for name in keys[0]]
+        if all(_plain_order(column, False) is not None for column in columns):
+            tuples = list(zip(*columns, strict=True))
+            return [groups[position] for position in sorted(range(len(groups)), key=tuples.__getitem__)]
+    order = _plain_order(keys, False)
+    if order is None:
+        order = sorted(range(len(groups)), key=lambda position: BsonComparable(keys[position]))
+    return [groups[position] for position in order]
+
+
+def fields_read(stage: Mapping) -> set[str] | None:
+    """The top-level fields a `$project` (inclusion) or `$group` stage reads, the only ones the
+    rest of a pipeline can see; None for any other stage, or one that may read the whole document."""
+    if len(stage) != 1:
+        return None
+    [(name, spec)] = stage.items()
+    if name not in ("$project", "$group") or not isinstance(spec, Mapping):
+        return None
+    fields: set[str] = set()
+    for key, value in spec.items():
+        if name == "$project" and (value is True or value is False or value in (0, 1)) and not isinstance(value, float):
+            if not value and key != "_id":
+                return None  # exclusion: every other field goes on
+            fields.add(str(key).split(".", 1)[0])
+        elif not _references(value, fields):
+            return None
+    return fields
+
+
+def _references(expression: Any, fields: set[str]) -> bool:
+    """Add the top-level fields an aggregation expression reads; False if it may read any."""
+    if isinstance(expression, str):
+        if expression.startswith("$$"):
+            return expression.split(".", 1)[0] not in ("$$ROOT", "$$CURRENT")
+        if expression.startswith("$"):
+            fields.add(expression[1:].split(".", 1)[0])
+        return True
+    if isinstance(expression, Mapping):
+        return "$getField" not in expression and all(_references(value, fields) for value in expression.values())
+    if isinstance(expression, (list, tuple)):
+        return all(_references(value, fields) for value in expression)
+    return True
 
 
 def updated_fields(update: Any) -> set[str] | None:
