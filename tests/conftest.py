@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from lrs.app import create_app
+from tests.forwarding.wire_store import WireStore
 
 pytest_plugins = ["tests.xapijs"]  # the node_env fixture for xAPI.js tests
 
@@ -64,6 +65,26 @@ def make_app() -> Iterator[Callable[..., Any]]:
 @pytest.fixture
 def app(make_app: Callable[..., Any]) -> Any:
     return make_app()
+
+
+@pytest.fixture
+def shared_store() -> Iterator[str]:
+    """A store URI other processes can use; requested before make_app, so it outlives its apps:
+    the MongoDB of LRS_TEST_MONGO_URI, otherwise the embedded store served over the wire protocol."""
+    if os.environ.get("LRS_TEST_MONGO_URI"):
+        yield os.environ["LRS_TEST_MONGO_URI"]
+        return
+    with WireStore() as store:
+        yield store.uri
+
+
+@pytest.fixture(params=["embedded", "mongodb"])
+def either_store_app(request: Any, make_app: Callable[..., Any]) -> Any:
+    """An app on each way of writing a batch: the embedded store's (under its lock) and
+    MongoDB's (pending marker, commit, reveal), the latter through `shared_store`."""
+    if request.param == "embedded":
+        return make_app()
+    return make_app(mongo_uri=request.getfixturevalue("shared_store"))
 
 
 @pytest.fixture

@@ -15,6 +15,11 @@ A StatementRef may name a statement that arrives later. Such references wait in
 up only the few references waiting for it instead of searching every statement.
 
 `seq` is a monotonic sort key handed out by an atomic counter; `more` cursors continue from it.
+
+The embedded store needs none of the marker protocol: it can hold its one lock over a whole batch
+(`EmbeddedDatabase.exclusively`), so readers see all of it or nothing, and its disk commit at the
+end of the request is all or nothing too. There a batch is checked for taken ids and inserted
+visible, under the lock.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from lrs.store.derived import derived_fields
+from lrs.store.embedded import EmbeddedDatabase
 from lrs.store.writers import Writers
 from lrs.xapi.validation import VOIDED
 
@@ -121,6 +127,7 @@ class StatementStore:
         self.counters = db["counters"]
         self.batches = db["statement_batches"]
         self.waiting_refs = db["statement_refs"]
+        self._exclusively = db.exclusively if isinstance(db, EmbeddedDatabase) else None
 
     def ensure_indexes(self) -> None:
         c = self.collection
@@ -184,10 +191,39 @@ class StatementStore:
             return
         documents = [self._document(statement, stored, source, contents) for statement in statements]
         _check_storable(documents)
-        first = self.allocate_seq(len(statements))
-        batch = uuid.uuid4().hex
+        if self._exclusively is None:
+            self._insert_announced(documents, stored)
+            return
+        with self._exclusively():
+            self._insert_exclusively(documents)
+
+    def _insert_exclusively(self, documents: list[dict]) -> None:
+        """The batch inserted visible while no other call can run (see the module docstring)."""
+        ids = [doc["_id"] for doc in documents]
+        taken = [doc["_id"] for doc in self.collection.find({"_id": {"$in": ids}}, {"_id": 1})]
+        if taken:
+            raise DuplicateStatements(taken)
+        self._number(documents)
+        self._attach_via(documents)
+        try:
+            self.collection.insert_many(documents)
+            self._apply_references(documents)
+        except BaseException:  # even an exit mid-batch: a later commit of this process must not keep half
+            self.collection.delete_many({"_id": {"$in": ids}})  # none of them was there before
+            self._withdraw_waits(ids)
+            raise
+
+    def _number(self, documents: list[dict]) -> None:
+        first = self.allocate_seq(len(documents))
         for offset, document in enumerate(documents):
-            document.update(seq=first + offset, pending=batch)
+            document["seq"] = first + offset
+
+    def _insert_announced(self, documents: list[dict], stored: dt.datetime) -> None:
+        """The batch announced, inserted pending, committed and revealed (see the module docstring)."""
+        self._number(documents)
+        batch = uuid.uuid4().hex
+        for document in documents:
+            document["pending"] = batch
         ids = [doc["_id"] for doc in documents]
         self._attach_via(documents)
         self.batches.insert_one({"_id": batch, "stored": stored, "ids": ids, "writer": self.writers.me()})
@@ -221,12 +257,15 @@ class StatementStore:
         `statement_refs`, or a discarded voiding statement would void its target when it arrives."""
         self.collection.delete_many({"_id": {"$in": ids}, "pending": batch})
         kept = {doc["_id"] for doc in self.collection.find({"_id": {"$in": ids}}, {"_id": 1})}
-        gone = [statement_id for statement_id in ids if statement_id not in kept]  # not another batch's
+        self._withdraw_waits([statement_id for statement_id in ids if statement_id not in kept])  # not another batch's
+        self.batches.delete_one({"_id": batch})
+
+    def _withdraw_waits(self, gone: list[str]) -> None:
+        """Withdraw the waits these removed statements' references left in `statement_refs`."""
         if gone:
             self.waiting_refs.update_many({"referrers.id": {"$in": gone}},
                                           {"$pull": {"referrers": {"id": {"$in": gone}}}})
             self.waiting_refs.delete_many({"referrers": {"$size": 0}})
-        self.batches.delete_one({"_id": batch})
 
     @staticmethod
     def _document(statement: dict, stored: dt.datetime, source: str, contents: frozenset[str]) -> dict:

@@ -139,9 +139,11 @@ def test_dead_letters_replay_and_stop_being_dead_when_delivered(lrs):
     assert TargetStates(lrs.db).get("memory").doc["delivered"] == 4
 
 
-def test_a_statement_written_late_below_the_checkpoint_is_not_skipped(lrs, monkeypatch):
+def test_a_statement_written_late_below_the_checkpoint_is_not_skipped(shared_store, make_app, monkeypatch):
     """Batch A allocates its seqs, then batch B is stored and forwarded before A becomes
-    visible: the checkpoint passes A's seqs, so they must be remembered and sent later."""
+    visible: the checkpoint passes A's seqs, so they must be remembered and sent later. (Only
+    on MongoDB: the embedded store allocates and inserts a batch under one lock.)"""
+    lrs = make_app(mongo_uri=shared_store).extensions["lrs"]
     backend = lrs.statement_store
     allocated, release = threading.Event(), threading.Event()
     original = type(backend).allocate_seq

@@ -82,22 +82,25 @@ def test_values_storage_cannot_hold_are_refused_before_anything_is_written(app, 
     assert_nothing_pending(app, client, xapi_headers, good_id, before)
 
 
-def test_a_failure_after_the_pending_marker_is_rolled_back_at_once(app, client, xapi_headers, monkeypatch):
+def test_a_failure_in_the_middle_of_a_batch_is_rolled_back_at_once(either_store_app, xapi_headers, monkeypatch):
+    app, client = either_store_app, either_store_app.test_client()
     collection = app.extensions["lrs"].statement_store.collection
-    reveal = collection.update_many
+    insert_many = collection.insert_many
     calls = []
 
-    def lose_the_connection(*args, **kwargs):
+    def insert_then_lose_the_connection(*args, **kwargs):
+        result = insert_many(*args, **kwargs)
         if not calls:
             calls.append(args)
             raise AutoReconnect("connection lost mid-batch")
-        return reveal(*args, **kwargs)
+        return result
 
-    monkeypatch.setattr(collection, "update_many", lose_the_connection)
+    monkeypatch.setattr(collection, "insert_many", insert_then_lose_the_connection)
     statement_id = str(uuid.uuid4())
     before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     response = client.post("/xapi/statements", json=[statement(id=statement_id)], headers=xapi_headers)
     assert response.status_code == 500 and calls
+    assert collection.count_documents({"_id": statement_id}) == 0
     assert_nothing_pending(app, client, xapi_headers, statement_id, before)
 
 

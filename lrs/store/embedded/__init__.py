@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import IO, Any, Iterator
+from typing import IO, Any, ContextManager, Iterator
 
 import mongomock
 
@@ -132,6 +132,11 @@ class EmbeddedDatabase(_Guarded):
         """Store calls made inside (by this thread) reach the disk in one commit at its end; the
         work is acknowledged after that. One HTTP request is one unit of work."""
         return self._guard.unit_of_work()
+
+    def exclusively(self) -> ContextManager[None]:
+        """No other thread's store call runs inside (this thread's may); changes made inside reach
+        the disk together, at its end or at the end of the enclosing unit of work."""
+        return self._guard.held()
 
     def close(self) -> None:
         """Release the data folder (its file and lock); the store is unusable afterwards."""

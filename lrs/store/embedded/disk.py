@@ -50,15 +50,17 @@ class SqliteJournal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
-        self._changed: dict[tuple[str, Any], IndexedStore] = {}
+        self._changed: dict[tuple[str, Any], tuple[IndexedStore, bytes | None]] = {}
         self._dropped: list[str] = []
         self._reindexed: dict[str, IndexedStore] = {}
 
-    def touch(self, store: IndexedStore, key: Any) -> None:
-        self._changed[(store.name, key)] = store
+    def touch(self, store: IndexedStore, key: Any, encoded: bytes | None = None) -> None:
+        """The document changed; `encoded` is its BSON, when the caller has it (a later change of
+        the same document touches it again, without)."""
+        self._changed[(store.name, key)] = (store, encoded)
 
     def dropped(self, store: IndexedStore) -> None:
-        self._changed = {entry: s for entry, s in self._changed.items() if entry[0] != store.name}
+        self._changed = {entry: change for entry, change in self._changed.items() if entry[0] != store.name}
         self._dropped.append(store.name)
         self._reindexed.pop(store.name, None)
 
@@ -70,11 +72,13 @@ class SqliteJournal:
             return
         changed, dropped, reindexed = self._changed, self._dropped, self._reindexed
         self._changed, self._dropped, self._reindexed = {}, [], {}
-        present = [(name, key, store) for (name, key), store in changed.items() if store.get(key) is not None]
-        deleted = [(name, bson.encode({"_id": key})) for (name, key), store in changed.items()
+        present = [(name, key, store, encoded) for (name, key), (store, encoded) in changed.items()
+                   if store.get(key) is not None]
+        deleted = [(name, bson.encode({"_id": key})) for (name, key), (store, _) in changed.items()
                    if store.get(key) is None]
         # encoded one at a time as SQLite takes them: a 200 MB upload is never 200 MB of BSON at once
-        saved = ((name, bson.encode({"_id": key}), bson.encode(store.get(key))) for name, key, store in present)
+        saved = ((name, bson.encode({"_id": key}), encoded or bson.encode(store.get(key)))
+                 for name, key, store, encoded in present)
         db = self.db
         db.execute("BEGIN")
         try:

@@ -15,8 +15,11 @@ import itertools
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
+import bson
 import mongomock
-from mongomock import helpers
+from bson import ObjectId
+from bson.errors import InvalidDocument
+from mongomock import DuplicateKeyError, helpers
 from mongomock.aggregate import _accumulate_group as accumulate_group
 from mongomock.aggregate import _parse_expression as parse_expression
 from mongomock.aggregate import process_pipeline
@@ -30,7 +33,7 @@ from lrs.store.embedded.planner import Plan, best_plan
 
 
 class Journal(Protocol):
-    def touch(self, store: "IndexedStore", key: Any) -> None: ...
+    def touch(self, store: "IndexedStore", key: Any, encoded: bytes | None = None) -> None: ...
     def dropped(self, store: "IndexedStore") -> None: ...
     def indexes_changed(self, store: "IndexedStore") -> None: ...
 
@@ -79,6 +82,13 @@ class IndexedStore(CollectionStore):
         if key not in self._held:
             self._reindex(before, document)
         self._touch(key)
+
+    def insert(self, key: Any, document: dict, encoded: bytes) -> None:
+        """A new document, with its BSON (which the journal then need not encode again)."""
+        super().__setitem__(key, document)
+        self._reindex(None, document)
+        if self.journal:
+            self.journal.touch(self, key, encoded)
 
     def __delitem__(self, key: Any) -> None:
         before = self._documents.get(key)
@@ -186,6 +196,31 @@ class IndexedCursor(Cursor):
 
 class IndexedCollection(mongomock.Collection):
     """A mongomock collection whose queries start from its indexes."""
+
+    def _insert(self, data: Any, session: Any = None, ordered: bool = True) -> Any:
+        """mongomock's insert of one document, with one BSON round trip in C doing the work of its
+        checks and copies in Python: encoding refuses what MongoDB would, and decoding makes the
+        stored copy with datetimes as mongomock keeps them (naive UTC, milliseconds)."""
+        if session or not isinstance(data, Mapping):
+            return super()._insert(data, session, ordered)  # a list: mongomock calls back here per document
+        if not all(isinstance(key, str) for key in data):
+            raise ValueError("Document keys must be strings")
+        if any(key.startswith("$") for key in data):
+            raise InvalidDocument(f'Top-level field names cannot start with the "$" sign (found: {list(data)})')
+        if "_id" not in data:
+            data["_id"] = ObjectId()
+        encoded = bson.encode(data)
+        key = store_key(data["_id"])
+        if key in self._store:
+            raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+        document = bson.decode(encoded)
+        self._store.insert(key, document, encoded)
+        try:
+            self._ensure_uniques(document)
+        except DuplicateKeyError:
+            del self._store[key]
+            raise
+        return data["_id"]
 
     def find(self, filter: Mapping | None = None, projection: Any = None, skip: int = 0, limit: int = 0,
              sort: Any = None, **kwargs: Any) -> IndexedCursor:

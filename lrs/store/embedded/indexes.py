@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from bson import ObjectId
 from sortedcontainers import SortedList
@@ -71,29 +71,36 @@ def values_at(document: dict, path: str) -> list:
     return flat
 
 
+def reader(path: str) -> Callable[[dict], list]:
+    """`values_at` for one path, with the common cases answered without walking: a top-level
+    field, and a dotted path whose first part is absent or empty (a `via` with no entries)."""
+    if "." not in path:
+        return lambda document: values_at(document, path)
+    head = path.split(".", 1)[0]
+    return lambda document: values_at(document, path) if document.get(head) else []
+
+
 class Index:
     """One declared index: its fields and the sorted entries of every document it covers."""
 
     def __init__(self, fields: list[str]):
         self.fields = fields
+        self._readers = [reader(path) for path in fields]
         self.entries: SortedList = SortedList()
         self.multikey = [False] * len(fields)
         self.covered = 0  # documents with at least one entry
 
     def keys(self, document: dict) -> list[Key]:
         """The entries of one document: none when its leading field is missing or null."""
-        columns = []
-        for position, path in enumerate(self.fields):
-            values = values_at(document, path)
-            if position == 0:
-                values = [value for value in values if value is not None]
-                if not values:
-                    return []
-            elif not values:
-                values = [None]
-            if len(values) > 1:
+        columns = [read(document) for read in self._readers]
+        columns[0] = [value for value in columns[0] if value is not None]
+        if not columns[0]:
+            return []
+        for position, values in enumerate(columns):
+            if not values:
+                columns[position] = [None]
+            elif len(values) > 1:
                 self.multikey[position] = True
-            columns.append(values)
         identifier = document["_id"]
         tail = (*sort_key(identifier), identifier)
         if all(len(column) == 1 for column in columns):
