@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,10 +17,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bson
 import pytest
 import requests
 
 from lrs.server import free_port, spawned
+from lrs.store.embedded import embedded_database
 
 AUTH = ("admin", "admin-secret")
 HEADERS = {"X-Experience-API-Version": "1.0.3"}
@@ -185,3 +188,28 @@ def test_gunicorn_with_four_workers_on_the_embedded_store_does_not_start(tmp_pat
         gunicorn.wait(timeout=30)
     assert gunicorn.returncode != 0
     assert "keeps its data in one process's memory" in output
+
+
+def test_a_data_folder_of_the_earlier_table_layout_is_upgraded_with_its_documents(tmp_path):
+    """Files written before documents moved to a rowid table keep every document."""
+    old = sqlite3.connect(tmp_path / "store.sqlite3")
+    old.executescript("CREATE TABLE documents (collection TEXT NOT NULL, id BLOB NOT NULL, body BLOB NOT NULL, "
+                      "PRIMARY KEY (collection, id)) WITHOUT ROWID;")
+    old.execute("INSERT INTO documents VALUES (?, ?, ?)",
+                ("things", bson.encode({"_id": "kept"}), bson.encode({"_id": "kept", "n": 1})))
+    old.commit()
+    old.close()
+    database = embedded_database("lrs", str(tmp_path))
+    try:
+        assert database["things"].find_one({"_id": "kept"}) == {"_id": "kept", "n": 1}
+        database["things"].insert_one({"_id": "new", "n": 2})
+    finally:
+        database.close()
+    database = embedded_database("lrs", str(tmp_path))
+    try:
+        assert sorted(doc["_id"] for doc in database["things"].find()) == ["kept", "new"]
+    finally:
+        database.close()
+    [layout] = sqlite3.connect(tmp_path / "store.sqlite3").execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'documents'").fetchone()
+    assert "WITHOUT ROWID" not in layout

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import inspect
 import itertools
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
@@ -19,11 +20,11 @@ import bson
 import mongomock
 from bson import ObjectId
 from bson.errors import InvalidDocument
-from mongomock import DuplicateKeyError, helpers
+from mongomock import DuplicateKeyError, OperationFailure, helpers
 from mongomock.aggregate import _accumulate_group as accumulate_group
 from mongomock.aggregate import _parse_expression as parse_expression
 from mongomock.aggregate import process_pipeline
-from mongomock.collection import Cursor, _copy_field
+from mongomock.collection import Cursor, _copy_field, validate_is_mapping
 from mongomock.command_cursor import CommandCursor
 from mongomock.filtering import BsonComparable, filter_applies, resolve_key, resolve_sort_key
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
@@ -106,7 +107,7 @@ class IndexedStore(CollectionStore):
         keys = [store_key(document["_id"]) for document in documents]
         affected = {name: index for name, index in self.secondary.items()
                     if fields is None or any(path.split(".", 1)[0] in fields for path in index.fields)}
-        before = {key: {name: index.keys(self._documents[key]) for name, index in affected.items()} for key in keys}
+        before = {key: _keys_of(self._documents[key], affected) for key in keys}
         self._held.update(keys)
         try:
             yield
@@ -114,8 +115,9 @@ class IndexedStore(CollectionStore):
             self._held.difference_update(keys)
             for key in keys:
                 current = self._documents.get(key)
+                after = _keys_of(current, affected) if current else {}
                 for name, index in affected.items():
-                    index.replace(before[key][name], index.keys(current) if current else [])
+                    index.replace(before[key][name], after.get(name, []))
                 self._touch(key)
 
     def unique_fields(self) -> set[str]:
@@ -137,12 +139,20 @@ class IndexedStore(CollectionStore):
         return [document for document in map(self._documents.get, plan.every_id()) if document is not None]
 
     def _reindex(self, before: dict | None, after: dict | None) -> None:
+        seen_before: dict = {}
+        seen_after: dict = {}
         for index in self.secondary.values():
-            index.replace(index.keys(before) if before else [], index.keys(after) if after else [])
+            index.replace(index.keys(before, seen_before) if before else [], index.keys(after, seen_after) if after else [])
 
     def _touch(self, key: Any) -> None:
         if self.journal:
             self.journal.touch(self, key)
+
+
+def _keys_of(document: dict, indexes: dict[str, Index]) -> dict[str, list]:
+    """The document's entries in each of these indexes, by index name."""
+    seen: dict = {}
+    return {name: index.keys(document, seen) for name, index in indexes.items()}
 
 
 class IndexedDatabaseStore(DatabaseStore):
@@ -194,6 +204,11 @@ class IndexedCursor(Cursor):
         return self._page
 
 
+# What pymongo's find accepts besides filter, projection, skip, limit, sort and collation: mongomock
+# ignores these (max_time_ms, allow_disk_use and the rest change nothing in memory).
+FIND_OPTIONS = frozenset(inspect.signature(mongomock.Collection.find).parameters) - {"self", "kwargs"}
+
+
 class IndexedCollection(mongomock.Collection):
     """A mongomock collection whose queries start from its indexes."""
 
@@ -223,10 +238,14 @@ class IndexedCollection(mongomock.Collection):
         return data["_id"]
 
     def find(self, filter: Mapping | None = None, projection: Any = None, skip: int = 0, limit: int = 0,
-             sort: Any = None, **kwargs: Any) -> IndexedCursor:
-        cursor = super().find(filter, projection, skip, limit, sort=sort, **kwargs)
-        indexed = IndexedCursor(self, cursor._spec, sort, projection, skip, limit)
-        return indexed
+             sort: Any = None, collation: Any = None, **kwargs: Any) -> IndexedCursor:
+        """mongomock's find, making one cursor (an IndexedCursor) rather than two."""
+        spec = {} if filter is None else filter
+        validate_is_mapping("filter", spec)
+        unknown = [name for name, value in kwargs.items() if value and name not in FIND_OPTIONS]
+        if unknown:
+            raise OperationFailure(f"Unrecognized field '{unknown[0]}'")
+        return IndexedCursor(self, spec, sort, projection, skip, limit, collation=collation)
 
     def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> dict | None:
         if filter is None:

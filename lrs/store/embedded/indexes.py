@@ -23,6 +23,8 @@ from sortedcontainers import SortedList
 
 TOP = float("inf")  # as a rank, sorts after every value: closes ranges
 MISSING = object()
+NULL = (0, 0)  # the sort key of None
+ID = object()  # where Index.keys keeps a document's id part in `seen`
 Key = tuple
 
 
@@ -90,23 +92,32 @@ class Index:
         self.multikey = [False] * len(fields)
         self.covered = 0  # documents with at least one entry
 
-    def keys(self, document: dict) -> list[Key]:
-        """The entries of one document: none when its leading field is missing or null."""
-        columns = [read(document) for read in self._readers]
-        columns[0] = [value for value in columns[0] if value is not None]
-        if not columns[0]:
-            return []
-        for position, values in enumerate(columns):
-            if not values:
-                columns[position] = [None]
-            elif len(values) > 1:
+    def keys(self, document: dict, seen: dict | None = None) -> list[Key]:
+        """The entries of one document: none when its leading field is missing or null.
+
+        `seen` carries what one document's paths were read as between the indexes of a
+        collection, which share most fields (`seq`, `_id`)."""
+        seen = {} if seen is None else seen
+        columns = []
+        for position, path in enumerate(self.fields):
+            keyed = seen.get(path)
+            if keyed is None:
+                keyed = seen[path] = [sort_key(value) for value in self._readers[position](document)]
+            if position == 0:
+                keyed = [key for key in keyed if key != NULL]
+                if not keyed:
+                    return []
+            elif not keyed:
+                keyed = [NULL]
+            if len(keyed) > 1:
                 self.multikey[position] = True
-        identifier = document["_id"]
-        tail = (*sort_key(identifier), identifier)
-        if all(len(column) == 1 for column in columns):
-            return [(*itertools.chain.from_iterable(sort_key(column[0]) for column in columns), *tail)]
-        return list(dict.fromkeys((*itertools.chain.from_iterable(map(sort_key, combo)), *tail)
-                                  for combo in itertools.product(*columns)))
+            columns.append(keyed)
+        tail = seen.get(ID)
+        if tail is None:
+            tail = seen[ID] = (*sort_key(document["_id"]), document["_id"])
+        if all(len(keyed) == 1 for keyed in columns):
+            return [sum((keyed[0] for keyed in columns), ()) + tail]
+        return list(dict.fromkeys(sum(combination, ()) + tail for combination in itertools.product(*columns)))
 
     def build(self, documents: Iterable[dict]) -> None:
         keyed = [self.keys(document) for document in documents]
