@@ -16,13 +16,17 @@ Use it with gunicorn directly: `gunicorn -k lrs.worker.BufferingWorker --threads
 from __future__ import annotations
 
 import os
+import time
+from typing import Any
 
 from gunicorn.workers.base import Worker
 from waitress import create_server, wasyncore
+from waitress.channel import HTTPChannel
 
 from lrs.settings import CORE_SETTINGS, Settings
 
 HEARTBEAT_SECONDS = 1.0
+DRAIN_POLL_SECONDS = 0.05
 # How much of a response the loop holds for a client before the thread producing it waits: small
 # answers free their thread at once, a large download stays paced by its reader (bounded memory).
 OUTPUT_BUFFER_BYTES = 4 * 1024 * 1024
@@ -44,6 +48,25 @@ class BufferingWorker(Worker):
             while self.alive and self.ppid == os.getppid():
                 self.notify()
                 wasyncore.loop(timeout=HEARTBEAT_SECONDS, use_poll=True, map=channels, count=1)
+            self._drain(server, channels)
         finally:
+            server.task_dispatcher.shutdown()  # before close(), which closes the trigger a finishing thread pulls
             server.close()
-            server.task_dispatcher.shutdown()
+
+    def _drain(self, server: Any, channels: dict) -> None:
+        """A graceful stop: accept nothing new, and keep the loop running until the requests in
+        the threads are answered and sent (for at most gunicorn's graceful timeout)."""
+        for dispatcher in list(channels.values()):
+            dispatcher.accepting = False  # the listeners read nothing more; connections are unaffected
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        wasyncore.loop(timeout=0, use_poll=True, map=channels, count=1)  # what already arrived is read
+        while time.monotonic() < deadline and _busy(server, channels):
+            self.notify()
+            wasyncore.loop(timeout=DRAIN_POLL_SECONDS, use_poll=True, map=channels, count=1)
+
+
+def _busy(server: Any, channels: dict) -> bool:
+    """A request is queued or running, or an answer is still being written."""
+    dispatcher = server.task_dispatcher
+    return bool(dispatcher.queue) or dispatcher.active_count > 0 or any(
+        isinstance(channel, HTTPChannel) and channel.total_outbufs_len > 0 for channel in list(channels.values()))

@@ -2,6 +2,7 @@
 neither keep other requests from being answered nor stay open past LRS_READ_TIMEOUT."""
 from __future__ import annotations
 
+import signal
 import socket
 import time
 from contextlib import ExitStack
@@ -71,3 +72,26 @@ def test_the_worker_leaves_forwarded_headers_to_the_application():
 
         assert [wrong_secret("203.0.113.7") for _ in range(3)] == [401, 401, 429]
         assert wrong_secret("198.51.100.9") == 401  # another client behind the same proxy
+
+
+def test_a_download_in_flight_when_the_server_stops_is_finished_with_no_error_logged(tmp_path):
+    """gunicorn's graceful stop: the worker accepts nothing new but keeps its loop running until
+    what its threads answer is sent. (It used to stop the loop at once and close waitress's
+    trigger under a thread still answering: the answer was cut off and a traceback logged.)"""
+    log = tmp_path / "lrs.log"
+    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_LOG_LEVEL": "INFO"}
+    document = b"x" * (12 * 1024 * 1024)  # three times what the loop buffers for a client: the thread waits on it
+    with open(log, "wb") as output, spawned(env, stdout=output) as (endpoint, process):
+        state = (f"{endpoint}/activities/state?activityId=http://example.com/a&stateId=big"
+                 '&agent={"mbox":"mailto:ada@example.com"}')
+        assert requests.put(state, data=document, auth=AUTH, headers=HEADERS, timeout=60).status_code == 204
+        with requests.get(state, auth=AUTH, headers=HEADERS, timeout=60, stream=True) as download:
+            chunks = download.iter_content(256 * 1024)
+            received = len(next(chunks))
+            process.send_signal(signal.SIGTERM)
+            for chunk in chunks:
+                received += len(chunk)
+                time.sleep(0.01)  # a slow reader: the answer outlasts the loop's 1 s poll
+        assert download.status_code == 200 and received == len(document)
+        process.wait(60)
+    assert "Traceback" not in log.read_text(errors="replace")
