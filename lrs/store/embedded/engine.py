@@ -196,11 +196,11 @@ class IndexedCursor(Cursor):
         key = (self._factory, self._skip, self._limit)
         if self._page_key != key:
             wanted = self._skip + abs(self._limit)
-            documents = itertools.islice(
-                self.collection._get_dataset(self._spec, self._sort, self._projection, dict, wanted), wanted)
+            documents = itertools.islice(self.collection._get_dataset(
+                self._spec, self._sort, self._projection, dict, wanted, self._skip), abs(self._limit))
             if self.collection.codec_options.tz_aware:
                 documents = map(helpers.make_datetime_timezone_aware_in_document, documents)
-            self._page, self._page_key = list(documents)[self._skip:], key
+            self._page, self._page_key = list(documents), key
         return self._page
 
 
@@ -254,6 +254,14 @@ class IndexedCollection(mongomock.Collection):
             filter = {"_id": filter}
         return next(iter(self.find(filter, *args, **kwargs).limit(1)), None)
 
+    def count_documents(self, filter: Mapping, **kwargs: Any) -> int:
+        """An exact plan counts its index entries (each document's one), reading no document."""
+        if not kwargs and isinstance(filter, Mapping):
+            plan = self._store.plan(helpers.patch_datetime_awareness_in_document(filter))
+            if plan is not None and plan.exact:
+                return plan.count
+        return super().count_documents(filter, **kwargs)
+
     def aggregate(self, pipeline: list[dict], session: Any = None, **kwargs: Any) -> Any:
         """A leading `$match` is a query (using the indexes), not a filter over a copy of all;
         when a `$project` or `$group` follows, only the fields it reads are copied out."""
@@ -281,22 +289,24 @@ class IndexedCollection(mongomock.Collection):
         if plan is None:
             return super()._iter_documents(filter)
         candidates = self._store.every_candidate(plan)
-        applies = _final_check(filter)
+        applies = _final_check(filter, plan)
         return (document for document in candidates if applies(document))
 
     def _get_dataset(self, spec: Mapping, sort: Any, fields: Any, as_class: Any,
-                     limit: int | None = None) -> Iterator[dict]:
+                     limit: int | None = None, skip: int = 0) -> Iterator[dict]:
+        """The matching documents, sorted, from the `skip`th on (those before are not copied);
+        `limit` counts from the first."""
         sort = list(sort.items()) if isinstance(sort, dict) else sort
         plan = self._store.plan(spec, sort, limit)
         if plan is None or not sort or any(str(name).startswith("$") for name, _ in sort):
-            yield from super()._get_dataset(spec, sort, fields, as_class)
+            yield from itertools.islice(super()._get_dataset(spec, sort, fields, as_class), skip, None)
             return
-        applies = _final_check(spec)
+        applies = _final_check(spec, plan)
         if plan.follows(sort):
             documents = self._in_plan_order(plan, spec, sort, limit, applies)
         else:
             documents = filter(applies, in_order(self._store.every_candidate(plan), sort))
-        for document in documents:
+        for document in itertools.islice(documents, skip, None):
             yield self._copy_only_fields(document, fields, as_class)
 
     def _in_plan_order(self, plan: Plan, spec: Mapping, sort: list, limit: int | None,
@@ -310,7 +320,7 @@ class IndexedCollection(mongomock.Collection):
             if applies(document):
                 found.add(store_key(document["_id"]))
                 yield document
-            if limit and read == plan.read_budget(limit) and len(found) < limit:
+            if limit and read == plan.read_budget(limit) and len(found) < limit and not plan.exact:
                 narrow = self._store.plan(spec)
                 if narrow is not None and narrow.count < plan.count - read:
                     rest = in_order(self._store.every_candidate(narrow), sort)
@@ -485,9 +495,12 @@ def _plain_order(values: list, reverse: bool) -> list[int] | None:
         return None
 
 
-def _final_check(filter: Mapping) -> Callable[[dict], bool]:
+def _final_check(filter: Mapping, plan: Plan | None = None) -> Callable[[dict], bool]:
     """filter_applies, but an `_id` `$in` list of strings is tested as a set: mongomock walks the
-    list for every document, so checking a batch's ids cost the square of the batch."""
+    list for every document, so checking a batch's ids cost the square of the batch; and nothing
+    for the documents of an exact plan."""
+    if plan is not None and plan.exact:
+        return lambda document: True
     ids = filter.get("_id") if isinstance(filter, Mapping) else None
     if not (isinstance(ids, Mapping) and set(ids) == {"$in"} and isinstance(ids["$in"], list)
             and all(isinstance(i, str) for i in ids["$in"])):

@@ -26,6 +26,7 @@ from bson import ObjectId
 from lrs.store.embedded.indexes import TOP, Index, Key, Scan, sort_key
 
 SCALARS = (str, int, float, dt.datetime, ObjectId, bytes)
+RANGE_OPERATORS = {"$gt", "$gte", "$lt", "$lte"}
 SAMPLE = 16  # documents an ordered plan reads ahead to see how often its order meets the filter
 GIVE_WAY_AFTER = 4  # an ordered plan reading this many times what it was expected to read gives way
 INTERSECT_FACTOR = 20  # plans up to this many times wider than the narrowest filter its ids
@@ -55,6 +56,7 @@ class Plan:
     along: float = 1.0  # the share of documents along `order` that match the filter (sampled)
     setup: float = 0.0  # the cost of the id sets its scans are filtered by
     fields: frozenset = frozenset()  # the fields whose conditions bound its scans
+    exact: bool = False  # its ranges hold exactly the documents its conditions match, each once
 
     def __post_init__(self) -> None:
         self.count = sum(scan.count() for scan in self.scans)
@@ -132,7 +134,24 @@ def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
         for plan in plans:
             if plan.follows(sort):
                 plan.along = _sampled(plan, applies, documents, reverse=sort[0][1] < 0)
-    return min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
+    best = min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
+    if best is not None:
+        best.exact = best.exact and set(filter) == best.fields and all(map(_whole, filter.values()))
+    return best
+
+
+def _whole(value: Any) -> bool:
+    """The condition on a field is all in what the planner reads of it (no other operator)."""
+    if _usable(value):
+        return True
+    if not isinstance(value, dict) or not value or not set(value) <= RANGE_OPERATORS | {"$eq", "$in"} \
+            or len(set(value) & {"$eq", "$in"}) > 1 or len(set(value) & {"$gt", "$gte"}) > 1 \
+            or len(set(value) & {"$lt", "$lte"}) > 1:
+        return False
+    if "$in" in value and not (isinstance(value["$in"], list) and value["$in"] and all(map(_usable, value["$in"]))):
+        return False
+    ranks = {sort_key(value[operator])[0] for operator in set(value) & RANGE_OPERATORS if _usable(value[operator])}
+    return all(_usable(operand) for name, operand in value.items() if name != "$in") and len(ranks) <= 1
 
 
 def _sampled(plan: Plan, applies: Callable[[dict], bool], documents: Mapping, reverse: bool) -> float:
@@ -236,11 +255,17 @@ def _index_plan(index: Index, conditions: dict[str, Condition]) -> Plan | None:
         starts = [start + condition.points[0] for start in starts]
         position += 1
     ranged = conditions.get(index.fields[position]) if position < len(index.fields) else None
+    if ranged is not None and ranged.low and ranged.high and index.multikey[position]:
+        ranged = Condition(low=ranged.low)  # an array may meet each bound with another element: one bound, as MongoDB
     low, high = _bounds(ranged)
     order = _order(index, position)
     scans = [Scan(index, start + low, start + high, position if order else None) for start in starts]
     bounded = position + (ranged is not None and (ranged.low is not None or ranged.high is not None))
-    return Plan(scans, order, fields=frozenset(index.fields[:bounded]))
+    used = [conditions[name] for name in index.fields[:bounded]]
+    exact = not any(index.multikey[:bounded]) and all(
+        not (condition.points and (condition.low or condition.high)) for condition in used) and all(
+        condition.points is None or len(condition.points) == 1 for condition in used[1:])
+    return Plan(scans, order, fields=frozenset(index.fields[:bounded]), exact=exact)
 
 
 def _order(index: Index, position: int) -> tuple[str, ...]:
