@@ -1,4 +1,4 @@
-"""Caliper events/s through POST /caliper/event, in envelopes of 100 events.
+"""Caliper events/s through POST /caliper/event, in envelopes of 100 events, then GET /caliper/events.
 
     python benchmarks/caliper_events.py                  # an in-process server on the embedded store
     python benchmarks/caliper_events.py --events 5000 --clients 4
@@ -7,7 +7,9 @@
 
 Gets a Bearer token from POST /oauth/token, then posts envelopes of mixed events (assessment
 items with responses, grades with scores, media, navigation, sessions) from concurrent clients,
-and prints events/s with p50/p99 latency per envelope. Every envelope must answer 200.
+and prints events/s with p50/p99 latency per envelope. Every envelope must answer 200. Then it
+lists the events (GET /caliper/events: first page, a page half-way, one learner's, a sensor's) and
+prints p50/p99 per listing over `--list-rounds` requests.
 
 On the embedded store throughput falls as the store fills; measure against a real MongoDB
 (LRS_MONGO_URI, or --url of a server using one) for production figures.
@@ -121,6 +123,27 @@ def run(url: str, token: str, total: int, size: int, clients: int) -> tuple[floa
     return time.perf_counter() - started, latencies
 
 
+def listings(url: str, token: str, total: int, rounds: int) -> None:
+    """p50/p99 of GET /caliper/events pages: the newest, half-way down, one learner's, one sensor's."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    queries = {"newest 100": {"limit": 100}, "100 at offset total/2": {"limit": 100, "offset": total // 2},
+               "one learner's 100": {"limit": 100, "actorId": "https://example.edu/users/7"},
+               "one sensor's 100": {"limit": 100, "sensor": "https://example.edu/sensors/1"}}
+    for name, params in queries.items():
+        latencies = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            response = session.get(f"{url}/caliper/events", params=params, timeout=120)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"{name}: {response.status_code}: {response.text[:500]}")
+        ordered = sorted(latencies)
+        print(f"GET /caliper/events {name:<24} p50 {statistics.median(ordered) * 1000:7.1f} ms   "
+              f"p99 {ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000:7.1f} ms   "
+              f"({response.json()['pagination']['total']} matching)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000, help="events to send (default 2000)")
@@ -129,16 +152,19 @@ def main() -> None:
     parser.add_argument("--url", help="base URL of a running LRS (default: start one in-process)")
     parser.add_argument("--client-id", default=KEY)
     parser.add_argument("--client-secret", default=SECRET)
+    parser.add_argument("--list-rounds", type=int, default=20, help="GETs per listing (default 20)")
     args = parser.parse_args()
 
     with (remote_server(args.url, args.client_id, args.client_secret) if args.url else local_server()) \
             as (url, client_id, secret):
-        seconds, latencies = run(url, access_token(url, client_id, secret), args.events, args.size, args.clients)
-    ordered = sorted(latencies)
-    print(f"{args.events} Caliper events in {len(latencies)} envelopes of {args.size}, {args.clients} clients, "
-          f"{'in-process server, embedded store' if not args.url else args.url}")
-    print(f"{args.events / seconds:10.1f} events/s   envelope p50 {statistics.median(ordered) * 1000:7.1f} ms   "
-          f"p99 {ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000:7.1f} ms")
+        token = access_token(url, client_id, secret)
+        seconds, latencies = run(url, token, args.events, args.size, args.clients)
+        ordered = sorted(latencies)
+        print(f"{args.events} Caliper events in {len(latencies)} envelopes of {args.size}, {args.clients} clients, "
+              f"{'in-process server, embedded store' if not args.url else args.url}")
+        print(f"{args.events / seconds:10.1f} events/s   envelope p50 {statistics.median(ordered) * 1000:7.1f} ms   "
+              f"p99 {ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000:7.1f} ms")
+        listings(url, token, args.events, args.list_rounds)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ TINY = {
     "statements.py": ["--statements", "40", "--batch", "10", "--clients", "2", "--queries", "2", "--port", "0"],
     "documents.py": ["--documents", "20", "--increments", "10", "--clients", "2", "--large-mb", "1", "--port", "0"],
     "attachments.py": ["--mb", "1", "--port", "0"],
-    "caliper_events.py": ["--events", "20", "--size", "10", "--clients", "1"],
+    "caliper_events.py": ["--events", "20", "--size", "10", "--clients", "1", "--list-rounds", "2"],
     "h5p_analytics.py": ["--statements", "300", "--learners", "10", "--contents", "5", "--classes", "2",
                          "--batch", "100", "--rounds", "1"],
     "forwarding.py": ["--statements", "50", "--batch-size", "20", "--outage", "0", "--port", "0"],
