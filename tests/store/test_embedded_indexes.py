@@ -188,7 +188,9 @@ def test_aggregations_answer_what_mongomock_answers():
     pipelines = [
         [{"$match": {"activities": "x"}}, *FIGURES, {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}],
         [{"$match": {"activities": {"$in": ["x", "y"]}}}, *rows],
-        [{"$match": {}}, {"$group": {"_id": "$mixed", "n": {"$sum": 1}, "first": {"$first": "$seq"}}}],
+        [{"$match": {}}, {"$group": {"_id": "$mixed", "n": {"$sum": 1}, "first": {"$first": "$seq"},
+                                     "raws": {"$addToSet": "$result.raw"}, "mixed": {"$addToSet": "$mixed"}}}],
+        [{"$match": {"activities": "nothing"}}, {"$group": {"_id": None, "n": {"$sum": 1}, "a": {"$addToSet": "$a"}}}],
         [{"$match": {"seq": {"$gte": 0}}}, {"$sort": {"mixed": 1, "seq": -1}}, {"$project": {"mixed": 1}}],
         [{"$match": {"activities": "y"}}, {"$project": {"raw": 0}}, {"$sort": {"stored": -1, "_id": 1}}],
         [{"$match": {"activities": "z"}}, {"$group": {"_id": {"v": "$verb", "r": "$result.max"},

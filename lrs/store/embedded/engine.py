@@ -362,7 +362,8 @@ def run_pipeline(documents: list[dict], database: Any, pipeline: list[dict], ses
         if operator == "$sort" and isinstance(options, Mapping) and all(
                 isinstance(direction, int) and not str(name).startswith("$") for name, direction in options.items()):
             documents = in_order(list(documents), list(options.items()))
-        elif operator == "$group" and isinstance(options, Mapping) and options.get("_id"):
+        elif operator == "$group" and isinstance(options, Mapping) and "_id" in options and (
+                options["_id"] is None or options["_id"]):
             documents = _grouped(list(documents), options)
         else:
             documents = list(process_pipeline(documents, database, [stage], session))
@@ -372,19 +373,39 @@ def run_pipeline(documents: list[dict], database: Any, pipeline: list[dict], ses
 def _grouped(documents: list[dict], options: Mapping) -> list[dict]:
     """mongomock's `$group`: groups in the order of their keys, each document's accumulated in
     the order received; gathered by a hashable twin of the key instead of by sorting them all."""
-    groups: dict[Any, tuple[Any, list[dict]]] = {}
+    groups: dict[Any, tuple[Any, list[dict]]] = {None: (None, [])} if options["_id"] is None else {}
     for document in documents:
+        if options["_id"] is None:  # one group of all (also of none, as mongomock)
+            groups[None][1].append(document)
+            continue
         try:
             key = parse_expression(options["_id"], document, ignore_missing_keys=True)
         except KeyError:
             key = None
         groups.setdefault(_hashable(key), (key, []))[1].append(document)
+    sets = {name: spec["$addToSet"] for name, spec in options.items()
+            if name != "_id" and isinstance(spec, Mapping) and set(spec) == {"$addToSet"}}
+    others = {name: spec for name, spec in options.items() if name not in sets}
     rows = []
     for key, members in _by_key(list(groups.values())):
-        row = accumulate_group(options, members)
+        row = accumulate_group(others, members)
+        row.update({name: _set_of(expression, members) for name, expression in sets.items()})
         row["_id"] = key
         rows.append(row)
     return rows
+
+
+def _set_of(expression: Any, documents: list[dict]) -> list:
+    """mongomock's `$addToSet` (falsy values as null, in the order first met), by hashing rather
+    than by comparing each value with every one kept."""
+    kept: dict[Any, Any] = {}
+    for document in documents:
+        try:
+            value = parse_expression(expression, document) or None
+        except KeyError:
+            continue
+        kept.setdefault(_hashable(value), value)
+    return list(kept.values())
 
 
 def _hashable(value: Any) -> Any:
