@@ -401,6 +401,8 @@ class StatementStore:
 
     def consistent_through(self, now: dt.datetime) -> dt.datetime:
         """Now, unless a batch is still being written: then just before its stored time."""
+        if self._exclusively is not None:
+            return now  # a batch is visible whole once its lock is released (see the module docstring)
         pending = self.batches.find_one({}, {"stored": 1}, sort=[("stored", ASCENDING)])
         if pending is None:
             return now

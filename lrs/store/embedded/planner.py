@@ -128,6 +128,9 @@ def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
               applies: Callable[[dict], bool] | None = None) -> Plan | None:
     """The cheapest plan for the filter, or None when only a scan of every document will do.
     `applies` (the filter's check) samples the ordered plans' first documents."""
+    ids = _pinned_ids(filter)
+    if ids is not None and not sort:
+        return Plan([IdScan(documents, ids)])  # at most one document per id: no index reads fewer
     plans = _plans(filter, {}, documents, indexes)
     plans.extend(_sort_only(sort, documents, indexes))
     if sort and limit and applies:
@@ -327,6 +330,14 @@ def _condition(value: Any) -> Condition | None:
     if condition.low and condition.high and condition.low[0][0] != condition.high[0][0]:
         condition.high = None  # bounds of two types match nothing; the check says so
     return condition if condition else None
+
+
+def _pinned_ids(filter: Mapping) -> list | None:
+    """The ids a filter names by equality or `$in` on `_id` (the store's lookups by id), if it does."""
+    if "_id" not in filter:
+        return None
+    condition = _condition(filter["_id"])
+    return condition.values if condition is not None and condition.values else None
 
 
 def _usable(value: Any) -> bool:
