@@ -204,22 +204,27 @@ class Filtered:
 
     def __init__(self, scan: Any, others: list[Plan], share: float):
         self.scan, self.others, self.share = scan, others, share
-        self._sets: list[set] | None = None
+        self._allowed: set | None = None
 
     def count(self) -> int:
         return math.ceil(self.scan.count() * self.share)
 
-    def _kept(self, identifier: Any) -> bool:
-        if self._sets is None:
-            self._sets = sorted((set(plan.every_id()) for plan in self.others), key=len)
-        return all(identifier in ids for ids in self._sets)
+    def allowed(self) -> set:
+        """The ids every other plan has (built once, at first use)."""
+        if self._allowed is None:
+            sets = [set(itertools.chain.from_iterable(scan.identifiers() for scan in plan.scans))
+                    for plan in self.others]
+            self._allowed = set.intersection(*sets)
+        return self._allowed
 
     def identifiers(self) -> list:
-        return [identifier for identifier in self.scan.identifiers() if self._kept(identifier)]
+        allowed = self.allowed()
+        return [identifier for identifier in self.scan.identifiers() if identifier in allowed]
 
     def __call__(self, reverse: bool) -> Iterator[tuple[Any, Any]]:
+        allowed = self.allowed()
         for key, identifier in self.scan(reverse):
-            if self._kept(identifier):
+            if identifier in allowed:
                 yield key, identifier
 
 
