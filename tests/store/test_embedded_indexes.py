@@ -196,6 +196,21 @@ def test_aggregations_answer_what_mongomock_answers():
         [{"$match": {"activities": "z"}}, {"$group": {"_id": {"v": "$verb", "r": "$result.max"},
                                                       "docs": {"$push": "$$ROOT"}}}],
         [{"$sort": {"result.scaled": -1, "seq": 1}}, {"$limit": 20}],
+        # compiled expressions: missing fields, nulls, dates, the dict form of $cond, documents
+        [{"$match": {}}, {"$project": {
+            "seq": 1, "absent": 1, "since": {"$subtract": ["$stored", "$timestamp"]},
+            "before": {"$subtract": ["$stored", 1000]}, "half": {"$divide": ["$result.raw", 2]},
+            "total": {"$add": ["$result.raw", "$result.max", 1]}, "none": {"$multiply": ["$absent", 2]},
+            "pick": {"$cond": {"if": {"$gt": ["$result.max", "$result.raw"]}, "then": "$result.raw", "else": "$absent"}},
+            "either": {"$ifNull": ["$result.scaled", "$absent"]}, "pair": {"a": "$actor", "b": "$absent"},
+            "same": {"$eq": ["$absent", None]}, "low": {"$lte": ["$result.raw", 3]},
+            "unknown": {"$cond": [{"$gt": ["$absent", 1]}, "yes", "no"]}}}],
+        [{"$match": {"seq": {"$lt": 150}}}, {"$group": {
+            "_id": {"a": "$actor", "m": "$result.max"}, "raws": {"$push": "$result.raw"},
+            "least": {"$min": "$result.raw"}, "mean": {"$avg": "$seq"}, "flags": {"$addToSet": {"$gt": ["$seq", 50]}}}}],
+        [{"$match": {}}, {"$addFields": {"first": {"$cond": [{"$eq": ["$verb", verbs[0]]}, 1, 0]},
+                                         "gone": "$absent", "pair": {"$ne": ["$actor", "a"]}}},
+         {"$sort": {"seq": 1}}, {"$limit": 30}],
     ]
     for pipeline in pipelines:
         assert naive(list(indexed.aggregate(pipeline))) == naive(list(plain.aggregate(pipeline))), pipeline

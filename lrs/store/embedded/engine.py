@@ -21,6 +21,7 @@ import mongomock
 from bson import ObjectId
 from bson.errors import InvalidDocument
 from mongomock import DuplicateKeyError, OperationFailure, helpers
+from mongomock.aggregate import _GROUPING_OPERATOR_MAP as GROUPING_OPERATORS
 from mongomock.aggregate import _accumulate_group as accumulate_group
 from mongomock.aggregate import _parse_expression as parse_expression
 from mongomock.aggregate import process_pipeline
@@ -29,6 +30,7 @@ from mongomock.command_cursor import CommandCursor
 from mongomock.filtering import BsonComparable, filter_applies, resolve_key, resolve_sort_key
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
+from lrs.store.embedded.expressions import Unsupported, compile_expression
 from lrs.store.embedded.indexes import MISSING, Index
 from lrs.store.embedded.planner import Plan, best_plan
 
@@ -365,47 +367,106 @@ def run_pipeline(documents: list[dict], database: Any, pipeline: list[dict], ses
         elif operator == "$group" and isinstance(options, Mapping) and "_id" in options and (
                 options["_id"] is None or options["_id"]):
             documents = _grouped(list(documents), options)
+        elif operator in ("$project", "$addFields") and _plain_fields(options, operator == "$project"):
+            documents = _with_fields(list(documents), options, operator == "$project")
         else:
             documents = list(process_pipeline(documents, database, [stage], session))
     return CommandCursor(documents)
+
+
+def _evaluator(expression: Any, ignore_missing: bool) -> Callable[[dict], Any]:
+    """The expression compiled, or else mongomock's parser for each document."""
+    try:
+        return compile_expression(expression, ignore_missing)
+    except Unsupported:
+        return lambda document: parse_expression(expression, document, ignore_missing_keys=ignore_missing)
+
+
+def _plain_fields(options: Any, projecting: bool) -> bool:
+    """A `$project` of top-level inclusions and computed fields (no exclusion, no `_id` rule),
+    or an `$addFields` of top-level fields."""
+    if not isinstance(options, Mapping) or not options or "_id" in options:
+        return False
+    if any("." in str(name) or str(name).startswith("$") for name in options):
+        return False
+    return not projecting or all(_inclusion(value) is not False for value in options.values())
+
+
+def _inclusion(value: Any) -> bool | None:
+    """True or False for a $project inclusion or exclusion flag, None for an expression."""
+    if isinstance(value, (dict, str, list)) or value not in (0, 1, True, False):
+        return None
+    return bool(value)
+
+
+def _with_fields(documents: list[dict], options: Mapping, projecting: bool) -> list[dict]:
+    """mongomock's `$project` (inclusions, `_id`, computed fields) or `$addFields` (every field,
+    computed ones set), each expression compiled once; a missing field leaves its key out."""
+    computed = {name: _evaluator(value, True) for name, value in options.items()
+                if not projecting or _inclusion(value) is None}
+    included = [name for name in options if name not in computed] + ["_id"]
+    shaped = []
+    for document in documents:
+        out = {name: document[name] for name in included if name in document} if projecting else dict(document)
+        for name, evaluate in computed.items():
+            try:
+                out[name] = evaluate(document)
+            except KeyError:
+                continue
+        shaped.append(out)
+    return shaped
 
 
 def _grouped(documents: list[dict], options: Mapping) -> list[dict]:
     """mongomock's `$group`: groups in the order of their keys, each document's accumulated in
     the order received; gathered by a hashable twin of the key instead of by sorting them all."""
     groups: dict[Any, tuple[Any, list[dict]]] = {None: (None, [])} if options["_id"] is None else {}
+    key_of = _evaluator(options["_id"], True)
     for document in documents:
         if options["_id"] is None:  # one group of all (also of none, as mongomock)
             groups[None][1].append(document)
             continue
         try:
-            key = parse_expression(options["_id"], document, ignore_missing_keys=True)
+            key = key_of(document)
         except KeyError:
             key = None
         groups.setdefault(_hashable(key), (key, []))[1].append(document)
-    sets = {name: spec["$addToSet"] for name, spec in options.items()
-            if name != "_id" and isinstance(spec, Mapping) and set(spec) == {"$addToSet"}}
-    others = {name: spec for name, spec in options.items() if name not in sets}
+    accumulators = {name: _accumulator(name, spec) for name, spec in options.items() if name != "_id"}
     rows = []
     for key, members in _by_key(list(groups.values())):
-        row = accumulate_group(others, members)
-        row.update({name: _set_of(expression, members) for name, expression in sets.items()})
+        row = {name: accumulate(members) for name, accumulate in accumulators.items()}
         row["_id"] = key
         rows.append(row)
     return rows
 
 
-def _set_of(expression: Any, documents: list[dict]) -> list:
-    """mongomock's `$addToSet` (falsy values as null, in the order first met), by hashing rather
-    than by comparing each value with every one kept."""
-    kept: dict[Any, Any] = {}
-    for document in documents:
-        try:
-            value = parse_expression(expression, document) or None
-        except KeyError:
-            continue
-        kept.setdefault(_hashable(value), value)
-    return list(kept.values())
+def _accumulator(name: str, spec: Any) -> Callable[[list[dict]], Any]:
+    """mongomock's accumulation of one output field over a group's documents (values of missing
+    fields left out), its expression compiled; `$addToSet` keeps values by hashing rather than
+    comparing each with every one kept."""
+    if not (isinstance(spec, Mapping) and len(spec) == 1):
+        return lambda members: accumulate_group({name: spec}, members).get(name)
+    [(operator, expression)] = spec.items()
+    if operator not in GROUPING_OPERATORS and operator not in ("$addToSet", "$push"):
+        return lambda members: accumulate_group({name: spec}, members).get(name)
+    value_of = _evaluator(expression, False)
+
+    def accumulate(members: list[dict]) -> Any:
+        values = []
+        for document in members:
+            try:
+                values.append(value_of(document))
+            except KeyError:
+                continue
+        if operator == "$push":
+            return values
+        if operator == "$addToSet":  # falsy values as null, in the order first met
+            kept: dict = {}
+            for value in values:
+                kept.setdefault(_hashable(value or None), value or None)
+            return list(kept.values())
+        return GROUPING_OPERATORS[operator](values)
+    return accumulate
 
 
 def _hashable(value: Any) -> Any:

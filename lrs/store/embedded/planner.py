@@ -78,11 +78,12 @@ class Plan:
     def cost(self, sort: Sequence[tuple[str, int]] | None, limit: int | None) -> tuple[float, bool, int]:
         """Documents expected to be checked; on a tie, a plan in the requested order, then the narrower."""
         follows = self.follows(sort)
+        check = SORTED_ENTRY_COST if self.exact else 1  # an exact plan's documents need no check
         if limit and follows:
-            return self.setup + self.expected_reads(limit), False, self.count
+            return self.setup + self.expected_reads(limit) * check, False, self.count
         if limit and sort:
-            return self.setup + self.count * SORTED_ENTRY_COST + min(self.count, limit), True, self.count
-        return self.setup + self.count, not follows, self.count
+            return self.setup + self.count * SORTED_ENTRY_COST + min(self.count, limit) * check, True, self.count
+        return self.setup + self.count * check, not follows, self.count
 
     def expected_reads(self, limit: int) -> int:
         """What an ordered plan is expected to read for `limit` documents, from the share of its
@@ -137,10 +138,10 @@ def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
         for plan in plans:
             if plan.follows(sort):
                 plan.along = _sampled(plan, applies, documents, reverse=sort[0][1] < 0)
-    best = min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
-    if best is not None:
-        best.exact = best.exact and set(filter) == best.fields and all(map(_whole, filter.values()))
-    return best
+    whole = all(map(_whole, filter.values()))
+    for plan in plans:
+        plan.exact = plan.exact and whole and set(filter) == plan.fields
+    return min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
 
 
 def _whole(value: Any) -> bool:
@@ -188,7 +189,7 @@ def _intersected(plans: list[Plan], total: int) -> list[Plan]:
     as if the conditions were independent."""
     if len(plans) < 2:
         return plans
-    narrowest = min(plans, key=lambda plan: plan.count)
+    narrowest = min(plans, key=lambda plan: (plan.count, -len(plan.fields)))  # on a tie, the one bounding more
     others = [plan for plan in plans if not plan.fields <= narrowest.fields
               and plan.count <= INTERSECT_FACTOR * max(narrowest.count, 1)]
     if not others:
