@@ -8,6 +8,7 @@ plain Collection API, as on MongoDB.
 """
 from __future__ import annotations
 
+import gc
 import threading
 from contextlib import contextmanager
 from typing import IO, Any, ContextManager, Iterator
@@ -27,6 +28,11 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
     if journal:
         journal.load(stores)
         stores.attach(journal)
+        # The loaded documents and index entries live as long as the process: out of the cyclic
+        # garbage collector's sight, its full collections no longer walk them (1.3 s at 100,000
+        # statements, a pause in whichever request triggered it). Refcounting still frees them.
+        gc.collect()
+        gc.freeze()
     client = mongomock.MongoClient(tz_aware=True, _store=IndexedServerStore(stores))
     return EmbeddedDatabase(client[name], _Guard(journal, lock))
 

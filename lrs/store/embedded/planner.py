@@ -134,10 +134,11 @@ def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
         return Plan([IdScan(documents, ids)])  # at most one document per id: no index reads fewer
     plans = _plans(filter, {}, documents, indexes)
     plans.extend(_sort_only(sort, documents, indexes))
-    if sort and limit and applies:
-        for plan in plans:
-            if plan.follows(sort):
-                plan.along = _sampled(plan, applies, documents, reverse=sort[0][1] < 0)
+    if sort and limit and applies:  # narrowest first: once one matches all its sample, wider ones cannot beat it
+        for plan in sorted((plan for plan in plans if plan.follows(sort)), key=lambda plan: plan.count):
+            plan.along = _sampled(plan, applies, documents, reverse=sort[0][1] < 0)
+            if plan.along == 1:
+                break
     whole = all(map(_whole, filter.values()))
     for plan in plans:
         plan.exact = plan.exact and whole and set(filter) == plan.fields
