@@ -34,6 +34,8 @@ def compile_expression(expression: Any, ignore_missing: bool) -> Compiled:
         if expression.startswith("$$"):
             raise Unsupported(expression)
         path = expression[1:]
+        if "." not in path:  # what get_value_by_dot does with a top-level name of a document
+            return lambda document: document[path]
         return lambda document: helpers.get_value_by_dot(document, path, can_generate_array=True)
     if not isinstance(expression, dict):
         return lambda document: expression
