@@ -184,7 +184,7 @@ class StatementStore:
 
     def insert_batch(self, statements: list[dict], stored: dt.datetime, source: str,
                      contents: frozenset[str] = frozenset()) -> None:
-        """Insert and then reveal the batch; raises DuplicateStatements, leaving nothing behind.
+        """Store the batch whole, visible at once to readers; raises DuplicateStatements, leaving nothing behind.
 
         `contents`: sha2s of the attachment contents received with the batch (see `_document`)."""
         if not statements:
@@ -204,8 +204,8 @@ class StatementStore:
         if taken:
             raise DuplicateStatements(taken)
         self._number(documents)
-        self._attach_via(documents)
         try:
+            self._attach_via(documents)  # may leave waits in statement_refs: withdrawn below on failure
             self.collection.insert_many(documents)
             self._apply_references(documents)
         except BaseException:  # even an exit mid-batch: a later commit of this process must not keep half

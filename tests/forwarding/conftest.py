@@ -1,1 +1,0 @@
-"""Fixtures of the forwarding tests (`shared_store` is in tests/conftest.py)."""
