@@ -45,8 +45,44 @@ def loads(text: str | bytes) -> Any:
 def check_storable(value: Any, path: str = "$") -> None:
     """Raise UnstorableJSON naming the first value (by JSON path) the store cannot hold.
 
-    Iterative, so that the nesting it checks for cannot itself overflow the stack.
+    Every statement of every request passes here, so a quick pass that builds no paths answers
+    first; only a value it doubts is walked again, path by path, to name what is wrong.
     """
+    if not _plainly_storable(value, 0):
+        _find_unstorable(value, path)
+
+
+def _plainly_storable(item: Any, depth: int) -> bool:
+    """True when `item` certainly holds nothing unstorable; False when in doubt (any type other
+    than JSON's own). Its recursion stops at MAX_DEPTH, so it cannot overflow the stack."""
+    if depth > MAX_DEPTH:
+        return False
+    kind = type(item)
+    if kind is str:
+        return item.isascii() or _encodable(item)
+    if kind is dict:
+        return all((type(key) is str and (key.isascii() or _encodable(key)) and _plainly_storable(child, depth + 1))
+                   for key, child in item.items())
+    if kind is list:
+        return all(_plainly_storable(child, depth + 1) for child in item)
+    if kind is int:
+        return item in INT64
+    if kind is float:
+        return math.isfinite(item)
+    return kind is bool or item is None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _find_unstorable(value: Any, path: str) -> None:
+    """The slow, exact walk: iterative, so that the nesting it checks for cannot itself overflow
+    the stack."""
     stack = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()
@@ -67,11 +103,9 @@ def check_storable(value: Any, path: str = "$") -> None:
 
 
 def _check_text(text: str, where: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    if not _encodable(text):
         raise UnstorableJSON(where, "contains a lone surrogate (\\ud800-\\udfff), which is not a "
-                             "Unicode character") from None
+                             "Unicode character")
 
 
 def _no_constant(name: str) -> Any:
