@@ -206,6 +206,8 @@ class IndexedCursor(Cursor):
         return self._page
 
 
+# `_id` types whose Python equality and hash are MongoDB's equality (not bool: True == 1 in Python).
+ID_TYPES = (str, int, ObjectId)
 # What pymongo's find accepts besides filter, projection, skip, limit, sort and collation: mongomock
 # ignores these (max_time_ms, allow_disk_use and the rest change nothing in memory).
 FIND_OPTIONS = frozenset(inspect.signature(mongomock.Collection.find).parameters) - {"self", "kwargs"}
@@ -254,7 +256,19 @@ class IndexedCollection(mongomock.Collection):
             filter = {}
         if not isinstance(filter, Mapping):
             filter = {"_id": filter}
+        if len(filter) == 1 and type(filter.get("_id")) in ID_TYPES and len(args) + len(kwargs) <= 1 \
+                and set(kwargs) <= {"projection"}:
+            return self._by_id(filter["_id"], (args or tuple(kwargs.values()) or (None,))[0])
         return next(iter(self.find(filter, *args, **kwargs).limit(1)), None)
+
+    def _by_id(self, identifier: Any, projection: Any) -> dict | None:
+        """find_one by `_id` (a type whose equality is MongoDB's) straight from the id map: the
+        credential of every request, the counters of every batch."""
+        document = self._store.get(identifier)
+        if document is None:
+            return None
+        copied = self._copy_only_fields(document, projection, dict)
+        return helpers.make_datetime_timezone_aware_in_document(copied) if self.codec_options.tz_aware else copied
 
     def count_documents(self, filter: Mapping, **kwargs: Any) -> int:
         """An exact plan counts its index entries (each document's one), reading no document."""
@@ -275,9 +289,9 @@ class IndexedCollection(mongomock.Collection):
         return run_pipeline(list(self.find()), self.database, pipeline, session)
 
     def _copy_only_fields(self, doc: dict, fields: Any, container: Any) -> dict:
-        """The usual projection, `{"a": 1, "b": 1}`, copied directly (mongomock re-reads the
-        projection for every document)."""
-        if isinstance(fields, dict) and fields and "_id" not in fields and all(
+        """The usual projection, `{"a": 1, "b": 1}` or `{"_id": 1}`, copied directly (mongomock
+        re-reads the projection for every document)."""
+        if isinstance(fields, dict) and fields and all(
                 value in (1, True) and "." not in name and not name.startswith("$") for name, value in fields.items()):
             copied = container(_id=doc["_id"])
             for name in fields:
