@@ -9,11 +9,16 @@ The LRS is `lrs serve` on a fresh embedded store kept on disk (LRS_DATA_DIR in a
 folder), so every statement is validated, stored, indexed and committed to SQLite before its
 batch is acknowledged. Rounds alternate floor and LRS so that a busy machine weighs on both;
 the ratio is LRS statements/s over floor statements/s.
+
+Each round also prints the CPU time the serving worker spent per batch and how busy it was: a
+worker well under 100% is waiting for the clients (which share the machine), so its rate is the
+load generator's, not the server's limit. The floor is usually in that case.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -22,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from attachments import worker_of
 from statements import statement
 
 from lrs.server import spawned
@@ -52,6 +58,21 @@ def throughput(endpoint: str, seconds: float, batch: int, clients: int) -> float
     return stored[0] / (time.monotonic() - began)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(endpoint: str, worker: int, args: argparse.Namespace) -> tuple[float, float, float]:
+    """(statements/s, worker CPU ms per batch, worker CPU share) of one round."""
+    cpu, began = cpu_seconds(worker), time.monotonic()
+    rate = throughput(endpoint, args.seconds, args.batch, args.clients)
+    cpu, elapsed = cpu_seconds(worker) - cpu, time.monotonic() - began
+    return rate, cpu / (rate * elapsed / args.batch) * 1000, cpu / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
@@ -64,13 +85,15 @@ def main() -> None:
     print(f"batches of {args.batch}, {args.clients} concurrent clients, {args.rounds} rounds of {args.seconds:.0f} s")
     totals = {"floor": 0.0, "lrs": 0.0}
     with tempfile.TemporaryDirectory() as data_dir, \
-            spawned(env, command=floor_command) as (floor, _), \
-            spawned({**env, "LRS_DATA_DIR": data_dir}) as (lrs, _):
+            spawned(env, command=floor_command) as (floor, floor_process), \
+            spawned({**env, "LRS_DATA_DIR": data_dir}) as (lrs, lrs_process):
+        servers = (("floor", floor, worker_of(floor_process.pid)), ("lrs", lrs, worker_of(lrs_process.pid)))
         for round_number in range(1, args.rounds + 1):
-            for name, endpoint in (("floor", floor), ("lrs", lrs)):
-                rate = throughput(endpoint, args.seconds, args.batch, args.clients)
+            for name, endpoint, worker in servers:
+                rate, per_batch, busy = measured(endpoint, worker, args)
                 totals[name] += rate
-                print(f"round {round_number}  {name:<5} {rate:>9.0f} statements/s")
+                print(f"round {round_number}  {name:<5} {rate:>9.0f} statements/s   worker CPU {per_batch:5.2f} ms "
+                      f"per batch, {busy:4.0%} busy")
     print(f"LRS / floor: {totals['lrs'] / totals['floor']:.2f}")
 
 
