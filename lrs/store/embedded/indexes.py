@@ -73,13 +73,16 @@ def values_at(document: dict, path: str) -> list:
     return flat
 
 
-def reader(path: str) -> Callable[[dict], list]:
+def reader(path: str) -> Callable[[dict], Iterable]:
     """`values_at` for one path, with the common cases answered without walking: a top-level
     field, and a dotted path whose first part is absent or empty (a `via` with no entries)."""
     if "." not in path:
-        return lambda document: values_at(document, path)
+        def top_level(document: dict) -> Iterable:
+            value = document.get(path, MISSING)
+            return () if value is MISSING else value if isinstance(value, list) else (value,)
+        return top_level
     head = path.split(".", 1)[0]
-    return lambda document: values_at(document, path) if document.get(head) else []
+    return lambda document: values_at(document, path) if document.get(head) else ()
 
 
 class Index:
@@ -96,27 +99,33 @@ class Index:
         """The entries of one document: none when its leading field is missing or null.
 
         `seen` carries what one document's paths were read as between the indexes of a
-        collection, which share most fields (`seq`, `_id`)."""
+        collection, which share most fields (`seq`, `_id`). Every statement written passes here
+        once per index, hence the plain loop."""
         seen = {} if seen is None else seen
         columns = []
+        single = True
         for position, path in enumerate(self.fields):
             keyed = seen.get(path)
             if keyed is None:
                 keyed = seen[path] = [sort_key(value) for value in self._readers[position](document)]
-            if position == 0:
+            if position == 0 and NULL in keyed:
                 keyed = [key for key in keyed if key != NULL]
-                if not keyed:
+            if not keyed:
+                if position == 0:
                     return []
-            elif not keyed:
                 keyed = [NULL]
-            if len(keyed) > 1:
+            elif len(keyed) > 1:
                 self.multikey[position] = True
+                single = False
             columns.append(keyed)
         tail = seen.get(ID)
         if tail is None:
             tail = seen[ID] = (*sort_key(document["_id"]), document["_id"])
-        if all(len(keyed) == 1 for keyed in columns):
-            return [sum((keyed[0] for keyed in columns), ()) + tail]
+        if single:
+            key: Key = ()
+            for keyed in columns:
+                key += keyed[0]
+            return [key + tail]
         return list(dict.fromkeys(sum(combination, ()) + tail for combination in itertools.product(*columns)))
 
     def build(self, documents: Iterable[dict]) -> None:
