@@ -7,6 +7,7 @@ and zone (no zone means UTC); 2.0.x requires RFC 3339: seconds and a zone (Z or 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from lrs.xapi.errors import XAPIValidationError
@@ -26,7 +27,13 @@ def parse_timestamp(value: str, version: str) -> dt.datetime:
     """An aware UTC datetime (microsecond precision) or XAPIValidationError with path "timestamp"."""
     if not isinstance(value, str):
         raise XAPIValidationError("timestamp", "must be a string")
-    v2 = is_v2(version)
+    return _parsed(value, is_v2(version))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(value: str, v2: bool) -> dt.datetime:
+    """Remembered: a statement's timestamp is read by validation, preparation and its indexed
+    fields (a refusal is not remembered)."""
     match = _RFC_3339.fullmatch(value) if v2 else (_ISO_EXTENDED.fullmatch(value) or _ISO_BASIC.fullmatch(value))
     if match is None:
         expected = "an RFC 3339" if v2 else "an ISO 8601"
@@ -55,7 +62,9 @@ def _zone(zone: str | None) -> dt.timezone:
     return dt.timezone(-offset if zone[0] == "-" else offset)
 
 
+@functools.lru_cache(maxsize=4096)
 def format_timestamp(moment: dt.datetime) -> str:
-    """UTC with millisecond precision, e.g. "2026-11-23T08:20:04.123Z" (the precision MongoDB keeps)."""
+    """UTC with millisecond precision, e.g. "2026-11-23T08:20:04.123Z" (the precision MongoDB keeps).
+    Remembered: the statements of a batch share their `stored` time."""
     utc = moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"

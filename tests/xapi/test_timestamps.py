@@ -49,3 +49,19 @@ def test_format_keeps_milliseconds_and_converts_to_utc():
     assert format_timestamp(moment) == "2026-11-23T08:20:04.123Z"
     assert parse_timestamp("2026-11-23T08:20:04.123Z", "2.0.0") == dt.datetime(2026, 11, 23, 8, 20, 4, 123000,
                                                                                 tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", [[], {"a": 1}, 12, None])
+def test_a_timestamp_that_is_not_text_is_refused_not_remembered(value):
+    for _ in range(2):
+        with pytest.raises(XAPIValidationError, match="must be a string"):
+            parse_timestamp(value, "2.0.0")
+
+
+def test_a_remembered_parse_answers_as_a_fresh_one():
+    first = parse_timestamp("2026-12-03T10:00:00.5+01:00", "1.0.3")
+    assert parse_timestamp("2026-12-03T10:00:00.5+01:00", "1.0.3") == first == dt.datetime(
+        2026, 12, 3, 9, 0, 0, 500000, tzinfo=dt.timezone.utc)
+    with pytest.raises(XAPIValidationError):
+        parse_timestamp("2026-12-03T10:00+01:00", "2.0.0")  # a 1.0.3 form, refused in 2.0 although remembered in 1.0
+    assert parse_timestamp("2026-12-03T10:00+01:00", "1.0.3").hour == 9
