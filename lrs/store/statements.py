@@ -135,7 +135,9 @@ class StatementStore:
         for name in FILTER_FIELDS:  # each filter and its StatementRef twin, in page order (no sort)
             c.create_index([(name, ASCENDING), ("seq", DESCENDING)])
             c.create_index([(f"via.{name}", ASCENDING), ("seq", DESCENDING)])
-        c.create_index([("stored", ASCENDING)])
+        c.create_index([("stored", ASCENDING), ("seq", DESCENDING)])  # time windows, and their pages
+        if "stored_1" in c.index_information():
+            c.drop_index("stored_1")  # what the index above replaces (one index less to keep on writes)
         c.create_index([("verb", ASCENDING), ("ref", ASCENDING)])
         c.create_index([("source", ASCENDING), ("seq", DESCENDING)])
         self.batches.create_index([("stored", ASCENDING)])

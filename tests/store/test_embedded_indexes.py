@@ -20,7 +20,9 @@ START = dt.datetime(2026, 1, 1)
 
 def document(n: int, rng: random.Random) -> dict:
     doc = {"_id": f"s{n:05d}", "seq": n, "verb": rng.choice(VERBS), "stored": START + dt.timedelta(seconds=n),
-           "agents": rng.sample(["a", "b", "c", "d"], rng.randint(0, 2)), "via": []}
+           "agents": rng.sample(["a", "b", "c", "d"], rng.randint(0, 2)), "via": [], "n": rng.randint(0, 5)}
+    if rng.random() < 0.9:  # mixed kinds, sorted in BSON's order of types
+        doc["x"] = rng.choice([1, 2.5, -3, "a", "b", None, True, False, START, START + dt.timedelta(days=1)])
     if rng.random() < 0.3:
         doc["via"] = [{"verb": rng.choice(VERBS), "agents": [rng.choice("abcd")]}]
     if rng.random() < 0.1:
@@ -62,6 +64,19 @@ def queries(rng: random.Random) -> list[tuple[dict, list | None, int]]:
         ({"agents": agent}, [("stored", -1)], 3),
         ({"agents": agent}, [("verb", 1), ("seq", -1)], 4),
         ({"verb": verb}, [("agents", 1), ("seq", 1)], 5),
+        # pages sorted from index entries after a range: (stored, seq), a multikey range, mixed
+        # kinds and directions; intersections with an `$or`
+        ({"stored": {"$gt": since}}, [("seq", 1)], 5),
+        ({"stored": {"$gt": since, "$lte": since + dt.timedelta(seconds=90)}, "pending": {"$exists": False}},
+         [("seq", -1)], 7),
+        ({"agents": {"$gte": "b"}}, [("seq", -1)], 6),
+        ({"verb": {"$gt": "v0"}}, [("stored", -1), ("_id", 1)], 5),
+        ({"n": {"$gte": 2}}, [("x", 1), ("seq", -1)], 7),
+        ({"n": {"$lt": 3}, "verb": verb}, [("x", -1), ("seq", 1)], 4),
+        ({"$or": [match, {"via": {"$elemMatch": match}}], "stored": {"$lte": since}}, [("seq", -1)], 5),
+        ({"$or": [{"agents": agent, "verb": verb}, {"via": {"$elemMatch": {"agents": agent, "verb": verb}}}],
+          "n": {"$gt": 1}}, [("seq", -1)], 5),
+        ({"$or": [{"agents": agent}, {"verb": verb}], "seq": {"$lt": 300}}, [("seq", 1)], 8),
     ]
 
 
@@ -70,16 +85,57 @@ def test_indexed_queries_answer_what_a_scan_answers(seed):
     rng = random.Random(seed)
     indexed = embedded_database("test")["statements"]
     plain = mongomock.MongoClient()["test"]["statements"]
+    docs = fill(indexed, plain, rng)
+    for rounds, _ in changes_made(indexed, plain, docs, rng):
+        for filter, sort, limit in queries(rng):
+            assert found(indexed, filter, sort, limit) == found(plain, filter, sort, limit), (rounds, filter, sort, limit)
+            assert indexed.count_documents(filter) == plain.count_documents(filter)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_every_plan_the_planner_weighs_answers_what_a_scan_answers(seed, monkeypatch):
+    """Not only the cheapest: each candidate plan (intersections, unions in each order, pages
+    sorted from entries or from documents) is made to run every query."""
+    rng = random.Random(seed)
+    indexed = embedded_database("test")["statements"]
+    plain = mongomock.MongoClient()["test"]["statements"]
+    docs = fill(indexed, plain, rng)
+    store = indexed._store
+    for rounds, _ in changes_made(indexed, plain, docs, rng):
+        for filter, sort, limit in queries(rng):
+            patched = helpers.patch_datetime_awareness_in_document(filter)
+            expected = found(plain, filter, sort, limit)
+            for plan in planner.candidate_plans(patched, store._documents, store.secondary, sort):
+                monkeypatch.setattr(store, "plan", lambda *args, plan=plan, **kwargs: plan)
+                assert found(indexed, filter, sort, limit) == expected, (rounds, filter, sort, limit, plan)
+            monkeypatch.undo()
+
+
+def fill(indexed, plain, rng: random.Random) -> list[dict]:
     for collection in (indexed, plain):
         collection.create_index([("seq", -1)])
-        collection.create_index([("stored", 1)])
+        collection.create_index([("stored", 1), ("seq", -1)])
         collection.create_index([("verb", 1), ("stored", -1), ("_id", -1)])
+        collection.create_index([("n", 1), ("x", 1), ("seq", 1)])
         for name in ("verb", "agents"):
             collection.create_index([(name, 1), ("seq", -1)])
             collection.create_index([(f"via.{name}", 1), ("seq", -1)])
     docs = [document(n, rng) for n in range(400)]
     indexed.insert_many([dict(d) for d in docs])
     plain.insert_many([dict(d) for d in docs])
+    return docs
+
+
+def found(collection, filter: dict, sort: list | None, limit: int) -> list:
+    cursor = collection.find(filter)
+    if sort:
+        cursor = cursor.sort(sort)
+    ids = [d["_id"] for d in cursor.skip(limit // 3).limit(limit)]  # documents skipped are not copied
+    return ids if sort else sorted(ids)
+
+
+def changes_made(indexed, plain, docs: list[dict], rng: random.Random):
+    """The same changes made to both collections, one at a time (none at first)."""
     changes = [
         ("update_many", {"_id": {"$in": [d["_id"] for d in docs[:50]]}}, {"$unset": {"pending": ""}}),
         ("update_many", {"verb": "v1", "seq": {"$lt": 200}}, {"$set": {"verb": "v2"}}),
@@ -92,15 +148,7 @@ def test_indexed_queries_answer_what_a_scan_answers(seed):
         if method:
             getattr(indexed, method)(*[dict(a) for a in args])
             getattr(plain, method)(*[dict(a) for a in args])
-        for filter, sort, limit in queries(rng):
-            def run(collection, filter=filter, sort=sort, limit=limit):
-                cursor = collection.find(filter)
-                if sort:
-                    cursor = cursor.sort(sort)
-                found = [d["_id"] for d in cursor.skip(limit // 3).limit(limit)]  # documents skipped are not copied
-                return found if sort else sorted(found)
-            assert run(indexed) == run(plain), (rounds, filter, sort, limit)
-            assert indexed.count_documents(filter) == plain.count_documents(filter)
+        yield rounds, method
 
 
 def test_every_statement_query_shape_reads_an_index_in_page_order(make_app):
@@ -225,3 +273,25 @@ def naive(value):
     if isinstance(value, list):
         return [naive(item) for item in value]
     return value
+
+
+def test_the_stored_index_becomes_stored_then_seq_and_the_old_one_goes(tmp_path):
+    """A data folder (or a MongoDB) indexed by an earlier version keeps one `stored` index, the
+    new one: each index costs every write."""
+    from lrs.core import LRS
+
+    settings = {"data_dir": str(tmp_path), "mongo_uri": "", "log_level": "WARNING"}
+    old = LRS.from_settings(settings)
+    old.start()
+    old.statement_store.collection.create_index([("stored", 1)])
+    assert "stored_1" in old.statement_store.collection.index_information()
+    old.db.close()
+    new = LRS.from_settings(settings)
+    new.start()
+    try:
+        names = new.statement_store.collection.index_information()
+        assert "stored_1_seq_-1" in names and "stored_1" not in names
+        fields = [index.fields for index in new.statement_store.collection._target._store.secondary.values()]
+        assert fields.count(["stored", "seq"]) == 1 and ["stored"] not in fields
+    finally:
+        new.db.close()

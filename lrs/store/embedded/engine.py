@@ -31,6 +31,7 @@ from mongomock.filtering import BsonComparable, filter_applies, resolve_key, res
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
 from lrs.store.embedded.expressions import Unsupported, compile_expression
+from lrs.store.embedded.filters import compile_filter
 from lrs.store.embedded.indexes import MISSING, Index
 from lrs.store.embedded.planner import Plan, best_plan
 
@@ -135,6 +136,13 @@ class IndexedStore(CollectionStore):
             document = self._documents.get(key)
             if document is not None:
                 yield document
+
+    def in_sort_order(self, plan: Plan, sort: list) -> Iterator[dict]:
+        """The plan's documents in `sort` order: its index entries sorted when they hold the sort
+        fields (no document read to sort), else its documents."""
+        if plan.sorts_from_entries(sort):
+            return (document for document in map(self._documents.get, plan.sorted_ids(sort)) if document is not None)
+        return iter(in_order(self.every_candidate(plan), sort))
 
     def every_candidate(self, plan: Plan) -> list[dict]:
         """The plan's documents, in no particular order."""
@@ -302,9 +310,9 @@ class IndexedCollection(mongomock.Collection):
 
     def _iter_documents(self, filter: Mapping) -> Iterator[dict]:
         plan = self._store.plan(filter)
-        if plan is None:
-            return super()._iter_documents(filter)
-        candidates = self._store.every_candidate(plan)
+        if plan is None and self._store.is_empty:
+            return super()._iter_documents(filter)  # which validates the filter
+        candidates = list(self._store.documents) if plan is None else self._store.every_candidate(plan)
         applies = _final_check(filter, plan)
         return (document for document in candidates if applies(document))
 
@@ -321,7 +329,7 @@ class IndexedCollection(mongomock.Collection):
         if plan.follows(sort):
             documents = self._in_plan_order(plan, spec, sort, limit, applies)
         else:
-            documents = filter(applies, in_order(self._store.every_candidate(plan), sort))
+            documents = filter(applies, self._store.in_sort_order(plan, sort))
         for document in itertools.islice(documents, skip, None):
             yield self._copy_only_fields(document, fields, as_class)
 
@@ -339,7 +347,7 @@ class IndexedCollection(mongomock.Collection):
             if limit and read == plan.read_budget(limit) and len(found) < limit and not plan.exact:
                 narrow = self._store.plan(spec)
                 if narrow is not None and narrow.count < plan.count - read:
-                    rest = in_order(self._store.every_candidate(narrow), sort)
+                    rest = self._store.in_sort_order(narrow, sort)
                     yield from (document for document in rest
                                 if store_key(document["_id"]) not in found and applies(document))
                     return
@@ -592,11 +600,16 @@ def _plain_order(values: list, reverse: bool) -> list[int] | None:
 
 
 def _final_check(filter: Mapping, plan: Plan | None = None) -> Callable[[dict], bool]:
-    """filter_applies, but an `_id` `$in` list of strings is tested as a set: mongomock walks the
-    list for every document, so checking a batch's ids cost the square of the batch; and nothing
-    for the documents of an exact plan."""
+    """The filter's test of a candidate: nothing for the documents of an exact plan; else the
+    filter compiled (filters.py), or mongomock's filter_applies for what is not compiled, with
+    an `_id` `$in` list of strings tested as a set (mongomock walks the list for every document:
+    checking a batch's ids cost the square of the batch)."""
     if plan is not None and plan.exact:
         return lambda document: True
+    try:
+        return compile_filter(filter)
+    except Unsupported:
+        pass
     ids = filter.get("_id") if isinstance(filter, Mapping) else None
     if not (isinstance(ids, Mapping) and set(ids) == {"$in"} and isinstance(ids["$in"], list)
             and all(isinstance(i, str) for i in ids["$in"])):

@@ -160,6 +160,10 @@ class Scan:
         """The document ids of the range, in index order."""
         return [entry[-1] for entry in self.index.entries.irange(self.low, self.high)]
 
+    def entries(self) -> list[Key]:
+        """The entries of the range, in index order."""
+        return list(self.index.entries.irange(self.low, self.high))
+
     def __call__(self, reverse: bool) -> Iterator[tuple[Key, Any]]:
         """(sort key, document id) pairs of the range."""
         position = self.order_position
