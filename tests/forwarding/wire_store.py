@@ -174,6 +174,10 @@ class WireStore:
             collection.create_index(list(index["key"].items()), **options)
         return {}
 
+    def _listIndexes(self, collection: Any, cmd: dict) -> dict:  # noqa: N802 - the command's name
+        return _cursor(collection, [{**index, "name": name, "key": dict(index["key"])}
+                                    for name, index in collection.index_information().items()])
+
 
 def _cursor(collection: Any, documents: list[dict]) -> dict:
     return {"cursor": {"id": bson.int64.Int64(0), "ns": collection.full_name, "firstBatch": documents}}
