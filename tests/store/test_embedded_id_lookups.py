@@ -1,4 +1,5 @@
-"""find_one by `_id` skips the query machinery on the embedded store, and answers what mongomock does."""
+"""Lookups by `_id` (find_one of an id, find of an `$in` list) skip the query machinery on the
+embedded store, and answer what mongomock does."""
 from __future__ import annotations
 
 import datetime as dt
@@ -46,3 +47,32 @@ def test_find_one_by_id_hands_out_a_copy_with_aware_datetimes(collections):
     found["n"] = 99
     assert embedded.find_one({"_id": "a"})["nested"] == {"list": [1, {"x": 2}]}
     assert embedded.find_one({"_id": "a"}, {"n": 1}) == {"_id": "a", "n": 1}
+
+
+IN_LISTS = [[], ["a"], ["b", "a", 7], ["a", "a", 1], [7.0, 2.5], [True, 1], [OID, {"k": 1}], ["a", None]]
+RESTS = [{}, {"n": {"$gte": 2}}, {"at": {"$exists": False}}, {"at": MOMENT}, {"$or": [{"n": 1}, {"n": 7}]}]
+
+
+def in_order(documents: list[dict]) -> list[dict]:
+    """The documents in one order: MongoDB promises none without a sort."""
+    return sorted(documents, key=lambda document: repr(sorted(document.items(), key=repr)))
+
+
+@pytest.mark.parametrize("rest", RESTS, ids=repr)
+@pytest.mark.parametrize("ids", IN_LISTS, ids=repr)
+def test_find_by_an_id_list_answers_what_mongomock_answers(collections, ids, rest):
+    embedded, reference = collections
+    for projection in PROJECTIONS:
+        spec = {"_id": {"$in": ids}, **rest}
+        assert in_order(embedded.find(spec, projection)) == in_order(reference.find(spec, projection))
+    spec = {"_id": {"$in": ids}, **rest}
+    assert list(embedded.find(spec).sort("n", -1).limit(2)) == list(reference.find(spec).sort("n", -1).limit(2))
+    assert len(list(embedded.find(spec).skip(1))) == max(0, len(list(reference.find(spec))) - 1)
+
+
+def test_a_found_document_is_a_copy(collections):
+    embedded, _ = collections
+    [found] = embedded.find({"_id": {"$in": ["a"]}})
+    found["nested"]["list"].clear()
+    assert found["at"].tzinfo is not None
+    assert embedded.find_one({"_id": "a"})["nested"] == {"list": [1, {"x": 2}]}
