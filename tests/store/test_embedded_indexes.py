@@ -253,6 +253,9 @@ def test_aggregations_answer_what_mongomock_answers():
             "either": {"$ifNull": ["$result.scaled", "$absent"]}, "pair": {"a": "$actor", "b": "$absent"},
             "same": {"$eq": ["$absent", None]}, "low": {"$lte": ["$result.raw", 3]},
             "unknown": {"$cond": [{"$gt": ["$absent", 1]}, "yes", "no"]}}}],
+        [{"$match": {"activities": "x"}}, {"$project": {"result": 1, "stored": 1, "seq": 1}},
+         {"$group": {"_id": "$result.max", "all": {"$push": "$result"}, "when": {"$max": "$stored"},
+                     "first": {"$first": "$result"}}}, {"$sort": {"_id": 1}}],
         [{"$match": {"seq": {"$lt": 150}}}, {"$group": {
             "_id": {"a": "$actor", "m": "$result.max"}, "raws": {"$push": "$result.raw"},
             "least": {"$min": "$result.raw"}, "mean": {"$avg": "$seq"}, "flags": {"$addToSet": {"$gt": ["$seq", 50]}}}}],
@@ -260,8 +263,35 @@ def test_aggregations_answer_what_mongomock_answers():
                                          "gone": "$absent", "pair": {"$ne": ["$actor", "a"]}}},
          {"$sort": {"seq": 1}}, {"$limit": 30}],
     ]
+    stored = list(indexed.find())
     for pipeline in pipelines:
-        assert naive(list(indexed.aggregate(pipeline))) == naive(list(plain.aggregate(pipeline))), pipeline
+        rows = list(indexed.aggregate(pipeline))
+        assert naive(rows) == naive(list(plain.aggregate(pipeline))), pipeline
+        assert all(moment.tzinfo for moment in datetimes(rows)), pipeline  # as the tz_aware client reads them
+        scramble(rows)  # what the caller does with its rows reaches no stored document
+    assert list(indexed.find()) == stored
+
+
+def datetimes(value):
+    if isinstance(value, dt.datetime):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from datetimes(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from datetimes(item)
+
+
+def scramble(value):
+    if isinstance(value, dict):
+        for name in list(value):
+            scramble(value[name])
+            value[name] = "changed"
+    elif isinstance(value, list):
+        for item in value:
+            scramble(item)
+        value.append("changed")
 
 
 def naive(value):

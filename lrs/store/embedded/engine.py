@@ -31,7 +31,7 @@ from mongomock.command_cursor import CommandCursor
 from mongomock.filtering import BsonComparable, filter_applies, resolve_key, resolve_sort_key
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
-from lrs.store.embedded.expressions import Unsupported, compile_expression
+from lrs.store.embedded.expressions import Unsupported, compile_expression, field_name
 from lrs.store.embedded.filters import compile_filter
 from lrs.store.embedded.indexes import MISSING, Index
 from lrs.store.embedded.planner import Plan, best_plan
@@ -313,14 +313,23 @@ class IndexedCollection(mongomock.Collection):
         return super().count_documents(filter, **kwargs)
 
     def aggregate(self, pipeline: list[dict], session: Any = None, **kwargs: Any) -> Any:
-        """A leading `$match` is a query (using the indexes), not a filter over a copy of all;
-        when a `$project` or `$group` follows, only the fields it reads are copied out."""
+        """A leading `$match` is a query (using the indexes), not a filter over a copy of all.
+        When the engine runs every later stage with compiled expressions (which change nothing
+        they read), they read the stored documents themselves and only the result is copied
+        out; else, when a `$project` or `$group` follows, only the fields it reads are copied."""
         if pipeline and set(pipeline[0]) == {"$match"}:
+            rest = pipeline[1:]
+            if rest and all(map(_in_engine, rest)) and not _holds_datetime(rest):
+                match = helpers.patch_datetime_awareness_in_document(pipeline[0]["$match"])
+                rows = run_pipeline(list(self._iter_documents(match)), self.database, rest, session)
+                aware = self.codec_options.tz_aware
+                return CommandCursor(helpers.make_datetime_timezone_aware_in_document(rows) if aware
+                                     else copy.deepcopy(rows))
             fields = fields_read(pipeline[1]) if len(pipeline) > 1 else None
             projection = {name: 1 for name in fields or ["_id"]} if fields is not None else None
             documents = list(self.find(pipeline[0]["$match"], projection))
-            return run_pipeline(documents, self.database, pipeline[1:], session)
-        return run_pipeline(list(self.find()), self.database, pipeline, session)
+            return CommandCursor(run_pipeline(documents, self.database, rest, session))
+        return CommandCursor(run_pipeline(list(self.find()), self.database, pipeline, session))
 
     def _copy_only_fields(self, doc: dict, fields: Any, container: Any) -> dict:
         """The usual projection, `{"a": 1, "b": 1}` or `{"_id": 1}`, copied directly (mongomock
@@ -403,23 +412,64 @@ class IndexedCollection(mongomock.Collection):
                 "ok": 1, "upserted": None, "updatedExisting": True}
 
 
-def run_pipeline(documents: list[dict], database: Any, pipeline: list[dict], session: Any) -> CommandCursor:
+def run_pipeline(documents: list[dict], database: Any, pipeline: list[dict], session: Any) -> list[dict]:
     """mongomock's aggregation, but for `$sort` and `$group` (by a key), done here in the order
     mongomock gives: both sort with a key object compared in Python (a `$group` to gather equal
-    keys), which costs more than every other stage together on thousands of documents."""
+    keys), which costs more than every other stage together on thousands of documents; and
+    `$project`/`$addFields` of top-level fields, their expressions compiled."""
     for stage in pipeline:
-        [(operator, options)] = stage.items() if len(stage) == 1 else [(None, None)]
-        if operator == "$sort" and isinstance(options, Mapping) and all(
-                isinstance(direction, int) and not str(name).startswith("$") for name, direction in options.items()):
-            documents = in_order(list(documents), list(options.items()))
-        elif operator == "$group" and isinstance(options, Mapping) and "_id" in options and (
-                options["_id"] is None or options["_id"]):
-            documents = _grouped(list(documents), options)
-        elif operator in ("$project", "$addFields") and _plain_fields(options, operator == "$project"):
-            documents = _with_fields(list(documents), options, operator == "$project")
-        else:
-            documents = list(process_pipeline(documents, database, [stage], session))
-    return CommandCursor(documents)
+        runner = _engine_runner(stage)
+        documents = runner(list(documents)) if runner else list(process_pipeline(documents, database, [stage], session))
+    return documents
+
+
+def _engine_runner(stage: Mapping) -> Callable[[list[dict]], list[dict]] | None:
+    """The engine's own run of a stage, or None for mongomock's."""
+    [(operator, options)] = stage.items() if len(stage) == 1 else [(None, None)]
+    if operator == "$sort" and isinstance(options, Mapping) and all(
+            isinstance(direction, int) and not str(name).startswith("$") for name, direction in options.items()):
+        return lambda documents: in_order(documents, list(options.items()))
+    if operator == "$group" and isinstance(options, Mapping) and "_id" in options and (
+            options["_id"] is None or options["_id"]):
+        return lambda documents: _grouped(documents, options)
+    if operator in ("$project", "$addFields") and _plain_fields(options, operator == "$project"):
+        return lambda documents: _with_fields(documents, options, operator == "$project")
+    return None
+
+
+def _in_engine(stage: Mapping) -> bool:
+    """The engine runs the stage, every expression compiled (so it reads documents without
+    changing them, and whatever mongomock would do with the datetimes' time zones never comes in)."""
+    if _engine_runner(stage) is None:
+        return False
+    [(operator, options)] = stage.items()
+    if operator == "$sort":
+        return True
+    if operator == "$group":
+        accumulators = [spec for name, spec in options.items() if name != "_id"]
+        if not all(isinstance(spec, Mapping) and len(spec) == 1 and
+                   next(iter(spec)) in {*GROUPING_OPERATORS, "$addToSet", "$push"} for spec in accumulators):
+            return False
+        expressions = [options["_id"], *(next(iter(spec.values())) for spec in accumulators)]
+    else:
+        expressions = [value for value in options.values() if operator == "$addFields" or _inclusion(value) is None]
+    return all(map(_compiles, expressions))
+
+
+def _compiles(expression: Any) -> bool:
+    try:
+        compile_expression(expression, True)
+    except Unsupported:
+        return False
+    return True
+
+
+def _holds_datetime(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(map(_holds_datetime, value.values()))
+    if isinstance(value, (list, tuple)):
+        return any(map(_holds_datetime, value))
+    return isinstance(value, dt.datetime)
 
 
 def _evaluator(expression: Any, ignore_missing: bool) -> Callable[[dict], Any]:
@@ -497,28 +547,49 @@ def _accumulator(name: str, spec: Any) -> Callable[[list[dict]], Any]:
     [(operator, expression)] = spec.items()
     if operator not in GROUPING_OPERATORS and operator not in ("$addToSet", "$push"):
         return lambda members: accumulate_group({name: spec}, members).get(name)
-    value_of = _evaluator(expression, False)
+    values_of = _values_of(expression)
 
     def accumulate(members: list[dict]) -> Any:
-        values = []
-        for document in members:
-            try:
-                values.append(value_of(document))
-            except KeyError:
-                continue
+        values = values_of(members)
         if operator == "$push":
             return values
+        kinds = set(map(type, values))
         if operator == "$addToSet":  # falsy values as null, in the order first met
+            if kinds <= {str, type(None)}:  # their own hashable twins
+                return list(dict.fromkeys([value or None for value in values]))
             kept: dict = {}
             for value in values:
                 kept.setdefault(_hashable(value or None), value or None)
             return list(kept.values())
+        if operator == "$sum" and kinds <= {int, float}:
+            return sum(values)
         return GROUPING_OPERATORS[operator](values)
     return accumulate
 
 
+def _values_of(expression: Any) -> Callable[[list[dict]], list]:
+    """The expression's value in each document where it has one (mongomock leaves out those
+    where a field it reads is missing); a top-level field read without a call per document."""
+    name = field_name(expression)
+    if name is not None:
+        return lambda members: [document[name] for document in members if name in document]
+    value_of = _evaluator(expression, False)
+
+    def values(members: list[dict]) -> list:
+        found = []
+        for document in members:
+            try:
+                found.append(value_of(document))
+            except KeyError:
+                continue
+        return found
+    return values
+
+
 def _hashable(value: Any) -> Any:
     """Equal for the values BSON holds equal (1 and 1.0), different for the others (True and 1)."""
+    if type(value) in PLAIN_HASHABLE:
+        return value
     if isinstance(value, Mapping):
         return ("document", tuple((name, _hashable(item)) for name, item in value.items()))
     if isinstance(value, (list, tuple)):
@@ -610,6 +681,7 @@ def in_order(documents: list[dict], sort: list[tuple[str, int]]) -> list[dict]:
     return documents
 
 
+PLAIN_HASHABLE = frozenset({str, int, float, dt.datetime, type(None)})
 _PLAIN_KINDS = {int: "number", float: "number", str: "string", dt.datetime: "datetime"}
 
 

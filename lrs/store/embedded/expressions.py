@@ -21,6 +21,7 @@ from mongomock.filtering import SORTING_OPERATOR_MAP, bson_compare
 
 Compiled = Callable[[dict], Any]
 COMPARISONS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"}
+SAME_KIND = {int: (int, float), float: (int, float), str: (str,), dt.datetime: (dt.datetime,)}
 
 
 class Unsupported(Exception):
@@ -30,12 +31,13 @@ class Unsupported(Exception):
 def compile_expression(expression: Any, ignore_missing: bool) -> Compiled:
     """`expression` as a function of a document; KeyError where mongomock raises it (a missing
     field), which `ignore_missing` turns into a skipped key or a null where mongomock does."""
+    name = field_name(expression)
+    if name is not None:  # what get_value_by_dot does with a top-level name of a document
+        return lambda document: document[name]
     if isinstance(expression, str) and expression.startswith("$"):
         if expression.startswith("$$"):
             raise Unsupported(expression)
         path = expression[1:]
-        if "." not in path:  # what get_value_by_dot does with a top-level name of a document
-            return lambda document: document[path]
         return lambda document: helpers.get_value_by_dot(document, path, can_generate_array=True)
     if not isinstance(expression, dict):
         return lambda document: expression
@@ -47,7 +49,7 @@ def compile_expression(expression: Any, ignore_missing: bool) -> Compiled:
     if operator == "$cond":
         return _cond(arguments, ignore_missing)
     if operator in COMPARISONS and isinstance(arguments, list) and len(arguments) == 2:
-        return _comparison(operator, *(compile_expression(value, ignore_missing) for value in arguments))
+        return _comparison(operator, arguments, ignore_missing)
     if operator == "$ifNull" and isinstance(arguments, list) and len(arguments) == 2:
         return _if_null(*(compile_expression(value, ignore_missing) for value in arguments))
     if operator in ("$subtract", "$divide") and isinstance(arguments, list) and len(arguments) == 2:
@@ -80,23 +82,64 @@ def _cond(arguments: Any, ignore_missing: bool) -> Compiled:
     else:
         raise Unsupported("$cond")
     test, when_true, when_false = (compile_expression(part, ignore_missing) for part in (condition, then, otherwise))
+    if not (isinstance(condition, dict) and len(condition) == 1 and next(iter(condition)) in COMPARISONS):
+        test = _truth(test)  # a comparison gives True or False already
+    if _literal(then) and _literal(otherwise):  # a flag, say: no call for the outcome
+        def constant(document: dict) -> Any:
+            try:
+                return then if test(document) else otherwise
+            except KeyError:
+                return otherwise
+        return constant
 
     def evaluate(document: dict) -> Any:
         try:
-            holds = helpers.mongodb_to_bool(test(document))
+            holds = test(document)
         except KeyError:
             holds = False
         return when_true(document) if holds else when_false(document)
     return evaluate
 
 
-def _comparison(operator: str, left: Compiled, right: Compiled) -> Compiled:
+def _truth(test: Compiled) -> Compiled:
+    return lambda document: helpers.mongodb_to_bool(test(document))
+
+
+def _comparison(operator: str, arguments: list, ignore_missing: bool) -> Compiled:
+    left, right = (compile_expression(value, ignore_missing) for value in arguments)
+    if operator in ("$eq", "$ne") and _literal(arguments[1]):  # a field against a constant, say
+        value, equal = arguments[1], operator == "$eq"
+        field = field_name(arguments[0])
+        if field is not None:
+            return lambda document: (document[field] == value) is equal
+        return lambda document: (left(document) == value) is equal
     if operator == "$eq":
         return lambda document: left(document) == right(document)
     if operator == "$ne":
         return lambda document: left(document) != right(document)
     compare = SORTING_OPERATOR_MAP[operator]
-    return lambda document: bson_compare(compare, left(document), right(document))
+
+    def ordered(document: dict) -> bool:
+        first, second = left(document), right(document)
+        kinds = SAME_KIND.get(type(first))
+        if kinds is not None and type(second) in kinds:  # what bson_compare does for these
+            return compare(first, second)
+        return bson_compare(compare, first, second)
+    return ordered
+
+
+def field_name(expression: Any) -> str | None:
+    """The top-level field an expression `"$name"` reads, if it is one."""
+    if isinstance(expression, str) and expression.startswith("$") and not expression.startswith("$$") \
+            and "." not in expression:
+        return expression[1:]
+    return None
+
+
+def _literal(expression: Any) -> bool:
+    """A constant of the kinds compared by `==` alone (no field path, document or array)."""
+    return expression is None or isinstance(expression, (bool, int, float, dt.datetime)) or (
+        isinstance(expression, str) and not expression.startswith("$"))
 
 
 def _if_null(value: Compiled, fallback: Compiled) -> Compiled:

@@ -18,7 +18,6 @@ top-level and dotted fields. Anything else raises Unsupported, and the caller us
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any, Callable
 
@@ -26,12 +25,11 @@ from bson import ObjectId, Regex
 from mongomock.filtering import SORTING_OPERATOR_MAP, bson_compare, iter_key_candidates, operator_eq
 from sentinels import NOTHING
 
-from lrs.store.embedded.expressions import Unsupported
+from lrs.store.embedded.expressions import SAME_KIND, Unsupported
 
 Check = Callable[[Any], bool]
 Matcher = Callable[[Any], bool]  # one candidate value of a field against one condition
 NEGATIVE = {"$ne", "$nin"}
-SAME_KIND = {int: (int, float), float: (int, float), str: (str,), dt.datetime: (dt.datetime,)}
 
 
 def compile_filter(filter: Any) -> Check:
@@ -91,8 +89,10 @@ def _field(name: str, search: Any) -> Check:
             value = document.get(name, NOTHING)
             return match(value) or (lenient and value is NOTHING)
 
+    candidates = _candidates(name)
+
     def check(document: Any) -> bool:
-        values = iter_key_candidates(name, document)
+        values = candidates(document)
         if absent_ok and not values:
             return True
         matched = found = False
@@ -105,6 +105,22 @@ def _field(name: str, search: Any) -> Check:
                 break
         return matched or not (found or positive)
     return check if "." in name else top_level
+
+
+def _candidates(name: str) -> Callable[[Any], Any]:
+    """mongomock's `iter_key_candidates` for the path, a field of a document within a document
+    read directly."""
+    if name.count(".") != 1:
+        return lambda document: iter_key_candidates(name, document)
+    head, tail = name.split(".")
+
+    def candidates(document: Any) -> Any:
+        if type(document) is dict:
+            inner = document.get(head, {})
+            if type(inner) is dict:
+                return [inner.get(tail, NOTHING)]
+        return iter_key_candidates(name, document)
+    return candidates
 
 
 def _equals(search: Any) -> Matcher:
