@@ -252,6 +252,8 @@ def test_aggregations_answer_what_mongomock_answers():
             "pick": {"$cond": {"if": {"$gt": ["$result.max", "$result.raw"]}, "then": "$result.raw", "else": "$absent"}},
             "either": {"$ifNull": ["$result.scaled", "$absent"]}, "pair": {"a": "$actor", "b": "$absent"},
             "same": {"$eq": ["$absent", None]}, "low": {"$lte": ["$result.raw", 3]},
+            "above": {"$gt": ["$mixed", 1]}, "below": {"$lt": ["$mixed", "$seq"]}, "as": {"$gte": ["$actor", "c"]},
+            "flag": {"$cond": [{"$eq": ["$mixed", 1]}, "one", None]}, "set": {"$ne": ["$result.max", None]},
             "unknown": {"$cond": [{"$gt": ["$absent", 1]}, "yes", "no"]}}}],
         [{"$match": {"activities": "x"}}, {"$project": {"result": 1, "stored": 1, "seq": 1}},
          {"$group": {"_id": "$result.max", "all": {"$push": "$result"}, "when": {"$max": "$stored"},
@@ -325,3 +327,16 @@ def test_the_stored_index_becomes_stored_then_seq_and_the_old_one_goes(tmp_path)
         assert fields.count(["stored", "seq"]) == 1 and ["stored"] not in fields
     finally:
         new.db.close()
+
+
+def test_documents_found_are_copies():
+    """A page read with the usual projection shares nothing that can change with the store."""
+    indexed = embedded_database("test")["statements"]
+    indexed.create_index([("seq", -1)])
+    indexed.insert_many([{"_id": f"s{n}", "seq": n, "via": [{"verb": "v", "agents": ["a"]}], "result": {"score": n},
+                          "stored": START, "raw": "{}"} for n in range(5)])
+    before = list(indexed.find())
+    page = list(indexed.find({}, {"via": 1, "result": 1, "stored": 1, "raw": 1}).sort("seq", -1).limit(3))
+    assert [document["result"] for document in page] == [{"score": 4}, {"score": 3}, {"score": 2}]
+    scramble(page)
+    assert list(indexed.find()) == before

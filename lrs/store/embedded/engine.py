@@ -339,7 +339,7 @@ class IndexedCollection(mongomock.Collection):
             copied = container(_id=doc["_id"])
             for name in fields:
                 if name in doc:
-                    copied[name] = _copy_field(doc[name], container)
+                    copied[name] = _copied(doc[name], container)
             return copied
         return super()._copy_only_fields(doc, fields, container)
 
@@ -410,6 +410,25 @@ class IndexedCollection(mongomock.Collection):
             modified += any(target.get(name, MISSING) != before.get(name, MISSING) for name in fields)
         return {"connectionId": self.database.client._id, "err": None, "n": len(targets), "nModified": modified,
                 "ok": 1, "upserted": None, "updatedExisting": True}
+
+
+IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None), dt.datetime, ObjectId})
+
+
+def _copied(value: Any, container: Any) -> Any:
+    """mongomock's `_copy_field` (documents and arrays copied, the rest `copy.copy`), values that
+    cannot change (most of a document) kept as they are rather than copied."""
+    kind = type(value)
+    if kind in IMMUTABLE:
+        return value
+    if kind is list:
+        return [_copied(item, container) for item in value]
+    if kind is dict:
+        new = container()
+        for name, item in value.items():
+            new[name] = _copied(item, container)
+        return new
+    return _copy_field(value, container)
 
 
 def run_pipeline(documents: list[dict], database: Any, pipeline: list[dict], session: Any) -> list[dict]:
