@@ -160,6 +160,20 @@ class IndexedStore(CollectionStore):
             self.journal.touch(self, key)
 
 
+def naive_filter(value: Any) -> Any:
+    """mongomock's `patch_datetime_awareness_in_document` (datetimes as MongoDB keeps them: naive
+    UTC, milliseconds), returning strings, numbers and lists of them as they are instead of
+    copying them (a batch's id lookups carry lists of ids, every query a few values)."""
+    kind = type(value)
+    if kind in PLAIN_TYPES:
+        return value
+    if kind is dict:
+        return {key: naive_filter(item) for key, item in value.items()}
+    if kind is list and all(type(item) in PLAIN_TYPES for item in value):
+        return value
+    return helpers.patch_datetime_awareness_in_document(value)
+
+
 def _listed_ids(spec: Mapping) -> list | None:
     """The ids of a filter `{"_id": {"$in": [...]}, ...}` when each is of a type whose Python
     equality is MongoDB's (see ID_TYPES); None otherwise."""
@@ -206,8 +220,11 @@ class IndexedServerStore(ServerStore):
 class IndexedCursor(Cursor):
     """A cursor that reads only as far as its skip and limit need, when the plan allows."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(self, collection: "IndexedCollection", spec: Mapping, sort: Any, projection: Any, skip: int,
+                 limit: int, **kwargs: Any):
+        super().__init__(collection, {}, sort, projection, skip, limit, **kwargs)
+        self._spec = naive_filter(spec)  # mongomock's own pass copies every `$in` list element by element
+        self._factory = functools.partial(collection._get_dataset, self._spec, sort, projection, dict)
         self._page_key: tuple | None = None
         self._page: list = []
 
@@ -225,6 +242,8 @@ class IndexedCursor(Cursor):
         return self._page
 
 
+# Values that hold no datetime, whatever their nesting.
+PLAIN_TYPES = frozenset({str, int, float, bool, type(None), ObjectId})
 # `_id` types whose Python equality and hash are MongoDB's equality (not bool: True == 1 in Python).
 ID_TYPES = (str, int, ObjectId)
 # What pymongo's find accepts besides filter, projection, skip, limit, sort and collation: mongomock
@@ -307,7 +326,7 @@ class IndexedCollection(mongomock.Collection):
     def count_documents(self, filter: Mapping, **kwargs: Any) -> int:
         """An exact plan counts its index entries (each document's one), reading no document."""
         if not kwargs and isinstance(filter, Mapping):
-            plan = self._store.plan(helpers.patch_datetime_awareness_in_document(filter))
+            plan = self._store.plan(naive_filter(filter))
             if plan is not None and plan.exact:
                 return plan.count
         return super().count_documents(filter, **kwargs)
@@ -320,7 +339,7 @@ class IndexedCollection(mongomock.Collection):
         if pipeline and set(pipeline[0]) == {"$match"}:
             rest = pipeline[1:]
             if rest and all(map(_in_engine, rest)) and not _holds_datetime(rest):
-                match = helpers.patch_datetime_awareness_in_document(pipeline[0]["$match"])
+                match = naive_filter(pipeline[0]["$match"])
                 rows = run_pipeline(list(self._iter_documents(match)), self.database, rest, session)
                 aware = self.codec_options.tz_aware
                 return CommandCursor(helpers.make_datetime_timezone_aware_in_document(rows) if aware
