@@ -22,11 +22,12 @@ import re
 from typing import Any, Callable
 
 from bson import ObjectId, Regex
-from mongomock.filtering import SORTING_OPERATOR_MAP, bson_compare, iter_key_candidates, operator_eq
-from sentinels import NOTHING
+from mongomock.filtering import NOTHING, SORTING_OPERATOR_MAP, bson_compare, iter_key_candidates, operator_eq
 
 from lrs.store.embedded.expressions import SAME_KIND, Unsupported
 
+# NOTHING (imported above) is the marker mongomock's iter_key_candidates gives for a missing field,
+# taken from mongomock itself: sentinels, where it is defined, is only mongomock's dependency.
 Check = Callable[[Any], bool]
 Matcher = Callable[[Any], bool]  # one candidate value of a field against one condition
 NEGATIVE = {"$ne", "$nin"}
