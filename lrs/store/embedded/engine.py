@@ -242,8 +242,6 @@ class IndexedCursor(Cursor):
         return self._page
 
 
-# Values that hold no datetime, whatever their nesting.
-PLAIN_TYPES = frozenset({str, int, float, bool, type(None), ObjectId})
 # `_id` types whose Python equality and hash are MongoDB's equality (not bool: True == 1 in Python).
 ID_TYPES = (str, int, ObjectId)
 # What pymongo's find accepts besides filter, projection, skip, limit, sort and collation: mongomock
@@ -297,11 +295,11 @@ class IndexedCollection(mongomock.Collection):
         """The documents of `{"_id": {"$in": ids}, ...}` straight from the id map, the rest of the
         filter checked on each: what every batch written asks several times (are these ids stored?
         these Activities, these Agents?) for ids that mostly are not there."""
-        rest = {name: condition for name, condition in spec.items() if name != "_id"}
+        applies = _final_check({name: condition for name, condition in spec.items() if name != "_id"})
         store = self._store
         for identifier in dict.fromkeys(ids):
             document = store.get(identifier)
-            if document is not None and (not rest or filter_applies(rest, document)):
+            if document is not None and applies(document):
                 yield self._copy_only_fields(document, projection, dict)
 
     def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> dict | None:
@@ -432,6 +430,7 @@ class IndexedCollection(mongomock.Collection):
 
 
 IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None), dt.datetime, ObjectId})
+PLAIN_TYPES = IMMUTABLE - {dt.datetime}  # values that hold no datetime, whatever their nesting
 
 
 def _copied(value: Any, container: Any) -> Any:
