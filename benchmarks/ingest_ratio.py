@@ -2,6 +2,7 @@
 
     python benchmarks/ingest_ratio.py                       # batches of 10, 4 clients, 2 rounds of 20 s each
     python benchmarks/ingest_ratio.py --seconds 60 --rounds 3
+    python benchmarks/ingest_ratio.py --bounds              # also the LRS without its store's writes
 
 The floor (benchmarks/floor.py) is a bare Flask endpoint that only parses the JSON batch and
 returns ids, under gunicorn with the options `lrs serve` uses (one process, LRS_THREADS threads).
@@ -13,6 +14,11 @@ the ratio is LRS statements/s over floor statements/s.
 Each round also prints the CPU time the serving worker spent per batch and how busy it was: a
 worker well under 100% is waiting for the clients (which share the machine), so its rate is the
 load generator's, not the server's limit. The floor is usually in that case.
+
+`--bounds` adds a third server to every round: `lrs serve` with the statement store's writes
+switched off (benchmarks/lrs_without_store_writes.py). Its ratio to the floor is the most any
+store could give; the CPU it spends per batch is the request path's, and what the LRS spends on
+top of it is the store's writing (insert, indexes, commit, Activity and Agent records).
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import requests
@@ -79,22 +86,30 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--bounds", action="store_true", help="also measure the LRS without its store's writes")
     args = parser.parse_args()
     env = {"LRS_LOG_LEVEL": "WARNING", "LRS_MONGO_URI": "", "LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1]}
-    floor_command = [sys.executable, str(Path(__file__).with_name("floor.py"))]
+    here = Path(__file__).parent
+    commands = {"floor": [sys.executable, str(here / "floor.py")], "lrs": None}
+    if args.bounds:
+        commands["no-store"] = [sys.executable, str(here / "lrs_without_store_writes.py")]
     print(f"batches of {args.batch}, {args.clients} concurrent clients, {args.rounds} rounds of {args.seconds:.0f} s")
-    totals = {"floor": 0.0, "lrs": 0.0}
-    with tempfile.TemporaryDirectory() as data_dir, \
-            spawned(env, command=floor_command) as (floor, floor_process), \
-            spawned({**env, "LRS_DATA_DIR": data_dir}) as (lrs, lrs_process):
-        servers = (("floor", floor, worker_of(floor_process.pid)), ("lrs", lrs, worker_of(lrs_process.pid)))
+    totals = dict.fromkeys(commands, 0.0)
+    with tempfile.TemporaryDirectory() as data_dir, ExitStack() as servers_running:
+        servers = []
+        for name, command in commands.items():
+            endpoint, process = servers_running.enter_context(
+                spawned({**env, "LRS_DATA_DIR": data_dir if name == "lrs" else ""}, command=command))
+            servers.append((name, endpoint, worker_of(process.pid)))
         for round_number in range(1, args.rounds + 1):
             for name, endpoint, worker in servers:
                 rate, per_batch, busy = measured(endpoint, worker, args)
                 totals[name] += rate
-                print(f"round {round_number}  {name:<5} {rate:>9.0f} statements/s   worker CPU {per_batch:5.2f} ms "
+                print(f"round {round_number}  {name:<8} {rate:>9.0f} statements/s   worker CPU {per_batch:5.2f} ms "
                       f"per batch, {busy:4.0%} busy")
     print(f"LRS / floor: {totals['lrs'] / totals['floor']:.2f}")
+    if args.bounds:
+        print(f"LRS without its store's writes / floor: {totals['no-store'] / totals['floor']:.2f}")
 
 
 if __name__ == "__main__":

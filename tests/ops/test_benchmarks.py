@@ -23,10 +23,11 @@ TINY = {
     "auth.py": ["--rounds", "2", "--guessers", "2"],
     "forwarding_in_flight.py": ["--statements", "40", "--batch-size", "10", "--latency", "0.01", "--in-flight", "1", "2"],
     "max_batch.py": ["--seed", "50", "--batch", "20", "--parts", "5"],
-    "ingest_ratio.py": ["--seconds", "1", "--rounds", "1", "--batch", "5", "--clients", "1"],
+    "ingest_ratio.py": ["--seconds", "1", "--rounds", "1", "--batch", "5", "--clients", "1", "--bounds"],
     "statement_reads.py": ["--statements", "300", "--rounds", "3", "--clients", "1", "2", "--data-dir", "{tmp}"],
     "embedded_memory.py": ["--statements", "200", "--report-every", "100", "--data-dir", "{tmp}"],
     "floor.py": None,  # a server, not a measurement: ingest_ratio.py starts it and measures against it
+    "lrs_without_store_writes.py": None,  # likewise, for ingest_ratio.py --bounds
 }
 
 
