@@ -69,3 +69,10 @@ class ItemErrors(BadRequest):
         first = errors[0]
         super().__init__(f"{first[1]}: {first[2]}")
         self.errors = errors
+
+
+class VoidingRefused(ItemErrors):
+    """Voiding statements the writer may not void: xAPI (Data 2.3.2) says such a request SHOULD be
+    refused whole with 403, as it comes from a source not authorized to void those statements."""
+
+    status = 403

@@ -12,7 +12,7 @@ from typing import Callable, Literal
 
 from lrs.auth import DEFINE, Credential
 from lrs.client_json import UnstorableJSON, check_storable
-from lrs.errors import BadRequest, Conflict, ItemErrors, PayloadTooLarge, ServiceUnavailable
+from lrs.errors import BadRequest, Conflict, ItemErrors, PayloadTooLarge, ServiceUnavailable, VoidingRefused
 from lrs.store.statements import DuplicateStatements, StatementStore, UnstorableStatement
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.equality import same_statement
@@ -35,8 +35,8 @@ class WriteRights:
     adapter that forgets to say gets no more than its caller may have.
 
     - `define`: Activity definitions and Agent names refine the canonical ones (scope `define`).
-    - `voids`: whose statements a voiding statement may void: `any` (xAPI's statements/write),
-      `own` (only statements stored earlier, or in the same batch, under the same authority), or
+    - `voids`: whose statements a voiding statement may void: `any` (an xAPI writer that reads
+      every statement), `own` (only statements stored earlier, or in the same batch, under the same authority), or
       `none`. With `own`, a voiding statement naming an id not stored yet is refused rather than
       left waiting, or it would void whatever arrives later under that id.
     - `sees_others`: the writer may read every statement, so a stored id may be compared with
@@ -141,7 +141,7 @@ class StatementService:
         errors = [(index, f"statement[{index}].object.id", rule)
                   for index, target in voiding.items() if target not in own]
         if errors:
-            raise ItemErrors(errors)
+            raise VoidingRefused(errors)
 
     @staticmethod
     def _without_known(prepared: list[dict], known: dict[str, dict], authority: dict,

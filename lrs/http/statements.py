@@ -83,10 +83,12 @@ def post_statements() -> Response:
 
 
 def _rights(credential: Credential) -> WriteRights:
-    """xAPI lets any statements/write credential void; only a credential that reads every
-    statement may learn, by storing the same statement again, what one it cannot see holds."""
+    """Only a credential that reads every statement may void any of them (xAPI leaves who is
+    "authorized to void" to the LRS), or learn, by storing the same statement again, what one it
+    cannot see holds. Any other writer voids only what it stored itself."""
     sees_others = credential.allows(READ_STATEMENTS) and not credential.reads_only_own
-    return WriteRights(define=credential.allows(DEFINE), voids="any", sees_others=sees_others)
+    return WriteRights(define=credential.allows(DEFINE), voids="any" if sees_others else "own",
+                       sees_others=sees_others)
 
 
 @blueprint.get("/statements")

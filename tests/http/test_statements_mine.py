@@ -112,3 +112,34 @@ def test_a_declared_sha2_does_not_serve_another_statements_attachment(live_serve
     assert ESSAY not in response.content and sha2(ESSAY) in response.text  # declared, not served
     response = get(live_server, MINE, attachments="true")
     assert ESSAY not in response.content
+
+
+def voiding(target: str) -> dict:
+    return {"actor": {"mbox": "mailto:me@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": target}}
+
+
+def is_voided(server: LiveServer, statement_id: str) -> bool:
+    return get(server, ADMIN, voidedStatementId=statement_id).status_code == 200
+
+
+@pytest.mark.parametrize("headers", [MINE, WRITER], ids=["read-mine", "write-only"])
+def test_a_writer_that_cannot_read_every_statement_voids_only_its_own(
+        live_server: LiveServer, secret_id: str, headers: dict) -> None:
+    refused = requests.post(live_server.url + "/xapi/statements", json=voiding(secret_id), headers=headers,
+                            timeout=TIMEOUT)
+    assert refused.status_code == 403
+    assert "statement[0].object.id" in refused.json()["error"]["message"]
+    assert not is_voided(live_server, secret_id)
+    future = str(uuid.uuid4())  # or it would void whatever another credential stores later under that id
+    assert requests.post(live_server.url + "/xapi/statements", json=voiding(future), headers=headers,
+                         timeout=TIMEOUT).status_code == 403
+
+    own_id = str(uuid.uuid4())
+    assert put(live_server, headers, own_id, secret_statement()).status_code == 204
+    assert requests.post(live_server.url + "/xapi/statements", json=voiding(own_id), headers=headers,
+                         timeout=TIMEOUT).status_code == 200
+    assert is_voided(live_server, own_id)
+    assert requests.post(live_server.url + "/xapi/statements", json=voiding(secret_id), headers=ADMIN,
+                         timeout=TIMEOUT).status_code == 200  # a reader of every statement voids any
+    assert is_voided(live_server, secret_id)
