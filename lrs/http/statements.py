@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, g, request
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from lrs import client_json
 from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS, Credential
@@ -31,10 +31,22 @@ class PutParams(params.StrictSchema):
     statementId = params.UUID(required=True)
 
 
+class IdentifiedAgent(params.AgentJSON):
+    """GET's `agent` filter: an Agent or an identified Group (xAPI Communication 2.1.3). An anonymous
+    Group has no identifier to match statements by; taken as "no filter", it answered with others'."""
+
+    def _check(self, value: str) -> dict:
+        agent = super()._check(value)
+        if ifi_key(agent) is None:
+            raise ValidationError("must be an Agent or an identified Group (one with mbox, mbox_sha1sum, openid "
+                                  "or account): an anonymous Group identifies no one to filter by")
+        return agent
+
+
 class GetParams(params.StrictSchema):
     statementId = params.UUID()
     voidedStatementId = params.UUID()
-    agent = params.AgentJSON()
+    agent = IdentifiedAgent()
     verb = params.IRI()
     activity = params.IRI()
     registration = params.UUID()

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import isodate
-
 from lrs.xapi.agents import agent_keys, ifi_key
 from lrs.xapi.timestamps import parse_timestamp
+from lrs.xapi.values import duration_seconds
 
 CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
 
@@ -112,18 +111,6 @@ def _result_fields(result: dict | None) -> dict[str, Any] | None:
         "completion": result.get("completion"),
         "duration_seconds": duration_seconds(result["duration"]) if "duration" in result else None,
     }
-
-
-def duration_seconds(duration: str) -> float | None:
-    """Seconds in an ISO 8601 duration; years and months count as 365 and 30 days."""
-    try:
-        parsed = isodate.parse_duration(duration)
-    except (isodate.ISO8601Error, ValueError):
-        return None
-    if isinstance(parsed, isodate.Duration):
-        days = float(parsed.years) * 365 + float(parsed.months) * 30
-        return parsed.tdelta.total_seconds() + days * 86400
-    return parsed.total_seconds()
 
 
 def _context_fields(context: dict | None) -> dict[str, Any] | None:

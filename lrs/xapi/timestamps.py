@@ -15,11 +15,11 @@ from lrs.xapi.versions import is_v2
 
 _ISO_EXTENDED = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?")
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?", re.ASCII)
 _ISO_BASIC = re.compile(
-    r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?([Z]|[+-]\d{2}(?:\d{2})?)?")
+    r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?([Z]|[+-]\d{2}(?:\d{2})?)?", re.ASCII)
 _RFC_3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})")
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 _UNKNOWN_OFFSETS = frozenset({"-00", "-0000", "-00:00"})
 
 
@@ -56,6 +56,8 @@ def _zone(zone: str | None) -> dt.timezone:
     if zone is None or zone in "Zz":
         return dt.timezone.utc
     digits = zone[1:].replace(":", "")
+    if int(digits[:2]) > 23:  # dt.timezone's own refusal would quote Python's repr
+        raise ValueError("offset hours must be below 24")
     if int(digits[2:] or 0) > 59:
         raise ValueError("offset minutes must be below 60")
     offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
@@ -64,7 +66,8 @@ def _zone(zone: str | None) -> dt.timezone:
 
 @functools.lru_cache(maxsize=4096)
 def format_timestamp(moment: dt.datetime) -> str:
-    """UTC with millisecond precision, e.g. "2026-11-23T08:20:04.123Z" (the precision MongoDB keeps).
+    """UTC with millisecond precision, e.g. "2026-11-23T08:20:04.123Z" (the precision MongoDB keeps),
+    always with four year digits (strftime's %Y drops the leading zeros of years below 1000 on glibc).
     Remembered: the statements of a batch share their `stored` time."""
     utc = moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

@@ -6,11 +6,13 @@ of rules.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 import re
 from typing import Any, Iterable
 
+import isodate
 import langcodes
 import rfc3987
 
@@ -27,10 +29,16 @@ _MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-
 # ISO 8601:2004 4.4.3.2 only: PnYnMnDTnHnMnS (each part optional, at least one; a decimal fraction
 # only on the last part) or PnW alone. isodate also accepts signs, "PT", weeks mixed with days and
 # the 4.4.3.3 alternative format, all of which xAPI forbids, so the grammar is stated here instead.
+# ASCII digits only: \d alone also matches other scripts' digits (P١Y), which are not ISO 8601.
 _PART = r"\d+(?:[.,]\d+(?={0}\Z))?{0}"
 _DURATION = re.compile(
     r"P(?:(?=\d|T\d)(?:{Y})?(?:{M})?(?:{D})?(?:T(?=\d)(?:{H})?(?:{M})?(?:{S})?)?|{W})\Z".format(
-        **{unit: _PART.format(unit) for unit in "YMWDHS"}))
+        **{unit: _PART.format(unit) for unit in "YMWDHS"}), re.ASCII)
+# The longest duration accepted: what a datetime.timedelta holds (isodate reads durations into one),
+# 999,999,999 days, about 2.7 million years. Longer ones are valid ISO 8601, but their seconds
+# could not be indexed or added up in analytics.
+LONGEST_DURATION_SECONDS = dt.timedelta.max.total_seconds()
+LONGEST_DURATION_RULE = "must be at most 999,999,999 days long (about 2.7 million years; a year counts 365 days)"
 
 
 def fail(path: str, rule: str) -> None:
@@ -133,10 +141,26 @@ def validate_media_type(value: Any, path: str) -> None:
 
 
 def validate_duration(value: Any, path: str) -> None:
-    """ISO 8601 duration in the format of ISO 8601:2004(E) 4.4.3.2 (Data 4.6)."""
+    """ISO 8601 duration in the format of ISO 8601:2004(E) 4.4.3.2 (Data 4.6), at most
+    LONGEST_DURATION_SECONDS long."""
     if type(value) is not str or _DURATION.match(value) is None:
         fail(path, "must be an ISO 8601 duration like PT1H30M or P4W")
+    if duration_seconds(value) > LONGEST_DURATION_SECONDS:
+        fail(path, LONGEST_DURATION_RULE)
 
+
+@functools.lru_cache(maxsize=4096)
+def duration_seconds(duration: str) -> float:
+    """Seconds in a duration of the xAPI grammar, years and months counted as 365 and 30 days;
+    math.inf past what a timedelta holds. Remembered: validation and the indexed fields both ask."""
+    try:
+        parsed = isodate.parse_duration(duration)
+    except OverflowError:  # isodate builds a timedelta of the weeks, days and time parts
+        return math.inf
+    if isinstance(parsed, isodate.Duration):
+        days = float(parsed.years) * 365 + float(parsed.months) * 30
+        return parsed.tdelta.total_seconds() + days * 86400
+    return parsed.total_seconds()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -23,7 +23,8 @@ from lrs_plugins.caliper.values import is_duration, is_event_id, is_iri, parse_d
 
 Problem = tuple[str, str]
 ENVELOPE_REQUIRED = ("sensor", "sendTime", "dataVersion", "data")
-DATE_TIME_RULE = "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"
+DATE_TIME_RULE = ("must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z, "
+                  "in years 1 to 9999 in UTC")
 UNKNOWN_PROPERTY = "unknown property of a {} (custom data belongs in `extensions`)"
 MAX_DEPTH = 24  # entities nested deeper than this are refused, not walked
 SCALARS = {
@@ -32,7 +33,7 @@ SCALARS = {
     "decimal": (lambda value: type(value) in (int, float) and math.isfinite(value), "must be a number"),
     "boolean": (lambda value: type(value) is bool, "must be true or false"),
     "DateTime": (lambda value: parse_datetime(value) is not None, DATE_TIME_RULE),
-    "Duration": (is_duration, "must be an ISO 8601 duration, e.g. PT1M30S"),
+    "Duration": (is_duration, "must be an ISO 8601 duration, e.g. PT1M30S, of at most 999,999,999 days"),
     "IRI": (is_iri, "must be an IRI"),
     "object": (lambda value: isinstance(value, dict), "must be an object"),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from lrs.xapi.values import LONGEST_DURATION_SECONDS
 from lrs_plugins.h5p.config import H5PConfig
 from lrs_plugins.h5p.submitted import XAPI_VERSION
 
@@ -39,7 +40,9 @@ def problems(body: Any) -> list[Problem]:
         found += _typed(body, name, lambda value: isinstance(value, bool), "true or false")
     for name in ("response", "language", "registration"):
         found += _typed(body, name, lambda value: isinstance(value, str), "a string")
-    found += _typed(body, "duration", _is_duration, "a number of seconds (>= 0) or an ISO 8601 duration")
+    found += _typed(body, "duration", _is_duration,
+                    f"a number of seconds from 0 to {LONGEST_DURATION_SECONDS:,.0f} (999,999,999 days) "
+                    "or an ISO 8601 duration")
     found += _typed(body, "score", lambda value: isinstance(value, dict), "an object")
     if isinstance(body.get("score"), dict):
         for name in SCORE_MEMBERS:
@@ -111,4 +114,5 @@ def _is_id(value: Any) -> bool:
 
 
 def _is_duration(value: Any) -> bool:
-    return isinstance(value, str) or (_is_number(value) and value >= 0)
+    """Text is checked by the core's rules once mapped; a number must fit the core's longest duration."""
+    return isinstance(value, str) or (_is_number(value) and 0 <= value <= LONGEST_DURATION_SECONDS)

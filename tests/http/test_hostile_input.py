@@ -20,7 +20,8 @@ import requests
 from pymongo.errors import AutoReconnect
 
 from lrs.server import spawned
-from tests.conftest import ADMIN_KEY, ADMIN_SECRET
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
+from tests.console.signin import sign_in
 
 DEEP = "[" * 100_000 + "]" * 100_000
 AGENT = '{"mbox": "mailto:ada@example.com"}'
@@ -69,6 +70,10 @@ def assert_nothing_pending(app, client, xapi_headers, statement_id: str, since: 
     ('{"extensions": {"http://example.com/\\udfff": 1}}', "result.extensions", "lone surrogate"),
     ('{"extensions": {"http://example.com/x": %s}}' % ("[" * 150 + "]" * 150), "result.extensions", "nested deeper"),
     ('{"extensions": {"http://example.com/x": %s}}' % DEEP, "$", "nested deeper"),
+    ('{"duration": "PT99999999999999999999S"}', "statement[1].result.duration", "at most 999,999,999 days"),
+    ('{"duration": "P99999999999W"}', "statement[1].result.duration", "at most 999,999,999 days"),
+    ('{"duration": "P1000000000D"}', "statement[1].result.duration", "at most 999,999,999 days"),
+    ('{"duration": "P2739727Y"}', "statement[1].result.duration", "at most 999,999,999 days"),
 ])
 def test_values_storage_cannot_hold_are_refused_before_anything_is_written(app, client, xapi_headers, no_tracebacks,
                                                                            result, path, rule):
@@ -260,11 +265,96 @@ def test_parts_repeated_past_the_limit_are_a_413(make_app, xapi_headers):
 @pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
 def test_a_timestamp_outside_the_years_utc_can_hold_is_a_400(app, client, xapi_headers, no_tracebacks, moment):
     """Valid ISO 8601 whose UTC form falls outside years 1..9999 overflowed into a 500."""
-    stored = client.post("/xapi/statements", json=statement(timestamp=moment), headers=xapi_headers)
-    assert stored.status_code == 400 and "timestamp" in error_message(stored)
+    for name in ("timestamp", "stored"):
+        refused = client.post("/xapi/statements", json=[statement(**{name: moment})], headers=xapi_headers)
+        assert refused.status_code == 400
+        assert f"statement[0].{name}: {moment!r} is out of range in UTC (years 1 to 9999)" == error_message(refused)
     since = client.get("/xapi/statements", query_string={"since": moment}, headers=xapi_headers)
     assert since.status_code == 400 and "since" in error_message(since)
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
+def test_an_offset_of_24_hours_or_more_is_a_400_stating_the_rule(client, xapi_headers, no_tracebacks):
+    """dt.timezone refused it with its own message, quoting Python's repr of the limits."""
+    since = client.get("/xapi/statements", query_string={"since": "2020-01-01T00:00:00+99:00"}, headers=xapi_headers)
+    assert since.status_code == 400 and "offset hours must be below 24" in error_message(since)
+    assert "timedelta" not in error_message(since)
+    stored = client.post("/xapi/statements", json=[statement(timestamp="2020-01-01T00:00:00-24:00")],
+                         headers=xapi_headers)
+    assert stored.status_code == 400
+    assert error_message(stored).startswith("statement[0].timestamp: ") and "below 24" in error_message(stored)
+
+
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+@pytest.mark.parametrize("sent, kept", [("0050-01-01T00:00:00Z", "0050-01-01T00:00:00.000Z"),
+                                        ("0001-01-01T00:00:00.000-12:00", "0001-01-01T12:00:00.000Z")])
+def test_a_timestamp_before_year_1000_is_stored_with_four_year_digits(client, no_tracebacks, version, sent, kept):
+    """Formatting wrote "50-01-01T00:00:00.000Z" (strftime's %Y on glibc), which then failed as invalid."""
+    headers = {"Authorization": basic_auth(), "X-Experience-API-Version": version}
+    statement_id = str(uuid.uuid4())
+    posted = client.post("/xapi/statements", json=statement(id=statement_id, timestamp=sent), headers=headers)
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    got = client.get("/xapi/statements", query_string={"statementId": statement_id}, headers=headers)
+    assert got.get_json()["timestamp"] == kept
+
+
+LONGEST_DAYS = 999_999_999
+
+
+@pytest.mark.parametrize("duration, seconds", [
+    ("P1Y", 365 * 86400), ("P1M", 30 * 86400), ("P3W", 21 * 86400), ("PT1.5S", 1.5), ("PT0.01S", 0.01),
+    ("P0.5Y", 182.5 * 86400), ("P1DT0,25H", 86400 + 900), ("P3Y1M29DT4H35M59.14S", (1095 + 30 + 29) * 86400 + 16559.14),
+    ("P%dD" % LONGEST_DAYS, LONGEST_DAYS * 86400), ("P2739726Y", 2739726 * 365 * 86400),
+])
+def test_durations_up_to_999999999_days_are_stored_with_their_seconds(app, client, xapi_headers, no_tracebacks,
+                                                                      duration, seconds):
+    statement_id = str(uuid.uuid4())
+    posted = client.post("/xapi/statements", json=statement(id=statement_id, result={"duration": duration}),
+                         headers=xapi_headers)
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    got = client.get("/xapi/statements", query_string={"statementId": statement_id}, headers=xapi_headers)
+    assert got.get_json()["result"] == {"duration": duration}
+    document = app.extensions["lrs"].statement_store.collection.find_one({"_id": statement_id})
+    assert document["result"]["duration_seconds"] == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("duration", [1e308, 2**62, 86_400_000_000_001, "PT99999999999999999999S", "P99999999999W"])
+def test_an_h5p_duration_longer_than_999999999_days_is_a_400_in_h5p_format(make_app, no_tracebacks, duration):
+    """The H5P event's duration became a statement's result.duration, and overflowed into a 500."""
+    app = make_app(plugins="h5p")
+    app.extensions["lrs"].create_credential("learner", "learner-secret", ["h5p"])
+    client = app.test_client()
+    headers = {"Authorization": "Bearer learner:learner-secret"}
+    body = {"contentId": "c", "verb": "completed", "duration": duration}
+    response = client.post("/api/xapi/h5p-event", json=body, headers=headers)
+    assert response.status_code == 400
+    answer = response.get_json()
+    assert answer["success"] is False
+    [detail] = answer["details"]
+    assert detail["index"] == 0 and detail["field"] == "duration" and "999,999,999 days" in detail["message"]
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+    for seconds in (1.5, 86_399_999_999_999):  # the longest whole number of seconds is still taken and added up
+        stored = client.post("/api/xapi/h5p-event", json={**body, "duration": seconds}, headers=headers)
+        assert stored.status_code == 200, stored.get_data(as_text=True)
+    progress = client.get("/api/xapi/progress/c", headers=headers).get_json()["data"]
+    assert progress["completed"] is True and progress["totalDuration"] == 86_400_000_000_000.5
+
+
+def test_an_anonymous_group_as_the_agent_filter_is_a_400_not_ignored(app, client, xapi_headers, no_tracebacks):
+    """An anonymous Group has no identifier; the filter was dropped, answering with every statement
+    (in the console's statement list too, which takes the same parameters)."""
+    assert client.post("/xapi/statements", json=statement(), headers=xapi_headers).status_code == 200
+    group = {"objectType": "Group", "member": [{"mbox": "mailto:nobody@nowhere.example"}]}
+    response = client.get("/xapi/statements", query_string={"agent": json.dumps(group)}, headers=xapi_headers)
+    assert response.status_code == 400
+    assert error_message(response).startswith("parameter 'agent': must be an Agent or an identified Group")
+    identified = {**group, "mbox": "mailto:team@example.com"}
+    found = client.get("/xapi/statements", query_string={"agent": json.dumps(identified)}, headers=xapi_headers)
+    assert found.status_code == 200 and found.get_json()["statements"] == []
+    console = app.test_client()
+    assert sign_in(console).status_code == 303
+    page = console.get("/console/statements", query_string={"agent": json.dumps(group)})
+    assert page.status_code == 400 and "an identified Group" in page.get_data(as_text=True)
 
 
 # -- the same through `lrs serve` ------------------------------------------------------------------

@@ -287,9 +287,11 @@ INVALID_EVENTS = [
      "must be a UUID expressed as a URN: urn:uuid:<UUID>"),
     (_with(GOOD, id="urn:uuid:"), "$.data[0].id", "must be a UUID expressed as a URN: urn:uuid:<UUID>"),
     (_with(GOOD, eventTime="2016-11-15 10:15"), "$.data[0].eventTime",
-     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"),
+     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z, in years 1 to 9999 in UTC"),
     (_with(GOOD, eventTime="2016-11-15T10:15:00"), "$.data[0].eventTime",
-     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"),
+     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z, in years 1 to 9999 in UTC"),
+    (_with(GOOD, eventTime="0001-01-01T00:00:00.000+01:00"), "$.data[0].eventTime",  # year 0 in UTC
+     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z, in years 1 to 9999 in UTC"),
     (_with(GOOD, profile="FancyProfile"), "$.data[0].profile", None),
     (_with(GOOD, profile="MediaProfile"), "$.data[0].type", "ToolUseEvent is not an event of the MediaProfile"),
     (_with(GOOD, type="ClickEvent"), "$.data[0].type", None),
@@ -316,6 +318,9 @@ INVALID_EVENTS = [
         "id": "https://example.edu/s", "type": "Score", "scoreGiven": "7"}), "$.data[0].generated.scoreGiven",
      "must be a number"),
     (_with(GOOD, extensions=[1]), "$.data[0].extensions", "must be an object"),
+    (_with(PROFILE_EVENTS["AssessmentProfile"][0], generated={  # longer than a timedelta: was a 500
+        **PROFILE_EVENTS["AssessmentProfile"][0]["generated"], "duration": "PT99999999999999999999S"}),
+     "$.data[0].generated.duration", "must be an ISO 8601 duration, e.g. PT1M30S, of at most 999,999,999 days"),
     (_with(PROFILE_EVENTS["ToolLaunchProfile"][0], federatedSession=None), "$.data[0].federatedSession",
      "required for a ToolLaunchEvent Launched"),
     (_with(PROFILE_EVENTS["SessionProfile"][0], action="TimedOut"), "$.data[0].actor.type",
@@ -336,6 +341,13 @@ def test_invalid_event_is_refused_naming_path(refusing: Any, event: dict, path: 
     if message:
         assert {"index": 0, "path": path, "message": message} in body["errors"]
     assert statement_count(refusing) == 0
+
+
+def test_an_event_time_before_year_1000_is_stored_in_utc_with_four_year_digits(client: Any) -> None:
+    """It was a 500: the statement's timestamp was written "1-01-01T12:00:00.000Z", which the core refused."""
+    event = _with(GOOD, id=f"urn:uuid:{uuid.uuid4()}", eventTime="0001-01-01T00:00:00.000-12:00")
+    assert post_in_process(client, envelope(event)).status_code == 200
+    assert read_statement(client, event["id"][9:])["timestamp"] == "0001-01-01T12:00:00.000Z"
 
 
 def test_nested_entities_are_checked_by_their_own_type(refusing: Any) -> None:
@@ -376,7 +388,7 @@ def test_one_bad_event_stores_nothing(client: Any) -> None:
      "must be http://purl.imsglobal.org/ctx/caliper/v1p2"),
     (dict(envelope(GOOD), data=[]), "$.data", "must be a non-empty array of Caliper events and entities"),
     (dict(envelope(GOOD), sendTime="yesterday"), "$.sendTime",
-     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"),
+     "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z, in years 1 to 9999 in UTC"),
     (dict(envelope(GOOD), sensor="not an iri"), "$.sensor", "must be an IRI identifying the sensor"),
 ])
 def test_bad_envelope(refusing: Any, body: Any, path: str, message: str) -> None:
@@ -397,7 +409,7 @@ def test_bad_entity_in_data(refusing: Any) -> None:
         {"index": 1, "path": "$.data[1].colour",
          "message": "unknown property of a DigitalResource (custom data belongs in `extensions`)"},
         {"index": 1, "path": "$.data[1].dateModified",
-         "message": "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z"},
+         "message": "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z, in years 1 to 9999 in UTC"},
     ]
 
 

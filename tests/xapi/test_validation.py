@@ -190,6 +190,8 @@ INVALID = {
     "duration empty time": ("statement.result.duration", statement(result={"duration": "PT"})),
     "duration negative": ("statement.result.duration", statement(result={"duration": "-PT1S"})),
     "duration fraction not last": ("statement.result.duration", statement(result={"duration": "PT1.5M3S"})),
+    "duration not ASCII digits": ("statement.result.duration", statement(result={"duration": "P\u0661Y"})),
+    "duration past a timedelta": ("statement.result.duration", statement(result={"duration": "P1000000000D"})),
     "result extensions not an object": ("statement.result.extensions", statement(result={"extensions": []})),
     # context
     "registration not uuid": ("statement.context.registration", statement(context={"registration": "x"})),
