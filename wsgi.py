@@ -1,4 +1,4 @@
-"""WSGI entry point: `gunicorn wsgi:app` (settings come from LRS_* environment variables)."""
-from lrs.app import create_app
+"""`gunicorn wsgi:app` from the repository folder; installed, use `gunicorn lrs.wsgi:app`."""
+from lrs.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

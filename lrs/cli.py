@@ -43,9 +43,10 @@ def serve(host: str | None, port: int | None) -> None:
 
 @main.command()
 def settings() -> None:
-    """Print every setting (core and enabled plugins) as the README's Markdown table."""
-    lrs = LRS.from_settings()
-    click.echo(settings_table(lrs.settings.declared.values()))
+    """Print every setting (core and enabled plugins) as the README's Markdown table. It never opens
+    the store: it works while a server runs on the same data folder, and creates nothing."""
+    resolved, _ = LRS.resolve()
+    click.echo(settings_table(resolved.declared.values()))
 
 
 @main.group()
@@ -69,6 +70,9 @@ def _admin_options(command: Callable) -> Callable:
 
 def _admin(url: str | None, admin_key: str | None, admin_secret: str | None) -> AdminClient | DirectAdmin:
     if url:
+        if not url.lower().startswith(("http://", "https://")):
+            raise click.ClickException(f"--url (LRS_URL) {url!r}: give the scheme too, http:// or https://, "
+                                       "e.g. http://127.0.0.1:8000")
         if not (admin_key and admin_secret):
             raise click.UsageError("--url needs --admin-key and --admin-secret (or LRS_ADMIN_KEY and "
                                    "LRS_ADMIN_SECRET) of a credential with scope admin")

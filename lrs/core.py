@@ -83,9 +83,18 @@ class LRS:
         self.documents.recover(utc_now())
         pair = admin_pair(self.settings)
         if pair:
-            self.create_credential(*pair, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
+            self._ensure_admin(*pair)
         self.plugins.hook.lrs_startup(lrs=self)
         self.started = True
+
+    def _ensure_admin(self, key: str, secret: str) -> None:
+        """The LRS_ADMIN_KEY credential, created or updated; a revoked one stays revoked (its key
+        may have leaked), so naming it is a SettingError rather than bringing it back."""
+        existing = self.credentials.get(key)
+        if existing is not None and not existing.active:
+            raise SettingError("LRS_ADMIN_KEY names a revoked credential; choose another key (a revoked "
+                               "key stays revoked)")
+        self.create_credential(key, secret, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
 
     @property
     def scopes(self) -> tuple[str, ...]:

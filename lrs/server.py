@@ -16,12 +16,14 @@ from contextlib import contextmanager, suppress
 from typing import Any, Callable, Iterator, Mapping
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.errors import AppImportError
 
 from lrs.core import LRS, admin_pair
 from lrs.logs import gunicorn_logconfig
 from lrs.metrics import enable_multiprocess
-from lrs.settings import Settings
+from lrs.settings import SettingError, Settings
 from lrs.store import check_reachable
+from lrs.store.embedded.disk import claim_data_dir
 
 
 class _Gunicorn(BaseApplication):
@@ -42,7 +44,10 @@ class _Gunicorn(BaseApplication):
             return self.factory()
         from lrs.app import create_app
 
-        return create_app()
+        try:
+            return create_app()
+        except SettingError as error:  # found only with the store open, e.g. a revoked LRS_ADMIN_KEY
+            raise AppImportError(str(error)) from None  # gunicorn prints it as one line and stops
 
 
 def serve_app(factory: Callable[[], Any], settings: Settings) -> None:
@@ -53,7 +58,7 @@ def serve_app(factory: Callable[[], Any], settings: Settings) -> None:
 def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
     """The embedded store lives in one process, so it gets one worker; MongoDB gets many."""
     if not settings["mongo_uri"] and settings["workers"] > 1:
-        raise ValueError(f"LRS_WORKERS={settings['workers']}: the embedded store keeps its data in one "
+        raise SettingError(f"LRS_WORKERS={settings['workers']}: the embedded store keeps its data in one "
                          "process's memory, so it runs one worker (with LRS_THREADS threads). Unset "
                          "LRS_WORKERS, or use MongoDB (LRS_MONGO_URI) for several worker processes.")
     workers = settings["workers"] or multiprocessing.cpu_count() * 2 + 1
@@ -71,22 +76,41 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
-    """Serve until stopped. Settings that cannot work (the plugins' too), plugins that cannot load
-    and a MongoDB that does not answer are a SettingError before gunicorn starts, not a worker
-    that fails to boot. Metrics of all workers meet in a directory of this instance's own."""
+    """Serve until stopped. Settings that cannot work (the plugins' too), plugins that cannot load,
+    a MongoDB that does not answer, a data folder in use and an address that cannot be listened on
+    are a SettingError before gunicorn starts, not a worker that fails to boot. Metrics of all
+    workers meet in a directory of this instance's own."""
     # --host/--port reach the workers (and LRS_PUBLIC_URL's default) the way LRS_HOST/LRS_PORT do.
     os.environ.update({name: str(value) for name, value in (("LRS_HOST", host), ("LRS_PORT", port)) if value})
     settings, _ = LRS.resolve()  # no store client yet: workers fork from this process
     admin_pair(settings)
+    host, port = host or settings["host"], port or settings["port"]
+    options = gunicorn_options(settings, host, port)
+    check_listen(host, port)
     if settings["mongo_uri"]:
         check_reachable(settings["mongo_uri"], settings["mongo_timeout_seconds"])
-    host, port = host or settings["host"], port or settings["port"]
+    elif settings["data_dir"]:
+        claim_data_dir(settings["data_dir"]).close()  # the worker claims it for good
     metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")
     enable_multiprocess(metrics_dir)
     try:
-        _Gunicorn(gunicorn_options(settings, host, port)).run()
+        _Gunicorn(options).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def check_listen(host: str, port: int) -> None:
+    """A SettingError unless this process could listen on host:port: gunicorn would retry a busy
+    port for five seconds and an unknown host once, then end with lines of its own."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            sock.bind(address)
+    except OSError as error:
+        raise SettingError(f"LRS_HOST={host!r}, LRS_PORT={port}: cannot listen there: "
+                           f"{error.strerror or error}") from None
 
 
 def _forget_worker_metrics(server: Any, worker: Any) -> None:
@@ -104,8 +128,8 @@ def free_port() -> int:
 
 @contextmanager
 def spawned(env: Mapping[str, str], port: int = 0, stdout: Any = subprocess.DEVNULL,
-            timeout: float = 30, own_session: bool = False,
-            command: list[str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+            timeout: float = 30, own_session: bool = False, command: list[str] | None = None,
+            cwd: str | os.PathLike | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """`lrs serve` as a child process on 127.0.0.1 with these LRS_* variables (over the current
     environment), yielded as (xAPI endpoint, process) once /xapi/about answers; stopped on exit,
     whatever happened inside (SIGTERM, then SIGKILL if it has not ended within `timeout`).
@@ -115,11 +139,12 @@ def spawned(env: Mapping[str, str], port: int = 0, stdout: Any = subprocess.DEVN
     process id: a caller can then signal gunicorn and all its workers at once with os.killpg, and
     stopping signals the whole group too.
     `command` runs another server that reads LRS_HOST and LRS_PORT instead (a benchmark's floor).
+    `cwd` is its working directory, where a relative LRS_DATA_DIR lives.
     """
     port = port or free_port()
     process = subprocess.Popen(command or [sys.executable, "-c", "from lrs.cli import main; main(['serve'])"],
                                env={**os.environ, **env, "LRS_HOST": "127.0.0.1", "LRS_PORT": str(port)},
-                               stdout=stdout, stderr=subprocess.STDOUT, start_new_session=own_session)
+                               stdout=stdout, stderr=subprocess.STDOUT, start_new_session=own_session, cwd=cwd)
     endpoint = f"http://127.0.0.1:{port}/xapi"
     try:
         _wait_until_up(endpoint, process, timeout)

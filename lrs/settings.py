@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 
 class SettingError(ValueError):
@@ -90,6 +91,40 @@ def parse_origins(value: str) -> tuple[str, ...]:
     return origins
 
 
+def parse_public_url(value: str) -> str:
+    """Empty, or an absolute http(s) URL without query or fragment; a trailing slash is dropped,
+    as authorities and minted IRIs append their own paths to it."""
+    url = value.strip().rstrip("/")
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number from 0 to 65535
+    except ValueError:
+        parts = None
+    if (not parts or parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+            or parts.fragment or re.search(r"\s", url)):
+        raise ValueError("must be an absolute http:// or https:// URL without query or fragment, e.g. "
+                         "https://lrs.example.org")
+    return url
+
+
+# The paths the core serves (lrs.app's blueprints): a plugin's path must stay out of them, or the
+# core's routes would answer in its place.
+CORE_PATHS = ("/xapi", "/admin", "/console", "/health", "/metrics", "/static")
+
+
+def plugin_path(value: str) -> str:
+    """A path a plugin serves on: '/', or one that starts with '/' but does not end with one,
+    outside CORE_PATHS."""
+    if not value.startswith("/") or (value.endswith("/") and value != "/"):
+        raise ValueError("must be / or start with '/' and not end with one, e.g. /events")
+    for core in CORE_PATHS:
+        if value == core or value.startswith(core + "/"):
+            raise ValueError(f"must stay out of the core's paths ({', '.join(CORE_PATHS)})")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configurable value. Its environment variable is LRS_ + the upper-cased name."""
@@ -99,6 +134,9 @@ class Setting:
     doc: str
     parse: Callable[[str], Any] = str
     secret: bool = False
+    # A rule between this setting's value and others' (a ValueError if broken), checked once all
+    # are resolved, e.g. a weak score below the strong one.
+    relation: Callable[[Mapping[str, Any]], None] | None = None
 
     @property
     def env(self) -> str:
@@ -112,9 +150,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "empty): every acknowledged write is in its SQLite file. Empty: memory only, lost when "
             "the process stops (tests, conformance runs). One process at a time may open it."),
     Setting("mongo_db", "lrs", "Name of the MongoDB database the LRS uses."),
-    Setting("public_url", "", "The LRS's public base URL (no trailing slash). Used in the authority "
-            "of credentials and by adapters to build IRIs. Empty: http://LRS_HOST:LRS_PORT, the address "
-            "`lrs serve` serves (with 127.0.0.1 for a wildcard LRS_HOST such as 0.0.0.0)."),
+    Setting("public_url", "", "The LRS's public base URL, http:// or https:// (a trailing slash is "
+            "dropped). Used in the authority of credentials and by adapters to build IRIs. Empty: "
+            "http://LRS_HOST:LRS_PORT, the address `lrs serve` serves (with 127.0.0.1 for a wildcard "
+            "LRS_HOST such as 0.0.0.0).", parse_public_url),
     Setting("host", "127.0.0.1", "Address `lrs serve` binds to."),
     Setting("port", 8000, "Port `lrs serve` listens on.", between(int, 1, 65535)),
     Setting("workers", 0, "gunicorn worker processes for `lrs serve` with a real MongoDB "
@@ -123,7 +162,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("threads", 8, "Threads per gunicorn worker.", between(int, 1, 1000)),
     Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scopes "
             "`all` and `admin` and this key exists after start (created or updated). One without "
-            "the other stops the start."),
+            "the other stops the start, and so does the key of a revoked credential (it stays revoked)."),
     Setting("admin_secret", "", "Secret of the admin credential (see LRS_ADMIN_KEY).", secret=True),
     Setting("plugins", (), "Comma-separated names of the plugins to enable "
             "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_list),
@@ -208,6 +247,8 @@ class Settings(Mapping[str, Any]):
         unknown = set(overrides) - {setting.name for setting in declared}
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        for setting in declared:
+            _check_relation(setting, values)
         return cls(declared, values)
 
     def __getitem__(self, name: str) -> Any:
@@ -224,8 +265,21 @@ def _parse(setting: Setting, raw: str) -> Any:
     try:
         return setting.parse(raw)
     except ValueError as error:
-        named = setting.env if setting.secret else f"{setting.env}={raw!r}"  # a secret's value is never shown
-        raise SettingError(f"{named}: {error}") from None
+        raise SettingError(f"{_named(setting, raw)}: {error}") from None
+
+
+def _named(setting: Setting, value: Any) -> str:
+    """The variable and its value for an error message; a secret's value is never shown."""
+    return setting.env if setting.secret else f"{setting.env}={value!r}"
+
+
+def _check_relation(setting: Setting, values: Mapping[str, Any]) -> None:
+    if setting.relation is None:
+        return
+    try:
+        setting.relation(values)
+    except ValueError as error:
+        raise SettingError(f"{_named(setting, values[setting.name])}: {error}") from None
 
 
 def settings_table(declared: Iterable[Setting]) -> str:

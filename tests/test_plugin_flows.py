@@ -3,7 +3,9 @@
 Every plugin guide holds a block marked `<!-- flow -->`: the `lrs serve` command(s) that start the
 LRS and the `lrs credentials create --url ...` command(s) that make its credentials over HTTP.
 The test runs those commands exactly as written (only the ports change: 8000 and 8001 become
-free ones), as real processes, then calls the plugin's API the way the guide's curl examples do.
+free ones), as real processes in one fresh working directory, with the data folder the guide
+gives (the default one, lrs-data, unless it sets LRS_DATA_DIR), then calls the plugin's API the
+way the guide's curl examples do.
 """
 from __future__ import annotations
 
@@ -23,10 +25,13 @@ import pytest
 import requests
 
 from lrs.server import free_port, spawned
+from lrs.settings import CORE_SETTINGS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FLOW = re.compile(r"<!-- flow -->\s*```sh\n(.*?)```", re.S)
 TIMEOUT = 30
+# What `lrs serve` uses when the guide sets no LRS_DATA_DIR (the tests' own default is memory only).
+DATA_DIR = next(setting.default for setting in CORE_SETTINGS if setting.name == "data_dir")
 
 
 def flow_commands(doc: str) -> list[list[str]]:
@@ -46,6 +51,8 @@ class Flow:
         self.ports = {"8000": str(free_port()), "8001": str(free_port())}
         self.credentials: list[dict[str, Any]] = []
         self.exported: dict[str, str] = {}
+        self.cwd = tmp_path / "cwd"
+        self.cwd.mkdir()
 
     def _assignments(self, words: list[str]) -> dict[str, str]:
         """The leading NAME=value words, ports mapped."""
@@ -76,13 +83,17 @@ class Flow:
     def _serve(self, env: dict[str, str]) -> None:
         port = self.ports[env.pop("LRS_PORT", "8000")]
         log = self.stack.enter_context(open(self.tmp_path / f"serve-{port}.log", "w"))  # noqa: SIM115 - the stack closes it
-        self.stack.enter_context(spawned({"LRS_MONGO_URI": "", "LRS_LOG_LEVEL": "WARNING", **env},
-                                         port=int(port), stdout=log, timeout=TIMEOUT))
+        try:
+            self.stack.enter_context(spawned({"LRS_MONGO_URI": "", "LRS_LOG_LEVEL": "WARNING", "LRS_DATA_DIR": DATA_DIR,
+                                              **env}, port=int(port), stdout=log, timeout=TIMEOUT, cwd=self.cwd))
+        except RuntimeError:
+            log.flush()
+            raise AssertionError((self.tmp_path / f"serve-{port}.log").read_text()) from None
 
     def _cli(self, args: list[str], env: dict[str, str]) -> dict[str, Any]:
         args = [self.url(arg) for arg in args]
         clean = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
-        result = subprocess.run([sys.executable, "-m", "lrs.cli", *args], env={**clean, **env},
+        result = subprocess.run([sys.executable, "-m", "lrs.cli", *args], env={**clean, **env}, cwd=self.cwd,
                                 capture_output=True, text=True, timeout=TIMEOUT)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)

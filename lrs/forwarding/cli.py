@@ -23,12 +23,16 @@ T = TypeVar("T")
 
 
 def _lrs() -> LRS:
-    """The LRS, logging like the server (the worker's targets, batches and retries at INFO)."""
-    if not os.environ.get("LRS_MONGO_URI"):
-        click.echo("warning: LRS_MONGO_URI is not set: this command sees an empty embedded store. "
-                   "With the embedded store, forward in the LRS process (LRS_FORWARD_IN_PROCESS=true).",
-                   err=True)
+    """The LRS, logging like the server (the worker's targets, batches and retries at INFO). On the
+    embedded store that is the LRS_DATA_DIR folder, which a running server holds (a one-line
+    StoreInUse then), or an empty store in memory."""
     lrs = LRS.from_settings()
+    if not lrs.settings["mongo_uri"]:
+        seen = (f"the embedded store of LRS_DATA_DIR={lrs.settings['data_dir']!r}, read while no server runs there"
+                if lrs.settings["data_dir"] else "an empty memory-only embedded store (LRS_DATA_DIR is empty)")
+        click.echo(f"warning: LRS_MONGO_URI is not set: this command sees {seen}. With the embedded store, "
+                   "forwarding runs in the LRS process (LRS_FORWARD_IN_PROCESS=true); watch it at "
+                   "GET /admin/forwarding.", err=True)
     configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])
     lrs.start()
     return lrs

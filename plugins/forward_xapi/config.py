@@ -20,11 +20,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from lrs.forwarding.contract import TargetOptions
 from lrs.forwarding.filters import StatementFilter
 from lrs.forwarding.scan import parse_since
+from lrs.forwarding.targets import check_names
 
 Transform = Callable[[dict], "dict | None"]
 MAX_BATCH = 1000
 MAX_IN_FLIGHT = 64
 REQUIRED = {"required": "required"}
+# The X-Experience-API-Version values a target may expect: every published xAPI version.
+TARGET_VERSIONS = ("1.0.0", "1.0.1", "1.0.2", "1.0.3", "2.0.0")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ def parse_targets(value: str) -> tuple[XAPITargetConfig, ...]:
         raise ValueError(f"not valid JSON ({error})") from None
     if not isinstance(targets, list):
         raise ValueError("must be a JSON list of target objects")
-    return tuple(_load(target, f"targets[{index}]") for index, target in enumerate(targets))
+    loaded = tuple(_load(target, f"targets[{index}]") for index, target in enumerate(targets))
+    check_names(target.options.name for target in loaded)
+    return loaded
 
 
 def _load(target: Any, path: str) -> XAPITargetConfig:
@@ -185,7 +190,7 @@ class TargetSchema(Schema):
     name = _text(required=True)
     endpoint = _text(_endpoint, required=True)
     auth = fields.Nested(AuthSchema, load_default=None)
-    version = _text(load_default="1.0.3")
+    version = _text(validate.OneOf(TARGET_VERSIONS, error="must be one of {choices}"), load_default="1.0.3")
     headers = fields.Dict(keys=fields.String(validate=_single_line), values=fields.String(validate=_single_line),
                           load_default=dict)
     batch_size = _integer(1, MAX_BATCH, 100)

@@ -6,13 +6,13 @@ learner and class level, computed by MongoDB aggregation) under `/api/xapi`. Ena
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting, between
+from lrs.settings import Setting, between, plugin_path
 from lrs_plugins.h5p.config import H5PConfig
 from lrs_plugins.h5p.http import register
 from lrs_plugins.h5p.identity import SCOPES
@@ -22,9 +22,16 @@ PLUGIN_NAME = SOURCE  # the statements' `source`
 
 
 def _prefix(value: str) -> str:
-    if not value.startswith("/") or value.endswith("/"):
-        raise ValueError(f"a path prefix starts with '/' and does not end with one, got {value!r}")
-    return value
+    """A prefix its routes' own paths follow ("/" would make them //...)."""
+    if value == "/":
+        raise ValueError("must be a path under /, e.g. /api/xapi")
+    return plugin_path(value)
+
+
+def _below_strong(settings: Mapping[str, Any]) -> None:
+    """A content cannot be both a strong and a weak area of one learner."""
+    if settings["h5p_weak_score"] >= settings["h5p_strong_score"]:
+        raise ValueError(f"must be below LRS_H5P_STRONG_SCORE ({settings['h5p_strong_score']:g})")
 
 
 @hookimpl
@@ -37,7 +44,8 @@ def lrs_declare_settings() -> Iterable[Setting]:
         Setting("h5p_strong_score", 80.0, "A learner's average score (%) on a content at or above "
                 "which the content is one of their strongAreas.", between(float, 0, 100)),
         Setting("h5p_weak_score", 50.0, "A learner's average score (%) on a content below which the "
-                "content is one of their weakAreas.", between(float, 0, 100)),
+                "content is one of their weakAreas (below LRS_H5P_STRONG_SCORE).", between(float, 0, 100),
+                relation=_below_strong),
         Setting("h5p_min_group_size", 5, "A learner (scope h5p) sees a content's analytics only when every "
                 "figure covers at least this many other learners; fewer is 403, so no one's own score shows "
                 "through an average (0: always shown). Readers (h5p/read) always see them.", between(int, 0, 10 ** 6)),

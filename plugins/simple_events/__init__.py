@@ -12,7 +12,7 @@ from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting
+from lrs.settings import Setting, plugin_path
 from lrs_plugins.simple_events.http import PLUGIN_NAME, register
 from lrs_plugins.simple_events.mapping import UNKNOWN_EVENTS, EventMapping
 
@@ -23,16 +23,10 @@ def _unknown_events(value: str) -> str:
     return value
 
 
-def _path(value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError(f"a path must start with '/', got {value!r}")
-    return value
-
-
 @hookimpl
 def lrs_declare_settings() -> Iterable[Setting]:
     return [
-        Setting("simple_events_path", "/events", "Path the simple events API is served on.", _path),
+        Setting("simple_events_path", "/events", "Path the simple events API is served on (not under the core's /xapi, /admin, ...).", plugin_path),
         Setting("simple_events_home_page", "", "homePage of the account actor made from `userId` "
                 "(empty: LRS_PUBLIC_URL)."),
         Setting("simple_events_iri_base", "", "Base of every IRI the adapter mints: activities, "

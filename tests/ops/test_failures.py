@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +16,12 @@ from tests.conftest import app_settings
 ALL_PLUGINS = "simple_events,h5p,caliper,forward_xapi"
 
 
-def lrs_command(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
-    """`lrs ARGS` in a clean environment (no LRS_* of the caller) with these variables."""
+def lrs_command(*args: str, timeout: float = 60, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+    """`lrs ARGS` in a clean environment (no LRS_* of the caller) with these variables, in `cwd`
+    (where the default LRS_DATA_DIR, lrs-data, would be)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
     return subprocess.run([sys.executable, "-m", "lrs.cli", *args], env={**clean, **env}, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd)
 
 
 def one_line(done: subprocess.CompletedProcess) -> str:

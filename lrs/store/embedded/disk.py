@@ -22,10 +22,11 @@ import os
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 import bson
 
+from lrs.settings import SettingError
 from lrs.store.embedded.engine import IndexedDatabaseStore, IndexedStore, store_key
 
 STORE_FILE = "store.sqlite3"
@@ -40,8 +41,8 @@ CREATE TABLE IF NOT EXISTS indexes (collection TEXT NOT NULL, name TEXT NOT NULL
 """
 
 
-class StoreInUse(RuntimeError):
-    """Another process already runs this embedded store."""
+class StoreInUse(SettingError):
+    """Another process already runs this embedded store: an operator's mistake, told in one line."""
 
 
 class SqliteJournal:
@@ -134,10 +135,24 @@ def _move_to_rowid_table(db: sqlite3.Connection) -> None:
 
 def open_data_dir(data_dir: str) -> tuple[SqliteJournal, IO]:
     """The journal of the store in `data_dir` (created if missing), and the lock held on it."""
+    lock = claim_data_dir(data_dir)
+    return SqliteJournal(Path(data_dir) / STORE_FILE), lock
+
+
+def claim_data_dir(data_dir: str) -> IO:
+    """The lock on the store in `data_dir`, the folder created if missing. `lrs serve` also claims
+    it (and lets go) before gunicorn starts, so that a folder in use or unusable is one line naming
+    LRS_DATA_DIR rather than a worker that fails to boot."""
     folder = Path(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = _claim(folder / LOCK_FILE, f"LRS_DATA_DIR={folder}")
-    return SqliteJournal(folder / STORE_FILE), lock
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return _claim(folder / LOCK_FILE, lambda holder: (
+            f"LRS_DATA_DIR={data_dir!r}: another process (pid {holder}) uses this folder's embedded store; "
+            "give this one another LRS_DATA_DIR, or stop that process (one process per folder: several "
+            "gunicorn workers need MongoDB, LRS_MONGO_URI)"))
+    except OSError as error:
+        raise SettingError(f"LRS_DATA_DIR={data_dir!r}: cannot keep the embedded store there: "
+                           f"{error.strerror or error}") from None
 
 
 def claim_memory_store() -> IO | None:
@@ -145,10 +160,15 @@ def claim_memory_store() -> IO | None:
     if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
         return None
     path = Path(tempfile.gettempdir()) / f"lrs-embedded-{os.getppid()}.lock"
-    return _claim(path, "the memory-only embedded store (LRS_DATA_DIR is empty)")
+    return _claim(path, lambda holder: (
+        f"the memory-only embedded store (LRS_DATA_DIR is empty) is already in use by process {holder}. The "
+        "embedded store keeps its data in one process's memory, so it runs in exactly one process: start "
+        "one worker (`lrs serve` does; not `gunicorn -w 4`), or use MongoDB (LRS_MONGO_URI) for several processes."))
 
 
-def _claim(path: Path, what: str) -> IO:
+def _claim(path: Path, refusal: Callable[[str], str]) -> IO:
+    """An exclusive lock on `path`, holding this process's pid; StoreInUse(refusal(holder's pid))
+    if another process has it."""
     handle = open(path, "a+")  # noqa: SIM115 - held open for the process's life: it is the lock
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -156,10 +176,7 @@ def _claim(path: Path, what: str) -> IO:
         handle.seek(0)
         holder = handle.read().strip() or "unknown"
         handle.close()
-        raise StoreInUse(
-            f"{what} is already in use by process {holder}. The embedded store keeps its data in "
-            "one process's memory, so it runs in exactly one process: start one worker (`lrs serve` "
-            "does; not `gunicorn -w 4`), or use MongoDB (LRS_MONGO_URI) for several processes.") from None
+        raise StoreInUse(refusal(holder)) from None
     handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))

@@ -1,0 +1,119 @@
+"""`lrs serve` and the other commands as a newcomer meets them: every start-up mistake is one line
+naming the variable (no traceback), and commands that only describe the LRS never open its store."""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from lrs.app import create_app
+from lrs.cli import main
+from lrs.server import free_port, spawned
+from lrs.settings import CORE_PATHS
+from tests.conftest import app_settings
+from tests.ops.test_failures import lrs_command, one_line
+
+TARGET = {"endpoint": "http://127.0.0.1:9/xapi"}
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"LRS_WORKERS": "4"}, "LRS_WORKERS=4: the embedded store keeps its data in one process's memory"),
+    ({"LRS_DATA_DIR": "/proc/nope"}, "LRS_DATA_DIR='/proc/nope': cannot keep the embedded store there"),
+    ({"LRS_HOST": "no-such-host.invalid"}, "LRS_HOST='no-such-host.invalid'"),
+    ({"LRS_PUBLIC_URL": "notaurl"}, "LRS_PUBLIC_URL='notaurl': must be an absolute http:// or https:// URL"),
+    ({"LRS_PUBLIC_URL": "ftp://lrs.example.org"}, "LRS_PUBLIC_URL='ftp://lrs.example.org'"),
+    ({"LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": json.dumps([{"name": "x y", **TARGET}])},
+     "LRS_FORWARD_XAPI_TARGETS: forwarding target name 'x y'"),
+    ({"LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": json.dumps([{"name": "a", **TARGET}] * 2)},
+     "LRS_FORWARD_XAPI_TARGETS: two forwarding targets are named 'a'"),
+    ({"LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": json.dumps([{"name": "a", "version": "3.0", **TARGET}])},
+     "LRS_FORWARD_XAPI_TARGETS: targets[0].version: must be one of 1.0.0, 1.0.1, 1.0.2, 1.0.3, 2.0.0"),
+    ({"LRS_PLUGINS": "simple_events", "LRS_SIMPLE_EVENTS_PATH": "/xapi/statements"},
+     "LRS_SIMPLE_EVENTS_PATH='/xapi/statements': must stay out of the core's paths"),
+    ({"LRS_PLUGINS": "h5p", "LRS_H5P_PREFIX": "/admin"}, "LRS_H5P_PREFIX='/admin': must stay out of the core's paths"),
+    ({"LRS_PLUGINS": "h5p", "LRS_H5P_STRONG_SCORE": "40", "LRS_H5P_WEAK_SCORE": "60"},
+     "LRS_H5P_WEAK_SCORE=60.0: must be below LRS_H5P_STRONG_SCORE (40)"),
+], ids=lambda value: next(iter(value)) if isinstance(value, dict) else None)
+def test_a_start_up_mistake_is_one_line_naming_the_variable(tmp_path, env, named):
+    line = one_line(lrs_command("serve", cwd=tmp_path, **{"LRS_PORT": str(free_port()), **env}))
+    assert named in line, line
+    assert list(tmp_path.iterdir()) == []  # refused before anything was made
+
+
+def test_a_port_in_use_is_one_line_naming_host_and_port(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line(lrs_command("serve", cwd=tmp_path, LRS_PORT=str(port)))
+    assert f"LRS_HOST='127.0.0.1', LRS_PORT={port}: cannot listen there" in line, line
+
+
+def test_a_data_folder_in_use_stops_a_second_server_and_forward_status_but_not_settings(tmp_path):
+    env = {"LRS_DATA_DIR": str(tmp_path / "data"), "LRS_PLUGINS": "forward_xapi", "LRS_LOG_LEVEL": "WARNING"}
+    with spawned(env, cwd=tmp_path):
+        second = one_line(lrs_command("serve", LRS_PORT=str(free_port()), **env))
+        status = one_line(lrs_command("forward", "status", **env))
+        settings = lrs_command("settings", **env)
+    for line in (second, status):
+        assert f"LRS_DATA_DIR='{tmp_path / 'data'}': another process (pid " in line, line
+        assert "give this one another LRS_DATA_DIR, or stop that process" in line, line
+    assert settings.returncode == 0 and "| `LRS_FORWARD_XAPI_TARGETS` |" in settings.stdout, settings.stderr
+
+
+def test_settings_opens_no_store_and_makes_no_folder(tmp_path):
+    done = lrs_command("settings", cwd=tmp_path)
+    assert done.returncode == 0 and "| `LRS_DATA_DIR` | `lrs-data` |" in done.stdout, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_forward_status_on_the_embedded_store_says_which_store_it_read(tmp_path):
+    done = lrs_command("forward", "status", cwd=tmp_path, LRS_PLUGINS="forward_xapi")
+    assert done.returncode == 0, done.stderr
+    assert "sees the embedded store of LRS_DATA_DIR='lrs-data', read while no server runs there" in done.stderr
+    assert "empty" not in done.stderr
+
+
+def test_a_revoked_admin_key_is_not_brought_back(tmp_path):
+    env = {"LRS_DATA_DIR": str(tmp_path / "data"), "LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "first",
+           "LRS_LOG_LEVEL": "WARNING"}
+    with spawned(env) as (endpoint, _):
+        url = endpoint.removesuffix("/xapi")
+        created = lrs_command("credentials", "create", "--scope", "admin", "--key", "boss", "--url", url,
+                              LRS_ADMIN_KEY="admin", LRS_ADMIN_SECRET="first")
+        assert created.returncode == 0, created.stderr
+        secret = json.loads(created.stdout)["secret"]
+        revoked = lrs_command("credentials", "revoke", "admin", "--url", url, LRS_ADMIN_KEY="boss",
+                              LRS_ADMIN_SECRET=secret)
+        assert revoked.returncode == 0, revoked.stderr
+    restarted = lrs_command("serve", **{**env, "LRS_ADMIN_SECRET": "second", "LRS_PORT": str(free_port())})
+    # Found only with the store open, in gunicorn's worker: the line comes first, then gunicorn's
+    # own report of its stop (no traceback).
+    assert restarted.returncode != 0 and "Traceback" not in restarted.stderr
+    assert restarted.stderr.splitlines()[0] == ("LRS_ADMIN_KEY names a revoked credential; choose another key "
+                                                "(a revoked key stays revoked)"), restarted.stderr
+    with spawned({**env, "LRS_ADMIN_KEY": "", "LRS_ADMIN_SECRET": ""}) as (endpoint, _):
+        answer = requests.get(f"{endpoint}/statements", auth=("admin", "second"), timeout=30,
+                              headers={"X-Experience-API-Version": "1.0.3"})
+    assert answer.status_code == 401
+
+
+def test_a_url_without_scheme_is_one_line():
+    result = CliRunner().invoke(main, ["credentials", "list", "--url", "127.0.0.1:8901", "--admin-key", "a",
+                                       "--admin-secret", "b"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "--url (LRS_URL) '127.0.0.1:8901': give the scheme too, http:// or https://" in result.output
+
+
+def test_a_trailing_slash_of_the_public_url_is_dropped():
+    lrs = create_app(app_settings(public_url="https://lrs.example.org/")).extensions["lrs"]
+    assert lrs.default_authority("k")["account"]["homePage"] == "https://lrs.example.org"
+
+
+def test_the_core_paths_plugins_must_avoid_are_the_apps_own():
+    app = create_app(app_settings())
+    served = {"/" + rule.rule.split("/")[1] for rule in app.url_map.iter_rules()}
+    assert served == set(CORE_PATHS)
