@@ -40,6 +40,9 @@ class AdminClient:
     def update(self, key: str, **changes: Any) -> dict[str, Any]:
         return self._call("PATCH", f"/admin/credentials/{requests.utils.quote(key, safe='')}", json=changes)
 
+    def rotate(self, key: str, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", f"/admin/credentials/{requests.utils.quote(key, safe='')}/secret", json=fields)
+
     def revoke(self, key: str) -> dict[str, Any]:
         return self._call("POST", f"/admin/credentials/{requests.utils.quote(key, safe='')}/revoke")
 
@@ -65,7 +68,13 @@ class DirectAdmin:
         self.lrs = lrs
 
     def create(self, **fields: Any) -> dict[str, Any]:
-        made = self._do(credentials.create, **fields)
+        return self._shown(self._do(credentials.create, **fields))
+
+    def rotate(self, key: str, **fields: Any) -> dict[str, Any]:
+        return self._shown(self._do(credentials.rotate, key, **fields))
+
+    @staticmethod
+    def _shown(made: credentials.NewCredential) -> dict[str, Any]:
         return {**credentials.described(made.credential), "secret": made.secret}
 
     def listed(self) -> list[dict[str, Any]]:

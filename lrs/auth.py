@@ -9,6 +9,7 @@ the credential itself is read from the store on every request, so revocation is 
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -50,6 +51,9 @@ class Credential:
     label: str = ""
     active: bool = True
     extra: dict = field(default_factory=dict)
+    # When the secret was last replaced (None: never since creation; naive means UTC): grants made
+    # from the old secret before then, such as a plugin's OAuth tokens, must stop working too.
+    secret_replaced: dt.datetime | None = None
 
     def allows(self, needed: Iterable[str]) -> bool:
         return bool(self.scopes & frozenset(needed))

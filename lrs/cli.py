@@ -51,8 +51,8 @@ def settings() -> None:
 
 @main.group()
 def credentials() -> None:
-    """Create, list, change and revoke API credentials: through a running LRS (--url, needed for
-    the embedded store) or straight on MongoDB (LRS_MONGO_URI)."""
+    """Create, list, change, give new secrets to and revoke API credentials: through a running
+    LRS (--url, needed for the embedded store) or straight on MongoDB (LRS_MONGO_URI)."""
 
 
 def _admin_options(command: Callable) -> Callable:
@@ -135,6 +135,18 @@ def update_credential(key: str, scopes: tuple[str, ...], label: str | None, **ad
     backend = _admin(**admin)
     updated = _run(lambda: backend.update(key, **{k: v for k, v in changes.items() if v is not None}))
     click.echo(json.dumps(updated, indent=2))
+
+
+@credentials.command("rotate")
+@click.argument("key")
+@click.option("--secret", default=None, help="Use this secret instead of a random one.")
+@_admin_options
+def rotate_credential(key: str, secret: str | None, **admin: str | None) -> None:
+    """Give an active credential a new secret and print it as JSON (shown only now); the old
+    secret stops working at once. Key, scopes and label stay."""
+    backend = _admin(**admin)
+    rotated = _run(lambda: backend.rotate(key, **({"secret": secret} if secret is not None else {})))
+    click.echo(json.dumps(rotated, indent=2))
 
 
 @credentials.command("revoke")

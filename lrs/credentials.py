@@ -1,10 +1,11 @@
 """Administering credentials: the one place the admin API, the console and `lrs credentials` go
-through to create, list, change and revoke them.
+through to create, list, change, give a new secret and revoke them.
 
 Rules kept here rather than in each caller: scopes must be known (xAPI's, `admin` and the enabled
-plugins'); a new secret is shown once and only its hash is kept; an existing key is never
-overwritten by a create; and the last active credential with scope `admin` cannot be revoked or
-lose that scope, so the LRS never locks its operators out.
+plugins'); a new secret is shown once and only its hash is kept; an existing key, revoked or
+not, is never overwritten by a create (a key names one client for good: an H5P learner's key is
+their user id), but an active one can get a new secret; and the last active credential with
+scope `admin` cannot be revoked or lose that scope, so the LRS never locks its operators out.
 """
 from __future__ import annotations
 
@@ -42,7 +43,28 @@ def create(lrs: "LRS", scopes: Iterable[str], label: str = "", key: str | None =
     key, secret = key or new_key(), secret or new_secret()
     credential = lrs.credentials.insert(key, secret, scopes, lrs.default_authority(key, label), label)
     if credential is None:
-        raise Conflict(f"key: a credential with key {key!r} exists already (revoke it or choose another key)")
+        raise Conflict(f"key: a credential with key {key!r} exists already; {_what_instead(lrs, key)}")
+    return NewCredential(credential, secret)
+
+
+def _what_instead(lrs: "LRS", key: str) -> str:
+    existing = lrs.credentials.get(key)
+    if existing is not None and not existing.active:
+        return "it is revoked, and a revoked key is never used again: choose another key"
+    return ("choose another key, or give this one a new secret (`lrs credentials rotate KEY`, "
+            "POST /admin/credentials/<key>/secret)")
+
+
+def rotate(lrs: "LRS", key: str, secret: str | None = None) -> NewCredential:
+    """A new secret (random unless given) for an active credential, for a client that lost or
+    leaked its own; the old secret stops working at once. Key, scopes and authority stay, so an
+    H5P learner keeps their user id and statements."""
+    current = get(lrs, key)
+    secret = secret or new_secret()
+    credential = lrs.credentials.replace_secret(key, secret) if current.active else None
+    if credential is None:  # revoked, perhaps meanwhile
+        raise Conflict(f"credential {key!r} is revoked: a revoked credential never works again; "
+                       "create one with another key")
     return NewCredential(credential, secret)
 
 

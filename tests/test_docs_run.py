@@ -141,14 +141,19 @@ def test_the_shell_blocks_run_as_written(path: Path, server: int, tmp_path: Path
     runnable = [b for b in blocks(path) if b.lang in SHELLS and b.mark not in NOT_RUN]
     if not runnable:
         pytest.skip("no runnable shell block")
+    run_blocks(path, server, tmp_path)
+
+
+def run_blocks(path: Path, port: int, tmp_path: Path) -> None:
+    """Run the file's runnable blocks in order against the LRS on `port`; fail naming the block."""
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": str(tmp_path),
-           "LRS_PORT": str(server)}
+           "LRS_PORT": str(port)}
     for name in list(env):
         if name.startswith("LRS_") and name != "LRS_PORT":
             del env[name]
     env["LRS_DATA_DIR"] = ""  # a command that opens a store of its own keeps it in memory
-    done = subprocess.run(["bash", "-c", script(path, server)], cwd=tmp_path, env=env, capture_output=True,
+    done = subprocess.run(["bash", "-c", script(path, port)], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=FILE_TIMEOUT, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         ran = [line for line in done.stderr.splitlines() if line.startswith(">>> ")]

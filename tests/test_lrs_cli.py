@@ -43,8 +43,16 @@ def test_credentials_over_http_create_list_update_revoke(make_app):
         assert f"{created['key']}\tactive\tcaliper/events.write\tAlphaRead" in listed
         updated = admin_cli(server.url, "update", created["key"], "--label", "Alpha")
         assert json.loads(updated.output)["label"] == "Alpha"
+        rotated = json.loads(admin_cli(server.url, "rotate", created["key"]).output)
+        assert rotated["key"] == created["key"] and rotated["secret"] != created["secret"]
+        for secret, status in ((created["secret"], 401), (rotated["secret"], 200)):
+            again = requests.post(f"{server.url}/oauth/token", data={"grant_type": "client_credentials"},
+                                  auth=(created["key"], secret), timeout=10)
+            assert again.status_code == status, again.text
         assert admin_cli(server.url, "revoke", created["key"]).output.strip() == f"revoked {created['key']}"
         assert f"{created['key']}\trevoked\tcaliper/events.write\tAlpha" in admin_cli(server.url, "list").output
+        not_again = admin_cli(server.url, "rotate", created["key"])
+        assert not_again.exit_code == 1 and "409" in not_again.output and "revoked" in not_again.output
         refused = admin_cli(server.url, "create", "--scope", "everything")
         assert refused.exit_code == 1 and "400 scopes: unknown scopes: everything" in refused.output
 
@@ -89,7 +97,23 @@ def test_direct_administration_follows_the_same_rules_as_the_api(app):
         direct.create(scopes=["all"], key="reader")
     with pytest.raises(AdminAPIError, match="last active credential with scope admin"):
         direct.revoke(ADMIN_KEY)
+    rotated = direct.rotate("reader")
+    assert rotated["key"] == "reader" and rotated["secret"] != "reader-secret"
+    lrs = app.extensions["lrs"]
+    assert lrs.credentials.verify("reader", rotated["secret"]) and not lrs.credentials.verify("reader", "reader-secret")
     assert direct.revoke("reader")["active"] is False
+    with pytest.raises(AdminAPIError, match="revoked"):
+        direct.rotate("reader")
+
+
+def test_credentials_rotate_directly_on_the_store(shared_store, make_app):
+    lrs = make_app(mongo_uri=shared_store).extensions["lrs"]
+    lrs.create_credential("learner-1", "lost-secret", ["all"])
+    env = {"LRS_URL": "", "LRS_MONGO_URI": shared_store, "LRS_MONGO_DB": lrs.db.name}
+    result = CliRunner().invoke(main, ["credentials", "rotate", "learner-1", "--secret", "found-secret"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["secret"] == "found-secret"
+    assert lrs.credentials.verify("learner-1", "found-secret") and not lrs.credentials.verify("learner-1", "lost-secret")
 
 
 def test_serve_refuses_half_an_admin_credential():

@@ -26,6 +26,7 @@ import requests
 
 from lrs.server import free_port, spawned
 from lrs.settings import CORE_SETTINGS
+from tests.test_docs_run import run_blocks
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FLOW = re.compile(r"<!-- flow -->\s*```sh\n(.*?)```", re.S)
@@ -132,6 +133,14 @@ def test_h5p(flow):
     analytics = requests.get(f"{base}/analytics/content/abc123", timeout=TIMEOUT,
                              headers={"Authorization": f"Bearer {dashboard['key']}:{dashboard['secret']}"})
     assert analytics.status_code == 200 and analytics.json()["data"]["totalCompletions"] == 1, analytics.text
+
+
+@pytest.mark.parametrize("doc", ["simple_events.md", "h5p.md", "caliper.md"])
+def test_the_guide_read_in_order(flow, tmp_path, doc):
+    """A reader who ran the first steps goes on with the guide's later blocks on the same LRS
+    (a block that made a first steps' key again would fail with 409)."""
+    lrs = flow(doc)
+    run_blocks(DOCS / doc, int(lrs.ports["8000"]), tmp_path)
 
 
 def test_caliper(flow):

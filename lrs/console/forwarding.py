@@ -40,5 +40,5 @@ def backfill(target: str) -> Response:
     try:
         checkpoint = operations.backfill(current_lrs(), target, since)
     except ValueError as error:
-        raise BadRequest(f"since: {error}") from None
+        raise BadRequest(str(error)) from None  # it names the field already
     return redirect(url_for(".index", done=f"{target} goes on from sequence {checkpoint}"), 303)

@@ -81,5 +81,5 @@ def backfill(target: str) -> Response:
     try:
         checkpoint = operations.backfill(current_lrs(), target, since)
     except ValueError as error:
-        raise BadRequest(f"since: {error}") from None
+        raise BadRequest(str(error)) from None  # it names the field already
     return jsonify({"target": target, "checkpoint": checkpoint})

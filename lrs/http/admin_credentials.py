@@ -1,4 +1,5 @@
-"""The admin API for credentials: create (the secret is shown once), list, read, change, revoke.
+"""The admin API for credentials: create (the secret is shown once), list, read, change, give a
+new secret (shown once), revoke.
 
 Under /admin/credentials with the same `admin` scope check as all of /admin. Bodies are validated
 with marshmallow here; the rules about scopes, existing keys and the last admin live in
@@ -34,19 +35,36 @@ class CredentialChange(StrictSchema):
     label = fields.String(validate=validate.Length(max=200))
 
 
+def _secret() -> fields.String:
+    return fields.String(validate=validate.Length(min=8, max=200))
+
+
 class NewCredential(CredentialChange):
     scopes = _scopes(required=True)
     key = fields.String(validate=KEY_RULE)
-    secret = fields.String(validate=validate.Length(min=8, max=200))
+    secret = _secret()
+
+
+class NewSecret(StrictSchema):
+    secret = _secret()
 
 
 @blueprint.post("")
 def create() -> tuple[Response, int]:
     """201 with the secret: the only answer that ever holds it."""
-    made = credentials.create(current_lrs(), **schemas.load(NewCredential(), object_body()))
+    return _with_secret(credentials.create(current_lrs(), **schemas.load(NewCredential(), object_body()))), 201
+
+
+@blueprint.post("/<key>/secret")
+def new_secret(key: str) -> Response:
+    """Body {} for a random secret, or {"secret": ...}; the new secret is in this answer only."""
+    return _with_secret(credentials.rotate(current_lrs(), key, **schemas.load(NewSecret(), object_body())))
+
+
+def _with_secret(made: credentials.NewCredential) -> Response:
     response = jsonify({**credentials.described(made.credential), "secret": made.secret})
     response.headers["Cache-Control"] = "no-store"
-    return response, 201
+    return response
 
 
 @blueprint.get("")

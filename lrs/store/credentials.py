@@ -54,6 +54,16 @@ class CredentialStore:
             return_document=ReturnDocument.AFTER)
         return _credential(document) if document else None
 
+    def replace_secret(self, key: str, secret: str) -> Credential | None:
+        """Give an active credential a new secret at once; None if there is no active such key.
+        Pairs remembered as verified hold the old hash, so they stop matching on the next request."""
+        now = dt.datetime.now(dt.timezone.utc)
+        document = self.collection.find_one_and_update(
+            {"_id": key, "active": True},
+            {"$set": {"secret_hash": hash_secret(secret, self._hash_cost), "secret_replaced": now, "updated": now}},
+            return_document=ReturnDocument.AFTER)
+        return _credential(document) if document else None
+
     def count_active(self, scope: str | None = None) -> int:
         """How many active credentials there are (holding `scope`, if given)."""
         query: dict = {"active": True}
@@ -118,4 +128,5 @@ def _credential(document: dict) -> Credential:
         label=document.get("label", ""),
         active=document.get("active", True),
         extra=document.get("extra", {}),
+        secret_replaced=document.get("secret_replaced"),
     )

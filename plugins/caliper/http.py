@@ -37,7 +37,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
 
     def checked_envelope() -> tuple[dict, list[Item], list[dict]]:
         body = json_body(check_type=False)
-        problems = [(None, path, rule) for path, rule in validation.envelope_problems(body)]
+        problems = _envelope_problems(body)
         if problems:
             raise ItemErrors(problems)
         events, entities = _envelope_items(body, Origin(sensor=body["sensor"], home_page=session_events.home_page))
@@ -108,21 +108,24 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     return caliper
 
 
-def _envelope_items(envelope: dict, origin: Origin) -> tuple[list[Item], list[dict]]:
-    """The envelope's events (as Items) and entities; ItemErrors naming every bad one."""
-    problems, events, entities = [], [], []
-    for index, item in enumerate(envelope["data"]):
+def _envelope_problems(body: Any) -> list[tuple[int | None, str, str]]:
+    """Every problem of an envelope: its own fields' (index None) and, whenever `data` is a list,
+    each of its items' (by index), so one answer lists them all."""
+    problems: list[tuple[int | None, str, str]] = [(None, path, rule) for path, rule in validation.envelope_problems(body)]
+    data = body.get("data") if isinstance(body, dict) else None
+    for index, item in enumerate(data if isinstance(data, list) else ()):
         path = f"$.data[{index}]"
-        if validation.is_event(item):
-            found = validation.event_problems(item, path)
-            events.append(Item(index, path, item, origin))
-        else:
-            found = validation.entity_item_problems(item, path)
-            entities.append(item)
+        found = validation.event_problems(item, path) if validation.is_event(item) \
+            else validation.entity_item_problems(item, path)
         problems += [(index, p, rule) for p, rule in found]
-    if problems:
-        raise ItemErrors(problems)
-    return events, entities
+    return problems
+
+
+def _envelope_items(envelope: dict, origin: Origin) -> tuple[list[Item], list[dict]]:
+    """The checked envelope's events (as Items) and entities."""
+    events = [Item(index, f"$.data[{index}]", item, origin)
+              for index, item in enumerate(envelope["data"]) if validation.is_event(item)]
+    return events, [item for item in envelope["data"] if not validation.is_event(item)]
 
 
 def _single_event(body: Any) -> tuple[str, Any, str | None]:
@@ -147,7 +150,8 @@ def _heartbeat_body() -> dict:
 def _heartbeat(session_events: SessionEvents, session_id: str, client: str, body: dict) -> Response:
     at = parse_datetime(body.get("eventTime"))
     if at is None:
-        return failure(400, "eventTime is required: the ISO 8601 time of the heartbeat",
+        what = "is not a valid date-time" if "eventTime" in body else "is required"
+        return failure(400, f"eventTime {what}: the ISO 8601 time of the heartbeat, with a time zone",
                        [(None, "$.eventTime", validation.DATE_TIME_RULE)])
     current = now()
     session_events.sessions.sweep(current)

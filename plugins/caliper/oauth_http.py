@@ -2,7 +2,8 @@
 
 Client authentication by `client_id`/`client_secret` form fields (what the seeds' curl examples
 send) or by HTTP Basic (RFC 6749 section 2.3.1). Errors are RFC 6749 section 5.2 bodies:
-`{"error": "invalid_client" | "invalid_request" | "unsupported_grant_type" | "invalid_scope",
+`{"error": "invalid_client" | "invalid_request" | "unsupported_grant_type" | "unauthorized_client"
+(a valid credential without a Caliper scope) | "invalid_scope" (asking for more than it holds),
 "error_description": ...}`.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 from flask import Blueprint, Response, jsonify, request
 
 from lrs.core import LRS
-from lrs_plugins.caliper.tokens import TokenStore, grantable
+from lrs_plugins.caliper.tokens import LRS_SCOPE, OAUTH_SCOPES, TokenStore, grantable
 
 TOKEN_PATH = "/oauth/token"
 FORM = "application/x-www-form-urlencoded"
@@ -47,9 +48,14 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
         if credential is None:
             raise OAuthError(401, "invalid_client", "unknown client_id or wrong client_secret")
         allowed = grantable(credential)
+        if not allowed:
+            raise OAuthError(400, "unauthorized_client", "this credential holds no Caliper scope: give it the "
+                             f"LRS scope {LRS_SCOPE} (`lrs credentials update <key> --scope {LRS_SCOPE}`, with a "
+                             "--scope for each scope it keeps), which grants the OAuth scopes "
+                             f"{' '.join(sorted(OAUTH_SCOPES[LRS_SCOPE]))}")
         requested = set(form.get("scope", "").split()) or set(allowed)
-        if not allowed or not requested <= allowed:
-            raise OAuthError(400, "invalid_scope", f"this client may request: {' '.join(sorted(allowed)) or 'nothing'}")
+        if not requested <= allowed:
+            raise OAuthError(400, "invalid_scope", f"this client may request: {' '.join(sorted(allowed))}")
         access_token = tokens.issue(credential, requested, dt.datetime.now(dt.timezone.utc))
         return _no_store(jsonify({"access_token": access_token, "token_type": "Bearer",
                                   "expires_in": int(tokens.lifetime.total_seconds()),

@@ -32,8 +32,12 @@ def register_errors(blueprint: Blueprint) -> None:
 
 def _summary(problems: list) -> str:
     items = {index for index, _, _ in problems if index is not None}
-    what = f"{len(items)} invalid item(s)" if items else "invalid envelope"
-    return f"{what}; nothing was stored ({_first(problems)})"
+    parts = []
+    if any(index is None for index, _, _ in problems):
+        parts.append("invalid envelope")
+    if items:
+        parts.append(f"{len(items)} invalid item(s)")
+    return f"{' and '.join(parts)}; nothing was stored ({_first(problems)})"
 
 
 def _first(problems: list) -> str:

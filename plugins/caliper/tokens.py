@@ -4,7 +4,7 @@ The client id and secret are an ordinary LRS credential holding the scope `calip
 (`lrs credentials create --scope caliper/events.write`), so they are hashed, listed and revoked
 like every other. The Bearer tokens issued for them are opaque random strings; only their SHA-256
 digest is stored, with the client, the granted OAuth scopes and an expiry. A token stops working
-when it expires, or at once when its credential is revoked or loses the scope.
+when it expires, or at once when its credential is revoked, loses the scope or gets a new secret.
 """
 from __future__ import annotations
 
@@ -66,9 +66,15 @@ class TokenStore:
         if document is None or _aware(document["expires_at"]) <= now:
             return None
         credential = lrs.credentials.get(document["client"])
-        if credential is None or not credential.active:
+        if credential is None or not credential.active or _before_new_secret(document, credential):
             return None
         return Grant(credential, frozenset(document["scopes"]) & grantable(credential))
+
+
+def _before_new_secret(document: dict, credential: Credential) -> bool:
+    """A token issued before its client's secret was replaced came from the old secret: refused."""
+    replaced = credential.secret_replaced
+    return replaced is not None and _aware(document["issued_at"]) <= _aware(replaced)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

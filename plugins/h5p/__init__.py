@@ -46,9 +46,10 @@ def lrs_declare_settings() -> Iterable[Setting]:
         Setting("h5p_weak_score", 50.0, "A learner's average score (%) on a content below which the "
                 "content is one of their weakAreas (below LRS_H5P_STRONG_SCORE).", between(float, 0, 100),
                 relation=_below_strong),
-        Setting("h5p_min_group_size", 5, "A learner (scope h5p) sees a content's analytics only when every "
-                "figure covers at least this many other learners; fewer is 403, so no one's own score shows "
-                "through an average (0: always shown). Readers (h5p/read) always see them.", between(int, 0, 10 ** 6)),
+        Setting("h5p_min_group_size", 5, "A learner (scope h5p) gets 403 for a content's analytics when a "
+                "figure covers at least one but fewer than this many other learners, so no one else's score "
+                "shows through an average; a figure of their own data alone is shown (0: always shown). "
+                "Readers (h5p/read) always see them.", between(int, 0, 10 ** 6)),
     ]
 
 

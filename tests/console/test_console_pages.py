@@ -139,4 +139,5 @@ def test_forwarding_page_replays_dead_letters_and_backfills(make_app):
     assert backfill.status_code == 303 and "from sequence 0" in unquote_plus(backfill.location)
     bad = client.post("/console/forwarding/replica/backfill", data={"csrf": session_csrf(client), "since": "soon"})
     assert bad.status_code == 400 and "since" in bad.get_data(as_text=True)
+    assert "since: since" not in bad.get_data(as_text=True)
     assert client.post("/console/forwarding/nowhere/replay", data={"csrf": session_csrf(client)}).status_code == 404

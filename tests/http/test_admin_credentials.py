@@ -1,4 +1,4 @@
-"""The admin API for credentials: scope `admin` (not xAPI's `all`), create/list/change/revoke,
+"""The admin API for credentials: scope `admin` (not xAPI's `all`), create/list/change/new secret/revoke,
 marshmallow-validated bodies with paths in the messages, and the effect on the xAPI resources."""
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def test_every_admin_route_needs_scope_admin_which_all_does_not_include(plugin_a
     client = plugin_app.test_client()
     plugin_app.extensions["lrs"].create_credential("lms", "lms-secret", ["all"])
     routes = [("GET", "/admin/credentials"), ("POST", "/admin/credentials"), ("GET", "/admin/credentials/lms"),
-              ("PATCH", "/admin/credentials/lms"), ("POST", "/admin/credentials/lms/revoke"),
+              ("PATCH", "/admin/credentials/lms"), ("POST", "/admin/credentials/lms/secret"),
+              ("POST", "/admin/credentials/lms/revoke"),
               ("GET", "/admin/forwarding")]
     for method, path in routes:
         assert client.open(path, method=method, json={"scopes": ["all"]}).status_code == 401, path
@@ -60,7 +61,65 @@ def test_create_with_a_given_key_refuses_an_existing_key(app):
     assert client.post("/admin/credentials", json=body, headers=ADMIN).status_code == 201
     again = client.post("/admin/credentials", json={**body, "secret": "other-secret"}, headers=ADMIN)
     assert again.status_code == 409 and again.get_json()["error"]["message"].startswith("key:")
+    assert "new secret" in again.get_json()["error"]["message"]
     assert client.get("/xapi/statements", headers={**XAPI, **auth("reader-1", "reader-secret")}).status_code == 200
+
+
+def test_a_revoked_key_is_never_created_again_and_the_409_says_so(app):
+    client = app.test_client()
+    body = {"scopes": ["statements/read"], "key": "reader-1", "secret": "reader-secret"}
+    client.post("/admin/credentials", json=body, headers=ADMIN)
+    assert client.post("/admin/credentials/reader-1/revoke", headers=ADMIN).status_code == 200
+    again = client.post("/admin/credentials", json=body, headers=ADMIN)
+    message = again.get_json()["error"]["message"]
+    assert again.status_code == 409 and "revoked" in message and "choose another key" in message
+    assert "revoke it" not in message
+    assert client.get("/xapi/statements", headers={**XAPI, **auth("reader-1", "reader-secret")}).status_code == 401
+
+
+def test_a_new_secret_replaces_the_old_one_at_once(plugin_app):
+    client = plugin_app.test_client()
+    made = client.post("/admin/credentials", json={"scopes": ["all", "simple_events", "caliper/events.write"],
+                                                   "key": "learner-1", "label": "Ann"}, headers=ADMIN).get_json()
+    old = {**XAPI, **auth("learner-1", made["secret"])}
+    assert client.get("/xapi/statements", headers=old).status_code == 200  # the verified pair is remembered
+    form = {"grant_type": "client_credentials", "client_id": "learner-1", "client_secret": made["secret"]}
+    old_token = client.post("/oauth/token", data=form).get_json()["access_token"]
+    rotated = client.post("/admin/credentials/learner-1/secret", headers=ADMIN)
+    assert rotated.status_code == 200 and rotated.headers["Cache-Control"] == "no-store"
+    fresh = rotated.get_json()
+    assert fresh["key"] == "learner-1" and fresh["label"] == "Ann" and fresh["active"]
+    assert fresh["scopes"] == made["scopes"] and fresh["authority"] == made["authority"]
+    assert fresh["secret"] != made["secret"] and len(fresh["secret"]) >= 16
+    assert client.get("/xapi/statements", headers=old).status_code == 401
+    event = {"event": "completed", "userId": "12345"}
+    assert client.post("/events", json=event,
+                       headers={"Authorization": f"Bearer learner-1:{made['secret']}"}).status_code == 401
+    assert client.post("/events", json=event,
+                       headers={"Authorization": f"Bearer learner-1:{fresh['secret']}"}).status_code == 200
+    assert client.get("/xapi/statements", headers={**XAPI, **auth("learner-1", fresh["secret"])}).status_code == 200
+    caliper = client.post("/caliper/event", json={}, headers={"Authorization": f"Bearer {old_token}"})
+    assert caliper.status_code == 401, caliper.get_json()
+    assert client.post("/oauth/token", data=form).status_code == 401
+    assert client.post("/oauth/token", data={**form, "client_secret": fresh["secret"]}).status_code == 200
+    assert "secret" not in client.get("/admin/credentials/learner-1", headers=ADMIN).get_json()
+
+
+def test_a_new_secret_can_be_given_and_only_an_active_credential_gets_one(app):
+    client = app.test_client()
+    client.post("/admin/credentials", json={"scopes": ["all"], "key": "lms"}, headers=ADMIN)
+    chosen = client.post("/admin/credentials/lms/secret", json={"secret": "chosen-secret"}, headers=ADMIN)
+    assert chosen.status_code == 200 and chosen.get_json()["secret"] == "chosen-secret"
+    assert client.get("/xapi/statements", headers={**XAPI, **auth("lms", "chosen-secret")}).status_code == 200
+    for body, message in (({"secret": "short"}, "secret: Length must be between 8 and 200."),
+                          ({"scopes": ["all"]}, "scopes: is not a known field")):
+        bad = client.post("/admin/credentials/lms/secret", json=body, headers=ADMIN)
+        assert bad.status_code == 400 and bad.get_json()["error"]["message"].startswith(message), bad.get_json()
+    assert client.post("/admin/credentials/missing/secret", headers=ADMIN).status_code == 404
+    client.post("/admin/credentials/lms/revoke", headers=ADMIN)
+    revoked = client.post("/admin/credentials/lms/secret", headers=ADMIN)
+    assert revoked.status_code == 409 and "revoked" in revoked.get_json()["error"]["message"]
+    assert client.get("/xapi/statements", headers={**XAPI, **auth("lms", "chosen-secret")}).status_code == 401
 
 
 @pytest.mark.parametrize(("body", "message"), [

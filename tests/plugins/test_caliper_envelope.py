@@ -400,6 +400,17 @@ def test_bad_envelope(refusing: Any, body: Any, path: str, message: str) -> None
     assert statement_count(refusing) == 0
 
 
+def test_a_bad_envelope_lists_its_items_problems_too(refusing: Any) -> None:
+    body = dict(envelope(GOOD, _with(GOOD, action="Viewed")), sendTime="yesterday")
+    response = post_in_process(refusing, body)
+    result = response.get_json()
+    assert response.status_code == 400
+    assert result["message"].startswith("invalid envelope and 1 invalid item(s); nothing was stored (")
+    assert [(error["index"], error["path"]) for error in result["errors"]] == [(None, "$.sendTime"),
+                                                                              (1, "$.data[1].action")]
+    assert statement_count(refusing) == 0
+
+
 def test_bad_entity_in_data(refusing: Any) -> None:
     entity = {"id": "https://example.edu/res/1", "type": "DigitalResource", "mediaType": "text/html",
               "colour": "red", "dateModified": "now"}

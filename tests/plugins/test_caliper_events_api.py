@@ -284,7 +284,10 @@ def test_heartbeat_refusals(api: Client) -> None:
     assert response.json()["message"] == f"session {plain} was not created with requiresHeartbeat: true"
     response = api.post(f"/events/1.0/sessions/{plain}/heartbeat", {"eventTime": "soon"})
     assert response.status_code == 400
+    assert response.json()["message"].startswith("eventTime is not a valid date-time")
     assert response.json()["errors"][0]["path"] == "$.eventTime"
+    response = api.post(f"/events/1.0/sessions/{plain}/heartbeat", {})
+    assert response.status_code == 400 and response.json()["message"].startswith("eventTime is required")
 
 
 @pytest.mark.parametrize("change,path", [

@@ -88,13 +88,21 @@ def test_only_a_hash_of_the_token_is_stored(client: Any, app: Any) -> None:
     ({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
       "scope": "https://purl.imsglobal.org/spec/caliper/v1p1/scope/admin"}, 400, "invalid_scope"),
     ({"grant_type": "client_credentials", "client_id": "xapi-only", "client_secret": "xapi-only-secret"}, 400,
-     "invalid_scope"),
+     "unauthorized_client"),
 ])
 def test_token_refusals(client: Any, form: dict, status: int, error: str) -> None:
     response = client.post("/oauth/token", data=form)
     assert response.status_code == status
     assert response.get_json()["error"] == error
     assert response.get_json()["error_description"]
+
+
+def test_a_credential_without_a_caliper_scope_is_told_which_scope_it_needs(client: Any) -> None:
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "xapi-only",
+                                                 "client_secret": "xapi-only-secret"})
+    description = response.get_json()["error_description"]
+    assert response.status_code == 400 and response.get_json()["error"] == "unauthorized_client"
+    assert "no Caliper scope" in description and "caliper/events.write" in description and "nothing" not in description
 
 
 def test_token_request_must_be_form_encoded(client: Any) -> None:

@@ -230,6 +230,13 @@ def test_a_timestamp_the_core_refuses_is_reported_on_the_timestamp_field(client:
     assert error["index"] == 1 and error["field"] == "timestamp" and "statement[1].timestamp" in error["message"]
 
 
+def test_a_timestamp_without_a_time_zone_is_read_as_utc(live_server: LiveServer) -> None:
+    user = f"user-{uuid.uuid4()}"
+    response = post(live_server, {**SEED_EVENT, "userId": user, "timestamp": "2025-10-10T14:30:00"})
+    assert response.status_code == 200, response.text
+    assert [statement["timestamp"] for statement in read_back(live_server, user)] == ["2025-10-10T14:30:00.000Z"]
+
+
 def test_one_bad_event_in_an_array_stores_nothing(live_server: LiveServer, app: Any) -> None:
     before = stored_count(app)
     events = [SEED_EVENT, SEED_EVENT, without(SEED_EVENT, "event"), "completed", SEED_EVENT]
