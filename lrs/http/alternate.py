@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlencode
 from flask import Flask, request
 
 from lrs.errors import BadRequest, LRSError, PayloadTooLarge
+from lrs.http.fields import field_value
 from lrs.http.versioning import ALTERNATE_SYNTAX
 
 HEADER_FIELDS = {
@@ -30,7 +31,9 @@ HEADER_FIELDS = {
     "if-match": "HTTP_IF_MATCH",
     "if-none-match": "HTTP_IF_NONE_MATCH",
 }
-METHODS = {"GET", "HEAD", "PUT", "POST", "DELETE"}
+# The methods of the xAPI resources (Communication 2). Not HEAD: the answer goes to a POST, which
+# has a body, so a HEAD answer (its Content-Length without the content) would break the response.
+METHODS = {"GET", "PUT", "POST", "DELETE"}
 FORM_TYPE = "application/x-www-form-urlencoded"
 PROBLEM = "lrs.alternate_syntax_problem"
 
@@ -65,7 +68,8 @@ class AlternateSyntax:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         method = query.pop("method", [""])[0].upper()
         if method not in METHODS:
-            raise BadRequest(f"parameter 'method': must be one of {', '.join(sorted(METHODS))}")
+            raise BadRequest(f"parameter 'method': must be one of {', '.join(sorted(METHODS))} "
+                             "(the xAPI methods an alternate request may stand for, Communication 1.3)")
         if query:
             raise BadRequest("with ?method=, every other parameter must be sent as a form field")
         if not environ.get("CONTENT_TYPE", "").startswith(FORM_TYPE):
@@ -78,7 +82,7 @@ class AlternateSyntax:
         for name in list(form):
             if name.lower() in HEADER_FIELDS:
                 target = HEADER_FIELDS[name.lower()]
-                value = form.pop(name)[0]
+                value = field_value(form.pop(name)[0], f"form field {name!r}")
                 if target:
                     environ[target] = value
         if "CONTENT_TYPE" in environ and environ["CONTENT_TYPE"].startswith(FORM_TYPE):

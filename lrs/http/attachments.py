@@ -20,6 +20,7 @@ from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
 from lrs.http.body import JSON_TYPES, json_body, parse_json
 from lrs.http.context import current_lrs
+from lrs.http.fields import echoable, field_value
 from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
 from lrs.store.attachments import ContentMismatch
@@ -90,7 +91,8 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], kno
     if encoding.lower() != "binary":
         raise BadRequest(f"{where}: Content-Transfer-Encoding must be binary, not {encoding!r}")
     attachment = declared[sha2]
-    content_type = part.headers.get("content-type") or attachment.get("contentType", "")
+    content_type = field_value(part.headers.get("content-type") or attachment.get("contentType", ""),
+                               f"{where}: its Content-Type (else the attachment's contentType)")
     try:
         length = lrs.attachments.save(sha2, part.chunks(), content_type, known=sha2 in known)
     except ContentMismatch as error:
@@ -142,7 +144,7 @@ def statements_response(body: str, sha2s: Iterable[str]) -> Response:
     stored = current_lrs().attachments.stored(wanted)
     data = body.encode("utf-8")
     parts = [OutPart({"Content-Type": "application/json"}, len(data), lambda: [data])]
-    parts += [OutPart({"Content-Type": content.content_type or "application/octet-stream",
+    parts += [OutPart({"Content-Type": echoable(content.content_type, "application/octet-stream"),
                        "Content-Transfer-Encoding": "binary", "X-Experience-API-Hash": content.sha2},
                       content.length, content.chunks)
               for content in (stored[sha2] for sha2 in wanted if sha2 in stored)]

@@ -28,8 +28,9 @@ from lrs.http import params
 from lrs.http.auth import require
 from lrs.http.body import parse_json
 from lrs.http.context import current_lrs
+from lrs.http.fields import echoable, field_value
 from lrs.statements import utc_now
-from lrs.store.documents import DocumentKey, Preconditions, Scope, StoredDocument
+from lrs.store.documents import ANY, DocumentKey, Preconditions, Scope, StoredDocument
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.versions import is_v2
 
@@ -113,6 +114,9 @@ def post(resource: DocumentResource) -> Response:
     key = resource.key(resource.kind, resource.args())
     content, content_type = read_content()
     posted = parse_json(content, "document") if is_json(content_type) else None
+    if is_json(content_type) and not isinstance(posted, dict):
+        raise BadRequest(f"POST merges JSON objects: the posted application/json document is a JSON "
+                         f"{_json_kind(posted)}, not an object (Communication 2.2); use PUT to store it")
 
     def merged(current: StoredDocument | None) -> tuple[bytes, str]:
         return (content, content_type) if current is None else merge(current, posted, content_type)
@@ -149,10 +153,14 @@ def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[byte
 def read_content() -> tuple[bytes, str]:
     """The request's document exactly as sent, and its Content-Type (JSON must parse)."""
     content = request.get_data(cache=False)
-    content_type = request.headers.get("Content-Type") or DEFAULT_TYPE
+    content_type = field_value(request.headers.get("Content-Type") or DEFAULT_TYPE, "Content-Type")
     if is_json(content_type):
         parse_json(content, "document")
     return content, content_type
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 def is_json(content_type: str) -> bool:
@@ -172,16 +180,24 @@ def _put_preconditions(resource: DocumentResource) -> Preconditions:
 
 
 def _etags(header: str) -> frozenset[str] | None:
-    """The strong ETags of the header, "*" for any; weak ones never match (RFC 7232 strong comparison)."""
+    """The strong ETags of the header, "*" for any; weak ones never match (RFC 7232 strong comparison).
+
+    Only a bare * is the wildcard: a quoted "*" is an ETag no document has (ours are SHA-1 hex). A
+    header that names nothing is refused: read as absent it would let a PUT past the 409 that
+    guards an existing document from blind overwrites."""
     value = request.headers.get(header)
     if value is None:
         return None
     tags = parse_etags(value)
-    return frozenset({"*"}) if tags.star_tag else frozenset(tags.as_set())
+    if tags.star_tag:
+        return frozenset({ANY})
+    if not tags.as_set(include_weak=True):
+        raise BadRequest(f"{header}: {value[:80]!r} names no ETag; send * or one or more quoted ETags (RFC 7232 3.1)")
+    return frozenset(tags.as_set()) - {ANY}
 
 
 def document_response(document: StoredDocument) -> Response:
-    response = Response(document.content, status=200, content_type=document.content_type)
+    response = Response(document.content, status=200, content_type=echoable(document.content_type, DEFAULT_TYPE))
     response.set_etag(document.etag)
     response.last_modified = document.updated
     return response

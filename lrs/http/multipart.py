@@ -7,15 +7,21 @@ part by part from iterables, with the total length computed up front from the pa
 """
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterable, Iterator
 
 from lrs.errors import BadRequest, PayloadTooLarge
+from lrs.http.fields import field_value
 
 READ_SIZE = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 CRLF = b"\r\n"
+# RFC 2046 5.1.1: 1 to 70 of these characters, the last not a space.
+BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+BOUNDARY_RULE = ("1 to 70 of the characters 0-9 A-Z a-z ' ( ) + _ , - . / : = ? and space, "
+                 "not ending in a space (RFC 2046 5.1.1)")
 
 
 @dataclass
@@ -47,8 +53,8 @@ class MultipartReader:
     """
 
     def __init__(self, stream: BinaryIO, boundary: str):
-        if not 0 < len(boundary) <= 70:
-            raise BadRequest("multipart boundary: must be 1 to 70 characters (RFC 2046)")
+        if BOUNDARY.fullmatch(boundary) is None:
+            raise BadRequest(f"multipart boundary {boundary[:80]!r}: must be {BOUNDARY_RULE}")
         self._stream = stream
         self._delimiter = CRLF + b"--" + boundary.encode("latin-1")
         self._buffer = bytearray(CRLF)  # so the first delimiter needs no special case
@@ -57,9 +63,12 @@ class MultipartReader:
     def parts(self) -> Iterator[Part]:
         for _ in self._until_delimiter():
             pass  # the preamble
+        number = 0
         while not self._closing_delimiter():
+            number += 1
+            headers = self._headers(number)
             body = self._until_delimiter()
-            yield Part(self._headers(), body)
+            yield Part(headers, body)
             for _ in body:
                 pass  # whatever the caller did not read
         while self._fill():
@@ -111,7 +120,7 @@ class MultipartReader:
         del self._buffer[:end + 2]
         return False
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, number: int) -> dict[str, str]:
         """The part's header block, up to the empty line (an empty block is allowed)."""
         self._need(2)
         end = 0 if self._buffer[:2] == CRLF else self._buffer.find(CRLF + CRLF)
@@ -122,13 +131,16 @@ class MultipartReader:
             raise BadRequest(f"multipart body: a part's headers exceed {MAX_HEADER_BYTES} bytes")
         block = bytes(self._buffer[:end])
         del self._buffer[:end + (4 if end else 2)]
-        return _parse_headers(block)
+        return _parse_headers(block, number)
 
 
-def _parse_headers(block: bytes) -> dict[str, str]:
+def _parse_headers(block: bytes, number: int) -> dict[str, str]:
+    """Lines end with CRLF only: a bare CR or LF would split a header for lenient readers of the
+    part headers the LRS echoes (GET ?attachments=true), so a value must be a plain field value."""
     headers: dict[str, str] = {}
     name = None
     for line in block.decode("latin-1").split("\r\n"):
+        field_value(line, f"multipart part {number} header line")
         if not line:
             continue
         if line[0] in " \t" and name:  # a folded continuation line

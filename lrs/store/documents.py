@@ -33,6 +33,7 @@ INLINE_LIMIT = 15 * 1024 * 1024
 MAX_ATTEMPTS = 50
 BACKOFF_SECONDS = 0.002  # after the n-th lost race, wait up to n times this (random, to spread writers)
 KEY_FIELDS = ("kind", "activity", "agent", "registration", "doc_id")
+ANY = "*"  # the wildcard of If-Match / If-None-Match; never an ETag (those are SHA-1 hex)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Scope:
 
 @dataclass(frozen=True)
 class Preconditions:
-    """The request's If-Match / If-None-Match ETags (unquoted; "*" for any), and whether a write
+    """The request's If-Match / If-None-Match ETags (unquoted; ANY for any), and whether a write
     without either must not replace an existing document (409) or not even create one (400), per
     the resource, the version and the operator's choice."""
 
@@ -84,10 +85,10 @@ class Preconditions:
         if self.if_match is not None:
             if current_etag is None:
                 raise PreconditionFailed("If-Match: there is no document to match")
-            if "*" not in self.if_match and current_etag not in self.if_match:
+            if ANY not in self.if_match and current_etag not in self.if_match:
                 raise PreconditionFailed(f"If-Match: the document's ETag is now \"{current_etag}\"")
         if (self.if_none_match is not None and current_etag is not None
-                and ("*" in self.if_none_match or current_etag in self.if_none_match)):
+                and (ANY in self.if_none_match or current_etag in self.if_none_match)):
             raise PreconditionFailed("If-None-Match: the document exists")
         if self.if_match is not None or self.if_none_match is not None:
             return

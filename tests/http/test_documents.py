@@ -75,6 +75,16 @@ def test_post_to_a_missing_document_stores_it_as_sent(client, resource):
     assert fetch(client, resource).data == b"plain text"
 
 
+@pytest.mark.parametrize("posted, kind", [(b"[1]", "array"), (b'"hi"', "string"), (b"1.5", "number"),
+                                          (b"null", "null")])
+def test_post_of_json_that_is_not_an_object_is_refused_even_for_a_missing_document(client, resource, posted, kind):
+    path, query = resource
+    response = client.post(path, query_string=query, data=posted, headers=headers(Content_Type=JSON))
+    assert response.status_code == 400
+    assert f"is a JSON {kind}, not an object" in response.get_json()["error"]["message"]
+    assert fetch(client, resource).status_code == 404
+
+
 @pytest.mark.parametrize("stored, stored_type, posted, posted_type", [
     (b'{"a": 1}', JSON, b"abc", "text/plain"),
     (b"abc", "text/plain", b'{"a": 1}', JSON),
