@@ -10,6 +10,7 @@ import os
 
 import click
 
+from lrs import client_json
 from lrs.core import LRS
 from lrs.erasure import erase_agent, erase_older_than
 
@@ -33,7 +34,7 @@ def erase_agent_command(agent_json: str) -> None:
     contents no other statement uses, and plugin records. AGENT_JSON is an xAPI Agent, or an
     object listing several IFIs ({"mbox": [...], "account": [...]}). Prints the counts as JSON."""
     try:
-        person = json.loads(agent_json)
+        person = client_json.loads(agent_json)
     except ValueError:
         raise click.BadParameter("must be JSON, e.g. '{\"mbox\": \"mailto:ann@example.com\"}'",
                                  param_hint="AGENT_JSON") from None

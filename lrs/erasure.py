@@ -19,6 +19,7 @@ from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.state import TargetStates
 from lrs.statements import utc_now
 from lrs.xapi.agents import IFIS, ifi_key, normalise_mbox
+from lrs.xapi.validation import validate_agent
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
@@ -31,18 +32,14 @@ CHUNK = 1000
 def person_keys(person: Any) -> list[str]:
     """The IFI keys of everyone `person` names: an Agent, or a Person-like object listing several
     IFIs (`{"mbox": [...], "account": [...]}`). An mbox also matches its mbox_sha1sum.
-    Raises ValueError naming what is wrong."""
+    Each IFI must be valid as in an xAPI Agent; raises ValueError naming what is wrong."""
     if not isinstance(person, dict):
         raise ValueError("agent: must be a JSON object with at least one of mbox, mbox_sha1sum, openid, account")
     keys: list[str] = []
     for ifi in IFIS:
         values = person.get(ifi)
         for value in values if isinstance(values, list) else [] if values is None else [values]:
-            if not (isinstance(value, str) or (ifi == "account" and isinstance(value, dict)
-                                               and isinstance(value.get("homePage"), str)
-                                               and isinstance(value.get("name"), str))):
-                raise ValueError(f"agent.{ifi}: must be "
-                                 f"{'an object with homePage and name' if ifi == 'account' else 'a string'}")
+            validate_agent({ifi: value}, "agent", "2.0.0")
             keys.append(ifi_key({ifi: value}))  # type: ignore[arg-type]
             if ifi == "mbox":
                 digest = hashlib.sha1(normalise_mbox(value).encode()).hexdigest()

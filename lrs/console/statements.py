@@ -82,13 +82,15 @@ def void(statement_id: str) -> Response:
 
 @blueprint.get("/chart")
 def per_day() -> str:
-    wanted = schemas.load(ChartParams(), request.args.to_dict(), "query")
+    wanted = schemas.load(ChartParams(), params.single(request.args), "query")
     until = wanted["until"] or dt.datetime.now(dt.timezone.utc).date()
-    since = wanted["since"] or until - dt.timedelta(days=13)
+    try:  # the days shown run from `since` (by default 13 days before `until`) to the end of `until`
+        since, end = wanted["since"] or until - dt.timedelta(days=13), until + dt.timedelta(days=1)
+    except OverflowError:
+        raise BadRequest("until: must be at most 9999-12-30, and from 0001-01-14 unless since is given") from None
     if not dt.timedelta(0) <= until - since <= dt.timedelta(days=366):
         raise BadRequest("since, until: since must be on or before until, at most 366 days apart")
-    counts = current_lrs().statement_store.daily_counts(wanted["by"], _midnight(since),
-                                                        _midnight(until + dt.timedelta(days=1)))
+    counts = current_lrs().statement_store.daily_counts(wanted["by"], _midnight(since), _midnight(end))
     return render_template("console/chart.html", chart=chart.stacked(counts, since, until), by=wanted["by"],
                            since=since.isoformat(), until=until.isoformat())
 

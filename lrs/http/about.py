@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from lrs import __version__
+from lrs.http.params import no_parameters
 from lrs.http.versioning import HEADER, enabled_versions
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.versions import is_v2, negotiate_version
@@ -18,6 +19,7 @@ blueprint = Blueprint("about", __name__)
 
 @blueprint.get("/about")
 def about() -> Response:
+    no_parameters()
     return jsonify({
         "version": _versions_for(request.headers.get(HEADER)),
         "extensions": {"https://w3id.org/xapi/lrs/about/software": {"name": "lrs", "version": __version__}},

@@ -19,15 +19,15 @@ from lrs.forwarding.status import forwarding_status
 from lrs.http.auth import authenticate, require
 from lrs.http.body import json_body
 from lrs.http.context import current_lrs
-from lrs.http.params import StrictSchema
+from lrs.http.params import Integer, StrictSchema, no_parameters, single
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 MAX_PAGE = 1000
 
 
 class DeadLetterPage(StrictSchema):
-    after = fields.Integer(load_default=-1, validate=validate.Range(min=-1))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
+    after = Integer(load_default=-1, validate=validate.Range(min=-1))
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
 class Replay(StrictSchema):
@@ -56,12 +56,13 @@ blueprint.before_request(admin_only)
 
 @blueprint.get("/forwarding")
 def status() -> Response:
+    no_parameters()
     return jsonify({"targets": forwarding_status(current_lrs())})
 
 
 @blueprint.get("/forwarding/<target>/dead-letters")
 def dead_letters(target: str) -> Response:
-    page = schemas.load(DeadLetterPage(), request.args.to_dict(), "query")
+    page = schemas.load(DeadLetterPage(), single(request.args), "query")
     letters = operations.dead_letters(current_lrs(), target, page["after"], page["limit"])
     more = letters[-1]["seq"] if len(letters) == page["limit"] else None
     return jsonify({"dead_letters": letters, "more_after": more})
@@ -70,6 +71,7 @@ def dead_letters(target: str) -> Response:
 @blueprint.post("/forwarding/<target>/dead-letters/replay")
 def replay(target: str) -> Response:
     """Body {} for every dead letter of the target, or {"ids": [statement ids]}."""
+    no_parameters()
     ids = schemas.load(Replay(), object_body())["ids"]
     return jsonify({"marked": operations.replay(current_lrs(), target, ids)})
 
@@ -77,6 +79,7 @@ def replay(target: str) -> Response:
 @blueprint.post("/forwarding/<target>/backfill")
 def backfill(target: str) -> Response:
     """Body {"since": "<RFC 3339 time>" | "now"}."""
+    no_parameters()
     since = schemas.load(Backfill(), object_body())["since"]
     try:
         checkpoint = operations.backfill(current_lrs(), target, since)

@@ -15,10 +15,11 @@ from marshmallow import fields, validate
 from lrs import credentials, schemas
 from lrs.http.admin import admin_only, object_body
 from lrs.http.context import current_lrs
-from lrs.http.params import StrictSchema
+from lrs.http.params import StrictSchema, no_parameters
 
 blueprint = Blueprint("admin_credentials", __name__, url_prefix="/admin/credentials")
 blueprint.before_request(admin_only)
+blueprint.before_request(no_parameters)
 
 # A key travels in HTTP Basic (`key:secret`) and in Bearer tokens: no colon, no space, printable.
 KEY_RULE = validate.Regexp(r"^[!-9;-~]{1,128}\Z",

@@ -50,7 +50,7 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
     boundary = request.mimetype_params.get("boundary")
     if not boundary:
         raise BadRequest(f"Content-Type {MULTIPART}: the boundary parameter is missing")
-    request.max_content_length = lrs.settings["max_attachment_request_bytes"]
+    request.limit_body(lrs.settings["max_attachment_request_bytes"], "LRS_MAX_ATTACHMENT_REQUEST_BYTES")
     parts = MultipartReader(request.stream, boundary).parts()
     first = next(parts, None)
     if first is None:

@@ -1,28 +1,30 @@
 """DELETE /admin/agents?agent=<JSON>: erase a person (see lrs.erasure), admin credentials only."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import fields
 
+from lrs import schemas
 from lrs.erasure import erase_agent
 from lrs.errors import BadRequest
 from lrs.http.admin import admin_only
+from lrs.http.body import parse_json
 from lrs.http.context import current_lrs
+from lrs.http.params import StrictSchema, single
 
 blueprint = Blueprint("erasure", __name__, url_prefix="/admin")
 blueprint.before_request(admin_only)
 
 
+class ErasureParams(StrictSchema):
+    agent = fields.String(required=True, error_messages={
+        "required": 'required, the person as xAPI Agent JSON, e.g. {{"mbox": "mailto:ann@example.com"}}'})
+
+
 @blueprint.delete("/agents")
 def erase() -> Response:
-    raw = request.args.get("agent")
-    if raw is None:
-        raise BadRequest('agent: required, the person as xAPI Agent JSON, e.g. {"mbox": "mailto:ann@example.com"}')
-    try:
-        person = json.loads(raw)
-    except ValueError:
-        raise BadRequest("agent: must be JSON (an xAPI Agent)") from None
+    raw = schemas.load(ErasureParams(), single(request.args), "query")["agent"]
+    person = parse_json(raw, "agent")
     try:
         report = erase_agent(current_lrs(), person, by=f"credential {g.credential.key}")
     except ValueError as error:

@@ -6,9 +6,10 @@ import logging
 from typing import Callable, Iterable
 
 from flask import Blueprint, Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from lrs.errors import ItemErrors, LRSError, ServiceUnavailable, TooManyRequests
+from lrs.http.request import LRSRequest
 from lrs.xapi.errors import XAPIValidationError
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,15 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        return error_response(error.code or 500, error.description or error.name)
+        return error_response(error.code or 500, http_message(error))
+
+
+def http_message(error: HTTPException) -> str:
+    """The message of one of werkzeug's errors (404, 405, 413...); a body over its size limit
+    names the limit and its setting."""
+    if isinstance(error, RequestEntityTooLarge) and isinstance(request, LRSRequest):
+        return request.too_large(error)
+    return error.description or error.name
 
 
 Problem = tuple  # (index of the item or None, path, rule), as in lrs.errors.ItemErrors
@@ -73,7 +82,7 @@ def register_adapter_errors(blueprint: Blueprint, failure: Failure,
         return response
 
     def http_error(error: HTTPException) -> Response:
-        return failure(error.code or 500, error.description or error.name, ())
+        return failure(error.code or 500, http_message(error), ())
 
     def unexpected(error: Exception) -> Response:
         log.exception("%s: %s %s failed", blueprint.name, request.method, request.path)

@@ -5,10 +5,13 @@ parameter's value is never passed on to MongoDB as anything but a validated plai
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
+from flask import request
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.experimental.context import Context
+from werkzeug.datastructures import MultiDict
 
 from lrs import client_json
 from lrs.errors import BadRequest
@@ -77,18 +80,51 @@ class Boolean(fields.Field):
         return value == "true"
 
 
+INTEGER_RULE = "must be an integer of at most 18 ASCII digits (0-9)"
+
+
+def integer(text: str) -> int | None:
+    """`text` as an integer when it is at most 18 ASCII digits (with a leading `-` for a negative
+    one), else None. The one rule of every integer parameter, in the core and in adapters:
+    Python's int() also takes "+5", " 5", "1_000" and other scripts' digits ("١٢"; str.isdigit
+    even takes "²", which int() then refuses), which no client means as a parameter's number."""
+    return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else None
+
+
+class Integer(fields.Integer):
+    """An integer parameter under the rule of `integer`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        number = integer(value) if isinstance(value, str) else None
+        if number is None:
+            raise ValidationError(INTEGER_RULE)
+        return super()._deserialize(number, attr, data, **kwargs)
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
 
 
-def load(schema: Schema, args: Mapping[str, Any], version: str) -> dict[str, Any]:
-    """Validated parameters, or a 400 naming each bad parameter and its rule."""
-    if hasattr(args, "to_dict"):
-        repeated = [name for name, values in args.lists() if len(values) > 1]
-        if repeated:
-            raise BadRequest(f"parameter {repeated[0]!r}: must be given once")
-        args = args.to_dict()
+def single(args: MultiDict) -> dict[str, str]:
+    """The query string as a dict, or a 400 naming a parameter given more than once."""
+    repeated = [name for name, values in args.lists() if len(values) > 1]
+    if repeated:
+        raise BadRequest(f"parameter {repeated[0]!r}: must be given once")
+    return args.to_dict()
+
+
+def no_parameters() -> None:
+    """For resources that take no query parameter: any one is a 400 naming it (xAPI's rule, and
+    the README's for every API of the LRS). Usable as a `before_request`."""
+    load(StrictSchema(), request.args)
+
+
+def load(schema: Schema, args: Mapping[str, Any], version: str = "2.0.0") -> dict[str, Any]:
+    """Validated parameters, or a 400 naming each bad parameter and its rule. `version` chooses
+    the rules of xAPI-typed parameters (timestamps, agents); the newest for non-xAPI resources."""
+    if isinstance(args, MultiDict):
+        args = single(args)
     try:
         with Context({"version": version}):
             return schema.load(args)

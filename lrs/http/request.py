@@ -6,6 +6,9 @@
   Content-Length announces too much.
 - An Authorization header that is not ASCII: werkzeug raises ValueError while decoding it (a 500).
   Here it is no credential at all, so the resource answers 401 like for any unusable header.
+
+It also knows which setting its size limit comes from, so that a 413 can name the limit and the
+setting (werkzeug's own words name neither).
 """
 from __future__ import annotations
 
@@ -13,9 +16,24 @@ from typing import Any
 
 from flask import Request
 from werkzeug.datastructures import Authorization
+from werkzeug.exceptions import RequestEntityTooLarge
 
 
 class LRSRequest(Request):
+    limit_setting = "LRS_MAX_BODY_BYTES"  # the setting `max_content_length` comes from
+
+    def limit_body(self, max_bytes: int, setting: str) -> None:
+        """A limit other than LRS_MAX_BODY_BYTES for this request's body (set before reading it)."""
+        self.max_content_length, self.limit_setting = max_bytes, setting
+
+    def too_large(self, error: RequestEntityTooLarge) -> str:
+        """What a 413 says: the limit and its setting when the body is (or, sent chunked, may be)
+        over `max_content_length`; werkzeug's words otherwise (its form parser's own limits)."""
+        limit = self.max_content_length
+        if limit is None or (self.content_length is not None and self.content_length <= limit):
+            return error.description or error.name
+        return f"request body: larger than {limit} bytes, the limit set by {self.limit_setting}"
+
     def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> Any:
         data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
         if self.content_length is None and self.max_content_length is not None \

@@ -54,7 +54,7 @@ class GetParams(params.StrictSchema):
     related_agents = params.Boolean()
     since = params.Timestamp()
     until = params.Timestamp()
-    limit = fields.Integer(validate=validate.Range(min=0))
+    limit = params.Integer(validate=validate.Range(min=0))
     format = fields.String(validate=validate.OneOf(["ids", "exact", "canonical"]))
     attachments = params.Boolean()
     ascending = params.Boolean()

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from lrs.core import LRS
+from lrs.http.errors import http_message
 from lrs_plugins.caliper.tokens import LRS_SCOPE, OAUTH_SCOPES, TokenStore, grantable
 
 TOKEN_PATH = "/oauth/token"
@@ -35,6 +37,10 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Basic realm="caliper"'
         return response
+
+    @oauth.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:  # e.g. a form over LRS_MAX_BODY_BYTES (413)
+        return oauth_error(OAuthError(error.code or 500, "invalid_request", http_message(error)))
 
     @oauth.post(TOKEN_PATH)
     def token() -> Response:

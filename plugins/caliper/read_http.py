@@ -11,9 +11,10 @@ from flask import Blueprint, Response, request
 
 from lrs.core import LRS
 from lrs.errors import ItemErrors
+from lrs.http import params
 from lrs_plugins.caliper.http import ENVELOPE_SCOPES, now
 from lrs_plugins.caliper.jobs import Jobs
-from lrs_plugins.caliper.responses import failure, register_errors, reply
+from lrs_plugins.caliper.responses import failure, parameter_errors, register_errors, reply
 from lrs_plugins.caliper.stored_events import Filters, StoredEvents
 from lrs_plugins.caliper.tokens import TokenStore, authorize
 from lrs_plugins.caliper.values import parse_datetime
@@ -23,7 +24,7 @@ MAX_LIMIT = 1000
 
 def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: Jobs) -> Blueprint:
     reads = Blueprint("caliper_reads", __name__)
-    register_errors(reads)
+    register_errors(reads, parameter_errors)
 
     def client() -> str:
         return authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now()).key
@@ -58,24 +59,27 @@ def _query(client: str) -> tuple[int, int, Filters]:
         text = request.args.get(name)
         if text is None:
             return default
-        if not text.isdigit() or not low <= int(text) <= high:
-            problems.append((None, name, f"must be an integer from {low} to {high}"))
+        number = params.integer(text)
+        if number is None or not low <= number <= high:
+            problems.append((None, name, f"must be an integer from {low} to {high} in ASCII digits"))
             return default
-        return int(text)
+        return number
 
     def moment(name: str, day_after: bool) -> dt.datetime | None:
         text = request.args.get(name)
         if not text:
             return None
         at = parse_datetime(text)
-        if at is not None:
-            return at + dt.timedelta(milliseconds=1) if day_after else at
         try:
+            if at is not None:
+                return at + dt.timedelta(milliseconds=1) if day_after else at
             day = dt.date.fromisoformat(text)
+            return dt.datetime.combine(day + dt.timedelta(days=int(day_after)), dt.time(), dt.timezone.utc)
         except ValueError:
             problems.append((None, name, "must be a date (2026-01-15) or an ISO 8601 date-time with a time zone"))
-            return None
-        return dt.datetime.combine(day + dt.timedelta(days=int(day_after)), dt.time(), dt.timezone.utc)
+        except OverflowError:  # endDate is inclusive: its end is a moment after it
+            problems.append((None, name, "must be before 9999-12-31T23:59:59.999Z"))
+        return None
 
     limit, offset = integer("limit", 100, 1, MAX_LIMIT), integer("offset", 0, 0, 10**9)
     filters = Filters(client, request.args.get("sensor") or None, moment("startDate", False),

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from lrs import schemas
+from lrs.http import params
 from lrs.store.statements import StatementStore
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
@@ -40,7 +41,7 @@ class StatementArgs(Schema):
     object_id = fields.String(data_key="objectId", load_default=None)
     since = _Timestamp(load_default=None)
     until = _Timestamp(load_default=None)
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, strict=False, validate=validate.Range(1, MAX_LIMIT))
+    limit = params.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
 
     @pre_load
     def _without_empty(self, data: Mapping[str, str], **kwargs: Any) -> dict[str, str]:

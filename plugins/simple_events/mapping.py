@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import quote
 
+from lrs import client_json
+
 ADL = "http://adlnet.gov/expapi/verbs/"
 ADL_VOCABULARY = "https://w3id.org/xapi/adl/verbs/"
 
@@ -40,6 +42,10 @@ FIELD_TYPES: dict[str, type] = {"event": str, "userId": str, "traits": dict, "pr
 TYPE_NAMES = {str: "a string", dict: "an object"}
 REQUIRED = ("event", "userId")
 UNKNOWN_EVENTS = ("reject", "accept")
+
+# The whole event is kept in its statement's context.extensions, 3 levels below the statement, so
+# it may nest 3 levels less than a statement may (a limit counted as the client sent the event).
+EVENT_MAX_DEPTH = client_json.MAX_DEPTH - 3
 
 Problem = tuple[str, str]  # (field, message)
 
@@ -81,6 +87,7 @@ class EventMapping:
                 problems.append((name, f"{name} must not be empty"))
         problems += _string_members(event.get("properties"), "properties", OBJECT_PROPERTIES)
         problems += _string_members(event.get("traits"), "traits", KNOWN_TRAITS)
+        problems += _too_deep(event)
         name = event.get("event")
         if isinstance(name, str) and name and name not in VERBS and not self.accept_unknown:
             problems.append(("event", f"unknown event {name!r}; known events: {', '.join(VERBS)}"))
@@ -137,6 +144,19 @@ def _string_members(value: Any, field: str, names: Any) -> list[Problem]:
         return []
     return [(f"{field}.{name}", f"{field}.{name} must be a non-empty string")
             for name in names if value.get(name) is not None and (not isinstance(value[name], str) or not value[name])]
+
+
+def _too_deep(event: dict) -> list[Problem]:
+    return [(name, f"{name} is nested deeper than {EVENT_MAX_DEPTH} levels below the event (the event is kept "
+                   f"whole 3 levels down its statement, and statements nest at most {client_json.MAX_DEPTH})")
+            for name, value in event.items() if 1 + _levels(value) > EVENT_MAX_DEPTH]
+
+
+def _levels(value: Any) -> int:
+    """How deep `value` nests below itself (0 for a scalar, [] or {}). The body was read by
+    lrs.client_json, which bounds its depth, so this recursion cannot exhaust the stack."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((1 + _levels(child) for child in children), default=0)
 
 
 def _activity(iri: str, definition: dict) -> dict:

@@ -81,6 +81,16 @@ def test_the_chart_counts_per_day_by_verb_and_by_source(app, client):
     assert f"<th scope=\"row\">{today}</th><td>3</td>" in by_source
     assert client.get("/console/chart?since=2026-01-10&until=2026-01-01").status_code == 400
     assert client.get("/console/chart?by=actor").status_code == 400
+    assert client.get("/console/chart?by=verb&by=source").status_code == 400
+
+
+@pytest.mark.parametrize("query", ["until=9999-12-31", "until=0001-01-05", "since=9999-12-31&until=9999-12-31"])
+def test_a_chart_past_the_ends_of_the_calendar_is_the_consoles_400_page(client, query):
+    refused = client.get(f"/console/chart?{query}")
+    assert refused.status_code == 400 and refused.mimetype == "text/html"
+    assert "until: must be at most 9999-12-30, and from 0001-01-14 unless since is given" in refused.get_data(as_text=True)
+    assert client.get("/console/chart?since=0001-01-01&until=0001-01-05").status_code == 200
+    assert client.get("/console/chart?until=9999-12-30").status_code == 200
 
 
 def test_credentials_create_edit_revoke(app, client):

@@ -154,6 +154,21 @@ def test_erasure_needs_an_admin_credential_and_a_valid_agent(client):
     assert bad.status_code == 400 and "agent.account" in bad.get_json()["error"]["message"]
 
 
+
+@pytest.mark.parametrize("agent, expected", [
+    ('{"account": "x"}', "agent.account: must be an object"),
+    ('{"mbox": "ann@example.com"}', "agent.mbox"),
+    ('{"mbox": ["mailto:ann@example.com", 7]}', "agent.mbox"),
+    ("[" * 3000 + "]" * 3000, "agent: $: nested deeper than 100 levels"),
+    ("{", "agent: malformed JSON"),
+])
+def test_erasure_refuses_an_invalid_agent_with_a_400_naming_the_rule(app, client, h, agent, expected):
+    client.post("/xapi/statements", json=stmt({"mbox": ANN_MBOX}), headers=h)
+    refused = client.delete("/admin/agents", query_string={"agent": agent}, headers={"Authorization": basic_auth()})
+    assert refused.status_code == 400
+    assert expected in refused.get_json()["error"]["message"]
+    assert len(everything(client, h)) == 1
+
 def test_erasure_names_the_forwarding_targets_that_received_the_statements(make_app, xapi_headers):
     from lrs.forwarding.state import TargetStates
 

@@ -60,12 +60,15 @@ def test_validate_answers_without_storing(client: Any) -> None:
 
 @pytest.mark.parametrize("query,name", [
     ("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"), ("startDate=yesterday", "startDate"),
-    ("endDate=2026-13-01", "endDate"),
+    ("endDate=2026-13-01", "endDate"), ("limit=²", "limit"), ("limit=١٢", "limit"), ("limit=+5", "limit"),
+    ("offset=%205", "offset"), ("endDate=9999-12-31", "endDate"), ("endDate=9999-12-31T23:59:59.9999Z", "endDate"),
 ])
 def test_bad_list_parameters_are_named(client: Any, query: str, name: str) -> None:
     response = client.get(f"/caliper/events?{query}", headers=bearer(token(client)))
     assert response.status_code == 400
-    assert [e["path"] for e in response.get_json()["errors"]] == [name]
+    body = response.get_json()
+    assert [e["path"] for e in body["errors"]] == [name]
+    assert body["message"].startswith(f"invalid query parameter(s) ({name}: ")
 
 
 def test_each_client_sees_only_its_own_events_and_jobs(client: Any, app: Any) -> None:

@@ -326,7 +326,9 @@ def test_authentication_and_scopes(client: Any, method: str, path: str, token: s
 
 @pytest.mark.parametrize("params, message", [
     ({"limit": "0"}, "limit: Must be greater than or equal to 1 and less than or equal to 1000."),
-    ({"limit": "ten"}, "limit: Not a valid integer."),
+    ({"limit": "ten"}, "limit: must be an integer of at most 18 ASCII digits (0-9)"),
+    ({"limit": "١٢"}, "limit: must be an integer of at most 18 ASCII digits (0-9)"),
+    ({"limit": "+5"}, "limit: must be an integer of at most 18 ASCII digits (0-9)"),
     ({"since": "last week", "until": "tomorrow"},
      "since: must be an ISO 8601 timestamp, got 'last week'; until: must be an ISO 8601 timestamp, got 'tomorrow'"),
 ])

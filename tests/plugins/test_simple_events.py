@@ -223,6 +223,24 @@ def test_wrong_types_name_the_field(client: Any, change: dict, field: str, messa
                     [{"index": 0, "field": field, "message": message}])
 
 
+@pytest.mark.parametrize("body, index", [({"x": "[" * 99 + "]" * 99}, 0), ({"x": "[" * 98 + "]" * 98}, 0),
+                                         ({"traits": '{"a": %s}' % ("[" * 98 + "]" * 98)}, 0),
+                                         ({"x": "[" * 98 + "]" * 98, "array": True}, 1)])
+def test_an_event_nested_too_deep_to_keep_whole_names_the_clients_own_field(client: Any, app: Any, body: dict,
+                                                                            index: int) -> None:
+    """The event is kept whole 3 levels down its statement: 97 levels below the event are the limit."""
+    [(field, value)] = [(name, text) for name, text in body.items() if name != "array"]
+    event = json.dumps({"event": "completed", "userId": "u"})[:-1] + f', "{field}": {value}}}'
+    text = f"[{json.dumps(SEED_EVENT)}, {event}]" if body.get("array") else event
+    response = client.post("/events", data=text, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert_rejected(response, 400, [{"index": index, "field": field, "message": f"{field} is nested deeper than 97 "
+                                     "levels below the event (the event is kept whole 3 levels down its statement, "
+                                     "and statements nest at most 100)"}])
+    assert stored_count(app) == 0
+    deepest = json.loads("[" * 97 + "]" * 97)
+    assert post_in_process(client, {"event": "completed", "userId": "u", "x": deepest}).status_code == 200
+
+
 def test_a_timestamp_the_core_refuses_is_reported_on_the_timestamp_field(client: Any) -> None:
     response = post_in_process(client, [SEED_EVENT, {**SEED_EVENT, "timestamp": "yesterday"}])
     assert response.status_code == 400, response.text
