@@ -117,8 +117,9 @@ class Analytics:
         """Content analytics: one group over every statement about the content.
 
         `viewer` is a learner asking (None: a reader). A learner knows their own part of every
-        figure, so each figure must also cover at least `min_group_size` other learners, or an
-        average would show one other learner's score; else Forbidden."""
+        figure, so a figure that covers other learners must cover at least `min_group_size` of
+        them, or an average would show one other learner's score; else Forbidden. A figure over
+        the learner alone is their own data and is shown."""
         rows = self.store.aggregate_visible(self.content_match(content_id),
                                             [*FIGURES, {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}])
         totals = rows[0] if rows else {}
