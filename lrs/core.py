@@ -19,7 +19,7 @@ from lrs.store import check_reachable, connect, warn_embedded
 from lrs.store.activities import ActivityStore
 from lrs.store.agents import AgentStore
 from lrs.store.attachments import AttachmentStore
-from lrs.store.credentials import CredentialStore
+from lrs.store.credentials import CredentialStore, revoked
 from lrs.store.documents import DocumentStore
 from lrs.store.embedded import EmbeddedDatabase
 from lrs.store.statements import StatementStore
@@ -83,18 +83,10 @@ class LRS:
         self.documents.recover(utc_now())
         pair = admin_pair(self.settings)
         if pair:
-            self._ensure_admin(*pair)
+            refuse_revoked_admin(pair[0], self.credentials.collection.find_one({"_id": pair[0]}))
+            self.create_credential(*pair, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
         self.plugins.hook.lrs_startup(lrs=self)
         self.started = True
-
-    def _ensure_admin(self, key: str, secret: str) -> None:
-        """The LRS_ADMIN_KEY credential, created or updated; a revoked one stays revoked (its key
-        may have leaked), so naming it is a SettingError rather than bringing it back."""
-        existing = self.credentials.get(key)
-        if existing is not None and not existing.active:
-            raise SettingError("LRS_ADMIN_KEY names a revoked credential; choose another key (a revoked "
-                               "key stays revoked)")
-        self.create_credential(key, secret, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -143,6 +135,15 @@ def served_url(host: str, port: int) -> str:
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def refuse_revoked_admin(key: str, stored: dict | None) -> None:
+    """The LRS_ADMIN_KEY credential is created or updated at start, but a revoked one stays revoked
+    (its key may have leaked): naming it is a SettingError, not a way to bring it back. `stored`
+    is the credential document of that key, if any."""
+    if revoked(stored):
+        raise SettingError("LRS_ADMIN_KEY names a revoked credential; choose another key (a revoked key "
+                           "stays revoked)")
 
 
 def admin_pair(settings: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -18,11 +18,12 @@ from typing import Any, Callable, Iterator, Mapping
 from gunicorn.app.base import BaseApplication
 from gunicorn.errors import AppImportError
 
-from lrs.core import LRS, admin_pair
+from lrs.core import LRS, admin_pair, refuse_revoked_admin
 from lrs.logs import gunicorn_logconfig
 from lrs.metrics import enable_multiprocess
 from lrs.settings import SettingError, Settings
-from lrs.store import check_reachable
+from lrs.store import check_reachable, read_before_start
+from lrs.store.credentials import COLLECTION as CREDENTIALS
 from lrs.store.embedded.disk import claim_data_dir
 
 
@@ -59,8 +60,8 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
     """The embedded store lives in one process, so it gets one worker; MongoDB gets many."""
     if not settings["mongo_uri"] and settings["workers"] > 1:
         raise SettingError(f"LRS_WORKERS={settings['workers']}: the embedded store keeps its data in one "
-                         "process's memory, so it runs one worker (with LRS_THREADS threads). Unset "
-                         "LRS_WORKERS, or use MongoDB (LRS_MONGO_URI) for several worker processes.")
+                           "process's memory, so it runs one worker (with LRS_THREADS threads). Unset "
+                           "LRS_WORKERS, or use MongoDB (LRS_MONGO_URI) for several worker processes.")
     workers = settings["workers"] or multiprocessing.cpu_count() * 2 + 1
     return {
         "bind": f"{host}:{port}",
@@ -83,7 +84,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
     # --host/--port reach the workers (and LRS_PUBLIC_URL's default) the way LRS_HOST/LRS_PORT do.
     os.environ.update({name: str(value) for name, value in (("LRS_HOST", host), ("LRS_PORT", port)) if value})
     settings, _ = LRS.resolve()  # no store client yet: workers fork from this process
-    admin_pair(settings)
+    pair = admin_pair(settings)
     host, port = host or settings["host"], port or settings["port"]
     options = gunicorn_options(settings, host, port)
     check_listen(host, port)
@@ -91,6 +92,8 @@ def run(host: str | None = None, port: int | None = None) -> None:
         check_reachable(settings["mongo_uri"], settings["mongo_timeout_seconds"])
     elif settings["data_dir"]:
         claim_data_dir(settings["data_dir"]).close()  # the worker claims it for good
+    if pair:
+        refuse_revoked_admin(pair[0], read_before_start(settings, CREDENTIALS, pair[0]))
     metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")
     enable_multiprocess(metrics_dir)
     try:

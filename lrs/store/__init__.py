@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from typing import Any, Mapping
 
 import pymongo
 from pymongo.database import Database
@@ -11,6 +12,7 @@ from pymongo.errors import ConfigurationError, PyMongoError
 
 from lrs.settings import SettingError
 from lrs.store.embedded import embedded_database
+from lrs.store.embedded.disk import read_document
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,21 @@ def _first_line(error: Exception) -> str:
     """pymongo's errors carry the whole topology description; the first clause says enough."""
     text = str(error).split(", Timeout:")[0].split(" (configured timeouts")[0]
     return " ".join(text.split())[:300]
+
+
+def read_before_start(settings: Mapping[str, Any], collection: str, identifier: Any) -> dict | None:
+    """One stored document, read without opening the store for good (`lrs serve`'s master process
+    forks its workers with no store client): from MongoDB with a short-lived client, from the
+    embedded store's file, or None from a memory-only store, which starts empty."""
+    uri = settings["mongo_uri"]
+    if uri:
+        timeout = int(settings["mongo_timeout_seconds"] * 1000)
+        try:
+            with pymongo.MongoClient(uri, serverSelectionTimeoutMS=timeout, connectTimeoutMS=timeout) as client:
+                return client[settings["mongo_db"]][collection].find_one({"_id": identifier})
+        except PyMongoError as error:
+            raise SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {_first_line(error)}") from None
+    return read_document(settings["data_dir"], collection, identifier) if settings["data_dir"] else None
 
 
 @functools.cache

@@ -16,10 +16,17 @@ from pymongo.errors import DuplicateKeyError
 from lrs.auth import Credential, VerifiedPairs, check_secret, hash_secret, new_secret
 from lrs.throttle import FailedChecks
 
+COLLECTION = "credentials"
+
+
+def revoked(document: dict | None) -> bool:
+    """Whether a stored credential document is one that was revoked (a missing one is not)."""
+    return document is not None and not document.get("active", True)
+
 
 class CredentialStore:
     def __init__(self, db: Database, verified: VerifiedPairs, hash_cost: int, failures: FailedChecks):
-        self.collection = db["credentials"]
+        self.collection = db[COLLECTION]
         self._verified = verified
         self._hash_cost = hash_cost
         self._failures = failures

@@ -21,6 +21,7 @@ import fcntl
 import os
 import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -153,6 +154,18 @@ def claim_data_dir(data_dir: str) -> IO:
     except OSError as error:
         raise SettingError(f"LRS_DATA_DIR={data_dir!r}: cannot keep the embedded store there: "
                            f"{error.strerror or error}") from None
+
+
+def read_document(data_dir: str, collection: str, identifier: Any) -> dict | None:
+    """One stored document, read from the file (read-only) without loading the store: what `lrs
+    serve` checks before gunicorn starts, in a process that must fork with no store open."""
+    path = Path(data_dir) / STORE_FILE
+    if not path.exists():
+        return None
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        row = db.execute("SELECT body FROM documents WHERE collection = ? AND id = ?",
+                         (collection, bson.encode({"_id": identifier}))).fetchone()
+    return bson.decode(row[0]) if row else None
 
 
 def claim_memory_store() -> IO | None:
