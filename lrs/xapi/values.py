@@ -25,7 +25,9 @@ _MAILTO = re.compile(r"mailto:[^@\s:/?#]+@[^@\s/?#]+")
 _SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _SHA2_HEX_LENGTHS = frozenset({56, 64, 96, 128})  # SHA-224, -256, -384, -512
-_MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?", re.DOTALL)
+# Parameters as an HTTP field value may carry them (RFC 9110 5.5): no CR, LF or other control
+# character but tab, since the content type goes back out in a multipart part's headers.
+_MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+([ \t]*;[\t\x20-\x7e\x80-\xff]*)?")
 # ISO 8601:2004 4.4.3.2 only: PnYnMnDTnHnMnS (each part optional, at least one; a decimal fraction
 # only on the last part) or PnW alone. isodate also accepts signs, "PT", weeks mixed with days and
 # the 4.4.3.3 alternative format, all of which xAPI forbids, so the grammar is stated here instead.

@@ -227,6 +227,10 @@ INVALID = {
     "attachment usageType not IRI": ("statement.attachments[0].usageType", attached(usageType="sig")),
     "attachment contentType number": ("statement.attachments[0].contentType", attached(contentType=1)),
     "attachment contentType not a media type": ("statement.attachments[0].contentType", attached(contentType="text")),
+    "attachment contentType parameters splitting a header": (
+        "statement.attachments[0].contentType", attached(contentType="text/plain;\r\nX-Evil: 1")),
+    "attachment contentType parameters with a NUL": (
+        "statement.attachments[0].contentType", attached(contentType="text/plain; charset=\x00")),
     "attachment sha2 not hex": ("statement.attachments[0].sha2", attached(sha2="z" * 64)),
     "attachment fileUrl not IRL": ("statement.attachments[0].fileUrl", attached(fileUrl="file")),
     "attachment display missing": ("statement.attachments[0].display", attached(display=DELETE)),
