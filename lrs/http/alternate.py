@@ -21,6 +21,7 @@ from flask import Flask, request
 
 from lrs.errors import BadRequest, LRSError, PayloadTooLarge
 from lrs.http.fields import field_value
+from lrs.http.request import body_limit_message
 from lrs.http.versioning import ALTERNATE_SYNTAX
 
 HEADER_FIELDS = {
@@ -102,7 +103,7 @@ class AlternateSyntax:
         except ValueError:
             raise BadRequest("Content-Length: not a number") from None
         if length > self.max_body_bytes:
-            raise PayloadTooLarge(f"request body larger than {self.max_body_bytes} bytes")
+            raise PayloadTooLarge(body_limit_message(self.max_body_bytes, "LRS_MAX_BODY_BYTES"))
         if length >= 0:
             body = environ["wsgi.input"].read(length)
         elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
@@ -110,7 +111,7 @@ class AlternateSyntax:
         else:
             body = b""
         if len(body) > self.max_body_bytes:
-            raise PayloadTooLarge(f"request body larger than {self.max_body_bytes} bytes")
+            raise PayloadTooLarge(body_limit_message(self.max_body_bytes, "LRS_MAX_BODY_BYTES"))
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError as error:

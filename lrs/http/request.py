@@ -19,6 +19,11 @@ from werkzeug.datastructures import Authorization
 from werkzeug.exceptions import RequestEntityTooLarge
 
 
+def body_limit_message(limit: int, setting: str) -> str:
+    """What every 413 for a body over its limit says, wherever the body is read."""
+    return f"request body: larger than {limit} bytes, the limit set by {setting}"
+
+
 class LRSRequest(Request):
     limit_setting = "LRS_MAX_BODY_BYTES"  # the setting `max_content_length` comes from
 
@@ -32,7 +37,7 @@ class LRSRequest(Request):
         limit = self.max_content_length
         if limit is None or (self.content_length is not None and self.content_length <= limit):
             return error.description or error.name
-        return f"request body: larger than {limit} bytes, the limit set by {self.limit_setting}"
+        return body_limit_message(limit, self.limit_setting)
 
     def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> Any:
         data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)

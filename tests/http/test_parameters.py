@@ -87,6 +87,13 @@ def test_a_body_over_the_limit_is_a_413_naming_the_limit_and_setting(small, xapi
     assert error_message(response) == TOO_LARGE
 
 
+def test_the_alternate_syntax_names_the_body_limit_and_setting(small):
+    form = {"X-Experience-API-Version": "1.0.3", "statementId": str(uuid.uuid4()), "content": "x" * LIMIT}
+    response = small.test_client().post("/xapi/statements?method=PUT", data=form)
+    assert response.status_code == 413
+    assert error_message(response) == TOO_LARGE
+
+
 def test_adapters_name_the_body_limit_in_their_own_formats(small):
     client = small.test_client()
     padding = "x" * LIMIT

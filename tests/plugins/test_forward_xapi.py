@@ -113,6 +113,7 @@ def test_retry_after_in_seconds_or_as_an_http_date():
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("Mon, 23 Nov 2026 10:00:30 GMT", now) == 30.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+    assert parse_retry_after("²") is None and parse_retry_after("١٢") is None
     assert classify_http(429, "", "3").retry_after == 3.0
 
 
