@@ -14,7 +14,7 @@ from lrs.errors import ItemErrors
 from lrs.http import params
 from lrs_plugins.caliper.http import ENVELOPE_SCOPES, now
 from lrs_plugins.caliper.jobs import Jobs
-from lrs_plugins.caliper.responses import failure, parameter_errors, register_errors, reply
+from lrs_plugins.caliper.responses import failure, register_read_errors, reply
 from lrs_plugins.caliper.stored_events import Filters, StoredEvents
 from lrs_plugins.caliper.tokens import TokenStore, authorize
 from lrs_plugins.caliper.values import parse_datetime
@@ -24,7 +24,7 @@ MAX_LIMIT = 1000
 
 def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: Jobs) -> Blueprint:
     reads = Blueprint("caliper_reads", __name__)
-    register_errors(reads, parameter_errors)
+    register_read_errors(reads)
 
     def client() -> str:
         return authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now()).key

@@ -6,7 +6,7 @@ the envelope itself; path: JSONPath into the request body).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from flask import Blueprint, Response, jsonify
 
@@ -26,14 +26,18 @@ def failure(status: int, message: str, problems: Iterable[tuple[Any, str, str]] 
     return reply(status, {"status": "error", "message": message, "errors": errors})
 
 
-def register_errors(blueprint: Blueprint, summary: Callable[[list], str] | None = None) -> None:
-    """The adapter's error bodies on `blueprint`; `summary` says what a 400's problems are (by
-    default those of a request body: invalid items or envelope, nothing stored)."""
-    register_adapter_errors(blueprint, failure, summary or _summary, "internal error; nothing was stored")
+def register_errors(blueprint: Blueprint) -> None:
+    """The error bodies of the endpoints that store: a 400 lists the invalid items or envelope,
+    and nothing of the request was stored, whatever failed (the core stores a batch whole or not)."""
+    register_adapter_errors(blueprint, failure, _summary, "internal error; nothing was stored")
 
 
-def parameter_errors(problems: list) -> str:
-    """The summary for a read's query parameters: nothing was sent to be stored."""
+def register_read_errors(blueprint: Blueprint) -> None:
+    """The error bodies of the endpoints that only read: nothing was sent to be stored."""
+    register_adapter_errors(blueprint, failure, _parameter_errors, "internal error")
+
+
+def _parameter_errors(problems: list) -> str:
     return f"invalid query parameter(s) ({_first(problems)})"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from lrs.erasure import erase_agent
+from lrs_plugins.caliper.stored_events import StoredEvents
 from lrs_plugins.caliper.tokens import V1P2_EVENTS_WRITE
 from tests.plugins.caliper_support import (
     SEED_002_EVENTS,
@@ -109,3 +110,15 @@ def test_events_api_events_are_listed_too(client: Any) -> None:
     [listed] = client.get("/caliper/events", headers=bearer(token(client))).get_json()["events"]
     assert listed["externalId"] == event["id"] and listed["sensor"] == event["edApp"]["id"]
     assert listed["extensions"] == event["extensions"]
+
+
+def test_a_read_that_fails_says_internal_error_not_that_nothing_was_stored(client: Any, monkeypatch: Any) -> None:
+    access = token(client)
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("store down")
+
+    monkeypatch.setattr(StoredEvents, "page", broken)
+    response = client.get("/caliper/events", headers=bearer(access))
+    assert response.status_code == 500
+    assert response.get_json()["message"] == "internal error"
