@@ -1,5 +1,5 @@
 """Credentials pages: list, create (the secret shown once, with a copy button and client
-snippets), edit label and scopes, revoke. Everything goes through `lrs.credentials` and the
+snippets), edit label and scopes, give a new secret (shown once the same way), revoke. Everything goes through `lrs.credentials` and the
 admin API's own marshmallow schemas."""
 from __future__ import annotations
 
@@ -28,9 +28,8 @@ def create() -> str:
     fields: dict[str, Any] = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
     if request.form.get("key"):
         fields["key"] = request.form["key"]
-    made = credentials.create(current_lrs(), **schemas.load(NewCredential(), fields, "form"))
-    return render_template("console/credential_created.html", credential=made.credential, secret=made.secret,
-                           snippets=client_snippets(made.credential.key, made.secret))
+    return _shown(credentials.create(current_lrs(), **schemas.load(NewCredential(), fields, "form")),
+                  "Credential created")
 
 
 @blueprint.get("/credentials/<key>")
@@ -45,6 +44,17 @@ def update(key: str) -> Response:
     changes = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
     credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), changes, "form"))
     return redirect(url_for(".index"), 303)
+
+
+@blueprint.post("/credentials/<key>/secret")
+def rotate(key: str) -> str:
+    """For a client that lost or leaked its secret: the old one stops working at once."""
+    return _shown(credentials.rotate(current_lrs(), key), "New secret")
+
+
+def _shown(made: credentials.NewCredential, heading: str) -> str:
+    return render_template("console/credential_created.html", heading=heading, credential=made.credential,
+                           secret=made.secret, snippets=client_snippets(made.credential.key, made.secret))
 
 
 @blueprint.post("/credentials/<key>/revoke")

@@ -93,7 +93,7 @@ def test_a_chart_past_the_ends_of_the_calendar_is_the_consoles_400_page(client, 
     assert client.get("/console/chart?until=9999-12-30").status_code == 200
 
 
-def test_credentials_create_edit_revoke(app, client):
+def test_credentials_create_edit_rotate_revoke(app, client):
     created = client.post("/console/credentials", data={"csrf": session_csrf(client), "label": "LMS",
                                                        "scope": ["statements/write", "statements/read"]})
     page = created.get_data(as_text=True)
@@ -105,6 +105,13 @@ def test_credentials_create_edit_revoke(app, client):
     client.post(f"/console/credentials/{key}", data={"csrf": session_csrf(client), "label": "LMS 2",
                                                      "scope": ["statements/write"]})
     assert app.test_client().get("/xapi/statements", headers=lms).status_code == 403
+    rotated = client.post(f"/console/credentials/{key}/secret", data={"csrf": session_csrf(client)})
+    assert rotated.status_code == 200 and "<h1>New secret</h1>" in rotated.get_data(as_text=True)
+    new_secret = re.search(r'id="new-secret"[^>]*>([^<]+)<', rotated.get_data(as_text=True)).group(1)
+    assert new_secret != secret
+    assert app.test_client().get("/xapi/statements", headers=lms).status_code == 401
+    lms = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth(key, new_secret)}
+    assert app.test_client().post("/xapi/statements", json=statement("ada@example.com"), headers=lms).status_code == 200
     client.post(f"/console/credentials/{key}/revoke", data={"csrf": session_csrf(client)})
     assert app.test_client().get("/xapi/statements", headers=lms).status_code == 401
     listed = client.get("/console/credentials").get_data(as_text=True)

@@ -83,6 +83,7 @@ def test_cross_site_posts_without_the_csrf_token_change_nothing(app):
     attempts = [
         ("/console/credentials", {"scope": "all", "label": "evil"}),
         ("/console/credentials/lms/revoke", {}),
+        ("/console/credentials/lms/secret", {}),
         ("/console/credentials/lms", {"scope": "admin", "label": "evil"}),
         (f"/console/statements/{STATEMENT_ID}/void", {}),
         ("/console/forwarding/backup/replay", {}),
