@@ -20,7 +20,7 @@ from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
 from lrs.http.body import JSON_TYPES, json_body, parse_json
 from lrs.http.context import current_lrs
-from lrs.http.fields import echoable, field_value
+from lrs.http.fields import echoable
 from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
 from lrs.store.attachments import ContentMismatch
@@ -91,8 +91,9 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], kno
     if encoding.lower() != "binary":
         raise BadRequest(f"{where}: Content-Transfer-Encoding must be binary, not {encoding!r}")
     attachment = declared[sha2]
-    content_type = field_value(part.headers.get("content-type") or attachment.get("contentType", ""),
-                               f"{where}: its Content-Type (else the attachment's contentType)")
+    # Both are plain HTTP field values already: part header lines are checked as they are read
+    # (multipart._parse_headers), and a contentType by the statement's validation.
+    content_type = part.headers.get("content-type") or attachment.get("contentType", "")
     try:
         length = lrs.attachments.save(sha2, part.chunks(), content_type, known=sha2 in known)
     except ContentMismatch as error:
