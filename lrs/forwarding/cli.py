@@ -25,8 +25,13 @@ T = TypeVar("T")
 def _lrs() -> LRS:
     """The LRS, logging like the server (the worker's targets, batches and retries at INFO). On the
     embedded store that is the LRS_DATA_DIR folder, which a running server holds (a one-line
-    StoreInUse then), or an empty store in memory."""
-    lrs = LRS.from_settings()
+    StoreInUse then), or an empty store in memory. A folder that does not exist is refused rather than
+    created: these commands only look at or steer what a server stored there."""
+    settings, plugins = LRS.resolve()
+    if not settings["mongo_uri"] and settings["data_dir"] and not os.path.isdir(settings["data_dir"]):
+        raise click.ClickException(f"no embedded store here: LRS_DATA_DIR={settings['data_dir']!r} does not "
+                                   "exist (start `lrs serve` with it first, or set LRS_MONGO_URI)")
+    lrs = LRS(settings, plugins)
     if not lrs.settings["mongo_uri"]:
         seen = (f"the embedded store of LRS_DATA_DIR={lrs.settings['data_dir']!r}, read while no server runs there"
                 if lrs.settings["data_dir"] else "an empty memory-only embedded store (LRS_DATA_DIR is empty)")
