@@ -21,6 +21,7 @@ from lrs.http import (
     health,
     metrics,
     observe,
+    reachable,
     versioning,
     xapi_blueprint,
 )
@@ -60,6 +61,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     app.register_blueprint(metrics.blueprint)
     console.register(app, lrs)
     lrs.plugins.hook.lrs_register_routes(app=app, lrs=lrs)
+    reachable.refuse_shadowed_routes(app)
 
     @app.after_request
     def version_header(response: Response) -> Response:

@@ -116,12 +116,3 @@ def test_a_cors_preflight_needs_no_credentials(source):
         "Origin": "https://admin.example.org", "Access-Control-Request-Method": "GET"})
     assert response.status_code < 300
 
-
-def test_lrs_forward_commands_refuse_a_missing_data_dir_instead_of_creating_it(monkeypatch, tmp_path):
-    missing = tmp_path / "lrs-data"
-    monkeypatch.setenv("LRS_PLUGINS", "forward_xapi")
-    monkeypatch.setenv("LRS_FORWARD_XAPI_TARGETS", json.dumps([target_config("replica", "http://127.0.0.1:9/xapi")]))
-    monkeypatch.setenv("LRS_DATA_DIR", str(missing))
-    result = CliRunner().invoke(main, ["forward", "status"])
-    assert result.exit_code == 1 and f"LRS_DATA_DIR={str(missing)!r} does not exist" in result.output
-    assert not missing.exists()

@@ -15,7 +15,7 @@ from lrs.app import create_app
 from lrs.cli import main
 from lrs.core import LRS
 from lrs.server import free_port, spawned
-from lrs.settings import CORE_PATHS
+from lrs.settings import CORE_PATHS, SettingError
 from tests.conftest import ADMIN_KEY, app_settings
 from tests.ops.test_failures import lrs_command, one_line
 
@@ -46,6 +46,13 @@ def test_a_start_up_mistake_is_one_line_naming_the_variable(tmp_path, env, named
     assert list(tmp_path.iterdir()) == []  # refused before anything was made
 
 
+def test_plugin_routes_that_would_shadow_each_other_are_refused_naming_both():
+    settings = app_settings(plugins="simple_events,h5p", simple_events_path="/api/xapi/statements")
+    with pytest.raises(SettingError, match=r"^POST /api/xapi/statements of simple_events.post_events is answered "
+                                           r"by h5p.post_statements instead: give one of the two plugins another path"):
+        create_app(settings)
+
+
 def test_a_port_in_use_is_one_line_naming_host_and_port(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -74,6 +81,10 @@ def test_settings_opens_no_store_and_makes_no_folder(tmp_path):
 
 
 def test_forward_status_on_the_embedded_store_says_which_store_it_read(tmp_path):
+    missing = one_line(lrs_command("forward", "status", cwd=tmp_path, LRS_PLUGINS="forward_xapi"))
+    assert "no embedded store here: LRS_DATA_DIR='lrs-data' does not exist" in missing, missing
+    assert list(tmp_path.iterdir()) == []  # not made by a command that only looks
+    (tmp_path / "lrs-data").mkdir()
     done = lrs_command("forward", "status", cwd=tmp_path, LRS_PLUGINS="forward_xapi")
     assert done.returncode == 0, done.stderr
     assert "sees the embedded store of LRS_DATA_DIR='lrs-data', read while no server runs there" in done.stderr
