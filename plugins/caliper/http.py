@@ -72,11 +72,13 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.post("/events/1.0/", strict_slashes=False)
     def event() -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
-        path, item, sensor = _single_event(json_body(check_type=False))
-        problems = validation.event_problems(item, path)
-        problems += validation.events_api_problems(item, path) if isinstance(item, dict) else []
+        path, item, sensor, problems = _single_event(json_body(check_type=False))
+        if path is not None:
+            problems += [(0, p, rule) for p, rule in validation.event_problems(item, path)]
+            problems += [(0, p, rule) for p, rule in validation.events_api_problems(item, path)] \
+                if isinstance(item, dict) else []
         if problems:
-            raise ItemErrors([(0, p, rule) for p, rule in problems])
+            raise ItemErrors(problems)
         current = Request(path, item, sensor, credential, now())
         session_events.sessions.sweep(current.now)
         if item["type"] == "SessionEvent":
@@ -128,16 +130,19 @@ def _envelope_items(envelope: dict, origin: Origin) -> tuple[list[Item], list[di
     return events, [item for item in envelope["data"] if not validation.is_event(item)]
 
 
-def _single_event(body: Any) -> tuple[str, Any, str | None]:
-    """(JSON path, event, sensor) of a bare event or of a one-event envelope."""
+def _single_event(body: Any) -> tuple[str | None, Any, str | None, list[tuple[int | None, str, str]]]:
+    """(JSON path, event, sensor, the envelope's problems) of a bare event or of a one-event
+    envelope; the path is None when there is no one event to check, so that otherwise a bad
+    envelope's answer lists its event's problems too."""
     if not (isinstance(body, dict) and "data" in body and "action" not in body):
-        return "$", body, None
-    problems = validation.envelope_problems(body)
-    if not problems and len(body["data"]) != 1:
-        problems.append(("$.data", "the Events API takes one event per POST"))
-    if problems:
-        raise ItemErrors([(None, path, rule) for path, rule in problems])
-    return "$.data[0]", body["data"][0], body["sensor"]
+        return "$", body, None, []
+    problems: list[tuple[int | None, str, str]] = [(None, p, rule) for p, rule in validation.envelope_problems(body)]
+    data = body["data"]
+    if isinstance(data, list) and len(data) == 1:
+        return "$.data[0]", data[0], body.get("sensor"), problems  # a bad sensor is among the problems
+    if not problems:
+        problems.append((None, "$.data", "the Events API takes one event per POST"))
+    return None, None, None, problems
 
 
 def _heartbeat_body() -> dict:

@@ -324,6 +324,16 @@ def test_one_event_per_post(client: Any) -> None:
     assert statement_count(client) == 0
 
 
+def test_a_bad_one_event_envelope_lists_its_event_problems_with_its_own(client: Any) -> None:
+    event = {**fill_placeholders(SEED_003_XP), "eventTime": "2026-01-15"}
+    body = {**envelope(event), "sendTime": "yesterday"}
+    response = client.post("/events/1.0/", data=json.dumps(body), headers=bearer(token(client)))
+    assert response.status_code == 400
+    problems = [(error["index"], error["path"]) for error in response.get_json()["errors"]]
+    assert problems == [(None, "$.sendTime"), (0, "$.data[0].eventTime")]
+    assert statement_count(client) == 0
+
+
 def test_logout_of_unknown_session(client: Any) -> None:
     response = client.post("/events/1.0/", data=json.dumps(logout(session="https://vendor.example.com/sessions/x")),
                            headers=bearer(token(client)))
