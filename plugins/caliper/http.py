@@ -9,11 +9,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from lrs import __version__
 from lrs.core import LRS
-from lrs.errors import BadRequest, ItemErrors
+from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
 from lrs.http.body import json_body
-from lrs_plugins.caliper import validation
-from lrs_plugins.caliper.ingest import Item, keep_entities, store_events
+from lrs_plugins.caliper import validation, vocabulary
+from lrs_plugins.caliper.ingest import Item, check_events, keep_entities, store_events
 from lrs_plugins.caliper.jobs import Jobs
 from lrs_plugins.caliper.mapping import Origin
 from lrs_plugins.caliper.responses import failure, register_errors, reply
@@ -39,7 +40,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
         body = json_body(check_type=False)
         problems = _envelope_problems(body)
         if problems:
-            raise ItemErrors(problems)
+            raise (UnsupportedDataVersion if validation.unsupported_version(body) else ItemErrors)(problems)
         events, entities = _envelope_items(body, Origin(sensor=body["sensor"], home_page=session_events.home_page))
         return body, events, entities
 
@@ -59,26 +60,41 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
                            "message": message + (f"; {already} event(s) already stored" if already else ""),
                            "stored": stored, "alreadyStored": already})
 
+    @caliper.get("/caliper/event")
+    @caliper.get("/caliper/v1p2")
+    def endpoint_configuration() -> Response:
+        """Caliper 1.2 section 6.2: what a sensor may send here, behind the same authorization."""
+        authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
+        return reply(200, {
+            "caliper_maximum_payload_size": lrs.settings["max_body_bytes"] // 1024,
+            "caliper_supported_versions": [vocabulary.DATA_VERSION, *sorted(vocabulary.DATA_VERSIONS - {vocabulary.DATA_VERSION})],
+            "caliper_supported_extensions": {"endpoint_name": "lrs Caliper endpoint", "endpoint_version": __version__,
+                                             "maximum_events_per_envelope": lrs.statements.max_batch}})
+
     @caliper.post("/caliper/event/validate")
     def validate() -> Response:
-        authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
+        credential = authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
         try:
             _, events, entities = checked_envelope()
+            check_events(lrs, events, credential)
         except ItemErrors as error:
             return failure(200, "invalid: nothing would be stored", error.errors)
+        except PayloadTooLarge as error:
+            return failure(200, "invalid: nothing would be stored", [(None, "$.data", error.message)])
         return reply(200, {"status": "success", "errors": [],
                            "message": f"valid: {len(events)} event(s) and {len(entities)} entity(ies)"})
 
     @caliper.post("/events/1.0/", strict_slashes=False)
     def event() -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
-        path, item, sensor, problems = _single_event(json_body(check_type=False))
+        body = json_body(check_type=False)
+        path, item, sensor, problems = _single_event(body)
         if path is not None:
             problems += [(0, p, rule) for p, rule in validation.event_problems(item, path)]
             problems += [(0, p, rule) for p, rule in validation.events_api_problems(item, path)] \
                 if isinstance(item, dict) else []
         if problems:
-            raise ItemErrors(problems)
+            raise (UnsupportedDataVersion if validation.unsupported_version(body) else ItemErrors)(problems)
         current = Request(path, item, sensor, credential, now())
         session_events.sessions.sweep(current.now)
         if item["type"] == "SessionEvent":
@@ -110,10 +126,19 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     return caliper
 
 
+class UnsupportedDataVersion(ItemErrors):
+    """Caliper 1.2 section 6.1: an envelope of a Caliper version the endpoint cannot support is
+    answered 422 Unprocessable Entity, not 400 (which is for a missing or malformed envelope)."""
+
+    status = 422
+
+
 def _envelope_problems(body: Any) -> list[tuple[int | None, str, str]]:
-    """Every problem of an envelope: its own fields' (index None) and, whenever `data` is a list,
-    each of its items' (by index), so one answer lists them all."""
+    """Every problem of an envelope: its own fields' (index None) and, whenever `data` is a list
+    of the supported Caliper version, each of its items' (by index), so one answer lists them all."""
     problems: list[tuple[int | None, str, str]] = [(None, path, rule) for path, rule in validation.envelope_problems(body)]
+    if validation.unsupported_version(body):
+        return problems  # its items follow another version's model: checking them by 1.2's says nothing
     data = body.get("data") if isinstance(body, dict) else None
     for index, item in enumerate(data if isinstance(data, list) else ()):
         path = f"$.data[{index}]"
@@ -138,7 +163,7 @@ def _single_event(body: Any) -> tuple[str | None, Any, str | None, list[tuple[in
         return "$", body, None, []
     problems: list[tuple[int | None, str, str]] = [(None, p, rule) for p, rule in validation.envelope_problems(body)]
     data = body["data"]
-    if isinstance(data, list) and len(data) == 1:
+    if isinstance(data, list) and len(data) == 1 and not validation.unsupported_version(body):
         return "$.data[0]", data[0], body.get("sensor"), problems  # a bad sensor is among the problems
     if not problems:
         problems.append((None, "$.data", "the Events API takes one event per POST"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from lrs.auth import Credential
 from lrs.core import LRS
-from lrs.errors import Conflict, ItemErrors
+from lrs.errors import Conflict, ItemErrors, PayloadTooLarge
 from lrs.statements import WriteRights, same_authority
 from lrs_plugins.caliper.mapping import EVENT_EXTENSION, XAPI_VERSION, Origin, statement
 from lrs_plugins.caliper.values import derived_id, statement_id
@@ -53,7 +53,37 @@ def store_events(lrs: LRS, items: list[Item], credential: Credential) -> int:
         return _store_new(lrs, items, credential)
 
 
+def check_events(lrs: LRS, items: list[Item], credential: Credential) -> None:
+    """Every check `store_events` makes, storing nothing (POST /caliper/event/validate): the
+    envelope's size, its ids against each other and against stored events, and the core's xAPI
+    checks of the statements that would be stored."""
+    batch = _fresh(lrs, items, credential)
+    errors = lrs.statements.check([s for s, _ in batch], XAPI_VERSION)
+    if errors:
+        raise _as_event_errors(batch, errors)
+
+
 def _store_new(lrs: LRS, items: list[Item], credential: Credential) -> int:
+    batch = _fresh(lrs, items, credential)
+    if not batch:
+        return 0
+    try:
+        lrs.statements.store([s for s, _ in batch], authority=credential.authority, version=XAPI_VERSION,
+                             source=PLUGIN_NAME, rights=WriteRights.adapter(credential, voids="none"))
+    except ItemErrors as error:
+        raise _as_event_errors(batch, error.errors) from error
+    return len(batch)
+
+
+def _fresh(lrs: LRS, items: list[Item], credential: Credential) -> list[tuple[dict, Item]]:
+    """The statements of the events not stored yet, with their items. PayloadTooLarge for more
+    events than LRS_MAX_STATEMENTS_PER_REQUEST (counted before any are found stored: a request's
+    cost is bounded whatever the store holds); ItemErrors for an id used for a different event,
+    in this request or stored."""
+    limit = lrs.statements.max_batch
+    if len(items) > limit:
+        raise PayloadTooLarge(f"a request may carry at most {limit} events (LRS_MAX_STATEMENTS_PER_REQUEST), "
+                              f"not {len(items)}; send smaller envelopes")
     known = lrs.statement_store.settled({statement_id(item.event["id"]) for item in items})
     problems, fresh = [], {}
     for item in items:
@@ -70,15 +100,12 @@ def _store_new(lrs: LRS, items: list[Item], credential: Credential) -> int:
             problems.append((item.index, f"{item.path}.id", "this id was already used for a different event"))
     if problems:
         raise ItemErrors(problems)
-    if not fresh:
-        return 0
-    batch = list(fresh.values())
-    try:
-        lrs.statements.store([s for s, _ in batch], authority=credential.authority, version=XAPI_VERSION,
-                             source=PLUGIN_NAME, rights=WriteRights.adapter(credential, voids="none"))
-    except ItemErrors as error:
-        raise ItemErrors([_event_problem(batch[index][1], path, rule) for index, path, rule in error.errors]) from error
-    return len(batch)
+    return list(fresh.values())
+
+
+def _as_event_errors(batch: list[tuple[dict, Item]], errors: list[tuple[int, str, str]]) -> ItemErrors:
+    """The core's errors on the batch's statements, as errors on the events they were made from."""
+    return ItemErrors([_event_problem(batch[index][1], path, rule) for index, path, rule in errors])
 
 
 def _event_problem(item: Item, statement_path: str, rule: str) -> tuple[int, str, str]:

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 from flask import Blueprint, Response, jsonify
 
+from lrs.errors import ItemErrors
 from lrs.http.errors import register_adapter_errors
 
 
@@ -28,8 +29,10 @@ def failure(status: int, message: str, problems: Iterable[tuple[Any, str, str]] 
 
 def register_errors(blueprint: Blueprint) -> None:
     """The error bodies of the endpoints that store: a 400 lists the invalid items or envelope,
-    and nothing of the request was stored, whatever failed (the core stores a batch whole or not)."""
+    and nothing of the request was stored, whatever failed (the core stores a batch whole or not).
+    Listed problems keep their own status (422 for an unsupported Caliper dataVersion)."""
     register_adapter_errors(blueprint, failure, _summary, "internal error; nothing was stored")
+    blueprint.register_error_handler(ItemErrors, lambda error: failure(error.status, _summary(error.errors), error.errors))
 
 
 def register_read_errors(blueprint: Blueprint) -> None:

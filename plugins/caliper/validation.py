@@ -48,12 +48,22 @@ def envelope_problems(envelope: Any) -> list[Problem]:
         problems.append(("$.sensor", "must be an IRI identifying the sensor"))
     if "sendTime" in envelope and parse_datetime(envelope["sendTime"]) is None:
         problems.append(("$.sendTime", DATE_TIME_RULE))
-    if "dataVersion" in envelope and not _one_of(envelope["dataVersion"], v.DATA_VERSIONS):
-        problems.append(("$.dataVersion", f"must be {v.DATA_VERSION}"))
+    if unsupported_version(envelope):
+        problems.append(("$.dataVersion", f"unsupported Caliper version: this endpoint takes {v.DATA_VERSION} "
+                                          "(GET /caliper/event lists the versions it supports)"))
+    elif "dataVersion" in envelope and not _one_of(envelope["dataVersion"], v.DATA_VERSIONS):
+        problems.append(("$.dataVersion", f"must be a string, {v.DATA_VERSION}"))
     data = envelope.get("data")
     if "data" in envelope and (not isinstance(data, list) or not data):
         problems.append(("$.data", "must be a non-empty array of Caliper events and entities"))
     return problems
+
+
+def unsupported_version(envelope: Any) -> bool:
+    """An envelope naming a Caliper version (a string) other than 1.2: Caliper 1.2 section 6.1
+    answers it 422, apart from malformed envelopes (400)."""
+    version = envelope.get("dataVersion") if isinstance(envelope, dict) else None
+    return isinstance(version, str) and version not in v.DATA_VERSIONS
 
 
 def is_event(item: Any) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from lrs import __version__
 from lrs_plugins.caliper.vocabulary import PROFILES
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
@@ -384,8 +385,7 @@ def test_one_bad_event_stores_nothing(client: Any) -> None:
 @pytest.mark.parametrize("body,path,message", [
     ([], "$", "the body must be a Caliper envelope object {sensor, sendTime, dataVersion, data}"),
     ({"data": [GOOD]}, "$.sensor", "required"),
-    (dict(envelope(GOOD), dataVersion="http://purl.imsglobal.org/ctx/caliper/v1p1"), "$.dataVersion",
-     "must be http://purl.imsglobal.org/ctx/caliper/v1p2"),
+    (dict(envelope(GOOD), dataVersion=1.2), "$.dataVersion", "must be a string, http://purl.imsglobal.org/ctx/caliper/v1p2"),
     (dict(envelope(GOOD), data=[]), "$.data", "must be a non-empty array of Caliper events and entities"),
     (dict(envelope(GOOD), sendTime="yesterday"), "$.sendTime",
      "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:07:30.000Z, in years 1 to 9999 in UTC"),
@@ -398,6 +398,36 @@ def test_bad_envelope(refusing: Any, body: Any, path: str, message: str) -> None
     assert result["status"] == "error" and result["message"].startswith("invalid envelope; nothing was stored (")
     assert {"index": None, "path": path, "message": message} in result["errors"]
     assert statement_count(refusing) == 0
+
+
+@pytest.mark.parametrize("version", ["http://purl.imsglobal.org/ctx/caliper/v1p1", "1.2", ""])
+def test_an_unsupported_data_version_is_422(refusing: Any, version: str) -> None:
+    """Caliper 1.2 section 6.1: a dataVersion the endpoint cannot support gets 422, not 400; the
+    items, of another version, are not judged by 1.2's model (this one's action is unknown to it)."""
+    response = post_in_process(refusing, dict(envelope(_with(GOOD, action="Smiled")), dataVersion=version))
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        {"index": None, "path": "$.dataVersion", "message": "unsupported Caliper version: this endpoint takes "
+         "http://purl.imsglobal.org/ctx/caliper/v1p2 (GET /caliper/event lists the versions it supports)"}]
+    assert statement_count(refusing) == 0
+
+
+def test_the_endpoint_configuration(live_server: LiveServer) -> None:
+    """Caliper 1.2 section 6.2: GET on the endpoint, with the authorization a POST needs, answers
+    200 with the configuration (the shape of IMS's caliperEndpointConfigPayload.json)."""
+    access = live_token(live_server)
+    for route in ("/caliper/event", "/caliper/v1p2"):
+        response = requests.get(live_server.url + route, headers=bearer(access), timeout=TIMEOUT)
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "caliper_maximum_payload_size": 20 * 1024,
+            "caliper_supported_versions": [CONTEXT, "https://purl.imsglobal.org/ctx/caliper/v1p2"],
+            "caliper_supported_extensions": {"endpoint_name": "lrs Caliper endpoint", "endpoint_version": __version__,
+                                             "maximum_events_per_envelope": 1000}}
+    refused = requests.get(live_server.url + "/caliper/event", timeout=TIMEOUT)
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+    narrow = live_token(live_server, scope="events.write")  # the Events API's scope only
+    assert requests.get(live_server.url + "/caliper/event", headers=bearer(narrow), timeout=TIMEOUT).status_code == 403
 
 
 def test_a_bad_envelope_lists_its_items_problems_too(refusing: Any) -> None:

@@ -334,6 +334,14 @@ def test_a_bad_one_event_envelope_lists_its_event_problems_with_its_own(client: 
     assert statement_count(client) == 0
 
 
+def test_a_one_event_envelope_of_an_unsupported_version_is_422(client: Any) -> None:
+    body = {**envelope(fill_placeholders(SEED_003_XP)), "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1"}
+    response = client.post("/events/1.0/", data=json.dumps(body), headers=bearer(token(client)))
+    assert response.status_code == 422
+    assert [error["path"] for error in response.get_json()["errors"]] == ["$.dataVersion"]
+    assert statement_count(client) == 0
+
+
 def test_logout_of_unknown_session(client: Any) -> None:
     response = client.post("/events/1.0/", data=json.dumps(logout(session="https://vendor.example.com/sessions/x")),
                            headers=bearer(token(client)))

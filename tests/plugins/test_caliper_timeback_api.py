@@ -59,6 +59,30 @@ def test_validate_answers_without_storing(client: Any) -> None:
     assert client.get("/caliper/events", headers=bearer(access)).get_json()["pagination"]["total"] == 0
 
 
+def test_validate_refuses_what_sending_refuses(client: Any, make_app: Any) -> None:
+    """validate runs every check of POST /caliper/event: ids reused for another event, in the
+    envelope or stored, and the envelope's size, are reported as sending would refuse them."""
+    access = token(client)
+    stored = fresh()
+    assert post(client, "/caliper/event", envelope(stored), access).status_code == 200
+    twins = [fresh(), fresh(2)]
+    twins[1]["id"] = twins[0]["id"]
+    changed = dict(stored, eventTime="2026-01-01T00:00:00.000Z")
+    for body, path in ((envelope(*twins), "$.data[1].id"), (envelope(changed), "$.data[0].id")):
+        checked = post(client, "/caliper/event/validate", body, access).get_json()
+        assert (checked["status"], checked["errors"]) == ("error", [
+            {"index": int(path[7]), "path": path, "message": "this id was already used for a different event"}])
+        assert post(client, "/caliper/event", body, access).status_code == 400
+    small = caliper_app(make_app, max_statements_per_request=2).test_client()
+    too_many = envelope(fresh(), fresh(), fresh())
+    checked = post(small, "/caliper/event/validate", too_many, token(small)).get_json()
+    assert checked["status"] == "error" and checked["errors"] == [
+        {"index": None, "path": "$.data", "message": "a request may carry at most 2 events "
+         "(LRS_MAX_STATEMENTS_PER_REQUEST), not 3; send smaller envelopes"}]
+    assert post(small, "/caliper/event", too_many, token(small)).status_code == 413
+    assert statement_count(client) == 1 and statement_count(small) == 0
+
+
 @pytest.mark.parametrize("query,name", [
     ("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"), ("startDate=yesterday", "startDate"),
     ("endDate=2026-13-01", "endDate"), ("limit=²", "limit"), ("limit=١٢", "limit"), ("limit=+5", "limit"),
