@@ -17,6 +17,7 @@ from lrs.settings import Setting, between
 from lrs_plugins.caliper import http, oauth_http, read_http
 from lrs_plugins.caliper.ingest import PLUGIN_NAME
 from lrs_plugins.caliper.jobs import Jobs
+from lrs_plugins.caliper.mapping import agent
 from lrs_plugins.caliper.session_events import SessionEvents
 from lrs_plugins.caliper.sessions import SessionStore
 from lrs_plugins.caliper.stored_events import StoredEvents
@@ -77,9 +78,11 @@ def lrs_statements_erased(statement_ids: list[str], lrs: LRS) -> None:
 
 
 def _actor_iris(key: str, home_page: str) -> list[str]:
+    """The actor IRIs that mapping.agent turns into this account, and only those: erasing one
+    person must not reach another's entries."""
     page, _, name = key.removeprefix("account:").partition("|")
-    iris = [f"{page}/{name}", f"{page}{name}"]
-    return iris + [name] if page == home_page else iris
+    account = {"homePage": page, "name": name}
+    return [iri for iri in (f"{page}/{name}", f"{page}{name}", name) if agent(iri, home_page)["account"] == account]
 
 
 @hookimpl

@@ -97,11 +97,12 @@ def statement(event: dict, origin: Origin) -> dict:
 
 
 def agent(actor: Any, home_page: str) -> dict:
-    """An Agent with an account: homePage = the IRI's scheme and authority, name = the rest."""
+    """An Agent with an account: homePage = the IRI's scheme and authority, name = the rest, less
+    the one slash between them (`https://a.example//u/1` -> `/u/1`: distinct IRIs, distinct agents)."""
     iri = entity_id(actor) or ""
     parts = urlsplit(iri)
     if parts.scheme and parts.netloc:
-        page, name = f"{parts.scheme}://{parts.netloc}", iri[len(parts.scheme) + 3 + len(parts.netloc):].lstrip("/")
+        page, name = f"{parts.scheme}://{parts.netloc}", iri[len(parts.scheme) + 3 + len(parts.netloc):].removeprefix("/")
     else:
         page, name = home_page, iri
     out: dict[str, Any] = {"objectType": "Agent", "account": {"homePage": page, "name": name or iri}}

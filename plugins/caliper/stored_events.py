@@ -69,14 +69,15 @@ class StoredEvents:
         self.collection.create_index([("actorId", ASCENDING)])  # erasure of a person
 
     def record(self, events: list[dict], sensor: str, send_time: str, client: str, now: dt.datetime) -> None:
-        """Index events just stored (or found stored already: a re-send heals a missing entry)."""
+        """Index events just stored (or found stored already: a re-send heals a missing entry).
+        The sensor and sendTime listed stay those of the first send, which its statement keeps."""
         for event in events:
             sid = statement_id(event["id"])
             self.collection.update_one({"_id": sid}, {
-                "$set": {"externalId": event["id"], "sensor": sensor, "sendTime": send_time, "client": client,
-                         "eventTime": parse_datetime(event["eventTime"]), "actorId": entity_id(event["actor"]),
-                         "actorEmail": actor_email(event["actor"]), "updated_at": now},
-                "$setOnInsert": {"created_at": now}}, upsert=True)
+                "$set": {"externalId": event["id"], "client": client, "eventTime": parse_datetime(event["eventTime"]),
+                         "actorId": entity_id(event["actor"]), "actorEmail": actor_email(event["actor"]),
+                         "updated_at": now},
+                "$setOnInsert": {"sensor": sensor, "sendTime": send_time, "created_at": now}}, upsert=True)
 
     def page(self, filters: Filters, limit: int, offset: int) -> tuple[list[dict], int]:
         """One page of StoredEvents, newest first, and the total matching."""

@@ -69,6 +69,16 @@ def test_seed_example_is_stored_as_a_statement(live_server: LiveServer, example:
     assert stored["version"] == "1.0.3"
 
 
+def test_actor_iris_differing_in_slashes_are_distinct_agents(client: Any) -> None:
+    """name = the rest of the IRI after its one slash: `//users/1` is not `/users/1`."""
+    names = {}
+    for rest in ("/users/1", "//users/1", "///users/1"):
+        event = dict(SEED_002_EVENTS[0], id=f"urn:uuid:{uuid.uuid4()}", actor="https://collide.example" + rest)
+        assert post_in_process(client, envelope(event)).status_code == 200
+        names[rest] = read_statement(client, event["id"][9:])["actor"]["account"]
+    assert names == {rest: {"homePage": "https://collide.example", "name": rest[1:]} for rest in names}
+
+
 def test_example1_generic_event_mapping(client: Any) -> None:
     event = SEED_002_EVENTS[0]
     assert post_in_process(client, envelope(event)).status_code == 200

@@ -127,6 +127,25 @@ def test_erasing_a_person_removes_their_events_from_the_listing(client: Any, app
     assert index.count_documents({"actorId": event["actor"]["id"]}) == 0
 
 
+def test_erasing_an_actor_leaves_an_actor_whose_iri_differs_by_a_slash(client: Any, app: Any) -> None:
+    near, far = "https://collide.example/users/1", "https://collide.example//users/1"
+    post(client, "/caliper/event", envelope(dict(fresh(0), actor=near), dict(fresh(0), actor=far)), token(client))
+    erase_agent(app.extensions["lrs"], {"account": {"homePage": "https://collide.example", "name": "/users/1"}}, by="test")
+    index = app.extensions["lrs"].plugin_collection("caliper", "events")
+    assert [entry["actorId"] for entry in index.find()] == [near]
+
+
+def test_a_resend_keeps_the_sensor_and_send_time_listed(client: Any) -> None:
+    """The statement keeps the first send's sensor; so does the listing, and its filter finds it."""
+    event, access = fresh(), token(client)
+    post(client, "/caliper/event", envelope(event), access)
+    again = dict(envelope(event, send_time="2026-02-01T00:00:00.000Z"), sensor="https://example.edu/sensors/2")
+    assert post(client, "/caliper/event", again, access).get_json()["alreadyStored"] == 1
+    listed = client.get("/caliper/events", query_string={"sensor": envelope()["sensor"]}, headers=bearer(access))
+    assert [(e["sensor"], e["sendTime"]) for e in listed.get_json()["events"]] == [
+        (envelope()["sensor"], envelope()["sendTime"])]
+
+
 def test_events_api_events_are_listed_too(client: Any) -> None:
     event = fill_placeholders(SEED_003_XP)
     assert client.post("/events/1.0/", data=json.dumps(event), headers=bearer(token(client)),
