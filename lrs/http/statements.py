@@ -18,7 +18,7 @@ from lrs.http.context import current_lrs
 from lrs.statements import WriteRights, utc_now
 from lrs.store.statements import StatementQuery
 from lrs.xapi.agents import ifi_key
-from lrs.xapi.formats import format_statement
+from lrs.xapi.formats import exact_text, format_statement
 from lrs.xapi.timestamps import format_timestamp
 
 blueprint = Blueprint("statements", __name__)
@@ -182,18 +182,19 @@ def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
 
 
 def _formatted(raws: list[str], fmt: str) -> list[str]:
-    """Exact statements are returned as stored text; other formats are rebuilt from it.
+    """Exact statements are returned as stored text; other formats are rebuilt from it. Either
+    way a 1.0.x reader gets 2.0 statements in 1.0 form (lrs.xapi.formats.in_version).
 
     Canonical statements carry the LRS's canonical Activity definitions (refined from every
     definition received), reduced to one language per map by Accept-Language.
     """
     if fmt == "exact":
-        return raws
+        return [exact_text(raw, g.xapi_version) for raw in raws]
     statements = [json.loads(raw) for raw in raws]
     if fmt == "canonical":
         current_lrs().activities.canonicalise(statements)
     languages = [tag for tag, quality in request.accept_languages if quality > 0]  # by preference
-    return [json.dumps(format_statement(s, fmt, languages), ensure_ascii=False) for s in statements]
+    return [json.dumps(format_statement(s, fmt, languages, g.xapi_version), ensure_ascii=False) for s in statements]
 
 
 def _encode_more(raw: dict[str, str], next_seq: int) -> str:

@@ -8,19 +8,34 @@
   description, interaction component descriptions) reduced to the one language the
   Accept-Language list prefers. The definitions are those in the statement: this module does not
   know the store, so the statement's own definition is the canonical one it can offer.
+
+Whatever the format, a reader speaking xAPI 1.0.x gets statements stored under 2.0 in 1.0 form
+(`in_version`): 1.0.3 knows neither contextAgents nor contextGroups (Data 2.4.6 lists the only
+context properties) nor statement versions beyond 1.0.x (Data 2.4.10), and 1.0.x clients refuse
+such statements (TinCanPython cannot read them, nor a page holding one). A dual-version LRS is two
+conformant LRSs over one store, each answering in its own version, as Yet Analytics' SQL LRS does
+with its strict-version mode. The 2.0 form stays what a 2.0 reader gets.
 """
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from lrs.xapi.agents import IFIS
 from lrs.xapi.validation import ALL_COMPONENT_LISTS
+from lrs.xapi.versions import is_v2
 
 Transform = Callable[[dict], dict]
+V2_CONTEXT_KEYS = ("contextAgents", "contextGroups")
+# What the stored text of a statement needing the 1.0 form holds: a 2.0.x version or a 2.0 context
+# property (in that text digits and key names are never escaped).
+_V2_MARKS = ('"2.', *(f'"{key}"' for key in V2_CONTEXT_KEYS))
 
 
-def format_statement(statement: dict, fmt: str, languages: list[str]) -> dict:
-    """The stored `statement` in format `fmt`; `languages` are the Accept-Language ranges by preference."""
+def format_statement(statement: dict, fmt: str, languages: list[str], version: str) -> dict:
+    """The stored `statement` in format `fmt` for a reader speaking xAPI `version`; `languages` are
+    the Accept-Language ranges by preference."""
+    statement = in_version(statement, version)
     if fmt == "exact":
         return statement
     if fmt == "ids":
@@ -29,6 +44,47 @@ def format_statement(statement: dict, fmt: str, languages: list[str]) -> dict:
         choose = _LanguageChooser(languages)
         return _rebuild(statement, _same, choose.verb, choose.activity)
     raise ValueError(f"unknown statement format {fmt!r}")
+
+
+def exact_text(raw: str, version: str) -> str:
+    """format=exact: the stored JSON text `raw` as a reader speaking `version` gets it. Only a text
+    that may need the 1.0 form is parsed: a page of 1.0 statements is returned as stored."""
+    if is_v2(version) or not any(mark in raw for mark in _V2_MARKS):
+        return raw
+    statement = json.loads(raw)
+    converted = in_version(statement, version)
+    return raw if converted is statement else json.dumps(converted, ensure_ascii=False, separators=(",", ":"))
+
+
+def in_version(statement: dict, version: str) -> dict:
+    """The statement a reader speaking `version` gets (the same object when nothing changes).
+
+    A 1.0.x reader gets 1.0 form: contextAgents and contextGroups dropped, from the SubStatement
+    too, and a 2.0.x `version` said as 1.0.0, what a 1.0.x LRS gives a statement without one (the
+    comparison rule ignores versions). Timestamps need nothing: every one is stored in UTC with a
+    "T" and "Z", valid in both versions."""
+    if is_v2(version):
+        return statement
+    converted = _without_v2_context(statement)
+    if not statement.get("version", "1.0.0").startswith("1.0"):
+        converted = {**converted, "version": "1.0.0"}
+    return converted
+
+
+def _without_v2_context(body: dict) -> dict:
+    """The statement (or SubStatement) without 2.0's context properties; an emptied context goes too."""
+    rebuilt = body
+    context = body.get("context")
+    if context is not None and any(key in context for key in V2_CONTEXT_KEYS):
+        rebuilt = {**body, "context": {key: value for key, value in context.items() if key not in V2_CONTEXT_KEYS}}
+        if not rebuilt["context"]:
+            del rebuilt["context"]
+    obj = body["object"]
+    if obj.get("objectType") == "SubStatement":
+        substatement = _without_v2_context(obj)
+        if substatement is not obj:
+            rebuilt = {**rebuilt, "object": substatement}
+    return rebuilt
 
 
 def _rebuild(statement: dict, agent: Transform, verb: Transform, activity: Transform) -> dict:

@@ -18,11 +18,11 @@ FULL = statement(actor=ANONYMOUS, object={"objectType": "SubStatement", "actor":
 
 
 def test_exact_is_the_stored_statement():
-    assert format_statement(FULL, "exact", ["en-GB"]) is FULL
+    assert format_statement(FULL, "exact", ["en-GB"], "2.0.0") is FULL
 
 
 def test_ids_keeps_only_identifiers():
-    ids = format_statement(FULL, "ids", [])
+    ids = format_statement(FULL, "ids", [], "2.0.0")
     assert ids["actor"] == {"objectType": "Group", "member": [
         {"objectType": "Agent", "mbox": "mailto:ann@example.com"}, {"openid": "http://o.example.org/bo"}]}
     assert ids["verb"] == {"id": VERB["id"]}
@@ -35,7 +35,7 @@ def test_ids_keeps_only_identifiers():
 
 
 def test_canonical_keeps_agents_and_one_language_per_map():
-    canonical = format_statement(FULL, "canonical", ["en-GB", "en"])
+    canonical = format_statement(FULL, "canonical", ["en-GB", "en"], "2.0.0")
     assert canonical["actor"] == ANONYMOUS and canonical["object"]["actor"] == IDENTIFIED
     assert canonical["verb"] == {"id": VERB["id"], "display": {"en-GB": "attended"}}
     definition = canonical["object"]["object"]["definition"]
@@ -52,10 +52,10 @@ def test_canonical_keeps_agents_and_one_language_per_map():
     (["*"], {"en-US": "Question"}), (["de", "fr"], {"fr": "Question (fr)"}),
 ])
 def test_canonical_language_choice(languages, expected):
-    canonical = format_statement(statement(object=INTERACTION), "canonical", languages)
+    canonical = format_statement(statement(object=INTERACTION), "canonical", languages, "2.0.0")
     assert canonical["object"]["definition"]["name"] == expected
 
 
 def test_unknown_format_is_a_programming_error():
     with pytest.raises(ValueError):
-        format_statement(statement(), "full", [])
+        format_statement(statement(), "full", [], "2.0.0")
