@@ -193,7 +193,7 @@ def _formatted(raws: list[str], fmt: str) -> list[str]:
     statements = [json.loads(raw) for raw in raws]
     if fmt == "canonical":
         current_lrs().activities.canonicalise(statements)
-    languages = [tag for tag, quality in request.accept_languages if quality > 0]  # by preference
+    languages = list(request.accept_languages)  # (range, quality) by preference; quality 0 excludes
     return [json.dumps(format_statement(s, fmt, languages, g.xapi_version), ensure_ascii=False) for s in statements]
 
 

@@ -6,8 +6,9 @@
   that an Activity comes back with its id alone.
 - canonical: Agents and Groups as stored; every language map of a Verb or Activity (display, name,
   description, interaction component descriptions) reduced to the one language the
-  Accept-Language list prefers. The definitions are those in the statement: this module does not
-  know the store, so the statement's own definition is the canonical one it can offer.
+  Accept-Language list prefers (RFC 2616 14.4; a language given q=0 only when the map has no
+  other). The definitions are those in the statement: this module does not know the store, so
+  the statement's own definition is the canonical one it can offer.
 
 Whatever the format, a reader speaking xAPI 1.0.x gets statements stored under 2.0 in 1.0 form
 (`in_version`): 1.0.3 knows neither contextAgents nor contextGroups (Data 2.4.6 lists the only
@@ -32,9 +33,9 @@ V2_CONTEXT_KEYS = ("contextAgents", "contextGroups")
 _V2_MARKS = ('"2.', *(f'"{key}"' for key in V2_CONTEXT_KEYS))
 
 
-def format_statement(statement: dict, fmt: str, languages: list[str], version: str) -> dict:
+def format_statement(statement: dict, fmt: str, languages: list[tuple[str, float]], version: str) -> dict:
     """The stored `statement` in format `fmt` for a reader speaking xAPI `version`; `languages` are
-    the Accept-Language ranges by preference."""
+    the Accept-Language ranges with their qualities, by preference (quality 0: not acceptable)."""
     statement = in_version(statement, version)
     if fmt == "exact":
         return statement
@@ -151,8 +152,8 @@ def _activity_id(activity: dict) -> dict:
 class _LanguageChooser:
     """Reduces each language map to the entry the Accept-Language ranges prefer (RFC 2616 14.4)."""
 
-    def __init__(self, languages: list[str]):
-        self.ranges = [language.lower() for language in languages]
+    def __init__(self, languages: list[tuple[str, float]]):
+        self.ranges = [(language.lower(), quality) for language, quality in languages]
 
     def verb(self, verb: dict) -> dict:
         if "display" not in verb:
@@ -177,17 +178,25 @@ class _LanguageChooser:
         return {**component, "description": self.one_language(component["description"])}
 
     def one_language(self, language_map: dict) -> dict:
-        """The best-matching entry; the first entry when no range matches or the map is empty."""
+        """The acceptable entry of the highest quality, the earlier range winning a tie. With none
+        acceptable, the first entry no range names (not excluded), else the first entry: a map the
+        client excluded entirely (q=0) still shows one language, as RFC 2616 lets a server answer in
+        a language the client did not ask for rather than refuse (406), and canonical keeps one."""
         if not language_map:
             return language_map
-        tags = {tag.lower(): tag for tag in language_map}
-        for wanted in self.ranges:
-            if wanted == "*":
-                break
-            if wanted in tags:
-                return {tags[wanted]: language_map[tags[wanted]]}
-            for lowered, tag in tags.items():
-                if lowered.startswith(wanted + "-"):
-                    return {tag: language_map[tag]}
-        first = next(iter(language_map))
-        return {first: language_map[first]}
+        ranks = {tag: self._rank(tag) for tag in language_map}
+        acceptable = [tag for tag, rank in ranks.items() if rank and rank[0] > 0]
+        if acceptable:
+            best = max(acceptable, key=ranks.__getitem__)
+        else:
+            best = next((tag for tag, rank in ranks.items() if rank is None), next(iter(language_map)))
+        return {best: language_map[best]}
+
+    def _rank(self, tag: str) -> tuple[float, int] | None:
+        """(quality, -position) of the longest range matching `tag`, "*" being shorter than any:
+        the tag's quality by RFC 2616 14.4; None when no range matches it."""
+        lowered = tag.lower()
+        matching = [(-1 if wanted == "*" else len(wanted), quality, -position)
+                    for position, (wanted, quality) in enumerate(self.ranges)
+                    if wanted in ("*", lowered) or lowered.startswith(wanted + "-")]
+        return max(matching)[1:] if matching else None

@@ -186,6 +186,8 @@ def test_format_canonical_uses_the_refined_definition_in_one_language(client, xa
 @pytest.mark.parametrize("header, expected", [
     (None, "en-US"), ("", "en-US"), ("de", "de"), ("da, de;q=0.8, fr;q=0.7", "de"),
     ("fr;q=0.5, de;q=0.9, en-US", "en-US"), ("de;q=0, fr", "fr"), ("de;q=abc, fr;q=0.1", "fr"), (" , de ,", "de"),
+    # q=0 means "not acceptable": an excluded language is shown only when every entry is excluded
+    ("en-US;q=0", "de"), ("en;q=0, de;q=0", "fr"), ("*, en-US;q=0", "de"), ("*;q=0", "en-US"),
 ])
 def test_format_canonical_picks_the_language_the_accept_language_header_prefers(client, xapi_headers, header, expected):
     names = {"en-US": "Nine", "de": "Neun", "fr": "Neuf"}
@@ -195,3 +197,13 @@ def test_format_canonical_picks_the_language_the_accept_language_header_prefers(
     headers = {**xapi_headers, **({"Accept-Language": header} if header is not None else {})}
     got = client.get(f"/xapi/statements?statementId={statement_id}&format=canonical", headers=headers).get_json()
     assert got["object"]["definition"]["name"] == {expected: names[expected]}
+
+
+def test_format_canonical_never_shows_a_language_the_client_excluded_when_another_exists(client, xapi_headers):
+    [statement_id] = post(client, xapi_headers, {**statement(), "verb": {"id": COMPLETED,
+                                                                        "display": {"en-US": "did", "fr": "fait"}}})
+    headers = {**xapi_headers, "Accept-Language": "en-US;q=0"}
+    got = client.get(f"/xapi/statements?statementId={statement_id}&format=canonical", headers=headers).get_json()
+    assert got["verb"]["display"] == {"fr": "fait"}
+    page = client.get("/xapi/statements?format=canonical", headers=headers).get_json()
+    assert page["statements"][0]["verb"]["display"] == {"fr": "fait"}

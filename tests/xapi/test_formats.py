@@ -1,4 +1,6 @@
 import pytest
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from lrs.xapi.formats import format_statement
 
@@ -18,7 +20,7 @@ FULL = statement(actor=ANONYMOUS, object={"objectType": "SubStatement", "actor":
 
 
 def test_exact_is_the_stored_statement():
-    assert format_statement(FULL, "exact", ["en-GB"], "2.0.0") is FULL
+    assert format_statement(FULL, "exact", [("en-GB", 1)], "2.0.0") is FULL
 
 
 def test_ids_keeps_only_identifiers():
@@ -35,7 +37,7 @@ def test_ids_keeps_only_identifiers():
 
 
 def test_canonical_keeps_agents_and_one_language_per_map():
-    canonical = format_statement(FULL, "canonical", ["en-GB", "en"], "2.0.0")
+    canonical = format_statement(FULL, "canonical", [("en-GB", 1), ("en", 1)], "2.0.0")
     assert canonical["actor"] == ANONYMOUS and canonical["object"]["actor"] == IDENTIFIED
     assert canonical["verb"] == {"id": VERB["id"], "display": {"en-GB": "attended"}}
     definition = canonical["object"]["object"]["definition"]
@@ -47,13 +49,16 @@ def test_canonical_keeps_agents_and_one_language_per_map():
     assert FULL["verb"]["display"] == VERB["display"]  # not mutated
 
 
-@pytest.mark.parametrize("languages, expected", [
-    ([], {"en-US": "Question"}), (["de"], {"en-US": "Question"}), (["FR"], {"fr": "Question (fr)"}),
-    (["*"], {"en-US": "Question"}), (["de", "fr"], {"fr": "Question (fr)"}),
+@pytest.mark.parametrize("header, expected", [
+    ("", "en-US"), ("de", "en-US"), ("FR", "fr"), ("*", "en-US"), ("de, fr", "fr"), ("de, fr;q=0.5, en-GB;q=0.7", "en-GB"),
+    # quality 0 excludes (RFC 2616 14.4): never chosen while another entry is not excluded
+    ("en-US;q=0", "en-GB"), ("en;q=0", "fr"), ("en-US;q=0, *", "en-GB"), ("*, en;q=0", "fr"),
+    ("en, en-US;q=0", "en-GB"), ("fr;q=0, en-GB;q=0, en-US;q=0", "en-US"),  # all excluded: one is still shown
 ])
-def test_canonical_language_choice(languages, expected):
+def test_canonical_language_choice(header, expected):
+    languages = list(parse_accept_header(header, LanguageAccept))  # as request.accept_languages gives them
     canonical = format_statement(statement(object=INTERACTION), "canonical", languages, "2.0.0")
-    assert canonical["object"]["definition"]["name"] == expected
+    assert list(canonical["object"]["definition"]["name"]) == [expected]
 
 
 def test_unknown_format_is_a_programming_error():
