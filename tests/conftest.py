@@ -100,8 +100,8 @@ def xapi_headers() -> dict[str, str]:
 class LiveServer:
     """A real HTTP server on 127.0.0.1 serving a WSGI app in a background thread."""
 
-    def __init__(self, app: Any):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+    def __init__(self, app: Any, port: int = 0):
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

@@ -1,5 +1,6 @@
 """About: enabled plugins and their settings (secrets masked), the store and its limits, the
-xAPI versions served, the endpoint, and client configuration for TinCanJS and TinCanPython."""
+xAPI versions served, the endpoint, and client configuration for the client libraries (TinCanJS,
+TinCanPython, xAPI.js) that work with those versions."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ from flask import Blueprint, render_template, request
 from lrs import __version__, credentials
 from lrs.http.context import current_lrs
 from lrs.http.versioning import enabled_versions
+from lrs.xapi.versions import is_v2
 
 blueprint = Blueprint("about", __name__)
 MASK = "••••••••"
@@ -33,11 +35,18 @@ def endpoint() -> str:
 
 
 def client_snippets(key: str, secret: str) -> dict[str, str]:
-    """Ready-to-paste configuration of the two common xAPI client libraries."""
-    url, key, secret = (json.dumps(value) for value in (endpoint(), key, secret))
-    return {
-        "TinCanJS": (f"var lrs = new TinCan.LRS({{\n    endpoint: {url},\n    username: {key},\n"
-                     f"    password: {secret},\n    allowFail: false\n}});"),
-        "TinCanPython": (f"from tincan import RemoteLRS\n\nlrs = RemoteLRS(\n    endpoint={url},\n"
-                         f"    username={key},\n    password={secret},\n    version=\"1.0.3\",\n)"),
-    }
+    """Ready-to-paste configuration of the common xAPI client libraries that work with the xAPI
+    versions this LRS serves. TinCanJS (it sends 1.0.2) and TinCanPython (its about() refuses
+    2.0.0) speak 1.0.x only, so a 2.0-only LRS offers them not; xAPI.js speaks both, and is set to
+    the newest served version."""
+    versions = enabled_versions()
+    url, key, secret, newest = (json.dumps(value) for value in (endpoint(), key, secret, versions[-1]))
+    snippets = {}
+    if not is_v2(versions[0]):  # 1.0.3 is served (versions come oldest first)
+        snippets["TinCanJS"] = (f"var lrs = new TinCan.LRS({{\n    endpoint: {url},\n    username: {key},\n"
+                                f"    password: {secret},\n    allowFail: false\n}});")
+        snippets["TinCanPython"] = (f"from tincan import RemoteLRS\n\nlrs = RemoteLRS(\n    endpoint={url},\n"
+                                    f"    username={key},\n    password={secret},\n    version=\"1.0.3\",\n)")
+    snippets["xAPI.js"] = (f"import XAPI from \"@xapi/xapi\";\n\nconst xapi = new XAPI({{\n    endpoint: {url},\n"
+                           f"    auth: XAPI.toBasicAuth({key}, {secret}),\n    version: {newest}\n}});")
+    return snippets
