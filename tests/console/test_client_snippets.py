@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import pytest
+from tincan import Activity, Agent, Statement, Verb
 
 from lrs.server import free_port
 from tests.conftest import LiveServer
@@ -81,7 +82,6 @@ def test_the_tincanpython_snippet_works_as_pasted(make_app, versions):
         lrs = namespace["lrs"]
         about = lrs.about()
         assert about.success, about.data
-        from tincan import Activity, Agent, Statement, Verb
         saved = lrs.save_statement(Statement(actor=Agent(mbox="mailto:py@example.com"), verb=Verb(id=COMPLETED),
                                              object=Activity(id="http://example.com/activities/snippet")))
         assert saved.success, saved.data

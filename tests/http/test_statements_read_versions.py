@@ -10,11 +10,13 @@ import base64
 import json
 import uuid
 
+import requests
 from tincan import Agent, RemoteLRS
 
 from lrs.server import spawned
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
-from tests.http.test_attachments import parts_of, post as post_multipart, signed_request, signing_key  # noqa: F401
+from tests.http.test_attachments import parts_of, signed_request, signing_key  # noqa: F401
+from tests.http.test_attachments import post as post_multipart
 
 V1 = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}
 V2 = {"Authorization": basic_auth(), "X-Experience-API-Version": "2.0.0"}
@@ -60,8 +62,6 @@ def test_tincanpython_reads_2_0_statements_from_a_real_server(tmp_path):
     """The defect as found: TinCanPython raised on the statement and on any page holding it."""
     env = {"LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET, "LRS_XAPI_VERSIONS": "1.0.3,2.0.0"}
     with spawned(env, cwd=tmp_path) as (endpoint, _):
-        import requests
-
         sent = with_v2_context()
         stored = requests.put(f"{endpoint}/statements", params={"statementId": sent["id"]}, json=sent,
                               auth=(ADMIN_KEY, ADMIN_SECRET), headers={"X-Experience-API-Version": "2.0.0"}, timeout=30)
