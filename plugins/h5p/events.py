@@ -82,7 +82,8 @@ def iso_duration(seconds: float) -> str:
 
 def _result(body: dict) -> dict:
     result: dict[str, Any] = {}
-    score = {name: body["score"][name] for name in SCORE_MEMBERS if body.get("score", {}).get(name) is not None}
+    sent = body.get("score") or {}  # null is absent, like every other optional field
+    score = {name: sent[name] for name in SCORE_MEMBERS if sent.get(name) is not None}
     if score:
         result["score"] = score
     for name in ("success", "completion", "response"):

@@ -6,14 +6,15 @@ Success: `{"success": true, "data": {...}}`. Failure: `{"success": false, "error
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Callable, Iterable
 
 from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.exceptions import NotFound
 
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors
 from lrs.http.body import json_body
-from lrs.http.errors import register_adapter_errors
+from lrs.http.errors import http_message, register_adapter_errors
 from lrs.statements import WriteRights
 from lrs_plugins.h5p import events
 from lrs_plugins.h5p.analytics import Analytics
@@ -29,6 +30,7 @@ EVENT_FIELDS = {"object": "contentId", "contextActivities": "classId"}
 def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     blueprint = Blueprint(SOURCE, __name__, url_prefix=prefix)
     register_adapter_errors(blueprint, _failure)
+    blueprint.before_app_request(_unknown_path_under(prefix))
     analytics = Analytics(lrs.statement_store, config)
 
     @blueprint.post("/statements")
@@ -67,7 +69,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
             raise ItemErrors([(0, _h5p_field(path), f"{rule} ({path})") for _, path, rule in error.errors]) from error
         return _ok({"id": statement_id})
 
-    @blueprint.get("/analytics/content/<content_id>")
+    @blueprint.get("/analytics/content/<path:content_id>")
     def content_analytics(content_id: str) -> Response:
         who = caller(lrs, LEARNER, READER)
         return _ok(analytics.content(content_id, viewer=None if who.reads_all else who.user_id))
@@ -77,7 +79,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
         who = caller(lrs, LEARNER, READER)
         return _ok(analytics.learner(who.subject(request.args.get("userId"))))
 
-    @blueprint.get("/analytics/class/<class_id>")
+    @blueprint.get("/analytics/class/<path:class_id>")
     @blueprint.get("/analytics/class", defaults={"class_id": None})
     def class_analytics(class_id: str | None) -> Response:
         caller(lrs, READER)
@@ -86,7 +88,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
             raise BadRequest("name the class: /analytics/class/<classId> or ?groupingId=<activity IRI>")
         return _ok({"classId": class_id, "groupingId": grouping, **analytics.group(grouping)})
 
-    @blueprint.get("/progress/<content_id>")
+    @blueprint.get("/progress/<path:content_id>")
     def content_progress(content_id: str) -> Response:
         who = caller(lrs, LEARNER, READER)
         user_id = who.subject(request.args.get("userId"))
@@ -99,6 +101,17 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
         return _ok({"progress": analytics.progress(analytics.learner_match(user_id))})
 
     app.register_blueprint(blueprint)
+
+
+def _unknown_path_under(prefix: str) -> Callable[[], Response | None]:
+    """A 404 under the prefix (no route matched, so no blueprint handler runs) in this API's
+    shape too; ids may hold `/` (the routes take `<path:...>`), but not be empty."""
+    def not_found() -> Response | None:
+        error = request.routing_exception
+        if isinstance(error, NotFound) and request.path.startswith(prefix + "/"):
+            return _failure(404, http_message(error))
+        return None
+    return not_found
 
 
 def _no_progress() -> dict:

@@ -5,8 +5,8 @@ learner's key is issued with `lrs credentials create --scope h5p --key <user-uui
 user-uuid becomes the actor's account name, exactly as Creatiq's session user id did.
 
 Scope `h5p` lets a learner write statements as themself and read their own data. Scope
-`h5p/read` is for reporting (teachers, dashboards): any learner's statements and progress (with
-`userId=`), and content- and class-level analytics.
+`h5p/read` is for reporting (teachers, dashboards): any learner's statements stored through the
+H5P API and progress (with `userId=`), and content- and class-level analytics.
 """
 from __future__ import annotations
 

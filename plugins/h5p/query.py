@@ -18,6 +18,7 @@ from lrs.store.statements import StatementStore
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
 from lrs_plugins.h5p.config import H5PConfig
+from lrs_plugins.h5p.submitted import SOURCE
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -64,7 +65,9 @@ class StatementFilter:
         return cls(actor=config.actor_key(actor_id) if actor_id else None, **loaded)
 
     def mongo_filter(self) -> dict[str, Any]:
-        query: dict[str, Any] = {}
+        """Only statements stored through this API: the LRS also holds other adapters' and xAPI
+        clients' statements, which an H5P credential is not granted."""
+        query: dict[str, Any] = {"source": SOURCE}
         if self.actor:
             query.update(agents=self.actor, actor=self.actor)  # `agents` is indexed, `actor` is exact
         if self.verb:

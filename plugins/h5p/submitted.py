@@ -23,19 +23,25 @@ RACE_RETRIES = 3
 
 def enriched(statement: Any, user_id: str, config: H5PConfig) -> Any:
     """The statement with the caller as actor, an id and (when it has none) version 1.0.3, the
-    statement format of seeds/001; non-objects are left for validation."""
+    statement format of seeds/001; non-objects are left for validation. A null id or actor is
+    absent."""
     if not isinstance(statement, dict):
         return statement
     actor = config.actor(user_id)
     result = {"version": XAPI_VERSION, **statement, "actor": actor, "id": statement.get("id") or str(uuid.uuid4())}
-    if "actor" in statement and statement["actor"] != actor:
-        context = result.get("context")
-        context = dict(context) if isinstance(context, dict) else {}
-        extensions = context.get("extensions")
-        extensions = dict(extensions) if isinstance(extensions, dict) else {}
-        extensions[config.extension("submitted-actor")] = statement["actor"]
-        result["context"] = {**context, "extensions": extensions}
-    return result
+    submitted = statement.get("actor")
+    return result if submitted is None or submitted == actor else _keeping(result, submitted, config)
+
+
+def _keeping(statement: dict, submitted: Any, config: H5PConfig) -> dict:
+    """The statement with the actor the client sent in a context extension; a context or
+    extensions that is not an object is left as sent, for validation to name."""
+    context = statement.get("context", {})
+    extensions = context.get("extensions", {}) if isinstance(context, dict) else None
+    if not isinstance(extensions, dict):
+        return statement
+    extensions = {**extensions, config.extension("submitted-actor"): submitted}
+    return {**statement, "context": {**context, "extensions": extensions}}
 
 
 def store_ignoring_duplicates(lrs: LRS, statements: list, authority: dict, rights: WriteRights) -> list[str]:

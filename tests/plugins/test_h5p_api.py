@@ -130,6 +130,24 @@ def test_a_statement_without_actor_is_the_callers(live_server: LiveServer) -> No
     assert stored["version"] == "1.0.3"  # seeds/001's statement format, when the statement names none
 
 
+def test_a_null_actor_or_id_is_absent(live_server: LiveServer) -> None:
+    statement = {**SEED_STATEMENT, "id": None, "actor": None}
+    [statement_id] = ok_data(call(live_server, "POST", "/statements", json=statement))["ids"]
+    stored = read_back(live_server, statement_id)
+    assert stored["actor"] == SEED_STATEMENT["actor"] and stored["context"] == SEED_STATEMENT["context"]
+
+
+@pytest.mark.parametrize("context, field", [(None, "context"), ({"extensions": None}, "context.extensions"),
+                                            ({"extensions": []}, "context.extensions"), ("en", "context")])
+def test_a_bad_context_is_named_even_when_another_actor_is_kept(client: Any, app: Any, context: Any,
+                                                                  field: str) -> None:
+    """The submitted actor goes into context.extensions; a context that is no object is not replaced."""
+    statement = {**SEED_STATEMENT, "actor": {"mbox": "mailto:someone-else@example.com"}, "context": context}
+    body = failure(call_in_process(client, "POST", "/statements", json=statement), 400)
+    assert [(detail["index"], detail["field"]) for detail in body["details"]] == [(0, field)]
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
 def test_duplicate_ids_are_silently_ignored(live_server: LiveServer, app: Any) -> None:
     ok_data(call(live_server, "POST", "/statements", json=SEED_STATEMENT))
     collection = app.extensions["lrs"].statement_store.collection
@@ -230,6 +248,32 @@ def test_bad_h5p_events_name_the_field(client: Any, app: Any, body: dict, field:
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
 
 
+def _stored(app: Any, response: Any) -> dict:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    collection = app.extensions["lrs"].statement_store.collection
+    return json.loads(collection.find_one({"_id": response.get_json()["data"]["id"]})["raw"])
+
+
+@pytest.mark.parametrize("nulls", [
+    {"score": None},
+    {"score": {"scaled": None, "raw": None, "min": None, "max": None}},
+    {"success": None, "completion": None, "duration": None, "response": None, "language": None,
+     "registration": None, "classId": None},
+])
+def test_a_null_event_field_is_absent(client: Any, app: Any, nulls: dict) -> None:
+    body = {"contentId": "abc123", "verb": "completed", **nulls}
+    statement = _stored(app, call_in_process(client, "POST", "/h5p-event", json=body))
+    assert "result" not in statement
+    assert set(statement["context"]) == {"platform", "extensions"}
+    assert statement["context"]["extensions"] == {BASE + "/h5p/extensions/event": body}
+
+
+def test_a_null_score_member_is_absent_beside_the_others(client: Any, app: Any) -> None:
+    body = {"contentId": "abc123", "verb": "completed", "score": {"scaled": None, "raw": 3, "min": None, "max": 4}}
+    assert _stored(app, call_in_process(client, "POST", "/h5p-event", json=body))["result"] == {
+        "score": {"raw": 3, "max": 4}}
+
+
 # -- GET /statements ---------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -278,6 +322,24 @@ def test_a_learner_reads_only_their_own_statements(live_server: LiveServer, hist
     failure(call(live_server, "GET", "/statements", params={"actorId": "learner-2"}), 403)
 
 
+def test_only_statements_stored_through_this_api_are_listed(live_server: LiveServer,
+                                                            history: dict[str, list[str]]) -> None:
+    """An H5P credential reads H5P data: not what xAPI clients or other adapters stored, even
+    about the same learner and content (they may carry anything, e.g. a whole Caliper event)."""
+    native = {**SEED_STATEMENT, "id": "850e8400-e29b-41d4-a716-446655440003",
+              "object": {"id": BASE + "/h5p/content/c1"}, "timestamp": "2026-03-27T00:00:00Z"}
+    response = requests.post(live_server.url + "/xapi/statements", data=json.dumps(native), timeout=10,
+                             headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3",
+                                      "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    everything = history[LEARNER] + history["learner-2"]
+    assert sorted(s["id"] for s in listed(live_server, limit="1000")) == sorted(everything)
+    assert [s["id"] for s in listed(live_server, actorId=LEARNER, objectId=BASE + "/h5p/content/c1")] \
+        == history[LEARNER][1::-1]
+    assert [s["id"] for s in listed(live_server, token=LEARNER_TOKEN)] == history[LEARNER][::-1]
+    assert native["id"] in [s["id"] for s in xapi_get(live_server)["statements"]]
+
+
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "ten"}, {"limit": "1001"}, {"since": "last week"}])
 def test_bad_query_parameters_are_400(client: Any, params: dict) -> None:
     failure(call_in_process(client, "GET", "/statements", token=TEACHER_TOKEN, query_string=params), 400)
@@ -287,6 +349,34 @@ def test_the_statements_are_ordinary_xapi_statements(live_server: LiveServer, hi
     agent = json.dumps({"account": {"homePage": BASE, "name": LEARNER}})
     statements = xapi_get(live_server, agent=agent)["statements"]
     assert [s["id"] for s in statements] == history[LEARNER][::-1]
+
+
+# -- ids holding a slash ------------------------------------------------------------------------------
+
+def test_content_and_class_ids_with_a_slash_are_read_back(live_server: LiveServer) -> None:
+    event = {"contentId": "unit/3", "verb": "completed", "classId": "5B/math", "score": {"scaled": 0.5}}
+    ok_data(call(live_server, "POST", "/h5p-event", json=event))
+    [entry] = ok_data(call(live_server, "GET", "/progress"))["progress"]
+    assert entry["contentId"] == "unit/3"
+    progress = ok_data(call(live_server, "GET", "/progress/unit%2F3"))
+    assert (progress["contentId"], progress["completed"], progress["bestScore"]) == ("unit/3", True, 50.0)
+    assert ok_data(call(live_server, "GET", "/progress/unit/3")) == progress
+    content = ok_data(call(live_server, "GET", "/analytics/content/unit%2F3"))
+    assert (content["contentId"], content["totalCompletions"]) == ("unit/3", 1)
+    group = ok_data(call(live_server, "GET", "/analytics/class/5B%2Fmath", token=TEACHER_TOKEN))
+    assert (group["classId"], group["groupingId"]) == ("5B/math", BASE + "/h5p/classes/5B%2Fmath")
+    assert [c["contentId"] for c in group["contents"]] == ["unit/3"]
+
+
+@pytest.mark.parametrize("path", ["/analytics/content/", "/progress/", "/analytics/class/", "/no-such-endpoint"])
+def test_a_path_no_route_answers_is_a_404_in_this_apis_shape(live_server: LiveServer, path: str) -> None:
+    body = failure(call(live_server, "GET", path, token=TEACHER_TOKEN), 404)
+    assert body["details"] == []
+
+
+def test_a_404_outside_the_prefix_keeps_the_core_shape(live_server: LiveServer) -> None:
+    response = requests.get(live_server.url + "/api/xapi-other/progress", timeout=10)
+    assert response.status_code == 404 and response.json()["error"]["status"] == 404
 
 
 # -- authentication ------------------------------------------------------------------------------------
