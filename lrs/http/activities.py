@@ -23,4 +23,6 @@ class ActivityParams(params.StrictSchema):
 def get_activity() -> Response:
     require(READ_DEFINITIONS)
     activity_id = params.load(ActivityParams(), request.args, g.xapi_version)["activityId"]
-    return jsonify(current_lrs().activities.get(activity_id))
+    response = jsonify(current_lrs().activities.get(activity_id))
+    response.add_etag()  # SHA-1 of the body: Communication 3.1 wants an ETag on every GET of the resource
+    return response

@@ -28,4 +28,6 @@ def get_person() -> Response:
     names = current_lrs().agents.names(agent)
     if isinstance(agent.get("name"), str) and agent["name"] not in names:
         names.append(agent["name"])
-    return jsonify(person(agent, names))
+    response = jsonify(person(agent, names))
+    response.add_etag()  # SHA-1 of the body: Communication 3.1 wants an ETag on every GET of the resource
+    return response

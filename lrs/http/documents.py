@@ -92,8 +92,12 @@ def get(resource: DocumentResource) -> Response:
     if resource.id_param not in args:
         ids, latest = store.ids(resource.scope(resource.kind, args), args.get("since"))
         response = Response(json.dumps(ids), mimetype=JSON_TYPE)
+        response.add_etag()  # SHA-1 of the list, as a document's is of its content (Communication 3.1)
         response.last_modified = latest or utc_now()
         return response
+    if "since" in args:  # Communication 3.2: a parameter the resource does not take is a 400
+        raise BadRequest(f"parameter 'since': is not a parameter of this resource when {resource.id_param} is "
+                         f"given (it filters the list of ids, a GET without {resource.id_param})")
     document = store.get(resource.key(resource.kind, args))
     if document is None:
         raise NotFound(f"no document with {resource.id_param} {args[resource.id_param]!r} here")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Callable, Iterable
 
-from flask import Blueprint, Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from lrs.errors import ItemErrors, LRSError, ServiceUnavailable, TooManyRequests
 from lrs.http.request import LRSRequest
@@ -26,6 +26,8 @@ def error_response(status: int, message: str) -> Response:
 
 
 def register(app: Flask) -> None:
+    app.before_request(route_wrong_method)
+
     @app.errorhandler(LRSError)
     def lrs_error(error: LRSError) -> Response:
         response = error_response(error.status, error.message)
@@ -39,14 +41,40 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        return error_response(error.code or 500, http_message(error))
+        return with_error_headers(error_response(error.code or 500, http_message(error)), error)
+
+
+def route_wrong_method() -> None:
+    """Give a request whose method its path does not answer (a 405) the rule of that path.
+
+    Flask leaves such a request unrouted, so the error handlers and after-request hooks of the
+    path's blueprint would not apply: an adapter's 405 would not have its API's error shape, and
+    one on /xapi/statements no X-Experience-API-Consistent-Through (xAPI wants it on every
+    response of the Statement resource). The 405 is still raised before any view runs, and the
+    blueprint's before-request checks (version, credentials) do not run for it."""
+    error = request.routing_exception
+    if not isinstance(error, MethodNotAllowed) or not error.valid_methods:
+        return
+    adapter = current_app.create_url_adapter(request)
+    if adapter is not None:
+        request.url_rule, request.view_args = adapter.match(method=error.valid_methods[0], return_rule=True)
+
+
+def with_error_headers(response: Response, error: HTTPException) -> Response:
+    """`response` with the headers werkzeug's error carries, such as a 405's Allow (RFC 9110 15.5.6)."""
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def http_message(error: HTTPException) -> str:
     """The message of one of werkzeug's errors (404, 405, 413...); a body over its size limit
-    names the limit and its setting."""
+    names the limit and its setting, a 405 the methods the path answers."""
     if isinstance(error, RequestEntityTooLarge) and isinstance(request, LRSRequest):
         return request.too_large(error)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        return f"method not allowed here; this URL answers {', '.join(sorted(error.valid_methods))}"
     return error.description or error.name
 
 
@@ -82,7 +110,7 @@ def register_adapter_errors(blueprint: Blueprint, failure: Failure,
         return response
 
     def http_error(error: HTTPException) -> Response:
-        return failure(error.code or 500, http_message(error), ())
+        return with_error_headers(failure(error.code or 500, http_message(error), ()), error)
 
     def unexpected(error: Exception) -> Response:
         log.exception("%s: %s %s failed", blueprint.name, request.method, request.path)

@@ -32,7 +32,16 @@ class XAPIField(fields.Field):
         try:
             return self._check(value)
         except XAPIValidationError as error:
-            raise ValidationError(error.rule) from None
+            raise ValidationError(self._inner(error)) from None
+
+    def _inner(self, error: XAPIValidationError) -> str:
+        """The rule, after the path inside the parameter's value when it is deeper than the value
+        itself: `foo: is not an allowed property here` for agent={"mbox": ..., "foo": 1}."""
+        name = self.name or ""
+        inner = error.path[len(name):] if error.path.startswith(name) else ""
+        if inner[:1] not in (".", "["):
+            return error.rule
+        return f"{inner.removeprefix('.')}: {error.rule}"
 
 
 class UUID(XAPIField):
@@ -72,12 +81,14 @@ class AgentJSON(XAPIField):
 
 
 class Boolean(fields.Field):
-    """Exactly `true` or `false`, as in JSON (xAPI's rule for boolean parameters)."""
+    """`true` or `false` in any case. xAPI writes them as in JSON, but TinCanPython sends Python's
+    `True`/`False` and ADL's reference LRS takes any case, so clients written against it work here."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
-        if value not in ("true", "false"):
-            raise ValidationError("must be true or false")
-        return value == "true"
+        text = value.lower() if isinstance(value, str) else None
+        if text not in ("true", "false"):
+            raise ValidationError("must be true or false (in any case)")
+        return text == "true"
 
 
 INTEGER_RULE = "must be an integer of at most 18 ASCII digits (0-9)"

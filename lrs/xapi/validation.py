@@ -357,8 +357,8 @@ def _score(value: Any, path: str) -> None:
     if "scaled" in numbers and not -1 <= numbers["scaled"] <= 1:
         fail(f"{path}.scaled", "must be between -1 and 1")
     low, high = numbers.get("min"), numbers.get("max")
-    if low is not None and high is not None and low > high:
-        fail(f"{path}.min", "must not be greater than max")
+    if low is not None and high is not None and low >= high:
+        fail(f"{path}.min", "must be less than max (xAPI Data 2.4.5.1; equal min and max are refused too)")
     raw = numbers.get("raw")
     if raw is not None and ((low is not None and raw < low) or (high is not None and raw > high)):
         fail(f"{path}.raw", "must be between min and max")

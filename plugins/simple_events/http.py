@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
 from lrs.core import LRS
 from lrs.errors import ItemErrors
@@ -32,7 +32,6 @@ EVENT_FIELDS = {"actor": "userId", "verb": "event", "object": "properties", "con
 
 def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
     blueprint = Blueprint(PLUGIN_NAME, __name__)
-    blueprint.before_request(_new_request_id)
     register_adapter_errors(blueprint, _failure, invalid_items("event"),
                             "internal error; the server log has the details under this request_id")
 
@@ -63,13 +62,9 @@ def event_field(path: str) -> str:
     return EVENT_FIELDS.get(re.split(r"[.\[]", rest, maxsplit=1)[0], rest)
 
 
-def _new_request_id() -> None:
-    """The core's request id (on every log line of the request), answered in the body too."""
-    g.simple_events_request_id = current_request_id()
-
-
 def _request_id() -> str:
-    return g.simple_events_request_id
+    """The core's request id (on every log line of the request), answered in the body too."""
+    return current_request_id()
 
 
 def _reply(status: int, body: dict) -> Response:

@@ -1,6 +1,8 @@
 """The Activities resource: canonical definitions learnt from stored statements, and `define`."""
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from lrs.statements import WriteRights
@@ -29,6 +31,17 @@ def canonical(client, activity_id: str = ACTIVITY) -> dict:
 def test_an_unknown_activity_is_still_an_activity(client):
     assert canonical(client, "http://example.com/never-seen") == {
         "objectType": "Activity", "id": "http://example.com/never-seen"}
+
+
+def test_get_and_head_carry_the_sha1_etag_of_the_activity(client):
+    query = {"activityId": ACTIVITY}
+    bare = client.get("/xapi/activities", query_string=query, headers=headers())
+    assert bare.headers["ETag"] == f'"{hashlib.sha1(bare.data).hexdigest()}"'
+    assert client.post("/xapi/statements", json=statement({"name": {"en": "M"}}), headers=headers()).status_code == 200
+    defined = client.get("/xapi/activities", query_string=query, headers=headers())
+    assert defined.headers["ETag"] == f'"{hashlib.sha1(defined.data).hexdigest()}"' != bare.headers["ETag"]
+    head = client.head("/xapi/activities", query_string=query, headers=headers())
+    assert head.data == b"" and head.headers["ETag"] == defined.headers["ETag"]
 
 
 def test_definitions_merge_language_maps_and_later_ones_refine(client):

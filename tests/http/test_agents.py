@@ -1,7 +1,10 @@
 """The Agents resource: a Person with every name statements gave the Agent's identifier."""
 from __future__ import annotations
 
+import hashlib
 import json
+
+import pytest
 
 from tests.conftest import basic_auth
 
@@ -48,3 +51,22 @@ def test_agent_parameter_rules(client):
         response = client.get("/xapi/agents", query_string=query, headers=HEADERS)
         assert response.status_code == 400, query
         assert "parameter" in response.get_json()["error"]["message"]
+
+
+def test_get_and_head_carry_the_sha1_etag_of_the_person(client):
+    query = {"agent": json.dumps({"mbox": "mailto:ann@example.com"})}
+    response = client.get("/xapi/agents", query_string=query, headers=HEADERS)
+    assert response.headers["ETag"] == f'"{hashlib.sha1(response.data).hexdigest()}"'
+    head = client.head("/xapi/agents", query_string=query, headers=HEADERS)
+    assert head.data == b"" and head.headers["ETag"] == response.headers["ETag"]
+
+
+@pytest.mark.parametrize("agent, message", [
+    ({"mbox": "mailto:x@example.com", "foo": 1}, "parameter 'agent': foo: is not an allowed property here"),
+    ({"mbox": "mailto:x@example.com", "name": 5}, "parameter 'agent': name: must be a string"),
+    ({"account": {"name": "x"}}, "parameter 'agent': account.homePage: is required"),
+])
+def test_agent_errors_name_the_path_inside_the_json(client, agent, message):
+    for path in ("/xapi/agents", "/xapi/statements", "/xapi/agents/profile"):
+        response = client.get(path, query_string={"agent": json.dumps(agent)}, headers=HEADERS)
+        assert response.status_code == 400 and response.get_json()["error"]["message"] == message, path

@@ -203,6 +203,31 @@ def test_id_list_with_since_and_last_modified(client, resource, app):
     assert earlier.get_json() == ["a", "b"]
 
 
+def test_id_lists_carry_the_sha1_etag_of_their_body_on_get_and_head(client, resource):
+    path, query = resource
+    id_param = "stateId" if "stateId" in query else "profileId"
+    listing = {k: v for k, v in query.items() if k != id_param}
+    empty = client.get(path, query_string=listing, headers=headers())
+    assert empty.headers["ETag"] == f'"{hashlib.sha1(empty.data).hexdigest()}"'
+    assert create(client, resource, b"{}").status_code == 204
+    response = client.get(path, query_string=listing, headers=headers())
+    assert response.get_json() == [query[id_param]]
+    assert response.headers["ETag"] == f'"{hashlib.sha1(response.data).hexdigest()}"' != empty.headers["ETag"]
+    head = client.head(path, query_string=listing, headers=headers())
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == response.headers["ETag"]
+
+
+def test_since_is_refused_on_a_single_document_get_and_head(client, resource):
+    path, query = resource
+    assert create(client, resource, b"{}").status_code == 204
+    for method in (client.get, client.head):
+        response = method(path, query_string={**query, "since": "2000-01-01T00:00:00Z"}, headers=headers())
+        assert response.status_code == 400, method
+    message = client.get(path, query_string={**query, "since": "2000-01-01T00:00:00Z"},
+                         headers=headers()).get_json()["error"]["message"]
+    assert message.startswith("parameter 'since': is not a parameter of this resource when ")
+
+
 def test_documents_of_different_owners_are_separate(client):
     path, query = RESOURCES["agent_profile"]
     other = {**query, "agent": json.dumps({"mbox": "mailto:bob@example.com"})}

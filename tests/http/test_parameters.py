@@ -43,6 +43,26 @@ def test_integer_parameters_in_ascii_digits_still_work(client, xapi_headers):
     assert len(client.get("/xapi/statements?limit=0", headers=xapi_headers).get_json()["statements"]) == 2
 
 
+@pytest.mark.parametrize("true, false", [("true", "false"), ("True", "False"), ("TRUE", "fAlSe")])
+def test_boolean_parameters_are_true_or_false_in_any_case(client, xapi_headers, true, false):
+    lesson = {"actor": {"mbox": "mailto:ann@example.com"}, "verb": {"id": "http://example.com/v"},
+              "object": {"id": "http://example.com/lesson"},
+              "context": {"contextActivities": {"parent": [{"id": "http://example.com/course"}]}}}
+    assert client.post("/xapi/statements", json=lesson, headers=xapi_headers).status_code == 200
+    course = {"activity": "http://example.com/course"}
+    related = client.get("/xapi/statements", query_string={**course, "related_activities": true}, headers=xapi_headers)
+    assert related.status_code == 200 and len(related.get_json()["statements"]) == 1
+    direct = client.get("/xapi/statements", query_string={**course, "related_activities": false}, headers=xapi_headers)
+    assert direct.status_code == 200 and direct.get_json()["statements"] == []
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "", "truee", "t"])
+def test_other_boolean_values_are_refused_naming_the_rule(client, xapi_headers, value):
+    response = client.get("/xapi/statements", query_string={"ascending": value}, headers=xapi_headers)
+    assert response.status_code == 400
+    assert error_message(response) == "parameter 'ascending': must be true or false (in any case)"
+
+
 @pytest.mark.parametrize("method, path", [
     ("GET", "/xapi/about"), ("GET", "/admin/credentials"), ("GET", "/admin/credentials/test-admin"),
     ("GET", "/admin/forwarding"), ("DELETE", f"/admin/agents?agent={AGENT}"),

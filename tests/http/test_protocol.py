@@ -5,6 +5,8 @@ import json
 import uuid
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.conftest import basic_auth
 
 STATEMENT = {"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
@@ -102,3 +104,37 @@ def test_alternate_request_syntax_rejects_extra_query_parameters(client):
     response = client.post("/xapi/statements?method=GET&verb=x", data="",
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400
+
+
+def allowed(response) -> set[str]:
+    return {method.strip() for method in response.headers["Allow"].split(",")}
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE", "TRACE"])
+def test_a_method_the_statement_resource_does_not_answer_is_a_405_with_allow_and_consistent_through(client, method):
+    response = client.open("/xapi/statements", method=method, headers={"Authorization": basic_auth(),
+                                                                       "X-Experience-API-Version": "1.0.3"})
+    assert response.status_code == 405
+    assert allowed(response) == {"GET", "HEAD", "OPTIONS", "POST", "PUT"}
+    assert "X-Experience-API-Consistent-Through" in response.headers  # Communication 2.1.3: on all responses
+    assert response.get_json()["error"]["message"] == "method not allowed here; this URL answers GET, HEAD, OPTIONS, POST, PUT"
+
+
+def test_other_resources_name_their_methods_in_allow(client):
+    response = client.patch("/xapi/activities", headers={"X-Experience-API-Version": "1.0.3"})
+    assert response.status_code == 405 and allowed(response) == {"GET", "HEAD", "OPTIONS"}
+    assert "X-Experience-API-Consistent-Through" not in response.headers
+
+
+def test_adapters_answer_a_405_in_their_own_format_with_allow(make_app):
+    client = make_app(plugins="simple_events,h5p,caliper").test_client()
+    events = client.patch("/events", headers={"Authorization": basic_auth()})
+    assert events.status_code == 405 and allowed(events) == {"OPTIONS", "POST"}
+    assert set(events.get_json()) == {"error", "request_id", "validation_errors"}
+    assert events.get_json()["request_id"] == events.headers["X-Request-ID"]
+    h5p = client.delete("/api/xapi/progress")
+    assert h5p.status_code == 405 and allowed(h5p) == {"GET", "HEAD", "OPTIONS"}
+    assert h5p.get_json()["success"] is False
+    caliper = client.put("/caliper/v1p2")
+    assert caliper.status_code == 405 and allowed(caliper) == {"OPTIONS", "POST"}
+    assert caliper.get_json()["status"] == "error"

@@ -146,3 +146,15 @@ def test_unknown_parameter_on_post_is_400(client, xapi_headers):
 def test_unsupported_content_type_is_400(client, xapi_headers):
     response = client.post("/xapi/statements", data="actor=x", headers={**xapi_headers, "Content-Type": "text/plain"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("score", [{"raw": 0, "min": 0, "max": 0}, {"min": 5, "max": 4}])
+def test_a_score_whose_min_is_not_below_max_is_refused(app, client, xapi_headers, score):
+    response = client.post("/xapi/statements", json=statement(result={"score": score}), headers=xapi_headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        "statement[0].result.score.min: must be less than max (xAPI Data 2.4.5.1; equal min and max are refused too)")
+    assert stored_count(app) == 0
+    fine = client.post("/xapi/statements", json=statement(result={"score": {"raw": 0, "min": 0, "max": 1}}),
+                       headers=xapi_headers)
+    assert fine.status_code == 200

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from tincan import Activity, Agent, RemoteLRS, Statement, StatementRef, Verb
+from tincan import Activity, Agent, Context, ContextActivities, RemoteLRS, Statement, StatementRef, Verb
 
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
 
@@ -58,3 +58,17 @@ def test_put_with_client_id_is_idempotent(live_server):
     assert lrs.save_statement(statement).success
     assert lrs.save_statement(statement).success
     assert lrs.retrieve_statement(statement.id).content.id == statement.id
+
+
+def test_boolean_parameters_as_tincanpython_sends_them(live_server):
+    """TinCanPython writes booleans with str(): `True`, which ADL's reference LRS takes too."""
+    lrs = remote(live_server)
+    course = Activity(id="http://example.com/course")
+    lesson = Statement(actor=ADA, verb=COMPLETED, object=Activity(id="http://example.com/lesson"))
+    lesson.context = Context(context_activities=ContextActivities(parent=[course]))
+    assert lrs.save_statement(lesson).success
+    related = lrs.query_statements({"activity": course, "related_activities": True, "ascending": False})
+    assert related.success, related.data
+    assert [s.object.id for s in related.content.statements] == ["http://example.com/lesson"]
+    direct = lrs.query_statements({"activity": course, "related_activities": False})
+    assert direct.success and direct.content.statements == []

@@ -68,7 +68,6 @@ VALID = {
         "correctResponsesPattern": []}),
     "definition extensions and moreInfo": at(statement(), "object.definition", {
         "moreInfo": "https://example.com/info", "extensions": {"urn:x:y": 1}}),
-    "score min equals max": statement(result={"score": {"min": 1, "max": 1, "raw": 1}}),
     "score scaled bounds": statement(result={"score": {"scaled": -1.0}}),
     "week duration": statement(result={"duration": "P4W"}),
     "duration with years": statement(result={"duration": "P3Y1M29DT4H35M59.14S"}),
@@ -178,6 +177,7 @@ INVALID = {
     "score raw above max": ("statement.result.score.raw", statement(result={"score": {"raw": 11, "max": 10}})),
     "score raw below min": ("statement.result.score.raw", statement(result={"score": {"raw": -1, "min": 0}})),
     "score min above max": ("statement.result.score.min", statement(result={"score": {"min": 5, "max": 4}})),
+    "score min equals max": ("statement.result.score.min", statement(result={"score": {"min": 1, "max": 1, "raw": 1}})),
     "score string number": ("statement.result.score.raw", statement(result={"score": {"raw": "5"}})),
     "score boolean number": ("statement.result.score.raw", statement(result={"score": {"raw": True}})),
     "score unknown property": ("statement.result.score.percent", statement(result={"score": {"percent": 5}})),
