@@ -12,6 +12,7 @@ import pluggy
 from pymongo.collection import Collection
 
 from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES, Credential, VerifiedPairs
+from lrs.erasure import finish_interrupted
 from lrs.plugins import call_isolated, declared_settings, plugin_manager
 from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, SettingError, Settings
 from lrs.statements import StatementService, utc_now
@@ -79,6 +80,7 @@ class LRS:
         self.statement_store.recover(utc_now())
         self.attachments.ensure_indexes()
         self.attachments.recover(utc_now())
+        finish_interrupted(self, everyone=self.statement_store.exclusive)
         self.documents.ensure_indexes()
         self.documents.recover(utc_now())
         pair = admin_pair(self.settings)

@@ -7,6 +7,14 @@ State and Agent Profile documents, their Person record and what plugins keep abo
 (`lrs_erase_agent`). Each run leaves an audit record that says who, when and how many, never
 whom. Copies already forwarded to other LRSs cannot be erased from here: the report names the
 targets that may hold them, so the operator can ask those LRSs.
+
+Attachment contents go last, once the statements using them are gone, so a crash in between
+must not leave them behind for good: before deleting any statement a run writes down the
+contents it will then look at (`attachment_erasures`, with its writer id) and forgets them only
+once they are done. A run interrupted by a crash is finished at the next start-up
+(`finish_interrupted`) or, on MongoDB, by the next erasure or retention pass of any process once
+the writer is dead. A content that an upload holds at that moment (`AttachmentStore`) may be
+about to be used by a new statement: it is left in the record for a later pass to look at again.
 """
 from __future__ import annotations
 
@@ -14,6 +22,8 @@ import datetime as dt
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any, Iterable
+
+from bson import ObjectId
 
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.state import TargetStates
@@ -26,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 AUDIT_COLLECTION = "audit"
+INTENTS_COLLECTION = "attachment_erasures"
 CHUNK = 1000
 
 
@@ -67,7 +78,18 @@ def erase_older_than(lrs: "LRS", days: float, by: str, now: dt.datetime | None =
     return _audited(lrs, "retention", by, report)
 
 
+def finish_interrupted(lrs: "LRS", everyone: bool = False) -> int:
+    """Erase the unused contents of runs that did not finish: those whose writer is dead (all,
+    with `everyone`: at the embedded store's start-up), and those left for a later pass.
+    Returns how many contents were erased."""
+    intents = list(lrs.db[INTENTS_COLLECTION].find())
+    writers = [intent["writer"] for intent in intents if intent.get("writer")]
+    alive = set() if everyone else lrs.statement_store.writers.alive(writers)
+    return sum(_erase_contents(lrs, intent) for intent in intents if intent.get("writer") not in alive)
+
+
 def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
+    erased = finish_interrupted(lrs)
     collection = lrs.statement_store.collection
     found = {doc["_id"]: doc for doc in collection.find(query, {"seq": 1, "attachments": 1})}
     frontier = list(found)
@@ -77,24 +99,61 @@ def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
         found.update((doc["_id"], doc) for doc in referring)
         frontier = [doc["_id"] for doc in referring]
     ids = list(found)
-    for part in _chunks(ids):
-        collection.delete_many({"_id": {"$in": part}})
-        lrs.statement_store.waiting_refs.update_many({}, {"$pull": {"referrers": {"id": {"$in": part}}}})
-        lrs.plugins.hook.lrs_statements_erased(statement_ids=part, lrs=lrs)
-    lrs.statement_store.waiting_refs.delete_many({"referrers": {"$size": 0}})
+    intent = _intend(lrs, {sha2 for doc in found.values() for sha2 in doc.get("attachments") or ()})
+    try:
+        _delete_statements(lrs, ids)
+    finally:  # the contents of the statements that went, even if not all of them did
+        erased += _erase_contents(lrs, intent)
     seqs = [doc["seq"] for doc in found.values() if "seq" in doc]
     return {"statements": len(ids),
-            "attachments": _erase_unused_attachments(lrs, {sha for doc in found.values()
-                                                          for sha in doc.get("attachments") or ()}),
+            "attachments": erased,
             "dead_letters": _erase_dead_letters(lrs, ids),
             "forwarded_to": _targets_that_may_hold(lrs, min(seqs)) if seqs else []}
 
 
-def _erase_unused_attachments(lrs: "LRS", sha2s: set[str]) -> int:
-    if not sha2s:
+def _delete_statements(lrs: "LRS", ids: list[str]) -> None:
+    for part in _chunks(ids):
+        lrs.statement_store.collection.delete_many({"_id": {"$in": part}})
+        lrs.statement_store.waiting_refs.update_many({}, {"$pull": {"referrers": {"id": {"$in": part}}}})
+        lrs.plugins.hook.lrs_statements_erased(statement_ids=part, lrs=lrs)
+    lrs.statement_store.waiting_refs.delete_many({"referrers": {"$size": 0}})
+
+
+def _intend(lrs: "LRS", sha2s: set[str]) -> dict[str, Any]:
+    """Write down the contents this run will erase if no statement uses them (and their files'
+    ids, for chunks a crash might leave): the record that lets a crashed run be finished."""
+    files = lrs.attachments.stored(sha2s)
+    intent = {"_id": ObjectId(), "writer": lrs.statement_store.writers.me(), "sha2s": sorted(files),
+              "files": [content.file_id for content in files.values()]}
+    if files:
+        lrs.db[INTENTS_COLLECTION].insert_one(intent)
+    return intent
+
+
+def _erase_contents(lrs: "LRS", intent: dict[str, Any]) -> int:
+    """Erase the recorded contents no statement uses and no live upload holds, then forget the
+    record, or keep in it for a later pass only those an upload held. Returns how many went."""
+    if not intent["sha2s"]:
         return 0
-    used = set(lrs.statement_store.collection.distinct("attachments", {"attachments": {"$in": sorted(sha2s)}}))
-    return sum(lrs.attachments.delete(sha2) for sha2 in sorted(sha2s - used))
+    unheld, held = lrs.attachments.claims(intent["sha2s"], utc_now())
+    used = _used(lrs, unheld)  # after `claims`: an upload holding them since makes `delete` miss
+    erased = sum(lrs.attachments.delete(sha2, holds) for sha2, holds in sorted(unheld.items()) if sha2 not in used)
+    lrs.attachments.drop_orphan_chunks(intent["files"])
+    if held:
+        lrs.db[INTENTS_COLLECTION].update_one({"_id": intent["_id"]}, {"$set": {
+            "sha2s": sorted(held), "files": [], "writer": None}})
+    else:
+        lrs.db[INTENTS_COLLECTION].delete_one({"_id": intent["_id"]})
+    return erased
+
+
+def _used(lrs: "LRS", sha2s: Iterable[str]) -> set[str]:
+    """Those of these (lower-case) sha2s that a statement uses, whichever case it wrote them in."""
+    wanted = sorted({variant for sha2 in sha2s for variant in (sha2, sha2.upper())})
+    if not wanted:
+        return set()
+    found = lrs.statement_store.collection.distinct("attachments", {"attachments": {"$in": wanted}})
+    return {sha2.lower() for sha2 in found}
 
 
 def _erase_dead_letters(lrs: "LRS", ids: list[str]) -> int:

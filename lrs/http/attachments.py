@@ -6,6 +6,8 @@ part alone, so the statements are validated before any content is read; each con
 then streamed into the attachment store while it is hashed, checked against the declared sha2s,
 and kept once per sha2. Signatures are verified last, from the stored content. A content saved
 for a request that then fails is harmless: it is only ever served for statements that name it.
+Each content is held for the request until its response (`AttachmentStore.save`), so that an
+erasure running meanwhile cannot remove a content the request's statements are about to use.
 
 GET with attachments=true answers multipart/mixed too: the statements' JSON, then one part per
 distinct stored content the statements name, streamed from the store.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from flask import Response, request
+from bson import ObjectId
+from flask import Response, after_this_request, request
 
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
@@ -69,16 +72,29 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
     if needed > limit:
         raise PayloadTooLarge(f"the statements need {needed} attachment contents; a request may carry at most "
                               f"{limit} (LRS_MAX_ATTACHMENT_PARTS): send smaller batches")
-    known = set(lrs.attachments.stored(declared))  # one lookup for the request, not one per part
+    holder = _holder(lrs, declared)
     received = set()
     for number, part in enumerate(parts, start=2):
         if number - 1 > limit:
             raise PayloadTooLarge(f"multipart body: more than {limit} attachment parts (LRS_MAX_ATTACHMENT_PARTS)")
-        received.add(_save_part(lrs, part, number, declared, known))
+        received.add(_save_part(lrs, part, number, declared, holder))
     return payload, received
 
 
-def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], known: set[str]) -> str:
+def _holder(lrs: LRS, declared: dict[str, dict]) -> ObjectId:
+    """The id this request holds its contents under, released once its statements are stored
+    (or it failed): after the view, whatever it answered."""
+    holder = ObjectId()
+
+    @after_this_request
+    def release(response: Response) -> Response:
+        lrs.attachments.release(declared, holder)
+        return response
+
+    return holder
+
+
+def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], holder: ObjectId) -> str:
     """Store one content part; returns its sha2. Every check but the hash itself comes first."""
     where = f"multipart part {number}"
     sha2 = part.headers.get(HASH_HEADER, "").lower()
@@ -95,7 +111,7 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], kno
     # (multipart._parse_headers), and a contentType by the statement's validation.
     content_type = part.headers.get("content-type") or attachment.get("contentType", "")
     try:
-        length = lrs.attachments.save(sha2, part.chunks(), content_type, known=sha2 in known)
+        length = lrs.attachments.save(sha2, part.chunks(), content_type, holder)
     except ContentMismatch as error:
         raise BadRequest(f"{where}: {error}") from None
     header_length = part.headers.get("content-length")

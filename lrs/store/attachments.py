@@ -11,6 +11,17 @@ reader never sees half a file. `filename` is the sha2 and carries a unique index
 upload the same content at once, the second files insert fails and that upload removes its own
 chunks. A crash between the chunks and the files document leaves chunks no file points to;
 `recover()` removes them at the next start.
+
+Erasure removes contents no statement uses, while uploads may be about to use them: a client
+may send content that is already stored (it is then only hashed, not written) for a statement
+that is inserted only after the whole request has been read. So every upload *holds* what it
+saves until its statements are stored: its request's `holder` id is added to the files
+document's `metadata.holders`, and `metadata.holds` counts every hold ever taken. Erasure
+(`claims`, then `delete`) skips a content held by a live request, checks that no statement uses
+it, and deletes it only if `holds` has not changed since it looked: an upload that held it in
+between makes the delete miss, and one that comes after finds it gone and writes it again. All
+are single-document atomic updates, so this holds on MongoDB with many processes. A holder
+older than STALE_UPLOAD is presumed dead (its process crashed before releasing it).
 """
 from __future__ import annotations
 
@@ -27,6 +38,7 @@ from pymongo.errors import DuplicateKeyError
 CHUNK_SIZE = 255 * 1024
 READ_WINDOW = 8  # chunks fetched per query when reading: about 2 MiB in memory at a time
 STALE_UPLOAD = dt.timedelta(hours=1)
+HOLDERS, HOLDS = "metadata.holders", "metadata.holds"  # uploads in flight (see the module docstring)
 # xAPI's sha2 is any SHA-2 digest in hex; its length tells which one (Data 2.4.11).
 HASHES = {56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
 
@@ -84,21 +96,18 @@ class AttachmentStore:
         if ids:
             self.chunks.delete_many({"files_id": {"$in": ids}})
 
-    def save(self, sha2: str, content: Iterable[bytes], content_type: str, known: bool | None = None) -> int:
-        """Store `content` under `sha2` unless it is stored already; returns its length.
+    def save(self, sha2: str, content: Iterable[bytes], content_type: str, holder: ObjectId) -> int:
+        """Store `content` under `sha2` unless it is stored already, held for `holder` (see the
+        module docstring; `release` it once the statements using it are stored); returns its length.
 
         The content is hashed as it streams by; if it does not match `sha2`, nothing is kept and
-        ContentMismatch is raised. Known content is only hashed, never written twice. `known`
-        says whether the caller has already looked it up (with `stored`, once for a request's
-        contents); None looks it up here.
+        ContentMismatch is raised. Known content is only hashed, never written twice.
         """
         name = hash_name(sha2)
         if name is None:
             raise ContentMismatch(f"{sha2!r} is not a SHA-2 hex digest")
         sha2 = sha2.lower()
-        if known is None:
-            known = self.files.find_one({"filename": sha2}, {"_id": 1}) is not None
-        if known:
+        if self._hold(sha2, holder):
             digest, length = _hash(name, content)
             _check(sha2, digest)
             return length
@@ -106,15 +115,34 @@ class AttachmentStore:
         try:
             digest, length = _hash(name, self._write_chunks(file_id, content))
             _check(sha2, digest)
-            self.files.insert_one({"_id": file_id, "filename": sha2, "length": length, "chunkSize": CHUNK_SIZE,
-                                   "uploadDate": dt.datetime.now(dt.timezone.utc),
-                                   "metadata": {"contentType": content_type}})
-        except DuplicateKeyError:
-            self.chunks.delete_many({"files_id": file_id})  # a concurrent upload stored it first
+            self._insert_file(file_id, sha2, length, content_type, holder)
         except BaseException:
             self.chunks.delete_many({"files_id": file_id})
             raise
         return length
+
+    def release(self, sha2s: Iterable[str], holder: ObjectId) -> None:
+        """`holder`'s request is done: its statements are stored (or it failed)."""
+        self.files.update_many({"filename": {"$in": sorted({s.lower() for s in sha2s})}},
+                               {"$pull": {HOLDERS: holder}})
+
+    def _hold(self, sha2: str, holder: ObjectId) -> bool:
+        """Hold the stored content for `holder`; False if it is not stored."""
+        held = self.files.update_one({"filename": sha2}, {"$addToSet": {HOLDERS: holder}, "$inc": {HOLDS: 1}})
+        return held.matched_count == 1
+
+    def _insert_file(self, file_id: ObjectId, sha2: str, length: int, content_type: str, holder: ObjectId) -> None:
+        """The files document that makes the written chunks a content, held for `holder`."""
+        document = {"_id": file_id, "filename": sha2, "length": length, "chunkSize": CHUNK_SIZE,
+                    "uploadDate": dt.datetime.now(dt.timezone.utc),
+                    "metadata": {"contentType": content_type, "holders": [holder], "holds": 1}}
+        try:
+            self.files.insert_one(document)
+        except DuplicateKeyError:  # a concurrent upload stored it first: hold theirs, drop ours
+            if self._hold(sha2, holder):
+                self.chunks.delete_many({"files_id": file_id})
+            else:  # ... and erasure removed it since: ours is the content again
+                self.files.insert_one(document)
 
     def _write_chunks(self, file_id: ObjectId, content: Iterable[bytes]) -> Iterator[bytes]:
         """Pass `content` through while writing it as fixed-size chunks."""
@@ -130,13 +158,30 @@ class AttachmentStore:
         if pending:
             self.chunks.insert_one({"files_id": file_id, "n": n, "data": Binary(bytes(pending))})
 
-    def delete(self, sha2: str) -> bool:
-        """Remove a content (erasure, once no statement uses it); False if it was not stored."""
-        removed = self.files.find_one_and_delete({"filename": sha2.lower()}, projection={"_id": 1})
+    def claims(self, sha2s: Iterable[str], now: dt.datetime) -> tuple[dict[str, int | None], set[str]]:
+        """Of these stored contents, those no live upload holds, with their `holds` count (erasure
+        checks that no statement uses them, then `delete`s them with that count), and the others."""
+        live = ObjectId.from_datetime(now - STALE_UPLOAD)
+        found = self.files.find({"filename": {"$in": sorted({s.lower() for s in sha2s})}},
+                                {"filename": 1, HOLDERS: 1, HOLDS: 1})
+        metadata = {doc["filename"]: doc.get("metadata") or {} for doc in found}
+        held = {sha2 for sha2, meta in metadata.items() if any(holder >= live for holder in meta.get("holders", ()))}
+        return {sha2: meta.get("holds") for sha2, meta in metadata.items() if sha2 not in held}, held
+
+    def delete(self, sha2: str, holds: int | None) -> bool:
+        """Remove a content (erasure, once no statement uses it) unless an upload held it since
+        `claims` counted `holds`; False if it was not removed."""
+        removed = self.files.find_one_and_delete({"filename": sha2.lower(), HOLDS: holds}, projection={"_id": 1})
         if removed is None:
             return False
         self.chunks.delete_many({"files_id": removed["_id"]})
         return True
+
+    def drop_orphan_chunks(self, file_ids: list[ObjectId]) -> None:
+        """Remove the chunks of these files whose files document is gone (a crash in `delete`)."""
+        if file_ids:
+            present = {doc["_id"] for doc in self.files.find({"_id": {"$in": file_ids}}, {"_id": 1})}
+            self.chunks.delete_many({"files_id": {"$in": [i for i in file_ids if i not in present]}})
 
     def open(self, sha2: str) -> StoredContent | None:
         """The stored content with this sha2, or None. Forwarding and export read attachments here."""

@@ -24,29 +24,29 @@ def pieces(data: bytes, size: int = 100_000):
 @pytest.mark.parametrize("algorithm", ["sha256", "sha384", "sha512", "sha224"])
 def test_content_is_stored_in_gridfs_chunks_and_read_back(store, algorithm):
     sha2 = hashlib.new(algorithm, CONTENT).hexdigest()
-    assert store.save(sha2.upper(), pieces(CONTENT), "image/png") == len(CONTENT)
+    assert store.save(sha2.upper(), pieces(CONTENT), "image/png", ObjectId()) == len(CONTENT)
     stored = store.open(sha2)
     assert (stored.sha2, stored.length, stored.content_type) == (sha2, len(CONTENT), "image/png")
     assert b"".join(stored.chunks()) == CONTENT
     file = store.files.find_one({"filename": sha2})
-    assert file["chunkSize"] == CHUNK_SIZE and file["metadata"] == {"contentType": "image/png"}
+    assert file["chunkSize"] == CHUNK_SIZE and file["metadata"]["contentType"] == "image/png"
     assert store.chunks.count_documents({"files_id": file["_id"]}) == 3
 
 
 def test_known_content_is_hashed_but_not_written_again(store):
     sha2 = hashlib.sha256(CONTENT).hexdigest()
-    store.save(sha2, pieces(CONTENT), "image/png")
-    assert store.save(sha2, pieces(CONTENT), "image/png") == len(CONTENT)
+    store.save(sha2, pieces(CONTENT), "image/png", ObjectId())
+    assert store.save(sha2, pieces(CONTENT), "image/png", ObjectId()) == len(CONTENT)
     assert store.files.count_documents({}) == 1 and store.chunks.count_documents({}) == 3
     with pytest.raises(ContentMismatch):
-        store.save(sha2, [b"something else"], "image/png")
+        store.save(sha2, [b"something else"], "image/png", ObjectId())
 
 
 def test_content_that_does_not_match_its_sha2_leaves_nothing(store):
     with pytest.raises(ContentMismatch, match="has sha2"):
-        store.save(hashlib.sha256(b"expected").hexdigest(), pieces(CONTENT), "text/plain")
+        store.save(hashlib.sha256(b"expected").hexdigest(), pieces(CONTENT), "text/plain", ObjectId())
     with pytest.raises(ContentMismatch, match="not a SHA-2"):
-        store.save("abc", [b"x"], "text/plain")
+        store.save("abc", [b"x"], "text/plain", ObjectId())
     assert store.files.count_documents({}) == 0 and store.chunks.count_documents({}) == 0
 
 
@@ -55,10 +55,10 @@ def test_two_uploads_of_the_same_content_at_once_keep_one_copy(store):
 
     def slow_upload():
         yield CONTENT[:1000]
-        store.save(sha2, [CONTENT], "image/png")  # another client finishes first
+        store.save(sha2, [CONTENT], "image/png", ObjectId())  # another client finishes first
         yield CONTENT[1000:]
 
-    assert store.save(sha2, slow_upload(), "image/png") == len(CONTENT)
+    assert store.save(sha2, slow_upload(), "image/png", ObjectId()) == len(CONTENT)
     assert store.files.count_documents({}) == 1 and store.chunks.count_documents({}) == 3
     assert b"".join(store.open(sha2).chunks()) == CONTENT
 
@@ -66,7 +66,7 @@ def test_two_uploads_of_the_same_content_at_once_keep_one_copy(store):
 def test_recover_removes_chunks_a_crashed_upload_left_and_nothing_else(store):
     now = dt.datetime.now(dt.timezone.utc)
     kept = hashlib.sha256(CONTENT).hexdigest()
-    store.save(kept, [CONTENT], "image/png")
+    store.save(kept, [CONTENT], "image/png", ObjectId())
     crashed, in_progress = ObjectId.from_datetime(now - dt.timedelta(hours=2)), ObjectId()
     for files_id in (crashed, in_progress):
         store.chunks.insert_many([{"files_id": files_id, "n": n, "data": Binary(b"x")} for n in range(2)])
