@@ -5,7 +5,6 @@ here, so an adapter's statements are exactly as trustworthy as a client's.
 """
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import Callable, Literal
@@ -18,15 +17,10 @@ from lrs.xapi.agents import ifi_key
 from lrs.xapi.equality import same_statement
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.prepare import prepare_statement
+from lrs.xapi.timestamps import utc_now
 from lrs.xapi.validation import VOIDED, validate_statement
 
 MAX_RACE_ATTEMPTS = 40  # about 6 s of waiting for concurrent writers of the same ids
-
-
-def utc_now() -> dt.datetime:
-    """Now, at the millisecond precision MongoDB keeps, so stored values compare as returned."""
-    now = dt.datetime.now(dt.timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass(frozen=True)
@@ -98,8 +92,7 @@ class StatementService:
         errors = self.check(statements, version)
         if errors:
             raise ItemErrors(errors)
-        stored = utc_now()
-        prepared = [prepare_statement(s, authority=authority, stored=stored, version=version) for s in statements]
+        prepared = [prepare_statement(s, authority=authority, version=version) for s in statements]
         ids = [statement["id"] for statement in prepared]
         if len(set(ids)) != len(ids):
             raise BadRequest("statement ids must be unique within a batch")
@@ -114,7 +107,7 @@ class StatementService:
                 continue
             new = self._without_known(prepared, known, authority, rights.sees_others)
             try:
-                self.store_backend.insert_batch(new, stored, source, contents)
+                self.store_backend.insert_batch(new, source, contents)  # sets their stored times
             except DuplicateStatements:
                 continue  # a concurrent writer got there first: compare again
             except UnstorableStatement as error:

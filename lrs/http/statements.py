@@ -61,10 +61,18 @@ class GetParams(params.StrictSchema):
     more = fields.String()
 
 
+@blueprint.before_request
+def read_consistent_through() -> None:
+    """Read before the request's query: read after it, a batch stored meanwhile would be
+    claimed as available and yet be missing from the answer (see StatementStore.consistent_through)."""
+    g.consistent_through = current_lrs().statement_store.consistent_through(utc_now())
+
+
 @blueprint.after_request
 def consistent_through(response: Response) -> Response:
-    now = utc_now()
-    response.headers[CONSISTENT_THROUGH] = format_timestamp(current_lrs().statement_store.consistent_through(now))
+    if "consistent_through" not in g:  # an earlier before_request answered: there was no query
+        read_consistent_through()
+    response.headers[CONSISTENT_THROUGH] = format_timestamp(g.consistent_through)
     return response
 
 

@@ -25,7 +25,8 @@ def derived_fields(statement: dict) -> dict[str, Any]:
         object_id=obj.get("id") if "id" in obj else ifi_key(obj),
         ref=obj["id"] if obj.get("objectType") == "StatementRef" else None,
         authority=ifi_key(statement["authority"]) if "authority" in statement else None,
-        timestamp=parse_timestamp(statement["timestamp"], "2.0.0"),
+        # None until stored when it defaults to the stored time (see lrs.xapi.prepare.stored_times)
+        timestamp=parse_timestamp(statement["timestamp"], "2.0.0") if "timestamp" in statement else None,
         result=_result_fields(statement.get("result")),
         context=_context_fields(statement.get("context")),
         attachments=sorted({a["sha2"] for a in statement.get("attachments", ()) if "sha2" in a}),

@@ -15,6 +15,8 @@ A StatementRef may name a statement that arrives later. Such references wait in
 up only the few references waiting for it instead of searching every statement.
 
 `seq` is a monotonic sort key handed out by an atomic counter; `more` cursors continue from it.
+The same update gives the batch its stored time, never below the previous batch's, so pages in
+`seq` order are in stored order; it is read after the announcement (see `consistent_through`).
 
 The embedded store needs none of the marker protocol: it can hold its one lock over a whole batch
 (`EmbeddedDatabase.exclusively`), so readers see all of it or nothing, and its disk commit at the
@@ -39,10 +41,12 @@ from pymongo.errors import BulkWriteError
 from lrs.store.derived import derived_fields
 from lrs.store.embedded import EmbeddedDatabase
 from lrs.store.writers import Writers
+from lrs.xapi.prepare import stored_times
+from lrs.xapi.timestamps import utc_now
 from lrs.xapi.validation import VOIDED
 
 STALE_PENDING = dt.timedelta(minutes=5)  # batches announced without a writer (older versions)
-# MongoDB's document limit, less room for what is added later (`via`, `seq`, `pending`).
+# MongoDB's document limit, less room for what is added later (`via`, `seq`, `pending`, stored time).
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 256 * 1024
 FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_activities", "registration")
 # Statements no batch is still writing (voided ones included), and those a reader may see.
@@ -169,13 +173,15 @@ class StatementStore:
                                                   {"$set": {"discarded": True}}) is not None:
                 self._discard(batch["_id"], batch["ids"])
 
-    def allocate_seq(self, count: int) -> int:
-        """Reserve `count` consecutive sequence numbers; returns the first."""
+    def allocate_seq(self, count: int, now: dt.datetime) -> tuple[int, dt.datetime]:
+        """Reserve `count` consecutive sequence numbers; returns the first, and the stored time of
+        their batch: `now`, or the last batch's if the clock is behind it (one atomic update, so
+        stored times never fall as `seq` rises, whoever writes)."""
         counter = self.counters.find_one_and_update(
-            {"_id": "statements"}, {"$inc": {"seq": count}},
+            {"_id": "statements"}, {"$inc": {"seq": count}, "$max": {"stored": now}},
             upsert=True, return_document=pymongo.ReturnDocument.AFTER,
         )
-        return counter["seq"] - count + 1
+        return counter["seq"] - count + 1, _aware(counter["stored"])
 
     def stored_by(self, ids: Iterable[str], authority: str | None) -> set[str]:
         """Those of `ids` that are stored (visible) under this authority's identifier."""
@@ -184,28 +190,29 @@ class StatementStore:
         found = self.collection.find({"_id": {"$in": list(ids)}, "authority": authority, **SETTLED}, {"_id": 1})
         return {doc["_id"] for doc in found}
 
-    def insert_batch(self, statements: list[dict], stored: dt.datetime, source: str,
-                     contents: frozenset[str] = frozenset()) -> None:
+    def insert_batch(self, statements: list[dict], source: str, contents: frozenset[str] = frozenset()) -> None:
         """Store the batch whole, visible at once to readers; raises DuplicateStatements, leaving nothing behind.
 
-        `contents`: sha2s of the attachment contents received with the batch (see `_document`)."""
+        The statements (prepared, see lrs.xapi.prepare) get their stored time here, where the
+        batch is numbered (`_number`). `contents`: sha2s of the attachment contents received with
+        the batch (see `_document`)."""
         if not statements:
             return
-        documents = [self._document(statement, stored, source, contents) for statement in statements]
+        documents = [self._document(statement, source, contents) for statement in statements]
         _check_storable(documents)
         if self._exclusively is None:
-            self._insert_announced(documents, stored)
+            self._insert_announced(documents, statements)
             return
         with self._exclusively():
-            self._insert_exclusively(documents)
+            self._insert_exclusively(documents, statements)
 
-    def _insert_exclusively(self, documents: list[dict]) -> None:
+    def _insert_exclusively(self, documents: list[dict], statements: list[dict]) -> None:
         """The batch inserted visible while no other call can run (see the module docstring)."""
         ids = [doc["_id"] for doc in documents]
         taken = [doc["_id"] for doc in self.collection.find({"_id": {"$in": ids}}, {"_id": 1})]
         if taken:
             raise DuplicateStatements(taken)
-        self._number(documents)
+        self._number(documents, statements)
         try:
             self._attach_via(documents)  # may leave waits in statement_refs: withdrawn below on failure
             self.collection.insert_many(documents)
@@ -215,21 +222,24 @@ class StatementStore:
             self._withdraw_waits(ids)
             raise
 
-    def _number(self, documents: list[dict]) -> None:
-        first = self.allocate_seq(len(documents))
-        for offset, document in enumerate(documents):
+    def _number(self, documents: list[dict], statements: list[dict]) -> None:
+        """Give the batch its `seq` numbers and its stored time, read from the clock only now
+        (after the batch is announced, or under the lock): see `consistent_through`."""
+        first, stored = self.allocate_seq(len(documents), utc_now())
+        for offset, (document, statement) in enumerate(zip(documents, statements, strict=True)):
             document["seq"] = first + offset
+            _stamp(document, statement, stored)
 
-    def _insert_announced(self, documents: list[dict], stored: dt.datetime) -> None:
+    def _insert_announced(self, documents: list[dict], statements: list[dict]) -> None:
         """The batch announced, inserted pending, committed and revealed (see the module docstring)."""
-        self._number(documents)
         batch = uuid.uuid4().hex
-        for document in documents:
-            document["pending"] = batch
         ids = [doc["_id"] for doc in documents]
-        self._attach_via(documents)
-        self.batches.insert_one({"_id": batch, "stored": stored, "ids": ids, "writer": self.writers.me()})
+        self.batches.insert_one({"_id": batch, "stored": utc_now(), "ids": ids, "writer": self.writers.me()})
         try:
+            self._number(documents, statements)
+            for document in documents:
+                document["pending"] = batch
+            self._attach_via(documents)
             self.collection.insert_many(documents, ordered=False)
             if self.batches.update_one({"_id": batch, "discarded": {"$exists": False}},
                                        {"$set": {"committed": True}}).matched_count == 0:
@@ -270,16 +280,15 @@ class StatementStore:
             self.waiting_refs.delete_many({"referrers": {"$size": 0}})
 
     @staticmethod
-    def _document(statement: dict, stored: dt.datetime, source: str, contents: frozenset[str]) -> dict:
-        """The statement's document, but its `seq` and `pending` marker (set once it is known
-        storable). Its `attachments` (the contents GET attachments=true serves) are only those that
+    def _document(statement: dict, source: str, contents: frozenset[str]) -> dict:
+        """The statement's document, but its `seq`, stored time (`_stamp`) and `pending` marker
+        (set once it is known storable). Its `attachments` (the contents GET attachments=true serves) are only those that
         came with the statement: a sha2 merely declared is never served."""
         derived = derived_fields(statement)
         derived["attachments"] = [sha2 for sha2 in derived["attachments"] if sha2.lower() in contents]
         return {
             "_id": statement["id"],
-            "raw": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
-            "stored": stored,
+            "raw": _json_text(statement),
             "source": source,
             "voided": False,
             "via": [],
@@ -402,13 +411,21 @@ class StatementStore:
                 .sort("seq", order).limit(query.limit + 1))
 
     def consistent_through(self, now: dt.datetime) -> dt.datetime:
-        """Now, unless a batch is still being written: then just before its stored time."""
+        """The X-Experience-API-Consistent-Through of a query that starts after this call, `now`
+        being read before it: every statement stored before the answer is visible to that query.
+
+        A batch reads its stored time from the clock where it is numbered (`_number`). On the
+        embedded store that is under the lock it holds until the batch is visible whole, so a
+        batch stored before `now` is visible to any later call: the answer is `now`. On MongoDB a
+        batch is numbered after its announcement is written: one not announced yet here gets a
+        stored time after `now`, and one announced holds the answer back to just before its
+        announcement's time, which is no later than its stored time."""
         if self._exclusively is not None:
-            return now  # a batch is visible whole once its lock is released (see the module docstring)
+            return now
         pending = self.batches.find_one({}, {"stored": 1}, sort=[("stored", ASCENDING)])
         if pending is None:
             return now
-        return min(now, pending["stored"] - dt.timedelta(milliseconds=1))
+        return min(now, _aware(pending["stored"]) - dt.timedelta(milliseconds=1))
 
 
 def _check_storable(documents: list[dict]) -> None:
@@ -423,9 +440,24 @@ def _check_storable(documents: list[dict]) -> None:
                                              "in one MongoDB document")
 
 
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _stamp(document: dict, statement: dict, stored: dt.datetime) -> None:
+    """Give a document and its prepared statement the batch's stored time. The statement's text
+    gains the new properties at its end rather than being written again."""
+    times = stored_times(statement, stored)
+    statement.update(times)
+    document["raw"] = f'{document["raw"][:-1]},{_json_text(times)[1:]}'
+    document["stored"] = stored
+    if document["timestamp"] is None:
+        document["timestamp"] = stored
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
-    """Stores created without tz_aware hand back naive UTC datetimes."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    """In UTC: stores created without tz_aware hand back naive UTC datetimes, mongomock its own zone."""
+    return moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _filter_part(doc: dict) -> dict:

@@ -16,16 +16,24 @@ from lrs.xapi.timestamps import format_timestamp, parse_timestamp
 from lrs.xapi.versions import is_v2
 
 
-def prepare_statement(statement: dict, *, authority: dict, stored: dt.datetime, version: str) -> dict:
-    """The validated `statement` as it will be stored and returned with format=exact."""
-    stored_text = format_timestamp(stored)
+def prepare_statement(statement: dict, *, authority: dict, version: str) -> dict:
+    """The validated `statement` as it will be stored and returned with format=exact, but for the
+    times the LRS sets when it stores it (`stored_times`)."""
     prepared = _prepare_body(statement, version)
+    prepared.pop("stored", None)
     prepared["id"] = statement["id"].lower() if "id" in statement else str(uuid.uuid4())
-    prepared["stored"] = stored_text
     prepared["authority"] = authority
     prepared.setdefault("version", "2.0.0" if is_v2(version) else "1.0.0")
-    prepared.setdefault("timestamp", stored_text)
     return prepared
+
+
+def stored_times(prepared: dict, stored: dt.datetime) -> dict[str, str]:
+    """What a prepared statement gains once stored: `stored`, and `timestamp` when it has none.
+
+    Apart from prepare_statement because the store picks the time: it gives a batch its stored
+    time where it orders it, so that stored times rise in the order statements become visible."""
+    stored_text = format_timestamp(stored)
+    return {"stored": stored_text} if "timestamp" in prepared else {"stored": stored_text, "timestamp": stored_text}
 
 
 def _prepare_body(statement: dict, version: str) -> dict:

@@ -64,6 +64,12 @@ def _zone(zone: str | None) -> dt.timezone:
     return dt.timezone(-offset if zone[0] == "-" else offset)
 
 
+def utc_now() -> dt.datetime:
+    """Now, at the millisecond precision MongoDB keeps, so stored values compare as returned."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 @functools.lru_cache(maxsize=4096)
 def format_timestamp(moment: dt.datetime) -> str:
     """UTC with millisecond precision, e.g. "2026-11-23T08:20:04.123Z" (the precision MongoDB keeps),

@@ -148,12 +148,12 @@ def test_a_statement_written_late_below_the_checkpoint_is_not_skipped(shared_sto
     allocated, release = threading.Event(), threading.Event()
     original = type(backend).allocate_seq
 
-    def slow_first_allocation(self, count):
-        first = original(self, count)
+    def slow_first_allocation(self, count, now):
+        allocation = original(self, count, now)
         if not allocated.is_set():
             allocated.set()
             release.wait(10)
-        return first
+        return allocation
 
     monkeypatch.setattr(type(backend), "allocate_seq", slow_first_allocation)
     batch_a = [statement(n) for n in range(3)]
@@ -177,7 +177,7 @@ def test_a_statement_written_late_below_the_checkpoint_is_not_skipped(shared_sto
 
 def test_a_seq_whose_write_failed_is_given_up_after_the_grace_period(lrs):
     store(lrs, [statement(0)])
-    lrs.statement_store.allocate_seq(2)  # a writer that crashed before inserting anything
+    lrs.statement_store.allocate_seq(2, utc_now())  # a writer that crashed before inserting anything
     last = store(lrs, [statement(3)])
     target, clock = RecordingTarget(), Clock()
     fwd = forwarder(lrs, target, clock=clock)

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from lrs.xapi.equality import same_statement
-from lrs.xapi.prepare import prepare_statement
+from lrs.xapi.prepare import prepare_statement, stored_times
 
 from .builders import ACTIVITY, AGENT, DELETE, at, statement, substatement
 
@@ -16,7 +16,8 @@ BASE = statement(id=UUID, actor=GROUP, result={"duration": "PT1.2371S"},
 
 
 def test_a_statement_is_the_same_as_its_stored_form():
-    stored = prepare_statement(BASE, authority=AGENT, stored=dt.datetime.now(dt.timezone.utc), version="1.0.3")
+    prepared = prepare_statement(BASE, authority=AGENT, version="1.0.3")
+    stored = {**prepared, **stored_times(prepared, dt.datetime.now(dt.timezone.utc))}
     assert same_statement(BASE, stored) and same_statement(stored, BASE)
 
 

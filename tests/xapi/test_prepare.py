@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from lrs.xapi.prepare import prepare_statement
+from lrs.xapi.prepare import prepare_statement, stored_times
 
 from .builders import ACTIVITY, AGENT, statement, substatement
 
@@ -13,7 +13,8 @@ AUTHORITY = {"objectType": "Agent", "account": {"homePage": "http://lrs.example.
 
 
 def prepare(s, version="1.0.3"):
-    return prepare_statement(s, authority=AUTHORITY, stored=STORED, version=version)
+    prepared = prepare_statement(s, authority=AUTHORITY, version=version)
+    return {**prepared, **stored_times(prepared, STORED)}
 
 
 def test_lrs_set_properties_are_added():
