@@ -96,6 +96,14 @@ def test_bad_list_parameters_are_named(client: Any, query: str, name: str) -> No
     assert body["message"].startswith(f"invalid query parameter(s) ({name}: ")
 
 
+def test_a_date_window_that_ends_before_it_starts_lists_nothing(client: Any) -> None:
+    access = token(client)
+    post(client, "/caliper/event", envelope(fresh(), fresh()), access)  # both at 2016-11-15T10:15Z
+    inverted = client.get("/caliper/events?startDate=2016-11-16&endDate=2016-11-14", headers=bearer(access))
+    assert inverted.status_code == 200
+    assert inverted.get_json()["pagination"]["total"] == 0 and inverted.get_json()["events"] == []
+
+
 def test_each_client_sees_only_its_own_events_and_jobs(client: Any, app: Any) -> None:
     event = fresh()
     job = post(client, "/caliper/event", envelope(event), token(client)).get_json()["jobId"]

@@ -60,6 +60,8 @@ def queries(rng: random.Random) -> list[tuple[dict, list | None, int]]:
         ({"agents": {"$in": ["a", "b"]}}, None, 0),
         ({"agents": {"$gt": "a", "$lt": "c"}}, None, 0),
         ({"verb": {"$eq": "v1", "$in": ["v2"]}}, None, 0),
+        ({"stored": {"$gte": since + dt.timedelta(seconds=60), "$lte": since}}, None, 0),  # empty ranges
+        ({"seq": {"$gt": 300, "$lt": 100}}, [("seq", -1)], 0),
         # candidates sorted in memory: plain values, mixed kinds (verb None), arrays (agents)
         ({"agents": agent}, [("stored", -1)], 3),
         ({"agents": agent}, [("verb", 1), ("seq", -1)], 4),

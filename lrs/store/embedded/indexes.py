@@ -153,8 +153,10 @@ class Scan:
         self.index, self.low, self.high, self.order_position = index, low, high, order_position
 
     def count(self) -> int:
+        """The entries of the range: none when it ends before it starts (`$gte` a later time than
+        `$lte`), where the two bisections cross."""
         entries = self.index.entries
-        return entries.bisect_right(self.high) - entries.bisect_left(self.low)
+        return max(0, entries.bisect_right(self.high) - entries.bisect_left(self.low))
 
     def identifiers(self) -> list:
         """The document ids of the range, in index order."""
