@@ -40,7 +40,7 @@ class ChartParams(params.StrictSchema):
 def index() -> str:
     lrs = current_lrs()
     if request.args.get("more"):
-        raw, after_seq = decode_cursor(request.args["more"])
+        raw, after_seq, _ = decode_cursor(request.args["more"])
     else:
         raw, after_seq = _xapi_filters(request.args), None
     args = params.load(GetParams(), raw, "2.0.0")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from typing import Any
 
@@ -19,7 +20,7 @@ from lrs.statements import WriteRights, utc_now
 from lrs.store.statements import StatementQuery
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.formats import exact_text, format_statement
-from lrs.xapi.timestamps import format_timestamp
+from lrs.xapi.timestamps import format_timestamp, parse_timestamp
 
 blueprint = Blueprint("statements", __name__)
 
@@ -122,7 +123,9 @@ def get_statements() -> Response:
     if "more" in args:
         if len(args) > 1:
             raise BadRequest("parameter 'more': cannot be combined with other parameters")
-        raw, after_seq = decode_cursor(args["more"])
+        raw, after_seq, through = decode_cursor(args["more"])
+        if through is not None:  # a later page claims no more than the first (see encode_cursor)
+            g.consistent_through = min(g.consistent_through, through)
         args = params.load(GetParams(), raw, g.xapi_version)
     return _page(args, raw, after_seq, own_authority)
 
@@ -206,24 +209,29 @@ def _formatted(raws: list[str], fmt: str) -> list[str]:
 
 
 def _encode_more(raw: dict[str, str], next_seq: int) -> str:
-    return f"{request.script_root}{request.path}?more={encode_cursor(raw, next_seq)}"
+    return f"{request.script_root}{request.path}?more={encode_cursor(raw, next_seq, g.consistent_through)}"
 
 
-def encode_cursor(raw: dict[str, str], next_seq: int) -> str:
-    """An opaque cursor: the original parameters, re-validated when it comes back, and where to go on."""
-    token = json.dumps({"q": raw, "after": next_seq}, separators=(",", ":")).encode()
+def encode_cursor(raw: dict[str, str], next_seq: int, through: dt.datetime | None = None) -> str:
+    """An opaque cursor: the original parameters, re-validated when it comes back, where to go
+    on, and the Consistent-Through of the pages so far. A later page answers no later than that:
+    a statement stored meanwhile may sort before the pages still to come and be in none."""
+    state = {"q": raw, "after": next_seq, **({"through": format_timestamp(through)} if through else {})}
+    token = json.dumps(state, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[dict[str, str], int]:
+def decode_cursor(cursor: str) -> tuple[dict[str, str], int, dt.datetime | None]:
+    """The parameters, the seq to go on after and the Consistent-Through (if any) of a cursor."""
     try:
         state = client_json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
         raw, after = state["q"], state["after"]
         if not isinstance(raw, dict) or not isinstance(after, int) or "more" in raw:
             raise ValueError
+        through = parse_timestamp(state["through"], "2.0.0") if "through" in state else None
     except (ValueError, KeyError, TypeError):  # UnicodeDecodeError and binascii.Error are ValueErrors
         raise BadRequest("parameter 'more': not a cursor this LRS issued") from None
-    return raw, after
+    return raw, after, through
 
 
 def _json(body: str) -> Response:

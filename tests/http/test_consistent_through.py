@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 from typing import Iterator
 
@@ -110,3 +111,29 @@ def test_pages_are_in_stored_order_after_concurrent_writes(endpoint, ascending):
     assert len({s["id"] for s in statements}) == len(statements) == WRITERS * BATCHES * BATCH
     times = [parse(s["stored"]) for s in statements]
     assert times == sorted(times, reverse=not ascending)
+
+
+def test_a_later_page_claims_no_more_than_the_first(either_store_app, xapi_headers):
+    """A statement stored while a client follows `more` is in no page of that listing when it
+    sorts before the pages still to come (newest first), so the last page's header must not
+    claim it: each page answers no later than the pages before it."""
+    client, verb = either_store_app.test_client(), f"http://example.com/verbs/{uuid.uuid4()}"
+
+    def post(count: int) -> None:
+        batch = [{"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": verb},
+                  "object": {"id": "http://example.com/a/1"}} for _ in range(count)]
+        assert client.post("/xapi/statements", json=batch, headers=xapi_headers).status_code == 200
+
+    post(2)
+    page = client.get("/xapi/statements", query_string={"verb": verb, "limit": 1}, headers=xapi_headers)
+    listed = page.get_json()["statements"]
+    post(1)  # stored after the first page's query, newer than all its pages
+    time.sleep(0.01)  # so the next page's own time is past it
+    while page.get_json()["more"]:
+        page = client.get(page.get_json()["more"], headers=xapi_headers)
+        listed += page.get_json()["statements"]
+    through = parse(page.headers["X-Experience-API-Consistent-Through"])
+    every = client.get("/xapi/statements", query_string={"verb": verb}, headers=xapi_headers).get_json()["statements"]
+    assert len(every) == 3
+    claimed = {s["id"] for s in every if parse(s["stored"]) < through}
+    assert claimed <= {s["id"] for s in listed}
