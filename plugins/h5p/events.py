@@ -11,7 +11,8 @@ from typing import Any
 
 from lrs.xapi.values import LONGEST_DURATION_SECONDS
 from lrs_plugins.h5p.config import H5PConfig
-from lrs_plugins.h5p.submitted import XAPI_VERSION
+from lrs_plugins.h5p.scores import is_number, without_empty_range
+from lrs_plugins.h5p.submitted import SEED_VERSION
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 VERBS = ("attempted", "answered", "completed", "passed", "failed", "interacted", "progressed")
@@ -46,7 +47,7 @@ def problems(body: Any) -> list[Problem]:
     found += _typed(body, "score", lambda value: isinstance(value, dict), "an object")
     if isinstance(body.get("score"), dict):
         for name in SCORE_MEMBERS:
-            found += _typed(body["score"], name, _is_number, "a number", prefix="score.")
+            found += _typed(body["score"], name, is_number, "a number", prefix="score.")
     return found
 
 
@@ -62,14 +63,14 @@ def statement(body: dict, user_id: str, config: H5PConfig) -> dict:
                                                       "id": config.class_iri(str(body["classId"]))}]}
     statement = {
         "id": str(uuid.uuid4()),
-        "version": XAPI_VERSION,
+        "version": SEED_VERSION,
         "actor": config.actor(user_id),
         "verb": {"id": ADL + name, "display": {"en-US": name}},
         "object": {"objectType": "Activity", "id": config.content_iri(str(body["contentId"])),
                    "definition": {"type": ASSESSMENT}},
         "context": context,
     }
-    result = _result(body)
+    result = without_empty_range(_result(body))
     if result:
         statement["result"] = result
     return statement
@@ -102,10 +103,6 @@ def _typed(body: dict, name: str, check: Any, expected: str, prefix: str = "") -
     return [(prefix + name, f"{prefix}{name} must be {expected}")]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _is_text(value: Any) -> bool:
     return isinstance(value, str) and value != ""
 
@@ -116,4 +113,4 @@ def _is_id(value: Any) -> bool:
 
 def _is_duration(value: Any) -> bool:
     """Text is checked by the core's rules once mapped; a number must fit the core's longest duration."""
-    return isinstance(value, str) or (_is_number(value) and 0 <= value <= LONGEST_DURATION_SECONDS)
+    return isinstance(value, str) or (is_number(value) and 0 <= value <= LONGEST_DURATION_SECONDS)

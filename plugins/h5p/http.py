@@ -21,7 +21,7 @@ from lrs_plugins.h5p.analytics import Analytics
 from lrs_plugins.h5p.config import H5PConfig
 from lrs_plugins.h5p.identity import LEARNER, READER, caller
 from lrs_plugins.h5p.query import StatementFilter
-from lrs_plugins.h5p.submitted import SOURCE, XAPI_VERSION, enriched, store_ignoring_duplicates
+from lrs_plugins.h5p.submitted import SEED_VERSION, SOURCE, enriched, store_ignoring_duplicates
 
 # Where a core validation error points in the statement -> the H5P event field it came from.
 EVENT_FIELDS = {"object": "contentId", "contextActivities": "classId"}
@@ -63,7 +63,7 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
         statement = events.statement(body, who.user_id, config)
         try:
             [statement_id] = lrs.statements.store([statement], authority=who.credential.authority,
-                                                  version=XAPI_VERSION, source=SOURCE,
+                                                  version=SEED_VERSION, source=SOURCE,
                                                   rights=WriteRights.adapter(who.credential, voids="none"))
         except ItemErrors as error:
             raise ItemErrors([(0, _h5p_field(path), f"{rule} ({path})") for _, path, rule in error.errors]) from error

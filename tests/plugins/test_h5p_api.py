@@ -148,6 +148,53 @@ def test_a_bad_context_is_named_even_when_another_actor_is_kept(client: Any, app
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
 
 
+def test_a_posted_statements_empty_score_range_is_dropped(live_server: LiveServer) -> None:
+    """What the H5P player sends for content without scoring (H5P's setScoredResult with max 0)."""
+    unscored = {**SEED_STATEMENT, "result": {"score": {"min": 0, "max": 0, "raw": 0}, "completion": True}}
+    [statement_id] = ok_data(call(live_server, "POST", "/statements", json=unscored))["ids"]
+    assert read_back(live_server, statement_id)["result"] == {"score": {"raw": 0}, "completion": True}
+
+
+def _versions_app(make_app: Any, versions: str) -> Any:
+    app = make_app(plugins="h5p", h5p_base_url=BASE, xapi_versions=versions)
+    app.extensions["lrs"].create_credential(LEARNER, LEARNER_TOKEN.split(":")[1], ["h5p"])
+    return app
+
+
+V2_STATEMENT = {**SEED_STATEMENT, "id": "950e8400-e29b-41d4-a716-446655440004", "version": "2.0.0",
+                "context": {"platform": "EduAgentic H5P", "language": "en", "contextAgents": [
+                    {"objectType": "contextAgent", "agent": {"mbox": "mailto:teacher@example.com"}}]}}
+
+
+@pytest.mark.parametrize("versions", ["2.0.0", "1.0.3,2.0.0"])
+def test_a_2_0_statement_is_stored_when_the_lrs_serves_2_0(make_app: Any, versions: str) -> None:
+    client = _versions_app(make_app, versions).test_client()
+    response = call_in_process(client, "POST", "/statements", json=V2_STATEMENT)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    stored = client.get("/xapi/statements", query_string={"statementId": V2_STATEMENT["id"]},
+                        headers={"Authorization": basic_auth(), "X-Experience-API-Version": "2.0.0"}).get_json()
+    assert stored["version"] == "2.0.0" and stored["context"] == V2_STATEMENT["context"]
+    # without a version a statement is seeds/001's xAPI 1.0.3, which has no contextAgents
+    unversioned = {key: value for key, value in V2_STATEMENT.items() if key not in ("id", "version")}
+    body = failure(call_in_process(client, "POST", "/statements", json=unversioned), 400)
+    assert [detail["field"] for detail in body["details"]] == ["context.contextAgents"]
+
+
+def test_a_2_0_statement_is_refused_when_the_lrs_serves_1_0_3_only(make_app: Any) -> None:
+    client = _versions_app(make_app, "1.0.3").test_client()
+    body = failure(call_in_process(client, "POST", "/statements", json=V2_STATEMENT), 400)
+    assert [(detail["field"], detail["message"]) for detail in body["details"]] == [
+        ("version", "xAPI 2.0 statements are not accepted: this LRS serves xAPI 1.0.3 only (LRS_XAPI_VERSIONS)")]
+
+
+def test_a_batch_mixing_1_0_and_2_0_statements_is_refused_whole(make_app: Any) -> None:
+    app = _versions_app(make_app, "1.0.3,2.0.0")
+    body = failure(call_in_process(app.test_client(), "POST", "/statements", json=[SEED_STATEMENT, V2_STATEMENT]), 400)
+    [detail] = body["details"]
+    assert (detail["index"], detail["field"]) == (1, "version") and detail["message"].startswith("must be 1.0.x")
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
 def test_duplicate_ids_are_silently_ignored(live_server: LiveServer, app: Any) -> None:
     ok_data(call(live_server, "POST", "/statements", json=SEED_STATEMENT))
     collection = app.extensions["lrs"].statement_store.collection
@@ -272,6 +319,15 @@ def test_a_null_score_member_is_absent_beside_the_others(client: Any, app: Any) 
     body = {"contentId": "abc123", "verb": "completed", "score": {"scaled": None, "raw": 3, "min": None, "max": 4}}
     assert _stored(app, call_in_process(client, "POST", "/h5p-event", json=body))["result"] == {
         "score": {"raw": 3, "max": 4}}
+
+
+@pytest.mark.parametrize("score", [{"raw": 0, "min": 0, "max": 0}, {"min": 0, "max": 0}, {"raw": 2.5, "min": 2.5, "max": 2.5}])
+def test_an_empty_score_range_is_dropped(client: Any, app: Any, score: dict) -> None:
+    """Content without scoring sends min = max; xAPI wants min below max, so they go (raw stays)."""
+    body = {"contentId": "dialog-cards", "verb": "completed", "score": score, "completion": True}
+    statement = _stored(app, call_in_process(client, "POST", "/h5p-event", json=body))
+    assert statement["result"] == {"completion": True, **({"score": {"raw": score["raw"]}} if "raw" in score else {})}
+    assert statement["context"]["extensions"][BASE + "/h5p/extensions/event"] == body  # as sent
 
 
 # -- GET /statements ---------------------------------------------------------------------------------
