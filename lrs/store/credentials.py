@@ -7,7 +7,7 @@ keys exist; repeated failures are throttled by `lrs.throttle.FailedChecks`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from pymongo import ReturnDocument
 from pymongo.database import Database
@@ -96,19 +96,33 @@ class CredentialStore:
         A pair verified recently is answered from memory. Otherwise TooManyRequests (429) if the
         key or the address failed too often lately, else one slow hash check, for unknown and
         revoked keys too."""
-        if not isinstance(key, str) or not isinstance(secret, str):
-            return None
+        return self.verify_any([(key, secret)], address)
+
+    def verify_any(self, pairs: Sequence[tuple[str, str]], address: str | None = None) -> Credential | None:
+        """`verify` of the forms one client's key and secret may take (e.g. HTTP Basic credentials
+        form-encoded or not, RFC 6749 section 2.3.1): the credential of the first that matches.
+        One slow hash check per form; a client failing with every form fails once, not once per
+        form, so a working client is never pushed towards 429 by the form it does not use."""
+        forms = list(dict.fromkeys((key, secret) for key, secret in pairs
+                                   if isinstance(key, str) and isinstance(secret, str)))
+        active = {key: self._active(key) for key, _ in forms}
+        for key, secret in forms:
+            if active[key] is not None and self._verified.seen(key, secret, active[key]["secret_hash"]):
+                return _credential(active[key])
+        for key in active:
+            self._failures.check(key, address)
+        for key, secret in forms:
+            hashed = active[key]["secret_hash"] if active[key] is not None else self._stand_in_hash()
+            if check_secret(secret, hashed) and active[key] is not None:
+                self._verified.remember(key, secret, hashed)
+                return _credential(active[key])
+        for index, key in enumerate(active):
+            self._failures.failed(key, address if index == 0 else None)  # the address fails once
+        return None
+
+    def _active(self, key: str) -> dict | None:
         document = self.collection.find_one({"_id": key})
-        usable = document is not None and document.get("active")
-        if usable and self._verified.seen(key, secret, document["secret_hash"]):
-            return _credential(document)
-        self._failures.check(key, address)
-        hashed = document["secret_hash"] if usable else self._stand_in_hash()
-        if not (check_secret(secret, hashed) and usable):
-            self._failures.failed(key, address)
-            return None
-        self._verified.remember(key, secret, hashed)
-        return _credential(document)
+        return document if document is not None and document.get("active") else None
 
     def _stand_in_hash(self) -> str:
         """A hash of a random secret at the current cost, checked in place of a missing one."""

@@ -1,19 +1,23 @@
 """POST /oauth/token: the client-credentials grant, answered in RFC 6749's shapes.
 
 Client authentication by `client_id`/`client_secret` form fields (what the seeds' curl examples
-send) or by HTTP Basic (RFC 6749 section 2.3.1). Errors are RFC 6749 section 5.2 bodies:
+send) or by HTTP Basic (RFC 6749 section 2.3.1: the id and secret form-encoded; sent unencoded is
+accepted too). A parameter given twice is refused (section 3.2). Errors are RFC 6749 section 5.2 bodies:
 `{"error": "invalid_client" | "invalid_request" | "unsupported_grant_type" | "unauthorized_client"
 (a valid credential without a Caliper scope) | "invalid_scope" (asking for more than it holds),
-"error_description": ...}`.
+"error_description": ...}`, also for the 429 after repeated failed secrets ("invalid_client", with
+Retry-After).
 """
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import unquote_plus
 
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from lrs.core import LRS
+from lrs.errors import TooManyRequests
 from lrs.http.errors import http_message
 from lrs_plugins.caliper.tokens import LRS_SCOPE, OAUTH_SCOPES, TokenStore, grantable
 
@@ -38,6 +42,12 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
             response.headers["WWW-Authenticate"] = 'Basic realm="caliper"'
         return response
 
+    @oauth.errorhandler(TooManyRequests)
+    def throttled(error: TooManyRequests) -> Response:  # too many failed secrets lately (lrs.throttle)
+        response = oauth_error(OAuthError(429, "invalid_client", error.message))
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
+
     @oauth.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:  # e.g. a form over LRS_MAX_BODY_BYTES (413)
         return oauth_error(OAuthError(error.code or 500, "invalid_request", http_message(error)))
@@ -47,10 +57,13 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
         if request.mimetype != FORM:
             raise OAuthError(400, "invalid_request", f"the request body must be {FORM}")
         form = request.form
+        repeated = [name for name, values in form.lists() if len(values) > 1]
+        if repeated:
+            raise OAuthError(400, "invalid_request", f"parameter {repeated[0]!r} is given more than once: "
+                             "each may be given once (RFC 6749 section 3.2)")
         if form.get("grant_type") != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
-        client_id, secret = _client(form)
-        credential = lrs.credentials.verify(client_id, secret, request.remote_addr)
+        credential = lrs.credentials.verify_any(_client(form), request.remote_addr)
         if credential is None:
             raise OAuthError(401, "invalid_client", "unknown client_id or wrong client_secret")
         allowed = grantable(credential)
@@ -70,14 +83,17 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
     return oauth
 
 
-def _client(form: dict) -> tuple[str, str]:
+def _client(form: dict) -> list[tuple[str, str]]:
+    """The forms the client's id and secret may take: HTTP Basic ones are form-encoded by RFC 6749
+    section 2.3.1 (decoded first), or sent as they are (timeback-caliper does)."""
     basic = request.authorization
     if basic is not None and basic.type == "basic":
-        return basic.username or "", basic.password or ""
+        sent = (basic.username or "", basic.password or "")
+        return [(unquote_plus(sent[0]), unquote_plus(sent[1])), sent]
     client_id, secret = form.get("client_id"), form.get("client_secret")
     if not client_id or not secret:
         raise OAuthError(401, "invalid_client", "client_id and client_secret are required")
-    return client_id, secret
+    return [(client_id, secret)]
 
 
 def _no_store(response: Response) -> Response:

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 import requests
@@ -70,6 +71,26 @@ def test_client_authentication_by_http_basic(client: Any) -> None:
     assert post_event(client, response.get_json()["access_token"]).status_code == 202
 
 
+def test_http_basic_credentials_form_encoded_or_not(make_app: Any) -> None:
+    """RFC 6749 section 2.3.1: Basic carries the id and secret form-encoded; unencoded (as
+    timeback-caliper sends them) works too. A working client of either kind never nears the
+    failure limit, and a wrong secret counts one failure per request, not one per form."""
+    app = caliper_app(make_app, auth_max_failures_per_key=2)
+    app.extensions["lrs"].create_credential("odd+key", "ab+cd%2Fef:gh xyz", ["caliper/events.write"])
+    client = app.test_client()
+
+    def basic(key: str, secret: str) -> int:
+        encoded = base64.b64encode(f"{key}:{secret}".encode()).decode()
+        return client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers={"Authorization": f"Basic {encoded}"}).status_code
+
+    encoded = (quote_plus("odd+key"), quote_plus("ab+cd%2Fef:gh xyz"))
+    assert [basic(*encoded), basic("odd+key", "ab+cd%2Fef:gh xyz")] * 3 == [200, 200] * 3
+    assert [basic("odd+key", "wrong+one"), basic("odd+key", "wrong+one"), basic(*encoded)] == [401, 401, 200]
+    assert basic("odd+key", "wrong+one") == 429
+    assert [basic(CLIENT_ID, "wrong+one") for _ in range(3)] == [401, 401, 429]
+
+
 def test_only_a_hash_of_the_token_is_stored(client: Any, app: Any) -> None:
     access = token(client)
     tokens = app.extensions["lrs"].plugin_collection("caliper", "tokens")
@@ -95,6 +116,30 @@ def test_token_refusals(client: Any, form: dict, status: int, error: str) -> Non
     assert response.status_code == status
     assert response.get_json()["error"] == error
     assert response.get_json()["error_description"]
+
+
+def test_a_repeated_parameter_is_refused(client: Any) -> None:
+    """RFC 6749 section 3.2: parameters MUST NOT be included more than once."""
+    body = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&client_id=xapi-only"
+    response = client.post("/oauth/token", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid_request", "error_description":
+                                   "parameter 'client_id' is given more than once: each may be given once (RFC 6749 "
+                                   "section 3.2)"}
+    assert client.application.extensions["lrs"].plugin_collection("caliper", "tokens").count_documents({}) == 0
+
+
+def test_too_many_failed_secrets_is_an_oauth_error(make_app: Any) -> None:
+    """The 429 after repeated failed secrets is an RFC 6749 section 5.2 body, with Retry-After."""
+    client = caliper_app(make_app, auth_max_failures_per_key=2).test_client()
+    wrong = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": "wrong"}
+    assert [client.post("/oauth/token", data=wrong).status_code for _ in range(2)] == [401, 401]
+    response = client.post("/oauth/token", data=wrong)
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert set(body) == {"error", "error_description"} and body["error"] == "invalid_client"
+    assert body["error_description"].startswith("too many failed authentications for this key; retry in ")
 
 
 def test_a_credential_without_a_caliper_scope_is_told_which_scope_it_needs(client: Any) -> None:
