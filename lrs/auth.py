@@ -54,6 +54,9 @@ class Credential:
     # When the secret was last replaced (None: never since creation; naive means UTC): grants made
     # from the old secret before then, such as a plugin's OAuth tokens, must stop working too.
     secret_replaced: dt.datetime | None = None
+    # When a scope was last taken away (None: never), likewise: such grants end for good, even if
+    # the scope is given back later.
+    scopes_reduced: dt.datetime | None = None
 
     def allows(self, needed: Iterable[str]) -> bool:
         return bool(self.scopes & frozenset(needed))

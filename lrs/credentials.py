@@ -91,7 +91,8 @@ def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str]
         changes["scopes"] = _known(lrs, scopes)
         if ADMIN_SCOPE not in changes["scopes"]:
             _keep_an_admin(lrs, current, "remove scope admin from")
-    return lrs.credentials.update(key, changes) if changes else current
+    reduced = scopes is not None and not current.scopes <= set(changes["scopes"])
+    return lrs.credentials.update(key, changes, scopes_reduced=reduced) if changes else current
 
 
 def revoke(lrs: "LRS", key: str) -> Credential:

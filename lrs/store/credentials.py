@@ -53,11 +53,14 @@ class CredentialStore:
             return None
         return _credential({"_id": key, **document})
 
-    def update(self, key: str, changes: dict) -> Credential | None:
-        """Set `label` and/or `scopes` of a credential; None if there is no such key."""
+    def update(self, key: str, changes: dict, scopes_reduced: bool = False) -> Credential | None:
+        """Set `label` and/or `scopes` of a credential; None if there is no such key.
+        `scopes_reduced`: the change takes a scope away (see Credential.scopes_reduced)."""
+        now = dt.datetime.now(dt.timezone.utc)
         fields = {name: sorted(set(value)) if name == "scopes" else value for name, value in changes.items()}
+        fields.update({"updated": now, **({"scopes_reduced": now} if scopes_reduced else {})})
         document = self.collection.find_one_and_update(
-            {"_id": key}, {"$set": {**fields, "updated": dt.datetime.now(dt.timezone.utc)}},
+            {"_id": key}, {"$set": fields},
             return_document=ReturnDocument.AFTER)
         return _credential(document) if document else None
 
@@ -150,4 +153,5 @@ def _credential(document: dict) -> Credential:
         active=document.get("active", True),
         extra=document.get("extra", {}),
         secret_replaced=document.get("secret_replaced"),
+        scopes_reduced=document.get("scopes_reduced"),
     )

@@ -4,7 +4,9 @@ The client id and secret are an ordinary LRS credential holding the scope `calip
 (`lrs credentials create --scope caliper/events.write`), so they are hashed, listed and revoked
 like every other. The Bearer tokens issued for them are opaque random strings; only their SHA-256
 digest is stored, with the client, the granted OAuth scopes and an expiry. A token stops working
-when it expires, or at once when its credential is revoked, loses the scope or gets a new secret.
+when it expires, or at once when its credential is revoked, gets a new secret or loses a scope:
+for good, even if the scope is given back (the credential records when a scope was last taken
+away, so every process, on any store, compares the token's issue time with it).
 """
 from __future__ import annotations
 
@@ -66,15 +68,17 @@ class TokenStore:
         if document is None or _aware(document["expires_at"]) <= now:
             return None
         credential = lrs.credentials.get(document["client"])
-        if credential is None or not credential.active or _before_new_secret(document, credential):
+        if credential is None or not credential.active or _issued_before_a_loss(document, credential):
             return None
         return Grant(credential, frozenset(document["scopes"]) & grantable(credential))
 
 
-def _before_new_secret(document: dict, credential: Credential) -> bool:
-    """A token issued before its client's secret was replaced came from the old secret: refused."""
-    replaced = credential.secret_replaced
-    return replaced is not None and _aware(document["issued_at"]) <= _aware(replaced)
+def _issued_before_a_loss(document: dict, credential: Credential) -> bool:
+    """A token issued before its client's secret was replaced came from the old secret; one issued
+    before its client lost a scope was granted rights the client has lost since: both refused."""
+    issued = _aware(document["issued_at"])
+    return any(when is not None and issued <= _aware(when)
+               for when in (credential.secret_replaced, credential.scopes_reduced))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

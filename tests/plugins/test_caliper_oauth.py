@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from lrs_plugins.caliper.tokens import V1P2_EVENTS_WRITE
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, basic_auth
 from tests.plugins.caliper_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -185,6 +185,23 @@ def test_revoking_the_credential_revokes_its_tokens(client: Any, app: Any) -> No
     access = token(client)
     app.extensions["lrs"].credentials.revoke(CLIENT_ID)
     assert post_event(client, access).status_code == 401
+
+
+def test_losing_the_scope_ends_a_token_for_good(client: Any) -> None:
+    """Giving the scope back does not revive a token; adding scopes or relabelling ends none."""
+    access = token(client)
+
+    def change(**fields: Any) -> None:
+        response = client.patch(f"/admin/credentials/{CLIENT_ID}", json=fields, headers={"Authorization": basic_auth()})
+        assert response.status_code == 200, response.get_json()
+
+    change(scopes=["caliper/events.write", "statements/read"], label="renamed")
+    assert post_event(client, access).status_code == 202
+    change(scopes=["statements/read"])
+    assert post_event(client, access).status_code == 401
+    change(scopes=["caliper/events.write"])
+    assert post_event(client, access).status_code == 401
+    assert post_event(client, token(client)).status_code == 202
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer not-a-token", f"Basic {CLIENT_ID}"])
