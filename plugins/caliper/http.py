@@ -40,7 +40,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
         body = json_body(check_type=False)
         problems = _envelope_problems(body)
         if problems:
-            raise (UnsupportedDataVersion if validation.unsupported_version(body) else ItemErrors)(problems)
+            raise _refusal(body, problems)
         events, entities = _envelope_items(body, Origin(sensor=body["sensor"], home_page=session_events.home_page))
         return body, events, entities
 
@@ -65,11 +65,11 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     def endpoint_configuration() -> Response:
         """Caliper 1.2 section 6.2: what a sensor may send here, behind the same authorization."""
         authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
-        return reply(200, {
-            "caliper_maximum_payload_size": lrs.settings["max_body_bytes"] // 1024,
-            "caliper_supported_versions": [vocabulary.DATA_VERSION, *sorted(vocabulary.DATA_VERSIONS - {vocabulary.DATA_VERSION})],
-            "caliper_supported_extensions": {"endpoint_name": "lrs Caliper endpoint", "endpoint_version": __version__,
-                                             "maximum_events_per_envelope": lrs.statements.max_batch}})
+        return reply(200, {"caliper_maximum_payload_size": lrs.settings["max_body_bytes"] // 1024,
+                           "caliper_supported_versions": sorted(vocabulary.DATA_VERSIONS),  # http: first
+                           "caliper_supported_extensions": {"endpoint_name": "lrs Caliper endpoint",
+                                                            "endpoint_version": __version__,
+                                                            "maximum_events_per_envelope": lrs.statements.max_batch}})
 
     @caliper.post("/caliper/event/validate")
     def validate() -> Response:
@@ -94,7 +94,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
             problems += [(0, p, rule) for p, rule in validation.events_api_problems(item, path)] \
                 if isinstance(item, dict) else []
         if problems:
-            raise (UnsupportedDataVersion if validation.unsupported_version(body) else ItemErrors)(problems)
+            raise _refusal(body, problems)
         current = Request(path, item, sensor, credential, now())
         session_events.sessions.sweep(current.now)
         if item["type"] == "SessionEvent":
@@ -131,6 +131,10 @@ class UnsupportedDataVersion(ItemErrors):
     answered 422 Unprocessable Entity, not 400 (which is for a missing or malformed envelope)."""
 
     status = 422
+
+
+def _refusal(body: Any, problems: list[tuple[int | None, str, str]]) -> ItemErrors:
+    return (UnsupportedDataVersion if validation.unsupported_version(body) else ItemErrors)(problems)
 
 
 def _envelope_problems(body: Any) -> list[tuple[int | None, str, str]]:
