@@ -7,6 +7,12 @@ syntax: a plain cross-site form POST must not reach the admin API or plugins' ro
 method, and their own `method` parameters are theirs. xAPI 2.0 dropped the syntax; the version
 check refuses it there (see `versioning`).
 
+A page on any site can make a browser POST such a form, and the browser adds the Basic
+credentials it remembers for the LRS (a user who once answered its login prompt): so a request
+that comes from a web page (it names an Origin or Sec-Fetch-Site) takes its credentials only from the form's
+`Authorization` field, as TinCanJS and ADL's xAPIWrapper send them (IE's XDomainRequest, the
+syntax's reason to exist, sets no header). Other clients may still send the header.
+
 A malformed alternate request is not answered here: the problem is handed to Flask, which
 answers it like any other error, with the CORS and X-Experience-API-Version headers a browser
 needs to read it.
@@ -19,7 +25,7 @@ from urllib.parse import parse_qs, urlencode
 
 from flask import Flask, request
 
-from lrs.errors import BadRequest, LRSError, PayloadTooLarge
+from lrs.errors import BadRequest, Forbidden, LRSError, PayloadTooLarge
 from lrs.http.fields import field_value
 from lrs.http.request import body_limit_message
 from lrs.http.versioning import ALTERNATE_SYNTAX
@@ -37,6 +43,9 @@ HEADER_FIELDS = {
 METHODS = {"GET", "PUT", "POST", "DELETE"}
 FORM_TYPE = "application/x-www-form-urlencoded"
 PROBLEM = "lrs.alternate_syntax_problem"
+PAGE_CREDENTIALS = ("with ?method= from a web page (the request names an Origin or Sec-Fetch-Site), the "
+                    "credentials must be in the form field 'Authorization': an Authorization header may be "
+                    "one the browser remembers and adds for any page, so it is not used")
 
 
 def register(app: Flask, prefix: str, max_body_bytes: int) -> None:
@@ -66,31 +75,31 @@ class AlternateSyntax:
         return self.app(environ, start_response)
 
     def _rewrite(self, environ: dict[str, Any]) -> None:
+        if _from_a_web_page(environ):  # first: whatever is refused below, a remembered header never counts
+            environ.pop("HTTP_AUTHORIZATION", None)
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        method = query.pop("method", [""])[0].upper()
-        if method not in METHODS:
-            raise BadRequest(f"parameter 'method': must be one of {', '.join(sorted(METHODS))} "
-                             "(the xAPI methods an alternate request may stand for, Communication 1.3)")
-        if query:
-            raise BadRequest("with ?method=, every other parameter must be sent as a form field")
         if not environ.get("CONTENT_TYPE", "").startswith(FORM_TYPE):
             raise BadRequest(f"with ?method=, the Content-Type must be {FORM_TYPE}")
         try:
             form = parse_qs(self._form_text(environ), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError as error:
             raise BadRequest(f"the form body is not valid UTF-8 (a percent-encoded field: {error.reason})") from None
-        content = form.pop("content", [""])[0].encode("utf-8")
-        for name in list(form):
-            if name.lower() in HEADER_FIELDS:
-                target = HEADER_FIELDS[name.lower()]
-                value = field_value(form.pop(name)[0], f"form field {name!r}")
-                if target:
-                    environ[target] = value
+        _apply_header_fields(form, environ)  # before any refusal below, so that it answers in the form's version
+        method = _once(query.pop("method", [""]), "parameter 'method'").upper()
+        if method not in METHODS:
+            raise BadRequest(f"parameter 'method': must be one of {', '.join(sorted(METHODS))} "
+                             "(the xAPI methods an alternate request may stand for, Communication 1.3)")
+        if query:
+            raise BadRequest("with ?method=, every other parameter must be sent as a form field")
+        if _from_a_web_page(environ) and "HTTP_AUTHORIZATION" not in environ:
+            raise Forbidden(PAGE_CREDENTIALS)
+        content = _once(form.pop("content", [""]), "form field 'content'").encode("utf-8")
+        parameters = {name: _once(values, f"form field {name!r}") for name, values in form.items()}
         if "CONTENT_TYPE" in environ and environ["CONTENT_TYPE"].startswith(FORM_TYPE):
             environ["CONTENT_TYPE"] = "application/json" if content else ""
         environ.update({
             "REQUEST_METHOD": method,
-            "QUERY_STRING": urlencode({name: values[0] for name, values in form.items()}),
+            "QUERY_STRING": urlencode(parameters),
             "CONTENT_LENGTH": str(len(content)),
             "wsgi.input": io.BytesIO(content),
             ALTERNATE_SYNTAX: True,
@@ -116,3 +125,35 @@ class AlternateSyntax:
             return body.decode("utf-8")
         except UnicodeDecodeError as error:
             raise BadRequest(f"the form body is not valid UTF-8 (byte {error.start})") from None
+
+
+def _from_a_web_page(environ: dict[str, Any]) -> bool:
+    """Browsers name the page's origin on every POST (Fetch: Origin; Sec-Fetch-Site where they
+    send it); other clients send neither. A cross-site page can make the browser POST a form here,
+    and the browser adds the Basic credentials it remembers for the LRS."""
+    return "HTTP_ORIGIN" in environ or "HTTP_SEC_FETCH_SITE" in environ
+
+
+def _once(values: list[str], where: str) -> str:
+    """The one value of a parameter or form field; a 400 if it was given more than once."""
+    if len(values) > 1:
+        raise BadRequest(f"{where}: must be given once")
+    return values[0]
+
+
+def _apply_header_fields(form: dict[str, list[str]], environ: dict[str, Any]) -> None:
+    """Move the form fields that stand for headers (names in any case) into `environ`. Each one
+    given once is applied before one given twice is refused, so the refusal still answers in the
+    version the form names."""
+    given: dict[str, list[tuple[str, str]]] = {}
+    for name in [name for name in form if name.lower() in HEADER_FIELDS]:
+        given.setdefault(name.lower(), []).extend((name, value) for value in form.pop(name))
+    for field, values in given.items():
+        if len(values) == 1:
+            name, value = values[0]
+            value = field_value(value, f"form field {name!r}")
+            if HEADER_FIELDS[field]:
+                environ[HEADER_FIELDS[field]] = value
+    repeated = [values[0][0] for values in given.values() if len(values) > 1]
+    if repeated:
+        raise BadRequest(f"form field {repeated[0]!r}: must be given once")

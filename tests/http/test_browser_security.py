@@ -1,10 +1,11 @@
 """Browsers: CORS never lends a page the credentials a browser holds unless the operator trusts
-that page's origin, and the alternate request syntax is xAPI's alone and answers errors a
-script can read. Over real HTTP against a live server, sending what browsers send.
+that page's origin, and the alternate request syntax is xAPI's alone, answers errors a script
+can read, and takes a page's credentials only from its form. Over real HTTP against a live server, sending what browsers send.
 """
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
@@ -111,3 +112,52 @@ def test_alternate_syntax_is_only_for_the_xapi_resources(trusting_server: LiveSe
     form = urlencode({"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3", "limit": "1"})
     response = requests.post(live_server.url + "/xapi/statements?method=GET", data=form, headers=FORM, timeout=TIMEOUT)
     assert response.status_code == 200 and json.loads(response.text)["statements"]
+
+
+STATEMENT = {"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+             "object": {"id": "http://example.com/activities/forged"}}
+STATE = {"activityId": "http://example.com/activities/forged", "agent": json.dumps({"mbox": "mailto:ada@example.com"}),
+         "stateId": "progress"}
+# What a cross-site page's auto-submitted form makes a browser send after its user answered the
+# LRS's login prompt once: the form's fields, the page's origin, and the Basic credentials it remembers.
+FROM_A_PAGE = [{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, {"Origin": "null"},
+               {"Sec-Fetch-Site": "cross-site"}]
+
+
+def _alternate(server: LiveServer, path: str, method: str, fields: dict[str, str],
+               headers: dict[str, str]) -> requests.Response:
+    return requests.post(f"{server.url}/xapi/{path}?method={method}", timeout=TIMEOUT, headers={**FORM, **headers},
+                         data=urlencode({"X-Experience-API-Version": "1.0.3", **fields}))
+
+
+@pytest.mark.parametrize("page", FROM_A_PAGE)
+def test_a_page_cannot_write_with_the_credentials_the_browser_remembers(live_server: LiveServer,
+                                                                         page: dict[str, str]) -> None:
+    statement_id = str(uuid.uuid4())
+    remembered = {**page, "Authorization": basic_auth()}
+    forged = _alternate(live_server, "statements", "PUT",
+                        {"statementId": statement_id, "content": json.dumps(STATEMENT)}, remembered)
+    assert forged.status_code == 403, forged.text
+    assert "form field 'Authorization'" in forged.json()["error"]["message"]
+    assert "WWW-Authenticate" not in forged.headers  # no login prompt, no retry with remembered credentials
+    assert requests.put(f"{live_server.url}/xapi/activities/state", params=STATE, json={"done": 1},
+                        headers=XAPI, timeout=TIMEOUT).status_code == 204
+    assert _alternate(live_server, "activities/state", "DELETE", STATE, remembered).status_code == 403
+    assert _alternate(live_server, "statements", "GET", {"limit": "1"}, remembered).status_code == 403
+    assert requests.get(f"{live_server.url}/xapi/statements", params={"statementId": statement_id},
+                        headers=XAPI, timeout=TIMEOUT).status_code == 404
+    state = requests.get(f"{live_server.url}/xapi/activities/state", params=STATE, headers=XAPI, timeout=TIMEOUT)
+    assert state.status_code == 200 and state.json() == {"done": 1}
+
+
+def test_a_page_that_sends_its_own_credentials_and_other_clients_still_use_the_syntax(
+        live_server: LiveServer) -> None:
+    # TinCanJS and xAPIWrapper put Authorization in the form, whatever the browser adds as a header.
+    page = {"Origin": "https://lms.example.org", "Authorization": basic_auth("someone", "else")}
+    listed = _alternate(live_server, "statements", "POST",
+                        {"Authorization": basic_auth(), "content": json.dumps(STATEMENT)}, page)
+    assert listed.status_code == 200, listed.text
+    # A client that is no browser page may send the header, as the ADL conformance suite does.
+    read = _alternate(live_server, "statements", "GET", {"statementId": listed.json()[0]},
+                      {"Authorization": basic_auth()})
+    assert read.status_code == 200 and read.json()["id"] == listed.json()[0]

@@ -138,3 +138,35 @@ def test_adapters_answer_a_405_in_their_own_format_with_allow(make_app):
     caliper = client.put("/caliper/event")
     assert caliper.status_code == 405 and "POST" in allowed(caliper) and "PUT" not in allowed(caliper)
     assert caliper.get_json()["status"] == "error"
+
+
+AGENTS = [json.dumps({"mbox": "mailto:ada@example.com"}), json.dumps({"mbox": "mailto:bob@example.com"})]
+
+
+def _form(*pairs: tuple[str, str]) -> str:
+    return urlencode([("Authorization", basic_auth()), ("X-Experience-API-Version", "1.0.3"), *pairs])
+
+
+@pytest.mark.parametrize("query, form, named", [
+    ("statements?method=GET", _form(("limit", "1"), ("limit", "2")), "form field 'limit'"),
+    ("statements?method=GET", _form(*(("agent", agent) for agent in AGENTS)), "form field 'agent'"),
+    ("statements?method=GET&method=GET", _form(), "parameter 'method'"),
+    ("statements?method=GET", _form(("Authorization", basic_auth())), "form field 'Authorization'"),
+    ("statements?method=GET", _form(("authorization", basic_auth())), "form field 'Authorization'"),
+    ("statements?method=GET", _form(("X-Experience-API-Version", "1.0.3")), "form field 'X-Experience-API-Version'"),
+    ("statements?method=POST", _form(("content", json.dumps(STATEMENT)), ("content", json.dumps(STATEMENT))),
+     "form field 'content'"),
+    ("activities/state?method=PUT", _form(("activityId", "http://example.com/a/1"), ("agent", AGENTS[0]),
+                                          ("stateId", "dup1"), ("stateId", "dup2"), ("content", "{}")),
+     "form field 'stateId'"),
+])
+def test_alternate_request_syntax_refuses_a_field_given_twice(app, client, query, form, named):
+    """As the normal syntax refuses a repeated parameter: which one was meant is not for the LRS to guess."""
+    response = client.post(f"/xapi/{query}", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == f"{named}: must be given once"
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+    state = client.get("/xapi/activities/state", query_string={"activityId": "http://example.com/a/1",
+                                                               "agent": AGENTS[0], "stateId": "dup1"},
+                       headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"})
+    assert state.status_code == 404

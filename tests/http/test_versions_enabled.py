@@ -6,6 +6,8 @@ the enabled versions, and a request for a disabled version is the 400 of Communi
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
 from lrs.settings import CORE_SETTINGS, Settings
@@ -59,3 +61,19 @@ def test_the_setting_names_the_variable_and_what_is_allowed(value):
     with pytest.raises(ValueError) as error:
         Settings.resolve(CORE_SETTINGS, environ={"LRS_XAPI_VERSIONS": value})
     assert "LRS_XAPI_VERSIONS" in str(error.value) and "allowed: 1.0.3, 2.0.0" in str(error.value)
+
+
+@pytest.mark.parametrize("query, fields", [
+    ("method=PUT&statementId=1", [("content", "{}")]),  # another parameter in the query string
+    ("method=PATCH", []),
+    ("method=GET", [("limit", "1"), ("limit", "2")]),
+    ("method=GET", [("If-Match", "*"), ("If-Match", "*")]),
+])
+def test_an_alternate_request_is_refused_in_the_version_its_form_names(make_app, query, fields):
+    """Communication 3.3: the answer carries the version the request used, here a form field."""
+    client = make_app(xapi_versions="1.0.3,2.0.0").test_client()
+    form = urlencode([("Authorization", basic_auth()), ("X-Experience-API-Version", "1.0.3"), *fields])
+    response = client.post(f"/xapi/statements?{query}", data=form,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    assert response.headers["X-Experience-API-Version"] == "1.0.3"
