@@ -22,6 +22,7 @@ from lrs.http import (
     metrics,
     observe,
     reachable,
+    responses,
     versioning,
     xapi_blueprint,
 )
@@ -52,6 +53,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     app.extensions["metrics"] = lrs_metrics
     observe.register(app, lrs_metrics)
     errors.register(app)
+    responses.register(app)
     cors.register(app, lrs.settings["cors_origins"])
     app.register_blueprint(xapi_blueprint())
     app.register_blueprint(admin.blueprint)

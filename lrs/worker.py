@@ -22,6 +22,8 @@ from typing import Any
 from gunicorn.workers.base import Worker
 from waitress import create_server, wasyncore
 from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
+from waitress.task import WSGITask
 
 from lrs.settings import CORE_SETTINGS, Settings
 
@@ -44,6 +46,9 @@ class BufferingWorker(Worker):
             max_request_body_size=largest_body + 1,  # up to the largest limit the application answers itself
             outbuf_high_watermark=OUTPUT_BUFFER_BYTES, ident="lrs", expose_tracebacks=False,
             clear_untrusted_proxy_headers=False)  # X-Forwarded-* are the application's to trust (LRS_PROXY_HOPS)
+        for listener in channels.values():  # before the loop accepts a connection
+            if isinstance(listener, BaseWSGIServer):
+                listener.channel_class = _KeepAliveChannel
         try:
             while self.alive and self.ppid == os.getppid():
                 self.notify()
@@ -63,6 +68,27 @@ class BufferingWorker(Worker):
         while time.monotonic() < deadline and _busy(server, channels):
             self.notify()
             wasyncore.loop(timeout=DRAIN_POLL_SECONDS, use_poll=True, map=channels, count=1)
+
+
+class _KeepAliveTask(WSGITask):
+    """waitress (3.0.2) closes the connection after any HTTP/1.1 response without a Content-Length,
+    and a 204 or 304 must not have one (RFC 9110 8.6): every stored statement, document write and
+    CORS preflight cost its client a new connection. Such a response ends with its header (RFC
+    9112 6.3), so the connection is kept unless the client or waitress had another reason to close."""
+
+    def build_response_header(self) -> bytes:
+        if self.has_body or self.version != "1.1":
+            return super().build_response_header()
+        closing = self.close_on_finish or self.request.headers.get("CONNECTION", "").lower() == "close"
+        self.close_on_finish = True  # waitress closes for want of a length only if not closing already
+        try:
+            return super().build_response_header()
+        finally:
+            self.close_on_finish = closing
+
+
+class _KeepAliveChannel(HTTPChannel):
+    task_class = _KeepAliveTask
 
 
 def _busy(server: Any, channels: dict) -> bool:

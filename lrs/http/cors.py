@@ -6,6 +6,11 @@ origin is answered `Access-Control-Allow-Origin: *` without `Access-Control-Allo
 a page on any site can call the LRS with a key and secret it holds, but cannot borrow Basic
 credentials the user's browser remembers. An operator who lists origins trusts those pages:
 they are echoed, with credentials allowed, and every other origin gets no CORS headers.
+
+Every answer says `Vary: Origin`: whether it carries CORS headers, and with listed origins which
+origin they name, depends on the request's Origin, so a cache must not hand one page's answer
+(or a request's without an Origin) to another page. (flask-cors says so only when the Origin
+matched one of two or more listed origins.)
 """
 from __future__ import annotations
 
@@ -32,4 +37,9 @@ def register(app: Flask, origins: tuple[str, ...]) -> None:
 
     CORS(app, origins="*" if any_origin else list(origins), send_wildcard=any_origin,
          supports_credentials=not any_origin, always_send=False, allow_headers=ALLOWED_HEADERS,
-         expose_headers=EXPOSED_HEADERS, methods=METHODS, max_age=86400, vary_header=True)
+         expose_headers=EXPOSED_HEADERS, methods=METHODS, max_age=86400, vary_header=False)
+
+    @app.after_request
+    def vary(response: Response) -> Response:
+        response.vary.add("Origin")
+        return response

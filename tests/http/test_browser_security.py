@@ -72,6 +72,19 @@ def test_a_configured_origin_list_is_trusted_and_no_other_origin_is(trusting_ser
             assert "Access-Control-Allow-Credentials" not in answer.headers, origin
 
 
+@pytest.mark.parametrize("origins", ["*", TRUSTED, f"{TRUSTED},http://127.0.0.1:3000"])
+def test_every_answer_tells_caches_that_it_depends_on_the_origin(make_app: Any, origins: str) -> None:
+    """Whether CORS headers come, and which origin they name, depends on the request's Origin: a
+    cache that kept one answer must not hand it to a request from another page, or from none."""
+    with LiveServer(make_app(cors_origins=origins)) as server:
+        answers = [preflight(server, TRUSTED), preflight(server, "https://evil.example")] + [
+            requests.get(server.url + "/xapi/statements", headers={**XAPI, **origin}, timeout=TIMEOUT)
+            for origin in ({"Origin": TRUSTED}, {"Origin": "https://evil.example"}, {})]
+    assert [[value.strip() for value in answer.headers.get("Vary", "").split(",")].count("Origin")
+            for answer in answers] == [1] * 5
+    assert answers[2].headers["Access-Control-Allow-Origin"] == ("*" if origins == "*" else TRUSTED)
+
+
 @pytest.mark.parametrize("value", ["null", "https://*.example.org", "lms.example.org", "https://a.example/path"])
 def test_an_origin_setting_that_would_trust_unknown_pages_stops_the_start(make_app: Any, value: str) -> None:
     with pytest.raises(ValueError, match="LRS_CORS_ORIGINS"):
