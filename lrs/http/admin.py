@@ -23,6 +23,8 @@ from lrs.http.params import Integer, StrictSchema, no_parameters, single
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 MAX_PAGE = 1000
+# The Content-Types a page can send cross-site without a CORS preflight (Fetch's safelist).
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 
 
 class DeadLetterPage(StrictSchema):
@@ -40,7 +42,12 @@ class Backfill(StrictSchema):
 
 def admin_only() -> None:
     """Every /admin request (also other modules' blueprints under /admin): a valid credential with
-    scope `admin` (a CORS preflight carries none)."""
+    scope `admin` (a CORS preflight carries none), and no body in a form's Content-Type: any web
+    page can make a browser POST a form (or a no-cors fetch) here without asking, and the browser
+    adds the Basic credentials it remembers for the LRS. JSON from a page needs CORS's consent."""
+    if request.mimetype in FORM_TYPES:
+        raise BadRequest(f"Content-Type {request.mimetype!r}: the admin API takes application/json (or no body); "
+                         "a form's Content-Type is what any web page can make a browser send")
     authenticate()
     if request.method != "OPTIONS":
         require(ADMIN)

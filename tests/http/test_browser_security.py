@@ -174,3 +174,27 @@ def test_a_page_that_sends_its_own_credentials_and_other_clients_still_use_the_s
     read = _alternate(live_server, "statements", "GET", {"statementId": listed.json()[0]},
                       {"Authorization": basic_auth()})
     assert read.status_code == 200 and read.json()["id"] == listed.json()[0]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                                          "text/plain"])
+def test_a_page_cannot_use_the_admin_api_with_the_credentials_the_browser_remembers(
+        make_app: Any, content_type: str) -> None:
+    """A form (or a no-cors fetch) from any site, sent with the admin's remembered Basic credentials,
+    must not revoke a credential, give it a new secret or replay dead letters."""
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(
+        [{"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}]))
+    app.extensions["lrs"].create_credential("lms", "lms-secret-123", ["statements/write"])
+    remembered = {"Authorization": basic_auth(), "Origin": "https://evil.example", "Content-Type": content_type}
+    with LiveServer(app) as server:
+        for path in ("/admin/credentials/lms/revoke", "/admin/credentials/lms/secret",
+                     "/admin/forwarding/replica/dead-letters/replay", "/admin/credentials"):
+            forged = requests.post(server.url + path, data=b"", headers=remembered, timeout=TIMEOUT)
+            assert forged.status_code == 400 and "application/json" in forged.json()["error"]["message"], path
+        works = requests.post(f"{server.url}/xapi/statements", timeout=TIMEOUT, json=STATEMENT,
+                              headers={"Authorization": basic_auth("lms", "lms-secret-123"),
+                                       "X-Experience-API-Version": "1.0.3"})
+        assert works.status_code == 200, "the credential is neither revoked nor given a new secret"
+        revoked = requests.post(server.url + "/admin/credentials/lms/revoke", timeout=TIMEOUT,
+                                headers={"Authorization": basic_auth()})
+        assert revoked.status_code == 200  # the admin API's own clients send no body, or JSON
