@@ -44,7 +44,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     lrs_metrics = Metrics(lrs)
     lrs.plugins.register(lrs_metrics, name="lrs.metrics")
 
-    app = Flask(__name__)
+    app = _LRSFlask(__name__)
     app.request_class = LRSRequest
     app.config["MAX_CONTENT_LENGTH"] = lrs.settings["max_body_bytes"]
     app.json.sort_keys = False
@@ -70,7 +70,6 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
         return versioning.echo(response)
 
     alternate.register(app, XAPI_PREFIX, lrs.settings["max_body_bytes"])
-    app.wsgi_app = _one_unit_of_work(app.wsgi_app, lrs)
     if lrs.settings["proxy_hops"]:  # the client address (throttling, logs) from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=lrs.settings["proxy_hops"])
 
@@ -83,10 +82,12 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     return app
 
 
-def _one_unit_of_work(wsgi_app: Any, lrs: LRS) -> Any:
-    """Each request's writes are committed together before its response leaves."""
-    def app(environ: dict, start_response: Any) -> Any:
-        with lrs.unit_of_work():
-            return wsgi_app(environ, start_response)
+class _LRSFlask(Flask):
+    """Flask, each request's view being one unit of work of the store."""
 
-    return app
+    def dispatch_request(self) -> Any:
+        """The view's writes are committed together before its response is made. A commit that
+        fails raises here, where the error handlers answer it (503, in the API's own error format:
+        the xAPI's, or the adapter's) and the access log and metrics count that answer."""
+        with self.extensions["lrs"].unit_of_work():
+            return super().dispatch_request()

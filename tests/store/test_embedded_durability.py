@@ -1,6 +1,6 @@
 """The embedded store on disk (LRS_DATA_DIR): `lrs serve` killed with SIGKILL while statements,
 documents and attachments are being written keeps every write it acknowledged, and nothing else;
-and it refuses to run in more than one process.
+it refuses to run in more than one process; a damaged store file stops it with one line.
 """
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 import bson
 import pytest
@@ -24,6 +26,8 @@ import requests
 import lrs
 from lrs.server import free_port, spawned
 from lrs.store.embedded import embedded_database
+from lrs.store.embedded.disk import STORE_FILE
+from tests.ops.test_failures import lrs_command, one_line
 
 AUTH = ("admin", "admin-secret")
 HEADERS = {"X-Experience-API-Version": "1.0.3"}
@@ -54,6 +58,7 @@ class Load:
     documents_acked: set[str] = field(default_factory=set)
     attachments: dict[str, bytes] = field(default_factory=dict)        # statement id -> content sent
     attachments_acked: set[str] = field(default_factory=set)
+    refused: list[requests.Response] = field(default_factory=list)     # answers that acknowledged nothing
 
     def acked(self) -> int:
         return min(len(self.statements_acked) // 10, len(self.documents_acked), len(self.attachments_acked))
@@ -70,18 +75,22 @@ class Load:
     def statements(self, session: requests.Session) -> None:
         ids = [str(uuid.uuid4()) for _ in range(10)]
         self.batches[ids[0]] = ids
-        response = session.post(f"{self.endpoint}/statements", json=[statement(i) for i in ids], timeout=30)
+        response = session.post(f"{self.endpoint}/statements", json=[statement(i) for i in ids], timeout=120)
         if response.status_code == 200:
             self.statements_acked.update(ids)
+        else:
+            self.refused.append(response)
 
     def document(self, session: requests.Session) -> None:
         state_id, content = uuid.uuid4().hex, uuid.uuid4().hex * 20
         self.documents[state_id] = content
-        response = session.put(f"{self.endpoint}/activities/state", data=content, timeout=30,
+        response = session.put(f"{self.endpoint}/activities/state", data=content, timeout=120,
                                params={"activityId": ACTIVITY, "agent": json.dumps(AGENT), "stateId": state_id},
                                headers={"Content-Type": "text/plain"})
         if response.status_code == 204:
             self.documents_acked.add(state_id)
+        else:
+            self.refused.append(response)
 
     def attachment(self, session: requests.Session) -> None:
         statement_id, content = str(uuid.uuid4()), os.urandom(300 * 1024)  # two GridFS chunks
@@ -93,10 +102,12 @@ class Load:
         payload = (b"--b0und\r\nContent-Type: application/json\r\n\r\n" + json.dumps(body).encode()
                    + b"\r\n--b0und\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n"
                    + f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode() + content + b"\r\n--b0und--\r\n")
-        response = session.post(f"{self.endpoint}/statements", data=payload, timeout=30,
+        response = session.post(f"{self.endpoint}/statements", data=payload, timeout=120,
                                 headers={"Content-Type": "multipart/mixed; boundary=b0und"})
         if response.status_code == 200:
             self.attachments_acked.add(statement_id)
+        else:
+            self.refused.append(response)
 
 
 def all_statement_ids(session: requests.Session, endpoint: str) -> list[str]:
@@ -110,25 +121,40 @@ def all_statement_ids(session: requests.Session, endpoint: str) -> list[str]:
     raise AssertionError("more than 1000 pages")
 
 
+@contextmanager
+def writing(load: Load) -> Iterator[None]:
+    """Five writers at work inside the block: two of statements, two of documents, one of attachments."""
+    writers = [threading.Thread(target=load.run, args=(write,), daemon=True)
+               for write in (load.statements, load.statements, load.document, load.document, load.attachment)]
+    for writer in writers:
+        writer.start()
+    try:
+        yield
+    finally:
+        load.stop.set()
+        for writer in writers:
+            writer.join(timeout=150)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_acknowledged_writes_survive_kill_9_and_nothing_else_appears(tmp_path):
     env = server_env(tmp_path / "data")
     with spawned(env, own_session=True) as (endpoint, process):
         load = Load(endpoint)
-        writers = [threading.Thread(target=load.run, args=(write,), daemon=True)
-                   for write in (load.statements, load.statements, load.document, load.document, load.attachment)]
-        for writer in writers:
-            writer.start()
-        try:
-            deadline = time.monotonic() + 120
-            while load.acked() < 20 and time.monotonic() < deadline:
-                time.sleep(0.05)
+        with writing(load):
+            wait_for(lambda: load.acked() >= 20)
             os.killpg(process.pid, signal.SIGKILL)  # gunicorn and its worker, writers mid-request
-        finally:
-            load.stop.set()
-            for writer in writers:
-                writer.join(timeout=60)
     assert load.acked() >= 20
+    check_after_restart(env, load)
 
+
+def check_after_restart(env: dict[str, str], load: Load) -> None:
+    """Every write `load` had acknowledged is there, whole, and nothing it did not send."""
     with spawned(env) as (endpoint, _):
         session = requests.Session()
         session.auth, session.headers = AUTH, dict(HEADERS)
@@ -217,3 +243,40 @@ def test_a_data_folder_of_the_earlier_table_layout_is_upgraded_with_its_document
     [layout] = sqlite3.connect(tmp_path / "store.sqlite3").execute(
         "SELECT sql FROM sqlite_master WHERE name = 'documents'").fetchone()
     assert "WITHOUT ROWID" not in layout
+
+
+def damaged_store(data_dir: Path, damage: str) -> None:
+    """A store file with documents in it, then damaged: random bytes in its place, or cut to half
+    its length (a copy that stopped midway)."""
+    database = embedded_database("lrs", str(data_dir))
+    try:
+        database["things"].insert_many([{"_id": number, "text": "x" * 3000} for number in range(300)])
+    finally:
+        database.close()
+    path = data_dir / STORE_FILE
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file, as after a clean stop
+    if damage == "random bytes":
+        path.write_bytes(os.urandom(path.stat().st_size))
+    else:
+        os.truncate(path, path.stat().st_size // 2)
+
+
+@pytest.mark.parametrize("damage, error", [("random bytes", "file is not a database"),
+                                           ("cut in half", "database disk image is malformed")])
+def test_a_damaged_store_file_stops_lrs_serve_with_one_line_saying_what_to_do(tmp_path, damage, error):
+    damaged_store(tmp_path, damage)
+    line = one_line(lrs_command("serve", **server_env(tmp_path), LRS_PORT=str(free_port())))
+    assert line.startswith(f"Error: LRS_DATA_DIR={str(tmp_path)!r}: cannot read the embedded store's file "
+                           f"store.sqlite3 ({error}): put back a backup of it, or salvage what it holds with "
+                           "`sqlite3 store.sqlite3 .recover` (docs/embedded-store.md, A damaged store file)"), line
+
+
+def test_a_store_file_damaged_past_its_first_pages_stops_the_worker_with_the_same_line(tmp_path):
+    """Without LRS_ADMIN_KEY `lrs serve` reads nothing before gunicorn: the worker's load finds it."""
+    damaged_store(tmp_path, "cut in half")
+    env = {name: value for name, value in server_env(tmp_path).items() if not name.startswith("LRS_ADMIN")}
+    done = lrs_command("serve", **env, LRS_PORT=str(free_port()), timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert (f"LRS_DATA_DIR={str(tmp_path)!r}: cannot read the embedded store's file store.sqlite3 "
+            "(database disk image is malformed): put back a backup") in done.stderr

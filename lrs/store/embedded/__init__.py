@@ -9,16 +9,25 @@ plain Collection API, as on MongoDB.
 from __future__ import annotations
 
 import gc
+import logging
+import sqlite3
 import threading
 from contextlib import contextmanager
 from typing import IO, Any, ContextManager, Iterator
 
 import mongomock
 
-from lrs.store.embedded.disk import SqliteJournal, StoreInUse, claim_memory_store, open_data_dir
+from lrs.store.embedded.disk import (
+    SqliteJournal,
+    StoreInUse,
+    StoreUnwritable,
+    claim_memory_store,
+    open_data_dir,
+)
 from lrs.store.embedded.engine import IndexedCollection, IndexedDatabaseStore, IndexedServerStore
 
-__all__ = ["EmbeddedDatabase", "StoreInUse", "embedded_database"]
+__all__ = ["EmbeddedDatabase", "StoreInUse", "StoreUnwritable", "embedded_database"]
+log = logging.getLogger(__name__)
 
 
 def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
@@ -56,25 +65,40 @@ class _Guard:
                 yield
             finally:
                 self._depth -= 1
-                if self._depth == 0 and not getattr(self._units, "open", 0):
-                    self._commit()
+                if self._depth == 0:
+                    if getattr(self._units, "open", 0):
+                        self._units.used = True
+                    else:
+                        self._commit()
 
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
+        """A unit that made no store call commits nothing: it has shown and changed nothing, so it
+        need not wait for (nor fail with) the changes of others."""
+        if not getattr(self._units, "open", 0):
+            self._units.used = False
         self._units.open = getattr(self._units, "open", 0) + 1
         try:
             yield
         finally:
             self._units.open -= 1
-            if not self._units.open:
+            if not self._units.open and self._units.used:
                 with self.lock:
                     self._commit()
 
     def _commit(self) -> None:
         """Whatever is uncommitted, whoever made it: the file always holds the store as it was
-        at one instant, so a crash between two commits loses the later writes, never half of one."""
-        if self.journal:
+        at one instant, so a crash between two commits loses the later writes, never half of one.
+        A failed commit leaves every change to the next one, and fails the call (StoreUnwritable):
+        so no answer, a read's included, ever shows a change that is not on disk."""
+        if not self.journal:
+            return
+        try:
             self.journal.commit()
+        except (sqlite3.Error, OSError) as error:
+            log.error("the embedded store could not write to %s: %s: %s (its changes wait for the next commit)",
+                      self.journal.path, type(error).__name__, error)
+            raise StoreUnwritable() from error
 
     def close(self) -> None:
         with self.lock:

@@ -12,6 +12,11 @@ documents' new state before it returns, so what the LRS has acknowledged is on d
 the promise here; a power cut may lose the last commits, never consistency. At start the whole
 file is read back into memory.
 
+A commit can fail (the disk is full, another process holds the file's write lock). The changes
+are in memory already and mongomock cannot take them back, so they stay on the list of changes
+to write, and every later commit writes them with its own: nothing of them is lost, and nothing
+is acknowledged until a commit holding it succeeds (`StoreUnwritable`, 503, until then).
+
 The data is in one process's memory, so a second process on the same folder would see and write
 a different store. An exclusive lock on `LOCK_FILE` refuses that, naming the holder's pid.
 """
@@ -21,12 +26,13 @@ import fcntl
 import os
 import sqlite3
 import tempfile
-from contextlib import closing
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Iterator
 
 import bson
 
+from lrs.errors import ServiceUnavailable
 from lrs.settings import SettingError
 from lrs.store.embedded.engine import IndexedDatabaseStore, IndexedStore, store_key
 
@@ -46,10 +52,22 @@ class StoreInUse(SettingError):
     """Another process already runs this embedded store: an operator's mistake, told in one line."""
 
 
+class StoreUnwritable(ServiceUnavailable):
+    """A commit failed: the request is not acknowledged (503); its changes wait for the next commit.
+    The client learns only that; the server's log says why (the disk is full, the file locked...)."""
+
+    retry_after_seconds = 5
+
+    def __init__(self) -> None:
+        super().__init__("the store could not write this request's changes to disk; nothing of it is "
+                         "acknowledged: retry later")
+
+
 class SqliteJournal:
     """The changes of the current store call, committed to SQLite as one transaction."""
 
     def __init__(self, path: Path):
+        self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -73,24 +91,25 @@ class SqliteJournal:
         self._reindexed[store.name] = store
 
     def commit(self) -> None:
+        """Write every change not yet on disk, in one transaction. The changes are forgotten only
+        once SQLite has committed them: when it fails (disk full, the file locked by another
+        process) they all stay, and the next commit writes them with its own."""
         if not (self._changed or self._dropped or self._reindexed):
             return
-        changed, dropped, reindexed = self._changed, self._dropped, self._reindexed
-        self._changed, self._dropped, self._reindexed = {}, [], {}
-        present = [(name, key, store, encoded) for (name, key), (store, encoded) in changed.items()
+        present = [(name, key, store, encoded) for (name, key), (store, encoded) in self._changed.items()
                    if store.get(key) is not None]
-        deleted = [(name, bson.encode({"_id": key})) for (name, key), (store, _) in changed.items()
+        deleted = [(name, bson.encode({"_id": key})) for (name, key), (store, _) in self._changed.items()
                    if store.get(key) is None]
         # encoded one at a time as SQLite takes them: a 200 MB upload is never 200 MB of BSON at once
         saved = ((name, bson.encode({"_id": key}), encoded or bson.encode(store.get(key)))
                  for name, key, store, encoded in present)
         db = self.db
-        db.execute("BEGIN")
         try:
-            for name in dropped:
+            db.execute("BEGIN")
+            for name in self._dropped:
                 db.execute("DELETE FROM documents WHERE collection = ?", (name,))
                 db.execute("DELETE FROM indexes WHERE collection = ?", (name,))
-            for name, store in reindexed.items():
+            for name, store in self._reindexed.items():
                 db.execute("DELETE FROM indexes WHERE collection = ?", (name,))
                 db.executemany("INSERT INTO indexes VALUES (?, ?, ?)",
                                [(name, index, bson.encode(spec)) for index, spec in store.indexes.items()])
@@ -98,11 +117,16 @@ class SqliteJournal:
             db.executemany("DELETE FROM documents WHERE collection = ? AND id = ?", deleted)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _roll_back(db)
             raise
+        self._changed, self._dropped, self._reindexed = {}, [], {}
 
     def load(self, database: IndexedDatabaseStore) -> None:
         """Everything the file holds, into the (empty) in-memory store; indexes built once at the end."""
+        with _unreadable_named(self.path):
+            self._load(database)
+
+    def _load(self, database: IndexedDatabaseStore) -> None:
         for name, body in self.db.execute("SELECT collection, body FROM documents"):
             document = bson.decode(body)
             database[name]._documents[store_key(document["_id"])] = document
@@ -130,14 +154,37 @@ def _move_to_rowid_table(db: sqlite3.Connection) -> None:
         db.execute("DROP TABLE documents_before")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        _roll_back(db)
         raise
+
+
+def _roll_back(db: sqlite3.Connection) -> None:
+    """End the failed transaction, if SQLite has not already (it rolls back by itself after a full
+    disk, for one): a ROLLBACK then would raise an error of its own in place of the real one."""
+    if db.in_transaction:
+        with suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
 
 
 def open_data_dir(data_dir: str) -> tuple[SqliteJournal, IO]:
     """The journal of the store in `data_dir` (created if missing), and the lock held on it."""
     lock = claim_data_dir(data_dir)
-    return SqliteJournal(Path(data_dir) / STORE_FILE), lock
+    path = Path(data_dir) / STORE_FILE
+    with _unreadable_named(path):
+        return SqliteJournal(path), lock
+
+
+@contextmanager
+def _unreadable_named(path: Path) -> Iterator[None]:
+    """A store file SQLite cannot read at start (damaged, truncated, not SQLite at all) is an
+    operator's problem, told in one line with the way out, not a traceback."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        raise SettingError(
+            f"LRS_DATA_DIR={str(path.parent)!r}: cannot read the embedded store's file {path.name} ({error}): "
+            f"put back a backup of it, or salvage what it holds with `sqlite3 {path.name} .recover` "
+            f"(docs/embedded-store.md, A damaged store file)") from None
 
 
 def claim_data_dir(data_dir: str) -> IO:
@@ -162,7 +209,7 @@ def read_document(data_dir: str, collection: str, identifier: Any) -> dict | Non
     path = Path(data_dir) / STORE_FILE
     if not path.exists():
         return None
-    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+    with _unreadable_named(path), closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
         row = db.execute("SELECT body FROM documents WHERE collection = ? AND id = ?",
                          (collection, bson.encode({"_id": identifier}))).fetchone()
     return bson.decode(row[0]) if row else None
