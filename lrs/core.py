@@ -79,7 +79,7 @@ class LRS:
         self.statement_store.ensure_indexes()
         self.statement_store.recover(utc_now())
         self.attachments.ensure_indexes()
-        self.attachments.recover(utc_now())
+        self.attachments.recover(utc_now(), everyone=self.statement_store.exclusive)
         finish_interrupted(self, everyone=self.statement_store.exclusive)
         self.documents.ensure_indexes()
         self.documents.recover(utc_now())

@@ -83,8 +83,12 @@ class AttachmentStore:
         self.chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
         self.files.create_index([("filename", ASCENDING)], unique=True)
 
-    def recover(self, now: dt.datetime) -> None:
-        """Remove the chunks of uploads that never got their files document (a crash mid-upload)."""
+    def recover(self, now: dt.datetime, everyone: bool = False) -> None:
+        """Remove the chunks of uploads that never got their files document (a crash mid-upload).
+        With `everyone` (the embedded store's start: no request of an earlier process can still
+        run) drop every hold as well, rather than waiting for them to be stale."""
+        if everyone:
+            self.files.update_many({f"{HOLDERS}.0": {"$exists": True}}, {"$set": {HOLDERS: []}})
         stale = ObjectId.from_datetime(now - STALE_UPLOAD)
         orphans = self.chunks.aggregate([
             {"$match": {"n": 0, "files_id": {"$lt": stale}}},

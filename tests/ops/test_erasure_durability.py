@@ -10,7 +10,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer, basic_auth
 from tests.http.test_attachments import BOUNDARY, attachment, multipart, parts_of, post, sha2, statement
@@ -156,3 +156,44 @@ def request(endpoint: str, method: str, path: str, body: bytes | None = None) ->
         return connection.getresponse().status
     finally:
         connection.close()
+
+
+STREAMING_SERVER = """
+import os
+from werkzeug.serving import make_server
+from lrs.app import create_app
+
+make_server("127.0.0.1", int(os.environ["LRS_PORT"]), create_app(), threaded=True).serve_forever()
+"""
+
+
+def test_holds_of_uploads_a_crash_cut_short_do_not_keep_a_content_from_erasure(tmp_path):
+    """Bob's upload of Ann's content is cut short by a SIGKILL after another request's commit put
+    its hold on disk: once the LRS is back, erasing Ann removes the content at once. (`lrs serve`
+    reads a request whole before the LRS sees it, so the upload goes to a server that streams.)"""
+    import os
+    import signal
+
+    from lrs.server import spawned
+
+    env = {"LRS_DATA_DIR": str(tmp_path), "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET,
+           "LRS_SECRET_HASH_COST": "14", "LRS_LOG_LEVEL": "WARNING"}
+    ann = person("ann")
+    with spawned(env, command=[sys.executable, "-c", STREAMING_SERVER], own_session=True) as (endpoint, server):
+        assert request(endpoint, "POST", "/statements", multipart(statement(attachment(CONTENT), actor=ann),
+                                                                  CONTENT)) == 200
+        bobs = statement(attachment(CONTENT), actor=person("bob"))
+        with upload_paused_mid_content(endpoint.removesuffix("/xapi"), multipart(bobs, CONTENT)):
+            time.sleep(2)  # the LRS reads Bob's content part (holding it) ...
+            assert request(endpoint, "POST", "/statements", multipart(statement())) == 200  # ... and commits
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=60)
+    with spawned(env, own_session=True) as (endpoint, _):
+        address = urlsplit(endpoint)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        connection.request("DELETE", "/admin/agents?agent=" + quote(json.dumps(ann)),
+                           headers={"Authorization": basic_auth()})
+        answer = connection.getresponse()
+        report = json.loads(answer.read())
+        connection.close()
+    assert answer.status == 200 and (report["statements"], report["attachments"]) == (1, 1), report
