@@ -137,3 +137,17 @@ def test_a_later_page_claims_no_more_than_the_first(either_store_app, xapi_heade
     assert len(every) == 3
     claimed = {s["id"] for s in every if parse(s["stored"]) < through}
     assert claimed <= {s["id"] for s in listed}
+
+
+def test_stored_times_never_fall_when_the_clock_steps_back(either_store_app, xapi_headers, monkeypatch):
+    """An NTP step back (or another server's clock behind this one's) must not put a later batch
+    before an earlier one: a batch is stored no earlier than the batch numbered before it."""
+    client, verb = either_store_app.test_client(), f"http://example.com/verbs/{uuid.uuid4()}"
+    body = {"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": verb}, "object": {"id": "http://example.com/a/1"}}
+    [first] = client.post("/xapi/statements", json=body, headers=xapi_headers).get_json()
+    monkeypatch.setattr("lrs.store.statements.utc_now", lambda: dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc))
+    [second] = client.post("/xapi/statements", json=body, headers=xapi_headers).get_json()
+    listed = client.get("/xapi/statements", query_string={"verb": verb, "ascending": "true"},
+                        headers=xapi_headers).get_json()["statements"]
+    assert [s["id"] for s in listed] == [first, second]
+    assert listed[0]["stored"] == listed[1]["stored"] == listed[1]["timestamp"]
