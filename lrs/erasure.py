@@ -15,13 +15,15 @@ once they are done. A run interrupted by a crash is finished at the next start-u
 (`finish_interrupted`) or, on MongoDB, by the next erasure or retention pass of any process once
 the writer is dead. A content that an upload holds at that moment (`AttachmentStore`) may be
 about to be used by a new statement: it is left in the record for a later pass to look at again.
+The embedded store's start-up, when no upload can be in flight, also erases every content no
+statement uses: what an upload cut short by a crash saved for statements never stored.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from bson import ObjectId
 
@@ -85,7 +87,10 @@ def finish_interrupted(lrs: "LRS", everyone: bool = False) -> int:
     intents = list(lrs.db[INTENTS_COLLECTION].find())
     writers = [intent["writer"] for intent in intents if intent.get("writer")]
     alive = set() if everyone else lrs.statement_store.writers.alive(writers)
-    return sum(_erase_contents(lrs, intent) for intent in intents if intent.get("writer") not in alive)
+    erased = sum(_erase_contents(lrs, intent) for intent in intents if intent.get("writer") not in alive)
+    if everyone:  # no upload can be in flight: a content no statement uses is one a crash cut short
+        erased += _erase_unused(lrs, lrs.attachments.files.distinct("filename"), _all_used)[0]
+    return erased
 
 
 def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
@@ -135,9 +140,7 @@ def _erase_contents(lrs: "LRS", intent: dict[str, Any]) -> int:
     record, or keep in it for a later pass only those an upload held. Returns how many went."""
     if not intent["sha2s"]:
         return 0
-    unheld, held = lrs.attachments.claims(intent["sha2s"], utc_now())
-    used = _used(lrs, unheld)  # after `claims`: an upload holding them since makes `delete` miss
-    erased = sum(lrs.attachments.delete(sha2, holds) for sha2, holds in sorted(unheld.items()) if sha2 not in used)
+    erased, held = _erase_unused(lrs, intent["sha2s"], _used)
     lrs.attachments.drop_orphan_chunks(intent["files"])
     if held:
         lrs.db[INTENTS_COLLECTION].update_one({"_id": intent["_id"]}, {"$set": {
@@ -145,6 +148,21 @@ def _erase_contents(lrs: "LRS", intent: dict[str, Any]) -> int:
     else:
         lrs.db[INTENTS_COLLECTION].delete_one({"_id": intent["_id"]})
     return erased
+
+
+def _erase_unused(lrs: "LRS", sha2s: Iterable[str],
+                  used: Callable[["LRS", Iterable[str]], set[str]]) -> tuple[int, set[str]]:
+    """Erase those of these contents that no statement uses and no live upload holds; returns
+    how many went, and the held ones."""
+    unheld, held = lrs.attachments.claims(sha2s, utc_now())
+    in_use = used(lrs, unheld)  # after `claims`: an upload holding them since makes `delete` miss
+    erased = sum(lrs.attachments.delete(sha2, holds) for sha2, holds in sorted(unheld.items()) if sha2 not in in_use)
+    return erased, held
+
+
+def _all_used(lrs: "LRS", sha2s: Iterable[str]) -> set[str]:
+    """Every sha2 a statement uses (one pass over the statements rather than a long `$in`)."""
+    return {sha2.lower() for sha2 in lrs.statement_store.collection.distinct("attachments")}
 
 
 def _used(lrs: "LRS", sha2s: Iterable[str]) -> set[str]:

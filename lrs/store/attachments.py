@@ -86,10 +86,10 @@ class AttachmentStore:
     def recover(self, now: dt.datetime, everyone: bool = False) -> None:
         """Remove the chunks of uploads that never got their files document (a crash mid-upload).
         With `everyone` (the embedded store's start: no request of an earlier process can still
-        run) drop every hold as well, rather than waiting for them to be stale."""
+        run) those of any age, and every hold as well, rather than waiting for them to be stale."""
         if everyone:
             self.files.update_many({f"{HOLDERS}.0": {"$exists": True}}, {"$set": {HOLDERS: []}})
-        stale = ObjectId.from_datetime(now - STALE_UPLOAD)
+        stale = ObjectId.from_datetime(now if everyone else now - STALE_UPLOAD)
         orphans = self.chunks.aggregate([
             {"$match": {"n": 0, "files_id": {"$lt": stale}}},
             {"$lookup": {"from": self.files.name, "localField": "files_id", "foreignField": "_id", "as": "file"}},

@@ -197,3 +197,33 @@ def test_holds_of_uploads_a_crash_cut_short_do_not_keep_a_content_from_erasure(t
         report = json.loads(answer.read())
         connection.close()
     assert answer.status == 200 and (report["statements"], report["attachments"]) == (1, 1), report
+
+
+def test_contents_of_an_upload_a_crash_cut_short_are_gone_once_the_lrs_is_back(tmp_path):
+    """Bob's upload is killed after its first content was saved and mid-way through its second
+    (another request's commit put both on disk); his statement was never stored. The embedded
+    store's next start removes both: no statement uses them, and nothing can still be uploading."""
+    import os
+    import signal
+
+    from lrs.core import LRS
+    from lrs.server import spawned
+
+    env = {"LRS_DATA_DIR": str(tmp_path), "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET,
+           "LRS_SECRET_HASH_COST": "14", "LRS_LOG_LEVEL": "WARNING"}
+    first = b"Bob's first page. " * 1_000
+    bobs = statement(attachment(first), attachment(CONTENT), actor=person("bob"))
+    with spawned(env, command=[sys.executable, "-c", STREAMING_SERVER], own_session=True) as (endpoint, server):
+        with upload_paused_mid_content(endpoint.removesuffix("/xapi"), multipart(bobs, first, CONTENT)):
+            time.sleep(2)  # the LRS saved the first content and writes the second ...
+            assert request(endpoint, "POST", "/statements", multipart(statement())) == 200  # ... commits
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=60)
+    with spawned(env, own_session=True):
+        pass
+    lrs = LRS.from_settings({"data_dir": str(tmp_path), "mongo_uri": ""})
+    try:
+        assert lrs.attachments.files.count_documents({}) == 0
+        assert lrs.attachments.chunks.count_documents({}) == 0
+    finally:
+        lrs.db.close()
