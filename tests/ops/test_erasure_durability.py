@@ -127,7 +127,6 @@ serve_app(lambda: create_app(plugins=[PowerCut()]), LRS.resolve()[0])
 def test_a_retention_pass_killed_between_statements_and_contents_leaves_no_content_behind(tmp_path):
     """The embedded store's retention pass commits each step on its own; a SIGKILL after the
     statements went must not leave their attachment contents on disk once the LRS is back."""
-    from lrs.core import LRS
     from lrs.server import spawned
 
     env = {"LRS_DATA_DIR": str(tmp_path), "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET,
@@ -138,10 +137,16 @@ def test_a_retention_pass_killed_between_statements_and_contents_leaves_no_conte
         assert until(lambda: server.poll() is not None, timeout=90), "the retention pass never ran"
     with spawned(env, own_session=True) as (endpoint, _):  # `lrs serve` on the store the crash left
         assert request(endpoint, "GET", f"/statements?statementId={old['id']}") == 404
-    lrs = LRS.from_settings({"data_dir": str(tmp_path), "mongo_uri": ""})
+    assert stored_contents(tmp_path) == (0, 0)
+
+
+def stored_contents(data_dir: Any) -> tuple[int, int]:
+    """(files, chunks) of the attachment store in this data folder, read as the LRS reads it."""
+    from lrs.core import LRS
+
+    lrs = LRS.from_settings({"data_dir": str(data_dir), "mongo_uri": ""})
     try:
-        assert lrs.attachments.files.count_documents({}) == 0
-        assert lrs.attachments.chunks.count_documents({}) == 0
+        return lrs.attachments.files.count_documents({}), lrs.attachments.chunks.count_documents({})
     finally:
         lrs.db.close()
 
@@ -206,24 +211,18 @@ def test_contents_of_an_upload_a_crash_cut_short_are_gone_once_the_lrs_is_back(t
     import os
     import signal
 
-    from lrs.core import LRS
     from lrs.server import spawned
 
     env = {"LRS_DATA_DIR": str(tmp_path), "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET,
            "LRS_SECRET_HASH_COST": "14", "LRS_LOG_LEVEL": "WARNING"}
     first = b"Bob's first page. " * 1_000
     bobs = statement(attachment(first), attachment(CONTENT), actor=person("bob"))
-    with spawned(env, command=[sys.executable, "-c", STREAMING_SERVER], own_session=True) as (endpoint, server):
-        with upload_paused_mid_content(endpoint.removesuffix("/xapi"), multipart(bobs, first, CONTENT)):
-            time.sleep(2)  # the LRS saved the first content and writes the second ...
-            assert request(endpoint, "POST", "/statements", multipart(statement())) == 200  # ... commits
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=60)
+    with (spawned(env, command=[sys.executable, "-c", STREAMING_SERVER], own_session=True) as (endpoint, server),
+          upload_paused_mid_content(endpoint.removesuffix("/xapi"), multipart(bobs, first, CONTENT))):
+        time.sleep(2)  # the LRS saved the first content and writes the second ...
+        assert request(endpoint, "POST", "/statements", multipart(statement())) == 200  # ... and commits
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=60)
     with spawned(env, own_session=True):
         pass
-    lrs = LRS.from_settings({"data_dir": str(tmp_path), "mongo_uri": ""})
-    try:
-        assert lrs.attachments.files.count_documents({}) == 0
-        assert lrs.attachments.chunks.count_documents({}) == 0
-    finally:
-        lrs.db.close()
+    assert stored_contents(tmp_path) == (0, 0)
