@@ -1,12 +1,27 @@
 """Scores of content without scoring: H5P reports its result as `{raw: 0, min: 0, max: 0}`.
 
 xAPI wants a score's min less than its max (Data 2.4.5.1), so the LRS refuses an equal pair;
-such a range says nothing, so the adapter drops it from events and posted statements alike and
-keeps raw (no scaled is made up). Analytics count a score only with scaled or a real range.
+such a range says nothing, so the adapter drops it from events and posted statements alike (a
+posted statement's SubStatement object has a result of its own, refused just the same) and keeps
+raw (no scaled is made up). Analytics count a score only with scaled or a real range.
 """
 from __future__ import annotations
 
 from typing import Any
+
+
+def without_empty_ranges(statement: dict) -> dict:
+    """The statement with `without_empty_range` applied to its result and to its SubStatement
+    object's result (a SubStatement holds no SubStatement, so there is no deeper one to clean)."""
+    cleaned = _with_result_cleaned(statement)
+    target = statement.get("object")
+    if isinstance(target, dict) and target.get("objectType") == "SubStatement":
+        cleaned["object"] = _with_result_cleaned(target)
+    return cleaned
+
+
+def _with_result_cleaned(part: dict) -> dict:
+    return {**part, "result": without_empty_range(part["result"])} if "result" in part else dict(part)
 
 
 def without_empty_range(result: Any) -> Any:

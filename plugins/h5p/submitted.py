@@ -20,7 +20,7 @@ from lrs.core import LRS
 from lrs.errors import Conflict, ItemErrors
 from lrs.statements import WriteRights
 from lrs_plugins.h5p.config import H5PConfig
-from lrs_plugins.h5p.scores import without_empty_range
+from lrs_plugins.h5p.scores import without_empty_ranges
 
 SEED_VERSION = "1.0.3"  # seeds/001's statement format
 V2 = "2.0.0"
@@ -30,14 +30,13 @@ RACE_RETRIES = 3
 
 def enriched(statement: Any, user_id: str, config: H5PConfig) -> Any:
     """The statement with the caller as actor, an id and (when it has none) version 1.0.3, the
-    statement format of seeds/001, its score without an empty range (see scores); non-objects are
-    left for validation. A null id or actor is absent."""
+    statement format of seeds/001, its scores (its SubStatement's too) without an empty range (see
+    scores); non-objects are left for validation. A null id or actor is absent."""
     if not isinstance(statement, dict):
         return statement
     actor = config.actor(user_id)
-    result = {"version": SEED_VERSION, **statement, "actor": actor, "id": statement.get("id") or str(uuid.uuid4())}
-    if "result" in statement:
-        result["result"] = without_empty_range(statement["result"])
+    result = {"version": SEED_VERSION, **without_empty_ranges(statement), "actor": actor,
+              "id": statement.get("id") or str(uuid.uuid4())}
     submitted = statement.get("actor")
     return result if submitted is None or submitted == actor else _keeping(result, submitted, config)
 

@@ -155,6 +155,19 @@ def test_a_posted_statements_empty_score_range_is_dropped(live_server: LiveServe
     assert read_back(live_server, statement_id)["result"] == {"score": {"raw": 0}, "completion": True}
 
 
+def test_a_sub_statements_empty_score_range_is_dropped(live_server: LiveServer) -> None:
+    """A statement about a statement (object.objectType "SubStatement") carries the sub-statement's
+    result too; content without scoring sends min = max there as well."""
+    unscored = {"score": {"min": 0, "max": 0, "raw": 0}, "completion": True}
+    inner = {key: SEED_STATEMENT[key] for key in ("actor", "verb", "object")}
+    statement = {"actor": SEED_STATEMENT["actor"], "verb": SEED_STATEMENT["verb"], "result": unscored,
+                 "object": {"objectType": "SubStatement", **inner, "result": unscored}}
+    [statement_id] = ok_data(call(live_server, "POST", "/statements", json=statement))["ids"]
+    stored = read_back(live_server, statement_id)
+    assert stored["object"]["result"] == stored["result"] == {"score": {"raw": 0}, "completion": True}
+    assert {key: stored["object"][key] for key in inner} == inner
+
+
 def _versions_app(make_app: Any, versions: str) -> Any:
     app = make_app(plugins="h5p", h5p_base_url=BASE, xapi_versions=versions)
     app.extensions["lrs"].create_credential(LEARNER, LEARNER_TOKEN.split(":")[1], ["h5p"])
