@@ -2,7 +2,9 @@
 
 Client authentication by `client_id`/`client_secret` form fields (what the seeds' curl examples
 send) or by HTTP Basic (RFC 6749 section 2.3.1: the id and secret form-encoded; sent unencoded is
-accepted too). A parameter given twice is refused (section 3.2). Errors are RFC 6749 section 5.2 bodies:
+accepted too), never both in one request (section 2.3: a Basic request's body may name the client
+by `client_id`, but not carry `client_secret`). A parameter given twice is refused (section 3.2).
+Errors are RFC 6749 section 5.2 bodies:
 `{"error": "invalid_client" | "invalid_request" | "unsupported_grant_type" | "unauthorized_client"
 (a valid credential without a Caliper scope) | "invalid_scope" (asking for more than it holds),
 "error_description": ...}`, also for the 429 after repeated failed secrets ("invalid_client", with
@@ -89,11 +91,27 @@ def _client(form: dict) -> list[tuple[str, str]]:
     basic = request.authorization
     if basic is not None and basic.type == "basic":
         sent = (basic.username or "", basic.password or "")
-        return [(unquote_plus(sent[0]), unquote_plus(sent[1])), sent]
+        decoded = (unquote_plus(sent[0]), unquote_plus(sent[1]))
+        _basic_only(form, {sent[0], decoded[0]})
+        return [decoded, sent]
     client_id, secret = form.get("client_id"), form.get("client_secret")
     if not client_id or not secret:
         raise OAuthError(401, "invalid_client", "client_id and client_secret are required")
     return [(client_id, secret)]
+
+
+def _basic_only(form: dict, basic_ids: set[str]) -> None:
+    """RFC 6749 section 2.3: one client authentication method per request. Beside HTTP Basic the
+    body may still name the client (`client_id`, section 3.2.1; requests-oauthlib sends it so with
+    include_client_id=True), but not carry a secret, nor name another client."""
+    if form.get("client_secret"):
+        raise OAuthError(400, "invalid_request", "the client authenticated both by HTTP Basic and by client_secret "
+                         "in the body: a client must use one authentication method per request (RFC 6749 "
+                         "section 2.3); send the secret in one of them only")
+    client_id = form.get("client_id")
+    if client_id and client_id not in basic_ids:
+        raise OAuthError(400, "invalid_request", "client_id in the body is not the client of the HTTP Basic "
+                         "credentials: a request authenticates one client (RFC 6749 section 2.3)")
 
 
 def _no_store(response: Response) -> Response:

@@ -91,6 +91,29 @@ def test_http_basic_credentials_form_encoded_or_not(make_app: Any) -> None:
     assert [basic(CLIENT_ID, "wrong+one") for _ in range(3)] == [401, 401, 429]
 
 
+def test_one_authentication_method_per_request(live_server: LiveServer, app: Any) -> None:
+    """RFC 6749 section 2.3: HTTP Basic and a client_secret in the body together are refused, before
+    any secret is checked; the body may still name the Basic client (requests-oauthlib's
+    include_client_id=True), and an empty client_secret is no secret (section 2.3.1)."""
+    url = live_server.url + "/oauth/token"
+
+    def ask(**form: str) -> requests.Response:
+        return requests.post(url, data={"grant_type": "client_credentials", **form}, auth=(CLIENT_ID, CLIENT_SECRET),
+                             timeout=TIMEOUT)
+
+    for form in ({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, {"client_secret": "wrong"}):
+        both = ask(**form)
+        assert both.status_code == 400 and both.headers["Cache-Control"] == "no-store"
+        assert both.json() == {"error": "invalid_request", "error_description": "the client authenticated both by "
+                               "HTTP Basic and by client_secret in the body: a client must use one authentication "
+                               "method per request (RFC 6749 section 2.3); send the secret in one of them only"}
+    other = ask(client_id="xapi-only")
+    assert other.status_code == 400 and other.json()["error"] == "invalid_request"
+    assert other.json()["error_description"].startswith("client_id in the body is not the client of the HTTP Basic")
+    assert [ask(client_id=CLIENT_ID).status_code, ask(client_id=CLIENT_ID, client_secret="").status_code] == [200, 200]
+    assert app.extensions["lrs"].plugin_collection("caliper", "tokens").count_documents({}) == 2
+
+
 def test_only_a_hash_of_the_token_is_stored(client: Any, app: Any) -> None:
     access = token(client)
     tokens = app.extensions["lrs"].plugin_collection("caliper", "tokens")
