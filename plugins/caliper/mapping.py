@@ -135,11 +135,32 @@ def _context(event: dict, origin: Origin) -> dict:
     if edapp is not None:
         name = edapp.get("name") if isinstance(edapp, dict) else None
         context["platform"] = name if isinstance(name, str) and name else entity_id(edapp)
+    learner = _assignee(event, origin.home_page)
+    if learner is not None:
+        context["team"] = {"objectType": "Group", "member": [learner]}
     activities = _context_activities(event)
     if activities:
         context["contextActivities"] = activities
     context["extensions"] = _extensions(event, origin)
     return context
+
+
+def _assignee(event: dict, home_page: str) -> dict | None:
+    """The learner whose Attempt the event is about (a GradeEvent's object), if not its actor.
+
+    The statement's actor stays Caliper's (the grader); the learner goes in `context.team` as an
+    anonymous Group of one: of the places `GET /statements?agent=<learner>&related_agents=true`
+    looks in under both xAPI 1.0.3 and 2.0 (a Group matches by its members), the one that fits a
+    person who is neither actor nor object (instructor is the opposite role). 2.0's contextAgents
+    would name the role but is not in 1.0.3, the version these statements are stored in so that
+    every reader sees them whole (docs/caliper.md, "The learner of a grade")."""
+    attempt = event["object"]
+    if entity_type(attempt) != "Attempt":
+        return None
+    iri = entity_id(attempt.get("assignee"))
+    if not is_iri(iri) or iri == entity_id(event["actor"]):  # nested entities are not validated
+        return None
+    return agent(attempt["assignee"], home_page)
 
 
 def _context_activities(event: dict) -> dict:

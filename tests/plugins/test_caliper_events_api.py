@@ -25,6 +25,7 @@ from tests.plugins.caliper_support import (
     SEED_003_XP,
     STUDENT,
     TIMEOUT,
+    XAPI_HEADERS,
     bearer,
     caliper_app,
     envelope,
@@ -37,6 +38,8 @@ from tests.plugins.caliper_support import (
 
 CALIPER = "http://purl.imsglobal.org/caliper/"
 SESSION_123 = "https://vendor.example.com/sessions/session-123"
+LEARNER = {"objectType": "Agent", "account": {"homePage": "https://api.alpha-1edtech.ai",
+                                              "name": "rostering/1.0/users/student-123"}}
 
 
 @pytest.fixture
@@ -106,6 +109,37 @@ def test_seed_grade_examples_are_accepted(api: Client, example: dict) -> None:
     assert stored["verb"]["id"] == CALIPER + "actions/Graded"
     assert stored["object"]["definition"]["type"] == CALIPER + "Attempt"
     assert stored["actor"]["account"]["homePage"] == "https://api.alpha-1edtech.ai" or example is SEED_003_CURL
+
+
+@pytest.mark.parametrize("versions", ["1.0.3", "2.0.0", "1.0.3,2.0.0"])
+def test_a_grade_is_found_among_the_learners_statements(make_app: Any, versions: str) -> None:
+    """The learner of a graded Attempt (its assignee) is in context.team: `agent=<learner>` with
+    related_agents=true finds the grade, whichever xAPI versions the LRS serves; the actor stays
+    the grader, so plain `agent=` finds only what the learner did. A learner who is the actor is
+    no team too (xAPI: "if not included as the Actor")."""
+    app = caliper_app(make_app, xapi_versions=versions)
+    other = copy.deepcopy(SEED_003_MASTERY)
+    other["object"]["assignee"]["id"] = STUDENT.replace("student-123", "student-456")
+    grade, others, own = fill_placeholders(SEED_003_XP), fill_placeholders(other), fill_placeholders(SEED_003_XP)
+    own["actor"] = {"id": STUDENT, "type": "Person"}
+    with LiveServer(app) as server:
+        api = Client(server)
+        assert [api.event(event).status_code for event in (grade, others, own)] == [202, 202, 202]
+        for version in versions.split(","):
+            broadly = learners_statements(server, version, related_agents="true")
+            assert [s["id"] for s in broadly] == [own["id"][9:], grade["id"][9:]]
+            assert broadly[1]["result"]["score"] == {"raw": 150}
+            assert broadly[1]["actor"]["account"] == {"homePage": "https://api.alpha-1edtech.ai",
+                                                      "name": "applications/1.0/your-app"}
+            assert broadly[1]["context"]["team"] == {"objectType": "Group", "member": [LEARNER]}
+            assert learners_statements(server, version) == broadly[:1] and "team" not in broadly[0]["context"]
+
+
+def learners_statements(server: LiveServer, version: str, **params: str) -> list[dict]:
+    response = requests.get(server.url + "/xapi/statements", params={"agent": json.dumps(LEARNER), **params},
+                            headers={**XAPI_HEADERS, "X-Experience-API-Version": version}, timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    return response.json()["statements"]
 
 
 def test_seed_placeholder_id_is_accepted_and_idempotent(api: Client) -> None:

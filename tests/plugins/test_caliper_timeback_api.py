@@ -16,6 +16,7 @@ from lrs_plugins.caliper.tokens import V1P2_EVENTS_WRITE
 from tests.plugins.caliper_support import (
     SEED_002_EVENTS,
     SEED_003_XP,
+    STUDENT,
     bearer,
     caliper_app,
     envelope,
@@ -133,6 +134,20 @@ def test_erasing_a_person_removes_their_events_from_the_listing(client: Any, app
     assert listed["pagination"]["total"] == 1 and listed["events"][0]["actor"] == "https://example.edu/users/other"
     index = app.extensions["lrs"].plugin_collection("caliper", "events")
     assert index.count_documents({"actorId": event["actor"]["id"]}) == 0
+
+
+def test_erasing_a_learner_erases_the_grades_given_to_them(client: Any, app: Any) -> None:
+    """The learner of a graded Attempt is in its statement (context.team), so erasing them erases
+    the grade, its listing entry too, and not another learner's."""
+    access = token(client)
+    mine, theirs = fill_placeholders(SEED_003_XP), fill_placeholders(SEED_003_XP)
+    theirs["object"]["assignee"] = {"id": STUDENT.replace("student-123", "student-456"), "type": "Person"}
+    assert [post(client, "/events/1.0/", event, access).status_code for event in (mine, theirs)] == [202, 202]
+    erase_agent(app.extensions["lrs"], {"account": {"homePage": "https://api.alpha-1edtech.ai",
+                                                    "name": "rostering/1.0/users/student-123"}}, by="test")
+    assert statement_count(client) == 1
+    listed = client.get("/caliper/events", headers=bearer(access)).get_json()["events"]
+    assert [event["externalId"] for event in listed] == [theirs["id"]]
 
 
 def test_erasing_an_actor_leaves_an_actor_whose_iri_differs_by_a_slash(client: Any, app: Any) -> None:
