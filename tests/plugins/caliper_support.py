@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any
+from typing import Any, Callable
 
+import pytest
 import requests
 
 from tests.conftest import LiveServer, basic_auth
@@ -189,6 +190,16 @@ def caliper_app(make_app: Any, **settings: Any) -> Any:
     """A fresh LRS with the caliper plugin and one OAuth client (credential CLIENT_ID)."""
     app = make_app(plugins="caliper", public_url=PUBLIC_URL, **settings)
     app.extensions["lrs"].create_credential(CLIENT_ID, CLIENT_SECRET, ["caliper/events.write"], label="AlphaRead")
+    return app
+
+
+def caliper_app_fixture(**settings: Any) -> Callable[..., Any]:
+    """The `app` fixture of a test module (`app = caliper_app_fixture(...)`): a caliper_app with
+    these settings, which tests/conftest.py's `client` and `live_server` serve."""
+    @pytest.fixture
+    def app(make_app: Any) -> Any:
+        return caliper_app(make_app, **settings)
+
     return app
 
 

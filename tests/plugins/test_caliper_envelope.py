@@ -23,7 +23,7 @@ from tests.plugins.caliper_support import (
     SEED_002_EVENTS,
     TIMEOUT,
     bearer,
-    caliper_app,
+    caliper_app_fixture,
     envelope,
     live_token,
     read_statement,
@@ -35,9 +35,7 @@ CALIPER = "http://purl.imsglobal.org/caliper/"
 PERSON = {"id": "https://example.edu/users/554433", "type": "Person"}
 
 
-@pytest.fixture
-def app(make_app: Any) -> Any:
-    return caliper_app(make_app)
+app = caliper_app_fixture()
 
 
 def post(server: LiveServer, body: Any, access_token: str) -> requests.Response:

@@ -28,6 +28,7 @@ from tests.plugins.caliper_support import (
     XAPI_HEADERS,
     bearer,
     caliper_app,
+    caliper_app_fixture,
     envelope,
     fill_placeholders,
     live_token,
@@ -42,9 +43,7 @@ LEARNER = {"objectType": "Agent", "account": {"homePage": "https://api.alpha-1ed
                                               "name": "rostering/1.0/users/student-123"}}
 
 
-@pytest.fixture
-def app(make_app: Any) -> Any:
-    return caliper_app(make_app, caliper_heartbeat_timeout=60)
+app = caliper_app_fixture(caliper_heartbeat_timeout=60)
 
 
 class Client:

@@ -10,17 +10,12 @@ import threading
 import uuid
 from typing import Any
 
-import pytest
-
 from lrs.statements import utc_now
 from lrs.store.statements import STALE_PENDING
 from lrs_plugins.caliper.values import statement_id
-from tests.plugins.caliper_support import SEED_002_EVENTS, XAPI_HEADERS, bearer, caliper_app, envelope, token
+from tests.plugins.caliper_support import SEED_002_EVENTS, XAPI_HEADERS, bearer, caliper_app_fixture, envelope, token
 
-
-@pytest.fixture
-def app(make_app: Any) -> Any:
-    return caliper_app(make_app)
+app = caliper_app_fixture()
 
 
 def send(client: Any, access: str, event: dict, sensor: str = "https://alpharead.alpha.school") -> Any:

@@ -19,16 +19,14 @@ from tests.plugins.caliper_support import (
     STUDENT,
     bearer,
     caliper_app,
+    caliper_app_fixture,
     envelope,
     fill_placeholders,
     statement_count,
     token,
 )
 
-
-@pytest.fixture
-def app(make_app: Any) -> Any:
-    return caliper_app(make_app)
+app = caliper_app_fixture()
 
 
 def fresh(index: int = 1) -> dict:

@@ -14,13 +14,12 @@ import os
 import pathlib
 import shutil
 import subprocess
-from typing import Any
 
 import pytest
 
 from lrs_plugins.caliper.values import statement_id
 from tests.conftest import LiveServer
-from tests.plugins.caliper_support import CLIENT_ID, CLIENT_SECRET, EVENT_EXTENSION, caliper_app, read_statement
+from tests.plugins.caliper_support import CLIENT_ID, CLIENT_SECRET, EVENT_EXTENSION, caliper_app_fixture, read_statement
 
 CLIENT = "timeback-caliper==0.4.0"
 VENV = pathlib.Path.home() / ".cache" / "lrs-tests" / "timeback-caliper-0.4.0"
@@ -61,9 +60,7 @@ def _has_client(python: pathlib.Path) -> bool:
     return subprocess.run([str(python), "-c", "import timeback_caliper"], capture_output=True, timeout=60).returncode == 0
 
 
-@pytest.fixture
-def app(make_app: Any) -> Any:
-    return caliper_app(make_app)
+app = caliper_app_fixture()
 
 
 def test_the_published_client_drives_every_operation(live_server: LiveServer, client_python: str) -> None:
