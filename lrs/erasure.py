@@ -166,7 +166,9 @@ def _all_used(lrs: "LRS", sha2s: Iterable[str]) -> set[str]:
 
 
 def _used(lrs: "LRS", sha2s: Iterable[str]) -> set[str]:
-    """Those of these (lower-case) sha2s that a statement uses, whichever case it wrote them in."""
+    """Those of these (lower-case) sha2s that a statement uses. Statements list them in lower case;
+    ones stored by earlier versions as their clients wrote them, so the upper-case spelling is
+    looked for too (a digest such a client wrote in mixed case is not found)."""
     wanted = sorted({variant for sha2 in sha2s for variant in (sha2, sha2.upper())})
     if not wanted:
         return set()

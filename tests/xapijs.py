@@ -1,5 +1,6 @@
 """xAPI.js (@xapi/xapi, version pinned) for the tests: found on NODE_PATH, or installed with npm
-once per machine into ~/.cache/lrs-tests/xapijs (outside the repository). Tests skip, saying why, without Node."""
+once per machine into ~/.cache/lrs-tests/xapijs (outside the repository). Tests skip, saying why, without Node.
+TinCanJS (pinned too) is installed the same way, into ~/.cache/lrs-tests/tincanjs."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,9 @@ import pytest
 VERSION = "3.0.3"  # pinned: tests must not change with a new release; raise it deliberately
 PACKAGE = f"@xapi/xapi@{VERSION}"
 CACHE = Path.home() / ".cache" / "lrs-tests" / "xapijs"
+TINCANJS = "tincanjs@0.50.0"
+TINCANJS_CACHE = Path.home() / ".cache" / "lrs-tests" / "tincanjs"
+TINCANJS_MODULES = TINCANJS_CACHE / "node_modules"
 
 
 def _resolves(env: dict[str, str]) -> bool:
@@ -40,3 +44,16 @@ def node_env() -> dict[str, str]:
     if install.returncode != 0 or not _resolves(env):
         pytest.skip(f"npm could not install {PACKAGE}: {install.stderr[-500:]}")
     return env
+
+
+def install_tincanjs() -> None:
+    """TinCanJS in TINCANJS_MODULES (its browser build and its Node.js one), installing it if need be."""
+    if (TINCANJS_MODULES / "tincanjs/build/tincan-min.js").exists():
+        return
+    if shutil.which("npm") is None:
+        pytest.skip(f"npm is not installed, so {TINCANJS} cannot be")
+    TINCANJS_CACHE.mkdir(parents=True, exist_ok=True)
+    install = subprocess.run(["npm", "install", "--prefix", str(TINCANJS_CACHE), "--no-audit", "--no-fund",
+                              "--save-exact", TINCANJS], capture_output=True, text=True, timeout=300)
+    if install.returncode != 0 or not (TINCANJS_MODULES / "tincanjs/build/tincan-min.js").exists():
+        pytest.skip(f"npm could not install {TINCANJS}: {install.stderr[-500:]}")

@@ -9,7 +9,7 @@ import json
 from typing import Iterable, Iterator
 
 from lrs.forwarding.contract import Outgoing
-from lrs.http.multipart import MultipartWriter, OutPart
+from lrs.http.multipart import MultipartWriter, OutPart, attachment_parts
 
 
 class RequestBody:
@@ -31,14 +31,10 @@ def statements_body(statements: list[dict], batch: list[Outgoing]) -> RequestBod
     """`statements` (the batch's statements as they are to be sent) and the contents of their
     attachments; contents of statements a transformation left out are not sent."""
     data = json.dumps(statements, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    referenced = {attachment.get("sha2", "").lower() for s in statements for attachment in s.get("attachments", ())}
-    contents = {content.sha2: content for item in batch for content in item.attachments if content.sha2 in referenced}
-    if not contents:
+    contents = {content.sha2: content for item in batch for content in item.attachments}
+    declared = [attachment for statement in statements for attachment in statement.get("attachments", ())]
+    attachments = attachment_parts(declared, contents)
+    if not attachments:
         return RequestBody("application/json", len(data), [data])
-    parts = [OutPart({"Content-Type": "application/json"}, len(data), lambda: [data])]
-    parts += [OutPart({"Content-Type": content.content_type or "application/octet-stream",
-                       "Content-Transfer-Encoding": "binary", "X-Experience-API-Hash": content.sha2},
-                      content.length, content.chunks)
-              for content in contents.values()]
-    writer = MultipartWriter(parts)
+    writer = MultipartWriter([OutPart({"Content-Type": "application/json"}, len(data), lambda: [data]), *attachments])
     return RequestBody(writer.content_type, writer.length, writer)

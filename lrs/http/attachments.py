@@ -9,23 +9,26 @@ for a request that then fails is harmless: it is only ever served for statements
 Each content is held for the request until its response (`AttachmentStore.save`), so that an
 erasure running meanwhile cannot remove a content the request's statements are about to use.
 
-GET with attachments=true answers multipart/mixed too: the statements' JSON, then one part per
-distinct stored content the statements name, streamed from the store.
+GET with attachments=true answers multipart/mixed too: the statements' JSON, then the stored
+contents that came with them, streamed from the store. Each part is headed with the sha2 and
+contentType a statement declares, as it wrote them: a part's headers must match its attachment's
+properties (Communication 1.5.2), in requests, which are refused otherwise, and in answers.
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Iterable
 
 from bson import ObjectId
 from flask import Response, after_this_request, request
+from werkzeug.http import parse_options_header
 
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
 from lrs.http.body import JSON_TYPES, json_body, parse_json
 from lrs.http.context import current_lrs
-from lrs.http.fields import echoable
-from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part
+from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part, attachment_parts
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
 from lrs.store.attachments import ContentMismatch
 
@@ -84,7 +87,7 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
     return payload, received
 
 
-def _holder(lrs: LRS, declared: dict[str, dict]) -> ObjectId:
+def _holder(lrs: LRS, declared: dict[str, list[tuple[str, dict]]]) -> ObjectId:
     """The id this request holds its contents under, released once its statements are stored
     (or it failed): after the view, whatever it answered."""
     holder = ObjectId()
@@ -100,7 +103,8 @@ def _holder(lrs: LRS, declared: dict[str, dict]) -> ObjectId:
     return holder
 
 
-def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], holder: ObjectId) -> str:
+def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, list[tuple[str, dict]]],
+               holder: ObjectId) -> str:
     """Store one content part; returns its sha2. Every check but the hash itself comes first."""
     where = f"multipart part {number}"
     sha2 = part.headers.get(HASH_HEADER, "").lower()
@@ -112,10 +116,10 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], hol
     encoding = part.headers.get("content-transfer-encoding", "binary")
     if encoding.lower() != "binary":
         raise BadRequest(f"{where}: Content-Transfer-Encoding must be binary, not {encoding!r}")
-    attachment = declared[sha2]
     # Both are plain HTTP field values already: part header lines are checked as they are read
     # (multipart._parse_headers), and a contentType by the statement's validation.
-    content_type = part.headers.get("content-type") or attachment.get("contentType", "")
+    content_type = _content_type(part, where, declared[sha2])
+    attachment = declared[sha2][0][1]
     try:
         length = lrs.attachments.save(sha2, part.chunks(), content_type, holder)
     except ContentMismatch as error:
@@ -125,6 +129,31 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, dict], hol
         raise BadRequest(f"{where}: Content-Length {header_length}, {length} bytes received and the attachment's "
                          f"length {attachment.get('length')} must all agree")
     return sha2
+
+
+def _content_type(part: Part, where: str, declarations: list[tuple[str, dict]]) -> str:
+    """The part's Content-Type, which must match the contentType of an attachment it is the
+    content of (Communication 1.5.2: "the value of these parameters and properties MUST match"),
+    or that contentType when the part has none (a Content-Type is only recommended)."""
+    content_type = part.headers.get("content-type")
+    if not content_type:
+        return declarations[0][1]["contentType"]
+    if not any(_same_media_type(content_type, attachment["contentType"]) for _, attachment in declarations):
+        path, attachment = declarations[0]
+        raise BadRequest(f"{where}: Content-Type {content_type!r} does not match the contentType "
+                         f"{attachment['contentType']!r} of {path}; a part's Content-Type must match the "
+                         "contentType of its attachment (xAPI Communication 1.5.2)")
+    return content_type
+
+
+def _same_media_type(one: str, other: str) -> bool:
+    """Equal as media types: type, subtype and parameters alike but for case, spacing and quoting."""
+    return _media_type_key(one) == _media_type_key(other)
+
+
+def _media_type_key(value: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    mimetype, params = parse_options_header(value)
+    return mimetype.lower(), frozenset((name.lower(), param.lower()) for name, param in params.items())
 
 
 def _needed(statements: list) -> set[str]:
@@ -161,20 +190,28 @@ def _verify_signatures(statements: list, received: set[str], lrs: LRS, version: 
             raise BadRequest(f"{path}: {error}") from None
 
 
-def statements_response(body: str, sha2s: Iterable[str]) -> Response:
-    """multipart/mixed: the statements JSON `body`, then each distinct stored content in `sha2s`."""
-    wanted = list(dict.fromkeys(sha2.lower() for sha2 in sha2s))
-    stored = current_lrs().attachments.stored(wanted)
+def statements_response(body: str, documents: list[dict]) -> Response:
+    """multipart/mixed: the statements JSON `body`, then the stored contents that came with these
+    statement `documents`, each headed with the sha2 and contentType its statements declare."""
+    served = [attachment for document in documents for attachment in _served(document)]
+    stored = current_lrs().attachments.stored(attachment["sha2"] for attachment in served)
     data = body.encode("utf-8")
-    parts = [OutPart({"Content-Type": "application/json"}, len(data), lambda: [data])]
-    parts += [OutPart({"Content-Type": echoable(content.content_type, "application/octet-stream"),
-                       "Content-Transfer-Encoding": "binary", "X-Experience-API-Hash": content.sha2},
-                      content.length, content.chunks)
-              for content in (stored[sha2] for sha2 in wanted if sha2 in stored)]
+    parts = [OutPart({"Content-Type": "application/json"}, len(data), lambda: [data]),
+             *attachment_parts(served, stored)]
     writer = MultipartWriter(parts)
     response = Response(iter(writer), status=200, content_type=writer.content_type)
     response.content_length = writer.length
     return response
+
+
+def _served(document: dict) -> list[dict]:
+    """The attachment objects of a stored statement whose content came with it (its `attachments`
+    field): a sha2 it merely declares, with a fileUrl, must not serve another statement's content."""
+    if not document["attachments"]:
+        return []
+    received = {sha2.lower() for sha2 in document["attachments"]}
+    attachments = json.loads(document["raw"]).get("attachments", [])
+    return [attachment for attachment in attachments if attachment["sha2"].lower() in received]
 
 
 def _as_list(payload: Any) -> list:
@@ -192,11 +229,12 @@ def _attachments(statements: list) -> Iterable[tuple[dict, str, dict]]:
                     yield statement, f"statement[{index}].attachments[{position}]", attachment
 
 
-def _declared(statements: list) -> dict[str, dict]:
-    """The first attachment object declaring each sha2 (lower-cased), for checking parts."""
-    declared: dict[str, dict] = {}
-    for _, _, attachment in _attachments(statements):
-        declared.setdefault(str(attachment.get("sha2")).lower(), attachment)
+def _declared(statements: list) -> dict[str, list[tuple[str, dict]]]:
+    """The attachment objects declaring each sha2 (lower-cased, as parts are matched by the
+    digest, whatever case either side writes it in), with their JSON paths, for checking parts."""
+    declared: dict[str, list[tuple[str, dict]]] = {}
+    for _, path, attachment in _attachments(statements):
+        declared.setdefault(str(attachment.get("sha2")).lower(), []).append((path, attachment))
     return declared
 
 

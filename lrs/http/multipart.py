@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator, Mapping, Protocol
 
 from lrs.errors import BadRequest, PayloadTooLarge
-from lrs.http.fields import field_value
+from lrs.http.fields import echoable, field_value
 
 READ_SIZE = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -161,6 +161,32 @@ class OutPart:
     headers: dict[str, str]
     length: int
     content: Callable[[], Iterable[bytes]]
+
+
+class Content(Protocol):
+    """An attachment content to send (`lrs.store.attachments.StoredContent` is one)."""
+
+    length: int
+
+    def chunks(self) -> Iterable[bytes]: ...
+
+
+def attachment_parts(attachments: Iterable[dict], contents: Mapping[str, Content]) -> list[OutPart]:
+    """The parts that send `contents` (by lower-case sha2) for these attachment objects: one per
+    distinct sha2 and contentType *as the attachments write them*. Communication 1.5.2 wants a
+    part's X-Experience-API-Hash and Content-Type to match the attachment's sha2 and contentType,
+    and clients look parts up by that exact text (TinCanJS keys them by the header's string), while
+    the store keeps one content per digest, whatever case or type the statements declare it with."""
+    heads: dict[tuple[str, str], Content] = {}
+    for attachment in attachments:
+        sha2 = attachment.get("sha2")
+        content = contents.get(sha2.lower()) if isinstance(sha2, str) else None
+        if content is not None:
+            heads.setdefault((sha2, str(attachment.get("contentType", ""))), content)
+    return [OutPart({"Content-Type": echoable(content_type, "application/octet-stream"),
+                     "Content-Transfer-Encoding": "binary", "X-Experience-API-Hash": sha2},
+                    content.length, content.chunks)
+            for (sha2, content_type), content in heads.items()]
 
 
 class MultipartWriter:

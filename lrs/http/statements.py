@@ -150,7 +150,7 @@ def _single(args: dict[str, Any], own_authority: dict | None) -> Response:
             or (own_authority and document.get("authority") != ifi_key(own_authority))):
         raise NotFound(f"no {'voided ' if wants_voided else ''}statement with id {statement_id}")
     [body] = _formatted([document["raw"]], args.get("format", "exact"))
-    response = statements_response(body, document["attachments"]) if args.get("attachments") else _json(body)
+    response = statements_response(body, [document]) if args.get("attachments") else _json(body)
     response.last_modified = document["stored"]
     return response
 
@@ -184,10 +184,7 @@ def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
     statements = ",".join(_formatted([document["raw"] for document in documents], fmt))
     more = _encode_more(raw, next_seq) if next_seq is not None else ""
     body = f'{{"statements":[{statements}],"more":{json.dumps(more)}}}'
-    if args.get("attachments"):
-        response = statements_response(body, [sha2 for d in documents for sha2 in d["attachments"]])
-    else:
-        response = _json(body)
+    response = statements_response(body, documents) if args.get("attachments") else _json(body)
     response.last_modified = max((d["stored"] for d in documents), default=None) or utc_now()
     return response
 

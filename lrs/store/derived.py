@@ -29,7 +29,8 @@ def derived_fields(statement: dict) -> dict[str, Any]:
         timestamp=parse_timestamp(statement["timestamp"], "2.0.0") if "timestamp" in statement else None,
         result=_result_fields(statement.get("result")),
         context=_context_fields(statement.get("context")),
-        attachments=sorted({a["sha2"] for a in statement.get("attachments", ()) if "sha2" in a}),
+        # lower-case, like the content store's keys: one digest is one content, whatever its case
+        attachments=sorted({a["sha2"].lower() for a in statement.get("attachments", ()) if "sha2" in a}),
     )
     return fields
 

@@ -285,7 +285,7 @@ class StatementStore:
         (set once it is known storable). Its `attachments` (the contents GET attachments=true serves) are only those that
         came with the statement: a sha2 merely declared is never served."""
         derived = derived_fields(statement)
-        derived["attachments"] = [sha2 for sha2 in derived["attachments"] if sha2.lower() in contents]
+        derived["attachments"] = [sha2 for sha2 in derived["attachments"] if sha2 in contents]
         return {
             "_id": statement["id"],
             "raw": _json_text(statement),

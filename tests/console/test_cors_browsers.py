@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
-import subprocess
 import uuid
-from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
@@ -24,11 +21,10 @@ from flask import Flask, Response, request
 
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer, basic_auth
 from tests.xapijs import CACHE as XAPIJS_CACHE
+from tests.xapijs import TINCANJS_MODULES, install_tincanjs
 
-TINCANJS = "tincanjs@0.50.0"
-TINCANJS_CACHE = Path.home() / ".cache" / "lrs-tests" / "tincanjs"
 SCRIPTS = {"xapi.js": XAPIJS_CACHE / "node_modules/@xapi/xapi/dist/XAPI.umd.js",
-           "tincan.js": TINCANJS_CACHE / "node_modules/tincanjs/build/tincan-min.js"}
+           "tincan.js": TINCANJS_MODULES / "tincanjs/build/tincan-min.js"}
 PAGE = '<!doctype html><title>client</title><script src="/xapi.js"></script><script src="/tincan.js"></script>'
 # A page that makes the browser POST a form to the LRS in the alternate syntax, with no credentials of its own.
 FORGED = """<!doctype html><title>prize</title><form method="post" action="{action}?method=PUT">
@@ -65,22 +61,10 @@ CLIENTS = """async ([endpoint, key, secret]) => {
 }"""
 
 
-def _tincanjs() -> None:
-    if SCRIPTS["tincan.js"].exists():
-        return
-    if shutil.which("npm") is None:
-        pytest.skip(f"npm is not installed, so {TINCANJS} cannot be")
-    TINCANJS_CACHE.mkdir(parents=True, exist_ok=True)
-    install = subprocess.run(["npm", "install", "--prefix", str(TINCANJS_CACHE), "--no-audit", "--no-fund",
-                              "--save-exact", TINCANJS], capture_output=True, text=True, timeout=300)
-    if install.returncode != 0 or not SCRIPTS["tincan.js"].exists():
-        pytest.skip(f"npm could not install {TINCANJS}: {install.stderr[-500:]}")
-
-
 @pytest.fixture(scope="module")
 def page_server(node_env: dict[str, str]) -> Iterator[LiveServer]:
     """Another origin (another port) serving a page that loads both client libraries."""
-    _tincanjs()
+    install_tincanjs()
     site = Flask(__name__)
 
     @site.get("/")

@@ -152,6 +152,22 @@ def test_refused_statements_are_dead_lettered_with_the_targets_answer_and_the_re
     assert status["dead_letters"] == 2 and status["delivered"] == len(plain) + 1  # the skipped one counts
 
 
+def forward_with_content(source, statements: list[dict], content: bytes) -> None:
+    """POST `statements` with `content` (a text/plain part) to `source`, then forward them all."""
+    boundary = "forwarding-test-boundary"
+    body = (f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{json.dumps(statements)}"
+            f"\r\n--{boundary}\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
+            f"X-Experience-API-Hash: {hashlib.sha256(content).hexdigest()}\r\n\r\n").encode()
+    response = source.test_client().post("/xapi/statements", data=body + content + f"\r\n--{boundary}--\r\n".encode(),
+                                         headers={**XAPI_HEADERS, "Content-Type": f"multipart/mixed; boundary={boundary}"})
+    assert response.status_code == 200, response.data
+    worker = Worker(source.extensions["lrs"]).start()
+    try:
+        wait_until(lambda: forwarding_status(source.extensions["lrs"])[0]["backlog"] == 0)
+    finally:
+        worker.stop(5)
+
+
 def test_statements_with_attachments_are_forwarded_with_their_contents(make_app, live_server):
     target_app = live_server.server.app
     source = source_app(make_app, live_server.url + "/xapi", LIVE_ENGINE, timeout=1)
@@ -160,20 +176,29 @@ def test_statements_with_attachments_are_forwarded_with_their_contents(make_app,
     with_attachment = {**statement(1), "attachments": [{
         "usageType": "http://example.com/usage/essay", "display": {"en-US": "Essay"},
         "contentType": "text/plain", "length": len(content), "sha2": sha2}]}
-    boundary = "forwarding-test-boundary"
-    body = (f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{json.dumps([with_attachment, statement(2)])}"
-            f"\r\n--{boundary}\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
-            f"X-Experience-API-Hash: {sha2}\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
-    response = source.test_client().post("/xapi/statements", data=body, headers={
-        **XAPI_HEADERS, "Content-Type": f"multipart/mixed; boundary={boundary}"})
-    assert response.status_code == 200, response.data
-    worker = Worker(source.extensions["lrs"]).start()
-    try:
-        wait_until(lambda: forwarding_status(source.extensions["lrs"])[0]["backlog"] == 0)
-    finally:
-        worker.stop(5)
+    forward_with_content(source, [with_attachment, statement(2)], content)
     assert_same_statements(stored(source), stored(target_app))
     assert target_app.extensions["lrs"].attachments.read(sha2, len(content)) == content
+
+
+def test_forwarded_contents_are_headed_as_each_statement_declares_them(make_app, live_server):
+    """The target gets a part per sha2 spelling and contentType the statements use (Communication
+    1.5.2: part headers MUST match the attachment's properties), though the source stores one."""
+    source = source_app(make_app, live_server.url + "/xapi", LIVE_ENGINE, timeout=1)
+    content = b"one essay, declared twice"
+    sha2 = hashlib.sha256(content).hexdigest()
+    declared = [(sha2.upper(), "text/plain"), (sha2, "application/octet-stream")]
+    statements = [{**statement(n), "attachments": [{
+        "usageType": "http://example.com/usage/essay", "display": {"en-US": "Essay"},
+        "contentType": content_type, "length": len(content), "sha2": hash_text}]}
+        for n, (hash_text, content_type) in enumerate(declared)]
+    forward_with_content(source, statements, content)
+    target = live_server.server.app.test_client()
+    for one, (hash_text, content_type) in zip(statements, declared, strict=True):
+        answer = target.get(f"/xapi/statements?statementId={one['id']}&attachments=true", headers=XAPI_HEADERS)
+        assert answer.status_code == 200, answer.data
+        assert f"X-Experience-API-Hash: {hash_text}\r\n".encode() in answer.data
+        assert f"Content-Type: {content_type}\r\n".encode() in answer.data
 
 
 def test_with_the_embedded_store_forwarding_runs_in_the_lrs_process(make_app, live_server):

@@ -39,8 +39,11 @@ def multipart(payload, *contents: bytes, first_type: str = "application/json", *
     """A request body the way the spec's example writes one: CRLFs, a binary part per content."""
     extra = "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in part_headers.items())
     body = f"--{BOUNDARY}\r\nContent-Type: {first_type}\r\n\r\n{json.dumps(payload)}".encode()
+    declared = {a["sha2"]: a["contentType"] for s in (payload if isinstance(payload, list) else [payload])
+                for a in s.get("attachments", ())}
     for content in contents:
-        head = (f"\r\n--{BOUNDARY}\r\nContent-Type: application/octet-stream\r\n"
+        content_type = declared.get(sha2(content), "application/octet-stream")
+        head = (f"\r\n--{BOUNDARY}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {sha2(content)}\r\n{extra}\r\n")
         body += head.encode() + content
     return body + f"\r\n--{BOUNDARY}--\r\n".encode()
