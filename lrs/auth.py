@@ -41,6 +41,12 @@ DEFAULT_HASH_COST = 15
 # Running the LRS (/admin, the console) is not xAPI access: `all` does not include it.
 ADMIN_SCOPE = "admin"
 ADMIN = frozenset({ADMIN_SCOPE})
+# Reading /metrics only, for a monitoring system's credential: with `admin` the scraper could also
+# manage credentials and erase people. Neither `all` nor any xAPI scope includes it; `admin` does.
+METRICS_SCOPE = "metrics"
+READ_METRICS = frozenset({METRICS_SCOPE, ADMIN_SCOPE})
+# The scopes of running the LRS, as they are offered beside xAPI's.
+OPERATOR_SCOPES = (ADMIN_SCOPE, METRICS_SCOPE)
 
 
 @dataclass(frozen=True)

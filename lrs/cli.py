@@ -100,7 +100,7 @@ def _run(operation: Callable[[], Any]) -> Any:
 
 @credentials.command("create")
 @click.option("--scope", "scopes", multiple=True, default=["all"], show_default=True,
-              help="A scope to grant; repeat for several (xAPI scopes, admin, enabled plugins' scopes).")
+              help="A scope to grant; repeat for several (xAPI scopes, admin, metrics, enabled plugins' scopes).")
 @click.option("--label", default="", help="A name for the credential (shown as the authority's name).")
 @click.option("--key", default=None, help="Use this key instead of a random one.")
 @click.option("--secret", default=None, help="Use this secret instead of a random one.")

@@ -11,7 +11,7 @@ from typing import Any, ContextManager, Iterable, Mapping
 import pluggy
 from pymongo.collection import Collection
 
-from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES, Credential, VerifiedPairs
+from lrs.auth import ADMIN_SCOPE, OPERATOR_SCOPES, XAPI_SCOPES, Credential, VerifiedPairs
 from lrs.erasure import finish_interrupted
 from lrs.plugins import call_isolated, declared_settings, plugin_manager
 from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, SettingError, Settings
@@ -92,9 +92,9 @@ class LRS:
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        """Every scope a credential may hold: xAPI's, `admin` and the enabled plugins'."""
+        """Every scope a credential may hold: xAPI's, `admin`, `metrics` and the enabled plugins'."""
         extra = [scope for group in self.plugins.hook.lrs_declare_scopes() for scope in group]
-        return (*XAPI_SCOPES, ADMIN_SCOPE, *extra)
+        return (*XAPI_SCOPES, *OPERATOR_SCOPES, *extra)
 
     def check_scopes(self, scopes: Iterable[str]) -> None:
         """ValueError naming the scopes that no one declared."""

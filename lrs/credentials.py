@@ -1,8 +1,8 @@
 """Administering credentials: the one place the admin API, the console and `lrs credentials` go
 through to create, list, change, give a new secret and revoke them.
 
-Rules kept here rather than in each caller: scopes must be known (xAPI's, `admin` and the enabled
-plugins'); a new secret is shown once and only its hash is kept; an existing key, revoked or
+Rules kept here rather than in each caller: scopes must be known (xAPI's, `admin`, `metrics` and the
+enabled plugins'); a new secret is shown once and only its hash is kept; an existing key, revoked or
 not, is never overwritten by a create (a key names one client for good: an H5P learner's key is
 their user id), but an active one can get a new secret; and the last active credential with
 scope `admin` cannot be revoked or lose that scope, so the LRS never locks its operators out.

@@ -2,19 +2,43 @@
 
 The request id lives in a context variable set by the HTTP layer (lrs.http.observe), so every
 line logged while a request is handled carries it, whichever module logs; lines outside a
-request carry "-". gunicorn's own loggers get the same format through `gunicorn_logconfig`.
+request carry "-". gunicorn's own loggers get the same format through `gunicorn_logconfig`
+(`lrs serve`) or `GunicornLogger` (gunicorn run directly).
+
+Messages carry what clients send (a request's decoded path, its method): in either format, a
+character that could end a line or hide text is written escaped, so no request can make a line
+that reads as another event.
 """
 from __future__ import annotations
 
 import contextvars
+import copy
 import datetime as dt
 import json
 import logging
+import logging.config
+import re
 from typing import Any
+
+from gunicorn.glogging import Logger as _GunicornBaseLogger
+
+from lrs.settings import CORE_SETTINGS, SettingError, Settings
 
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("lrs_request_id", default="-")
+# What json.dumps leaves as it is but a line-based reader may still split on (or a terminal act
+# on): DEL, the C1 controls (NEL among them), Unicode's line and paragraph separators, and lone
+# surrogates (from undecodable bytes), which stderr could not encode.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def escaped(text: str) -> str:
+    """`text` with every non-printable character (line breaks, other C0 and C1 controls, Unicode
+    separators and format characters such as bidi overrides) as its Python escape: `\\n`, `\\x85`."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class RequestIdFilter(logging.Filter):
@@ -41,11 +65,35 @@ class JsonFormatter(logging.Formatter):
         line.update({k: v for k, v in vars(record).items() if k not in self._standard})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        text = json.dumps(line, default=str, ensure_ascii=False)
+        return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+class TextFormatter(logging.Formatter):
+    """TEXT_FORMAT with the message escaped (`escaped`). A traceback (whose exception message may
+    quote a client too) follows on lines of its own, each escaped and indented, so that only an
+    event's first line starts at the margin."""
+
+    def __init__(self, fmt: str = TEXT_FORMAT, **kwargs: Any):
+        super().__init__(fmt, **kwargs)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        first, newline, rest = text.partition("\n")  # the message holds no line break: the rest is a traceback
+        if not newline:
+            return text
+        return first + "".join(f"\n    {escaped(line)}" for line in rest.split("\n"))
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        if record.message.isprintable():
+            return super().formatMessage(record)
+        record = copy.copy(record)  # other handlers format the record as it came
+        record.message = escaped(record.message)
+        return super().formatMessage(record)
 
 
 def formatter(log_format: str) -> logging.Formatter:
-    return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
 def configure(level: str, log_format: str) -> None:
@@ -63,18 +111,31 @@ def configure(level: str, log_format: str) -> None:
 
 def gunicorn_logconfig(level: str, log_format: str) -> dict[str, Any]:
     """gunicorn's `logconfig_dict`: its error log in our format; access lines come from the app."""
-    factory = "lrs.logs.JsonFormatter" if log_format == "json" else "logging.Formatter"
-    formatter_config: dict[str, Any] = {"()": factory}
-    if log_format != "json":
-        formatter_config["fmt"] = TEXT_FORMAT
+    factory = "lrs.logs.JsonFormatter" if log_format == "json" else "lrs.logs.TextFormatter"
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": "lrs.logs.RequestIdFilter"}},
-        "formatters": {"lrs": formatter_config},
+        "formatters": {"lrs": {"()": factory}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "lrs",
                                 "filters": ["request_id"], "stream": "ext://sys.stderr"}},
         "root": {"level": level, "handlers": []},  # the app adds its own handler (`configure`)
         "loggers": {"gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
                     "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False}},
     }
+
+
+class GunicornLogger(_GunicornBaseLogger):
+    """For gunicorn run directly (`gunicorn --logger-class lrs.logs.GunicornLogger lrs.wsgi:app`):
+    gunicorn's own lines, its master's included, in LRS_LOG_FORMAT at LRS_LOG_LEVEL, as under
+    `lrs serve`. The master logs before any worker imports the app, so only a logger class, which
+    gunicorn makes first, can reach those lines."""
+
+    def setup(self, cfg: Any) -> None:
+        wanted = [setting for setting in CORE_SETTINGS if setting.name in ("log_level", "log_format")]
+        try:
+            settings = Settings.resolve(wanted)
+        except SettingError as error:  # gunicorn prints a RuntimeError as one line and stops
+            raise RuntimeError(str(error)) from None
+        super().setup(cfg)
+        logging.config.dictConfig(gunicorn_logconfig(settings["log_level"].upper(), settings["log_format"]))

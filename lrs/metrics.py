@@ -23,6 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# A label value the client chooses would let anyone add series without end (memory here, and
+# cardinality in Prometheus): a method outside HTTP's registered ones (RFC 9110, PATCH RFC 5789)
+# is counted as OTHER_METHOD. Routes are rule templates and statuses the app's own answers.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+OTHER_METHOD = "other"
 
 
 def enable_multiprocess(directory: str) -> None:
@@ -49,6 +54,7 @@ class Metrics:
         self.registry.register(ForwardingCollector(lrs))
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in HTTP_METHODS else OTHER_METHOD
         self.requests.labels(route, method, str(status)).observe(seconds)
         if status == 401:
             self.auth_failures.labels(route).inc()

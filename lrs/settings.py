@@ -214,7 +214,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "line); either way every line carries the request id also answered in X-Request-ID.",
             choice("text", "json")),
     Setting("metrics", "admin", "Who may read GET /metrics (Prometheus text format): `admin` (HTTP Basic "
-            "with a credential of scope `admin`), `open` (anyone who reaches the port) or `off`.",
+            "with a credential of scope `metrics` or `admin`), `open` (anyone who reaches the port) or `off`.",
             choice("admin", "open", "off")),
     Setting("retention_days", 0.0, "Statements stored longer ago than this many days are erased (with "
             "what refers to them) by `lrs retention run`, and hourly by the LRS itself on the embedded "

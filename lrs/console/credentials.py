@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from lrs import credentials, schemas
-from lrs.auth import ADMIN_SCOPE, XAPI_SCOPES
+from lrs.auth import OPERATOR_SCOPES, XAPI_SCOPES
 from lrs.console.about import client_snippets
 from lrs.http.admin_credentials import CredentialChange, NewCredential
 from lrs.http.context import current_lrs
@@ -65,6 +65,6 @@ def revoke(key: str) -> Response:
 
 def scope_groups(scopes: tuple[str, ...]) -> list[tuple[str, list[str]]]:
     """The scopes a credential may get, as the form groups them."""
-    plugins = [scope for scope in scopes if scope not in XAPI_SCOPES and scope != ADMIN_SCOPE]
-    groups = [("xAPI", list(XAPI_SCOPES)), ("Administration", [ADMIN_SCOPE])]
+    plugins = [scope for scope in scopes if scope not in XAPI_SCOPES and scope not in OPERATOR_SCOPES]
+    groups = [("xAPI", list(XAPI_SCOPES)), ("Administration", list(OPERATOR_SCOPES))]
     return groups + ([("Plugins", plugins)] if plugins else [])

@@ -2,7 +2,8 @@
 
 /health/live: the process answers HTTP (restart it if not).
 /health/ready: the store answers a ping, its indexes were made at start and the configured
-plugins are loaded (send it traffic only then).
+plugins are loaded (send it traffic only then). A 503 has the same shape, naming the check that
+failed.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask import Blueprint, Response, jsonify
 from pymongo.errors import PyMongoError
 
 from lrs.http.context import current_lrs
+from lrs.store.embedded import StoreUnwritable
 
 blueprint = Blueprint("health", __name__, url_prefix="/health")
 log = logging.getLogger(__name__)
@@ -24,8 +26,20 @@ def live() -> Response:
 
 @blueprint.get("/ready")
 def ready() -> tuple[Response, int]:
+    return _readiness(store=_store_answers(current_lrs()))
+
+
+@blueprint.errorhandler(StoreUnwritable)
+def store_unwritable(_: StoreUnwritable) -> tuple[Response, int]:
+    """The embedded store commits when the request's unit of work ends, after the view: changes
+    that a full disk refused are still waiting, and the ping's commit fails with them. Until the
+    disk takes them every request that uses the store is refused, so the store check fails."""
+    return _readiness(store=False)
+
+
+def _readiness(store: bool) -> tuple[Response, int]:
     lrs = current_lrs()
-    checks = {"store": _store_answers(lrs), "indexes": lrs.started,
+    checks = {"store": store, "indexes": lrs.started,
               "plugins": all(lrs.plugins.has_plugin(name) for name in lrs.settings["plugins"])}
     ok = all(checks.values())
     return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503

@@ -122,6 +122,18 @@ def test_credentials_create_edit_rotate_revoke(app, client):
     assert last.status_code == 409 and "last active credential with scope admin" in last.get_data(as_text=True)
 
 
+def test_the_credential_form_offers_scope_metrics_for_a_scraper_that_cannot_sign_in(app, client):
+    form = client.get("/console/credentials").get_data(as_text=True)
+    administration = form[form.index("<legend>Administration scopes</legend>"):]
+    assert 'value="metrics"' in administration[:administration.index("</fieldset>")]
+    created = client.post("/console/credentials", data={"csrf": session_csrf(client), "label": "Prometheus",
+                                                       "scope": ["metrics"]}).get_data(as_text=True)
+    key = re.search(r'id="new-key"[^>]*>([^<]+)<', created).group(1)
+    secret = re.search(r'id="new-secret"[^>]*>([^<]+)<', created).group(1)
+    assert app.test_client().get("/metrics", headers={"Authorization": basic_auth(key, secret)}).status_code == 200
+    assert sign_in(app.test_client(), key, secret).status_code == 403
+
+
 def test_about_masks_secrets_and_offers_client_snippets(make_app):
     app = make_app(plugins="simple_events")
     client = app.test_client()

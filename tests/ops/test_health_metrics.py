@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import uuid
 
 import requests
 
-from lrs.server import spawned
+from lrs.metrics import HTTP_METHODS
+from lrs.server import free_port, spawned
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
 
 STATEMENT = {"actor": {"mbox": "mailto:ops@example.com"}, "verb": {"id": "http://example.com/verbs/did"},
@@ -63,6 +65,25 @@ def test_metrics_need_an_admin_credential_by_default(make_app):
     assert answer.mimetype == "text/plain"
 
 
+def test_a_metrics_credential_reads_metrics_and_nothing_else(make_app):
+    """Scope `metrics`, made through the admin API, is what a Prometheus scraper holds: /metrics
+    answers it; the admin API, the console and xAPI do not. xAPI's `all` does not include it."""
+    app = make_app(plugins="simple_events")
+    client = app.test_client()
+    made = client.post("/admin/credentials", json={"scopes": ["metrics"], "label": "prometheus"},
+                       headers={"Authorization": basic_auth()})
+    assert made.status_code == 201, made.json
+    scraper = {"Authorization": basic_auth(made.json["key"], made.json["secret"])}
+    assert client.get("/metrics", headers=scraper).status_code == 200
+    assert client.get("/admin/credentials", headers=scraper).status_code == 403
+    assert client.delete("/admin/agents", query_string={"agent": json.dumps(STATEMENT["actor"])},
+                         headers=scraper).status_code == 403
+    assert client.get("/xapi/statements", headers={**scraper, "X-Experience-API-Version": "1.0.3"}).status_code == 403
+    app.extensions["lrs"].create_credential("lms", "lms-secret", ["all", "simple_events"])
+    refused = client.get("/metrics", headers={"Authorization": basic_auth("lms", "lms-secret")})
+    assert refused.status_code == 403 and "admin, metrics" in refused.json["error"]["message"]
+
+
 def test_metrics_open_and_off(make_app):
     assert make_app(metrics="open").test_client().get("/metrics").status_code == 200
     assert make_app(metrics="off").test_client().get("/metrics", headers={"Authorization": basic_auth()}).status_code == 404
@@ -107,6 +128,73 @@ def test_metrics_show_forwarding_per_target(make_app):
     assert sample(text, "lrs_forward_retries_total", target="elsewhere") == 0
     assert sample(text, "lrs_forward_lag_seconds", target="elsewhere") >= 0
     assert sample(text, "lrs_forward_last_success_timestamp_seconds", target="elsewhere") == 0
+
+
+def test_made_up_methods_share_one_label_so_clients_cannot_add_series(make_app):
+    """Without credentials, each unknown method used to be a label value of its own (series
+    without end); they are all `other` now. Routes are templates, statuses the app's own."""
+    client = make_app(metrics="open").test_client()
+    for number in range(40):
+        for path in ("/health/live", f"/no/such/path/{number}"):
+            client.open(path, method=f"M{number}X")
+    text = client.get("/metrics").get_data(as_text=True)
+    methods = set(re.findall(r'^lrs_http_request_duration_seconds_count\{.*?method="([^"]*)"', text, re.M))
+    assert methods <= HTTP_METHODS | {"other"} and "other" in methods
+    assert sample(text, "lrs_http_request_duration_seconds_count", route="/health/live", method="other",
+                  status="405") == 40
+    assert sample(text, "lrs_http_request_duration_seconds_count", route="(unmatched)", method="other",
+                  status="404") == 40
+    assert len(text.splitlines()) < 300
+
+
+FORGED = "2026-12-04 17:00:00,000 INFO [x] lrs.access: FAKE LINE"
+# A newline, a C1 control (NEL), Unicode's line separator and a bidi override, percent-encoded as a
+# client may send them in a path.
+HOSTILE_PATH = "/xapi/about%0A" + FORGED.replace(" ", "%20") + "%C2%85NEL%E2%80%A8LS%E2%80%AEBIDI"
+
+
+def server_log(tmp_path, log_format: str) -> str:
+    """The log of a real `lrs serve` in `log_format` that was sent HOSTILE_PATH."""
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log, spawned({"LRS_LOG_FORMAT": log_format, "LRS_LOG_LEVEL": "INFO"},
+                                              stdout=log) as (endpoint, _):
+        base = endpoint.removesuffix("/xapi")
+        assert requests.get(base + HOSTILE_PATH, timeout=30).status_code == 404
+    return log_path.read_text(encoding="utf-8")
+
+
+def test_text_logs_escape_what_a_client_puts_in_the_path(tmp_path):
+    """A percent-encoded newline in the path used to start a line of the client's choosing."""
+    text = server_log(tmp_path, "text")
+    lines = text.split("\n")
+    assert not any(line.startswith(FORGED) for line in lines)
+    assert not {"\x85", "\u2028", "\u202e"} & set(text)
+    escaped = r"GET /xapi/about\n" + FORGED + r"\x85NEL\u2028LS\u202eBIDI 404 "
+    assert any("lrs.access: " + escaped in line for line in lines), text
+
+
+def test_json_logs_keep_a_hostile_path_on_its_own_line(tmp_path):
+    """Every line still parses when read line by line, however the reader splits lines (NEL and
+    U+2028 are line breaks to Python's splitlines), and the path is the one the client sent."""
+    text = server_log(tmp_path, "json")
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    [access] = [line for line in lines if line["logger"] == "lrs.access" and "FAKE" in line["message"]]
+    assert access["path"] == "/xapi/about\n" + FORGED + "\x85NEL\u2028LS\u202eBIDI"
+
+
+def test_gunicorn_run_directly_logs_json_throughout_with_the_lrs_logger_class(tmp_path):
+    """`gunicorn --logger-class lrs.logs.GunicornLogger lrs.wsgi:app`: gunicorn's own lines, the
+    master's too, come in LRS_LOG_FORMAT like the LRS's."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--logger-class", "lrs.logs.GunicornLogger", "-k",
+               "lrs.worker.BufferingWorker", "--threads", "4", "-b", f"127.0.0.1:{port}", "lrs.wsgi:app"]
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log, spawned({"LRS_LOG_FORMAT": "json", "LRS_LOG_LEVEL": "INFO"}, port=port,
+                                              stdout=log, command=command) as (endpoint, _):
+        assert requests.get(f"{endpoint}/about", timeout=30).status_code == 200
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    assert any(line["logger"] == "gunicorn.error" and "Listening at" in line["message"] for line in lines)
+    assert any(line["logger"] == "lrs.access" for line in lines)
 
 
 def test_every_response_carries_a_request_id_and_keeps_a_sane_incoming_one(client):

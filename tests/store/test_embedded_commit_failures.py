@@ -163,3 +163,18 @@ def test_a_full_disk_is_503_in_each_api_format_with_sqlites_own_error_logged(ful
         reopened.application.extensions["lrs"].db.close()
     assert {s["id"] for s in batch} <= {s["id"] for s in stored}
     assert len(stored) == len(batch) + 1  # and the event's statement
+
+
+def test_ready_names_the_store_check_while_the_disk_refuses_commits(full_disk_app):
+    """A write the full disk refused waits for the next commit, and the readiness probe's ping
+    commits with it: the probe's answer is its own shape, the store check false, until the disk
+    takes the write."""
+    client = full_disk_app.test_client()
+    headers = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}
+    big = [statement(str(uuid.uuid4()), result={"response": "x" * 2000}) for _ in range(20)]
+    assert client.post("/xapi/statements", json=big, headers=headers).status_code == 503
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json == {"status": "unavailable", "checks": {"store": False, "indexes": True, "plugins": True}}
+    full_disk_app.extensions["lrs"].db._guard.journal.db.execute("PRAGMA max_page_count = 1073741823")
+    assert client.get("/health/ready").json["status"] == "ok"
