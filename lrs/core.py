@@ -104,7 +104,8 @@ class LRS:
 
     def create_credential(self, key: str, secret: str, scopes: Iterable[str], label: str = "",
                           authority: dict | None = None) -> Credential:
-        """Create the credential, or replace an existing key's secret, scopes and authority."""
+        """Create the credential, or replace an existing key's secret and scopes: its authority
+        stays as first made, whatever LRS_PUBLIC_URL says now (or `authority` asks)."""
         scopes = list(scopes)
         self.check_scopes(scopes)
         authority = authority or self.default_authority(key, label)
@@ -134,7 +135,7 @@ class LRS:
 def served_url(host: str, port: int) -> str:
     """The base URL `lrs serve` answers on: LRS_PUBLIC_URL's default, so that authorities and
     adapter IRIs name the port actually served."""
-    if host in ("0.0.0.0", "::", ""):
+    if host in ("0.0.0.0", "::"):
         host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 

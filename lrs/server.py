@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import multiprocessing
 import os
 import shutil
@@ -21,7 +22,7 @@ from gunicorn.errors import AppImportError
 from lrs.core import LRS, admin_pair, refuse_revoked_admin
 from lrs.logs import gunicorn_logconfig
 from lrs.metrics import enable_multiprocess
-from lrs.settings import SettingError, Settings
+from lrs.settings import SettingError, Settings, parse_public_url
 from lrs.store import check_reachable, read_before_start
 from lrs.store.credentials import COLLECTION as CREDENTIALS
 from lrs.store.embedded.disk import claim_data_dir
@@ -81,12 +82,16 @@ def run(host: str | None = None, port: int | None = None) -> None:
     a MongoDB that does not answer, a data folder in use and an address that cannot be listened on
     are a SettingError before gunicorn starts, not a worker that fails to boot. Metrics of all
     workers meet in a directory of this instance's own."""
-    # --host/--port reach the workers (and LRS_PUBLIC_URL's default) the way LRS_HOST/LRS_PORT do.
-    os.environ.update({name: str(value) for name, value in (("LRS_HOST", host), ("LRS_PORT", port)) if value})
+    # --host/--port reach the workers (and LRS_PUBLIC_URL's default) the way LRS_HOST/LRS_PORT do,
+    # checked the same way (an empty --host is refused as an empty LRS_HOST is).
+    os.environ.update({name: str(value) for name, value in (("LRS_HOST", host), ("LRS_PORT", port))
+                       if value is not None})
     settings, _ = LRS.resolve()  # no store client yet: workers fork from this process
     pair = admin_pair(settings)
-    host, port = host or settings["host"], port or settings["port"]
+    host, port = settings["host"], settings["port"]
     options = gunicorn_options(settings, host, port)
+    if not parse_public_url(os.environ.get("LRS_PUBLIC_URL", "")) and not _loopback(host):
+        options["when_ready"] = _warn_public_url_unset(settings["public_url"], host, port)
     check_listen(host, port)
     if settings["mongo_uri"]:
         check_reachable(settings["mongo_uri"], settings["mongo_timeout_seconds"])
@@ -102,11 +107,29 @@ def run(host: str | None = None, port: int | None = None) -> None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+def _loopback(host: str) -> bool:
+    """Whether only this machine reaches `host`, so that an authority naming 127.0.0.1 is right."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name
+        return host == "localhost"
+
+
+def _warn_public_url_unset(default: str, host: str, port: int) -> Callable[[Any], None]:
+    """gunicorn's when_ready hook saying, in its log, that clients beyond this machine will meet
+    authorities (fixed for good when a credential is made) and IRIs naming an address of its own."""
+    def warn(server: Any) -> None:
+        server.log.warning("LRS_PUBLIC_URL is unset while lrs serve listens on %s:%s, beyond this machine: "
+                           "credentials made now get an authority on %s for good, and adapters mint IRIs on "
+                           "it. Set LRS_PUBLIC_URL to the URL clients use.", host, port, default)
+    return warn
+
+
 def check_listen(host: str, port: int) -> None:
     """A SettingError unless this process could listen on host:port: gunicorn would retry a busy
     port for five seconds and an unknown host once, then end with lines of its own."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
         with socket.socket(family, kind, proto) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds

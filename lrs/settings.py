@@ -44,6 +44,38 @@ def parse_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def parse_plugins(value: str) -> tuple[str, ...]:
+    """Plugin names, each once: a plugin registers its hooks under its name, which can be taken
+    only once."""
+    names = parse_list(value)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"names {', '.join(map(repr, repeated))} more than once: name each plugin once")
+    return names
+
+
+def parse_host(value: str) -> str:
+    """An address to bind. An empty one (a template left unfilled) is refused, not taken as every
+    interface, which is what a socket makes of it."""
+    if not value.strip():
+        raise ValueError("must not be empty: unset it for 127.0.0.1 (this machine only), or give 0.0.0.0 "
+                         "for every interface")
+    return value.strip()
+
+
+# The length the admin API requires of every credential's secret (lrs.http.admin_credentials).
+SECRET_LENGTH = (8, 200)
+
+
+def parse_admin_secret(value: str) -> str:
+    """Empty (no admin credential), or a secret of the length the admin API requires: the most
+    powerful credential gets no weaker secret than any other."""
+    low, high = SECRET_LENGTH
+    if value and not low <= len(value) <= high:
+        raise ValueError(f"must be {low} to {high} characters long, as every credential's secret")
+    return value
+
+
 def _plain(number: float) -> str:
     """1024 as 1024, 2 ** 40 as 1099511627776, 0.01 as 0.01: never 1e+06 in a message."""
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
@@ -151,21 +183,27 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "the process stops (tests, conformance runs). One process at a time may open it."),
     Setting("mongo_db", "lrs", "Name of the MongoDB database the LRS uses."),
     Setting("public_url", "", "The LRS's public base URL, http:// or https:// (a trailing slash is "
-            "dropped). Used in the authority of credentials and by adapters to build IRIs. Empty: "
-            "http://LRS_HOST:LRS_PORT, the address `lrs serve` serves (with 127.0.0.1 for a wildcard "
-            "LRS_HOST such as 0.0.0.0).", parse_public_url),
-    Setting("host", "127.0.0.1", "Address `lrs serve` binds to."),
+            "dropped). Used by adapters to build IRIs, and as the account.homePage of the authority of "
+            "each credential made while it is in force: a credential's authority, LRS_ADMIN_KEY's "
+            "included, is fixed when the credential is first made (so its statements stay its own for "
+            "statements/read/mine and voiding); credentials made before a change keep the old URL. "
+            "Empty: http://LRS_HOST:LRS_PORT, the address `lrs serve` serves (with 127.0.0.1 for a "
+            "wildcard LRS_HOST such as 0.0.0.0); `lrs serve` warns at start when it is empty and "
+            "LRS_HOST is not a loopback address.", parse_public_url),
+    Setting("host", "127.0.0.1", "Address `lrs serve` binds to (0.0.0.0: every interface).", parse_host),
     Setting("port", 8000, "Port `lrs serve` listens on.", between(int, 1, 65535)),
     Setting("workers", 0, "gunicorn worker processes for `lrs serve` with a real MongoDB "
             "(0: 2 x CPU cores + 1). The embedded store runs one process: more is refused.",
             between(int, 0, 256)),
     Setting("threads", 8, "Threads per gunicorn worker.", between(int, 1, 1000)),
     Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scopes "
-            "`all` and `admin` and this key exists after start (created or updated). One without "
+            "`all` and `admin` and this key exists after start (created, or given this secret and those "
+            "scopes; its authority stays as first made). One without "
             "the other stops the start, and so does the key of a revoked credential (it stays revoked)."),
-    Setting("admin_secret", "", "Secret of the admin credential (see LRS_ADMIN_KEY).", secret=True),
+    Setting("admin_secret", "", "Secret of the admin credential (see LRS_ADMIN_KEY), 8 to 200 "
+            "characters.", parse_admin_secret, secret=True),
     Setting("plugins", (), "Comma-separated names of the plugins to enable "
-            "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_list),
+            "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_plugins),
     Setting("max_body_bytes", 20 * 1024 * 1024, "Largest request body accepted on JSON "
             "resources, in bytes; larger requests get 413.", between(int, 1024, 2 ** 31)),
     Setting("max_attachment_request_bytes", 256 * 1024 * 1024, "Largest multipart/mixed "

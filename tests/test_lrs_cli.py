@@ -117,16 +117,16 @@ def test_credentials_rotate_directly_on_the_store(shared_store, make_app):
 
 
 def test_serve_refuses_half_an_admin_credential():
-    for env in ({"LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": ""}, {"LRS_ADMIN_KEY": "", "LRS_ADMIN_SECRET": "pw"}):
+    for env in ({"LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": ""}, {"LRS_ADMIN_KEY": "", "LRS_ADMIN_SECRET": "change-me"}):
         result = CliRunner().invoke(main, ["serve"], env=env)
         assert result.exit_code == 1 and "set both" in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_serve_starts_a_working_lrs_with_the_admin_credential(tmp_path):
     log = tmp_path / "serve.log"
-    with open(log, "w") as output, spawned({"LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "pw", "LRS_MONGO_URI": ""},
+    with open(log, "w") as output, spawned({"LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "change-me", "LRS_MONGO_URI": ""},
                                            stdout=output) as (endpoint, _):
-        response = requests.get(f"{endpoint}/statements", auth=("admin", "pw"),
+        response = requests.get(f"{endpoint}/statements", auth=("admin", "change-me"),
                                 headers={"X-Experience-API-Version": "1.0.3"}, timeout=5)
     assert response.status_code == 200
     assert response.json() == {"statements": [], "more": ""}

@@ -25,13 +25,13 @@ MEMORY_WARNING = (
 def connect(uri: str, database: str, data_dir: str = "") -> Database:
     """A database on a real MongoDB when `uri` is given, otherwise on the embedded store
     (kept in `data_dir`, or in memory only when it is empty). A malformed URI is a SettingError
-    (it does not show the password)."""
+    (it does not show the password); pymongo says so with a ValueError for some (a bad port)."""
     if not uri:
         return embedded_database(database, data_dir)
     try:
         return pymongo.MongoClient(uri, tz_aware=True)[database]
-    except ConfigurationError as error:
-        raise SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {_first_line(error)}") from None
+    except (ConfigurationError, ValueError) as error:
+        raise _refused(uri, _first_line(error)) from None
 
 
 def check_reachable(uri: str, timeout_seconds: float) -> None:
@@ -42,16 +42,37 @@ def check_reachable(uri: str, timeout_seconds: float) -> None:
         with pymongo.MongoClient(uri, serverSelectionTimeoutMS=int(timeout_seconds * 1000),
                                  connectTimeoutMS=int(timeout_seconds * 1000)) as client:
             client.admin.command("ping")
-    except ConfigurationError as error:
-        raise SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {_first_line(error)}") from None
+    except (ConfigurationError, ValueError) as error:
+        raise _refused(uri, _first_line(error)) from None
     except PyMongoError as error:
-        raise SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: no MongoDB server answered within "
-                           f"{timeout_seconds:g} s (LRS_MONGO_TIMEOUT_SECONDS): {_first_line(error)}") from None
+        raise _refused(uri, f"no MongoDB server answered within {timeout_seconds:g} s "
+                            f"(LRS_MONGO_TIMEOUT_SECONDS): {_first_line(error)}") from None
 
 
 def shown_uri(uri: str) -> str:
     """The URI with its password replaced by ***, fit for a log line or an error message."""
-    return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", uri)
+    before, password, after = _split_password(uri)
+    return uri if password is None else f"{before}***{after}"
+
+
+def _split_password(uri: str) -> tuple[str, str | None, str]:
+    """(what comes before the password, the password or None, what follows it). The password runs
+    from the user name's colon to the last @: an unescaped @, / or ? in it (the usual way to get
+    this URI wrong) stays hidden, at worst with some of what follows it."""
+    scheme, slashes, rest = uri.partition("//")
+    userinfo, at, hosts = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    return (f"{scheme}{slashes}{user}:", password, f"@{hosts}") if at and colon else (uri, None, "")
+
+
+def _refused(uri: str, reason: str) -> SettingError:
+    """The one line for a URI pymongo refused or could not reach. pymongo reads an unescaped
+    password's pieces as hosts or a database and names them in its reason: those are hidden too."""
+    password = _split_password(uri)[1] or ""
+    pieces = {password, *re.split(r"[@/?#:,;&=]", password)} - {""}
+    for piece in sorted(pieces, key=len, reverse=True):
+        reason = re.sub(rf"(?<![\w.%-]){re.escape(piece)}(?![\w.%-])", "***", reason)
+    return SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {reason}")
 
 
 def _first_line(error: Exception) -> str:
@@ -71,7 +92,7 @@ def read_before_start(settings: Mapping[str, Any], collection: str, identifier: 
             with pymongo.MongoClient(uri, serverSelectionTimeoutMS=timeout, connectTimeoutMS=timeout) as client:
                 return client[settings["mongo_db"]][collection].find_one({"_id": identifier})
         except PyMongoError as error:
-            raise SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {_first_line(error)}") from None
+            raise _refused(uri, _first_line(error)) from None
     return read_document(settings["data_dir"], collection, identifier) if settings["data_dir"] else None
 
 

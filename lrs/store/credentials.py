@@ -34,19 +34,21 @@ class CredentialStore:
 
     def save(self, key: str, secret: str, scopes: Iterable[str], authority: dict,
              label: str = "", extra: dict | None = None) -> Credential:
-        """Create the credential, or replace the secret, scopes and authority of an existing key."""
-        document = self._document(secret, scopes, authority, label, extra)
-        self.collection.update_one(
+        """Create the credential, or replace the secret and scopes of an existing key. The
+        authority is set only when the key is new: statements keep the authority they were stored
+        with, and a credential whose authority moved would lose them (statements/read/mine, voiding)."""
+        document = self._document(secret, scopes, label, extra)
+        saved = self.collection.find_one_and_update(
             {"_id": key},
-            {"$set": document, "$setOnInsert": {"created": document["updated"]}},
-            upsert=True,
+            {"$set": document, "$setOnInsert": {"created": document["updated"], "authority": authority}},
+            upsert=True, return_document=ReturnDocument.AFTER,
         )
-        return _credential({"_id": key, **document})
+        return _credential(saved)
 
     def insert(self, key: str, secret: str, scopes: Iterable[str], authority: dict,
                label: str = "") -> Credential | None:
         """Create a new credential; None (and nothing changed) if the key exists already."""
-        document = self._document(secret, scopes, authority, label, None)
+        document = {**self._document(secret, scopes, label, None), "authority": authority}
         try:
             self.collection.insert_one({"_id": key, **document, "created": document["updated"]})
         except DuplicateKeyError:
@@ -81,12 +83,10 @@ class CredentialStore:
             query["scopes"] = scope
         return self.collection.count_documents(query)
 
-    def _document(self, secret: str, scopes: Iterable[str], authority: dict, label: str,
-                  extra: dict | None) -> dict:
+    def _document(self, secret: str, scopes: Iterable[str], label: str, extra: dict | None) -> dict:
         return {
             "secret_hash": hash_secret(secret, self._hash_cost),
             "scopes": sorted(set(scopes)),
-            "authority": authority,
             "label": label,
             "active": True,
             "extra": extra or {},

@@ -41,3 +41,48 @@ def test_the_cli_and_the_server_agree_on_the_public_url():
     resolved = subprocess.run([sys.executable, "-c", code], env={**clean, "LRS_PORT": str(port), "LRS_HOST": "0.0.0.0"},
                               capture_output=True, text=True, timeout=60, check=True)
     assert resolved.stdout.strip() == f"http://127.0.0.1:{port}"
+
+
+def test_every_credentials_authority_is_fixed_when_made_the_admin_ones_too(tmp_path):
+    """LRS_PUBLIC_URL set at a later start gives credentials made from then on its authority; the
+    admin credential, like the others, keeps the one it was made with (its stored statements
+    carry it), where it used to follow LRS_PUBLIC_URL at each start."""
+    env = {"LRS_DATA_DIR": str(tmp_path / "data"), "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET,
+           "LRS_LOG_LEVEL": "WARNING", "LRS_PUBLIC_URL": ""}
+    with spawned(env) as (endpoint, _):
+        first_url = endpoint.removesuffix("/xapi")
+        made = requests.post(f"{first_url}/admin/credentials", json={"scopes": ["all"], "key": "early"},
+                             headers=HEADERS, timeout=30).json()
+        requests.post(f"{endpoint}/statements", json=STATEMENT, headers=HEADERS, timeout=30).raise_for_status()
+    with spawned({**env, "LRS_PUBLIC_URL": "https://lrs.example.org/"}) as (endpoint, _):
+        base = endpoint.removesuffix("/xapi")
+        requests.post(f"{base}/admin/credentials", json={"scopes": ["all"], "key": "late"}, headers=HEADERS,
+                      timeout=30).raise_for_status()
+        for key, secret in ((ADMIN_KEY, ADMIN_SECRET), ("early", made["secret"])):
+            requests.post(f"{endpoint}/statements", json=STATEMENT, timeout=30,
+                          headers={**HEADERS, "Authorization": basic_auth(key, secret)}).raise_for_status()
+        stored = requests.get(f"{endpoint}/statements", headers=HEADERS, timeout=30).json()["statements"]
+        listed = requests.get(f"{base}/admin/credentials", headers=HEADERS, timeout=30).json()["credentials"]
+    homes = sorted((s["authority"]["account"]["name"], s["authority"]["account"]["homePage"]) for s in stored)
+    assert homes == sorted([(ADMIN_KEY, first_url), (ADMIN_KEY, first_url), ("early", first_url)])
+    assert {c["key"]: c["authority"]["account"]["homePage"] for c in listed} == {
+        ADMIN_KEY: first_url, "early": first_url, "late": "https://lrs.example.org"}
+
+
+def test_serve_warns_when_the_public_url_is_unset_beyond_this_machine(tmp_path):
+    """Listening on every interface (0.0.0.0, only while this test runs) without LRS_PUBLIC_URL
+    makes authorities and IRIs that name 127.0.0.1: said once, at start; on 127.0.0.1 or with
+    LRS_PUBLIC_URL set, nothing is said."""
+    def served(host: str, public_url: str) -> tuple[str, list[str]]:
+        log = tmp_path / f"{host}{bool(public_url)}.log"
+        serve = [sys.executable, "-m", "lrs.cli", "serve", "--host", host]  # --host wins over spawned's LRS_HOST
+        with open(log, "w") as output, spawned({"LRS_PUBLIC_URL": public_url, "LRS_LOG_LEVEL": "INFO"},
+                                               stdout=output, command=serve) as (endpoint, _):
+            port = endpoint.split(":")[2].removesuffix("/xapi")
+        return port, [line for line in log.read_text().splitlines() if "LRS_PUBLIC_URL" in line]
+
+    port, warnings = served("0.0.0.0", "")
+    assert len(warnings) == 1 and " WARNING " in warnings[0], warnings
+    assert (f"LRS_PUBLIC_URL is unset while lrs serve listens on 0.0.0.0:{port}, beyond this machine: credentials "
+            f"made now get an authority on http://127.0.0.1:{port} for good") in warnings[0]
+    assert served("127.0.0.1", "")[1] == served("0.0.0.0", "https://lrs.example.org")[1] == []

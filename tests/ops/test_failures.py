@@ -3,6 +3,7 @@ allowed, a non-zero exit, no traceback; an unreachable MongoDB within a bound.""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,27 @@ def test_an_unknown_plugin_is_one_line_naming_the_known_ones():
 def test_a_malformed_mongo_uri_is_one_line_without_the_password():
     line = one_line(lrs_command("serve", LRS_MONGO_URI="mongodb://ann:s3cret@", LRS_PORT=str(free_port())))
     assert "LRS_MONGO_URI" in line and "s3cret" not in line, line
+
+
+@pytest.mark.parametrize("args", [["serve"], ["credentials", "list"]])
+@pytest.mark.parametrize("password, hosts, reason", [
+    ("S3cr3t@2024", "127.0.0.1:27017", "Username and password must be escaped"),
+    ("S3cr/t2024", "127.0.0.1:27017", "Port contains non-digit characters"),
+    ("S3cr3t2024", "127.0.0.1:notaport", "Port contains non-digit characters"),
+    # pymongo reads this one as user:p on a host of the password's, and names that host
+    ("p@localhost:{port}/w0rd", "127.0.0.1:27017", "[Errno 111] Connection refused"),
+])
+def test_an_unescaped_password_or_a_bad_port_is_one_line_hiding_the_whole_password(args, password, hosts, reason):
+    """An @ or / left unescaped in the password is the usual way to get this URI wrong: the mask
+    hides up to the last @, pymongo's ValueError is told like its other refusals, and what of the
+    password pymongo's reason names is hidden too."""
+    password = password.format(port=free_port())
+    done = lrs_command(*args, LRS_MONGO_URI=f"mongodb://lrs:{password}@{hosts}", LRS_MONGO_TIMEOUT_SECONDS="1",
+                       LRS_PORT=str(free_port()))
+    line = one_line(done)
+    assert line.startswith(f"Error: LRS_MONGO_URI='mongodb://lrs:***@{hosts}': ") and reason in line, line
+    for piece in {password, *re.split("[@/:]", password)}:
+        assert len(piece) < 3 or piece not in line, line
 
 
 @pytest.mark.parametrize("args", [["serve"], ["credentials", "list"], ["forward", "status"]])

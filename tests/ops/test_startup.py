@@ -26,6 +26,10 @@ TARGET = {"endpoint": "http://127.0.0.1:9/xapi"}
     ({"LRS_WORKERS": "4"}, "LRS_WORKERS=4: the embedded store keeps its data in one process's memory"),
     ({"LRS_DATA_DIR": "/proc/nope"}, "LRS_DATA_DIR='/proc/nope': cannot keep the embedded store there"),
     ({"LRS_HOST": "no-such-host.invalid"}, "LRS_HOST='no-such-host.invalid'"),
+    ({"LRS_HOST": ""}, "LRS_HOST='': must not be empty: unset it for 127.0.0.1 (this machine only)"),
+    ({"LRS_PLUGINS": "caliper,h5p,caliper"}, "LRS_PLUGINS='caliper,h5p,caliper': names 'caliper' more than once"),
+    ({"LRS_ADMIN_SECRET": "abc", "LRS_ADMIN_KEY": "admin"},
+     "Error: LRS_ADMIN_SECRET: must be 8 to 200 characters long, as every credential's secret"),
     ({"LRS_PUBLIC_URL": "notaurl"}, "LRS_PUBLIC_URL='notaurl': must be an absolute http:// or https:// URL"),
     ({"LRS_PUBLIC_URL": "ftp://lrs.example.org"}, "LRS_PUBLIC_URL='ftp://lrs.example.org'"),
     ({"LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": json.dumps([{"name": "x y", **TARGET}])},
@@ -44,6 +48,17 @@ def test_a_start_up_mistake_is_one_line_naming_the_variable(tmp_path, env, named
     line = one_line(lrs_command("serve", cwd=tmp_path, **{"LRS_PORT": str(free_port()), **env}))
     assert named in line, line
     assert list(tmp_path.iterdir()) == []  # refused before anything was made
+
+
+def test_an_empty_host_flag_is_refused_as_an_empty_lrs_host(tmp_path):
+    """--host '' fell back to 127.0.0.1 while LRS_HOST='' listened on every interface."""
+    line = one_line(lrs_command("serve", "--host", "", cwd=tmp_path, LRS_PORT=str(free_port())))
+    assert "LRS_HOST='': must not be empty" in line, line
+
+
+def test_settings_refuses_a_plugin_named_twice_as_serve_does(tmp_path):
+    line = one_line(lrs_command("settings", cwd=tmp_path, LRS_PLUGINS="h5p,h5p"))
+    assert line == "Error: LRS_PLUGINS='h5p,h5p': names 'h5p' more than once: name each plugin once", line
 
 
 def test_plugin_routes_that_would_shadow_each_other_are_refused_naming_both():
@@ -92,22 +107,22 @@ def test_forward_status_on_the_embedded_store_says_which_store_it_read(tmp_path)
 
 
 def test_a_revoked_admin_key_is_not_brought_back(tmp_path):
-    env = {"LRS_DATA_DIR": str(tmp_path / "data"), "LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "first",
+    env = {"LRS_DATA_DIR": str(tmp_path / "data"), "LRS_ADMIN_KEY": "admin", "LRS_ADMIN_SECRET": "first-secret",
            "LRS_LOG_LEVEL": "WARNING"}
     with spawned(env) as (endpoint, _):
         url = endpoint.removesuffix("/xapi")
         created = lrs_command("credentials", "create", "--scope", "admin", "--key", "boss", "--url", url,
-                              LRS_ADMIN_KEY="admin", LRS_ADMIN_SECRET="first")
+                              LRS_ADMIN_KEY="admin", LRS_ADMIN_SECRET="first-secret")
         assert created.returncode == 0, created.stderr
         secret = json.loads(created.stdout)["secret"]
         revoked = lrs_command("credentials", "revoke", "admin", "--url", url, LRS_ADMIN_KEY="boss",
                               LRS_ADMIN_SECRET=secret)
         assert revoked.returncode == 0, revoked.stderr
-    restarted = lrs_command("serve", **{**env, "LRS_ADMIN_SECRET": "second", "LRS_PORT": str(free_port())})
+    restarted = lrs_command("serve", **{**env, "LRS_ADMIN_SECRET": "second-secret", "LRS_PORT": str(free_port())})
     assert one_line(restarted) == ("Error: LRS_ADMIN_KEY names a revoked credential; choose another key "
                                    "(a revoked key stays revoked)")
     with spawned({**env, "LRS_ADMIN_KEY": "", "LRS_ADMIN_SECRET": ""}) as (endpoint, _):
-        answer = requests.get(f"{endpoint}/statements", auth=("admin", "second"), timeout=30,
+        answer = requests.get(f"{endpoint}/statements", auth=("admin", "second-secret"), timeout=30,
                               headers={"X-Experience-API-Version": "1.0.3"})
     assert answer.status_code == 401
 
@@ -136,7 +151,7 @@ def test_a_revoked_admin_key_on_mongodb_is_refused_before_gunicorn_and_by_every_
     lrs.start()
     lrs.create_credential("boss", "boss-secret", ["admin"])
     lrs.credentials.revoke(ADMIN_KEY)
-    env = {"LRS_MONGO_URI": shared_store, "LRS_MONGO_DB": db, "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": "new",
+    env = {"LRS_MONGO_URI": shared_store, "LRS_MONGO_DB": db, "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": "new-secret",
            "LRS_SECRET_HASH_COST": "14"}
     try:
         for args in (["serve"], ["credentials", "list"]):
