@@ -16,6 +16,7 @@ from lrs import credentials, schemas
 from lrs.http.admin import admin_only, object_body
 from lrs.http.context import current_lrs
 from lrs.http.params import StrictSchema, no_parameters
+from lrs.settings import SECRET_LENGTH
 
 blueprint = Blueprint("admin_credentials", __name__, url_prefix="/admin/credentials")
 blueprint.before_request(admin_only)
@@ -37,7 +38,8 @@ class CredentialChange(StrictSchema):
 
 
 def _secret() -> fields.String:
-    return fields.String(validate=validate.Length(min=8, max=200))
+    low, high = SECRET_LENGTH  # the rule LRS_ADMIN_SECRET follows too
+    return fields.String(validate=validate.Length(min=low, max=high))
 
 
 class NewCredential(CredentialChange):
