@@ -25,7 +25,7 @@ from lrs.metrics import enable_multiprocess
 from lrs.settings import SettingError, Settings, parse_public_url
 from lrs.store import check_reachable, read_before_start
 from lrs.store.credentials import COLLECTION as CREDENTIALS
-from lrs.store.embedded.disk import claim_data_dir
+from lrs.store.embedded.disk import check_data_dir
 
 
 class _Gunicorn(BaseApplication):
@@ -96,7 +96,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
     if settings["mongo_uri"]:
         check_reachable(settings["mongo_uri"], settings["mongo_timeout_seconds"])
     elif settings["data_dir"]:
-        claim_data_dir(settings["data_dir"]).close()  # the worker claims it for good
+        check_data_dir(settings["data_dir"])  # opened and let go: the worker opens it for good
     if pair:
         refuse_revoked_admin(pair[0], read_before_start(settings, CREDENTIALS, pair[0]))
     metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")

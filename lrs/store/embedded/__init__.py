@@ -8,6 +8,7 @@ plain Collection API, as on MongoDB.
 """
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import sqlite3
@@ -43,7 +44,13 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
         gc.collect()
         gc.freeze()
     client = mongomock.MongoClient(tz_aware=True, _store=IndexedServerStore(stores))
-    return EmbeddedDatabase(client[name], _Guard(journal, lock))
+    guard = _Guard(journal, lock)
+    if journal:
+        # A worker's clean stop ends in a normal exit: the file is left whole (the log checkpointed
+        # into it), so a copy of the stopped folder's store.sqlite3 holds everything. Registered
+        # before the forwarding and retention threads' stops, so it runs after them.
+        atexit.register(guard.close)
+    return EmbeddedDatabase(client[name], guard)
 
 
 class _Guard:
@@ -101,6 +108,7 @@ class _Guard:
             raise StoreUnwritable() from error
 
     def close(self) -> None:
+        atexit.unregister(self.close)
         with self.lock:
             if self.journal:
                 self.journal.close()

@@ -19,11 +19,18 @@ is acknowledged until a commit holding it succeeds (`StoreUnwritable`, 503, unti
 
 The data is in one process's memory, so a second process on the same folder would see and write
 a different store. An exclusive lock on `LOCK_FILE` refuses that, naming the holder's pid.
+
+The file carries the version of its tables (`PRAGMA user_version`, `SCHEMA_VERSION`): a file of
+another release is refused at open, in one line, rather than read and then failing every write.
+Closing the journal (a clean stop) checkpoints the write-ahead log into the file, so a stopped
+store is `store.sqlite3` alone; only after a crash does `store.sqlite3-wal` hold committed data.
 """
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import shutil
 import sqlite3
 import tempfile
 from contextlib import closing, contextmanager, suppress
@@ -36,15 +43,24 @@ from lrs.errors import ServiceUnavailable
 from lrs.settings import SettingError
 from lrs.store.embedded.engine import IndexedDatabaseStore, IndexedStore, store_key
 
+log = logging.getLogger(__name__)
+
 STORE_FILE = "store.sqlite3"
 LOCK_FILE = "lock"
+# The file's `PRAGMA user_version`: a release that changes the tables below changes it too. Files
+# written before it existed have 0, and are this version when their tables are these.
+SCHEMA_VERSION = 1
+TABLES = {"documents": ("collection", "id", "body"), "indexes": ("collection", "name", "spec")}
 # Documents are rows of a rowid table: SQLite advises WITHOUT ROWID only for rows far smaller than
 # a page, and with statements of a kilobyte or more it made each commit three times as costly.
 DOCUMENTS = ("CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, id BLOB NOT NULL, body BLOB NOT NULL, "
              "PRIMARY KEY (collection, id))")
-SCHEMA = DOCUMENTS + """;
+# Run at every open: the stamp is also a write, so a disk that cannot take one is found at start.
+SCHEMA = "BEGIN;" + DOCUMENTS + f""";
 CREATE TABLE IF NOT EXISTS indexes (collection TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,
                                     PRIMARY KEY (collection, name)) WITHOUT ROWID;
+PRAGMA user_version = {SCHEMA_VERSION};
+COMMIT;
 """
 
 
@@ -68,11 +84,13 @@ class SqliteJournal:
 
     def __init__(self, path: Path):
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        _move_to_rowid_table(self.db)
-        self.db.executescript(SCHEMA)
+        with _unreadable_named(path), _unusable_named(path):
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            try:
+                _prepare(self.db, path)
+            except BaseException:
+                self.db.close()
+                raise
         self._changed: dict[tuple[str, Any], tuple[IndexedStore, bytes | None]] = {}
         self._dropped: list[str] = []
         self._reindexed: dict[str, IndexedStore] = {}
@@ -136,7 +154,48 @@ class SqliteJournal:
             database[name].create_index(index, spec)
 
     def close(self) -> None:
+        """Everything into the file itself (a checkpoint), so that the stopped store is
+        `store.sqlite3` alone: SQLite then removes the emptied -wal and -shm files. A checkpoint
+        that cannot finish (a reader such as an online backup still at work, a disk error) leaves
+        the rest in store.sqlite3-wal, which the next open reads as after a crash."""
+        try:
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                log.warning("%s-wal still holds part of the embedded store (another reader kept the checkpoint "
+                            "from finishing): keep it with %s", self.path, self.path.name)
+        except sqlite3.Error as error:
+            log.warning("could not move the embedded store's log into %s at close: %s", self.path, error)
         self.db.close()
+
+
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    """A file of this release's tables, in WAL mode: created, upgraded from an earlier layout, or
+    refused when another release wrote it."""
+    _refuse_another_schema(db, path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    _move_to_rowid_table(db)
+    db.executescript(SCHEMA)
+
+
+def _refuse_another_schema(db: sqlite3.Connection, path: Path) -> None:
+    """A file stamped with another version, or unstamped with tables other than ours, was written
+    by another release: reading it would work, and every write would then fail (a column more or
+    less), answered as a disk problem. Tables we do not use are left alone (`.recover` adds one)."""
+    [version] = db.execute("PRAGMA user_version").fetchone()
+    tables = {name: tuple(column for (column,) in db.execute("SELECT name FROM pragma_table_info(?)", (name,)))
+              for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version not in (0, SCHEMA_VERSION):
+        found = f"schema version {version}, and this release reads version {SCHEMA_VERSION}"
+    elif tables and ("documents" not in tables
+                     or any(tables[name] != columns for name, columns in TABLES.items() if name in tables)):
+        found = "tables " + ", ".join(f"{name}({', '.join(columns)})" for name, columns in sorted(tables.items()))
+    else:
+        return
+    raise SettingError(
+        f"LRS_DATA_DIR={str(path.parent)!r}: the embedded store's file {path.name} was written by another "
+        f"release ({found}): run the release that wrote it, or put back a backup of this release's "
+        "(docs/embedded-store.md, Upgrades)")
 
 
 def _move_to_rowid_table(db: sqlite3.Connection) -> None:
@@ -169,9 +228,20 @@ def _roll_back(db: sqlite3.Connection) -> None:
 def open_data_dir(data_dir: str) -> tuple[SqliteJournal, IO]:
     """The journal of the store in `data_dir` (created if missing), and the lock held on it."""
     lock = claim_data_dir(data_dir)
-    path = Path(data_dir) / STORE_FILE
-    with _unreadable_named(path):
-        return SqliteJournal(path), lock
+    try:
+        return SqliteJournal(Path(data_dir) / STORE_FILE), lock
+    except BaseException:
+        lock.close()
+        raise
+
+
+def check_data_dir(data_dir: str) -> None:
+    """Open the store in `data_dir` and let go, as `lrs serve` does before gunicorn starts: a folder
+    in use or unusable, a file of another release, damaged, or on a disk that cannot take a write,
+    is one line naming LRS_DATA_DIR rather than a worker that fails to boot."""
+    journal, lock = open_data_dir(data_dir)
+    journal.close()
+    lock.close()
 
 
 @contextmanager
@@ -187,10 +257,27 @@ def _unreadable_named(path: Path) -> Iterator[None]:
             f"(docs/embedded-store.md, A damaged store file)") from None
 
 
+@contextmanager
+def _unusable_named(path: Path) -> Iterator[None]:
+    """SQLite's own operational errors at open (the disk full, an I/O error, the file locked) say
+    what is wrong with the place, not the file: one line, as for a folder that cannot be used."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        raise SettingError(f"LRS_DATA_DIR={str(path.parent)!r}: cannot keep the embedded store there: "
+                           f"{error}{_space_left(path.parent, error)}") from None
+
+
+def _space_left(folder: Path, error: sqlite3.OperationalError) -> str:
+    """SQLite does not pass on the OS's error: a full disk reads "disk I/O error" when it fails
+    to grow the -shm file, "database or disk is full" when it fails to grow the others."""
+    if str(error) not in ("disk I/O error", "database or disk is full"):
+        return ""
+    return f" ({shutil.disk_usage(folder).free:,} bytes free on its disk)"
+
+
 def claim_data_dir(data_dir: str) -> IO:
-    """The lock on the store in `data_dir`, the folder created if missing. `lrs serve` also claims
-    it (and lets go) before gunicorn starts, so that a folder in use or unusable is one line naming
-    LRS_DATA_DIR rather than a worker that fails to boot."""
+    """The lock on the store in `data_dir`, the folder created if missing."""
     folder = Path(data_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,220 @@
+"""The embedded store's file as an operator handles it: after a clean stop `store.sqlite3` alone
+holds the store; the backup and restore steps of docs/embedded-store.md, run as written, bring
+back what was acknowledged; a file of another release, and a disk that is full at start, stop
+`lrs serve` with one line.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import uuid
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import bson
+import pytest
+import requests
+
+from lrs.server import free_port, spawned
+from lrs.store.embedded import embedded_database
+from lrs.store.embedded.disk import SCHEMA_VERSION, STORE_FILE
+from tests.ops.test_failures import lrs_command, one_line
+from tests.store.test_embedded_durability import AUTH, HEADERS, server_env, statement
+from tests.test_docs_run import ROOT, blocks
+
+pytestmark = pytest.mark.skipif(bool(os.environ.get("LRS_TEST_MONGO_URI")), reason="about the embedded store")
+GUIDE = ROOT / "docs" / "embedded-store.md"
+
+
+def post_statements(endpoint: str, count: int) -> list[str]:
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    response = requests.post(f"{endpoint}/statements", json=[statement(i) for i in ids], auth=AUTH, headers=HEADERS,
+                             timeout=60)
+    assert response.status_code == 200, response.text
+    return ids
+
+
+def stored_ids(endpoint: str) -> set[str]:
+    response = requests.get(f"{endpoint}/statements", params={"limit": 1000}, auth=AUTH, headers=HEADERS, timeout=60)
+    assert response.status_code == 200 and not response.json()["more"]
+    return {found["id"] for found in response.json()["statements"]}
+
+
+def test_after_a_clean_stop_a_copy_of_store_sqlite3_alone_holds_every_statement(tmp_path):
+    with spawned(server_env(tmp_path / "data")) as (endpoint, _):
+        ids = post_statements(endpoint, 3) + post_statements(endpoint, 50)
+    # spawned stopped it with SIGTERM, as an operator's `kill` or Ctrl-C does
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copy(tmp_path / "data" / STORE_FILE, copy)
+    with closing(sqlite3.connect(copy)) as db:
+        bodies = [body for (body,) in db.execute("SELECT body FROM documents")]
+        [version] = db.execute("PRAGMA user_version").fetchone()
+    assert [i for i in ids if not any(i.encode() in body for body in bodies)] == []
+    assert version == SCHEMA_VERSION
+    assert not (tmp_path / "data" / f"{STORE_FILE}-wal").exists()
+
+
+def documented(first_line: str) -> str:
+    """The shell block of docs/embedded-store.md that starts with this comment line."""
+    [text] = [block.text for block in blocks(GUIDE) if block.text.startswith(f"# {first_line}\n")]
+    return text
+
+
+def run_documented(first_line: str, cwd: Path) -> None:
+    subprocess.run(["bash", "-euo", "pipefail", "-c", documented(first_line)], cwd=cwd, check=True, timeout=120)
+
+
+@contextmanager
+def served(cwd: Path, own_session: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`lrs serve` on the folder the docs name, lrs-data of `cwd`."""
+    with spawned(server_env(Path("lrs-data")), cwd=cwd, own_session=own_session) as running:
+        yield running
+
+
+def test_the_documented_folder_copy_taken_after_kill_9_restores_every_acknowledged_statement(tmp_path):
+    with served(tmp_path, own_session=True) as (endpoint, process):
+        kept = post_statements(endpoint, 40)
+        os.killpg(process.pid, signal.SIGKILL)
+    assert (tmp_path / "lrs-data" / f"{STORE_FILE}-wal").stat().st_size > 0  # the log holds committed writes
+    run_documented("back up with lrs serve stopped", tmp_path)
+    with served(tmp_path) as (endpoint, _):
+        post_statements(endpoint, 5)  # after the backup: the restore drops these
+    run_documented("restore a folder copy, lrs serve stopped", tmp_path)
+    with served(tmp_path) as (endpoint, _):
+        assert stored_ids(endpoint) == set(kept)
+
+
+@pytest.mark.parametrize("backup", ["back up while lrs serve runs", "back up while lrs serve runs, with Python"])
+def test_a_documented_online_backup_restores_what_was_acknowledged_before_it(tmp_path, backup):
+    if "Python" not in backup and not shutil.which("sqlite3"):
+        pytest.skip("no sqlite3 tool")
+    with served(tmp_path) as (endpoint, _):
+        kept = post_statements(endpoint, 40)
+        run_documented(backup, tmp_path)
+        post_statements(endpoint, 5)  # after the backup: the restore drops these
+    with served(tmp_path, own_session=True) as (endpoint, process):
+        post_statements(endpoint, 5)
+        os.killpg(process.pid, signal.SIGKILL)  # a log of the replaced store left in the folder
+    run_documented("restore an online backup, lrs serve stopped", tmp_path)
+    with served(tmp_path) as (endpoint, _):
+        assert stored_ids(endpoint) == set(kept)
+
+
+def store_file(data_dir: Path) -> Path:
+    """A store file with a document in it, closed as after a clean stop."""
+    database = embedded_database("lrs", str(data_dir))
+    try:
+        database["things"].insert_one({"_id": "kept", "n": 1})
+    finally:
+        database.close()
+    return data_dir / STORE_FILE
+
+
+def newer_release(path: Path) -> None:
+    """What the audit made of a valid file to stand for a newer release's: a column more, a table
+    of its own, and a version."""
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript("ALTER TABLE documents ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;"
+                         "CREATE TABLE meta (schema_version INTEGER); INSERT INTO meta VALUES (2);"
+                         "PRAGMA user_version = 2;")
+
+
+def unstamped_other_columns(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript("ALTER TABLE documents ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;"
+                         "PRAGMA user_version = 0;")
+
+
+def unstamped_without_documents(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript("DROP TABLE documents; CREATE TABLE notes (text TEXT); PRAGMA user_version = 0;")
+
+
+@pytest.mark.parametrize("change, found", [
+    (newer_release, "schema version 2, and this release reads version 1"),
+    (unstamped_other_columns, "tables documents(collection, id, body, stored_at), indexes(collection, name, spec)"),
+    (unstamped_without_documents, "tables indexes(collection, name, spec), notes(text)"),
+], ids=["newer release", "unstamped, a column more", "unstamped, no documents table"])
+@pytest.mark.parametrize("admin", [True, False], ids=["LRS_ADMIN_KEY", "no LRS_ADMIN_KEY"])
+def test_a_file_of_another_release_stops_lrs_serve_with_one_line_and_is_left_as_it_was(tmp_path, change, found, admin):
+    path = store_file(tmp_path)
+    change(path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    env = {name: value for name, value in server_env(tmp_path).items() if admin or not name.startswith("LRS_ADMIN")}
+    line = one_line(lrs_command("serve", **env, LRS_PORT=str(free_port()), timeout=30))
+    assert line == (f"Error: LRS_DATA_DIR={str(tmp_path)!r}: the embedded store's file store.sqlite3 was written by "
+                    f"another release ({found}): run the release that wrote it, or put back a backup of this "
+                    "release's (docs/embedded-store.md, Upgrades)")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_a_file_written_before_the_version_stamp_opens_and_is_stamped(tmp_path):
+    with closing(sqlite3.connect(tmp_path / STORE_FILE)) as db:  # what the release before the stamp wrote
+        db.executescript(
+            "PRAGMA journal_mode=WAL;"
+            "CREATE TABLE documents (collection TEXT NOT NULL, id BLOB NOT NULL, body BLOB NOT NULL, "
+            "PRIMARY KEY (collection, id));"
+            "CREATE TABLE indexes (collection TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL, "
+            "PRIMARY KEY (collection, name)) WITHOUT ROWID;")
+        db.execute("INSERT INTO documents VALUES (?, ?, ?)",
+                   ("things", bson.encode({"_id": "kept"}), bson.encode({"_id": "kept", "n": 1})))
+        db.commit()
+    database = embedded_database("lrs", str(tmp_path))
+    try:
+        assert database["things"].find_one({"_id": "kept"}) == {"_id": "kept", "n": 1}
+    finally:
+        database.close()
+    with closing(sqlite3.connect(tmp_path / STORE_FILE)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+@contextmanager
+def small_disk(folder: Path, size: str = "3m") -> Iterator[Path]:
+    """A tmpfs of `size` mounted on `folder` for the block (skipped where mounting is not allowed)."""
+    folder.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)  # a killed server may still hold a file
+
+
+def fill(folder: Path) -> None:
+    with open(folder / "filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize("admin", [True, False], ids=["LRS_ADMIN_KEY", "no LRS_ADMIN_KEY"])
+def test_a_full_disk_at_start_stops_lrs_serve_with_one_line_naming_the_folder(tmp_path, admin):
+    with small_disk(tmp_path / "small") as disk:
+        data = disk / "data"
+        with spawned(server_env(data)) as (endpoint, _):
+            post_statements(endpoint, 20)
+        fill(disk)
+        env = {name: value for name, value in server_env(data).items() if admin or not name.startswith("LRS_ADMIN")}
+        line = one_line(lrs_command("serve", **env, LRS_PORT=str(free_port()), timeout=60))
+        # SQLite says "disk I/O error" when it cannot grow its -shm file, "database or disk is full"
+        # for the others: which one depends on the files left in the folder
+        said = re.fullmatch(f"Error: LRS_DATA_DIR={re.escape(repr(str(data)))}: cannot keep the embedded store there: "
+                            r"(disk I/O error|database or disk is full) \((?P<free>[\d,]+) bytes free on its disk\)",
+                            line)
+        assert said and int(said["free"].replace(",", "")) < 65536, line
+        os.remove(disk / "filler")
+        with spawned(server_env(data)) as (endpoint, _):
+            assert len(stored_ids(endpoint)) == 20
