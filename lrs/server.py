@@ -99,12 +99,15 @@ def run(host: str | None = None, port: int | None = None) -> None:
         check_data_dir(settings["data_dir"])  # opened and let go: the worker opens it for good
     if pair:
         refuse_revoked_admin(pair[0], read_before_start(settings, CREDENTIALS, pair[0]))
-    metrics_dir = tempfile.mkdtemp(prefix="lrs-metrics-")
+    metrics_dir, master = tempfile.mkdtemp(prefix="lrs-metrics-"), os.getpid()
     enable_multiprocess(metrics_dir)
     try:
         _Gunicorn(options).run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # A worker ends with sys.exit, which unwinds through here in the worker too: only the
+        # master removes the directory the other workers still count in.
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _loopback(host: str) -> bool:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -237,3 +239,44 @@ def test_several_gunicorn_workers_are_counted_together():
             text = requests.get(f"{base}/metrics", headers={"Connection": "close"}, timeout=30).text
             counts.add(sample(text, "lrs_statements_stored_total", source="xapi"))
         assert counts == {12.0}
+
+
+def test_a_worker_that_stops_leaves_the_metrics_of_the_others(tmp_path):
+    """gunicorn ends a worker with sys.exit, which unwinds through `lrs.server.run` in that worker
+    too: the metrics directory must be removed by the process that made it only, or one worker
+    stopping (SIGTTOU, a reload, a crash) takes every other's counts with it."""
+    from tests.forwarding.harness import wait_until
+    from tests.forwarding.wire_store import WireStore
+
+    with WireStore() as store, spawned({"LRS_MONGO_URI": store.uri, "LRS_MONGO_DB": f"m{uuid.uuid4().hex[:8]}",
+                                        "LRS_WORKERS": "2", "LRS_METRICS": "open", "LRS_ADMIN_KEY": ADMIN_KEY,
+                                        "LRS_ADMIN_SECRET": ADMIN_SECRET, "LRS_LOG_LEVEL": "WARNING",
+                                        "TMPDIR": str(tmp_path)},
+                                       stdout=subprocess.DEVNULL) as (endpoint, master):
+        [metrics_dir] = tmp_path.glob("lrs-metrics-*")
+        headers = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3", "Connection": "close"}
+        for _ in range(6):
+            assert requests.post(f"{endpoint}/statements", json=STATEMENT, headers=headers, timeout=30).status_code == 200
+        workers = children(master.pid)
+        assert len(workers) == 2
+        os.kill(master.pid, signal.SIGTTOU)  # one worker fewer: gunicorn stops one gracefully
+        wait_until(lambda: len(children(master.pid)) == 1, timeout=60)
+        assert metrics_dir.is_dir()
+        text = requests.get(f"{endpoint.removesuffix('/xapi')}/metrics", headers={"Connection": "close"}, timeout=30).text
+        assert sample(text, "lrs_statements_stored_total", source="xapi") == 6.0
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
