@@ -342,3 +342,38 @@ def test_documents_found_are_copies():
     assert [document["result"] for document in page] == [{"score": 4}, {"score": 3}, {"score": 2}]
     scramble(page)
     assert list(indexed.find()) == before
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_entries_in_runs_keep_the_order_of_one_sorted_list(seed):
+    """Index entries kept as runs per leading value read, count and change as one sorted list of
+    them does: appends at the end of a run (a new `seq`), inserts before its end, removals from
+    the middle, runs emptied and made again, and ranges that start or end inside a run, span
+    several runs, or end before they start."""
+    from sortedcontainers import SortedList
+
+    from lrs.store.embedded.indexes import TOP, Entries, sort_key
+
+    rng = random.Random(seed)
+    def entry(seq: int) -> tuple:
+        return (*sort_key(rng.choice(["a", "b", "c", 7, START])), *sort_key(seq), 2, f"s{seq}", f"s{seq}")
+    initial = [entry(seq) for seq in range(0, 200, 2)]
+    runs, model = Entries(initial, width=2), SortedList(initial)
+    for step in range(600):
+        if rng.random() < 0.6:
+            added = entry(rng.choice([rng.randint(0, 400), 400 + step]))
+            runs.add(added)
+            model.add(added)
+        elif model:
+            removed = model[rng.randrange(len(model))] if rng.random() < 0.9 else entry(-1)
+            runs.discard(removed)
+            model.discard(removed)
+        assert len(runs) == len(model)
+    assert list(runs) == list(model)
+    bounds = [(), (2,), (2, "a"), (2, "b", TOP), (2, "b", 1, 150), (1, 7, 1, 50, TOP), (9,), (TOP,), (2.5,)]
+    for low in bounds:
+        for high in bounds:
+            expected = list(model.irange(low, high))
+            assert list(runs.irange(low, high)) == expected, (low, high)
+            assert list(runs.irange(low, high, reverse=True)) == expected[::-1], (low, high)
+            assert runs.count(low, high) == len(expected), (low, high)

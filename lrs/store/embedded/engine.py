@@ -152,6 +152,10 @@ class IndexedStore(CollectionStore):
     def _reindex(self, before: dict | None, after: dict | None) -> None:
         seen_before: dict = {}
         seen_after: dict = {}
+        if before is None and after is not None:
+            for index in self.secondary.values():
+                index.add(index.keys(after, seen_after))
+            return
         for index in self.secondary.values():
             index.replace(index.keys(before, seen_before) if before else [], index.keys(after, seen_after) if after else [])
 
