@@ -83,21 +83,22 @@ class IndexedStore(CollectionStore):
 
     def __setitem__(self, key: Any, document: dict) -> None:
         before = self._documents.get(key)
-        super().__setitem__(key, document)
+        self._documents[key] = document  # see `insert`
         if key not in self._held:
             self._reindex(before, document)
         self._touch(key)
 
     def insert(self, key: Any, document: dict, encoded: bytes) -> None:
-        """A new document, with its BSON (which the journal then need not encode again)."""
-        super().__setitem__(key, document)
+        """A new document, with its BSON (which the journal then need not encode again). Put in
+        place directly: the store's one lock already keeps every other call out, which is all
+        mongomock's per-collection reader-writer lock (a Condition per write) is for."""
+        self._documents[key] = document
         self._reindex(None, document)
         if self.journal:
             self.journal.touch(self, key, encoded)
 
     def __delitem__(self, key: Any) -> None:
-        before = self._documents.get(key)
-        super().__delitem__(key)
+        before = self._documents.pop(key)  # see `insert`
         self._reindex(before, None)
         self._touch(key)
 
@@ -262,15 +263,16 @@ class IndexedCollection(mongomock.Collection):
         stored copy with datetimes as mongomock keeps them (naive UTC, milliseconds)."""
         if session or not isinstance(data, Mapping):
             return super()._insert(data, session, ordered)  # a list: mongomock calls back here per document
-        if not all(isinstance(key, str) for key in data):
-            raise ValueError("Document keys must be strings")
-        if any(key.startswith("$") for key in data):
-            raise InvalidDocument(f'Top-level field names cannot start with the "$" sign (found: {list(data)})')
+        for name in data:
+            if not isinstance(name, str):
+                raise ValueError("Document keys must be strings")
+            if name[:1] == "$":
+                raise InvalidDocument(f'Top-level field names cannot start with the "$" sign (found: {list(data)})')
         if "_id" not in data:
             data["_id"] = ObjectId()
         encoded = bson.encode(data)
         key = store_key(data["_id"])
-        if key in self._store:
+        if self._store.get(key) is not None:
             raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
         document = bson.decode(encoded)
         self._store.insert(key, document, encoded)
