@@ -313,6 +313,8 @@ class IndexedCollection(mongomock.Collection):
             filter = {}
         if not isinstance(filter, Mapping):
             filter = {"_id": filter}
+        if "sort" in kwargs and kwargs["sort"] is None:
+            del kwargs["sort"]  # as mongomock's find_one_and_update asks: the same as no sort
         if len(filter) == 1 and type(filter.get("_id")) in ID_TYPES and len(args) + len(kwargs) <= 1 \
                 and set(kwargs) <= {"projection"}:
             return self._by_id(filter["_id"], (args or tuple(kwargs.values()) or (None,))[0])
@@ -413,7 +415,9 @@ class IndexedCollection(mongomock.Collection):
     def _update(self, spec: Mapping, document: Any, upsert: bool = False, manipulate: bool = False,
                 multi: bool = False, **kwargs: Any) -> dict:
         spec = helpers.patch_datetime_awareness_in_document(spec)
-        targets = list(itertools.islice(self._iter_documents(spec), None if multi else 1))
+        targets = self._by_own_id(spec)
+        if targets is None:
+            targets = list(itertools.islice(self._iter_documents(spec), None if multi else 1))
         fields = updated_fields(document)
         with self._store.changing(targets, fields):
             if targets and fields and "_id" not in fields and not any(kwargs.values()) \
@@ -421,6 +425,14 @@ class IndexedCollection(mongomock.Collection):
                 return self._update_fields(targets, spec, helpers.patch_datetime_awareness_in_document(document),
                                            fields)
             return super()._update(spec, document, upsert, manipulate, multi, **kwargs)
+
+    def _by_own_id(self, spec: Mapping) -> list[dict] | None:
+        """The target of `{"_id": value}` straight from the id map (a counter's update, every
+        batch); None for any other filter."""
+        if len(spec) != 1 or type(spec.get("_id")) not in ID_TYPES:
+            return None
+        document = self._store.get(spec["_id"])
+        return [] if document is None else [document]
 
     def _update_fields(self, targets: list[dict], spec: Mapping, update: Mapping, fields: set[str]) -> dict:
         """mongomock's update of existing documents, without its deep copy of each whole document
