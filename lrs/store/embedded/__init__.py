@@ -29,6 +29,7 @@ from lrs.store.embedded.engine import IndexedCollection, IndexedDatabaseStore, I
 
 __all__ = ["EmbeddedDatabase", "StoreInUse", "StoreUnwritable", "embedded_database"]
 log = logging.getLogger(__name__)
+FULL_COLLECTION_EVERY = 100  # collections of the middle generation (CPython's default: 10)
 
 
 def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
@@ -43,6 +44,12 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
         # statements, a pause in whichever request triggered it). Refcounting still frees them.
         gc.collect()
         gc.freeze()
+        # What is written from now on lives as long, and a full collection walks all of it each
+        # time: every 10 collections of the middle generation by default, 0.3-0.45 ms of a batch of
+        # 10 statements at 40,000 written (measured), growing with the store. Young garbage (a
+        # request's) is still collected as often as before; only what survived two collections
+        # waits longer for the full one.
+        gc.set_threshold(*gc.get_threshold()[:2], FULL_COLLECTION_EVERY)
     client = mongomock.MongoClient(tz_aware=True, _store=IndexedServerStore(stores))
     guard = _Guard(journal, lock)
     if journal:

@@ -357,8 +357,11 @@ class IndexedCollection(mongomock.Collection):
         return CommandCursor(run_pipeline(list(self.find()), self.database, pipeline, session))
 
     def _copy_only_fields(self, doc: dict, fields: Any, container: Any) -> dict:
-        """The usual projection, `{"a": 1, "b": 1}` or `{"_id": 1}`, copied directly (mongomock
-        re-reads the projection for every document)."""
+        """No projection (the whole document) and the usual one, `{"a": 1, "b": 1}` or `{"_id": 1}`,
+        copied directly (mongomock re-reads the projection for every document, and copies every
+        string and number of it)."""
+        if fields is None:
+            return _copied(doc, container)
         if isinstance(fields, dict) and fields and all(
                 value in (1, True) and "." not in name and not name.startswith("$") for name, value in fields.items()):
             copied = container(_id=doc["_id"])
