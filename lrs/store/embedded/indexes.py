@@ -135,16 +135,21 @@ class Entries:
                 self._heads.remove(head)
 
     def count(self, low: Key, high: Key) -> int:
-        """The entries in [low, high]: the whole runs between the ends, bisected at the ends only."""
-        heads = list(self._heads.irange(low[:self.width], high[:self.width]))
-        if not heads:
+        """The entries in [low, high]: the runs at the ends bisected, the whole runs between them
+        counted, or (when fewer) the runs outside the range, taken from the total: the planner
+        counts whole indexes too."""
+        heads, runs = self._heads, self._runs
+        first, last = heads.bisect_left(low[:self.width]), heads.bisect_right(high[:self.width])
+        if first >= last:
             return 0
-        runs = self._runs
-        first, last = runs[heads[0]], runs[heads[-1]]
-        if len(heads) == 1:
-            return max(0, bisect.bisect_right(first, high) - bisect.bisect_left(first, low))
-        inner = sum(len(runs[head]) for head in itertools.islice(heads, 1, len(heads) - 1))
-        return len(first) - bisect.bisect_left(first, low) + inner + bisect.bisect_right(last, high)
+        lead, tail = runs[heads[first]], runs[heads[last - 1]]
+        if last - first == 1:
+            return max(0, bisect.bisect_right(lead, high) - bisect.bisect_left(lead, low))
+        ends = len(lead) - bisect.bisect_left(lead, low) + bisect.bisect_right(tail, high)
+        if last - first - 2 <= len(heads) - (last - first):
+            return ends + sum(len(runs[head]) for head in heads.islice(first + 1, last - 1))
+        outside = itertools.chain(heads.islice(0, first + 1), heads.islice(last - 1))
+        return ends + self._length - sum(len(runs[head]) for head in outside)
 
     def irange(self, low: Key, high: Key, reverse: bool = False) -> Iterator[Key]:
         """The entries in [low, high], in order or reversed."""
