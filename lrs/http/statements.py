@@ -88,7 +88,7 @@ def put_statement() -> Response:
         raise BadRequest("statement.id: must equal the statementId parameter")
     statement = {**statement, "id": statement.get("id", statement_id)}
     current_lrs().statements.store([statement], authority=credential.authority, version=g.xapi_version,
-                                   rights=_rights(credential), contents=contents)
+                                   rights=_rights(credential), contents=contents, read_by_client_json=True)
     return Response(status=204)
 
 
@@ -99,7 +99,7 @@ def post_statements() -> Response:
     payload, contents = read_statements(g.xapi_version)
     statements = payload if isinstance(payload, list) else [payload]
     ids = current_lrs().statements.store(statements, authority=credential.authority, version=g.xapi_version,
-                                         rights=_rights(credential), contents=contents)
+                                         rights=_rights(credential), contents=contents, read_by_client_json=True)
     return _json(json.dumps(ids))
 
 
