@@ -47,6 +47,16 @@ def test_nesting_is_refused_past_the_limit_with_its_path(depth: int, container: 
     assert (refusal(check_storable, value) is None) == (depth <= MAX_DEPTH)
 
 
+@pytest.mark.parametrize("leaf", [1, "text", "\ud800"])
+@pytest.mark.parametrize("depth", [MAX_DEPTH, MAX_DEPTH + 1])
+def test_strings_in_arrays_count_towards_the_nesting_limit(depth: int, leaf: Any) -> None:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    assert refusal(check_storable, value) == refusal(_find_unstorable, value)
+    assert (refusal(check_storable, value) is None) == (depth <= MAX_DEPTH and leaf != "\ud800")
+
+
 def test_types_json_never_makes_are_left_to_the_exact_walk() -> None:
     assert refusal(check_storable, OrderedDict(a=("x", "\ud800"))) is None  # a tuple is not looked into, as before
     assert refusal(check_storable, OrderedDict(a=["\ud800"])) == "$.a[0]: " + (

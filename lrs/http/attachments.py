@@ -69,7 +69,7 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
                          "and hold the statements")
     payload = parse_json(first.read(lrs.settings["max_body_bytes"], "the statements part"), "the statements part")
     statements = _as_list(payload)
-    errors = lrs.statements.check(statements, version)
+    errors = lrs.statements.check(statements, version, read_by_client_json=True)
     if errors:
         raise ItemErrors(errors)
     declared = _declared(statements)

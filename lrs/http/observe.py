@@ -35,10 +35,8 @@ def register(app: Flask, metrics: Metrics) -> None:
         route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
         metrics.observe(route, request.method, response.status_code, seconds)
         response.headers.setdefault(REQUEST_ID_HEADER, g.request_id)
-        access_log.info("%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), response.status_code,
-                        seconds * 1000, extra={"method": request.method, "path": request.path, "route": route,
-                                               "status": response.status_code, "duration_ms": round(seconds * 1000, 1),
-                                               "remote": request.remote_addr})
+        if access_log.isEnabledFor(logging.INFO):  # its arguments cost more than the check (LRS_LOG_LEVEL=WARNING)
+            _log_access(route, response.status_code, seconds)
         return response
 
     @app.teardown_request
@@ -46,6 +44,12 @@ def register(app: Flask, metrics: Metrics) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             request_id.reset(token)
+
+
+def _log_access(route: str, status: int, seconds: float) -> None:
+    access_log.info("%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), status, seconds * 1000,
+                    extra={"method": request.method, "path": request.path, "route": route, "status": status,
+                           "duration_ms": round(seconds * 1000, 1), "remote": request.remote_addr})
 
 
 def current_request_id() -> str:

@@ -88,18 +88,18 @@ def put_statement() -> Response:
         raise BadRequest("statement.id: must equal the statementId parameter")
     statement = {**statement, "id": statement.get("id", statement_id)}
     current_lrs().statements.store([statement], authority=credential.authority, version=g.xapi_version,
-                                   rights=_rights(credential), contents=contents)
+                                   rights=_rights(credential), contents=contents, read_by_client_json=True)
     return Response(status=204)
 
 
 @blueprint.post("/statements")
 def post_statements() -> Response:
     credential = require(WRITE_STATEMENTS)
-    params.load(params.StrictSchema(), request.args, g.xapi_version)
+    params.no_parameters()
     payload, contents = read_statements(g.xapi_version)
     statements = payload if isinstance(payload, list) else [payload]
     ids = current_lrs().statements.store(statements, authority=credential.authority, version=g.xapi_version,
-                                         rights=_rights(credential), contents=contents)
+                                         rights=_rights(credential), contents=contents, read_by_client_json=True)
     return _json(json.dumps(ids))
 
 

@@ -440,8 +440,12 @@ def _check_storable(documents: list[dict]) -> None:
                                              "in one MongoDB document")
 
 
+# One encoder for every statement's text: json.dumps with these options builds a new one per call.
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _JSON_TEXT.encode(value)
 
 
 def _stamp(document: dict, statement: dict, stored: dt.datetime) -> None:
