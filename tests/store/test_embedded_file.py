@@ -22,10 +22,10 @@ import pytest
 import requests
 
 from lrs.server import free_port, spawned
-from lrs.store.embedded import embedded_database
+from lrs.store.embedded import disk, embedded_database
 from lrs.store.embedded.disk import SCHEMA_VERSION, STORE_FILE
 from tests.ops.test_failures import lrs_command, one_line
-from tests.store.test_embedded_durability import AUTH, HEADERS, server_env, statement
+from tests.store.test_embedded_durability import AUTH, HEADERS, server_env, statement, wait_for
 from tests.test_docs_run import ROOT, blocks
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("LRS_TEST_MONGO_URI")), reason="about the embedded store")
@@ -222,6 +222,30 @@ def test_documents_deleted_dropped_and_written_again_are_on_disk_as_the_store_le
     assert documents_of(tmp_path) == {"things": [{"_id": 0, "v": "reopened"}, {"_id": 1, "v": "reopened"}]}
     with closing(sqlite3.connect(tmp_path / STORE_FILE)) as db:
         assert db.execute("SELECT count(*) FROM documents").fetchone() == (2,)
+
+
+def write_past_a_thousand_pages(data_dir: Path, checkpoint_seconds: float, wait: float, monkeypatch) -> int:
+    """Commits of 1,200 documents of 4 KB (SQLite's own commit would checkpoint after 1,000 pages
+    of log), then the size of store.sqlite3 itself once it holds them or after `wait` seconds,
+    the store still open."""
+    monkeypatch.setattr(disk, "CHECKPOINT_SECONDS", checkpoint_seconds)
+    database = embedded_database("lrs", str(data_dir))
+    try:
+        for number in range(1200):
+            database["things"].insert_one({"_id": number, "text": "x" * 4000})
+        wait_for(lambda: (data_dir / STORE_FILE).stat().st_size > 4_800_000, seconds=wait)
+        return (data_dir / STORE_FILE).stat().st_size
+    finally:
+        database.close()
+
+
+def test_commits_leave_checkpoints_to_a_thread_that_moves_the_log_into_the_file_as_the_store_runs(
+        tmp_path, monkeypatch):
+    assert write_past_a_thousand_pages(tmp_path / "rarely", 3600, 0.5, monkeypatch) < 100_000  # all still in the log
+    assert write_past_a_thousand_pages(tmp_path / "often", 0.05, 30, monkeypatch) > 4_800_000
+    for folder in ("rarely", "often"):  # a clean stop checkpoints the rest either way
+        assert [document["_id"] for document in documents_of(tmp_path / folder)["things"]] == sorted(
+            range(1200), key=str)
 
 
 @contextmanager

@@ -35,6 +35,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
@@ -48,6 +49,7 @@ from lrs.store.embedded.engine import IndexedDatabaseStore, IndexedStore, store_
 log = logging.getLogger(__name__)
 
 STORE_FILE = "store.sqlite3"
+CHECKPOINT_SECONDS = 0.5
 LOCK_FILE = "lock"
 # The file's `PRAGMA user_version`: a release that changes the tables below changes it too. Files
 # written before it existed have 0, and are version 1 when their tables are version 1's.
@@ -95,6 +97,7 @@ class SqliteJournal:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
                 _prepare(self.db, path)
+                self._checkpoints = Checkpointer(path)
             except BaseException:
                 self.db.close()
                 raise
@@ -198,6 +201,7 @@ class SqliteJournal:
         `store.sqlite3` alone: SQLite then removes the emptied -wal and -shm files. A checkpoint
         that cannot finish (a reader such as an online backup still at work, a disk error) leaves
         the rest in store.sqlite3-wal, which the next open reads as after a crash."""
+        self._checkpoints.stop()
         try:
             busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             if busy:
@@ -208,12 +212,46 @@ class SqliteJournal:
         self.db.close()
 
 
+class Checkpointer:
+    """Moves the write-ahead log into the file (a checkpoint) from a thread of its own, on a
+    connection of its own, every CHECKPOINT_SECONDS. SQLite would run it inside the commit that
+    grows the log past 1,000 pages (every 140 batches of 10 statements), and that commit holds
+    the store's lock: every request waited for the checkpoint's two syncs (10 ms on an ordinary
+    disk). A passive checkpoint never blocks the commits that go on meanwhile, nor waits for them.
+    Durability is the log's, unchanged: a commit is in it before it returns, checkpointed or not."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="embedded-store-checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        failing = False
+        while not self._stopping.wait(CHECKPOINT_SECONDS):
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                failing = False
+            except sqlite3.Error as error:
+                if not failing:  # once, not twice a second while the disk stays full
+                    log.warning("could not move the embedded store's log into %s: %s (it stays in the log, "
+                                "and is tried again)", self._path, error)
+                failing = True
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        self._db.close()
+
+
 def _prepare(db: sqlite3.Connection, path: Path) -> None:
     """A file of this release's tables, in WAL mode: created, upgraded from an earlier version, or
     refused when another release wrote it."""
     version = _version_of(db, path)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's work
     if version < SCHEMA_VERSION:
         _move_to_slotted_table(db)
     db.executescript(SCHEMA)
