@@ -70,11 +70,11 @@ def copy_statements(data_dir: str, copies: int) -> None:
             clone = {**doc, "_id": new_id, "seq": doc["seq"] + copy * top, "raw": doc["raw"].replace(doc["_id"], new_id)}
             batch.append(("statements", bson.encode({"_id": new_id}), bson.encode(clone)))
         with db:
-            db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", batch)
+            db.executemany("INSERT INTO documents (collection, id, body) VALUES (?, ?, ?)", batch)  # next slots
     counter = {"_id": "statements", "seq": copies * top}
     with db:
-        db.execute("INSERT OR REPLACE INTO documents VALUES ('counters', ?, ?)",
-                   (bson.encode({"_id": "statements"}), bson.encode(counter)))
+        db.execute("UPDATE documents SET body = ? WHERE collection = 'counters' AND id = ?",
+                   (bson.encode(counter), bson.encode({"_id": "statements"})))
     db.close()
     print(f"copied: {len(rows) * copies:,} statements in the file")
 

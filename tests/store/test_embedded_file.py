@@ -22,10 +22,10 @@ import pytest
 import requests
 
 from lrs.server import free_port, spawned
-from lrs.store.embedded import embedded_database
+from lrs.store.embedded import disk, embedded_database
 from lrs.store.embedded.disk import SCHEMA_VERSION, STORE_FILE
 from tests.ops.test_failures import lrs_command, one_line
-from tests.store.test_embedded_durability import AUTH, HEADERS, server_env, statement
+from tests.store.test_embedded_durability import AUTH, HEADERS, server_env, statement, wait_for
 from tests.test_docs_run import ROOT, blocks
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("LRS_TEST_MONGO_URI")), reason="about the embedded store")
@@ -121,8 +121,8 @@ def newer_release(path: Path) -> None:
     of its own, and a version."""
     with closing(sqlite3.connect(path)) as db:
         db.executescript("ALTER TABLE documents ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;"
-                         "CREATE TABLE meta (schema_version INTEGER); INSERT INTO meta VALUES (2);"
-                         "PRAGMA user_version = 2;")
+                         "CREATE TABLE meta (schema_version INTEGER); INSERT INTO meta VALUES (3);"
+                         f"PRAGMA user_version = {SCHEMA_VERSION + 1};")
 
 
 def unstamped_other_columns(path: Path) -> None:
@@ -137,8 +137,8 @@ def unstamped_without_documents(path: Path) -> None:
 
 
 @pytest.mark.parametrize("change, found", [
-    (newer_release, "schema version 2, and this release reads version 1"),
-    (unstamped_other_columns, "tables documents(collection, id, body, stored_at), indexes(collection, name, spec)"),
+    (newer_release, f"schema version {SCHEMA_VERSION + 1}, and this release reads version {SCHEMA_VERSION}"),
+    (unstamped_other_columns, "tables documents(slot, collection, id, body, stored_at), indexes(collection, name, spec)"),
     (unstamped_without_documents, "tables indexes(collection, name, spec), notes(text)"),
 ], ids=["newer release", "unstamped, a column more", "unstamped, no documents table"])
 @pytest.mark.parametrize("admin", [True, False], ids=["LRS_ADMIN_KEY", "no LRS_ADMIN_KEY"])
@@ -154,24 +154,98 @@ def test_a_file_of_another_release_stops_lrs_serve_with_one_line_and_is_left_as_
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
-def test_a_file_written_before_the_version_stamp_opens_and_is_stamped(tmp_path):
-    with closing(sqlite3.connect(tmp_path / STORE_FILE)) as db:  # what the release before the stamp wrote
+def documents_of(data_dir: Path) -> dict[str, list[dict]]:
+    """Every document of the store in `data_dir`, by collection, as a reopened store has them."""
+    database = embedded_database("lrs", str(data_dir))
+    try:
+        return {name: sorted(database[name].find(), key=lambda document: str(document["_id"]))
+                for name in database.list_collection_names()}
+    finally:
+        database.close()
+
+
+@pytest.mark.parametrize("version", [0, 1], ids=["before the version stamp", "version 1"])
+def test_a_file_of_an_earlier_version_opens_with_its_documents_and_takes_changes_to_them(tmp_path, version):
+    with closing(sqlite3.connect(tmp_path / STORE_FILE)) as db:  # what the releases before slots wrote
         db.executescript(
             "PRAGMA journal_mode=WAL;"
             "CREATE TABLE documents (collection TEXT NOT NULL, id BLOB NOT NULL, body BLOB NOT NULL, "
             "PRIMARY KEY (collection, id));"
             "CREATE TABLE indexes (collection TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL, "
-            "PRIMARY KEY (collection, name)) WITHOUT ROWID;")
-        db.execute("INSERT INTO documents VALUES (?, ?, ?)",
-                   ("things", bson.encode({"_id": "kept"}), bson.encode({"_id": "kept", "n": 1})))
+            f"PRIMARY KEY (collection, name)) WITHOUT ROWID; PRAGMA user_version = {version};")
+        db.executemany("INSERT INTO documents VALUES (?, ?, ?)",
+                       [("things", bson.encode({"_id": name}), bson.encode({"_id": name, "n": 1}))
+                        for name in ("kept", "changed", "deleted")])
         db.commit()
     database = embedded_database("lrs", str(tmp_path))
     try:
         assert database["things"].find_one({"_id": "kept"}) == {"_id": "kept", "n": 1}
+        database["things"].update_one({"_id": "changed"}, {"$set": {"n": 2}})
+        database["things"].delete_one({"_id": "deleted"})
+        database["things"].insert_one({"_id": "new", "n": 3})
     finally:
         database.close()
+    assert documents_of(tmp_path) == {"things": [{"_id": "changed", "n": 2}, {"_id": "kept", "n": 1},
+                                                 {"_id": "new", "n": 3}]}
     with closing(sqlite3.connect(tmp_path / STORE_FILE)) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert db.execute("SELECT count(*) FROM documents").fetchone() == (3,)
+        assert [column for (column,) in db.execute("SELECT name FROM pragma_table_info('documents')")] == [
+            "slot", "collection", "id", "body"]
+
+
+def test_documents_deleted_dropped_and_written_again_are_on_disk_as_the_store_left_them(tmp_path):
+    database = embedded_database("lrs", str(tmp_path))
+    try:
+        database["gone"].insert_many([{"_id": n} for n in range(3)])
+        database["things"].insert_many([{"_id": n, "v": "first"} for n in range(3)])
+        database["things"].delete_one({"_id": 1})
+        database["gone"].drop()
+        database["back"].insert_many([{"_id": "x", "v": "before the drop"}, {"_id": "w", "v": "before the drop"}])
+        with database.exclusively():  # one commit: dropped, then written again
+            database["back"].drop()
+            database["back"].insert_one({"_id": "x", "v": "after the drop"})
+            database["things"].insert_one({"_id": 1, "v": "again"})
+            database["things"].delete_one({"_id": 2})
+        database["back"].insert_one({"_id": "w", "v": "after the drop"})
+    finally:
+        database.close()
+    expected = {"back": [{"_id": "w", "v": "after the drop"}, {"_id": "x", "v": "after the drop"}],
+                "things": [{"_id": 0, "v": "first"}, {"_id": 1, "v": "again"}]}
+    assert documents_of(tmp_path) == expected
+    database = embedded_database("lrs", str(tmp_path))  # the slots read back at start are the ones written
+    try:
+        database["things"].update_many({}, {"$set": {"v": "reopened"}})
+        database["back"].drop()
+    finally:
+        database.close()
+    assert documents_of(tmp_path) == {"things": [{"_id": 0, "v": "reopened"}, {"_id": 1, "v": "reopened"}]}
+    with closing(sqlite3.connect(tmp_path / STORE_FILE)) as db:
+        assert db.execute("SELECT count(*) FROM documents").fetchone() == (2,)
+
+
+def write_past_a_thousand_pages(data_dir: Path, checkpoint_seconds: float, wait: float, monkeypatch) -> int:
+    """Commits of 1,200 documents of 4 KB (SQLite's own commit would checkpoint after 1,000 pages
+    of log), then the size of store.sqlite3 itself once it holds them or after `wait` seconds,
+    the store still open."""
+    monkeypatch.setattr(disk, "CHECKPOINT_SECONDS", checkpoint_seconds)
+    database = embedded_database("lrs", str(data_dir))
+    try:
+        for number in range(1200):
+            database["things"].insert_one({"_id": number, "text": "x" * 4000})
+        wait_for(lambda: (data_dir / STORE_FILE).stat().st_size > 4_800_000, seconds=wait)
+        return (data_dir / STORE_FILE).stat().st_size
+    finally:
+        database.close()
+
+
+def test_commits_leave_checkpoints_to_a_thread_that_moves_the_log_into_the_file_as_the_store_runs(
+        tmp_path, monkeypatch):
+    assert write_past_a_thousand_pages(tmp_path / "rarely", 3600, 0.5, monkeypatch) < 100_000  # all still in the log
+    assert write_past_a_thousand_pages(tmp_path / "often", 0.05, 30, monkeypatch) > 4_800_000
+    for folder in ("rarely", "often"):  # a clean stop checkpoints the rest either way
+        assert [document["_id"] for document in documents_of(tmp_path / folder)["things"]] == sorted(
+            range(1200), key=str)
 
 
 @contextmanager

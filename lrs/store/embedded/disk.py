@@ -4,7 +4,9 @@ Durability rests on SQLite (Python's sqlite3) rather than on a file format of ou
 the most widely deployed transactional engine, its write-ahead log survives a killed process by
 design, and its file can be inspected with the `sqlite3` tool. SQLite is the log of documents, not
 the query engine: every document lives in memory (mongomock with our indexes answers queries),
-and SQLite holds the latest state of each one, BSON-encoded, keyed by collection and `_id`.
+and SQLite holds the latest state of each one, BSON-encoded, with its collection and `_id`, in
+a row whose rowid (its slot) the journal remembers, so that a commit finds the rows it changes
+without an index on the random `_id`s to keep on disk.
 
 Every call into the store that changes documents commits one SQLite transaction with the
 documents' new state before it returns, so what the LRS has acknowledged is on disk. WAL with
@@ -33,6 +35,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
@@ -46,15 +49,21 @@ from lrs.store.embedded.engine import IndexedDatabaseStore, IndexedStore, store_
 log = logging.getLogger(__name__)
 
 STORE_FILE = "store.sqlite3"
+CHECKPOINT_SECONDS = 0.5
 LOCK_FILE = "lock"
 # The file's `PRAGMA user_version`: a release that changes the tables below changes it too. Files
-# written before it existed have 0, and are this version when their tables are these.
-SCHEMA_VERSION = 1
-TABLES = {"documents": ("collection", "id", "body"), "indexes": ("collection", "name", "spec")}
-# Documents are rows of a rowid table: SQLite advises WITHOUT ROWID only for rows far smaller than
-# a page, and with statements of a kilobyte or more it made each commit three times as costly.
-DOCUMENTS = ("CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, id BLOB NOT NULL, body BLOB NOT NULL, "
-             "PRIMARY KEY (collection, id))")
+# written before it existed have 0, and are version 1 when their tables are version 1's.
+SCHEMA_VERSION = 2
+INDEXES_COLUMNS = ("collection", "name", "spec")
+# The columns of `documents` in each version this release opens (earlier ones are upgraded).
+DOCUMENTS_COLUMNS = {0: ("collection", "id", "body"), 1: ("collection", "id", "body"),
+                     SCHEMA_VERSION: ("slot", "collection", "id", "body")}
+# Each document is one row, found by its `slot` (the rowid), which the journal remembers for every
+# document it has written: SQLite keeps no index on (collection, id), whose random ids made each
+# commit write a scattered index page per statement, three times the pages of the rows themselves.
+# A rowid table: SQLite advises WITHOUT ROWID only for rows far smaller than a page.
+DOCUMENTS = ("CREATE TABLE IF NOT EXISTS documents (slot INTEGER PRIMARY KEY, collection TEXT NOT NULL, "
+             "id BLOB NOT NULL, body BLOB NOT NULL)")
 # Run at every open: the stamp is also a write, so a disk that cannot take one is found at start.
 SCHEMA = "BEGIN;" + DOCUMENTS + f""";
 CREATE TABLE IF NOT EXISTS indexes (collection TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,
@@ -88,12 +97,16 @@ class SqliteJournal:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
                 _prepare(self.db, path)
+                self._checkpoints = Checkpointer(path)
             except BaseException:
                 self.db.close()
                 raise
         self._changed: dict[tuple[str, Any], tuple[IndexedStore, bytes | None]] = {}
         self._dropped: list[str] = []
         self._reindexed: dict[str, IndexedStore] = {}
+        # The slot (rowid) of every document on disk, by collection and key; the next one free.
+        self._slots: dict[str, dict[Any, int]] = {}
+        self._next_slot = 1
 
     def touch(self, store: IndexedStore, key: Any, encoded: bytes | None = None) -> None:
         """The document changed; `encoded` is its BSON, when the caller has it (a later change of
@@ -114,30 +127,57 @@ class SqliteJournal:
         process) they all stay, and the next commit writes them with its own."""
         if not (self._changed or self._dropped or self._reindexed):
             return
-        present = [(name, key, store, encoded) for (name, key), (store, encoded) in self._changed.items()
-                   if store.get(key) is not None]
-        deleted = [(name, bson.encode({"_id": key})) for (name, key), (store, _) in self._changed.items()
-                   if store.get(key) is None]
+        dropped = set(self._dropped)
+        emptied = [(slot,) for name in dropped for slot in self._slots.get(name, {}).values()]
+        added, updated, deleted, placed = [], [], [], []
+        next_slot = self._next_slot
+        for (name, key), (store, encoded) in self._changed.items():
+            slot = None if name in dropped else self._slots.get(name, {}).get(key)
+            if store.get(key) is None:
+                if slot is not None:
+                    deleted.append((slot,))
+                    placed.append((name, key, None))
+            elif slot is None:
+                added.append((next_slot, name, key, store, encoded))
+                placed.append((name, key, next_slot))
+                next_slot += 1
+            else:
+                updated.append((slot, key, store, encoded))
         # encoded one at a time as SQLite takes them: a 200 MB upload is never 200 MB of BSON at once
-        saved = ((name, bson.encode({"_id": key}), encoded or bson.encode(store.get(key)))
-                 for name, key, store, encoded in present)
         db = self.db
         try:
             db.execute("BEGIN")
-            for name in self._dropped:
-                db.execute("DELETE FROM documents WHERE collection = ?", (name,))
+            db.executemany("DELETE FROM documents WHERE slot = ?", emptied)
+            for name in dropped:
                 db.execute("DELETE FROM indexes WHERE collection = ?", (name,))
             for name, store in self._reindexed.items():
                 db.execute("DELETE FROM indexes WHERE collection = ?", (name,))
                 db.executemany("INSERT INTO indexes VALUES (?, ?, ?)",
                                [(name, index, bson.encode(spec)) for index, spec in store.indexes.items()])
-            db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", saved)
-            db.executemany("DELETE FROM documents WHERE collection = ? AND id = ?", deleted)
+            db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?)",
+                           ((slot, name, bson.encode({"_id": key}), encoded or bson.encode(store.get(key)))
+                            for slot, name, key, store, encoded in added))
+            db.executemany("UPDATE documents SET body = ? WHERE slot = ?",
+                           ((encoded or bson.encode(store.get(key)), slot) for slot, key, store, encoded in updated))
+            db.executemany("DELETE FROM documents WHERE slot = ?", deleted)
             db.execute("COMMIT")
         except BaseException:
             _roll_back(db)
             raise
         self._changed, self._dropped, self._reindexed = {}, [], {}
+        self._place(dropped, placed, next_slot)
+
+    def _place(self, dropped: set[str], placed: list[tuple[str, Any, int | None]], next_slot: int) -> None:
+        """Remember the slots of what a commit wrote: the documents it added, not those it deleted
+        (None), nor any of the collections it dropped."""
+        for name in dropped:
+            self._slots.pop(name, None)
+        for name, key, slot in placed:
+            if slot is None:
+                del self._slots[name][key]
+            else:
+                self._slots.setdefault(name, {})[key] = slot
+        self._next_slot = next_slot
 
     def load(self, database: IndexedDatabaseStore) -> None:
         """Everything the file holds, into the (empty) in-memory store; indexes built once at the end."""
@@ -145,9 +185,12 @@ class SqliteJournal:
             self._load(database)
 
     def _load(self, database: IndexedDatabaseStore) -> None:
-        for name, body in self.db.execute("SELECT collection, body FROM documents"):
+        for slot, name, body in self.db.execute("SELECT slot, collection, body FROM documents"):
             document = bson.decode(body)
-            database[name]._documents[store_key(document["_id"])] = document
+            key = store_key(document["_id"])
+            database[name]._documents[key] = document
+            self._slots.setdefault(name, {})[key] = slot
+            self._next_slot = max(self._next_slot, slot + 1)
         for name, index, spec in self.db.execute("SELECT collection, name, spec FROM indexes"):
             spec = bson.decode(spec)
             spec["key"] = [tuple(part) for part in spec["key"]]
@@ -158,6 +201,7 @@ class SqliteJournal:
         `store.sqlite3` alone: SQLite then removes the emptied -wal and -shm files. A checkpoint
         that cannot finish (a reader such as an online backup still at work, a disk error) leaves
         the rest in store.sqlite3-wal, which the next open reads as after a crash."""
+        self._checkpoints.stop()
         try:
             busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             if busy:
@@ -168,49 +212,85 @@ class SqliteJournal:
         self.db.close()
 
 
+class Checkpointer:
+    """Moves the write-ahead log into the file (a checkpoint) from a thread of its own, on a
+    connection of its own, every CHECKPOINT_SECONDS. SQLite would run it inside the commit that
+    grows the log past 1,000 pages (every 140 batches of 10 statements), and that commit holds
+    the store's lock: every request waited for the checkpoint's two syncs (10 ms on an ordinary
+    disk). A passive checkpoint never blocks the commits that go on meanwhile, nor waits for them.
+    Durability is the log's, unchanged: a commit is in it before it returns, checkpointed or not."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="embedded-store-checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        failing = False
+        while not self._stopping.wait(CHECKPOINT_SECONDS):
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                failing = False
+            except sqlite3.Error as error:
+                if not failing:  # once, not twice a second while the disk stays full
+                    log.warning("could not move the embedded store's log into %s: %s (it stays in the log, "
+                                "and is tried again)", self._path, error)
+                failing = True
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        self._db.close()
+
+
 def _prepare(db: sqlite3.Connection, path: Path) -> None:
-    """A file of this release's tables, in WAL mode: created, upgraded from an earlier layout, or
+    """A file of this release's tables, in WAL mode: created, upgraded from an earlier version, or
     refused when another release wrote it."""
-    _refuse_another_schema(db, path)
+    version = _version_of(db, path)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    _move_to_rowid_table(db)
+    db.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's work
+    if version < SCHEMA_VERSION:
+        _move_to_slotted_table(db)
     db.executescript(SCHEMA)
 
 
-def _refuse_another_schema(db: sqlite3.Connection, path: Path) -> None:
-    """A file stamped with another version, or unstamped with tables other than ours, was written
-    by another release: reading it would work, and every write would then fail (a column more or
-    less), answered as a disk problem. Tables we do not use are left alone (`.recover` adds one)."""
+def _version_of(db: sqlite3.Connection, path: Path) -> int:
+    """The version of the file's tables (0 for a new file), or SettingError when another release
+    wrote it: a version this one does not know, or tables other than that version's. Reading such
+    a file would work, and every write would then fail (a column more or less), answered as a disk
+    problem. Tables we do not use are left alone (`.recover` adds one)."""
     [version] = db.execute("PRAGMA user_version").fetchone()
     tables = {name: tuple(column for (column,) in db.execute("SELECT name FROM pragma_table_info(?)", (name,)))
               for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if version not in (0, SCHEMA_VERSION):
+    if version not in DOCUMENTS_COLUMNS:
         found = f"schema version {version}, and this release reads version {SCHEMA_VERSION}"
-    elif tables and ("documents" not in tables
-                     or any(tables[name] != columns for name, columns in TABLES.items() if name in tables)):
+    elif tables and (tables.get("documents") != DOCUMENTS_COLUMNS[version]
+                     or tables.get("indexes", INDEXES_COLUMNS) != INDEXES_COLUMNS):
         found = "tables " + ", ".join(f"{name}({', '.join(columns)})" for name, columns in sorted(tables.items()))
     else:
-        return
+        return version
     raise SettingError(
         f"LRS_DATA_DIR={str(path.parent)!r}: the embedded store's file {path.name} was written by another "
         f"release ({found}): run the release that wrote it, or put back a backup of this release's "
         "(docs/embedded-store.md, Upgrades)")
 
 
-def _move_to_rowid_table(db: sqlite3.Connection) -> None:
-    """A file written by an earlier version keeps its documents in a WITHOUT ROWID table: copy
-    them into today's table, in one transaction, so the upgrade is whole or not at all."""
-    [found] = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'documents' AND sql LIKE '%WITHOUT ROWID%'"
-                         ).fetchone()
-    if not found:
+def _move_to_slotted_table(db: sqlite3.Connection) -> None:
+    """A file of an earlier version keeps its documents in a table keyed by (collection, id) (a
+    WITHOUT ROWID one in the first layout): copy them into today's table, in one transaction with
+    the new version's stamp, so the upgrade is whole or not at all."""
+    if not db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'documents'").fetchone()[0]:
         return
     db.execute("BEGIN")
     try:
         db.execute("ALTER TABLE documents RENAME TO documents_before")
         db.execute(DOCUMENTS)
-        db.execute("INSERT INTO documents SELECT collection, id, body FROM documents_before")
+        db.execute("INSERT INTO documents (collection, id, body) SELECT collection, id, body FROM documents_before")
         db.execute("DROP TABLE documents_before")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
         _roll_back(db)
@@ -292,7 +372,9 @@ def claim_data_dir(data_dir: str) -> IO:
 
 def read_document(data_dir: str, collection: str, identifier: Any) -> dict | None:
     """One stored document, read from the file (read-only) without loading the store: what `lrs
-    serve` checks before gunicorn starts, in a process that must fork with no store open."""
+    serve` checks before gunicorn starts, in a process that must fork with no store open. The
+    table has no index by id, so this reads all of it, as the worker's load does right after
+    (0.1 s for 100,000 statements)."""
     path = Path(data_dir) / STORE_FILE
     if not path.exists():
         return None
