@@ -345,15 +345,19 @@ def test_documents_found_are_copies():
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_entries_in_runs_keep_the_order_of_one_sorted_list(seed):
+@pytest.mark.parametrize("long_run", [512, 8])
+def test_entries_in_runs_keep_the_order_of_one_sorted_list(seed, long_run, monkeypatch):
     """Index entries kept as runs per leading value read, count and change as one sorted list of
     them does: appends at the end of a run (a new `seq`), inserts before its end, removals from
-    the middle, runs emptied and made again, and ranges that start or end inside a run, span
-    several runs, or end before they start."""
+    the middle, runs emptied and made again, long runs turned into SortedLists (with a small
+    LONG_RUN, most are), and ranges that start or end inside a run, span several runs, or end
+    before they start."""
     from sortedcontainers import SortedList
 
+    from lrs.store.embedded import indexes
     from lrs.store.embedded.indexes import TOP, Entries, sort_key
 
+    monkeypatch.setattr(indexes, "LONG_RUN", long_run)
     rng = random.Random(seed)
     def entry(seq: int) -> tuple:
         return (*sort_key(rng.choice(["a", "b", "c", 7, START])), *sort_key(seq), 2, f"s{seq}", f"s{seq}")
@@ -370,6 +374,7 @@ def test_entries_in_runs_keep_the_order_of_one_sorted_list(seed):
             model.discard(removed)
         assert len(runs) == len(model)
     assert list(runs) == list(model)
+    assert any(type(run) is SortedList for run in runs._runs.values()) == (long_run == 8)
     bounds = [(), (2,), (2, "a"), (2, "b", TOP), (2, "b", 1, 150), (1, 7, 1, 50, TOP), (9,), (TOP,), (2.5,)]
     for low in bounds:
         for high in bounds:
