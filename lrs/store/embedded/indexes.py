@@ -195,7 +195,6 @@ class Index:
     def __init__(self, fields: list[str]):
         self.fields = fields
         self._readers = [reader(path) for path in fields]
-        self._container = fields[0].split(".", 1)[0] if "." in fields[0] else None
         self.entries = Entries(width=self._width())
         self.multikey = [False] * len(fields)
         self.covered = 0  # documents with at least one entry
@@ -210,8 +209,6 @@ class Index:
         `seen` carries what one document's paths were read as between the indexes of a
         collection, which share most fields (`seq`, `_id`). Every statement written passes here
         once per index, hence the plain loop."""
-        if self._container and not document.get(self._container):
-            return []  # the leading path goes through an absent or empty field (a statement's `via`)
         seen = {} if seen is None else seen
         columns = []
         single = True
