@@ -22,7 +22,7 @@ from gunicorn.errors import AppImportError
 from lrs.core import LRS, admin_pair, refuse_revoked_admin
 from lrs.logs import gunicorn_logconfig
 from lrs.metrics import enable_multiprocess
-from lrs.settings import SettingError, Settings, parse_public_url
+from lrs.settings import SettingError, Settings, parse_public_url, public_url_unset
 from lrs.store import check_reachable, read_before_start
 from lrs.store.credentials import COLLECTION as CREDENTIALS
 from lrs.store.embedded.disk import check_data_dir
@@ -122,9 +122,7 @@ def _warn_public_url_unset(default: str, host: str, port: int) -> Callable[[Any]
     """gunicorn's when_ready hook saying, in its log, that clients beyond this machine will meet
     authorities (fixed for good when a credential is made) and IRIs naming an address of its own."""
     def warn(server: Any) -> None:
-        server.log.warning("LRS_PUBLIC_URL is unset while lrs serve listens on %s:%s, beyond this machine: "
-                           "credentials made now get an authority on %s for good, and adapters mint IRIs on "
-                           "it. Set LRS_PUBLIC_URL to the URL clients use.", host, port, default)
+        server.log.warning(public_url_unset(f"lrs serve listens on {host}:{port}, beyond this machine", default))
     return warn
 
 

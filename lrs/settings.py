@@ -141,6 +141,13 @@ def parse_public_url(value: str) -> str:
     return url
 
 
+def public_url_unset(where: str, default: str) -> str:
+    """The warning for a server reached from beyond this machine without LRS_PUBLIC_URL: the
+    authority a credential gets is fixed when it is made, so a wrong default outlives the fix."""
+    return (f"LRS_PUBLIC_URL is unset while {where}: credentials made now get an authority on {default} "
+            "for good, and adapters mint IRIs on it. Set LRS_PUBLIC_URL to the URL clients use.")
+
+
 # The paths the core serves (lrs.app's blueprints): a plugin's path must stay out of them, or the
 # core's routes would answer in its place.
 CORE_PATHS = ("/xapi", "/admin", "/console", "/health", "/metrics", "/static")
@@ -189,7 +196,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "statements/read/mine and voiding); credentials made before a change keep the old URL. "
             "Empty: http://LRS_HOST:LRS_PORT, the address `lrs serve` serves (with 127.0.0.1 for a "
             "wildcard LRS_HOST such as 0.0.0.0); `lrs serve` warns at start when it is empty and "
-            "LRS_HOST is not a loopback address.", parse_public_url),
+            "LRS_HOST is not a loopback address, and `lrs.wsgi:app` (a WSGI server of your own, whose "
+            "address the LRS cannot know) whenever it is empty.", parse_public_url),
     Setting("host", "127.0.0.1", "Address `lrs serve` binds to (0.0.0.0: every interface).", parse_host),
     Setting("port", 8000, "Port `lrs serve` listens on.", between(int, 1, 65535)),
     Setting("workers", 0, "gunicorn worker processes for `lrs serve` with a real MongoDB "

@@ -86,3 +86,22 @@ def test_serve_warns_when_the_public_url_is_unset_beyond_this_machine(tmp_path):
     assert (f"LRS_PUBLIC_URL is unset while lrs serve listens on 0.0.0.0:{port}, beyond this machine: credentials "
             f"made now get an authority on http://127.0.0.1:{port} for good") in warnings[0]
     assert served("127.0.0.1", "")[1] == served("0.0.0.0", "https://lrs.example.org")[1] == []
+
+
+def test_the_app_under_gunicorn_run_directly_warns_when_the_public_url_is_unset(tmp_path):
+    """gunicorn's -b is the server's own: LRS_PUBLIC_URL's default (LRS_HOST, LRS_PORT) cannot know
+    it, so the app built for a WSGI server of the operator's says that the variable is missing."""
+    def served(public_url: str) -> tuple[int, list[str]]:
+        log, port = tmp_path / f"{bool(public_url)}.log", free_port()
+        gunicorn = [sys.executable, "-m", "gunicorn", "lrs.wsgi:app", "-k", "lrs.worker.BufferingWorker",
+                    "-b", f"127.0.0.1:{port}"]
+        with open(log, "w") as output, spawned({"LRS_PUBLIC_URL": public_url, "LRS_DATA_DIR": ""}, port=port,
+                                               stdout=output, command=gunicorn, cwd=tmp_path):
+            pass
+        return port, [line for line in log.read_text().splitlines() if "LRS_PUBLIC_URL" in line]
+
+    port, [warning] = served("")  # spawned passes LRS_PORT, which gunicorn ignores and the default follows
+    assert "WARNING" in warning
+    assert ("LRS_PUBLIC_URL is unset while the app runs under a WSGI server of your own: credentials made now get "
+            f"an authority on http://127.0.0.1:{port} for good") in warning
+    assert served("https://lrs.example.org")[1] == []
