@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 AUDIT_COLLECTION = "audit"
 INTENTS_COLLECTION = "attachment_erasures"
 CHUNK = 1000
+PERSON_DESCRIPTIONS = {"objectType", "name"}  # in an Agent or Person object, naming no one
 
 
 def person_keys(person: Any) -> list[str]:
@@ -48,6 +49,10 @@ def person_keys(person: Any) -> list[str]:
     Each IFI must be valid as in an xAPI Agent; raises ValueError naming what is wrong."""
     if not isinstance(person, dict):
         raise ValueError("agent: must be a JSON object with at least one of mbox, mbox_sha1sum, openid, account")
+    unknown = sorted(set(person) - set(IFIS) - PERSON_DESCRIPTIONS)
+    if unknown:  # a misspelt identifier would erase less than asked, and report success
+        raise ValueError(f"agent.{unknown[0]}: is not a property of an Agent or Person; identifiers are mbox, "
+                         "mbox_sha1sum, openid and account")
     keys: list[str] = []
     for ifi in IFIS:
         values = person.get(ifi)

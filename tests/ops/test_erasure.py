@@ -161,6 +161,8 @@ def test_erasure_needs_an_admin_credential_and_a_valid_agent(client):
     ('{"mbox": ["mailto:ann@example.com", 7]}', "agent.mbox"),
     ("[" * 3000 + "]" * 3000, "agent: $: nested deeper than 100 levels"),
     ("{", "agent: malformed JSON"),
+    ('{"mbox": "mailto:other@example.com", "acount": {"homePage": "https://school.example", "name": "ann"}}',
+     "agent.acount: is not a property of an Agent or Person"),
 ])
 def test_erasure_refuses_an_invalid_agent_with_a_400_naming_the_rule(app, client, h, agent, expected):
     client.post("/xapi/statements", json=stmt({"mbox": ANN_MBOX}), headers=h)
