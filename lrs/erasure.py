@@ -17,6 +17,9 @@ the writer is dead. A content that an upload holds at that moment (`AttachmentSt
 about to be used by a new statement: it is left in the record for a later pass to look at again.
 The embedded store's start-up, when no upload can be in flight, also erases every content no
 statement uses: what an upload cut short by a crash saved for statements never stored.
+A statements request that ends without storing a statement naming a content it saved (it was
+refused, say) erases that content the same way (`erase_unused_contents`) once its response is
+made, unless another statement uses it or another request holds it.
 """
 from __future__ import annotations
 
@@ -91,6 +94,14 @@ def finish_interrupted(lrs: "LRS", everyone: bool = False) -> int:
     if everyone:  # no upload can be in flight: a content no statement uses is one a crash cut short
         erased += _erase_unused(lrs, lrs.attachments.files.distinct("filename"), _all_used)[0]
     return erased
+
+
+def erase_unused_contents(lrs: "LRS", sha2s: Iterable[str]) -> int:
+    """Erase those of the contents a statements request saved that no statement uses and no other
+    request holds, once it released its own holds: a refused request's, or one whose statements
+    were all stored already (the same statement sent again), would otherwise stay with no
+    statement to be served or erased with. Returns how many went."""
+    return _erase_unused(lrs, sha2s, _used)[0]
 
 
 def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
