@@ -78,6 +78,7 @@ class LRS:
             warn_embedded()
         self.statement_store.ensure_indexes()
         self.statement_store.recover(utc_now())
+        self.statement_store.upgrade()
         self.attachments.ensure_indexes()
         self.attachments.recover(utc_now(), everyone=self.statement_store.exclusive)
         finish_interrupted(self, everyone=self.statement_store.exclusive)

@@ -17,6 +17,9 @@ the writer is dead. A content that an upload holds at that moment (`AttachmentSt
 about to be used by a new statement: it is left in the record for a later pass to look at again.
 The embedded store's start-up, when no upload can be in flight, also erases every content no
 statement uses: what an upload cut short by a crash saved for statements never stored.
+A statements request that ends without storing a statement naming a content it saved (it was
+refused, say) erases that content the same way (`erase_unused_contents`) once its response is
+made, unless another statement uses it or another request holds it.
 """
 from __future__ import annotations
 
@@ -98,6 +101,14 @@ def finish_interrupted(lrs: "LRS", everyone: bool = False) -> int:
     return erased
 
 
+def erase_unused_contents(lrs: "LRS", sha2s: Iterable[str]) -> int:
+    """Erase those of the contents a statements request saved that no statement uses and no other
+    request holds, once it released its own holds: a refused request's, or one whose statements
+    were all stored already (the same statement sent again), would otherwise stay with no
+    statement to be served or erased with. Returns how many went."""
+    return _erase_unused(lrs, sha2s, _used)[0]
+
+
 def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
     erased = finish_interrupted(lrs)
     collection = lrs.statement_store.collection
@@ -167,18 +178,15 @@ def _erase_unused(lrs: "LRS", sha2s: Iterable[str],
 
 def _all_used(lrs: "LRS", sha2s: Iterable[str]) -> set[str]:
     """Every sha2 a statement uses (one pass over the statements rather than a long `$in`)."""
-    return {sha2.lower() for sha2 in lrs.statement_store.collection.distinct("attachments")}
+    return set(lrs.statement_store.collection.distinct("attachments"))
 
 
 def _used(lrs: "LRS", sha2s: Iterable[str]) -> set[str]:
-    """Those of these (lower-case) sha2s that a statement uses. Statements list them in lower case;
-    ones stored by earlier versions as their clients wrote them, so the upper-case spelling is
-    looked for too (a digest such a client wrote in mixed case is not found)."""
-    wanted = sorted({variant for sha2 in sha2s for variant in (sha2, sha2.upper())})
-    if not wanted:
-        return set()
-    found = lrs.statement_store.collection.distinct("attachments", {"attachments": {"$in": wanted}})
-    return {sha2.lower() for sha2 in found}
+    """Those of these (lower-case) sha2s that a statement uses: one lookup each on the statements'
+    `attachments` index, which lists them in lower case (those of earlier releases included, since
+    `StatementStore.upgrade`), so a content shared by many statements costs no more than any other."""
+    collection = lrs.statement_store.collection
+    return {sha2 for sha2 in sha2s if collection.find_one({"attachments": sha2}, {"_id": 1}) is not None}
 
 
 def _erase_dead_letters(lrs: "LRS", ids: list[str]) -> int:

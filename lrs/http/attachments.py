@@ -4,10 +4,12 @@ A PUT or POST of statements is JSON, or multipart/mixed whose first part is the 
 and whose other parts are attachment contents named by their sha2. The LRS decides on the first
 part alone, so the statements are validated before any content is read; each content part is
 then streamed into the attachment store while it is hashed, checked against the declared sha2s,
-and kept once per sha2. Signatures are verified last, from the stored content. A content saved
-for a request that then fails is harmless: it is only ever served for statements that name it.
-Each content is held for the request until its response (`AttachmentStore.save`), so that an
-erasure running meanwhile cannot remove a content the request's statements are about to use.
+and kept once per sha2. Signatures are verified last, from the stored content. Each content is
+held for the request until its response (`AttachmentStore.save`), so that an erasure running
+meanwhile cannot remove a content the request's statements are about to use. Then the contents
+it saved that no statement uses (the request was refused, or all its statements were stored
+already) are erased like an erasure's, unless another request holds them: nothing would ever
+serve or erase them, and they are what a learner sent.
 
 GET with attachments=true answers multipart/mixed too: the statements' JSON, then the stored
 contents that came with them, streamed from the store. Each part is headed with the sha2 and
@@ -25,6 +27,7 @@ from flask import Response, after_this_request, request
 from werkzeug.http import parse_options_header
 
 from lrs.core import LRS
+from lrs.erasure import erase_unused_contents
 from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
 from lrs.http.body import JSON_TYPES, json_body, parse_json
 from lrs.http.context import current_lrs
@@ -78,18 +81,20 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
     if needed > limit:
         raise PayloadTooLarge(f"the statements need {needed} attachment contents; a request may carry at most "
                               f"{limit} (LRS_MAX_ATTACHMENT_PARTS): send smaller batches")
-    holder = _holder(lrs, declared)
+    saved: set[str] = set()
+    holder = _holder(lrs, declared, saved)
     received = set()
     for number, part in enumerate(parts, start=2):
         if number - 1 > limit:
             raise PayloadTooLarge(f"multipart body: more than {limit} attachment parts (LRS_MAX_ATTACHMENT_PARTS)")
-        received.add(_save_part(lrs, part, number, declared, holder))
+        received.add(_save_part(lrs, part, number, declared, holder, saved))
     return payload, received
 
 
-def _holder(lrs: LRS, declared: dict[str, list[tuple[str, dict]]]) -> ObjectId:
+def _holder(lrs: LRS, declared: dict[str, list[tuple[str, dict]]], saved: set[str]) -> ObjectId:
     """The id this request holds its contents under, released once its statements are stored
-    (or it failed): after the view, whatever it answered."""
+    (or it failed): after the view, whatever it answered. Then those of the `saved` contents
+    that no statement uses are erased (see the module docstring)."""
     holder = ObjectId()
 
     @after_this_request
@@ -98,14 +103,20 @@ def _holder(lrs: LRS, declared: dict[str, list[tuple[str, dict]]]) -> ObjectId:
             lrs.attachments.release(declared, holder)
         except Exception as error:  # the answer stands: a hold left behind lapses (STALE_UPLOAD)
             log.warning("could not release this request's hold on its attachment contents: %s", error)
+            return response
+        try:
+            erase_unused_contents(lrs, saved)
+        except Exception as error:  # the answer stands; such contents stay (the embedded store's start erases them)
+            log.warning("could not erase the attachment contents no statement of this request uses: %s", error)
         return response
 
     return holder
 
 
 def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, list[tuple[str, dict]]],
-               holder: ObjectId) -> str:
-    """Store one content part; returns its sha2. Every check but the hash itself comes first."""
+               holder: ObjectId, saved: set[str]) -> str:
+    """Store one content part (adding its sha2 to `saved` once it is, whatever is checked after);
+    returns its sha2. Every check but the hash itself comes first."""
     where = f"multipart part {number}"
     sha2 = part.headers.get(HASH_HEADER, "").lower()
     if not sha2:
@@ -124,6 +135,7 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, list[tuple
         length = lrs.attachments.save(sha2, part.chunks(), content_type, holder)
     except ContentMismatch as error:
         raise BadRequest(f"{where}: {error}") from None
+    saved.add(sha2)
     header_length = part.headers.get("content-length")
     if header_length is not None and not header_length == str(length) == str(attachment.get("length")):
         raise BadRequest(f"{where}: Content-Length {header_length}, {length} bytes received and the attachment's "

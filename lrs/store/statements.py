@@ -52,6 +52,7 @@ FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_acti
 # Statements no batch is still writing (voided ones included), and those a reader may see.
 SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
 VISIBLE: dict[str, Any] = {**SETTLED, "voided": False}
+LOWER_CASE_SHA2 = "attachments-lower-case"  # an upgrade step (see `upgrade`)
 
 
 class DuplicateStatements(Exception):
@@ -131,6 +132,7 @@ class StatementStore:
         self.counters = db["counters"]
         self.batches = db["statement_batches"]
         self.waiting_refs = db["statement_refs"]
+        self.upgrades = db["store_upgrades"]
         self._exclusively = db.exclusively if isinstance(db, EmbeddedDatabase) else None
 
     def ensure_indexes(self) -> None:
@@ -144,7 +146,23 @@ class StatementStore:
             c.drop_index("stored_1")  # what the index above replaces (one index less to keep on writes)
         c.create_index([("verb", ASCENDING), ("ref", ASCENDING)])
         c.create_index([("source", ASCENDING), ("seq", DESCENDING)])
+        # Which statements use an attachment content: erasure removes a content only when none does.
+        c.create_index([("attachments", ASCENDING)])
         self.batches.create_index([("stored", ASCENDING)])
+
+    def upgrade(self) -> None:
+        """Bring what earlier releases wrote to this release's form, once per store (each step
+        is recorded in `store_upgrades` when done, and is idempotent if a crash interrupts it).
+
+        Statements stored before attachment sha2s were normalised list them as their clients
+        wrote them, upper or mixed case hex: a lookup of a content by its (lower-case) sha2
+        would miss them, and erasure would take a content such a statement still uses."""
+        if self.upgrades.find_one({"_id": LOWER_CASE_SHA2}) is not None:
+            return
+        for doc in self.collection.find({"attachments": {"$regex": "[A-F]"}}, {"attachments": 1}):
+            lowered = sorted({sha2.lower() for sha2 in doc["attachments"]})
+            self.collection.update_one({"_id": doc["_id"]}, {"$set": {"attachments": lowered}})
+        self.upgrades.update_one({"_id": LOWER_CASE_SHA2}, {"$set": {"at": utc_now()}}, upsert=True)
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -160,6 +160,9 @@ class WireStore:
         return {"n": deleted}
 
     def _findAndModify(self, collection: Any, cmd: dict) -> dict:  # noqa: N802 - the command's name
+        if cmd.get("remove"):
+            removed = collection.find_one_and_delete(cmd.get("query", {}), projection=cmd.get("fields"))
+            return {"value": removed, "lastErrorObject": {"n": 1 if removed else 0}}
         before = collection.find_one(cmd.get("query", {}))
         value = collection.find_one_and_update(
             cmd.get("query", {}), cmd["update"], projection=cmd.get("fields"), upsert=cmd.get("upsert", False),

@@ -68,6 +68,12 @@ def stored_files(app) -> int:
     return app.extensions["lrs"].attachments.files.count_documents({})
 
 
+def contents(app) -> tuple[list[str], int]:
+    """The attachment store as a client could tell it apart: the contents kept, and their chunks."""
+    store = app.extensions["lrs"].attachments
+    return sorted(doc["filename"] for doc in store.files.find({}, {"filename": 1})), store.chunks.count_documents({})
+
+
 def test_round_trip_of_two_attachments_one_shared_by_two_statements(app, client, xapi_headers):
     first = statement(attachment(ESSAY), attachment(PHOTO, "image/png"))
     second = statement(attachment(PHOTO, "image/png"), verb={"id": "http://adlnet.gov/expapi/verbs/shared"})
