@@ -128,9 +128,18 @@ class LRS:
 
     def _notify_stored(self, statements: list[dict], source: str, define: bool) -> None:
         if define:
-            self.activities.record(statements)
-            self.agents.record(statements)
+            self._learn(statements)
         call_isolated(self.plugins.hook.lrs_statements_stored, statements=statements, source=source, lrs=self)
+
+    def _learn(self, statements: list[dict]) -> None:
+        """Refine the canonical Activities and Persons. The statements are stored: a failure here
+        is logged, never the client's error, which would only make it retry (and store id-less
+        statements twice)."""
+        for store in (self.activities, self.agents):
+            try:
+                store.record(statements)
+            except Exception:  # noqa: BLE001 - the batch is stored whatever happens to what is learnt from it
+                log.exception("%s: not refined from a stored batch", store.collection.name)
 
 
 def served_url(host: str, port: int) -> str:

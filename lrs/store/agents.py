@@ -3,16 +3,26 @@
 The Agents resource answers with a Person object built from this. Names come from every Agent a
 statement names (actor, object, group members, instructor, team, 2.0 context agents and groups,
 sub-statements; not the authority, which the LRS sets). Records are keyed by the IFI key
-(lrs.xapi.agents.ifi_key) and grow with `$addToSet`; a batch costs one query, plus one upsert per
-agent it gives a new name.
+(lrs.xapi.agents.ifi_key), so a Person has one identifier; a batch costs one query, plus one
+update per agent it gives a new name (a compare-and-set, see lrs.store.learnt).
+
+The names are bounded as canonical definitions are, for the same reasons: at most MAX_NAMES, of
+MAX_NAMES_BYTES together (as a JSON list). Past either, first come stays: a new name is left out of
+the Person, and the statement giving it stored as it is. A record grown past the bounds before
+they existed is cut to them by the next new name, keeping its first names.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 from pymongo.database import Database
 
+from lrs.store.learnt import Refinement, encoded_size, refine_record
 from lrs.xapi.agents import IFIS, ifi_key
+
+MAX_NAMES = 100
+MAX_NAMES_BYTES = 64 * 1024
 
 
 def named_agents(statement: dict) -> Iterator[dict]:
@@ -61,8 +71,25 @@ class AgentStore:
                         names[key].append(agent["name"])
         if not names:
             return
-        known = {record["_id"]: record["names"] for record in self.collection.find({"_id": {"$in": sorted(names)}})}
+        known = {record["_id"]: record for record in self.collection.find({"_id": {"$in": sorted(names)}})}
         for key, found in names.items():
-            new = [name for name in found if name not in known.get(key, ())]
-            if new:
-                self.collection.update_one({"_id": key}, {"$addToSet": {"names": {"$each": new}}}, upsert=True)
+            refine_record(self.collection, key, known.get(key), partial(_refinement, found=found), "agent")
+
+
+def bounded_names(names: list[str]) -> tuple[list[str], bool]:
+    """`names` as far as they fit the bounds, in order (a name too big for the room left does not
+    keep out a smaller one after it), and whether any was left out."""
+    kept: list[str] = []
+    size = encoded_size(kept)
+    for name in names:
+        grows = encoded_size(name) + (1 if kept else 0)
+        if len(kept) < MAX_NAMES and size + grows <= MAX_NAMES_BYTES:
+            kept.append(name)
+            size += grows
+    return kept, len(kept) < len(names)
+
+
+def _refinement(record: dict | None, found: list[str]) -> Refinement:
+    stored = record["names"] if record else []
+    kept, refused = bounded_names([*stored, *(name for name in found if name not in stored)])
+    return Refinement(None if record and kept == stored else {"names": kept}, refused)

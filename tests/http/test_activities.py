@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
+from pymongo.errors import DocumentTooLarge
 
 from lrs.statements import WriteRights
+from lrs.store import activities
 from tests.conftest import basic_auth
 
 ACTIVITY = "http://example.com/activities/meeting"
@@ -102,3 +105,94 @@ def test_statements_stored_outside_a_request_define_activities(app, client):
     lrs.statements.store([statement({"name": {"en": "Imported"}})], authority=lrs.default_authority("importer"),
                          version="1.0.3", source="import", rights=WriteRights(define=True))
     assert canonical(client)["definition"] == {"name": {"en": "Imported"}}
+
+
+@pytest.fixture
+def small_bounds(monkeypatch):
+    """Bounds small enough to reach with a few statements: 8 entries a map, 1,000 bytes."""
+    monkeypatch.setattr(activities, "MAX_MAP_ENTRIES", 8)
+    monkeypatch.setattr(activities, "MAX_DEFINITION_BYTES", 1000)
+
+
+def tags(first: int, count: int) -> dict[str, str]:
+    """Distinct private-use language tags, as a client filling a definition with junk sends them."""
+    return {f"x-{number:07d}": "v" for number in range(first, first + count)}
+
+
+def stored_about(client, activity_id: str = ACTIVITY) -> list[dict]:
+    response = client.get("/xapi/statements", query_string={"activity": activity_id}, headers=headers())
+    return response.get_json()["statements"]
+
+
+def test_a_definition_stops_growing_at_its_bounds_and_first_come_stays(client, small_bounds, caplog):
+    first = {"name": {"en-US": "meeting", **tags(0, 5)}, "extensions": {"http://example.com/ext/0": 0}}
+    assert client.post("/xapi/statements", json=statement(first), headers=headers()).status_code == 200
+    sizes = []
+    for batch in range(1, 6):  # 5 more entries a map each time: both maps are full after the second
+        definition = {"name": tags(batch * 5, 5),
+                      "extensions": {f"http://example.com/ext/{batch}.{n}": "x" * 40 for n in range(5)}}
+        response = client.post("/xapi/statements", json=[statement(definition)], headers=headers())
+        assert response.status_code == 200
+        sizes.append(len(client.get("/xapi/activities", query_string={"activityId": ACTIVITY},
+                                    headers=headers()).data))
+    assert len(stored_about(client)) == 6  # every statement is stored as sent
+    definition = canonical(client)["definition"]
+    assert list(definition["name"]) == ["en-US", *tags(0, 7)]  # the first 8 tags, in the order received
+    assert list(definition["extensions"]) == ["http://example.com/ext/0", *(f"http://example.com/ext/{b}.{n}"
+                                                                             for b in (1, 2) for n in range(5))][:8]
+    assert len(json.dumps(definition, ensure_ascii=False, separators=(",", ":")).encode()) <= 1000
+    assert sizes[1:] == [sizes[1]] * 4  # no longer growing
+    assert [r.message for r in caplog.records if "bounds" in r.message] == [
+        f"activity {ACTIVITY} reached its bounds: what does not fit them is no longer kept (the statements "
+        "carrying it are stored)"]  # logged once
+
+
+def test_a_full_definition_still_takes_corrections_that_fit(client, small_bounds):
+    assert client.post("/xapi/statements", json=statement({"name": {"en-US": "meeting", **tags(0, 7)}}),
+                       headers=headers()).status_code == 200
+    later = {"name": {"en-US": "Meeting", **tags(100, 3)}, "type": "http://example.com/types/meeting"}
+    assert client.post("/xapi/statements", json=statement(later), headers=headers()).status_code == 200
+    assert canonical(client)["definition"] == {"name": {"en-US": "Meeting", **tags(0, 7)},
+                                               "type": "http://example.com/types/meeting"}
+
+
+def test_a_property_too_big_for_the_definition_is_left_out(client, small_bounds):
+    assert client.post("/xapi/statements", json=statement({"name": {"en-US": "meeting"}}),
+                       headers=headers()).status_code == 200
+    big = {"description": {"en-US": "d" * 1000}, "choices": [{"id": f"c{n}", "description": {"en-US": "c" * 100}}
+                                                             for n in range(10)],
+           "interactionType": "choice", "moreInfo": "http://example.com/more"}
+    response = client.post("/xapi/statements", json=statement(big), headers=headers())
+    assert response.status_code == 200
+    assert stored_about(client)[0]["object"]["definition"] == big
+    assert canonical(client)["definition"] == {"name": {"en-US": "meeting"}, "interactionType": "choice",
+                                               "moreInfo": "http://example.com/more"}
+
+
+def test_a_definition_grown_before_the_bounds_is_cut_to_them_by_the_next_one(app, client, small_bounds):
+    grown = {"name": tags(0, 500), "description": {"en-US": "a meeting"}}
+    app.extensions["lrs"].activities.collection.insert_one({"_id": ACTIVITY, "definition": json.dumps(grown)})
+    assert client.post("/xapi/statements", json=statement({"moreInfo": "http://example.com/more"}),
+                       headers=headers()).status_code == 200
+    assert canonical(client)["definition"] == {"name": tags(0, 8), "description": {"en-US": "a meeting"},
+                                               "moreInfo": "http://example.com/more"}
+
+
+def test_format_canonical_gives_the_bounded_definition(client, small_bounds):
+    for first in range(0, 30, 10):
+        assert client.post("/xapi/statements", json=statement({"name": tags(first, 10)}),
+                           headers=headers()).status_code == 200
+    page = client.get("/xapi/statements", query_string={"activity": ACTIVITY, "format": "canonical"},
+                      headers={**headers(), "Accept-Language": "x-0000025, x-0000007;q=0.5"}).get_json()
+    assert [s["object"]["definition"] for s in page["statements"]] == [{"name": {"x-0000007": "v"}}] * 3
+
+
+def test_a_failure_to_refine_never_fails_the_stored_batch(app, client, monkeypatch, caplog):
+    def too_large(statements):
+        raise DocumentTooLarge("BSON document too large (17000000 bytes)")
+
+    monkeypatch.setattr(app.extensions["lrs"].activities, "record", too_large)
+    response = client.post("/xapi/statements", json=[statement({"name": {"en": "M"}})], headers=headers())
+    assert response.status_code == 200
+    assert stored_about(client)[0]["id"] == response.get_json()[0]
+    assert any("activities: not refined from a stored batch" in r.message for r in caplog.records)

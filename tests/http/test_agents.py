@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from lrs.store import agents
 from tests.conftest import basic_auth
 
 HEADERS = {"Authorization": basic_auth(), "X-Experience-API-Version": "2.0.0"}
@@ -70,3 +71,22 @@ def test_agent_errors_name_the_path_inside_the_json(client, agent, message):
     for path in ("/xapi/agents", "/xapi/statements", "/xapi/agents/profile"):
         response = client.get(path, query_string={"agent": json.dumps(agent)}, headers=HEADERS)
         assert response.status_code == 400 and response.get_json()["error"]["message"] == message, path
+
+
+def test_a_person_keeps_its_first_names_within_the_bounds(client, monkeypatch, caplog):
+    monkeypatch.setattr(agents, "MAX_NAMES", 4)
+    monkeypatch.setattr(agents, "MAX_NAMES_BYTES", 200)
+    ann = "mailto:ann@example.com"
+    names = ["Ann", "Ann B.", "x" * 250, "A. B.", "Dr Ann", "Ann Bee", "Annie"]
+    for name in names:  # one batch each, and then all of them again in one
+        response = client.post("/xapi/statements", json={"actor": {"mbox": ann, "name": name}, "verb": VERB,
+                                                         "object": ACTIVITY}, headers=HEADERS)
+        assert response.status_code == 200
+    batch = [{"actor": {"mbox": ann, "name": f"{name} again"}, "verb": VERB, "object": ACTIVITY} for name in names]
+    assert client.post("/xapi/statements", json=batch, headers=HEADERS).status_code == 200
+    stored = client.get("/xapi/statements", query_string={"agent": json.dumps({"mbox": ann})}, headers=HEADERS)
+    assert len(stored.get_json()["statements"]) == 2 * len(names)
+    # the 250-byte name never fits; the names after it do, up to 4
+    assert person(client, {"mbox": ann})["name"] == ["Ann", "Ann B.", "A. B.", "Dr Ann"]
+    assert len([r for r in caplog.records if "reached its bounds" in r.message]) == 1
+
