@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields, validate
 
 from lrs import client_json
-from lrs.auth import DEFINE, READ_STATEMENTS, WRITE_STATEMENTS, Credential
+from lrs.auth import DEFINE, READ_DEFINITIONS, READ_STATEMENTS, WRITE_STATEMENTS, Credential
 from lrs.errors import BadRequest, Forbidden, NotFound
 from lrs.http import params
 from lrs.http.attachments import read_statements, statements_response
@@ -194,12 +194,16 @@ def _formatted(raws: list[str], fmt: str) -> list[str]:
     way a 1.0.x reader gets 2.0 statements in 1.0 form (lrs.xapi.formats.in_version).
 
     Canonical statements carry the LRS's canonical Activity definitions (refined from every
-    definition received), reduced to one language per map by Accept-Language.
+    definition received), reduced to one language per map by Accept-Language. A reader whose
+    scopes deny it the Activities resource (statements/read/mine alone) gets the definitions its
+    statements carry instead, as for an Activity the LRS has no canonical definition of: the
+    canonical one holds what other clients wrote, and a 403 would fail a client library's whole
+    query when every statement in it is the reader's to see.
     """
     if fmt == "exact":
         return [exact_text(raw, g.xapi_version) for raw in raws]
     statements = [json.loads(raw) for raw in raws]
-    if fmt == "canonical":
+    if fmt == "canonical" and g.credential.allows(READ_DEFINITIONS):
         current_lrs().activities.canonicalise(statements)
     languages = list(request.accept_languages)  # (range, quality) by preference; quality 0 excludes
     return [json.dumps(format_statement(s, fmt, languages, g.xapi_version), ensure_ascii=False) for s in statements]

@@ -143,3 +143,26 @@ def test_a_writer_that_cannot_read_every_statement_voids_only_its_own(
     assert requests.post(live_server.url + "/xapi/statements", json=voiding(secret_id), headers=ADMIN,
                          timeout=TIMEOUT).status_code == 200  # a reader of every statement voids any
     assert is_voided(live_server, secret_id)
+
+
+def test_format_canonical_gives_a_reader_of_its_own_only_the_definitions_its_statements_carry(
+        live_server: LiveServer) -> None:
+    secret = {"name": {"en-US": "SECRET COURSE NAME"}, "extensions": {"http://example.com/ext/grades": {"bob": "F"}}}
+    admins = {**secret_statement(), "object": {"id": SECRET_ACTIVITY, "definition": secret}}
+    assert put(live_server, ADMIN, str(uuid.uuid4()), admins).status_code == 204
+    activities = requests.get(live_server.url + "/xapi/activities", params={"activityId": SECRET_ACTIVITY},
+                              headers=MINE, timeout=TIMEOUT)
+    assert activities.status_code == 403
+    own_id, bare_id = str(uuid.uuid4()), str(uuid.uuid4())
+    own = {"actor": {"mbox": "mailto:me@example.com"}, "verb": {"id": "http://example.com/verbs/opened"},
+           "object": {"id": SECRET_ACTIVITY, "definition": {"name": {"en-US": "my name", "fr": "mon nom"}}}}
+    assert put(live_server, MINE, own_id, own).status_code == 204
+    assert put(live_server, MINE, bare_id, {**own, "object": {"id": SECRET_ACTIVITY}}).status_code == 204
+    single = get(live_server, MINE, statementId=own_id, format="canonical").json()
+    assert single["object"] == {"id": SECRET_ACTIVITY, "definition": {"name": {"en-US": "my name"}}}
+    page = get(live_server, MINE, activity=SECRET_ACTIVITY, format="canonical").json()["statements"]
+    assert [s["object"] for s in page] == [{"id": SECRET_ACTIVITY}, single["object"]]
+    assert "SECRET" not in get(live_server, MINE, activity=SECRET_ACTIVITY, format="canonical").text
+    # a reader of every statement may read the Activities resource, so it gets the canonical definition
+    admin_view = get(live_server, ADMIN, statementId=own_id, format="canonical").json()
+    assert admin_view["object"]["definition"]["name"] == {"en-US": "SECRET COURSE NAME"}
