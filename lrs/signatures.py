@@ -64,6 +64,7 @@ def verify_signature(statement: dict, signature: bytes, version: str) -> None:
     if "x5c" in header:
         _verify_with_chain(token, header["x5c"], registry)
     signed = _payload_statement(token.payload, version)
+    _check_ids(signed, statement)
     if not _same_signed_statement(signed, statement):
         raise InvalidSignature("the JWS payload is not the same statement as the one received")
 
@@ -115,6 +116,15 @@ def _payload_statement(payload: bytes, version: str) -> dict:
     except XAPIValidationError as error:
         raise InvalidSignature(f"the JWS payload is not a valid statement: {error}") from None
     return signed
+
+
+def _check_ids(signed: dict, received: dict) -> None:
+    """The comparison rule ignores ids because the LRS assigns one to a statement sent without it
+    (Data 2.3.1); that cannot explain two ids the client sent itself, so those must be the same
+    UUID. A payload without an id still fits a statement given one later (PUT, or an LRS-assigned id)."""
+    if "id" in signed and "id" in received and signed["id"].lower() != received["id"].lower():
+        raise InvalidSignature(f"the JWS payload is a statement with id {signed['id']}, "
+                               f"not the received statement's id {received['id']}")
 
 
 def _same_signed_statement(signed: dict, received: dict) -> bool:

@@ -11,7 +11,7 @@ from typing import Callable, Literal
 
 from lrs.auth import DEFINE, Credential
 from lrs.client_json import UnstorableJSON, check_storable
-from lrs.errors import BadRequest, Conflict, ItemErrors, PayloadTooLarge, ServiceUnavailable, VoidingRefused
+from lrs.errors import Conflict, ItemErrors, PayloadTooLarge, ServiceUnavailable, VoidingRefused
 from lrs.store.statements import DuplicateStatements, StatementStore, UnstorableStatement
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.equality import same_statement
@@ -92,8 +92,8 @@ class StatementService:
         with the statements (attachments=true), so declaring another statement's sha2 in a
         fileUrl-only attachment never serves that content. `read_by_client_json`: see `check`.
 
-        Raises ItemErrors (400) for invalid statements or voiding the rights do not allow,
-        BadRequest for a repeated id in the batch,
+        Raises ItemErrors (400) for invalid statements, a repeated id in the batch, or voiding
+        the rights do not allow,
         Conflict (409) when an id is already stored with a different statement, and
         ServiceUnavailable (503) when concurrent writers of the same ids kept it from settling.
         """
@@ -102,8 +102,7 @@ class StatementService:
             raise ItemErrors(errors)
         prepared = [prepare_statement(s, authority=authority, version=version) for s in statements]
         ids = [statement["id"] for statement in prepared]
-        if len(set(ids)) != len(ids):
-            raise BadRequest("statement ids must be unique within a batch")
+        _require_unique(ids)
         self._check_voiding(prepared, authority, rights.voids)
         for attempt in range(MAX_RACE_ATTEMPTS):
             known, in_flight = self.store_backend.find_settled(ids)
@@ -158,6 +157,16 @@ class StatementService:
                 unseen = "" if sees_others else ", or was stored by a credential whose statements this one cannot read"
                 raise Conflict(f"statement {statement['id']} already exists with different content{unseen}")
         return [statement for statement in prepared if statement["id"] not in known]
+
+
+def _require_unique(ids: list[str]) -> None:
+    """A batch is stored whole under its ids, so one id twice is a 400 naming both statements."""
+    first: dict[str, int] = {}
+    for index, statement_id in enumerate(ids):
+        earlier = first.setdefault(statement_id, index)
+        if earlier != index:
+            raise ItemErrors([(index, f"statement[{index}].id", f"{statement_id} is also the id of "
+                               f"statement[{earlier}]; statement ids must be unique within a batch")])
 
 
 def same_authority(stored: dict | None, authority: dict) -> bool:

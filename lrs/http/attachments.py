@@ -41,9 +41,10 @@ MULTIPART = "multipart/mixed"
 HASH_HEADER = "x-experience-api-hash"
 
 
-def read_statements(version: str) -> tuple[Any, frozenset[str]]:
+def read_statements(version: str, put_id: str | None = None) -> tuple[Any, frozenset[str]]:
     """The statements payload of a PUT or POST, its attachment contents stored and checked, and
-    the sha2s of the contents received (the ones to serve with these statements)."""
+    the sha2s of the contents received (the ones to serve with these statements). A statement
+    PUT without an id has its signature checked as the statement of `put_id` it is stored as."""
     lrs = current_lrs()
     if request.mimetype == MULTIPART:
         payload, received = _read_multipart(lrs, version)
@@ -54,6 +55,8 @@ def read_statements(version: str) -> tuple[Any, frozenset[str]]:
                          f"use application/json, or {MULTIPART} to send attachment contents")
     statements = _as_list(payload)
     _require_contents(statements, received)
+    if put_id is not None and isinstance(payload, dict) and "id" not in payload:
+        statements = [{**payload, "id": put_id}]
     _verify_signatures(statements, received, lrs, version)
     return payload, frozenset(received)
 

@@ -16,12 +16,13 @@ Communication 3.1, which differ by version:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields
-from werkzeug.http import parse_etags, parse_options_header
+from werkzeug.http import parse_options_header
 
 from lrs.errors import BadRequest, NotFound
 from lrs.http import params
@@ -34,6 +35,12 @@ from lrs.store.documents import ANY, DocumentKey, Preconditions, Scope, StoredDo
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.versions import is_v2
 
+# RFC 9110 8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text; as a
+# list (5.6.1) with optional whitespace and empty elements, each stretch of whitespace matched one
+# way only (no backtracking blow-up). etagc has no DQUOTE, so findall reads the tags of a value
+# the list pattern accepted in order.
+_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+_ETAG_LIST = re.compile(r'[ \t]*(?:{0}[ \t]*)?(?:,[ \t]*(?:{0}[ \t]*)?)*'.format(_ENTITY_TAG.pattern))
 JSON_TYPE = "application/json"
 DEFAULT_TYPE = "application/octet-stream"
 
@@ -184,20 +191,22 @@ def _put_preconditions(resource: DocumentResource) -> Preconditions:
 
 
 def _etags(header: str) -> frozenset[str] | None:
-    """The strong ETags of the header, "*" for any; weak ones never match (RFC 7232 strong comparison).
+    """The strong ETags of the header, ANY for a bare *; weak ones never match (strong comparison).
 
-    Only a bare * is the wildcard: a quoted "*" is an ETag no document has (ours are SHA-1 hex). A
-    header that names nothing is refused: read as absent it would let a PUT past the 409 that
-    guards an existing document from blind overwrites."""
+    The grammar is RFC 9110's (13.1.1, 13.1.2): * alone, or a comma-separated list of quoted
+    entity-tags. Anything else is a 400 naming the header: an unquoted ETag compared as it is
+    could never match, so a client that strips the quotes would get 412 on every retry; and a
+    header naming nothing, read as absent, would let a PUT past the 409 that guards an existing
+    document from blind overwrites. A quoted "*" is an ETag no document has (ours are SHA-1 hex)."""
     value = request.headers.get(header)
     if value is None:
         return None
-    tags = parse_etags(value)
-    if tags.star_tag:
+    if value.strip(" \t") == ANY:
         return frozenset({ANY})
-    if not tags.as_set(include_weak=True):
-        raise BadRequest(f"{header}: {value[:80]!r} names no ETag; send * or one or more quoted ETags (RFC 7232 3.1)")
-    return frozenset(tags.as_set()) - {ANY}
+    if _ETAG_LIST.fullmatch(value) is None or _ENTITY_TAG.search(value) is None:
+        raise BadRequest(f'{header}: {value[:80]!r} is not * or a list of quoted ETags like "3a7bd3e2..." '
+                         "(RFC 9110 13.1.1)")
+    return frozenset(tag for weak, tag in _ENTITY_TAG.findall(value) if not weak) - {ANY}
 
 
 def document_response(document: StoredDocument) -> Response:

@@ -81,7 +81,7 @@ def consistent_through(response: Response) -> Response:
 def put_statement() -> Response:
     credential = require(WRITE_STATEMENTS)
     statement_id = params.load(PutParams(), request.args, g.xapi_version)["statementId"]
-    statement, contents = read_statements(g.xapi_version)
+    statement, contents = read_statements(g.xapi_version, put_id=statement_id)
     if not isinstance(statement, dict):
         raise BadRequest("PUT statements takes one Statement object")
     if "id" in statement and str(statement["id"]).lower() != statement_id:

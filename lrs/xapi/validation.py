@@ -258,10 +258,13 @@ def _object(value: Any, path: str, version: str, *, in_substatement: bool) -> st
 
 
 def _statement_ref(value: Any, path: str) -> None:
+    """The objectType comes first: a SubStatement in context.statement breaks the StatementRef rule,
+    which its actor being "not allowed here" would not say."""
     ref = require_dict(value, path)
-    only_keys(ref, STATEMENT_REF_KEYS, path)
     if ref.get("objectType") != "StatementRef":
-        fail(f"{path}.objectType", 'must be "StatementRef"')
+        sent = f", not {ref['objectType']!r}" if "objectType" in ref else ""
+        fail(f"{path}.objectType", f'must be "StatementRef"{sent}: only a Statement Reference may be here (xAPI Data 2.4.6)')
+    only_keys(ref, STATEMENT_REF_KEYS, path)
     require_keys(ref, ("id",), path)
     validate_uuid(ref["id"], f"{path}.id")
 
@@ -356,12 +359,21 @@ def _score(value: Any, path: str) -> None:
                if key in score}
     if "scaled" in numbers and not -1 <= numbers["scaled"] <= 1:
         fail(f"{path}.scaled", "must be between -1 and 1")
-    low, high = numbers.get("min"), numbers.get("max")
-    if low is not None and high is not None and low >= high:
-        fail(f"{path}.min", "must be less than max (xAPI Data 2.4.5.1; equal min and max are refused too)")
-    raw = numbers.get("raw")
-    if raw is not None and ((low is not None and raw < low) or (high is not None and raw > high)):
-        fail(f"{path}.raw", "must be between min and max")
+    _score_range(numbers.get("raw"), numbers.get("min"), numbers.get("max"), path)
+
+
+def _score_range(raw: float | None, low: float | None, high: float | None, path: str) -> None:
+    """Data 2.4.5.1: min less than max, raw between them inclusive. A raw outside a range whose
+    min equals max breaks both rules; the raw is named, since that is the value outside its bounds."""
+    if low is not None and high is not None and low > high:
+        fail(f"{path}.min", f"must be less than max (xAPI Data 2.4.5.1): min {low} is greater than max {high}")
+    rule = "must be between min and max inclusive (xAPI Data 2.4.5.1)"
+    if raw is not None and low is not None and raw < low:
+        fail(f"{path}.raw", f"{rule}: {raw} is less than min {low}")
+    if raw is not None and high is not None and raw > high:
+        fail(f"{path}.raw", f"{rule}: {raw} is greater than max {high}")
+    if low is not None and low == high:
+        fail(f"{path}.min", f"must be less than max (xAPI Data 2.4.5.1): min and max are both {low}")
 
 
 def _context(value: Any, path: str, version: str, object_type: str) -> None:

@@ -18,8 +18,9 @@ import rfc3987
 
 from lrs.xapi.errors import XAPIValidationError
 
-_IRI = rfc3987.get_compiled_pattern("^%(IRI)s$")
-_URI = rfc3987.get_compiled_pattern("^%(URI)s$")
+# \Z, not $: $ also matches before a final line feed, which would let "http://example.com/v\n" pass.
+_IRI = rfc3987.get_compiled_pattern(r"^%(IRI)s\Z")
+_URI = rfc3987.get_compiled_pattern(r"^%(URI)s\Z")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MAILTO = re.compile(r"mailto:[^@\s:/?#]+@[^@\s/?#]+")
 _SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}")

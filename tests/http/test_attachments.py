@@ -252,6 +252,49 @@ def test_a_tampered_or_mislabelled_signature_is_refused(client, xapi_headers, si
     assert client.get(f"/xapi/statements?statementId={original['id']}", headers=xapi_headers).status_code == 404
 
 
+def test_a_signature_over_the_statement_under_another_id_is_refused(client, xapi_headers, signing_key):
+    original = {**statement(), "id": str(uuid.uuid4())}
+    del original["attachments"]
+    other_id = str(uuid.uuid4())
+    response = post(client, xapi_headers, signed_request(original, signing_key, received={**original, "id": other_id}))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        f"statement[0].attachments[0]: the JWS payload is a statement with id {original['id']}, "
+        f"not the received statement's id {other_id}")
+    assert client.get(f"/xapi/statements?statementId={other_id}", headers=xapi_headers).status_code == 404
+
+
+def test_a_signature_over_another_id_is_refused_for_the_id_a_put_names(client, xapi_headers, signing_key):
+    original = {**statement(), "id": str(uuid.uuid4())}
+    del original["attachments"]
+    other_id = str(uuid.uuid4())
+    body = signed_request(original, signing_key, received={k: v for k, v in original.items() if k != "id"})
+    response = post(client, xapi_headers, body, method="put", query=f"?statementId={other_id}")
+    assert response.status_code == 400
+    assert "the JWS payload is a statement with id" in response.get_json()["error"]["message"]
+    assert client.get(f"/xapi/statements?statementId={other_id}", headers=xapi_headers).status_code == 404
+
+
+@pytest.mark.parametrize("how", ["post", "put", "same id in another case"])
+def test_a_signature_over_a_statement_without_id_or_with_the_same_one_is_accepted(client, xapi_headers, signing_key,
+                                                                                   how):
+    original = statement()
+    del original["attachments"]
+    statement_id = str(uuid.uuid4())
+    if how == "same id in another case":
+        original["id"] = statement_id.upper()
+        response = post(client, xapi_headers, signed_request(original, signing_key, received={
+            **original, "id": statement_id}))
+    elif how == "put":
+        response = post(client, xapi_headers, signed_request(original, signing_key), method="put",
+                        query=f"?statementId={statement_id}")
+    else:
+        response = post(client, xapi_headers, signed_request(original, signing_key))
+        statement_id = response.get_json()[0]
+    assert response.status_code in (200, 204), response.data
+    assert client.get(f"/xapi/statements?statementId={statement_id}", headers=xapi_headers).status_code == 200
+
+
 @pytest.mark.parametrize("part", ["header", "payload"])
 def test_a_jws_nested_too_deeply_is_refused(client, xapi_headers, part):
     original = {**statement(), "id": str(uuid.uuid4())}

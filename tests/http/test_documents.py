@@ -138,6 +138,39 @@ def test_weak_etags_never_match(client, resource):
     assert response.status_code == 412
 
 
+MALFORMED_PRECONDITIONS = ["{etag}", '*, {etag}', "{etag} {etag}", "{etag}x", "", " , "]
+
+
+@pytest.mark.parametrize("header", ["If-Match", "If-None-Match"])
+@pytest.mark.parametrize("template", MALFORMED_PRECONDITIONS)
+@pytest.mark.parametrize("method", ["put", "post", "delete"])
+def test_a_precondition_that_is_not_star_or_quoted_etags_is_a_400_naming_the_header(client, resource, header,
+                                                                                     template, method):
+    """RFC 9110 13.1.1/13.1.2: * alone, or a list of quoted entity-tags. An unquoted ETag was a 412
+    "the document's ETag is now ..." for ever, since stripping the quotes is what the client did."""
+    path, query = resource
+    create(client, resource, b'{"a": 1}')
+    etag = fetch(client, resource).headers["ETag"]
+    value = template.format(etag=etag.strip('"') if template == "{etag}" else etag)
+    body = {"data": b'{"b": 2}'} if method != "delete" else {}
+    response = getattr(client, method)(path, query_string=query, headers=headers(Content_Type=JSON, **{
+        header.replace("-", "_"): value}), **body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"].startswith(f"{header}: {value[:80]!r} is not * or a list of quoted ETags")
+    assert fetch(client, resource).data == b'{"a": 1}'
+
+
+@pytest.mark.parametrize("value, status", [
+    ('"0", {etag}', 204), (' {etag} ,', 204), ('W/{etag}, "0"', 412), ('"*"', 412), ('"a,b"', 412)])
+def test_lists_of_quoted_etags_are_read_by_the_rfc_9110_grammar(client, resource, value, status):
+    path, query = resource
+    create(client, resource, b"one", "text/plain")
+    etag = fetch(client, resource).headers["ETag"]
+    response = client.put(path, query_string=query, data=b"two", headers=headers(If_Match=value.format(etag=etag)))
+    assert response.status_code == status
+    assert fetch(client, resource).data == (b"two" if status == 204 else b"one")
+
+
 def test_if_none_match_star_refuses_to_overwrite(client, resource):
     create(client, resource, b"one", "text/plain")
     assert create(client, resource, b"two", "text/plain").status_code == 412

@@ -101,10 +101,13 @@ def test_batch_with_a_conflict_stores_nothing(app, client, xapi_headers):
     assert stored_count(app) == 1
 
 
-def test_repeated_id_in_a_batch_is_400(app, client, xapi_headers):
+def test_repeated_id_in_a_batch_is_400_naming_both_positions_and_the_id(app, client, xapi_headers):
     statement_id = str(uuid.uuid4())
-    batch = [statement(id=statement_id), statement(id=statement_id)]
-    assert client.post("/xapi/statements", json=batch, headers=xapi_headers).status_code == 400
+    batch = [statement(), statement(id=statement_id), statement(), statement(id=statement_id.upper())]
+    response = client.post("/xapi/statements", json=batch, headers=xapi_headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        f"statement[3].id: {statement_id} is also the id of statement[1]; statement ids must be unique within a batch")
     assert stored_count(app) == 0
 
 
@@ -148,13 +151,36 @@ def test_unsupported_content_type_is_400(client, xapi_headers):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("score", [{"raw": 0, "min": 0, "max": 0}, {"min": 5, "max": 4}])
-def test_a_score_whose_min_is_not_below_max_is_refused(app, client, xapi_headers, score):
+@pytest.mark.parametrize("score, message", [
+    ({"min": 0, "max": 0, "raw": 5}, "raw: must be between min and max inclusive (xAPI Data 2.4.5.1): "
+                                     "5 is greater than max 0"),
+    ({"min": 0, "max": 10, "raw": -1}, "raw: must be between min and max inclusive (xAPI Data 2.4.5.1): "
+                                       "-1 is less than min 0"),
+    ({"max": 1.5, "raw": 2}, "raw: must be between min and max inclusive (xAPI Data 2.4.5.1): 2 is greater than max 1.5"),
+    ({"raw": 5, "min": 5, "max": 5}, "min: must be less than max (xAPI Data 2.4.5.1): min and max are both 5"),
+    ({"raw": 0, "min": 0, "max": 0}, "min: must be less than max (xAPI Data 2.4.5.1): min and max are both 0"),
+    ({"min": 5, "max": 4, "raw": 4.5}, "min: must be less than max (xAPI Data 2.4.5.1): min 5 is greater than max 4"),
+])
+def test_a_score_outside_its_rules_is_refused_naming_the_rule_it_breaks(app, client, xapi_headers, score, message):
     response = client.post("/xapi/statements", json=statement(result={"score": score}), headers=xapi_headers)
     assert response.status_code == 400
-    assert response.get_json()["error"]["message"] == (
-        "statement[0].result.score.min: must be less than max (xAPI Data 2.4.5.1; equal min and max are refused too)")
+    assert response.get_json()["error"]["message"] == f"statement[0].result.score.{message}"
     assert stored_count(app) == 0
     fine = client.post("/xapi/statements", json=statement(result={"score": {"raw": 0, "min": 0, "max": 1}}),
                        headers=xapi_headers)
     assert fine.status_code == 200
+
+
+@pytest.mark.parametrize("given, sent", [("SubStatement", ", not 'SubStatement'"), (None, "")])
+def test_a_context_statement_that_is_no_statement_ref_is_refused_by_that_rule(app, client, xapi_headers, given,
+                                                                              sent):
+    substatement = {"actor": {"mbox": "mailto:bo@example.com"}, "verb": VERB, "object": {"id": "http://example.com/b"}}
+    if given:
+        substatement["objectType"] = given
+    response = client.post("/xapi/statements", json=statement(context={"statement": substatement}),
+                           headers=xapi_headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        f'statement[0].context.statement.objectType: must be "StatementRef"{sent}: '
+        "only a Statement Reference may be here (xAPI Data 2.4.6)")
+    assert stored_count(app) == 0

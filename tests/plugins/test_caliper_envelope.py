@@ -312,6 +312,11 @@ INVALID_EVENTS = [
      "Person is not allowed here (expected SoftwareApplication, or a subtype)"),
     (_with(GOOD, object={"type": "SoftwareApplication"}), "$.data[0].object.id", "required: the entity's IRI"),
     (_with(GOOD, actor="not an iri"), "$.data[0].actor", "must be an IRI or an entity object {id, type}"),
+    (_with(GOOD, actor="https://example.edu/users/1\n"), "$.data[0].actor",  # was account.name "users/1\n"
+     "must be an IRI or an entity object {id, type}"),
+    (_with(GOOD, actor={"id": "https://example.edu/users/1\n", "type": "Person"}), "$.data[0].actor.id", None),
+    (_with(GOOD, object={"id": "https://example.edu\n", "type": "SoftwareApplication"}), "$.data[0].object.id",
+     None),
     (_with(GOOD, group={"id": "https://example.edu/g", "type": "Person"}), "$.data[0].group.type",
      "Person is not allowed here (expected Organization, or a subtype)"),
     (_with(GOOD, **{"@context": "http://purl.imsglobal.org/ctx/caliper/v1p1"}), "$.data[0].@context",
