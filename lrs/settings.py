@@ -212,12 +212,15 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "characters.", parse_admin_secret, secret=True),
     Setting("plugins", (), "Comma-separated names of the plugins to enable "
             "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_plugins),
-    Setting("max_body_bytes", 20 * 1024 * 1024, "Largest request body accepted on JSON "
-            "resources, in bytes; larger requests get 413.", between(int, 1024, 2 ** 31)),
+    Setting("max_body_bytes", 20 * 1024 * 1024, "Largest request body, in bytes, on every path "
+            "but multipart statement requests; larger requests get 413. `lrs serve` answers it as soon "
+            "as the Content-Length (or that much of a chunked body) arrives, without reading the rest.",
+            between(int, 1024, 2 ** 31)),
     Setting("max_attachment_request_bytes", 256 * 1024 * 1024, "Largest multipart/mixed "
-            "statement request (statements plus attachment contents), in bytes; larger requests "
-            "get 413. Contents stream to the store, so this bounds storage per request, not memory.",
-            between(int, 1024, 2 ** 40)),
+            "statement request (POST or PUT /xapi/statements: statements plus attachment contents), in "
+            "bytes; larger requests get 413. Beyond LRS_MAX_BODY_BYTES only with an Authorization header "
+            "(401 before the body is read otherwise). Contents stream to the store, so this bounds "
+            "storage per request, not memory.", between(int, 1024, 2 ** 40)),
     Setting("max_statements_per_request", 1000, "Most statements one request may store (a POST "
             "batch, an adapter's envelope or array); larger requests get 413.", between(int, 1, 100_000)),
     Setting("max_attachment_parts", 500, "Most attachment contents (multipart/mixed parts after "

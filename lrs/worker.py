@@ -11,44 +11,70 @@ LRS_READ_TIMEOUT seconds is closed. The application still runs in threads (never
 long request in another, unlike a single-threaded async worker) and gunicorn still manages the
 processes: their number, restarts, signals and heartbeats.
 
+The loop also bounds each request's body by what its route accepts, once the headers are in and
+before the body is read: a multipart statements request may use LRS_MAX_ATTACHMENT_REQUEST_BYTES
+(with an Authorization header), every other request LRS_MAX_BODY_BYTES. A request over its bound
+is answered at once and its connection closed, so no client spools a large body to the worker's
+disk on a path that would refuse it only after reading it. waitress's own answers (a malformed
+request, headers too large) speak the LRS's error format, with the headers every answer carries.
+
 Use it with gunicorn directly: `gunicorn -k lrs.worker.BufferingWorker --threads 8 wsgi:app`.
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
+import sys
 import time
+from dataclasses import dataclass
+from functools import partial
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs
 
 from gunicorn.workers.base import Worker
 from waitress import create_server, wasyncore
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
+from waitress.rfc7230 import HEADER_FIELD_RE
 from waitress.server import BaseWSGIServer
-from waitress.task import WSGITask
+from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import Error, InternalServerError, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
+from lrs.http import XAPI_PREFIX, cors
+from lrs.http.attachments import MULTIPART
+from lrs.http.errors import AUTH_CHALLENGE
+from lrs.http.request import body_limit_message
 from lrs.settings import CORE_SETTINGS, Settings
+from lrs.xapi.versions import answer_version
 
 HEARTBEAT_SECONDS = 1.0
 DRAIN_POLL_SECONDS = 0.05
 # How much of a response the loop holds for a client before the thread producing it waits: small
 # answers free their thread at once, a large download stays paced by its reader (bounded memory).
 OUTPUT_BUFFER_BYTES = 4 * 1024 * 1024
+STATEMENTS = f"{XAPI_PREFIX}/statements"
+
+access_log = logging.getLogger("lrs.access")
 
 
 class BufferingWorker(Worker):
     def run(self) -> None:
         settings = Settings.resolve(CORE_SETTINGS)
-        largest_body = max(settings["max_body_bytes"], settings["max_attachment_request_bytes"])
         channels: dict = {}  # waitress's socket map: the listeners and every open connection
         server = create_server(
             self.wsgi, map=channels, sockets=[listener.sock for listener in self.sockets],
             threads=self.cfg.threads, connection_limit=self.cfg.worker_connections,
             channel_timeout=settings["read_timeout"], cleanup_interval=max(1, settings["read_timeout"] // 4),
-            max_request_body_size=largest_body + 1,  # up to the largest limit the application answers itself
+            max_request_body_size=sys.maxsize,  # waitress's one bound for all: _BoundedParser bounds each request
             outbuf_high_watermark=OUTPUT_BUFFER_BYTES, ident="lrs", expose_tracebacks=False,
             clear_untrusted_proxy_headers=False)  # X-Forwarded-* are the application's to trust (LRS_PROXY_HOPS)
+        rules = _Rules(settings["max_body_bytes"], settings["max_attachment_request_bytes"],
+                       settings["cors_origins"], settings["xapi_versions"])
         for listener in channels.values():  # before the loop accepts a connection
             if isinstance(listener, BaseWSGIServer):
-                listener.channel_class = _KeepAliveChannel
+                listener.channel_class = partial(_LRSChannel, rules=rules)
         try:
             while self.alive and self.ppid == os.getppid():
                 self.notify()
@@ -87,8 +113,130 @@ class _KeepAliveTask(WSGITask):
             self.close_on_finish = closing
 
 
-class _KeepAliveChannel(HTTPChannel):
+class _Refusal(Error):
+    """A request the loop refuses itself; its body is the message the client gets."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code, self.reason = code, HTTPStatus(code).phrase
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What the loop knows of the LRS: the bounds of request bodies, and the headers of its answers."""
+
+    max_body: int  # LRS_MAX_BODY_BYTES
+    max_attachment_request: int  # LRS_MAX_ATTACHMENT_REQUEST_BYTES
+    cors_origins: tuple[str, ...]
+    xapi_versions: tuple[str, ...]
+
+    def refusal(self, request: HTTPRequestParser, size: int) -> _Refusal | None:
+        """Why a request whose body has (at least) `size` bytes is refused before more is read.
+        Only a multipart statements request may exceed LRS_MAX_BODY_BYTES (no plugin route reads
+        more), and only with credentials: an anonymous client cannot make the worker spool a large
+        body (the credential itself is the application's to check)."""
+        if size <= self.max_body:
+            return None
+        if not _carries_attachments(request):
+            return _Refusal(413, body_limit_message(self.max_body, "LRS_MAX_BODY_BYTES"))
+        if size > self.max_attachment_request:
+            return _Refusal(413, body_limit_message(self.max_attachment_request, "LRS_MAX_ATTACHMENT_REQUEST_BYTES"))
+        if not request.headers.get("AUTHORIZATION", "").strip():
+            return _Refusal(401, f"request body: larger than {self.max_body} bytes (LRS_MAX_BODY_BYTES) "
+                                 "without an Authorization header; send the credentials")
+        return None
+
+    def headers(self, request: HTTPRequestParser, status: int) -> list[tuple[str, str]]:
+        """The headers every answer of the LRS carries, as far as the request's headers were read
+        (a malformed one may have none: then no Origin is known, and no CORS header applies)."""
+        headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                   ("X-Experience-API-Version",
+                    answer_version(request.headers.get("X_EXPERIENCE_API_VERSION"), self.xapi_versions))]
+        if status == 401:
+            headers.append(("WWW-Authenticate", AUTH_CHALLENGE))
+        return headers + cors.answer_headers(request.headers.get("ORIGIN"), self.cors_origins)
+
+
+def _carries_attachments(request: HTTPRequestParser) -> bool:
+    """A POST or PUT of statements with attachment contents (the alternate syntax's body is a form)."""
+    media_type = request.headers.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    return (request.command in ("POST", "PUT") and request.path == STATEMENTS and media_type == MULTIPART
+            and "method" not in parse_qs(request.query, keep_blank_values=True))
+
+
+class _BoundedParser(HTTPRequestParser):
+    """waitress's parser, refusing a body over its request's bound as soon as it is known to be:
+    from the Content-Length when the headers end, as a chunked body arrives otherwise."""
+
+    def __init__(self, adj: Any, rules: _Rules):
+        super().__init__(adj)
+        self.rules = rules
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if self.error is not None or not self.headers_finished:
+            return consumed
+        refusal = self.rules.refusal(self, len(self.body_rcv) if self.chunked else self.content_length)
+        if refusal is None:
+            return consumed
+        self.error, self.completed = refusal, True
+        self.expect_continue = False  # a 100 Continue would invite the body, and make waitress read it
+        return len(data)  # the rest is the refused body, not a next request
+
+    def parse_header(self, header_plus: bytes) -> None:
+        try:
+            super().parse_header(header_plus)
+        except ParsingError as error:
+            raise ParsingError(_named(str(error), header_plus)) from None
+
+
+def _named(problem: str, header_plus: bytes) -> str:
+    """waitress's "Invalid header", naming the header."""
+    if problem != "Invalid header":
+        return problem
+    for line in get_header_lines(header_plus.partition(b"\r\n")[2]):
+        if not HEADER_FIELD_RE.match(line):
+            name = line.partition(b":")[0][:100].decode("latin-1")
+            return (f"header {name!r}: not a valid field (RFC 9110 5: a token, a colon, then a value "
+                    "without control characters)")
+    return problem
+
+
+class _ErrorTask(ErrorTask):
+    """The loop's own answers, in the LRS's error format: {"error": {"status", "message"}}."""
+
+    def execute(self) -> None:
+        error, request = self.request.error, self.request
+        message = _message(error, self.channel.adj)
+        body = json.dumps({"error": {"status": error.code, "message": message}}).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.extend(self.channel.rules.headers(request, error.code))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+        # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
+        where = f"{request.command} {request.request_uri[:200]}" if isinstance(error, _Refusal) else "-"
+        access_log.info("%s %s (answered by the server: %s)", where, error.code, message)
+
+
+def _message(error: Error, adj: Any) -> str:
+    if isinstance(error, RequestHeaderFieldsTooLarge):
+        return f"request line and headers: larger than {adj.max_request_header_size} bytes"
+    if isinstance(error, ServerNotImplemented):
+        return "Transfer-Encoding: only chunked is supported"
+    if isinstance(error, (_Refusal, InternalServerError)):
+        return error.body
+    return f"malformed HTTP request: {error.body}"
+
+
+class _LRSChannel(HTTPChannel):
     task_class = _KeepAliveTask
+    error_task_class = _ErrorTask
+
+    def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: dict | None = None, *, rules: _Rules):
+        self.rules = rules
+        self.parser_class = partial(_BoundedParser, rules=rules)
+        super().__init__(server, sock, addr, adj, map)
 
 
 def _busy(server: Any, channels: dict) -> bool:

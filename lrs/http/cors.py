@@ -43,3 +43,18 @@ def register(app: Flask, origins: tuple[str, ...]) -> None:
     def vary(response: Response) -> Response:
         response.vary.add("Origin")
         return response
+
+
+def answer_headers(origin: str | None, origins: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The CORS headers of an answer (not a preflight's) to a request from `origin`, as flask-cors
+    gives the application's: for answers made outside Flask, the server's own refusals."""
+    headers = [("Vary", "Origin")]
+    if not origin:
+        return headers
+    if "*" in origins:
+        allowed = [("Access-Control-Allow-Origin", "*")]
+    elif origin.lower() in {listed.lower() for listed in origins}:
+        allowed = [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true")]
+    else:
+        return headers
+    return allowed + [("Access-Control-Expose-Headers", ", ".join(sorted(EXPOSED_HEADERS)))] + headers

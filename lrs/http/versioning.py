@@ -11,7 +11,7 @@ from flask import Response, g, request
 from lrs.errors import BadRequest
 from lrs.http.context import current_lrs
 from lrs.xapi.errors import XAPIValidationError
-from lrs.xapi.versions import is_v2, negotiate_version
+from lrs.xapi.versions import answer_version, is_v2, negotiate_version
 
 HEADER = "X-Experience-API-Version"
 ALTERNATE_SYNTAX = "lrs.alternate_syntax"
@@ -33,10 +33,5 @@ def negotiate() -> None:
 def echo(response: Response) -> Response:
     """Answer in the request's version when it named an enabled one, else in the newest enabled."""
     version = g.get("xapi_version")
-    if version is None:
-        try:
-            version = negotiate_version(request.headers.get(HEADER), enabled_versions())
-        except XAPIValidationError:
-            version = enabled_versions()[-1]
-    response.headers[HEADER] = version
+    response.headers[HEADER] = version or answer_version(request.headers.get(HEADER), enabled_versions())
     return response

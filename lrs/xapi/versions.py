@@ -30,6 +30,14 @@ def negotiate_version(header: str | None, enabled: tuple[str, ...] = SUPPORTED_V
     return latest
 
 
+def answer_version(header: str | None, enabled: tuple[str, ...]) -> str:
+    """The version a response names: the request's when it named an enabled one, else the newest enabled."""
+    try:
+        return negotiate_version(header, enabled)
+    except XAPIValidationError:
+        return enabled[-1]
+
+
 def _families(enabled: tuple[str, ...]) -> str:
     return " or ".join(version.rsplit(".", 1)[0] + ".x" for version in enabled)
 
