@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 
 from lrs import __version__
 from lrs.core import LRS
-from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
+from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge, UnsupportedMediaType
 from lrs.http.body import json_body
 from lrs_plugins.caliper import validation, vocabulary
 from lrs_plugins.caliper.ingest import Item, check_events, keep_entities, store_events
@@ -24,6 +24,9 @@ from lrs_plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, V1P2_EVENTS_W
 from lrs_plugins.caliper.values import entity_id, format_datetime, parse_datetime
 
 ENVELOPE_SCOPES = frozenset({EVENT_CREATE, V1P2_EVENTS_WRITE})
+# Caliper 1.2 §5.4: a sensor MUST send Content-Type application/json (every published client does);
+# JSON-LD's own type is Caliper's serialization too.
+JSON_TYPES = ("application/json", "application/ld+json")
 EVENTS_API_SCOPES = frozenset({EVENTS_WRITE})
 
 
@@ -37,7 +40,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     register_errors(caliper)
 
     def checked_envelope() -> tuple[dict, list[Item], list[dict]]:
-        body = json_body(check_type=False)
+        body = _json_body()
         problems = _envelope_problems(body)
         if problems:
             raise _refusal(body, problems)
@@ -87,7 +90,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.post("/events/1.0/", strict_slashes=False)
     def event() -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
-        body = json_body(check_type=False)
+        body = _json_body()
         path, item, sensor, problems = _single_event(body)
         if path is not None:
             problems += [(0, p, rule) for p, rule in validation.event_problems(item, path)]
@@ -174,8 +177,17 @@ def _single_event(body: Any) -> tuple[str | None, Any, str | None, list[tuple[in
     return None, None, None, problems
 
 
+def _json_body() -> Any:
+    """The request's JSON; any other Content-Type, or none, is a 415 (Caliper 1.2 §6.1)."""
+    if request.mimetype not in JSON_TYPES:
+        given = repr(request.mimetype) if request.mimetype else "missing"
+        raise UnsupportedMediaType(f"Content-Type {given}: send the body as application/json "
+                                   "(Caliper 1.2 section 5.4)")
+    return json_body(check_type=False)
+
+
 def _heartbeat_body() -> dict:
-    body = json_body(check_type=False) if request.get_data(cache=True) else {}
+    body = _json_body() if request.get_data(cache=True) else {}
     if not isinstance(body, dict):
         raise BadRequest("the heartbeat body must be a JSON object {eventTime, sessionId?}")
     return body

@@ -463,7 +463,31 @@ def test_bad_entity_in_data(refusing: Any) -> None:
 
 
 def test_not_json(refusing: Any) -> None:
-    response = refusing.post("/caliper/event", data="{nope", headers=bearer(token(refusing)))
+    response = refusing.post("/caliper/event", data="{nope", headers=bearer(token(refusing)),
+                             content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["status"] == "error"
     assert "malformed JSON" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/caliper/event", "/caliper/v1p2", "/caliper/event/validate", "/events/1.0/"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded", None])
+def test_a_body_that_is_not_sent_as_json_is_a_415_and_nothing_is_stored(client: Any, path: str,
+                                                                         content_type: str | None) -> None:
+    """Caliper 1.2 §5.4: a sensor MUST send Content-Type application/json; §6.1: otherwise 415."""
+    body = json.dumps(envelope(SEED_002_EVENTS[0]))
+    headers = {**bearer(token(client)), **({"Content-Type": content_type} if content_type else {})}
+    response = client.post(path, data=body, headers=headers)
+    assert response.status_code == 415
+    given = repr(content_type) if content_type else "missing"
+    assert response.get_json() == {"status": "error", "errors": [], "message": f"Content-Type {given}: send the body "
+                                   "as application/json (Caliper 1.2 section 5.4)"}
+    assert statement_count(client) == 0
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/ld+json"])
+def test_json_and_json_ld_with_parameters_are_taken(client: Any, content_type: str) -> None:
+    response = client.post("/caliper/event", data=json.dumps(envelope(SEED_002_EVENTS[0])),
+                           headers={**bearer(token(client)), "Content-Type": content_type})
+    assert response.status_code == 200, response.get_json()
+    assert statement_count(client) == 1

@@ -350,7 +350,7 @@ def test_invalid_events_api_event(refusing: Any, change: dict, path: str) -> Non
 
 def test_one_event_per_post(client: Any) -> None:
     body = envelope(fill_placeholders(SEED_003_XP), fill_placeholders(SEED_003_XP))
-    response = client.post("/events/1.0/", data=json.dumps(body), headers=bearer(token(client)))
+    response = client.post("/events/1.0/", json=body, headers=bearer(token(client)))
     assert response.status_code == 400
     assert response.get_json()["errors"] == [
         {"index": None, "path": "$.data", "message": "the Events API takes one event per POST"}]
@@ -360,7 +360,7 @@ def test_one_event_per_post(client: Any) -> None:
 def test_a_bad_one_event_envelope_lists_its_event_problems_with_its_own(client: Any) -> None:
     event = {**fill_placeholders(SEED_003_XP), "eventTime": "2026-01-15"}
     body = {**envelope(event), "sendTime": "yesterday"}
-    response = client.post("/events/1.0/", data=json.dumps(body), headers=bearer(token(client)))
+    response = client.post("/events/1.0/", json=body, headers=bearer(token(client)))
     assert response.status_code == 400
     problems = [(error["index"], error["path"]) for error in response.get_json()["errors"]]
     assert problems == [(None, "$.sendTime"), (0, "$.data[0].eventTime")]
@@ -369,14 +369,14 @@ def test_a_bad_one_event_envelope_lists_its_event_problems_with_its_own(client: 
 
 def test_a_one_event_envelope_of_an_unsupported_version_is_422(client: Any) -> None:
     body = {**envelope(fill_placeholders(SEED_003_XP)), "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1"}
-    response = client.post("/events/1.0/", data=json.dumps(body), headers=bearer(token(client)))
+    response = client.post("/events/1.0/", json=body, headers=bearer(token(client)))
     assert response.status_code == 422
     assert [error["path"] for error in response.get_json()["errors"]] == ["$.dataVersion"]
     assert statement_count(client) == 0
 
 
 def test_logout_of_unknown_session(client: Any) -> None:
-    response = client.post("/events/1.0/", data=json.dumps(logout(session="https://vendor.example.com/sessions/x")),
+    response = client.post("/events/1.0/", json=logout(session="https://vendor.example.com/sessions/x"),
                            headers=bearer(token(client)))
     assert response.status_code == 404
     assert statement_count(client) == 0
