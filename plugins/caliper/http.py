@@ -24,9 +24,6 @@ from lrs_plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, V1P2_EVENTS_W
 from lrs_plugins.caliper.values import entity_id, format_datetime, parse_datetime
 
 ENVELOPE_SCOPES = frozenset({EVENT_CREATE, V1P2_EVENTS_WRITE})
-# Caliper 1.2 §5.4: a sensor MUST send Content-Type application/json (every published client does);
-# JSON-LD's own type is Caliper's serialization too.
-JSON_TYPES = ("application/json", "application/ld+json")
 EVENTS_API_SCOPES = frozenset({EVENTS_WRITE})
 
 
@@ -178,11 +175,11 @@ def _single_event(body: Any) -> tuple[str | None, Any, str | None, list[tuple[in
 
 
 def _json_body() -> Any:
-    """The request's JSON; any other Content-Type, or none, is a 415 (Caliper 1.2 §6.1)."""
-    if request.mimetype not in JSON_TYPES:
+    """The request's JSON. Caliper 1.2 has sensors set Content-Type application/json (§5.4; IMS's
+    clients and timeback-caliper do) and endpoints answer any other, or none, with 415 (§6.1)."""
+    if request.mimetype != "application/json":
         given = repr(request.mimetype) if request.mimetype else "missing"
-        raise UnsupportedMediaType(f"Content-Type {given}: send the body as application/json "
-                                   "(Caliper 1.2 section 5.4)")
+        raise UnsupportedMediaType(f"Content-Type {given}: Caliper 1.2 takes application/json only")
     return json_body(check_type=False)
 
 
