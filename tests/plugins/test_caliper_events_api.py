@@ -310,8 +310,16 @@ def test_heartbeat_refusals(api: Client) -> None:
     response = api.post(f"/events/1.0/sessions/{unknown}/heartbeat", {"eventTime": "2026-02-26T15:05:00Z"})
     assert response.status_code == 404
     assert response.json() == {"status": "error", "message": f"session {unknown} not found", "errors": []}
-    response = api.post("/events/1.0/heartbeat", {"sessionId": {"$gt": ""}, "eventTime": "2026-02-26T15:05:00Z"})
+    for session_id in ({"$gt": ""}, {"$ne": None}, 12, ["a"]):
+        response = api.post("/events/1.0/heartbeat", {"sessionId": session_id, "eventTime": "2026-02-26T15:05:00Z"})
+        assert response.status_code == 400
+        assert response.json()["message"] == ("sessionId must be a string: the sessionId a LoggedIn event was "
+                                              "answered with")
+        assert response.json()["errors"] == [{"index": None, "path": "$.sessionId", "message": "must be a string"}]
+    response = api.post("/events/1.0/heartbeat", {"eventTime": "2026-02-26T15:05:00Z"}, sessionId=plain, other="1")
     assert response.status_code == 400
+    assert response.json()["errors"] == [{"index": None, "path": "other",
+                                          "message": "is not a parameter of this resource"}]
     response = api.post(f"/events/1.0/sessions/{plain}/heartbeat", {"eventTime": "2026-02-26T15:05:00Z"})
     assert response.status_code == 400
     assert response.json()["message"] == f"session {plain} was not created with requiresHeartbeat: true"
