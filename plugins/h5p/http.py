@@ -117,8 +117,8 @@ def _unknown_path_under(prefix: str) -> Callable[[], Response | None]:
 
 
 def _known_args(*names: str) -> dict[str, str]:
-    """The endpoint's parameters; one given twice is a 400 naming it. Other parameters are ignored,
-    as by Creatiq's own server: browser clients add cache busters (jQuery's `_=<time>`)."""
+    """The endpoint's parameters; one given twice is a 400 naming it. Other parameters are ignored:
+    this API is called from browsers, whose clients add cache busters (jQuery's `_=<time>`)."""
     problems = parameter_problems(request.args, names, unknown_ignored=True)
     if problems:
         raise BadRequest("; ".join(f"parameter {name!r}: {rule}" for name, rule in problems))
