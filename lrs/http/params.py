@@ -134,6 +134,13 @@ def parameter_problems(args: MultiDict, known: Iterable[str], unknown_ignored: b
             if (len(values) > 1 if name in known else not unknown_ignored)]
 
 
+def refuse_parameters(known: Iterable[str], unknown_ignored: bool = False) -> None:
+    """A 400 naming each of the request's `parameter_problems`, if any."""
+    problems = parameter_problems(request.args, known, unknown_ignored)
+    if problems:
+        raise BadRequest("; ".join(f"parameter {name!r}: {rule}" for name, rule in problems))
+
+
 def no_parameters() -> None:
     """For resources that take no query parameter: any one is a 400 naming it (xAPI's rule, and
     the README's for every API of the LRS). Usable as a `before_request`. Without parameters

@@ -15,7 +15,7 @@ from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors
 from lrs.http.body import json_body
 from lrs.http.errors import http_message, register_adapter_errors
-from lrs.http.params import parameter_problems
+from lrs.http.params import refuse_parameters
 from lrs.statements import WriteRights
 from lrs_plugins.h5p import events
 from lrs_plugins.h5p.analytics import Analytics
@@ -119,9 +119,7 @@ def _unknown_path_under(prefix: str) -> Callable[[], Response | None]:
 def _known_args(*names: str) -> dict[str, str]:
     """The endpoint's parameters; one given twice is a 400 naming it. Other parameters are ignored:
     this API is called from browsers, whose clients add cache busters (jQuery's `_=<time>`)."""
-    problems = parameter_problems(request.args, names, unknown_ignored=True)
-    if problems:
-        raise BadRequest("; ".join(f"parameter {name!r}: {rule}" for name, rule in problems))
+    refuse_parameters(names, unknown_ignored=True)
     return {name: request.args[name] for name in names if name in request.args}
 
 

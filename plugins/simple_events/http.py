@@ -12,12 +12,12 @@ from typing import Iterable
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from lrs.core import LRS
-from lrs.errors import BadRequest, ItemErrors
+from lrs.errors import ItemErrors
 from lrs.http.bearer import authenticate
 from lrs.http.body import json_body
 from lrs.http.errors import invalid_items, register_adapter_errors
 from lrs.http.observe import current_request_id
-from lrs.http.params import parameter_problems
+from lrs.http.params import refuse_parameters
 from lrs.statements import WriteRights
 from lrs_plugins.simple_events.mapping import EventMapping
 
@@ -38,7 +38,7 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
 
     def post_events() -> Response:
         credential = authenticate(lrs, request.authorization, SCOPES)
-        _no_parameters()
+        refuse_parameters(())  # it takes none (seeds/000): a misspelt option is not silently dropped
         payload = json_body(check_type=False)
         events = payload if isinstance(payload, list) else [payload]
         problems = [(index, field, message) for index, event in enumerate(events)
@@ -56,14 +56,6 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
 
     blueprint.add_url_rule(path, "post_events", post_events, methods=["POST"])
     app.register_blueprint(blueprint)
-
-
-def _no_parameters() -> None:
-    """The endpoint takes none (seeds/000): one given is a 400 naming it, as on every resource of
-    the LRS, so that a client's misspelt option is not silently dropped."""
-    problems = parameter_problems(request.args, ())
-    if problems:
-        raise BadRequest("; ".join(f"parameter {name!r}: {rule}" for name, rule in problems))
 
 
 def event_field(path: str) -> str:
