@@ -122,6 +122,27 @@ def test_an_answer_without_the_ids_or_a_redirect_is_an_outage_never_a_delivery(m
     assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["delivered"] == 20
 
 
+@pytest.mark.parametrize("fault", ["ok", "307"])
+def test_a_target_that_answers_wrongly_is_not_probed_but_backs_off(make_app, fault):
+    """Its GET /about answers too (a catch-all page, the same redirect): were it probed, it would
+    get the whole batch again every probe interval, for as long as it stays misconfigured."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, (fault,)) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", timeout=1, engine={
+            "forward_retry_base_seconds": "60", "forward_retry_max_seconds": "120", "forward_probe_seconds": "0.2"})
+        lrs = source.extensions["lrs"]
+        post(source, 1, 10)
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: forwarding_status(lrs)[0]["attempts"] >= 1, timeout=20)
+            time.sleep(1.5)  # seven probe intervals
+        finally:
+            worker.stop(5)
+    status = forwarding_status(lrs)[0]
+    assert len(proxy.requests) == 1 and status["attempts"] == 1 and status["delivered"] == 0
+    assert status["next_attempt"] and status["last_error"]["status"] in (200, 307)
+
+
 def test_a_target_that_comes_back_is_found_by_a_probe_before_the_backoff_ends(make_app):
     target_app = make_app()
     target = RestartableServer(target_app).start()
