@@ -95,6 +95,9 @@ def test_direct_administration_follows_the_same_rules_as_the_api(app):
     assert created["secret"] == "reader-secret" and [c["key"] for c in direct.listed()] == ["reader", ADMIN_KEY]
     with pytest.raises(AdminAPIError, match="exists already"):
         direct.create(scopes=["all"], key="reader")
+    for key in ("lms/eu", "..", "a:b"):  # the admin API's key rule, on MongoDB too
+        with pytest.raises(AdminAPIError, match="key: must be 1 to 128 printable ASCII characters"):
+            direct.create(scopes=["all"], key=key)
     with pytest.raises(AdminAPIError, match="last active credential with scope admin"):
         direct.revoke(ADMIN_KEY)
     rotated = direct.rotate("reader")
