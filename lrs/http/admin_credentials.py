@@ -24,7 +24,6 @@ blueprint.before_request(admin_only)
 blueprint.before_request(no_parameters)
 
 
-
 class KeyConverter(PathConverter):
     """`<credential_key:key>`: a key in a path, even one an earlier release let hold `/` (the
     rest of the path up to the route's fixed last segment, `%2F` or not), `.` or `..`."""
