@@ -38,13 +38,13 @@ class AdminClient:
         return self._call("GET", "/admin/credentials")["credentials"]
 
     def update(self, key: str, **changes: Any) -> dict[str, Any]:
-        return self._call("PATCH", f"/admin/credentials/{requests.utils.quote(key, safe='')}", json=changes)
+        return self._call("PATCH", f"/admin/credentials/{credentials.key_in_path(key)}", json=changes)
 
     def rotate(self, key: str, **fields: Any) -> dict[str, Any]:
-        return self._call("POST", f"/admin/credentials/{requests.utils.quote(key, safe='')}/secret", json=fields)
+        return self._call("POST", f"/admin/credentials/{credentials.key_in_path(key)}/secret", json=fields)
 
     def revoke(self, key: str) -> dict[str, Any]:
-        return self._call("POST", f"/admin/credentials/{requests.utils.quote(key, safe='')}/revoke")
+        return self._call("POST", f"/admin/credentials/{credentials.key_in_path(key)}/revoke")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         url = self.base + path

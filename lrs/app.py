@@ -55,6 +55,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     errors.register(app)
     responses.register(app)
     cors.register(app, lrs.settings["cors_origins"])
+    app.url_map.converters["credential_key"] = admin_credentials.KeyConverter
     app.register_blueprint(xapi_blueprint())
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(admin_credentials.blueprint)

@@ -10,8 +10,10 @@ scope `admin` cannot be revoked or lose that scope, so the LRS never locks its o
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
+from urllib.parse import quote
 
 from lrs.auth import ADMIN_SCOPE, Credential, new_key, new_secret
 from lrs.errors import BadRequest, Conflict, NotFound
@@ -20,6 +22,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
 
 log = logging.getLogger(__name__)
+
+# A key travels in HTTP Basic (`key:secret`) and Bearer tokens (printable, no colon, no space) and
+# as one segment of the admin API's and the console's paths: no slash, and not `.` or `..`, which
+# browsers and HTTP clients drop from a path before sending it.
+KEY_PATTERN = r"^(?!\.\.?\Z)[!-.0-9;-~]{1,128}\Z"
+KEY_RULE = "must be 1 to 128 printable ASCII characters without spaces, colons or slashes, and not . or .."
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ def described(credential: Credential) -> dict[str, Any]:
 def create(lrs: "LRS", scopes: Iterable[str], label: str = "", key: str | None = None,
            secret: str | None = None) -> NewCredential:
     """A new credential (random key and secret unless given); 409 if the key exists."""
+    if key is not None and not re.match(KEY_PATTERN, key):
+        raise BadRequest(f"key: {KEY_RULE}")
     scopes = _known(lrs, scopes)
     key, secret = key or new_key(), secret or new_secret()
     credential = lrs.credentials.insert(key, secret, scopes, lrs.default_authority(key, label), label)
@@ -71,6 +81,14 @@ def rotate(lrs: "LRS", key: str, secret: str | None = None) -> NewCredential:
 def listed(lrs: "LRS") -> list[Credential]:
     """Every credential, revoked ones included, by key."""
     return lrs.credentials.all()
+
+
+def key_in_path(key: str) -> str:
+    """A key as one URL path segment, for any key a store may hold: earlier releases created keys
+    with `/` (percent-encoded, the server decodes it and the routes take it back) and keys `.` and
+    `..`, sent as `%2E` so that no client removes them as dot segments (browsers do still)."""
+    encoded = quote(key, safe="")
+    return encoded.replace(".", "%2E") if key in (".", "..") else encoded
 
 
 def get(lrs: "LRS", key: str) -> Credential:

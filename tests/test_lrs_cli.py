@@ -95,6 +95,9 @@ def test_direct_administration_follows_the_same_rules_as_the_api(app):
     assert created["secret"] == "reader-secret" and [c["key"] for c in direct.listed()] == ["reader", ADMIN_KEY]
     with pytest.raises(AdminAPIError, match="exists already"):
         direct.create(scopes=["all"], key="reader")
+    for key in ("lms/eu", "..", "a:b"):  # the admin API's key rule, on MongoDB too
+        with pytest.raises(AdminAPIError, match="key: must be 1 to 128 printable ASCII characters"):
+            direct.create(scopes=["all"], key=key)
     with pytest.raises(AdminAPIError, match="last active credential with scope admin"):
         direct.revoke(ADMIN_KEY)
     rotated = direct.rotate("reader")
@@ -131,3 +134,23 @@ def test_serve_starts_a_working_lrs_with_the_admin_credential(tmp_path):
     assert response.status_code == 200
     assert response.json() == {"statements": [], "more": ""}
     assert "NOT durable" in log.read_text()
+
+
+def test_credentials_over_http_reach_keys_with_slashes_and_dots_and_refuse_new_ones(app):
+    """Earlier releases created keys such as `lms/eu` (docs/h5p.md makes a user's id the key), `.`
+    and `..`: the CLI must still change, rotate and revoke them; new ones are refused."""
+    lrs = app.extensions["lrs"]
+    odd = ["lms/eu", ".", "..", "a/revoke"]
+    for key in odd:
+        lrs.create_credential(key, "old-secret-1", ["statements/read"])
+    with LiveServer(app) as server:
+        for key in odd:
+            assert json.loads(admin_cli(server.url, "update", key, "--label", "EU").output)["label"] == "EU"
+            rotated = admin_cli(server.url, "rotate", key, "--secret", "new-secret-1")
+            assert rotated.exit_code == 0 and json.loads(rotated.output)["key"] == key, rotated.output
+            revoked = admin_cli(server.url, "revoke", key)
+            assert revoked.exit_code == 0 and revoked.output.strip() == f"revoked {key}", revoked.output
+        refused = admin_cli(server.url, "create", "--scope", "statements/read", "--key", "lms/fr")
+    assert refused.exit_code == 1 and "400 key: must be 1 to 128 printable ASCII characters without spaces, " \
+                                      "colons or slashes" in refused.output
+    assert [lrs.credentials.get(key).active for key in odd] == [False] * len(odd)

@@ -32,21 +32,21 @@ def create() -> str:
                   "Credential created")
 
 
-@blueprint.get("/credentials/<key>")
+@blueprint.get("/credentials/<credential_key:key>")
 def edit(key: str) -> str:
     lrs = current_lrs()
     return render_template("console/credential_edit.html", credential=credentials.get(lrs, key),
                            scope_groups=scope_groups(lrs.scopes))
 
 
-@blueprint.post("/credentials/<key>")
+@blueprint.post("/credentials/<credential_key:key>/change")
 def update(key: str) -> Response:
     changes = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
     credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), changes, "form"))
     return redirect(url_for(".index"), 303)
 
 
-@blueprint.post("/credentials/<key>/secret")
+@blueprint.post("/credentials/<credential_key:key>/secret")
 def rotate(key: str) -> str:
     """For a client that lost or leaked its secret: the old one stops working at once."""
     return _shown(credentials.rotate(current_lrs(), key), "New secret")
@@ -57,7 +57,7 @@ def _shown(made: credentials.NewCredential, heading: str) -> str:
                            secret=made.secret, snippets=client_snippets(made.credential.key, made.secret))
 
 
-@blueprint.post("/credentials/<key>/revoke")
+@blueprint.post("/credentials/<credential_key:key>/revoke")
 def revoke(key: str) -> Response:
     credentials.revoke(current_lrs(), key)
     return redirect(url_for(".index"), 303)

@@ -12,6 +12,6 @@ operators do (`operations`), an end-to-end check (`verify`), provenance (`proven
 `lrs forward` (`cli`). docs/forwarding.md is the operator's guide.
 
 Forwarder plugins import from `contract` (Target, TargetOptions, Outgoing, Outcome, Deadline,
-classify_http), `filters` (StatementFilter), `scan` (parse_since), `body` (statements_body) and
-`provenance` (with_provenance).
+classify_http, classify_statements_post), `filters` (StatementFilter), `scan` (parse_since),
+`body` (statements_body) and `provenance` (with_provenance).
 """

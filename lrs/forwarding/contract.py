@@ -7,6 +7,7 @@ checkpoints). Plugins return targets from the `lrs_forward_targets` hook.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import threading
 import time
@@ -138,10 +139,15 @@ class Target(Protocol):
 
 
 def classify_http(status: int, body: str, retry_after: str | None = None,
-                  now: dt.datetime | None = None) -> Outcome:
-    """The outcome of an HTTP answer to a batch, for any HTTP-based target."""
+                  now: dt.datetime | None = None, location: str | None = None) -> Outcome:
+    """The outcome of an HTTP answer to a batch, for any HTTP-based target. A redirect is not
+    followed (a POST must not be resent to an address the target chose) and says nothing about
+    the statements: the endpoint moved (http to https, a trailing slash), an outage to fix."""
     if 200 <= status < 300:
         return Outcome.delivered(status)
+    if 300 <= status < 400:
+        return Outcome.retry(f"HTTP {status}: redirected to {location or '(no Location)'}; redirects are not "
+                             "followed: set the target's endpoint to the address it names", status, outage=True)
     detail = f"HTTP {status}: {body[:2000]}"
     if status == 409:
         return Outcome.rejected(409, "conflict: the target already has a statement with this id and "
@@ -149,6 +155,27 @@ def classify_http(status: int, body: str, retry_after: str | None = None,
     if 400 <= status < 500 and status not in NOT_THE_STATEMENTS:
         return Outcome.rejected(status, detail)
     return Outcome.retry(detail, status, parse_retry_after(retry_after, now))
+
+
+def classify_statements_post(status: int, body: str, sent: int, retry_after: str | None = None,
+                             location: str | None = None) -> Outcome:
+    """`classify_http` for a POST of `sent` statements to an xAPI LRS, which answers with their
+    ids (xAPI Communication 2.1.2: 200, the array of ids in order). A 2xx without them is not an
+    LRS's answer (a catch-all page, a stub, a wrong path): counted delivered, the statements would
+    be lost; it is an outage to fix instead, retried and reported."""
+    outcome = classify_http(status, body, retry_after, location=location)
+    if outcome.kind != DELIVERED or _statement_ids(body, sent):
+        return outcome
+    return Outcome.retry(f"HTTP {status} without the statement ids an xAPI LRS answers a POST with (a JSON array "
+                         f"of {sent}): {body[:200]!r}; is the endpoint an LRS's xAPI endpoint?", status, outage=True)
+
+
+def _statement_ids(body: str, count: int) -> bool:
+    try:
+        ids = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(ids, list) and len(ids) == count and all(isinstance(i, str) for i in ids)
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:

@@ -229,7 +229,7 @@ class Forwarder:
         now = self.clock()
         log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
                     self.name, state.attempts + 1, outcome.detail[:200], delay)
-        probe = outcome.outage and outcome.retry_after is None and hasattr(self.target, "probe")
+        probe = _unreachable(outcome) and hasattr(self.target, "probe")
         self.states.failed(state, self.owner, now + dt.timedelta(seconds=delay), outcome.detail, outcome.status,
                            now, progress, len(report.delivered), probe)
         self._last_probe = time.monotonic()
@@ -255,3 +255,10 @@ def _resume(batch: list[Outgoing], progress: Progress, size: int) -> list[Part]:
     parts = [Part(tuple(waiting.pop(i) for i in ids if i in waiting), failures) for ids, failures in progress.parts]
     fresh = list(waiting.values())
     return [*parts, *(Part(tuple(fresh[n:n + size])) for n in range(0, len(fresh), size))]
+
+
+def _unreachable(outcome: Outcome) -> bool:
+    """An outage a probe can see end: no answer, or a gateway's 5xx, and no Retry-After. A target
+    that answers (401, a redirect, a 200 without ids) also answers the probe while still wrong,
+    and would get every batch again each probe interval instead of backing off."""
+    return outcome.outage and outcome.retry_after is None and (outcome.status is None or outcome.status >= 500)

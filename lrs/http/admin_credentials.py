@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from marshmallow import fields, validate
+from werkzeug.routing import PathConverter
 
 from lrs import credentials, schemas
 from lrs.http.admin import admin_only, object_body
@@ -22,9 +23,16 @@ blueprint = Blueprint("admin_credentials", __name__, url_prefix="/admin/credenti
 blueprint.before_request(admin_only)
 blueprint.before_request(no_parameters)
 
-# A key travels in HTTP Basic (`key:secret`) and in Bearer tokens: no colon, no space, printable.
-KEY_RULE = validate.Regexp(r"^[!-9;-~]{1,128}\Z",
-                           error="must be 1 to 128 printable characters without spaces or colons")
+
+class KeyConverter(PathConverter):
+    """`<credential_key:key>`: a key in a path, even one an earlier release let hold `/` (the
+    rest of the path up to the route's fixed last segment, `%2F` or not), `.` or `..`."""
+
+    regex = ".+?"
+    part_isolating = False
+
+    def to_url(self, value: str) -> str:
+        return credentials.key_in_path(value)
 
 
 def _scopes(**kwargs: Any) -> fields.List:
@@ -44,7 +52,7 @@ def _secret() -> fields.String:
 
 class NewCredential(CredentialChange):
     scopes = _scopes(required=True)
-    key = fields.String(validate=KEY_RULE)
+    key = fields.String(validate=validate.Regexp(credentials.KEY_PATTERN, error=credentials.KEY_RULE))
     secret = _secret()
 
 
@@ -58,7 +66,7 @@ def create() -> tuple[Response, int]:
     return _with_secret(credentials.create(current_lrs(), **schemas.load(NewCredential(), object_body()))), 201
 
 
-@blueprint.post("/<key>/secret")
+@blueprint.post("/<credential_key:key>/secret")
 def new_secret(key: str) -> Response:
     """Body {} for a random secret, or {"secret": ...}; the new secret is in this answer only."""
     return _with_secret(credentials.rotate(current_lrs(), key, **schemas.load(NewSecret(), object_body())))
@@ -75,17 +83,17 @@ def listed() -> Response:
     return jsonify({"credentials": [credentials.described(c) for c in credentials.listed(current_lrs())]})
 
 
-@blueprint.get("/<key>")
+@blueprint.get("/<credential_key:key>")
 def one(key: str) -> Response:
     return jsonify(credentials.described(credentials.get(current_lrs(), key)))
 
 
-@blueprint.patch("/<key>")
+@blueprint.patch("/<credential_key:key>")
 def change(key: str) -> Response:
     """Body {"label": ..., "scopes": [...]}, either or both."""
     return jsonify(credentials.described(credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), object_body()))))
 
 
-@blueprint.post("/<key>/revoke")
+@blueprint.post("/<credential_key:key>/revoke")
 def revoke(key: str) -> Response:
     return jsonify(credentials.described(credentials.revoke(current_lrs(), key)))

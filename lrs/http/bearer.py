@@ -44,10 +44,21 @@ def authenticate(lrs: LRS, authorization: Authorization | None, scopes: frozense
     """
     pair = token_pair(authorization)
     if pair is None:
-        raise Unauthorized("an API key is required: Authorization: Bearer <key>:<secret>")
+        raise Unauthorized(_unusable(authorization))
     credential = lrs.credentials.verify(*pair, request.remote_addr)
     if credential is None:
         raise Unauthorized("unknown API key or wrong secret, or the key was revoked")
     if not credential.allows(scopes):
         raise Forbidden(f"this API key is not allowed here (needs scope: {' or '.join(sorted(scopes))})")
     return credential
+
+
+def _unusable(authorization: Authorization | None) -> str:
+    """Why the Authorization header gives no key and secret: absent, another scheme, or a token
+    that is neither `<key>:<secret>` nor its base64 (a client that sent one needs to know which)."""
+    if "Authorization" not in request.headers:
+        return "an API key is required: Authorization: Bearer <key>:<secret>"
+    if authorization is None or authorization.type != "bearer":
+        return "the Authorization header must use the Bearer scheme: Authorization: Bearer <key>:<secret>"
+    return ("malformed API key: the Bearer token must be <key>:<secret> (both non-empty) or the base64 "
+            "of that text")

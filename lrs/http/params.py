@@ -6,7 +6,7 @@ parameter's value is never passed on to MongoDB as anything but a validated plai
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from flask import request
 from marshmallow import RAISE, Schema, ValidationError, fields
@@ -123,6 +123,22 @@ def single(args: MultiDict) -> dict[str, str]:
     if repeated:
         raise BadRequest(f"parameter {repeated[0]!r}: must be given once")
     return args.to_dict()
+
+
+def parameter_problems(args: MultiDict, known: Iterable[str], unknown_ignored: bool = False) -> list[tuple[str, str]]:
+    """(name, rule) for each parameter given more than once or, unless `unknown_ignored`, not in
+    `known`: for adapters, which answer them in their own error formats."""
+    known = set(known)
+    return [(name, "must be given once" if name in known else "is not a parameter of this resource")
+            for name, values in args.lists()
+            if (len(values) > 1 if name in known else not unknown_ignored)]
+
+
+def refuse_parameters(known: Iterable[str], unknown_ignored: bool = False) -> None:
+    """A 400 naming each of the request's `parameter_problems`, if any."""
+    problems = parameter_problems(request.args, known, unknown_ignored)
+    if problems:
+        raise BadRequest("; ".join(f"parameter {name!r}: {rule}" for name, rule in problems))
 
 
 def no_parameters() -> None:

@@ -11,13 +11,13 @@ from flask import Blueprint, Response, request
 
 from lrs import __version__
 from lrs.core import LRS
-from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
+from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge, UnsupportedMediaType
 from lrs.http.body import json_body
 from lrs_plugins.caliper import validation, vocabulary
 from lrs_plugins.caliper.ingest import Item, check_events, keep_entities, store_events
 from lrs_plugins.caliper.jobs import Jobs
 from lrs_plugins.caliper.mapping import Origin
-from lrs_plugins.caliper.responses import failure, register_errors, reply
+from lrs_plugins.caliper.responses import check_parameters, failure, register_errors, reply
 from lrs_plugins.caliper.session_events import Request, SessionEvents
 from lrs_plugins.caliper.stored_events import StoredEvents
 from lrs_plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, V1P2_EVENTS_WRITE, TokenStore, authorize
@@ -37,7 +37,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     register_errors(caliper)
 
     def checked_envelope() -> tuple[dict, list[Item], list[dict]]:
-        body = json_body(check_type=False)
+        body = _json_body()
         problems = _envelope_problems(body)
         if problems:
             raise _refusal(body, problems)
@@ -48,6 +48,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.post("/caliper/v1p2")
     def envelope() -> Response:
         credential = authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
+        check_parameters()
         body, events, entities = checked_envelope()
         stored = store_events(lrs, events, credential)
         at = now()
@@ -65,6 +66,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     def endpoint_configuration() -> Response:
         """Caliper 1.2 section 6.2: what a sensor may send here, behind the same authorization."""
         authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
+        check_parameters()
         return reply(200, {"caliper_maximum_payload_size": lrs.settings["max_body_bytes"] // 1024,
                            "caliper_supported_versions": sorted(vocabulary.DATA_VERSIONS),  # http: first
                            "caliper_supported_extensions": {"endpoint_name": "lrs Caliper endpoint",
@@ -74,6 +76,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.post("/caliper/event/validate")
     def validate() -> Response:
         credential = authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
+        check_parameters()
         try:
             _, events, entities = checked_envelope()
             check_events(lrs, events, credential)
@@ -87,7 +90,8 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.post("/events/1.0/", strict_slashes=False)
     def event() -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
-        body = json_body(check_type=False)
+        check_parameters()
+        body = _json_body()
         path, item, sensor, problems = _single_event(body)
         if path is not None:
             problems += [(0, p, rule) for p, rule in validation.event_problems(item, path)]
@@ -111,16 +115,21 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.post("/events/1.0/sessions/<session_id>/heartbeat")
     def session_heartbeat(session_id: str) -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
+        check_parameters()
         return _heartbeat(session_events, session_id, credential.key, _heartbeat_body())
 
     @caliper.post("/events/1.0/heartbeat")
     def heartbeat() -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
+        check_parameters(["sessionId"])
         body = _heartbeat_body()
         session_id = body.get("sessionId", request.args.get("sessionId"))
-        if not isinstance(session_id, str) or not session_id:
+        if session_id is None or session_id == "":
             return failure(400, "sessionId is required (in the JSON body or as ?sessionId=...)",
                            [(None, "$.sessionId", "required")])
+        if not isinstance(session_id, str):
+            return failure(400, "sessionId must be a string: the sessionId a LoggedIn event was answered with",
+                           [(None, "$.sessionId", "must be a string")])
         return _heartbeat(session_events, session_id, credential.key, body)
 
     return caliper
@@ -174,8 +183,17 @@ def _single_event(body: Any) -> tuple[str | None, Any, str | None, list[tuple[in
     return None, None, None, problems
 
 
+def _json_body() -> Any:
+    """The request's JSON. Caliper 1.2 has sensors set Content-Type application/json (§5.4; IMS's
+    clients and timeback-caliper do) and endpoints answer any other, or none, with 415 (§6.1)."""
+    if request.mimetype != "application/json":
+        given = repr(request.mimetype) if request.mimetype else "missing"
+        raise UnsupportedMediaType(f"Content-Type {given}: Caliper 1.2 takes application/json only")
+    return json_body(check_type=False)
+
+
 def _heartbeat_body() -> dict:
-    body = json_body(check_type=False) if request.get_data(cache=True) else {}
+    body = _json_body() if request.get_data(cache=True) else {}
     if not isinstance(body, dict):
         raise BadRequest("the heartbeat body must be a JSON object {eventTime, sessionId?}")
     return body

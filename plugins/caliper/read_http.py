@@ -14,12 +14,13 @@ from lrs.errors import ItemErrors
 from lrs.http import params
 from lrs_plugins.caliper.http import ENVELOPE_SCOPES, now
 from lrs_plugins.caliper.jobs import Jobs
-from lrs_plugins.caliper.responses import failure, register_read_errors, reply
+from lrs_plugins.caliper.responses import check_parameters, failure, register_read_errors, reply
 from lrs_plugins.caliper.stored_events import Filters, StoredEvents
 from lrs_plugins.caliper.tokens import TokenStore, authorize
 from lrs_plugins.caliper.values import parse_datetime
 
 MAX_LIMIT = 1000
+LIST_PARAMETERS = ("limit", "offset", "sensor", "startDate", "endDate", "actorId", "actorEmail")
 
 
 def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: Jobs) -> Blueprint:
@@ -40,12 +41,16 @@ def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: J
 
     @reads.get("/caliper/events/<path:external_id>")
     def get_event(external_id: str) -> Response:
-        event = stored_events.get(external_id, client())
+        caller = client()
+        check_parameters()
+        event = stored_events.get(external_id, caller)
         return reply(200, {"event": event}) if event else failure(404, f"event {external_id} not found")
 
     @reads.get("/jobs/<job_id>/status")
     def job_status(job_id: str) -> Response:
-        job = jobs.status(job_id, client())
+        caller = client()
+        check_parameters()
+        job = jobs.status(job_id, caller)
         return reply(200, {"job": job}) if job else failure(404, f"job {job_id} not found")
 
     return reads
@@ -53,6 +58,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: J
 
 def _query(client: str) -> tuple[int, int, Filters]:
     """limit, offset and the filters of the query string; ItemErrors naming each bad parameter."""
+    check_parameters(LIST_PARAMETERS)
     problems: list[tuple[None, str, str]] = []
 
     def integer(name: str, default: int, low: int, high: int) -> int:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from lrs.errors import ItemErrors
 from lrs.http.errors import register_adapter_errors
+from lrs.http.params import parameter_problems
 
 
 def reply(status: int, body: dict) -> Response:
@@ -27,12 +28,26 @@ def failure(status: int, message: str, problems: Iterable[tuple[Any, str, str]] 
     return reply(status, {"status": "error", "message": message, "errors": errors})
 
 
+class ParameterErrors(ItemErrors):
+    """Bad query parameters: refused before the body is looked at."""
+
+
+def check_parameters(known: Iterable[str] = ()) -> None:
+    """A parameter the endpoint does not take, or one given twice, is a 400 naming it (the OAuth
+    token endpoint excepted: RFC 6749 has it ignore unknown ones)."""
+    problems = parameter_problems(request.args, known)
+    if problems:
+        raise ParameterErrors([(None, name, rule) for name, rule in problems])
+
+
 def register_errors(blueprint: Blueprint) -> None:
     """The error bodies of the endpoints that store: a 400 lists the invalid items or envelope,
     and nothing of the request was stored, whatever failed (the core stores a batch whole or not).
     Listed problems keep their own status (422 for an unsupported Caliper dataVersion)."""
     register_adapter_errors(blueprint, failure, _summary, "internal error; nothing was stored")
     blueprint.register_error_handler(ItemErrors, lambda error: failure(error.status, _summary(error.errors), error.errors))
+    blueprint.register_error_handler(ParameterErrors, lambda error: failure(400, _parameter_errors(error.errors),
+                                                                            error.errors))
 
 
 def register_read_errors(blueprint: Blueprint) -> None:

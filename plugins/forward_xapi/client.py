@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 import requests
 
 from lrs.forwarding.body import statements_body
-from lrs.forwarding.contract import Deadline, Outcome, Outgoing, classify_http
+from lrs.forwarding.contract import Deadline, Outcome, Outgoing, classify_statements_post
 from lrs.forwarding.provenance import with_provenance
 from lrs_plugins.forward_xapi import deadline as deadlines
 from lrs_plugins.forward_xapi.config import XAPITargetConfig
@@ -44,7 +44,8 @@ class XAPITarget:
             if deadline.passed() or isinstance(error, requests.Timeout):
                 return Outcome.retry(f"no answer within {self.options.timeout:g} s")
             return Outcome.retry(f"connection failed: {type(error).__name__}: {error}")
-        return classify_http(response.status_code, text, response.headers.get("Retry-After"))
+        return classify_statements_post(response.status_code, text, len(statements),
+                                        response.headers.get("Retry-After"), response.headers.get("Location"))
 
     def probe(self, deadline: Deadline) -> bool:
         """Is the target back? GET /about answers without credentials and costs it nothing."""

@@ -15,6 +15,7 @@ from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors
 from lrs.http.body import json_body
 from lrs.http.errors import http_message, register_adapter_errors
+from lrs.http.params import refuse_parameters
 from lrs.statements import WriteRights
 from lrs_plugins.h5p import events
 from lrs_plugins.h5p.analytics import Analytics
@@ -48,9 +49,10 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     @blueprint.get("/statements")
     def get_statements() -> Response:
         who = caller(lrs, LEARNER, READER)
-        actor_id = request.args.get("actorId") or None
+        args = _known_args("actorId", "verbId", "objectId", "since", "until", "limit")
+        actor_id = args.pop("actorId", None) or None
         actor_id = actor_id if who.reads_all else who.subject(actor_id)
-        statement_filter = StatementFilter.from_args(request.args.to_dict(), actor_id, config)
+        statement_filter = StatementFilter.from_args(args, actor_id, config)
         return _ok({"statements": statement_filter.statements(lrs.statement_store)})
 
     @blueprint.post("/h5p-event")
@@ -77,13 +79,13 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     @blueprint.get("/analytics/user")
     def user_analytics() -> Response:
         who = caller(lrs, LEARNER, READER)
-        return _ok(analytics.learner(who.subject(request.args.get("userId"))))
+        return _ok(analytics.learner(who.subject(_known_args("userId").get("userId"))))
 
     @blueprint.get("/analytics/class/<path:class_id>")
     @blueprint.get("/analytics/class", defaults={"class_id": None})
     def class_analytics(class_id: str | None) -> Response:
         caller(lrs, READER)
-        grouping = config.class_iri(class_id) if class_id is not None else request.args.get("groupingId")
+        grouping = config.class_iri(class_id) if class_id is not None else _known_args("groupingId").get("groupingId")
         if not grouping:
             raise BadRequest("name the class: /analytics/class/<classId> or ?groupingId=<activity IRI>")
         return _ok({"classId": class_id, "groupingId": grouping, **analytics.group(grouping)})
@@ -91,13 +93,13 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     @blueprint.get("/progress/<path:content_id>")
     def content_progress(content_id: str) -> Response:
         who = caller(lrs, LEARNER, READER)
-        user_id = who.subject(request.args.get("userId"))
+        user_id = who.subject(_known_args("userId").get("userId"))
         [entry] = analytics.progress(analytics.learner_match(user_id, content_id)) or [_no_progress()]
         return _ok({"userId": user_id, "contentId": content_id, **entry})
 
     @blueprint.get("/progress")
     def all_progress() -> Response:
-        user_id = caller(lrs, LEARNER, READER).subject(request.args.get("userId"))
+        user_id = caller(lrs, LEARNER, READER).subject(_known_args("userId").get("userId"))
         return _ok({"progress": analytics.progress(analytics.learner_match(user_id))})
 
     app.register_blueprint(blueprint)
@@ -112,6 +114,13 @@ def _unknown_path_under(prefix: str) -> Callable[[], Response | None]:
             return _failure(404, http_message(error))
         return None
     return not_found
+
+
+def _known_args(*names: str) -> dict[str, str]:
+    """The endpoint's parameters; one given twice is a 400 naming it. Other parameters are ignored:
+    this API is called from browsers, whose clients add cache busters (jQuery's `_=<time>`)."""
+    refuse_parameters(names, unknown_ignored=True)
+    return {name: request.args[name] for name in names if name in request.args}
 
 
 def _no_progress() -> dict:

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from lrs import schemas
 from lrs.http import params
@@ -33,13 +33,11 @@ class _Timestamp(fields.Field):
 
 
 class StatementArgs(Schema):
-    """seeds/001's filters; an empty value is no filter, other arguments are ignored."""
+    """seeds/001's filters (the caller picks them out of the query: others are ignored); an empty
+    value is no filter."""
 
-    class Meta:
-        unknown = EXCLUDE
-
-    verb = fields.String(data_key="verbId", load_default=None)
-    object_id = fields.String(data_key="objectId", load_default=None)
+    verb = params.IRI(data_key="verbId", load_default=None)
+    object_id = params.IRI(data_key="objectId", load_default=None)
     since = _Timestamp(load_default=None)
     until = _Timestamp(load_default=None)
     limit = params.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))

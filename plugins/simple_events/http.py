@@ -17,6 +17,7 @@ from lrs.http.bearer import authenticate
 from lrs.http.body import json_body
 from lrs.http.errors import invalid_items, register_adapter_errors
 from lrs.http.observe import current_request_id
+from lrs.http.params import refuse_parameters
 from lrs.statements import WriteRights
 from lrs_plugins.simple_events.mapping import EventMapping
 
@@ -37,6 +38,7 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
 
     def post_events() -> Response:
         credential = authenticate(lrs, request.authorization, SCOPES)
+        refuse_parameters(())  # it takes none (seeds/000): a misspelt option is not silently dropped
         payload = json_body(check_type=False)
         events = payload if isinstance(payload, list) else [payload]
         problems = [(index, field, message) for index, event in enumerate(events)

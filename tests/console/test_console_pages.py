@@ -102,7 +102,7 @@ def test_credentials_create_edit_rotate_revoke(app, client):
     assert "TinCanPython" in page and f'password: "{secret}"' in page.replace("&#34;", '"')
     lms = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth(key, secret)}
     assert app.test_client().get("/xapi/statements", headers=lms).status_code == 200
-    client.post(f"/console/credentials/{key}", data={"csrf": session_csrf(client), "label": "LMS 2",
+    client.post(f"/console/credentials/{key}/change", data={"csrf": session_csrf(client), "label": "LMS 2",
                                                      "scope": ["statements/write"]})
     assert app.test_client().get("/xapi/statements", headers=lms).status_code == 403
     rotated = client.post(f"/console/credentials/{key}/secret", data={"csrf": session_csrf(client)})
@@ -170,3 +170,26 @@ def test_forwarding_page_replays_dead_letters_and_backfills(make_app):
     assert bad.status_code == 400 and "since" in bad.get_data(as_text=True)
     assert "since: since" not in bad.get_data(as_text=True)
     assert client.post("/console/forwarding/nowhere/replay", data={"csrf": session_csrf(client)}).status_code == 404
+
+
+def test_a_key_with_a_slash_from_an_earlier_release_is_edited_rotated_and_revoked_through_its_links(app, client):
+    """The pages' own links and form actions reach `lms/eu` and `a/secret`, and never the key `a`."""
+    lrs = app.extensions["lrs"]
+    for key in ("lms/eu", "a/secret", "a"):
+        lrs.create_credential(key, "old-secret-1", ["statements/read"], label=key)
+    for key in ("lms/eu", "a/secret"):
+        listing = client.get("/console/credentials").get_data(as_text=True)
+        edit = re.search(rf'<a href="([^"]+)" aria-label="Edit {re.escape(key)}"', listing).group(1)
+        revoke = re.search(rf'action="([^"]+)" data-confirm="Revoke {re.escape(key)}\?', listing).group(1)
+        page = client.get(edit)
+        assert page.status_code == 200, edit
+        change, rotate = re.findall(r'action="([^"]+/(?:change|secret))"', page.get_data(as_text=True))
+        changed = client.post(change, data={"csrf": session_csrf(client), "label": "moved", "scope": ["all"]})
+        assert changed.status_code == 303 and lrs.credentials.get(key).label == "moved"
+        rotated = client.post(rotate, data={"csrf": session_csrf(client)})
+        secret = re.search(r'id="new-secret"[^>]*>([^<]+)<', rotated.get_data(as_text=True)).group(1)
+        assert lrs.credentials.verify(key, secret)
+        assert client.post(revoke, data={"csrf": session_csrf(client)}).status_code == 303
+        assert lrs.credentials.get(key).active is False
+    untouched = lrs.credentials.get("a")
+    assert untouched.active and untouched.label == "a" and lrs.credentials.verify("a", "old-secret-1")

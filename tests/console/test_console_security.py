@@ -84,7 +84,7 @@ def test_cross_site_posts_without_the_csrf_token_change_nothing(app):
         ("/console/credentials", {"scope": "all", "label": "evil"}),
         ("/console/credentials/lms/revoke", {}),
         ("/console/credentials/lms/secret", {}),
-        ("/console/credentials/lms", {"scope": "admin", "label": "evil"}),
+        ("/console/credentials/lms/change", {"scope": "admin", "label": "evil"}),
         (f"/console/statements/{STATEMENT_ID}/void", {}),
         ("/console/forwarding/backup/replay", {}),
         ("/console/forwarding/backup/backfill", {"since": "now"}),

@@ -122,15 +122,17 @@ class FaultyProxy:
     up), drop (close without an answer), drop_after_forward (forward, then close without an
     answer: the target has the statements, the sender cannot know), slow (forward, then wait
     `stall_seconds` before answering), trickle (forward, then send the answer one byte every
-    `stall_seconds`). A batch holding a `poison` id gets a 500 whatever the schedule. GETs are
-    passed through (a 502 while the upstream is down). Records every POST."""
+    `stall_seconds`), and answers no LRS gives a POST of statements: ok (200 `ok` as text/plain,
+    a catch-all page), empty (200 `[]`), 307 (to the https address of the same path). A batch
+    holding a `poison` id gets a 500 whatever the schedule. GETs are passed through (a 502 while
+    the upstream is down). Records every POST; `schedule(...)` changes the schedule."""
 
     def __init__(self, upstream: str, schedule: Iterable[str] = ("pass",), stall_seconds: float = 1.0,
                  poison: Iterable[str] = ()):
         self.upstream = upstream
         self.stall_seconds = stall_seconds
         self.poison = set(poison)
-        self._schedule = itertools.cycle(list(schedule))
+        self.schedule(schedule)
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.active = 0
@@ -163,6 +165,9 @@ class FaultyProxy:
         self._server.server_close()
         self._thread.join(timeout=10)
 
+    def schedule(self, faults: Iterable[str]) -> None:
+        self._schedule = itertools.cycle(list(faults))
+
     def faults_seen(self) -> set[str]:
         return {request["fault"] for request in self.requests}
 
@@ -189,6 +194,8 @@ class FaultyProxy:
         if fault == "trickle":
             upstream = self._forward(handler, body)
             return self._trickle(handler, upstream)
+        if fault in NOT_AN_LRS:
+            return _reply(handler, *NOT_AN_LRS[fault](handler))
         if fault == "429":
             return _reply(handler, 429, b'{"error": "slow down"}', {"Retry-After": "1"})
         if fault == "timeout":
@@ -228,6 +235,13 @@ class FaultyProxy:
             return requests.post(self.upstream + handler.path, data=body, headers=headers, timeout=10)
         except requests.ConnectionError:
             return _Fake(502, b'{"error": "target down"}')
+
+
+NOT_AN_LRS: dict[str, Callable[[http.server.BaseHTTPRequestHandler], tuple[int, bytes, dict[str, str]]]] = {
+    "ok": lambda handler: (200, b"ok", {"Content-Type": "text/plain"}),
+    "empty": lambda handler: (200, b"[]", {}),
+    "307": lambda handler: (307, b"", {"Location": f"https://{handler.headers['Host']}{handler.path}"}),
+}
 
 
 class _Fake:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from lrs.forwarding.provenance import EXTENSION
 from lrs.forwarding.status import forwarding_metrics, forwarding_status
 from lrs.forwarding.targets import forward_targets
@@ -91,6 +93,54 @@ def test_a_poison_statement_is_isolated_retried_alone_then_dead_lettered_and_the
     assert letter["reason"].startswith("failed for longer than the retry age: HTTP 500")
     status = forwarding_status(lrs)[0]
     assert status["retrying"] == 0 and status["retries"] >= 2 and status["backlog"] == 0
+
+
+@pytest.mark.parametrize(("fault", "error"), [
+    ("ok", "HTTP 200 without the statement ids an xAPI LRS answers a POST with (a JSON array of 10): 'ok'"),
+    ("empty", "HTTP 200 without the statement ids an xAPI LRS answers a POST with (a JSON array of 10): '[]'"),
+    ("307", "HTTP 307: redirected to https://127.0.0.1:"),
+])
+def test_an_answer_without_the_ids_or_a_redirect_is_an_outage_never_a_delivery(make_app, fault, error):
+    """A catch-all page or a stub answering 200 must not swallow the statements, and a redirect
+    (http to https) must not turn them into dead letters: both are retried and reported."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, (fault,)) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", batch_size=10)
+        lrs = source.extensions["lrs"]
+        ids = post(source, 2, 10)
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: forwarding_status(lrs)[0]["retries"] >= 3)
+            status = forwarding_status(lrs)[0]
+            assert (status["delivered"], status["backlog"], status["retrying"], status["dead_letters"]) == (0, 20, 0, 0)
+            assert status["last_error"]["message"].startswith(error), status["last_error"]
+            assert set(proxy.faults_seen()) == {fault} and stored(target_app) == {}
+            proxy.schedule(("pass",))  # the endpoint fixed
+            wait_until(lambda: caught_up(lrs))
+        finally:
+            worker.stop(5)
+    assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["delivered"] == 20
+
+
+@pytest.mark.parametrize("fault", ["ok", "307"])
+def test_a_target_that_answers_wrongly_is_not_probed_but_backs_off(make_app, fault):
+    """Its GET /about answers too (a catch-all page, the same redirect): were it probed, it would
+    get the whole batch again every probe interval, for as long as it stays misconfigured."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, (fault,)) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", timeout=1, engine={
+            "forward_retry_base_seconds": "60", "forward_retry_max_seconds": "120", "forward_probe_seconds": "0.2"})
+        lrs = source.extensions["lrs"]
+        post(source, 1, 10)
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: forwarding_status(lrs)[0]["attempts"] >= 1, timeout=20)
+            time.sleep(1.5)  # seven probe intervals
+        finally:
+            worker.stop(5)
+    status = forwarding_status(lrs)[0]
+    assert len(proxy.requests) == 1 and status["attempts"] == 1 and status["delivered"] == 0
+    assert status["next_attempt"] and status["last_error"]["status"] in (200, 307)
 
 
 def test_a_target_that_comes_back_is_found_by_a_probe_before_the_backoff_ends(make_app):

@@ -128,7 +128,10 @@ def test_a_new_secret_can_be_given_and_only_an_active_credential_gets_one(app):
     ({"scopes": "all"}, "scopes: Not a valid list."),
     ({"scopes": ["all", 3]}, "scopes.1: Not a valid string."),
     ({"scopes": ["everything"]}, "scopes: unknown scopes: everything"),
-    ({"scopes": ["all"], "key": "a:b"}, "key: must be 1 to 128 printable characters"),
+    ({"scopes": ["all"], "key": "a:b"}, "key: must be 1 to 128 printable ASCII characters without spaces, colons or slashes"),
+    ({"scopes": ["all"], "key": "lms/eu"}, "key: must be 1 to 128 printable ASCII characters without spaces, colons or slashes"),
+    ({"scopes": ["all"], "key": "."}, "key: must be 1 to 128 printable ASCII characters without spaces, colons or slashes, and not . or .."),
+    ({"scopes": ["all"], "key": ".."}, "key: must be 1 to 128 printable ASCII characters without spaces, colons or slashes, and not . or .."),
     ({"scopes": ["all"], "secret": "short"}, "secret: Length must be between 8 and 200."),
     ({"scopes": ["all"], "label": {"$ne": 1}}, "label: Not a valid string."),
     ({"scopes": ["all"], "owner": "x"}, "owner: is not a known field"),
@@ -191,3 +194,28 @@ def test_a_server_without_credentials_says_so_and_how_to_make_one(make_app, capl
     caplog.clear()
     make_app()
     assert "No credential" not in caplog.text
+
+
+# Keys an earlier release created (its rule let `/` through, and `.` and `..`) or that were written
+# into MongoDB directly: the API must still reach them, `/` sent as is or percent-encoded.
+ODD_KEYS = [("lms/eu", ["lms/eu", "lms%2Feu"]), (".", ["%2E"]), ("..", ["%2E%2E"]),
+            ("a/secret", ["a/secret", "a%2Fsecret"]), ("x//y", ["x%2F%2Fy"]), ("50%?#", ["50%25%3F%23"])]
+
+
+@pytest.mark.parametrize(("key", "paths"), ODD_KEYS)
+def test_a_key_of_an_earlier_release_with_slashes_or_dots_can_be_read_changed_rotated_and_revoked(app, key, paths):
+    client = app.test_client()
+    lrs = app.extensions["lrs"]
+    for path in paths:
+        lrs.create_credential(key, "old-secret-1", ["statements/read"])  # as it stood: active, old secret
+        assert client.get(f"/admin/credentials/{path}", headers=ADMIN).get_json()["key"] == key
+        changed = client.patch(f"/admin/credentials/{path}", json={"label": "EU"}, headers=ADMIN)
+        assert changed.status_code == 200 and changed.get_json()["label"] == "EU"
+        rotated = client.post(f"/admin/credentials/{path}/secret", json={"secret": "new-secret-1"}, headers=ADMIN)
+        assert rotated.status_code == 200 and rotated.get_json()["key"] == key
+        assert client.get("/xapi/statements", headers={**XAPI, **auth(key, "new-secret-1")}).status_code == 200
+        revoked = client.post(f"/admin/credentials/{path}/revoke", headers=ADMIN)
+        assert revoked.status_code == 200 and revoked.get_json()["active"] is False
+        assert client.get("/xapi/statements", headers={**XAPI, **auth(key, "new-secret-1")}).status_code == 401
+        lrs.credentials.collection.delete_one({"_id": key})
+    assert client.get("/admin/credentials/a", headers=ADMIN).status_code == 404  # never the key before a `/`

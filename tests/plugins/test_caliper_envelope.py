@@ -21,10 +21,12 @@ from tests.plugins.caliper_support import (
     EVENT_EXTENSION,
     PUBLIC_URL,
     SEED_002_EVENTS,
+    SEED_003_XP,
     TIMEOUT,
     bearer,
     caliper_app_fixture,
     envelope,
+    fill_placeholders,
     live_token,
     read_statement,
     statement_count,
@@ -468,7 +470,28 @@ def test_bad_entity_in_data(refusing: Any) -> None:
 
 
 def test_not_json(refusing: Any) -> None:
-    response = refusing.post("/caliper/event", data="{nope", headers=bearer(token(refusing)))
+    response = refusing.post("/caliper/event", data="{nope", headers=bearer(token(refusing)),
+                             content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["status"] == "error"
     assert "malformed JSON" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/caliper/event", "/caliper/v1p2", "/caliper/event/validate", "/events/1.0/"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded",
+                                          "application/ld+json", None])
+def test_a_body_that_is_not_sent_as_json_is_a_415_and_nothing_is_stored(client: Any, path: str,
+                                                                         content_type: str | None) -> None:
+    """Caliper 1.2 §5.4: a sensor MUST send Content-Type application/json; §6.1: otherwise 415."""
+    body = json.dumps(envelope(SEED_002_EVENTS[0]) if path.startswith("/caliper") else fill_placeholders(SEED_003_XP))
+    headers = {**bearer(token(client)), **({"Content-Type": content_type} if content_type else {})}
+    response = client.post(path, data=body, headers=headers)
+    assert response.status_code == 415
+    given = repr(content_type) if content_type else "missing"
+    assert response.get_json() == {"status": "error", "errors": [],
+                                   "message": f"Content-Type {given}: Caliper 1.2 takes application/json only"}
+    assert statement_count(client) == 0
+    for taken in ("application/json; charset=utf-8", "Application/JSON"):  # parameters and case do not matter
+        response = client.post(path, data=body, headers={**headers, "Content-Type": taken})
+        assert response.status_code in (200, 202), response.get_json()
+    assert statement_count(client) == (0 if path.endswith("/validate") else 1)

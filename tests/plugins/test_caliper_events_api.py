@@ -310,8 +310,16 @@ def test_heartbeat_refusals(api: Client) -> None:
     response = api.post(f"/events/1.0/sessions/{unknown}/heartbeat", {"eventTime": "2026-02-26T15:05:00Z"})
     assert response.status_code == 404
     assert response.json() == {"status": "error", "message": f"session {unknown} not found", "errors": []}
-    response = api.post("/events/1.0/heartbeat", {"sessionId": {"$gt": ""}, "eventTime": "2026-02-26T15:05:00Z"})
+    for session_id in ({"$gt": ""}, {"$ne": None}, 12, ["a"]):
+        response = api.post("/events/1.0/heartbeat", {"sessionId": session_id, "eventTime": "2026-02-26T15:05:00Z"})
+        assert response.status_code == 400
+        assert response.json()["message"] == ("sessionId must be a string: the sessionId a LoggedIn event was "
+                                              "answered with")
+        assert response.json()["errors"] == [{"index": None, "path": "$.sessionId", "message": "must be a string"}]
+    response = api.post("/events/1.0/heartbeat", {"eventTime": "2026-02-26T15:05:00Z"}, sessionId=plain, other="1")
     assert response.status_code == 400
+    assert response.json()["errors"] == [{"index": None, "path": "other",
+                                          "message": "is not a parameter of this resource"}]
     response = api.post(f"/events/1.0/sessions/{plain}/heartbeat", {"eventTime": "2026-02-26T15:05:00Z"})
     assert response.status_code == 400
     assert response.json()["message"] == f"session {plain} was not created with requiresHeartbeat: true"
@@ -350,7 +358,7 @@ def test_invalid_events_api_event(refusing: Any, change: dict, path: str) -> Non
 
 def test_one_event_per_post(client: Any) -> None:
     body = envelope(fill_placeholders(SEED_003_XP), fill_placeholders(SEED_003_XP))
-    response = client.post("/events/1.0/", data=json.dumps(body), headers=bearer(token(client)))
+    response = client.post("/events/1.0/", json=body, headers=bearer(token(client)))
     assert response.status_code == 400
     assert response.get_json()["errors"] == [
         {"index": None, "path": "$.data", "message": "the Events API takes one event per POST"}]
@@ -360,7 +368,7 @@ def test_one_event_per_post(client: Any) -> None:
 def test_a_bad_one_event_envelope_lists_its_event_problems_with_its_own(client: Any) -> None:
     event = {**fill_placeholders(SEED_003_XP), "eventTime": "2026-01-15"}
     body = {**envelope(event), "sendTime": "yesterday"}
-    response = client.post("/events/1.0/", data=json.dumps(body), headers=bearer(token(client)))
+    response = client.post("/events/1.0/", json=body, headers=bearer(token(client)))
     assert response.status_code == 400
     problems = [(error["index"], error["path"]) for error in response.get_json()["errors"]]
     assert problems == [(None, "$.sendTime"), (0, "$.data[0].eventTime")]
@@ -369,14 +377,14 @@ def test_a_bad_one_event_envelope_lists_its_event_problems_with_its_own(client: 
 
 def test_a_one_event_envelope_of_an_unsupported_version_is_422(client: Any) -> None:
     body = {**envelope(fill_placeholders(SEED_003_XP)), "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1"}
-    response = client.post("/events/1.0/", data=json.dumps(body), headers=bearer(token(client)))
+    response = client.post("/events/1.0/", json=body, headers=bearer(token(client)))
     assert response.status_code == 422
     assert [error["path"] for error in response.get_json()["errors"]] == ["$.dataVersion"]
     assert statement_count(client) == 0
 
 
 def test_logout_of_unknown_session(client: Any) -> None:
-    response = client.post("/events/1.0/", data=json.dumps(logout(session="https://vendor.example.com/sessions/x")),
+    response = client.post("/events/1.0/", json=logout(session="https://vendor.example.com/sessions/x"),
                            headers=bearer(token(client)))
     assert response.status_code == 404
     assert statement_count(client) == 0

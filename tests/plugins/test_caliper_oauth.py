@@ -37,11 +37,11 @@ def app(make_app: Any) -> Any:
 
 
 def post_envelope(client: Any, access_token: str) -> Any:
-    return client.post("/caliper/event", data=json.dumps(envelope(SEED_002_EVENTS[0])), headers=bearer(access_token))
+    return client.post("/caliper/event", json=envelope(SEED_002_EVENTS[0]), headers=bearer(access_token))
 
 
 def post_event(client: Any, access_token: str) -> Any:
-    return client.post("/events/1.0/", data=json.dumps(fill_placeholders(SEED_003_XP)), headers=bearer(access_token))
+    return client.post("/events/1.0/", json=fill_placeholders(SEED_003_XP), headers=bearer(access_token))
 
 
 def test_token_endpoint_over_http(live_server: LiveServer) -> None:

@@ -95,6 +95,34 @@ def test_bad_list_parameters_are_named(client: Any, query: str, name: str) -> No
     assert body["message"].startswith(f"invalid query parameter(s) ({name}: ")
 
 
+@pytest.mark.parametrize("query,name,rule", [
+    ("foo=1", "foo", "is not a parameter of this resource"), ("limit=1&limit=2", "limit", "must be given once"),
+    ("sensor=a&sensor=b", "sensor", "must be given once"), ("actorid=x", "actorid", "is not a parameter of this resource"),
+])
+def test_an_unknown_or_repeated_list_parameter_is_named(client: Any, query: str, name: str, rule: str) -> None:
+    response = client.get(f"/caliper/events?{query}", headers=bearer(token(client)))
+    assert response.status_code == 400
+    assert response.get_json() == {"status": "error", "message": f"invalid query parameter(s) ({name}: {rule})",
+                                   "errors": [{"index": None, "path": name, "message": rule}]}
+
+
+@pytest.mark.parametrize("route", ["/caliper/event", "/caliper/v1p2", "/caliper/event/validate", "/events/1.0/"])
+def test_a_query_parameter_on_a_write_endpoint_is_a_400_and_nothing_is_stored(client: Any, route: str) -> None:
+    body = envelope(fresh()) if route.startswith("/caliper") else fill_placeholders(SEED_003_XP)
+    response = post(client, f"{route}?dataVersion=x", body, token(client))
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "status": "error", "message": "invalid query parameter(s) (dataVersion: is not a parameter of this resource)",
+        "errors": [{"index": None, "path": "dataVersion", "message": "is not a parameter of this resource"}]}
+    assert statement_count(client) == 0
+
+
+@pytest.mark.parametrize("path", ["/caliper/event?x=1", "/caliper/events/urn:uuid:0?x=1", "/jobs/0/status?x=1"])
+def test_a_query_parameter_on_a_read_without_any_is_a_400(client: Any, path: str) -> None:
+    response = client.get(path, headers=bearer(token(client)))
+    assert response.status_code == 400 and response.get_json()["errors"][0]["path"] == "x"
+
+
 def test_a_date_window_that_ends_before_it_starts_lists_nothing(client: Any) -> None:
     access = token(client)
     post(client, "/caliper/event", envelope(fresh(), fresh()), access)  # both at 2016-11-15T10:15Z

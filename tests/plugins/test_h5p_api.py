@@ -494,3 +494,34 @@ def test_authentication_and_scopes(client: Any, method: str, path: str, token: s
 def test_a_bad_query_parameter_is_named_with_its_rule(client: Any, params: dict, message: str) -> None:
     body = failure(call_in_process(client, "GET", "/statements", token=TEACHER_TOKEN, query_string=params), 400)
     assert body["error"] == message
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/statements?limit=1&limit=2", "parameter 'limit': must be given once"),
+    ("/statements?verbId=notiri", "verbId: must be an IRI"),
+    ("/statements?objectId=notiri", "objectId: must be an IRI"),
+    ("/statements?actorId=a&actorId=b", "parameter 'actorId': must be given once"),
+    ("/analytics/user?userId=a&userId=b", "parameter 'userId': must be given once"),
+    ("/progress?userId=a&userId=b", "parameter 'userId': must be given once"),
+    ("/progress/abc123?userId=a&userId=b", "parameter 'userId': must be given once"),
+])
+def test_a_repeated_or_malformed_parameter_is_a_400_naming_it(client: Any, path: str, message: str) -> None:
+    body = failure(call_in_process(client, "GET", path, token=TEACHER_TOKEN), 400)
+    assert body["error"].startswith(message) and body["details"] == []
+
+
+@pytest.mark.parametrize("path", ["/statements?_=1733300000000", "/statements?_=1&_=2&limit=5",
+                                  "/analytics/user?_=1&userId=user-uuid-here", "/progress?page=2"])
+def test_a_parameter_the_endpoint_does_not_take_is_ignored_such_as_jquerys_cache_buster(client: Any, path: str) -> None:
+    """Ignored, but not what it comes with: the endpoint's own parameters are still checked."""
+    response = call_in_process(client, "GET", path, token=TEACHER_TOKEN)
+    assert response.status_code == 200, response.get_json()
+    twice = path.replace("?", "?userId=a&limit=1&actorId=a&") + "&userId=b&limit=2&actorId=b"
+    assert failure(call_in_process(client, "GET", twice, token=TEACHER_TOKEN), 400)["error"].endswith(
+        "must be given once")
+
+
+def test_a_class_named_twice_by_grouping_id_is_a_400(client: Any) -> None:
+    path = "/analytics/class?groupingId=https://creatiq.app/c/1&groupingId=https://creatiq.app/c/2"
+    assert failure(call_in_process(client, "GET", path, token=TEACHER_TOKEN), 400)["error"] == \
+        "parameter 'groupingId': must be given once"

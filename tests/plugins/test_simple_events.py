@@ -379,3 +379,34 @@ def test_the_original_event_is_kept_even_when_traits_are_unusual(live_server: Li
     [statement] = read_back(live_server, "12345")
     assert statement["context"]["extensions"][BASE + "/traits/favourite.colour"] == {"$set": "blue"}
     assert statement["context"]["extensions"][BASE + "/extensions/event"] == event
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("foo=1&foo=2", "parameter 'foo': is not a parameter of this resource"),
+    ("userId=12345", "parameter 'userId': is not a parameter of this resource"),
+    ("a=1&b=2", "parameter 'a': is not a parameter of this resource; "
+                "parameter 'b': is not a parameter of this resource"),
+])
+def test_a_query_parameter_is_a_400_naming_it_and_nothing_is_stored(client: Any, app: Any, query: str,
+                                                                     message: str) -> None:
+    """POST /events takes no parameter (seeds/000): a misspelt option is not silently dropped."""
+    before = stored_count(app)
+    response = client.post(f"/events?{query}", json=SEED_EVENT, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert assert_rejected(response, 400, [])["error"] == message
+    assert stored_count(app) == before
+    assert client.post(f"/events?{query}", json=SEED_EVENT).status_code == 401  # who asks comes first
+
+
+@pytest.mark.parametrize(("authorization", "message"), [
+    (None, "an API key is required: Authorization: Bearer <key>:<secret>"),
+    (basic_auth(KEY, SECRET), "the Authorization header must use the Bearer scheme: Authorization: Bearer <key>:<secret>"),
+    ("Bearer nope", "malformed API key: the Bearer token must be <key>:<secret> (both non-empty) or the base64 of "
+                    "that text"),
+    (f"Bearer {KEY}:", "malformed API key: the Bearer token must be <key>:<secret> (both non-empty) or the base64 of "
+                       "that text"),
+    ("Bearer nobody:nothing", "unknown API key or wrong secret, or the key was revoked"),
+])
+def test_a_401_says_what_is_wrong_with_the_authorization_sent(client: Any, authorization: str | None,
+                                                              message: str) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    assert assert_rejected(client.post("/events", json=SEED_EVENT, headers=headers), 401, [])["error"] == message
