@@ -9,7 +9,6 @@ the credential itself is read from the store on every request, so revocation is 
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -57,12 +56,11 @@ class Credential:
     label: str = ""
     active: bool = True
     extra: dict = field(default_factory=dict)
-    # When the secret was last replaced (None: never since creation; naive means UTC): grants made
-    # from the old secret before then, such as a plugin's OAuth tokens, must stop working too.
-    secret_replaced: dt.datetime | None = None
-    # When a scope was last taken away (None: never), likewise: such grants end for good, even if
-    # the scope is given back later.
-    scopes_reduced: dt.datetime | None = None
+    # How many times the secret was replaced or a scope taken away: a grant made from the
+    # credential, such as a plugin's OAuth token, remembers the count it was made at and ends for
+    # good once the count moves, even if the scope is given back later. A count, not a time: a
+    # grant made in the same clock tick as a loss is still told apart by its order.
+    losses: int = 0
 
     def allows(self, needed: Iterable[str]) -> bool:
         return bool(self.scopes & frozenset(needed))

@@ -57,12 +57,12 @@ class CredentialStore:
 
     def update(self, key: str, changes: dict, scopes_reduced: bool = False) -> Credential | None:
         """Set `label` and/or `scopes` of a credential; None if there is no such key.
-        `scopes_reduced`: the change takes a scope away (see Credential.scopes_reduced)."""
+        `scopes_reduced`: the change takes a scope away (see Credential.losses)."""
         now = dt.datetime.now(dt.timezone.utc)
         fields = {name: sorted(set(value)) if name == "scopes" else value for name, value in changes.items()}
-        fields.update({"updated": now, **({"scopes_reduced": now} if scopes_reduced else {})})
+        fields["updated"] = now
         document = self.collection.find_one_and_update(
-            {"_id": key}, {"$set": fields},
+            {"_id": key}, {"$set": fields, **({"$inc": {"losses": 1}} if scopes_reduced else {})},
             return_document=ReturnDocument.AFTER)
         return _credential(document) if document else None
 
@@ -72,7 +72,7 @@ class CredentialStore:
         now = dt.datetime.now(dt.timezone.utc)
         document = self.collection.find_one_and_update(
             {"_id": key, "active": True},
-            {"$set": {"secret_hash": hash_secret(secret, self._hash_cost), "secret_replaced": now, "updated": now}},
+            {"$set": {"secret_hash": hash_secret(secret, self._hash_cost), "updated": now}, "$inc": {"losses": 1}},
             return_document=ReturnDocument.AFTER)
         return _credential(document) if document else None
 
@@ -152,6 +152,5 @@ def _credential(document: dict) -> Credential:
         label=document.get("label", ""),
         active=document.get("active", True),
         extra=document.get("extra", {}),
-        secret_replaced=document.get("secret_replaced"),
-        scopes_reduced=document.get("scopes_reduced"),
+        losses=document.get("losses", 0),
     )

@@ -59,7 +59,8 @@ class TokenStore:
     def issue(self, credential: Credential, scopes: Iterable[str], now: dt.datetime) -> str:
         token = secrets.token_urlsafe(32)
         self.collection.insert_one({"_id": _digest(token), "client": credential.key, "scopes": sorted(scopes),
-                                    "issued_at": now, "expires_at": now + self.lifetime})
+                                    "issued_at": now, "expires_at": now + self.lifetime,
+                                    "client_losses": credential.losses})
         return token
 
     def verify(self, lrs: LRS, token: str, now: dt.datetime) -> Grant | None:
@@ -68,17 +69,12 @@ class TokenStore:
         if document is None or _aware(document["expires_at"]) <= now:
             return None
         credential = lrs.credentials.get(document["client"])
-        if credential is None or not credential.active or _issued_before_a_loss(document, credential):
+        # Issued before its client's secret was replaced, it came from the old secret; before its
+        # client lost a scope, it grants rights lost since: both refused (Credential.losses). A
+        # token of an earlier release, which has no count, ends too: its client asks for another.
+        if credential is None or not credential.active or document.get("client_losses") != credential.losses:
             return None
         return Grant(credential, frozenset(document["scopes"]) & grantable(credential))
-
-
-def _issued_before_a_loss(document: dict, credential: Credential) -> bool:
-    """A token issued before its client's secret was replaced came from the old secret; one issued
-    before its client lost a scope was granted rights the client has lost since: both refused."""
-    issued = _aware(document["issued_at"])
-    return any(when is not None and issued <= _aware(when)
-               for when in (credential.secret_replaced, credential.scopes_reduced))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
