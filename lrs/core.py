@@ -48,7 +48,7 @@ class LRS:
         self.documents = DocumentStore(self.db)
         self.activities = ActivityStore(self.db)
         self.agents = AgentStore(self.db)
-        self.statements = StatementService(self.statement_store, self._notify_stored,
+        self.statements = StatementService(self.statement_store, self._define, self._notify_stored,
                                            settings["max_statements_per_request"])
         self.started = False
 
@@ -125,10 +125,11 @@ class LRS:
         """A collection that belongs to one plugin, for its own state (sessions, tokens, ...)."""
         return self.db[f"plugin.{plugin}.{name}"]
 
-    def _notify_stored(self, statements: list[dict], source: str, define: bool) -> None:
-        if define:
-            self.activities.record(statements)
-            self.agents.record(statements)
+    def _define(self, statements: list[dict]) -> None:
+        self.activities.record(statements)
+        self.agents.record(statements)
+
+    def _notify_stored(self, statements: list[dict], source: str) -> None:
         call_isolated(self.plugins.hook.lrs_statements_stored, statements=statements, source=source, lrs=self)
 
 
