@@ -4,9 +4,10 @@ It is what hooks receive as `lrs` and what Flask keeps in `app.extensions["lrs"]
 """
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import nullcontext
-from typing import Any, ContextManager, Iterable, Mapping
+from typing import Any, Callable, ContextManager, Iterable, Mapping
 
 import pluggy
 from pymongo.collection import Collection
@@ -129,8 +130,18 @@ class LRS:
         self.activities.record(statements)
         self.agents.record(statements)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """`callback` once the writes made so far are acknowledged: on the embedded store after the
+        commit of the current unit of work, and not at all if that commit fails (its writes are
+        undone); on MongoDB at once, each write already is."""
+        if isinstance(self.db, EmbeddedDatabase):
+            self.db.after_commit(callback)
+        else:
+            callback()
+
     def _notify_stored(self, statements: list[dict], source: str) -> None:
-        call_isolated(self.plugins.hook.lrs_statements_stored, statements=statements, source=source, lrs=self)
+        self.after_commit(functools.partial(call_isolated, self.plugins.hook.lrs_statements_stored,
+                                            statements=statements, source=source, lrs=self))
 
 
 def served_url(host: str, port: int) -> str:

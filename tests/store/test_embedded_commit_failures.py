@@ -23,6 +23,7 @@ import bson
 import pytest
 import requests
 from bson.codec_options import CodecOptions
+from flask import Blueprint, request
 
 from lrs.hooks import hookimpl
 from lrs.server import spawned, stop
@@ -206,38 +207,52 @@ def test_writes_the_disk_refused_are_503_gone_from_memory_and_never_stored_and_a
         restarted.extensions["lrs"].db.close()
 
 
-class PauseAfterStoring:
-    """Holds the request storing statement `paused` open (its unit of work unfinished) after its
-    store calls, until `go_on` is set."""
+class PausedWriter:
+    """A plugin whose route stores a statement, as an adapter does, then holds its request (its
+    unit of work unfinished) until `go_on` is set; `told` has the ids its lrs_statements_stored
+    hook was called with."""
 
-    def __init__(self, paused: str):
-        self.paused = paused
+    PLUGIN_NAME = "paused"
+
+    def __init__(self) -> None:
         self.stored = threading.Event()
         self.go_on = threading.Event()
+        self.told: list[str] = []
+
+    @hookimpl
+    def lrs_register_routes(self, app: Any, lrs: Any) -> None:
+        blueprint = Blueprint("paused", __name__)
+
+        @blueprint.post("/paused")
+        def paused() -> dict:
+            ids = lrs.statements.store([request.get_json()], authority=lrs.default_authority("paused"),
+                                       version="1.0.3", source=self.PLUGIN_NAME)
+            self.stored.set()
+            assert self.go_on.wait(60)
+            return {"ids": ids}
+
+        app.register_blueprint(blueprint)
 
     @hookimpl
     def lrs_statements_stored(self, statements: list[dict], source: str, lrs: Any) -> None:
-        if statements[0]["id"] == self.paused:
-            self.stored.set()
-            assert self.go_on.wait(60)
+        self.told += [statement["id"] for statement in statements]
 
 
 @contextmanager
-def paused_post(make_app: Any, data: Path) -> Iterator[tuple[Any, str, list]]:
-    """An app on `data`, and the POST of a statement by another thread, paused after its store
-    calls (see PauseAfterStoring) while the block runs; its response is in the list afterwards."""
+def paused_post(make_app: Any, data: Path) -> Iterator[tuple[Any, PausedWriter, str, list]]:
+    """An app on `data`, and the POST of a statement to PausedWriter's route by another thread,
+    held after storing it while the block runs; its response is in the list afterwards."""
     paused = str(uuid.uuid4())
-    pause = PauseAfterStoring(paused)
-    app = make_app(data_dir=str(data), extra_plugins=(pause,))
+    writer = PausedWriter()
+    app = make_app(data_dir=str(data), extra_plugins=(writer,))
     answer: list = []
-    poster = threading.Thread(target=lambda: answer.append(
-        app.test_client().post("/xapi/statements", json=statement(paused), headers=XAPI)))
+    poster = threading.Thread(target=lambda: answer.append(app.test_client().post("/paused", json=statement(paused))))
     poster.start()
     try:
-        assert pause.stored.wait(60)
-        yield app, paused, answer
+        assert writer.stored.wait(60)
+        yield app, writer, paused, answer
     finally:
-        pause.go_on.set()
+        writer.go_on.set()
         poster.join(60)
 
 
@@ -251,11 +266,12 @@ def test_a_refused_commit_fails_the_request_in_flight_whose_changes_it_took_back
     is refused too, even once the disk takes writes again, rather than acknowledge what is gone."""
     data = tmp_path / "data"
     refused = str(uuid.uuid4())
-    with paused_post(make_app, data) as (app, paused, answer), write_lock_held(data / STORE_FILE):
+    with paused_post(make_app, data) as (app, writer, paused, answer), write_lock_held(data / STORE_FILE):
         assert_refused(app.test_client().post("/xapi/statements", json=statement(refused), headers=XAPI))
     [paused_answer] = answer
-    assert_refused(paused_answer)
+    assert paused_answer.status_code == 503
     assert not stored(app, paused) and not stored(app, refused)
+    assert writer.told == []  # the plugins never hear of statements that are not stored
     assert_memory_is_the_file(app, data)
     app.extensions["lrs"].db.close()
     restarted = make_app(data_dir=str(data))
@@ -270,13 +286,14 @@ def test_a_request_whose_changes_a_commit_took_before_the_refused_one_is_acknowl
     only its own changes, and the paused request is acknowledged, its statement kept."""
     data = tmp_path / "data"
     refused = str(uuid.uuid4())
-    with paused_post(make_app, data) as (app, paused, answer):
+    with paused_post(make_app, data) as (app, writer, paused, answer):
         assert stored(app, paused)  # this read's commit wrote it
         with write_lock_held(data / STORE_FILE):
             assert_refused(app.test_client().post("/xapi/statements", json=statement(refused), headers=XAPI))
     [paused_answer] = answer
     assert paused_answer.status_code == 200, paused_answer.json
     assert stored(app, paused) and not stored(app, refused)
+    assert writer.told == [paused]
     app.extensions["lrs"].db.close()
     restarted = make_app(data_dir=str(data))
     try:

@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import IO, Any, ContextManager, Iterator
+from typing import IO, Any, Callable, ContextManager, Iterator
 
 import mongomock
 
@@ -63,10 +63,11 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
 class _Unit:
     """One thread's unit of work, as the guard tracks it."""
 
-    __slots__ = ("generation",)
+    __slots__ = ("generation", "committed")
 
     def __init__(self) -> None:
         self.generation: int | None = None  # when its latest store call ran (None: it made none yet)
+        self.committed: list[Callable[[], None]] = []  # to run once its commit succeeded
 
 
 class _Guard:
@@ -129,6 +130,18 @@ class _Guard:
             self._local.unit = None
             if unit.generation is not None:
                 self._end(unit)
+            for callback in unit.committed:
+                callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this thread's changes are on disk: at the end of its unit of work,
+        if its commit succeeds (never if it fails); outside a unit at once, each store call having
+        committed before it returned."""
+        unit = getattr(self._local, "unit", None)
+        if unit is None:
+            callback()
+        else:
+            unit.committed.append(callback)
 
     def _end(self, unit: _Unit) -> None:
         with self.lock:
@@ -248,6 +261,10 @@ class EmbeddedDatabase(_Guarded):
         """Store calls made inside (by this thread) reach the disk in one commit at its end; the
         work is acknowledged after that. One HTTP request is one unit of work."""
         return self._guard.unit_of_work()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """`callback` once the changes made so far by this thread are on disk (see _Guard)."""
+        self._guard.after_commit(callback)
 
     def exclusively(self) -> ContextManager[None]:
         """No other thread's store call runs inside (this thread's may); changes made inside reach
