@@ -4,9 +4,10 @@ It is what hooks receive as `lrs` and what Flask keeps in `app.extensions["lrs"]
 """
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import nullcontext
-from typing import Any, ContextManager, Iterable, Mapping
+from typing import Any, Callable, ContextManager, Iterable, Mapping
 
 import pluggy
 from pymongo.collection import Collection
@@ -22,7 +23,7 @@ from lrs.store.agents import AgentStore
 from lrs.store.attachments import AttachmentStore
 from lrs.store.credentials import CredentialStore, revoked
 from lrs.store.documents import DocumentStore
-from lrs.store.embedded import EmbeddedDatabase
+from lrs.store.embedded import EmbeddedDatabase, StoreUnwritable
 from lrs.store.statements import StatementStore
 from lrs.throttle import FailedChecks, Limits
 
@@ -48,7 +49,7 @@ class LRS:
         self.documents = DocumentStore(self.db)
         self.activities = ActivityStore(self.db)
         self.agents = AgentStore(self.db)
-        self.statements = StatementService(self.statement_store, self._notify_stored,
+        self.statements = StatementService(self.statement_store, self._learn, self._notify_stored,
                                            settings["max_statements_per_request"])
         self.started = False
 
@@ -126,18 +127,28 @@ class LRS:
         """A collection that belongs to one plugin, for its own state (sessions, tokens, ...)."""
         return self.db[f"plugin.{plugin}.{name}"]
 
-    def _notify_stored(self, statements: list[dict], source: str, define: bool) -> None:
-        if define:
-            self._learn(statements)
-        call_isolated(self.plugins.hook.lrs_statements_stored, statements=statements, source=source, lrs=self)
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """`callback` once the writes made so far are acknowledged: on the embedded store after the
+        commit of the current unit of work, and not at all if that commit fails (its writes are
+        undone); on MongoDB at once, each write already is."""
+        if isinstance(self.db, EmbeddedDatabase):
+            self.db.after_commit(callback)
+        else:
+            callback()
+
+    def _notify_stored(self, statements: list[dict], source: str) -> None:
+        self.after_commit(functools.partial(call_isolated, self.plugins.hook.lrs_statements_stored,
+                                            statements=statements, source=source, lrs=self))
 
     def _learn(self, statements: list[dict]) -> None:
         """Refine the canonical Activities and Persons. The statements are stored: a failure here
         is logged, never the client's error, which would only make it retry (and store id-less
-        statements twice)."""
+        statements twice). A store that cannot write is the exception: it refuses the batch too."""
         for store in (self.activities, self.agents):
             try:
                 store.record(statements)
+            except StoreUnwritable:
+                raise
             except Exception:  # noqa: BLE001 - the batch is stored whatever happens to what is learnt from it
                 log.exception("%s: not refined from a stored batch", store.collection.name)
 

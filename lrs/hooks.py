@@ -84,7 +84,8 @@ def lrs_statements_stored(statements: list[dict], source: str, lrs: "LRS") -> No
     """Called after statements were durably stored, with the statements as stored.
 
     `source` is "xapi" for the xAPI resource or the adapter plugin's name. Runs in the request,
-    so keep it quick; durable work (forwarding) reads the store rather than relying on this call.
+    once its writes are acknowledged (on the embedded store: after the view, once its commit
+    succeeded; never for a request whose commit the disk refused), so keep it quick; durable work (forwarding) reads the store rather than relying on this call.
     Each implementation runs on its own: one that raises is logged (with the plugin's name) and
     changes nothing for the client, whose statements are stored, nor for the other plugins.
     """

@@ -51,9 +51,12 @@ class WriteRights:
 
 
 class StatementService:
-    def __init__(self, store: StatementStore, on_stored: Callable[[list[dict], str, bool], None],
-                 max_batch: int = 1000):
+    def __init__(self, store: StatementStore, define: Callable[[list[dict]], None],
+                 on_stored: Callable[[list[dict], str], None], max_batch: int = 1000):
+        """`define` records the Activity definitions and Agent names of a stored batch whose
+        writer may define; `on_stored` tells the plugins of every stored batch."""
         self.store_backend = store
+        self._define = define
         self._on_stored = on_stored
         self.max_batch = max_batch
 
@@ -114,14 +117,20 @@ class StatementService:
                 continue
             new = self._without_known(prepared, known, authority, rights.sees_others)
             try:
-                self.store_backend.insert_batch(new, source, contents)  # sets their stored times
+                # One commit for the batch and its definitions, or none: on the embedded store a
+                # failed commit in between would take back only the definitions, and fail a
+                # request whose statements are stored.
+                with self.store_backend.atomically():
+                    self.store_backend.insert_batch(new, source, contents)  # sets their stored times
+                    if new and rights.define:
+                        self._define(new)
             except DuplicateStatements:
                 continue  # a concurrent writer got there first: compare again
             except UnstorableStatement as error:
                 index = ids.index(new[error.index]["id"])
                 raise ItemErrors([(index, f"statement[{index}]", error.rule)]) from None
             if new:
-                self._on_stored(new, source, rights.define)
+                self._on_stored(new, source)
             return ids
         raise ServiceUnavailable("statements with these ids are being written by another request; retry")
 

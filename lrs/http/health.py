@@ -31,9 +31,9 @@ def ready() -> tuple[Response, int]:
 
 @blueprint.errorhandler(StoreUnwritable)
 def store_unwritable(_: StoreUnwritable) -> tuple[Response, int]:
-    """The embedded store commits when the request's unit of work ends, after the view: changes
-    that a full disk refused are still waiting, and the ping's commit fails with them. Until the
-    disk takes them every request that uses the store is refused, so the store check fails."""
+    """The embedded store commits when the request's unit of work ends, after the view: the ping's
+    commit failed (it had another request's changes to write), or another request's failed commit
+    took back what was there when the ping ran. Either way the store check fails."""
     return _readiness(store=False)
 
 

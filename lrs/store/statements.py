@@ -28,8 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, ContextManager, Iterable
 
 import bson
 import pymongo
@@ -134,6 +135,12 @@ class StatementStore:
         self.waiting_refs = db["statement_refs"]
         self.upgrades = db["store_upgrades"]
         self._exclusively = db.exclusively if isinstance(db, EmbeddedDatabase) else None
+
+    def atomically(self) -> ContextManager[None]:
+        """On the embedded store, the store's lock held throughout: what is written inside
+        reaches the disk in one commit, no other request's falling in between. On MongoDB each
+        write is its own, as elsewhere."""
+        return self._exclusively() if self._exclusively is not None else nullcontext()
 
     def ensure_indexes(self) -> None:
         c = self.collection

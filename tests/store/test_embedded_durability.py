@@ -33,6 +33,7 @@ AUTH = ("admin", "admin-secret")
 HEADERS = {"X-Experience-API-Version": "1.0.3"}
 AGENT = {"objectType": "Agent", "mbox": "mailto:durable@example.com"}
 ACTIVITY = "http://example.com/durable"
+MULTIPART = "multipart/mixed; boundary=b0und"
 pytestmark = pytest.mark.skipif(bool(os.environ.get("LRS_TEST_MONGO_URI")), reason="about the embedded store")
 
 
@@ -59,6 +60,7 @@ class Load:
     attachments: dict[str, bytes] = field(default_factory=dict)        # statement id -> content sent
     attachments_acked: set[str] = field(default_factory=set)
     refused: list[requests.Response] = field(default_factory=list)     # answers that acknowledged nothing
+    refused_ids: set[str] = field(default_factory=set)                 # what those answers were for
 
     def acked(self) -> int:
         return min(len(self.statements_acked) // 10, len(self.documents_acked), len(self.attachments_acked))
@@ -79,7 +81,11 @@ class Load:
         if response.status_code == 200:
             self.statements_acked.update(ids)
         else:
-            self.refused.append(response)
+            self.refuse(response, *ids)
+
+    def refuse(self, response: requests.Response, *ids: str) -> None:
+        self.refused.append(response)
+        self.refused_ids.update(ids)
 
     def document(self, session: requests.Session) -> None:
         state_id, content = uuid.uuid4().hex, uuid.uuid4().hex * 20
@@ -90,24 +96,28 @@ class Load:
         if response.status_code == 204:
             self.documents_acked.add(state_id)
         else:
-            self.refused.append(response)
+            self.refuse(response, state_id)
 
     def attachment(self, session: requests.Session) -> None:
         statement_id, content = str(uuid.uuid4()), os.urandom(300 * 1024)  # two GridFS chunks
         self.attachments[statement_id] = content
-        sha2 = hashlib.sha256(content).hexdigest()
-        body = statement(statement_id, attachments=[{
-            "usageType": "http://example.com/usage", "display": {"en-US": "data"},
-            "contentType": "application/octet-stream", "length": len(content), "sha2": sha2}])
-        payload = (b"--b0und\r\nContent-Type: application/json\r\n\r\n" + json.dumps(body).encode()
-                   + b"\r\n--b0und\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n"
-                   + f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode() + content + b"\r\n--b0und--\r\n")
-        response = session.post(f"{self.endpoint}/statements", data=payload, timeout=120,
-                                headers={"Content-Type": "multipart/mixed; boundary=b0und"})
+        response = session.post(f"{self.endpoint}/statements", data=with_attachment(statement_id, content),
+                                timeout=120, headers={"Content-Type": MULTIPART})
         if response.status_code == 200:
             self.attachments_acked.add(statement_id)
         else:
-            self.refused.append(response)
+            self.refuse(response, statement_id)
+
+
+def with_attachment(statement_id: str, content: bytes) -> bytes:
+    """A multipart body (Content-Type MULTIPART): the statement, then the content it declares."""
+    sha2 = hashlib.sha256(content).hexdigest()
+    body = statement(statement_id, attachments=[{
+        "usageType": "http://example.com/usage", "display": {"en-US": "data"},
+        "contentType": "application/octet-stream", "length": len(content), "sha2": sha2}])
+    return (b"--b0und\r\nContent-Type: application/json\r\n\r\n" + json.dumps(body).encode()
+            + b"\r\n--b0und\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n"
+            + f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode() + content + b"\r\n--b0und--\r\n")
 
 
 def all_statement_ids(session: requests.Session, endpoint: str) -> list[str]:
@@ -154,7 +164,8 @@ def test_acknowledged_writes_survive_kill_9_and_nothing_else_appears(tmp_path):
 
 
 def check_after_restart(env: dict[str, str], load: Load) -> None:
-    """Every write `load` had acknowledged is there, whole, and nothing it did not send."""
+    """Every write `load` had acknowledged is there, whole, and nothing it did not send, nor
+    anything it was refused."""
     with spawned(env) as (endpoint, _):
         session = requests.Session()
         session.auth, session.headers = AUTH, dict(HEADERS)
@@ -163,13 +174,13 @@ def check_after_restart(env: dict[str, str], load: Load) -> None:
         found_ids = set(found)
         assert load.statements_acked | load.attachments_acked <= found_ids
         sent = {i for batch in load.batches.values() for i in batch} | set(load.attachments)
-        assert found_ids <= sent
+        assert found_ids <= sent and not found_ids & load.refused_ids
         for batch in load.batches.values():  # a batch is stored whole or not at all
             assert len(found_ids & set(batch)) in (0, len(batch))
 
         listed = session.get(f"{endpoint}/activities/state", timeout=30,
                              params={"activityId": ACTIVITY, "agent": json.dumps(AGENT)}).json()
-        assert load.documents_acked <= set(listed) <= set(load.documents)
+        assert load.documents_acked <= set(listed) <= set(load.documents) - load.refused_ids
         for state_id in listed:
             response = session.get(f"{endpoint}/activities/state", timeout=30,
                                    params={"activityId": ACTIVITY, "agent": json.dumps(AGENT), "stateId": state_id})

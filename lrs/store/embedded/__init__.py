@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import IO, Any, ContextManager, Iterator
+from typing import IO, Any, Callable, ContextManager, Iterator
 
 import mongomock
 
@@ -60,31 +60,59 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
     return EmbeddedDatabase(client[name], guard)
 
 
+class _Unit:
+    """One thread's unit of work, as the guard tracks it."""
+
+    __slots__ = ("generation", "committed")
+
+    def __init__(self) -> None:
+        self.generation: int | None = None  # when its latest store call ran (None: it made none yet)
+        self.committed: list[Callable[[], None]] = []  # to run once its commit succeeded
+
+
 class _Guard:
     """The one lock of the store, held by `with guard:`. Leaving its outermost hold commits the
     changes made under it, unless the thread is inside a unit of work, which commits once at its
     end instead. Entered and left by methods rather than a generator: every store call and cursor
-    read passes here, about 14 times a statement batch."""
+    read passes here, about 14 times a statement batch.
+
+    A failed commit puts memory back to what the file holds (`SqliteJournal.roll_back`), and
+    with it every change made since the last commit, whoever made it. So the units of work that
+    made a store call since then are failed too: each has changed or seen something that is gone.
+    Time is counted in generations, one per commit (or roll-back) ended: a unit remembers the
+    generation of its latest call, and the units whose generation is rolled back are refused from
+    then on (StoreUnwritable at their next call and at their end), so none of them acknowledges a
+    change that is not on disk, nor adds its later changes to those rolled back."""
 
     def __init__(self, journal: SqliteJournal | None, lock_file: IO | None):
         self.lock = threading.RLock()
         self.journal = journal
         self.lock_file = lock_file
         self._depth = 0
-        self._units = threading.local()
+        self._local = threading.local()
+        self._generation = 0
+        self._open: set[_Unit] = set()    # units that made a store call and are not failed
+        self._failed: set[_Unit] = set()  # units whose changes (or sight) a roll-back took back
 
     def __enter__(self) -> None:
         self.lock.acquire()
         self._depth += 1
+        if self._failed and self._depth == 1 and getattr(self._local, "unit", None) in self._failed:
+            self._depth -= 1
+            self.lock.release()
+            raise StoreUnwritable()
 
     def __exit__(self, *exception: object) -> None:
         try:
             self._depth -= 1
             if self._depth == 0:
-                if getattr(self._units, "open", 0):
-                    self._units.used = True
-                else:
+                unit = getattr(self._local, "unit", None)
+                if unit is None:
                     self._commit()
+                else:
+                    if unit.generation is None:
+                        self._open.add(unit)
+                    unit.generation = self._generation
         finally:
             self.lock.release()
 
@@ -92,30 +120,70 @@ class _Guard:
     def unit_of_work(self) -> Iterator[None]:
         """A unit that made no store call commits nothing: it has shown and changed nothing, so it
         need not wait for (nor fail with) the changes of others."""
-        if not getattr(self._units, "open", 0):
-            self._units.used = False
-        self._units.open = getattr(self._units, "open", 0) + 1
+        if getattr(self._local, "unit", None) is not None:
+            yield  # inside another: that one commits
+            return
+        unit = self._local.unit = _Unit()
         try:
             yield
         finally:
-            self._units.open -= 1
-            if not self._units.open and self._units.used:
-                with self.lock:
-                    self._commit()
+            self._local.unit = None
+            if unit.generation is not None:
+                self._end(unit)
+            for callback in unit.committed:
+                callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this thread's changes are on disk: at the end of its unit of work,
+        if its commit succeeds (never if it fails); outside a unit at once, each store call having
+        committed before it returned."""
+        unit = getattr(self._local, "unit", None)
+        if unit is None:
+            callback()
+        else:
+            unit.committed.append(callback)
+
+    def _end(self, unit: _Unit) -> None:
+        with self.lock:
+            self._open.discard(unit)
+            if unit in self._failed:
+                self._failed.discard(unit)
+                raise StoreUnwritable()
+            self._commit()
 
     def _commit(self) -> None:
         """Whatever is uncommitted, whoever made it: the file always holds the store as it was
         at one instant, so a crash between two commits loses the later writes, never half of one.
-        A failed commit leaves every change to the next one, and fails the call (StoreUnwritable):
-        so no answer, a read's included, ever shows a change that is not on disk."""
+        A failed commit takes every change back out of memory and fails the call
+        (StoreUnwritable), and the units of work it rolled back (see the class): so no answer, a
+        read's included, ever shows a change that is not on disk, and no change refused shows up
+        later."""
         if not self.journal:
             return
         try:
             self.journal.commit()
         except (sqlite3.Error, OSError) as error:
-            log.error("the embedded store could not write to %s: %s: %s (its changes wait for the next commit)",
-                      self.journal.path, type(error).__name__, error)
+            self._roll_back(error)
             raise StoreUnwritable() from error
+        self._generation += 1
+
+    def _roll_back(self, error: BaseException) -> None:
+        """Memory back to the file and the units of the rolled-back generation failed; if the file
+        cannot even be read, the changes stay and wait for the next commit instead."""
+        journal = self.journal
+        try:
+            journal.roll_back()
+        except (sqlite3.Error, OSError) as reading:
+            log.error("the embedded store could not write to %s: %s: %s, nor read it back (%s: %s): its changes "
+                      "wait for the next commit", journal.path, type(error).__name__, error,
+                      type(reading).__name__, reading)
+            return
+        failed = {unit for unit in self._open if unit.generation == self._generation}
+        self._open -= failed
+        self._failed |= failed
+        self._generation += 1
+        log.error("the embedded store could not write to %s: %s: %s (its changes are undone, with those of %d "
+                  "other requests in flight, refused too)", journal.path, type(error).__name__, error, len(failed))
 
     def close(self) -> None:
         atexit.unregister(self.close)
@@ -193,6 +261,10 @@ class EmbeddedDatabase(_Guarded):
         """Store calls made inside (by this thread) reach the disk in one commit at its end; the
         work is acknowledged after that. One HTTP request is one unit of work."""
         return self._guard.unit_of_work()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """`callback` once the changes made so far by this thread are on disk (see _Guard)."""
+        self._guard.after_commit(callback)
 
     def exclusively(self) -> ContextManager[None]:
         """No other thread's store call runs inside (this thread's may); changes made inside reach

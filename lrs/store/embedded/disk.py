@@ -15,9 +15,10 @@ the promise here; a power cut may lose the last commits, never consistency. At s
 file is read back into memory.
 
 A commit can fail (the disk is full, another process holds the file's write lock). The changes
-are in memory already and mongomock cannot take them back, so they stay on the list of changes
-to write, and every later commit writes them with its own: nothing of them is lost, and nothing
-is acknowledged until a commit holding it succeeds (`StoreUnwritable`, 503, until then).
+are in memory already, and mongomock cannot take them back; the file can: the journal knows each
+changed document and its slot, so `roll_back` reads those documents back from the file (or
+removes them when it has none) and memory holds what the file holds again. The requests whose
+changes went are refused (`StoreUnwritable`, 503), and none of those changes is written later.
 
 The data is in one process's memory, so a second process on the same folder would see and write
 a different store. An exclusive lock on `LOCK_FILE` refuses that, naming the holder's pid.
@@ -50,6 +51,12 @@ log = logging.getLogger(__name__)
 
 STORE_FILE = "store.sqlite3"
 CHECKPOINT_SECONDS = 0.5
+# How long a commit waits for SQLite's write lock, which only another process can hold (this one's
+# checkpoints never take it): a sqlite3 shell left in a transaction, a tool writing to the file.
+# The store's own lock is held meanwhile, so every request waits with it: SQLite's default of 5 s
+# stalled the whole server that long per commit, where a short wait and a 503 tell the client at once.
+WRITE_LOCK_WAIT_MS = 100
+CLOSE_WAIT_MS = 5000  # a clean stop's checkpoint may wait longer, for a backup still reading: nothing else waits
 LOCK_FILE = "lock"
 # The file's `PRAGMA user_version`: a release that changes the tables below changes it too. Files
 # written before it existed have 0, and are version 1 when their tables are version 1's.
@@ -78,8 +85,8 @@ class StoreInUse(SettingError):
 
 
 class StoreUnwritable(ServiceUnavailable):
-    """A commit failed: the request is not acknowledged (503); its changes wait for the next commit.
-    The client learns only that; the server's log says why (the disk is full, the file locked...)."""
+    """A commit failed: the request is not acknowledged (503) and its changes are undone. The
+    client learns only that; the server's log says why (the disk is full, the file locked...)."""
 
     retry_after_seconds = 5
 
@@ -97,12 +104,13 @@ class SqliteJournal:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
                 _prepare(self.db, path)
+                self.db.execute(f"PRAGMA busy_timeout = {WRITE_LOCK_WAIT_MS}")
                 self._checkpoints = Checkpointer(path)
             except BaseException:
                 self.db.close()
                 raise
         self._changed: dict[tuple[str, Any], tuple[IndexedStore, bytes | None]] = {}
-        self._dropped: list[str] = []
+        self._dropped: dict[str, IndexedStore] = {}
         self._reindexed: dict[str, IndexedStore] = {}
         # The slot (rowid) of every document on disk, by collection and key; the next one free.
         self._slots: dict[str, dict[Any, int]] = {}
@@ -115,7 +123,7 @@ class SqliteJournal:
 
     def dropped(self, store: IndexedStore) -> None:
         self._changed = {entry: change for entry, change in self._changed.items() if entry[0] != store.name}
-        self._dropped.append(store.name)
+        self._dropped[store.name] = store
         self._reindexed.pop(store.name, None)
 
     def indexes_changed(self, store: IndexedStore) -> None:
@@ -124,7 +132,7 @@ class SqliteJournal:
     def commit(self) -> None:
         """Write every change not yet on disk, in one transaction. The changes are forgotten only
         once SQLite has committed them: when it fails (disk full, the file locked by another
-        process) they all stay, and the next commit writes them with its own."""
+        process) they all stay, for `roll_back` to undo."""
         if not (self._changed or self._dropped or self._reindexed):
             return
         dropped = set(self._dropped)
@@ -164,8 +172,45 @@ class SqliteJournal:
         except BaseException:
             _roll_back(db)
             raise
-        self._changed, self._dropped, self._reindexed = {}, [], {}
+        self._forget()
         self._place(dropped, placed, next_slot)
+
+    def roll_back(self) -> None:
+        """Take every change not on disk back out of memory: each changed document read back from
+        the file (by its slot) or removed when the file has none, and a collection dropped or
+        re-indexed read back whole (its indexes rebuilt). The file is read before memory changes,
+        so a read that fails (sqlite3.Error) leaves memory and the changes to write as they were."""
+        if self.db.in_transaction:  # the failed commit's own writes would be read back
+            raise sqlite3.OperationalError("the failed transaction could not be ended")
+        whole = {**self._dropped, **self._reindexed}
+        documents = [(store, key, self._stored(name, key))
+                     for (name, key), (store, _) in self._changed.items() if name not in whole]
+        collections = [(store, *self._stored_collection(name)) for name, store in whole.items()]
+        for store, key, document in documents:
+            store.restore(key, document)
+        for store, stored, indexes in collections:
+            store.reload(stored, indexes)
+        self._forget()
+
+    def _stored(self, name: str, key: Any) -> dict | None:
+        slot = self._slots.get(name, {}).get(key)
+        if slot is None:
+            return None
+        row = self.db.execute("SELECT body FROM documents WHERE slot = ?", (slot,)).fetchone()
+        return bson.decode(row[0]) if row else None
+
+    def _stored_collection(self, name: str) -> tuple[dict[Any, dict], dict[str, dict]]:
+        """A collection's documents, by key, and its indexes, by name, as the file holds them."""
+        documents = {}
+        for (body,) in self.db.execute("SELECT body FROM documents WHERE collection = ? ORDER BY slot", (name,)):
+            document = bson.decode(body)
+            documents[store_key(document["_id"])] = document
+        indexes = {index: _index_spec(spec) for index, spec in
+                   self.db.execute("SELECT name, spec FROM indexes WHERE collection = ?", (name,))}
+        return documents, indexes
+
+    def _forget(self) -> None:
+        self._changed, self._dropped, self._reindexed = {}, {}, {}
 
     def _place(self, dropped: set[str], placed: list[tuple[str, Any, int | None]], next_slot: int) -> None:
         """Remember the slots of what a commit wrote: the documents it added, not those it deleted
@@ -192,9 +237,7 @@ class SqliteJournal:
             self._slots.setdefault(name, {})[key] = slot
             self._next_slot = max(self._next_slot, slot + 1)
         for name, index, spec in self.db.execute("SELECT collection, name, spec FROM indexes"):
-            spec = bson.decode(spec)
-            spec["key"] = [tuple(part) for part in spec["key"]]
-            database[name].create_index(index, spec)
+            database[name].create_index(index, _index_spec(spec))
 
     def close(self) -> None:
         """Everything into the file itself (a checkpoint), so that the stopped store is
@@ -203,6 +246,7 @@ class SqliteJournal:
         the rest in store.sqlite3-wal, which the next open reads as after a crash."""
         self._checkpoints.stop()
         try:
+            self.db.execute(f"PRAGMA busy_timeout = {CLOSE_WAIT_MS}")
             busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             if busy:
                 log.warning("%s-wal still holds part of the embedded store (another reader kept the checkpoint "
@@ -243,6 +287,12 @@ class Checkpointer:
         self._stopping.set()
         self._thread.join()
         self._db.close()
+
+
+def _index_spec(encoded: bytes) -> dict:
+    spec = bson.decode(encoded)
+    spec["key"] = [tuple(part) for part in spec["key"]]
+    return spec
 
 
 def _prepare(db: sqlite3.Connection, path: Path) -> None:

@@ -105,6 +105,23 @@ class IndexedStore(CollectionStore):
     def get(self, key: Any) -> dict | None:
         return self._documents.get(key)
 
+    def restore(self, key: Any, document: dict | None) -> None:
+        """Put back the document as the file holds it (None: the file has none), its index
+        entries with it; the journal is not told (it is forgetting its changes)."""
+        before = self._documents.pop(key, None) if document is None else self._documents.get(key)
+        if document is not None:
+            self._documents[key] = document
+        self._reindex(before, document)
+
+    def reload(self, documents: dict[Any, dict], indexes: dict[str, dict]) -> None:
+        """Put back the whole collection as the file holds it: its documents, its indexes built
+        (the journal, told of them, forgets that with the rest of its changes)."""
+        CollectionStore.drop(self)
+        self.secondary = {}
+        self._documents.update(documents)
+        for name, spec in indexes.items():
+            self.create_index(name, spec)
+
     @contextmanager
     def changing(self, documents: Iterable[dict], fields: set[str] | None) -> Iterator[None]:
         """Documents about to be changed in place, in these top-level fields (None: any): re-index
