@@ -17,17 +17,13 @@ from urllib.parse import quote
 
 from lrs.auth import ADMIN_SCOPE, Credential, new_key, new_secret
 from lrs.errors import BadRequest, Conflict, NotFound
+from lrs.settings import KEY_PATTERN, KEY_RULE
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
 
 log = logging.getLogger(__name__)
 
-# A key travels in HTTP Basic (`key:secret`) and Bearer tokens (printable, no colon, no space) and
-# as one segment of the admin API's and the console's paths: no slash, and not `.` or `..`, which
-# browsers and HTTP clients drop from a path before sending it.
-KEY_PATTERN = r"^(?!\.\.?\Z)[!-.0-9;-~]{1,128}\Z"
-KEY_RULE = "must be 1 to 128 printable ASCII characters without spaces, colons or slashes, and not . or .."
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,19 @@ def parse_host(value: str) -> str:
 
 # The length the admin API requires of every credential's secret (lrs.http.admin_credentials).
 SECRET_LENGTH = (8, 200)
+# A key travels in HTTP Basic (`key:secret`) and Bearer tokens (printable, no colon, no space) and
+# as one segment of the admin API's and the console's paths: no slash, and not `.` or `..`, which
+# browsers and HTTP clients drop from a path before sending it.
+KEY_PATTERN = r"^(?!\.\.?\Z)[!-.0-9;-~]{1,128}\Z"
+KEY_RULE = "must be 1 to 128 printable ASCII characters without spaces, colons or slashes, and not . or .."
+
+
+def parse_admin_key(value: str) -> str:
+    """Empty (no admin credential), or a key every credential could have: one the admin API and
+    the console can name in a path, to change or revoke it."""
+    if value and not re.match(KEY_PATTERN, value):
+        raise ValueError(KEY_RULE)
+    return value
 
 
 def parse_admin_secret(value: str) -> str:
@@ -207,7 +220,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scopes "
             "`all` and `admin` and this key exists after start (created, or given this secret and those "
             "scopes; its authority stays as first made). One without "
-            "the other stops the start, and so does the key of a revoked credential (it stays revoked)."),
+            "the other stops the start, and so does the key of a revoked credential (it stays revoked). "
+            "The key follows every credential's rule: 1 to 128 printable ASCII characters without "
+            "spaces, colons or slashes, not . or ..", parse_admin_key),
     Setting("admin_secret", "", "Secret of the admin credential (see LRS_ADMIN_KEY), 8 to 200 "
             "characters.", parse_admin_secret, secret=True),
     Setting("plugins", (), "Comma-separated names of the plugins to enable "

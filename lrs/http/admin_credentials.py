@@ -17,7 +17,7 @@ from lrs import credentials, schemas
 from lrs.http.admin import admin_only, object_body
 from lrs.http.context import current_lrs
 from lrs.http.params import StrictSchema, no_parameters
-from lrs.settings import SECRET_LENGTH
+from lrs.settings import KEY_PATTERN, KEY_RULE, SECRET_LENGTH
 
 blueprint = Blueprint("admin_credentials", __name__, url_prefix="/admin/credentials")
 blueprint.before_request(admin_only)
@@ -52,7 +52,7 @@ def _secret() -> fields.String:
 
 class NewCredential(CredentialChange):
     scopes = _scopes(required=True)
-    key = fields.String(validate=validate.Regexp(credentials.KEY_PATTERN, error=credentials.KEY_RULE))
+    key = fields.String(validate=validate.Regexp(KEY_PATTERN, error=KEY_RULE))
     secret = _secret()
 
 

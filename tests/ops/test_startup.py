@@ -30,6 +30,8 @@ TARGET = {"endpoint": "http://127.0.0.1:9/xapi"}
     ({"LRS_PLUGINS": "caliper,h5p,caliper"}, "LRS_PLUGINS='caliper,h5p,caliper': names 'caliper' more than once"),
     ({"LRS_ADMIN_SECRET": "abc", "LRS_ADMIN_KEY": "admin"},
      "Error: LRS_ADMIN_SECRET: must be 8 to 200 characters long, as every credential's secret"),
+    ({"LRS_ADMIN_KEY": "ops/eu", "LRS_ADMIN_SECRET": "change-me"},
+     "LRS_ADMIN_KEY='ops/eu': must be 1 to 128 printable ASCII characters without spaces, colons or slashes"),
     ({"LRS_PUBLIC_URL": "notaurl"}, "LRS_PUBLIC_URL='notaurl': must be an absolute http:// or https:// URL"),
     ({"LRS_PUBLIC_URL": "ftp://lrs.example.org"}, "LRS_PUBLIC_URL='ftp://lrs.example.org'"),
     ({"LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": json.dumps([{"name": "x y", **TARGET}])},
