@@ -13,6 +13,7 @@ from lrs.forwarding.inprocess import start_in_process
 from lrs.http import (
     XAPI_PREFIX,
     admin,
+    admin_activities,
     admin_credentials,
     alternate,
     cors,
@@ -59,6 +60,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     app.register_blueprint(xapi_blueprint())
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(admin_credentials.blueprint)
+    app.register_blueprint(admin_activities.blueprint)
     app.register_blueprint(erasure.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)

@@ -120,6 +120,11 @@ class ActivityStore:
             activity["definition"] = json.loads(record["definition"])
         return activity
 
+    def forget(self, activity_id: str) -> bool:
+        """Drop the canonical definition: the next definition received is the first again. An
+        operator's remedy for one a client filled with what it should not have ("first come stays")."""
+        return self.collection.delete_one({"_id": activity_id}).deleted_count == 1
+
     def canonicalise(self, statements: list[dict]) -> None:
         """Give every Activity in the statements the canonical definition (format=canonical). Each
         definition is read and parsed once, and shared by the statements that name its Activity."""

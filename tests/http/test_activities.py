@@ -196,3 +196,35 @@ def test_a_failure_to_refine_never_fails_the_stored_batch(app, client, monkeypat
     assert response.status_code == 200
     assert stored_about(client)[0]["id"] == response.get_json()[0]
     assert any("activities: not refined from a stored batch" in r.message for r in caplog.records)
+
+
+def test_an_admin_forgets_a_definition_gone_wrong_and_the_next_one_starts_it_afresh(app, client, small_bounds):
+    junk = {"name": {"en-US": "BUY NOW", **tags(0, 7)}}
+    assert client.post("/xapi/statements", json=statement(junk), headers=headers()).status_code == 200
+    fixed = {"name": {"en-US": "meeting"}}
+    assert client.post("/xapi/statements", json=statement(fixed), headers=headers()).status_code == 200
+    assert canonical(client)["definition"]["name"]["en-US"] == "meeting"
+    assert len(canonical(client)["definition"]["name"]) == 8  # the junk tags stay: the definition is full
+
+    app.extensions["lrs"].create_credential("full-xapi", "full-xapi-secret", ["all"])
+    forget = {"activityId": ACTIVITY}
+    assert client.delete("/admin/activities", query_string=forget,
+                         headers=headers("full-xapi", "full-xapi-secret")).status_code == 403
+    answer = client.delete("/admin/activities", query_string=forget, headers=headers())
+    assert answer.status_code == 200 and answer.get_json() == {"activities": 1}
+    assert canonical(client) == {"objectType": "Activity", "id": ACTIVITY}
+    assert client.delete("/admin/activities", query_string=forget, headers=headers()).get_json() == {"activities": 0}
+
+    assert client.post("/xapi/statements", json=statement(fixed), headers=headers()).status_code == 200
+    assert canonical(client)["definition"] == fixed
+    assert [s["object"]["definition"] for s in reversed(stored_about(client))] == [junk, fixed, fixed]
+
+
+@pytest.mark.parametrize("query, rule", [
+    ({}, "parameter 'activityId': Missing data for required field"),
+    ({"activityId": "not an iri"}, "parameter 'activityId': must be an IRI"),
+    ({"activityId": ACTIVITY, "x": "1"}, "parameter 'x': is not a parameter of this resource")])
+def test_forgetting_a_definition_names_a_bad_parameter(client, query, rule):
+    answer = client.delete("/admin/activities", query_string=query, headers=headers())
+    assert answer.status_code == 400
+    assert rule in answer.get_json()["error"]["message"]
