@@ -18,7 +18,7 @@ from lrs.store.statements import StatementStore
 def main() -> None:
     """Patched before gunicorn forks its worker, which inherits the patched classes."""
     StatementStore.insert_batch = lambda self, *args, **kwargs: None
-    core.LRS._define = lambda self, *args, **kwargs: None
+    core.LRS._learn = lambda self, *args, **kwargs: None
     core.LRS._notify_stored = lambda self, *args, **kwargs: None
     lrs_main(["serve"])
 
