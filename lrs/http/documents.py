@@ -31,7 +31,7 @@ from lrs.http.body import parse_json
 from lrs.http.context import current_lrs
 from lrs.http.fields import echoable, field_value
 from lrs.statements import utc_now
-from lrs.store.documents import ANY, DocumentKey, Preconditions, Scope, StoredDocument
+from lrs.store.documents import ANY, DocumentKey, Preconditions, Scope, StoredDocument, etag_of
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.versions import is_v2
 
@@ -98,8 +98,8 @@ def get(resource: DocumentResource) -> Response:
     store = current_lrs().documents
     if resource.id_param not in args:
         ids, latest = store.ids(resource.scope(resource.kind, args), args.get("since"))
-        response = Response(json.dumps(ids), mimetype=JSON_TYPE)
-        response.add_etag()  # SHA-1 of the list, as a document's is of its content (Communication 3.1)
+        response = Response(_id_list(ids), mimetype=JSON_TYPE)
+        response.set_etag(etag_of(response.get_data()))  # as a document's is of its content (Communication 3.1)
         response.last_modified = latest or utc_now()
         return response
     if "since" in args:  # Communication 3.2: a parameter the resource does not take is a 400
@@ -143,12 +143,28 @@ def delete(resource: DocumentResource) -> Response:
     if resource.id_param in args:
         store.delete(resource.key(resource.kind, args), preconditions())
     else:
-        store.delete_all(resource.scope(resource.kind, args))
+        scope, conditions = resource.scope(resource.kind, args), preconditions()
+        if conditions.if_match is not None or conditions.if_none_match is not None:
+            # Deleting every document here is a DELETE of the URL whose GET is their id list: its
+            # conditions are compared with that list's ETag (a failing one deletes nothing).
+            conditions.check(_list_etag(scope))
+        store.delete_all(scope)
     return Response(status=204)
 
 
+def _list_etag(scope: Scope) -> str | None:
+    """The ETag a GET of the id list (without `since`) sends; None when there is no document."""
+    ids, _ = current_lrs().documents.ids(scope, None)
+    return etag_of(_id_list(ids)) if ids else None
+
+
+def _id_list(ids: list[str]) -> bytes:
+    return json.dumps(ids).encode()
+
+
 def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[bytes, str]:
-    """Communication 2.2: both JSON objects -> the stored one with the posted top-level keys set."""
+    """Communication 2.2: both JSON objects -> the stored one with the posted top-level keys set,
+    as application/json (RFC 8259 8.1: UTF-8, which a charset the POST named could contradict)."""
     if not is_json(current.content_type) or posted is None:
         raise BadRequest("POST merges JSON: the stored and the posted document must both have Content-Type "
                          f"application/json (stored: {current.content_type!r}, posted: {content_type!r}); "
@@ -158,7 +174,7 @@ def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[byte
         raise BadRequest("POST merges JSON objects: the stored and the posted document must both be objects; "
                          "use PUT to replace the document")
     text = json.dumps({**stored, **posted}, ensure_ascii=False, separators=(",", ":"))
-    return text.encode("utf-8"), content_type
+    return text.encode("utf-8"), JSON_TYPE  # the LRS's own UTF-8 text, whatever charset the POST named
 
 
 def read_content() -> tuple[bytes, str]:

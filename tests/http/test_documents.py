@@ -68,6 +68,16 @@ def test_post_merges_top_level_keys_of_json_objects(client, resource):
     assert fetch(client, resource).get_json() == {"x": "bash", "y": {"other": 2}, "z": "faz"}
 
 
+def test_a_merged_document_is_utf_8_json_whatever_charset_the_post_named(client, resource):
+    path, query = resource
+    create(client, resource, '{"a": "é"}'.encode(), "application/json; charset=utf-8")
+    response = client.post(path, query_string=query, data=b'{"b": "u"}',
+                           headers=headers(Content_Type="application/json; charset=ISO-8859-1"))
+    assert response.status_code == 204
+    merged = fetch(client, resource)
+    assert merged.headers["Content-Type"] == JSON and merged.data == '{"a":"é","b":"u"}'.encode()
+
+
 def test_post_to_a_missing_document_stores_it_as_sent(client, resource):
     path, query = resource
     response = client.post(path, query_string=query, data=b"plain text", headers=headers(Content_Type="text/plain"))

@@ -68,3 +68,26 @@ def test_1_0_3_state_put_overwrites_without_preconditions(client):
     assert put(client, "s", b"one") == 204
     assert put(client, "s", b"two") == 204
     assert client.get(PATH, query_string={**CONTEXT, "stateId": "s"}, headers=HEADERS).data == b"two"
+
+
+def test_delete_of_a_context_compares_its_conditions_with_the_id_lists_etag(client):
+    """The URL's GET is the id list: If-Match / If-None-Match on its DELETE refer to that list's
+    ETag, and a failing or malformed one deletes nothing (it used to delete everything, 204)."""
+    for state_id in ("a", "b"):
+        put(client, state_id, b"x")
+    listed = client.get(PATH, query_string=CONTEXT, headers=HEADERS).headers["ETag"]
+
+    def delete(**condition: str) -> int:
+        return client.delete(PATH, query_string=CONTEXT, headers={**HEADERS, **condition}).status_code
+
+    assert delete(**{"If-Match": '"0000"'}) == 412
+    assert delete(**{"If-None-Match": "*"}) == 412
+    assert delete(**{"If-Match": "unquoted"}) == 400
+    assert ids(client) == ["a", "b"]
+    put(client, "c", b"x")  # the list changed since it was read
+    assert delete(**{"If-Match": listed}) == 412
+    assert ids(client) == ["a", "b", "c"]
+    assert delete(**{"If-Match": client.get(PATH, query_string=CONTEXT, headers=HEADERS).headers["ETag"]}) == 204
+    assert ids(client) == []
+    assert delete(**{"If-Match": "*"}) == 412  # nothing left to match
+    assert delete(**{"If-None-Match": "*"}) == 204
