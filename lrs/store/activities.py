@@ -152,7 +152,33 @@ class ActivityStore:
 
 def _refinement(record: dict | None, later: list[dict]) -> Refinement:
     stored = {} if record is None else json.loads(record["definition"])
+    if record is not None and _within_bounds(record["definition"], stored) and not any(
+            _adds_to(stored, definition) for definition in later):
+        return Refinement(None, False)  # most batches repeat what is known: no size to count again
     definition, refused = refined(stored, later)
     if record is not None and definition == stored:
         return Refinement(None, refused)
     return Refinement({"definition": json.dumps(definition, ensure_ascii=False, separators=(",", ":"))}, refused)
+
+
+def _within_bounds(text: str, definition: dict) -> bool:
+    """Whether a stored definition keeps the bounds (one from before them may not)."""
+    return len(text.encode()) <= MAX_DEFINITION_BYTES and all(
+        len(definition.get(key) or ()) <= MAX_MAP_ENTRIES for key in MERGED_MAPS)
+
+
+def _adds_to(stored: dict, later: dict) -> bool:
+    """Whether refining `stored` by `later` could change it: a property or map entry it lacks or
+    holds another value of (an empty map where there is none counts: it is kept)."""
+    for key, value in later.items():
+        if key in MERGED_MAPS and isinstance(value, dict):
+            current = stored.get(key)
+            if not isinstance(current, dict) or any(current.get(name, _MISSING) != entry
+                                                    for name, entry in value.items()):
+                return True
+        elif stored.get(key, _MISSING) != value:
+            return True
+    return False
+
+
+_MISSING = object()
