@@ -1,6 +1,8 @@
 """Timestamps: ISO 8601 for 1.0.x, RFC 3339 for 2.0.x, always stored and returned in UTC.
 
-Both versions refuse the "unknown local offset" forms -00, -0000 and -00:00 (the conformance suite
+A leap second (23:59:60 UTC, RFC 3339 5.6 and 5.7; ISO 8601 allows it too) is kept as the last
+instant Python's datetime can hold before the next second, 23:59:59.999999: it orders after every
+earlier instant and before midnight. Both versions refuse the "unknown local offset" forms -00, -0000 and -00:00 (the conformance suite
 sends them as invalid). 1.0.x accepts ISO 8601 extended and basic forms, with or without seconds
 and zone (no zone means UTC); 2.0.x requires RFC 3339: seconds and a zone (Z or +hh:mm).
 """
@@ -41,15 +43,20 @@ def _parsed(value: str, v2: bool) -> dt.datetime:
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     if zone in _UNKNOWN_OFFSETS:
         raise XAPIValidationError("timestamp", f"{value!r} has an unknown (negative zero) offset")
+    leap = second == "60"
     try:
-        moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
-                             int((fraction or "0")[:6].ljust(6, "0")), tzinfo=_zone(zone))
+        moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), 59 if leap else int(second or 0),
+                             999999 if leap else int((fraction or "0")[:6].ljust(6, "0")), tzinfo=_zone(zone))
     except ValueError as error:
         raise XAPIValidationError("timestamp", f"{value!r} is not a valid date and time ({error})") from None
     try:
-        return moment.astimezone(dt.timezone.utc)
+        utc = moment.astimezone(dt.timezone.utc)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00: in UTC it is past year 9999
         raise XAPIValidationError("timestamp", f"{value!r} is out of range in UTC (years 1 to 9999)") from None
+    if leap and (utc.hour, utc.minute) != (23, 59):
+        raise XAPIValidationError("timestamp", f"{value!r}: second 60 is a leap second, which only the last "
+                                  "minute of a UTC day has (RFC 3339 5.7)")
+    return utc
 
 
 def _zone(zone: str | None) -> dt.timezone:

@@ -207,3 +207,15 @@ def test_format_canonical_never_shows_a_language_the_client_excluded_when_anothe
     assert got["verb"]["display"] == {"fr": "fait"}
     page = client.get("/xapi/statements?format=canonical", headers=headers).get_json()
     assert page["statements"][0]["verb"]["display"] == {"fr": "fait"}
+
+
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_a_leap_second_is_a_timestamp_and_a_since(client, xapi_headers, version):
+    headers = {**xapi_headers, "X-Experience-API-Version": version}
+    before, leap = statement(timestamp="2016-12-31T23:59:59.5Z"), statement(timestamp="2016-12-31T23:59:60Z")
+    [_, leap_id] = post(client, headers, before, leap)
+    stored = client.get("/xapi/statements", query_string={"statementId": leap_id}, headers=headers).get_json()
+    assert stored["timestamp"] == "2016-12-31T23:59:59.999Z"
+    assert len(query(client, headers, since="2016-12-31T23:59:60Z")["statements"]) == 2  # stored after it
+    refused = client.post("/xapi/statements", json=statement(timestamp="2016-12-31T12:00:60Z"), headers=headers)
+    assert refused.status_code == 400 and "leap second" in refused.get_json()["error"]["message"]
