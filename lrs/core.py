@@ -87,7 +87,12 @@ class LRS:
         self.documents.recover(utc_now())
         pair = admin_pair(self.settings)
         if pair:
-            refuse_revoked_admin(pair[0], self.credentials.collection.find_one({"_id": pair[0]}))
+            existing = self.credentials.collection.find_one({"_id": pair[0]})
+            refuse_revoked_admin(pair[0], existing)
+            if existing is not None and ADMIN_SCOPE not in existing["scopes"]:
+                log.warning("LRS_ADMIN_KEY names the existing credential %r (scopes: %s): it now holds scopes "
+                            "all and admin, and LRS_ADMIN_SECRET replaces its secret", pair[0],
+                            ", ".join(existing["scopes"]) or "none")
             self.create_credential(*pair, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
         self.plugins.hook.lrs_startup(lrs=self)
         self.started = True

@@ -221,6 +221,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "`all` and `admin` and this key exists after start (created, or given this secret and those "
             "scopes; its authority stays as first made). One without "
             "the other stops the start, and so does the key of a revoked credential (it stays revoked). "
+            "A new secret ends the console sessions and OAuth tokens of the old one; naming an existing "
+            "credential without `admin` makes it the admin one, which the log says. "
             "The key follows every credential's rule: 1 to 128 printable ASCII characters without "
             "spaces, colons or slashes, not . or ..", parse_admin_key),
     Setting("admin_secret", "", "Secret of the admin credential (see LRS_ADMIN_KEY), 8 to 200 "

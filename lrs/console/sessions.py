@@ -1,9 +1,11 @@
 """Console sign-in sessions, kept server-side in the LRS's store.
 
 The browser holds only a random token (HttpOnly, SameSite=Strict, Secure over https); the store
-holds its SHA-256 digest, the credential's key, the session's CSRF token and an expiry. So every
-worker process sees the same sessions, signing out ends a session everywhere, and revoking the
-credential (or taking away its `admin` scope) ends its sessions on their next request.
+holds its SHA-256 digest, the credential's key, the session's CSRF token, an expiry and the
+credential's count of losses when it signed in (`Credential.losses`). So every worker process sees
+the same sessions, signing out ends a session everywhere, and revoking the credential, replacing
+its secret (a leaked one: whoever signed in with it is out too) or taking away any of its scopes
+ends its sessions on their next request, for good: giving `admin` back revives none.
 """
 from __future__ import annotations
 
@@ -41,20 +43,24 @@ class Sessions:
 
     def open(self, credential: Credential) -> str:
         """A new session for an admin credential; returns the token for the cookie."""
-        token = secrets.token_urlsafe(32)
+        token, now = secrets.token_urlsafe(32), _now()
+        # MongoDB's TTL index removes expired sessions; the embedded store has none, so they go here.
+        self.collection.delete_many({"expires": {"$lte": now}})
         self.collection.insert_one({"_id": _digest(token), "key": credential.key, "csrf": secrets.token_urlsafe(32),
-                                    "expires": _now() + LIFETIME})
+                                    "expires": now + LIFETIME, "credential_losses": credential.losses})
         return token
 
     def find(self, token: str | None) -> ConsoleSession | None:
-        """The live session of this token, if its credential is still active and an admin."""
+        """The live session of this token, if its credential is still active, an admin, and has
+        lost neither its secret nor a scope since."""
         if not token:
             return None
         document = self.collection.find_one({"_id": _digest(token)})
         if document is None or _aware(document["expires"]) <= _now():
             return None
         credential = self.credentials.get(document["key"])
-        if credential is None or not credential.active or ADMIN_SCOPE not in credential.scopes:
+        if (credential is None or not credential.active or ADMIN_SCOPE not in credential.scopes
+                or document.get("credential_losses") != credential.losses):  # one of an earlier release too
             return None
         return ConsoleSession(token, credential, document["csrf"])
 

@@ -36,11 +36,17 @@ class CredentialStore:
              label: str = "", extra: dict | None = None) -> Credential:
         """Create the credential, or replace the secret and scopes of an existing key. The
         authority is set only when the key is new: statements keep the authority they were stored
-        with, and a credential whose authority moved would lose them (statements/read/mine, voiding)."""
+        with, and a credential whose authority moved would lose them (statements/read/mine, voiding).
+        A changed secret or a scope taken away counts as a loss (Credential.losses), as through the
+        admin API: what was granted before (sessions, tokens) ends."""
+        current = self.collection.find_one({"_id": key})
+        lost = current is not None and not (set(current["scopes"]) <= set(scopes)
+                                            and check_secret(secret, current["secret_hash"]))
         document = self._document(secret, scopes, label, extra)
         saved = self.collection.find_one_and_update(
             {"_id": key},
-            {"$set": document, "$setOnInsert": {"created": document["updated"], "authority": authority}},
+            {"$set": document, "$setOnInsert": {"created": document["updated"], "authority": authority},
+             **({"$inc": {"losses": 1}} if lost else {})},
             upsert=True, return_document=ReturnDocument.AFTER,
         )
         return _credential(saved)

@@ -2,6 +2,7 @@
 session's CSRF token; its pages carry a strict CSP and its cookie the safe flags."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -76,6 +77,32 @@ def test_a_session_ends_when_its_credential_loses_admin_or_signs_out(app):
     assert client.get("/console/statements").status_code == 303
 
 
+def test_a_session_ends_for_good_when_its_secret_is_replaced_or_it_loses_a_scope(app):
+    """Rotation is the remedy for a leaked secret: whoever signed in with it must be out too, and
+    a session ended by a lost scope stays ended when the scope comes back."""
+    admin = app.test_client()
+    for key in ("ops", "ops2"):
+        made = admin.post("/admin/credentials", json={"key": key, "scopes": ["admin"], "secret": f"{key}-secret"},
+                          headers=_basic())
+        assert made.status_code == 201
+    leaked, demoted = app.test_client(), app.test_client()
+    assert sign_in(leaked, "ops", "ops-secret").status_code == 303
+    assert sign_in(demoted, "ops2", "ops2-secret").status_code == 303
+    csrf = session_csrf(leaked)
+
+    assert admin.post("/admin/credentials/ops/secret", json={}, headers=_basic()).status_code == 200
+    assert leaked.get("/console/credentials").status_code == 303
+    minted = leaked.post("/console/credentials", data={"csrf": csrf, "scope": ["all", "admin"], "key": "attacker"})
+    assert minted.status_code == 401
+    assert admin.get("/admin/credentials/attacker", headers=_basic()).status_code == 404
+
+    for scopes in (["all"], ["admin"]):
+        assert admin.patch("/admin/credentials/ops2", json={"scopes": scopes}, headers=_basic()).status_code == 200
+    assert demoted.get("/console/credentials").status_code == 303
+    assert sign_in(demoted, "ops2", "ops2-secret").status_code == 303  # signing in again works
+    assert demoted.get("/console/credentials").status_code == 200
+
+
 def test_cross_site_posts_without_the_csrf_token_change_nothing(app):
     client = app.test_client()
     sign_in(client)
@@ -128,3 +155,23 @@ def test_pages_carry_a_strict_csp_and_the_cookie_is_httponly_strict_and_secure_o
                          data={"csrf": token, "key": "test-admin", "secret": "test-admin-secret"})
     cookie = next(c for c in answer.headers.get_all("Set-Cookie") if c.startswith("lrs_console="))
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie and "Path=/console" in cookie
+
+
+def test_expired_sessions_are_removed_at_the_next_sign_in(app):
+    """MongoDB's TTL index removes them there; the embedded store has no TTL, so they piled up."""
+    sessions = app.extensions["lrs"].db["console_sessions"]
+    assert sign_in(app.test_client()).status_code == 303
+    sessions.update_many({}, {"$set": {"expires": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)}})
+    assert sign_in(app.test_client()).status_code == 303
+    assert sessions.count_documents({}) == 1
+
+
+def test_a_start_that_gives_the_admin_key_another_secret_ends_its_sessions(app):
+    """LRS_ADMIN_SECRET changed and the server restarted (create_credential is what start runs for
+    it): the old secret's sessions end, as after a rotation; a restart with the same secret ends none."""
+    lrs, client = app.extensions["lrs"], app.test_client()
+    assert sign_in(client).status_code == 303
+    lrs.create_credential("test-admin", "test-admin-secret", ["all", "admin"], label="admin")
+    assert client.get("/console/credentials").status_code == 200
+    lrs.create_credential("test-admin", "a-new-admin-secret", ["all", "admin"], label="admin")
+    assert client.get("/console/credentials").status_code == 303

@@ -3,6 +3,7 @@ naming the variable (no traceback), and commands that only describe the LRS neve
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import uuid
@@ -162,3 +163,13 @@ def test_a_revoked_admin_key_on_mongodb_is_refused_before_gunicorn_and_by_every_
     finally:
         if os.environ.get("LRS_TEST_MONGO_URI"):
             lrs.db.client.drop_database(db)
+
+
+def test_an_admin_key_naming_another_client_says_what_it_takes_over(make_app, shared_store, caplog):
+    store = {"mongo_uri": shared_store, "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}"}
+    make_app(**store).extensions["lrs"].create_credential("prom", "prom-secret-1", ["metrics"])
+    with caplog.at_level(logging.WARNING, logger="lrs.core"):
+        lrs = make_app(**store, admin_key="prom", admin_secret="new-secret-1").extensions["lrs"]
+    assert ("LRS_ADMIN_KEY names the existing credential 'prom' (scopes: metrics): it now holds scopes all and "
+            "admin, and LRS_ADMIN_SECRET replaces its secret") in caplog.text
+    assert lrs.credentials.get("prom").scopes == {"all", "admin"}
