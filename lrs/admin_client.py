@@ -13,6 +13,7 @@ from pymongo.errors import PyMongoError
 
 from lrs import credentials
 from lrs.errors import LRSError
+from lrs.settings import shown_uri, without_password
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
@@ -28,6 +29,7 @@ class AdminClient:
     def __init__(self, url: str, key: str, secret: str):
         # Accept the xAPI endpoint as well as the base URL: people copy the one they know.
         self.base = url.rstrip("/").removesuffix("/xapi")
+        self.shown = shown_uri(self.base)  # what messages name: a password in the URL stays out
         self.session = requests.Session()
         self.session.auth = (key, secret)
 
@@ -47,18 +49,18 @@ class AdminClient:
         return self._call("POST", f"/admin/credentials/{credentials.key_in_path(key)}/revoke")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = self.base + path
         try:
-            response = self.session.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+            response = self.session.request(method, self.base + path, timeout=TIMEOUT_SECONDS, **kwargs)
         except requests.RequestException as error:
-            raise AdminAPIError(f"cannot reach the LRS at {self.base}: {error}") from None
+            reason = without_password(self.base, str(error))
+            raise AdminAPIError(f"cannot reach the LRS at {self.shown}: {reason}") from None
         if response.ok:
             return response.json()
         try:
             message = response.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = response.text[:300] or response.reason
-        raise AdminAPIError(f"{method} {url}: {response.status_code} {message}")
+        raise AdminAPIError(f"{method} {self.shown}{path}: {response.status_code} {message}")
 
 
 class DirectAdmin:

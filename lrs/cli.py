@@ -11,7 +11,7 @@ from pymongo.errors import PyMongoError
 
 from lrs.admin_client import AdminAPIError, AdminClient, DirectAdmin
 from lrs.core import LRS
-from lrs.settings import SettingError, settings_table
+from lrs.settings import SettingError, settings_table, shown_uri
 
 
 class _OneLineErrors(click.Group):
@@ -71,7 +71,7 @@ def _admin_options(command: Callable) -> Callable:
 def _admin(url: str | None, admin_key: str | None, admin_secret: str | None) -> AdminClient | DirectAdmin:
     if url:
         if not url.lower().startswith(("http://", "https://")):
-            raise click.ClickException(f"--url (LRS_URL) {url!r}: give the scheme too, http:// or https://, "
+            raise click.ClickException(f"--url (LRS_URL) {shown_uri(url)!r}: give the scheme too, http:// or https://, "
                                        "e.g. http://127.0.0.1:8000")
         if not (admin_key and admin_secret):
             raise click.UsageError("--url needs --admin-key and --admin-secret (or LRS_ADMIN_KEY and "
@@ -89,6 +89,18 @@ def _admin(url: str | None, admin_key: str | None, admin_secret: str | None) -> 
     except PyMongoError as error:
         raise click.ClickException(f"cannot reach MongoDB: {error}") from None
     return DirectAdmin(lrs)
+
+
+def _key_argument(command: Callable) -> Callable:
+    """KEY of an existing credential. An empty one would address the collection, and the server's
+    404 or 405 would not say what is wrong."""
+    return click.argument("key", callback=_non_empty)(command)
+
+
+def _non_empty(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value:
+        raise click.BadParameter("must not be empty")
+    return value
 
 
 def _run(operation: Callable[[], Any]) -> Any:
@@ -125,7 +137,7 @@ def list_credentials(**admin: str | None) -> None:
 
 
 @credentials.command("update")
-@click.argument("key")
+@_key_argument
 @click.option("--scope", "scopes", multiple=True, help="The new scopes (all of them); repeat for several.")
 @click.option("--label", default=None, help="The new label.")
 @_admin_options
@@ -138,7 +150,7 @@ def update_credential(key: str, scopes: tuple[str, ...], label: str | None, **ad
 
 
 @credentials.command("rotate")
-@click.argument("key")
+@_key_argument
 @click.option("--secret", default=None, help="Use this secret instead of a random one.")
 @_admin_options
 def rotate_credential(key: str, secret: str | None, **admin: str | None) -> None:
@@ -150,7 +162,7 @@ def rotate_credential(key: str, secret: str | None, **admin: str | None) -> None
 
 
 @credentials.command("revoke")
-@click.argument("key")
+@_key_argument
 @_admin_options
 def revoke_credential(key: str, **admin: str | None) -> None:
     """Revoke a credential at once; its key stays listed as revoked."""

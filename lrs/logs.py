@@ -7,7 +7,8 @@ request carry "-". gunicorn's own loggers get the same format through `gunicorn_
 
 Messages carry what clients send (a request's decoded path, its method): in either format, a
 character that could end a line or hide text is written escaped, so no request can make a line
-that reads as another event.
+that reads as another event. A query string reaches the log with its parameters' names only
+(`redacted_target`): its values name learners and may hold secrets.
 """
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("lrs_request_id
 # on): DEL, the C1 controls (NEL among them), Unicode's line and paragraph separators, and lone
 # surrogates (from undecodable bytes), which stderr could not encode.
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+REDACTED = "***"
+# A parameter name as the LRS's and its plugins' APIs spell them. Any other name (percent-encoded,
+# long, a bare `?mailto:...` with no `=`) may be what a value would be, so it is masked as well.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def escaped(text: str) -> str:
@@ -39,6 +44,21 @@ def escaped(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def redacted_target(path: str, query: str) -> str:
+    """`path?query` for a log line, the query's values masked: `/xapi/statements?agent=***&since=***`.
+    Values name learners (agent=, registration=, the person an erasure removes) and a client may
+    send secrets there (client_secret=), while the log lives longer and is read more widely than
+    the store; the names still tell which request it was."""
+    parts = [_redacted(part) for part in query.split("&") if part]
+    return f"{path}?{'&'.join(parts)}" if parts else path
+
+
+def _redacted(part: str) -> str:
+    name, has_value, _ = part.partition("=")
+    name = name if _PLAIN_NAME.fullmatch(name) else REDACTED
+    return f"{name}={REDACTED}" if has_value else name
 
 
 class RequestIdFilter(logging.Filter):

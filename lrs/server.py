@@ -22,7 +22,7 @@ from gunicorn.errors import AppImportError
 from lrs.core import LRS, admin_pair, refuse_revoked_admin
 from lrs.logs import gunicorn_logconfig
 from lrs.metrics import enable_multiprocess
-from lrs.settings import SettingError, Settings, parse_public_url, public_url_unset
+from lrs.settings import CORE_SETTINGS, SettingError, Settings, parse_public_url, public_url_unset
 from lrs.store import check_reachable, read_before_start
 from lrs.store.credentials import COLLECTION as CREDENTIALS
 from lrs.store.embedded.disk import check_data_dir
@@ -84,15 +84,17 @@ def run(host: str | None = None, port: int | None = None) -> None:
     workers meet in a directory of this instance's own."""
     # --host/--port reach the workers (and LRS_PUBLIC_URL's default) the way LRS_HOST/LRS_PORT do,
     # checked the same way (an empty --host is refused as an empty LRS_HOST is).
-    os.environ.update({name: str(value) for name, value in (("LRS_HOST", host), ("LRS_PORT", port))
-                       if value is not None})
+    flags = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    _check_flags(flags)
+    os.environ.update({f"LRS_{name.upper()}": str(value) for name, value in flags.items()})
     settings, _ = LRS.resolve()  # no store client yet: workers fork from this process
     pair = admin_pair(settings)
     host, port = settings["host"], settings["port"]
     options = gunicorn_options(settings, host, port)
     if not parse_public_url(os.environ.get("LRS_PUBLIC_URL", "")) and not _loopback(host):
         options["when_ready"] = _warn_public_url_unset(settings["public_url"], host, port)
-    check_listen(host, port)
+    named = {name: f"--{name}" if name in flags else f"LRS_{name.upper()}" for name in ("host", "port")}
+    check_listen(host, port, named["host"], named["port"])
     if settings["mongo_uri"]:
         check_reachable(settings["mongo_uri"], settings["mongo_timeout_seconds"])
     elif settings["data_dir"]:
@@ -126,9 +128,21 @@ def _warn_public_url_unset(default: str, host: str, port: int) -> Callable[[Any]
     return warn
 
 
-def check_listen(host: str, port: int) -> None:
+def _check_flags(flags: Mapping[str, Any]) -> None:
+    """--host and --port checked as LRS_HOST and LRS_PORT are, an error naming the flag: the
+    operator typed no LRS_PORT='0'."""
+    for setting in CORE_SETTINGS:
+        if setting.name in flags:
+            try:
+                setting.parse(str(flags[setting.name]))
+            except ValueError as error:
+                raise SettingError(f"--{setting.name}={flags[setting.name]!r}: {error}") from None
+
+
+def check_listen(host: str, port: int, host_name: str = "LRS_HOST", port_name: str = "LRS_PORT") -> None:
     """A SettingError unless this process could listen on host:port: gunicorn would retry a busy
-    port for five seconds and an unknown host once, then end with lines of its own."""
+    port for five seconds and an unknown host once, then end with lines of its own. The names are
+    where the values came from (the variables, or the flags of `lrs serve`)."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
@@ -136,7 +150,7 @@ def check_listen(host: str, port: int) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
             sock.bind(address)
     except OSError as error:
-        raise SettingError(f"LRS_HOST={host!r}, LRS_PORT={port}: cannot listen there: "
+        raise SettingError(f"{host_name}={host!r}, {port_name}={port}: cannot listen there: "
                            f"{error.strerror or error}") from None
 
 

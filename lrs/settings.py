@@ -154,6 +154,35 @@ def parse_public_url(value: str) -> str:
     return url
 
 
+def shown_uri(uri: str) -> str:
+    """The URI with its password replaced by ***, fit for a log line or an error message: a
+    MongoDB URI, the URL of an LRS with credentials in it (with or without its scheme)."""
+    before, password, after = _split_password(uri)
+    return uri if password is None else f"{before}***{after}"
+
+
+def without_password(uri: str, text: str) -> str:
+    """`text` (a client library's error about `uri`) with the URI's password hidden, and its
+    pieces: a library reads an unescaped password's pieces as hosts or paths and names them."""
+    password = _split_password(uri)[1] or ""
+    pieces = {password, *re.split(r"[@/?#:,;&=]", password)} - {""}
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.%-]){re.escape(piece)}(?![\w.%-])", "***", text)
+    return text
+
+
+def _split_password(uri: str) -> tuple[str, str | None, str]:
+    """(what comes before the password, the password or None, what follows it). The password runs
+    from the user name's colon to the last @: an unescaped @, / or ? in it (the usual way to get
+    this URI wrong) stays hidden, at worst with some of what follows it."""
+    scheme, slashes, rest = uri.partition("//")
+    if not slashes:  # no scheme: `user:pw@host:8000`
+        scheme, rest = "", uri
+    userinfo, at, hosts = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    return (f"{scheme}{slashes}{user}:", password, f"@{hosts}") if at and colon else (uri, None, "")
+
+
 def public_url_unset(where: str, default: str) -> str:
     """The warning for a server reached from beyond this machine without LRS_PUBLIC_URL: the
     authority a credential gets is fixed when it is made, so a wrong default outlives the fix."""

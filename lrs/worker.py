@@ -46,6 +46,7 @@ from lrs.http import XAPI_PREFIX, cors
 from lrs.http.attachments import MULTIPART
 from lrs.http.errors import AUTH_CHALLENGE
 from lrs.http.request import body_limit_message
+from lrs.logs import redacted_target
 from lrs.settings import CORE_SETTINGS, Settings
 from lrs.xapi.versions import answer_version
 
@@ -215,8 +216,13 @@ class _ErrorTask(ErrorTask):
         self.content_length = len(body)
         self.write(body)
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
-        where = f"{request.command} {request.request_uri[:200]}" if isinstance(error, _Refusal) else "-"
+        where = f"{request.command} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
         access_log.info("%s %s (answered by the server: %s)", where, error.code, message)
+
+
+def _target(request_uri: str) -> str:
+    path, _, query = request_uri.partition("?")
+    return redacted_target(path, query)[:200]
 
 
 def _message(error: Error, adj: Any) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -154,3 +156,31 @@ def test_credentials_over_http_reach_keys_with_slashes_and_dots_and_refuse_new_o
     assert refused.exit_code == 1 and "400 key: must be 1 to 128 printable ASCII characters without spaces, " \
                                       "colons or slashes" in refused.output
     assert [lrs.credentials.get(key).active for key in odd] == [False] * len(odd)
+
+
+def lrs_credentials(url: str, *args: str, secret: str = ADMIN_SECRET) -> subprocess.CompletedProcess:
+    """`lrs credentials ARGS --url URL` in a process of its own, with an admin credential."""
+    env = {**os.environ, "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": secret}
+    return subprocess.run([sys.executable, "-m", "lrs.cli", "credentials", *args, "--url", url], env=env,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_an_empty_key_is_a_usage_error_naming_key(live_server):
+    """update and rotate '' reached the collection's URL (404 "The requested URL was not found"),
+    revoke '' POST /admin/credentials//revoke (405): neither said what was wrong."""
+    for args in (("update", "", "--label", "x"), ("rotate", ""), ("revoke", "")):
+        done = lrs_credentials(live_server.url, *args)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr.splitlines()[-1] == "Error: Invalid value for 'KEY': must not be empty", done.stderr
+
+
+def test_a_password_in_the_url_is_never_printed(live_server):
+    """--url http://user:pw@host printed the password in 'cannot reach' and in the server's refusals."""
+    unreachable = lrs_credentials(f"http://ops:pw-in-url@127.0.0.1:{free_port()}", "list")
+    refused = lrs_credentials(live_server.url.replace("http://", "http://ops:pw-in-url@"), "list", secret="wrong")
+    no_scheme = lrs_credentials(live_server.url.replace("http://", "ops:pw-in-url@"), "list")
+    for done in (unreachable, refused, no_scheme):
+        assert done.returncode == 1 and "pw-in-url" not in done.stdout + done.stderr, done.stderr
+    assert "Error: cannot reach the LRS at http://ops:***@127.0.0.1:" in unreachable.stderr
+    assert f"Error: GET {live_server.url.replace('http://', 'http://ops:***@')}/admin/credentials: 401 " in refused.stderr
+    assert "Error: --url (LRS_URL) 'ops:***@127.0.0.1:" in no_scheme.stderr

@@ -100,9 +100,12 @@ class TargetStates:
 
     def advance(self, state: TargetState, owner: str, checkpoint: int, gaps: list[Gap],
                 delivered: int, now: dt.datetime) -> bool:
-        """Record a finished batch; False if the lease or the checkpoint changed meanwhile."""
+        """Record a finished batch; False if the lease or the checkpoint changed meanwhile. The round
+        got through, so an earlier failure is past: `last_error` is cleared (alerts read it as "failing
+        now"), `last_error_at` keeps its time."""
         update: dict[str, Any] = {"$set": {"checkpoint": checkpoint, "gaps": [g.to_doc() for g in gaps],
                                            "attempts": 0, "next_attempt": None, "progress": None, "probe": False,
+                                           "last_error": None,
                                            **_rate(state.doc, delivered, now)},
                                   "$inc": {"delivered": delivered}}
         if delivered:
@@ -117,7 +120,7 @@ class TargetStates:
         """Record a failed attempt and, for the round after the checkpoint, its progress. `probe`:
         the target looked down, so a cheap probe may cut the wait short."""
         update: dict[str, Any] = {"attempts": state.attempts + 1, "next_attempt": next_attempt, "probe": probe,
-                                  "last_error": {"at": now, "message": error, "status": status},
+                                  "last_error": {"at": now, "message": error, "status": status}, "last_error_at": now,
                                   **_rate(state.doc, delivered, now)}
         if progress is not None:
             update["progress"] = {"checkpoint": state.checkpoint, "done": sorted(progress.done),
@@ -128,9 +131,11 @@ class TargetStates:
                                    {"$set": update, "$inc": {"delivered": delivered, "retries": 1}})
 
     def succeeded(self, name: str, owner: str, delivered: int, now: dt.datetime) -> None:
-        """Count statements delivered outside the checkpoint (replayed dead letters)."""
+        """Count statements delivered outside the checkpoint (replayed dead letters, statements set
+        aside): the target takes statements, so no error is current."""
         self.collection.update_one({"_id": name, "lease.owner": owner}, {
-            "$set": {"attempts": 0, "next_attempt": None, **({"last_success": now} if delivered else {})},
+            "$set": {"attempts": 0, "next_attempt": None, "last_error": None,
+                     **({"last_success": now} if delivered else {})},
             "$inc": {"delivered": delivered}})
 
     def rewind(self, name: str, checkpoint: int, attempts: int = 3) -> bool:

@@ -22,8 +22,9 @@ def forwarding_status(lrs: "LRS", targets: Iterable[Target] | None = None) -> li
     """One dict per target: `backlog` (statements it wants and has not received), `lag_seconds`
     (age of the oldest of them; 0 when caught up), `oldest_undelivered`, `delivered`,
     `delivered_per_second`, `retries` (failed attempts, ever), `retrying` (statements set aside
-    and retried on their own), `dead_letters`, `last_success`, `last_error`, `attempts` (failed
-    in a row), `next_attempt`, `checkpoint`, `gaps`, `worker` (the lease holder), `in_flight`,
+    and retried on their own), `dead_letters`, `last_success`, `last_error` (the failure of the
+    moment: None once statements get through again), `last_error_at` (the last failed attempt's
+    time, kept after recovery), `attempts` (failed in a row), `next_attempt`, `checkpoint`, `gaps`, `worker` (the lease holder), `in_flight`,
     `filter`, `started`, `caught_up`."""
     targets = forward_targets(lrs) if targets is None else targets
     states = TargetStates(lrs.db).all()
@@ -41,7 +42,7 @@ def forwarding_metrics(lrs: "LRS") -> dict[str, dict[str, float]]:
         "delivered_per_second": row["delivered_per_second"], "retries_total": row["retries"],
         "retrying": row["retrying"], "dead_letters": row["dead_letters"],
         "last_success_timestamp": _unix(row.get("last_success")),
-        "last_error_timestamp": _unix((row.get("last_error") or {}).get("at"))}
+        "last_error_timestamp": _unix(row["last_error_at"])}
         for row in forwarding_status(lrs)}
 
 
@@ -70,6 +71,8 @@ def _target_status(target: Target, state: TargetState | None, scanner: Scanner, 
         retries=doc.get("retries", 0),
         last_success=_time(doc.get("last_success")),
         last_error=None if error is None else {**error, "at": _time(error["at"])},
+        # a state written before last_error_at was kept has its time in last_error only
+        last_error_at=_time(doc.get("last_error_at") or (error or {}).get("at")),
         attempts=state.attempts,
         next_attempt=_time(state.next_attempt),
         checkpoint=state.checkpoint,

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from typing import Any, Mapping
 
 import pymongo
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, PyMongoError
 
-from lrs.settings import SettingError
+from lrs.settings import SettingError, shown_uri, without_password
 from lrs.store.embedded import embedded_database
 from lrs.store.embedded.disk import read_document
 
@@ -49,30 +48,10 @@ def check_reachable(uri: str, timeout_seconds: float) -> None:
                             f"(LRS_MONGO_TIMEOUT_SECONDS): {_first_line(error)}") from None
 
 
-def shown_uri(uri: str) -> str:
-    """The URI with its password replaced by ***, fit for a log line or an error message."""
-    before, password, after = _split_password(uri)
-    return uri if password is None else f"{before}***{after}"
-
-
-def _split_password(uri: str) -> tuple[str, str | None, str]:
-    """(what comes before the password, the password or None, what follows it). The password runs
-    from the user name's colon to the last @: an unescaped @, / or ? in it (the usual way to get
-    this URI wrong) stays hidden, at worst with some of what follows it."""
-    scheme, slashes, rest = uri.partition("//")
-    userinfo, at, hosts = rest.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    return (f"{scheme}{slashes}{user}:", password, f"@{hosts}") if at and colon else (uri, None, "")
-
-
 def _refused(uri: str, reason: str) -> SettingError:
     """The one line for a URI pymongo refused or could not reach. pymongo reads an unescaped
     password's pieces as hosts or a database and names them in its reason: those are hidden too."""
-    password = _split_password(uri)[1] or ""
-    pieces = {password, *re.split(r"[@/?#:,;&=]", password)} - {""}
-    for piece in sorted(pieces, key=len, reverse=True):
-        reason = re.sub(rf"(?<![\w.%-]){re.escape(piece)}(?![\w.%-])", "***", reason)
-    return SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {reason}")
+    return SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {without_password(uri, reason)}")
 
 
 def _first_line(error: Exception) -> str:

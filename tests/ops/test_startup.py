@@ -56,7 +56,21 @@ def test_a_start_up_mistake_is_one_line_naming_the_variable(tmp_path, env, named
 def test_an_empty_host_flag_is_refused_as_an_empty_lrs_host(tmp_path):
     """--host '' fell back to 127.0.0.1 while LRS_HOST='' listened on every interface."""
     line = one_line(lrs_command("serve", "--host", "", cwd=tmp_path, LRS_PORT=str(free_port())))
-    assert "LRS_HOST='': must not be empty" in line, line
+    assert line.startswith("Error: --host='': must not be empty"), line
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--port", "0"], "Error: --port=0: must be a whole number from 1 to 65535"),
+    (["--port", "70000"], "Error: --port=70000: must be a whole number from 1 to 65535"),
+    (["--host", "no-such-host.invalid"], "Error: --host='no-such-host.invalid', LRS_PORT={port}: cannot listen there"),
+    (["--host", "no-such-host.invalid", "--port", "{port}"],
+     "Error: --host='no-such-host.invalid', --port={port}: cannot listen there"),
+])
+def test_a_bad_flag_of_serve_is_named_as_the_flag(tmp_path, args, named):
+    """`lrs serve --port 0` said LRS_PORT='0', a variable the operator had not set."""
+    port = str(free_port())
+    line = one_line(lrs_command("serve", *(arg.format(port=port) for arg in args), cwd=tmp_path, LRS_PORT=port))
+    assert line.startswith(named.format(port=port)), line
 
 
 def test_settings_refuses_a_plugin_named_twice_as_serve_does(tmp_path):
