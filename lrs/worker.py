@@ -44,7 +44,7 @@ from waitress.utilities import Error, InternalServerError, RequestHeaderFieldsTo
 
 from lrs.http import XAPI_PREFIX, cors
 from lrs.http.attachments import MULTIPART
-from lrs.http.errors import AUTH_CHALLENGE
+from lrs.http.errors import AUTH_CHALLENGE, error_body
 from lrs.http.request import body_limit_message
 from lrs.logs import redacted_target
 from lrs.settings import CORE_SETTINGS, Settings
@@ -209,7 +209,7 @@ class _ErrorTask(ErrorTask):
     def execute(self) -> None:
         error, request = self.request.error, self.request
         message = _message(error, self.channel.adj)
-        body = json.dumps({"error": {"status": error.code, "message": message}}).encode()
+        body = json.dumps(error_body(error.code, message)).encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend(self.channel.rules.headers(request, error.code))
         self.set_close_on_finish()

@@ -17,8 +17,13 @@ log = logging.getLogger(__name__)
 AUTH_CHALLENGE = 'Basic realm="LRS"'
 
 
+def error_body(status: int, message: str) -> dict:
+    """The one shape of an error, also for answers the server gives before a request reaches Flask."""
+    return {"error": {"status": status, "message": message}}
+
+
 def error_response(status: int, message: str) -> Response:
-    response = jsonify({"error": {"status": status, "message": message}})
+    response = jsonify(error_body(status, message))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = AUTH_CHALLENGE
