@@ -19,6 +19,7 @@ from lrs_plugins.caliper.values import (
     session_iri,
     session_uuid,
     statement_id,
+    without_nulls,
 )
 
 EVENT_EXTENSION = v.CALIPER_TERMS + "Event"
@@ -78,8 +79,10 @@ def verb_id(event_type: str, action: str) -> str:
     return EVENT_VERBS.get((event_type, action)) or VERBS.get(action) or v.ACTION_IRI + action
 
 
-def statement(event: dict, origin: Origin) -> dict:
-    """The xAPI statement for a Caliper event already found valid."""
+def statement(sent: dict, origin: Origin) -> dict:
+    """The xAPI statement for a Caliper event already found valid; its properties sent as null are
+    absent (JSON-LD), except in the event kept as sent."""
+    event = without_nulls(sent)
     action = v.canonical_action(event["action"])
     result = _result(event.get("generated"))
     out: dict[str, Any] = {
@@ -88,7 +91,7 @@ def statement(event: dict, origin: Origin) -> dict:
         "actor": agent(event["actor"], origin.home_page),
         "verb": {"id": verb_id(event["type"], action), "display": {VERB_LANGUAGE: action}},
         "object": activity(event["object"]),
-        "context": _context(event, origin),
+        "context": _context(event, origin, sent),
         "timestamp": event["eventTime"],
     }
     if result:
@@ -126,7 +129,7 @@ def activity(entity: Any) -> dict:
     return out
 
 
-def _context(event: dict, origin: Origin) -> dict:
+def _context(event: dict, origin: Origin, sent: dict) -> dict:
     context: dict[str, Any] = {}
     session = origin.session_iri or session_iri(event)
     if session:
@@ -141,7 +144,7 @@ def _context(event: dict, origin: Origin) -> dict:
     activities = _context_activities(event)
     if activities:
         context["contextActivities"] = activities
-    context["extensions"] = _extensions(event, origin)
+    context["extensions"] = _extensions(event, origin, sent)
     return context
 
 
@@ -187,8 +190,8 @@ def _unique(items: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
-def _extensions(event: dict, origin: Origin) -> dict:
-    extensions: dict[str, Any] = {EVENT_EXTENSION: event}
+def _extensions(event: dict, origin: Origin, sent: dict) -> dict:
+    extensions: dict[str, Any] = {EVENT_EXTENSION: sent}
     if origin.sensor:
         extensions[SENSOR_EXTENSION] = origin.sensor
     if origin.session_iri:

@@ -11,6 +11,9 @@ Leniencies, so that IMS's own examples pass (docs/caliper.md lists them):
   event's type and action (IMS's MediaProfile NavigationEvent of a DigitalResourceCollection);
 - `metric` values outside Caliper's Metric terms are accepted in data that declares no Caliper
   `@context` (the Timeback seed's "Facts Learnt").
+
+A property of an event or entity whose value is null is absent, as JSON-LD reads it (`without_nulls`):
+a required one is missing.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from typing import Any
 
 from lrs_plugins.caliper import model
 from lrs_plugins.caliper import vocabulary as v
-from lrs_plugins.caliper.values import is_duration, is_event_id, is_iri, parse_datetime
+from lrs_plugins.caliper.values import is_duration, is_event_id, is_iri, parse_datetime, without_nulls
 
 Problem = tuple[str, str]
 ENVELOPE_REQUIRED = ("sensor", "sendTime", "dataVersion", "data")
@@ -79,6 +82,7 @@ def event_problems(event: Any, path: str) -> list[Problem]:
     """Caliper 1.2: required properties, formats, profile, action and entity types of one Event."""
     if not isinstance(event, dict):
         return [(path, "must be a Caliper Event object")]
+    event = without_nulls(event)
     kind = event.get("type")
     known = isinstance(kind, str) and kind in model.EVENT_TYPES
     specs = model.properties(kind if known else "Event")
@@ -112,6 +116,7 @@ def event_problems(event: Any, path: str) -> list[Problem]:
 
 def events_api_problems(event: dict, path: str) -> list[Problem]:
     """The further rules of the Events API (seeds/003) beyond Caliper's own."""
+    event = without_nulls(event)
     problems = []
     if "@context" not in event:
         problems.append((f"{path}.@context", f"required (use {v.CALIPER_CONTEXT})"))
@@ -131,6 +136,7 @@ def entity_item_problems(entity: Any, path: str) -> list[Problem]:
     """An Entity described in an envelope, by the model of its own type."""
     if not isinstance(entity, dict):
         return [(path, "must be a Caliper Event or Entity object")]
+    entity = without_nulls(entity)
     return entity_problems(entity, path, model.DESCRIBABLE, "@context" in entity, 0)
 
 

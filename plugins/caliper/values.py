@@ -80,6 +80,17 @@ def session_uuid(session_iri: str) -> str:
     return str(uuid.uuid5(SESSION_NAMESPACE, session_iri))
 
 
+def without_nulls(value: Any) -> Any:
+    """The value as JSON-LD reads it: an object's property whose value is null is no property
+    (JSON-LD 1.1, expansion algorithm: a null value is dropped). IMS's caliper-python sends every
+    unset property so unless it optimizes serialization."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
 def entity_id(value: Any) -> str | None:
     """The IRI of an entity given as an IRI string or as an object with an `id`."""
     if isinstance(value, str):

@@ -376,6 +376,53 @@ def test_nested_entities_are_checked_by_their_own_type(refusing: Any) -> None:
     assert statement_count(refusing) == 0
 
 
+def _unset_as_null(entity: dict, *unset: str) -> dict:
+    return {**entity, **dict.fromkeys(unset)}
+
+
+# An event as IMS's caliper-python sends it with optimize_serialization=False: every property the
+# sender did not set is there, as null, in the event and in each entity.
+EVENT_WITH_NULLS = {
+    "@context": CONTEXT, "id": "urn:uuid:5b4e1c0d-7a8f-4d6e-9b1a-2c3d4e5f6a7b", "type": "NavigationEvent",
+    "profile": "ReadingProfile", "action": "NavigatedTo", "eventTime": "2019-11-15T10:15:00.000Z",
+    "actor": _unset_as_null({"@context": CONTEXT, **PERSON}, "dateCreated", "description", "extensions", "name",
+                            "otherIdentifiers"),
+    "object": _unset_as_null({"@context": CONTEXT, "id": "https://example.edu/etexts/201.epub", "type": "Document",
+                              "name": "IMS Caliper Specification"},
+                             "creators", "dateCreated", "isPartOf", "keywords", "mediaType", "version"),
+    "membership": _unset_as_null({"@context": CONTEXT, "id": "https://example.edu/rosters/1", "type": "Membership",
+                                  "member": PERSON["id"], "roles": ["Learner"], "status": "Active"},
+                                 "organization", "description", "extensions"),
+    **dict.fromkeys(("edApp", "federatedSession", "generated", "group", "referrer", "session", "target",
+                     "extensions")),
+}
+
+
+def test_properties_sent_as_null_are_absent(client: Any) -> None:
+    """JSON-LD ignores a property whose value is null. caliper-python, IMS's reference sensor, sends
+    every unset property so when not optimizing its serialization: all its events were refused
+    (`dateCreated: must be an ISO 8601 date-time`, `group: must be an IRI or an entity object`)."""
+    described = _unset_as_null({"@context": CONTEXT, **PERSON, "name": "Ana"}, "dateCreated", "extensions")
+    response = post_in_process(client, envelope(EVENT_WITH_NULLS, described))
+    assert response.status_code == 200, response.get_json()
+    stored = read_statement(client, EVENT_WITH_NULLS["id"][9:])
+    assert stored["context"]["extensions"][EVENT_EXTENSION] == EVENT_WITH_NULLS  # kept as sent, nulls included
+    assert stored["object"]["definition"] == {"type": CALIPER + "Document", "name": {"und": "IMS Caliper Specification"}}
+    assert "platform" not in stored["context"] and "registration" not in stored["context"]
+    assert "contextActivities" not in stored["context"] and "result" not in stored
+    assert stored["context"]["extensions"][CALIPER + "membership"]["roles"] == ["Learner"]
+
+
+def test_a_required_property_sent_as_null_is_missing(refusing: Any) -> None:
+    response = post_in_process(refusing, envelope(dict(EVENT_WITH_NULLS, eventTime=None, object={
+        "id": "https://example.edu/etexts/201.epub", "type": None})))
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == [
+        {"index": 0, "path": "$.data[0].eventTime", "message": "required"},
+        {"index": 0, "path": "$.data[0].object.type", "message": "required: the entity's Caliper type"}]
+    assert statement_count(refusing) == 0
+
+
 def test_an_unknown_local_offset_is_refused_on_the_event_property(refusing: Any) -> None:
     event = _with(GOOD, id=f"urn:uuid:{uuid.uuid4()}", eventTime="2023-08-15T14:12:00.000-00:00")
     response = post_in_process(refusing, envelope(GOOD, event))
