@@ -175,9 +175,9 @@ def entity_problems(entity: dict, path: str, allowed: tuple[str, ...], strict: b
         return [(f"{path}.type", f"unknown Caliper entity type {kind!r}")]
     if not model.is_a(kind, allowed):
         return [(f"{path}.type", f"{kind} is not allowed here (expected {' or '.join(allowed)}, or a subtype)")]
-    strict = strict or "@context" in entity
+    strict = strict or (_caliper_context(entity.get("@context")) if depth else "@context" in entity)
     specs = model.properties(kind)
-    problems = _context_problems(entity, path)
+    problems = _context_problems(entity, path) if depth == 0 else _local_context_problems(entity, path)
     for key, item in entity.items():
         if key == "@context":
             continue
@@ -218,6 +218,22 @@ def _context_problems(item: dict, path: str) -> list[Problem]:
     if isinstance(context, list) and any(not isinstance(c, (str, dict)) for c in context):
         return [(f"{path}.@context", "array elements must be context IRIs or context objects")]
     return []
+
+
+def _local_context_problems(entity: dict, path: str) -> list[Problem]:
+    """The `@context` of a nested entity: Caliper 1.2 lets any object add local contexts (an IRI, an
+    inline object or an array of them, e.g. schema.org's) to give meaning to terms beyond Caliper's;
+    only the top-level object must end with Caliper's own."""
+    context = entity.get("@context")
+    elements = context if isinstance(context, list) else [context]
+    if "@context" not in entity or all(isinstance(c, dict) or is_iri(c) for c in elements):
+        return []
+    return [(f"{path}.@context", "must be a context IRI, an inline context object, or an array of them")]
+
+
+def _caliper_context(context: Any) -> bool:
+    """Whether a nested entity's `@context` names Caliper's (alone or in an array)."""
+    return any(isinstance(c, str) and c in v.CALIPER_CONTEXTS for c in (context if isinstance(context, list) else [context]))
 
 
 def _governing_rules(event: dict, path: str, problems: list[Problem]) -> list[v.Rule]:

@@ -376,6 +376,30 @@ def test_nested_entities_are_checked_by_their_own_type(refusing: Any) -> None:
     assert statement_count(refusing) == 0
 
 
+SCHEMA_ORG = "https://schema.org/docs/jsonldcontext.json"
+
+
+@pytest.mark.parametrize("context", [SCHEMA_ORG, [SCHEMA_ORG], [CONTEXT, {"isbn": "http://schema.org/isbn"}], []])
+def test_a_nested_entity_may_add_a_local_context(client: Any, context: Any) -> None:
+    """Caliper 1.2 (JSON-LD Context): local contexts may be added to any object, as an IRI, an
+    object or an array; only the top-level one must end with Caliper's. They were refused."""
+    event = _with(GOOD, id=f"urn:uuid:{uuid.uuid4()}",
+                  object={"@context": context, "id": "https://example.edu", "type": "SoftwareApplication"})
+    response = post_in_process(client, envelope(event))
+    assert response.status_code == 200, response.get_json()
+    assert read_statement(client, event["id"][9:])["context"]["extensions"][EVENT_EXTENSION] == event
+
+
+@pytest.mark.parametrize("context", ["not a context", [SCHEMA_ORG, 7]])
+def test_a_nested_context_is_still_iris_or_objects(refusing: Any, context: Any) -> None:
+    event = _with(GOOD, object={"@context": context, "id": "https://example.edu", "type": "SoftwareApplication"})
+    response = post_in_process(refusing, envelope(event))
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == [{"index": 0, "path": "$.data[0].object.@context", "message":
+                                              "must be a context IRI, an inline context object, or an array of them"}]
+    assert statement_count(refusing) == 0
+
+
 def _unset_as_null(entity: dict, *unset: str) -> dict:
     return {**entity, **dict.fromkeys(unset)}
 
