@@ -47,7 +47,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.post("/caliper/event")
     @caliper.post("/caliper/v1p2")
     def envelope() -> Response:
-        credential = authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
+        credential = authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now(), caliper_endpoint=True)
         check_parameters()
         body, events, entities = checked_envelope()
         stored = store_events(lrs, events, credential)
@@ -65,7 +65,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
     @caliper.get("/caliper/v1p2")
     def endpoint_configuration() -> Response:
         """Caliper 1.2 section 6.2: what a sensor may send here, behind the same authorization."""
-        authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
+        authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now(), caliper_endpoint=True)
         check_parameters()
         return reply(200, {"caliper_maximum_payload_size": lrs.settings["max_body_bytes"] // 1024,
                            "caliper_supported_versions": sorted(vocabulary.DATA_VERSIONS),  # http: first

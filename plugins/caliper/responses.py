@@ -13,13 +13,12 @@ from flask import Blueprint, Response, jsonify, request
 from lrs.errors import ItemErrors
 from lrs.http.errors import register_adapter_errors
 from lrs.http.params import parameter_problems
+from lrs_plugins.caliper.tokens import TokenRefused
 
 
 def reply(status: int, body: dict) -> Response:
     response = jsonify(body)
     response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="caliper", error="invalid_token"'
     return response
 
 
@@ -45,6 +44,7 @@ def register_errors(blueprint: Blueprint) -> None:
     and nothing of the request was stored, whatever failed (the core stores a batch whole or not).
     Listed problems keep their own status (422 for an unsupported Caliper dataVersion)."""
     register_adapter_errors(blueprint, failure, _summary, "internal error; nothing was stored")
+    blueprint.register_error_handler(TokenRefused, _refused)
     blueprint.register_error_handler(ItemErrors, lambda error: failure(error.status, _summary(error.errors), error.errors))
     blueprint.register_error_handler(ParameterErrors, lambda error: failure(400, _parameter_errors(error.errors),
                                                                             error.errors))
@@ -53,6 +53,13 @@ def register_errors(blueprint: Blueprint) -> None:
 def register_read_errors(blueprint: Blueprint) -> None:
     """The error bodies of the endpoints that only read: nothing was sent to be stored."""
     register_adapter_errors(blueprint, failure, _parameter_errors, "internal error")
+    blueprint.register_error_handler(TokenRefused, _refused)
+
+
+def _refused(error: TokenRefused) -> Response:
+    response = failure(error.status, error.message)
+    response.headers["WWW-Authenticate"] = error.challenge()
+    return response
 
 
 def _parameter_errors(problems: list) -> str:

@@ -82,18 +82,35 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
+class TokenRefused(Unauthorized):
+    """A 401 whose RFC 6750 challenge (section 3) says why: no error code when the request sent no
+    token (section 3.1), else `invalid_token` or `insufficient_scope`."""
+
+    def __init__(self, message: str, error: str | None):
+        super().__init__(message)
+        self.error = error
+
+    def challenge(self) -> str:
+        return 'Bearer realm="caliper"' + (f', error="{self.error}"' if self.error else "")
+
+
 def authorize(lrs: LRS, tokens: TokenStore, authorization: Authorization | None, needed: frozenset[str],
-              now: dt.datetime) -> Credential:
+              now: dt.datetime, caliper_endpoint: bool = False) -> Credential:
     """The credential behind the request's Bearer token, if the token grants one of `needed`.
 
-    401 for a missing, unknown, expired or revoked token; 403 for a live token without the scope.
+    401 for a missing, unknown, expired or revoked token. A live token without the scope: 403
+    (RFC 6750 section 3.1), but 401 on a Caliper 1.2 endpoint (`caliper_endpoint`), whose
+    section 6.1 answers a sensor that lacks the privilege to send there 401 (a MUST once an
+    endpoint answers anything but 2xx), and whose sensors take a configuration ping's status
+    other than 200 or 401 for an endpoint out of service (section 6.2).
     """
     token = authorization.token if authorization is not None and authorization.type == "bearer" else None
     if not token:
-        raise Unauthorized("a Bearer token is required: get one from POST /oauth/token")
+        raise TokenRefused("a Bearer token is required: get one from POST /oauth/token", None)
     grant = tokens.verify(lrs, token, now)
     if grant is None:
-        raise Unauthorized("the Bearer token is unknown, expired or revoked")
+        raise TokenRefused("the Bearer token is unknown, expired or revoked", "invalid_token")
     if not grant.scopes & needed:
-        raise Forbidden(f"the token lacks the scope this endpoint needs ({' or '.join(sorted(needed))})")
+        message = f"the token lacks the scope this endpoint needs ({' or '.join(sorted(needed))})"
+        raise TokenRefused(message, "insufficient_scope") if caliper_endpoint else Forbidden(message)
     return grant.credential

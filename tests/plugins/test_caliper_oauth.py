@@ -180,16 +180,29 @@ def test_token_request_must_be_form_encoded(client: Any) -> None:
     assert response.get_json()["error"] == "invalid_request"
 
 
-def test_missing_scope_is_forbidden(client: Any) -> None:
+def test_missing_scope_is_refused(client: Any) -> None:
+    """On the Caliper 1.2 endpoint a token without the privilege to send there is a 401 (Caliper
+    1.2 section 6.1: a MUST for an endpoint that answers anything but 2xx; it was a 403), with
+    RFC 6750's insufficient_scope; the Events API keeps RFC 6750's 403."""
     events_only = token(client, scope="events.write")
     response = post_envelope(client, events_only)
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="caliper", error="insufficient_scope"'
     assert response.get_json() == {"status": "error", "errors": [], "message":
                                    f"the token lacks the scope this endpoint needs ({EVENT_CREATE} or {V1P2_EVENTS_WRITE})"}
     assert post_event(client, events_only).status_code == 202
     create_only = token(client, scope=EVENT_CREATE)
     assert post_event(client, create_only).status_code == 403
     assert post_envelope(client, create_only).status_code == 200
+
+
+def test_the_challenge_names_no_error_when_no_token_was_sent(client: Any) -> None:
+    """RFC 6750 section 3.1: a request without authentication gets no error code in its challenge
+    (every 401 said invalid_token)."""
+    response = client.post("/caliper/event", json={})
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == 'Bearer realm="caliper"'
+    response = client.post("/caliper/event", json={}, headers=bearer("not-a-token"))
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="caliper", error="invalid_token"'
 
 
 def test_expired_token_is_refused(client: Any, app: Any) -> None:
