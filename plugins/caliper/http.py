@@ -14,7 +14,7 @@ from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge, UnsupportedMediaType
 from lrs.http.body import json_body
 from lrs_plugins.caliper import validation, vocabulary
-from lrs_plugins.caliper.ingest import Item, check_events, keep_entities, store_events
+from lrs_plugins.caliper.ingest import Item, check_entities, check_events, keep_entities, store_events
 from lrs_plugins.caliper.jobs import Jobs
 from lrs_plugins.caliper.mapping import Origin
 from lrs_plugins.caliper.responses import check_parameters, failure, register_errors, reply
@@ -42,6 +42,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
         if problems:
             raise _refusal(body, problems)
         events, entities = _envelope_items(body, Origin(sensor=body["sensor"], home_page=session_events.home_page))
+        check_entities(lrs, entities)
         return body, events, entities
 
     @caliper.post("/caliper/event")

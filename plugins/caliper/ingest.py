@@ -121,6 +121,16 @@ def _kept_event(stored: dict) -> dict | None:
     return extensions.get(EVENT_EXTENSION)
 
 
+def check_entities(lrs: LRS, entities: list[dict]) -> None:
+    """PayloadTooLarge for more entities described than LRS_MAX_STATEMENTS_PER_REQUEST, as for
+    events: each is a write of its own, and only the body size bounded them (18 MB of Person
+    describes held the embedded store for 22 s)."""
+    limit = lrs.statements.max_batch
+    if len(entities) > limit:
+        raise PayloadTooLarge(f"a request may describe at most {limit} entities (LRS_MAX_STATEMENTS_PER_REQUEST), "
+                              f"not {len(entities)}; send smaller envelopes")
+
+
 def keep_entities(lrs: LRS, entities: list[dict], sensor: str, now: dt.datetime) -> None:
     """Entities described in an envelope, latest description per id, kept as sent (JSON text).
     Id-less typed objects (a SystemIdentifier, a selector) are keyed by a name-based id of their text."""

@@ -24,6 +24,7 @@ from tests.plugins.caliper_support import (
     SEED_003_XP,
     TIMEOUT,
     bearer,
+    caliper_app,
     caliper_app_fixture,
     envelope,
     fill_placeholders,
@@ -163,6 +164,24 @@ def test_envelope_of_many_events_is_one_batch(client: Any) -> None:
     assert response.status_code == 200
     assert response.get_json()["message"] == "25 event(s) and 0 entity(ies) stored"
     assert statement_count(client) == 25
+
+
+def test_entities_described_are_bounded_like_events(make_app: Any) -> None:
+    """Each entity described is a write of its own: more than LRS_MAX_STATEMENTS_PER_REQUEST of
+    them is a 413 before anything is stored (only the body size bounded them: 18 MB of Person
+    describes held the embedded store for 22 s)."""
+    small = caliper_app(make_app, max_statements_per_request=2).test_client()
+    people = [{"id": f"https://example.edu/users/{n}", "type": "Person"} for n in range(3)]
+    body = envelope(dict(GOOD, id=f"urn:uuid:{uuid.uuid4()}"), *people)
+    response = post_in_process(small, body)
+    assert response.status_code == 413
+    assert response.get_json() == {"status": "error", "errors": [], "message": "a request may describe at most 2 "
+                                   "entities (LRS_MAX_STATEMENTS_PER_REQUEST), not 3; send smaller envelopes"}
+    checked = small.post("/caliper/event/validate", json=body, headers=bearer(token(small))).get_json()
+    assert checked["status"] == "error" and checked["errors"][0]["path"] == "$.data"
+    assert statement_count(small) == 0
+    assert small.application.extensions["lrs"].plugin_collection("caliper", "entities").count_documents({}) == 0
+    assert post_in_process(small, envelope(*people[:2])).status_code == 200
 
 
 # -- one event of every profile ----------------------------------------------------------------
