@@ -12,6 +12,7 @@ from urllib.parse import unquote_plus
 import pytest
 
 from lrs.forwarding.dead_letters import DeadLetters
+from lrs.forwarding.state import TargetStates
 from tests.conftest import ADMIN_SECRET, basic_auth
 from tests.console.signin import session_csrf, sign_in
 
@@ -170,6 +171,24 @@ def test_forwarding_page_replays_dead_letters_and_backfills(make_app):
     assert bad.status_code == 400 and "since" in bad.get_data(as_text=True)
     assert "since: since" not in bad.get_data(as_text=True)
     assert client.post("/console/forwarding/nowhere/replay", data={"csrf": session_csrf(client)}).status_code == 404
+
+
+def test_forwarding_page_shows_the_failure_of_the_moment_and_keeps_the_last_one_after_recovery(make_app):
+    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target]))
+    states = TargetStates(app.extensions["lrs"].db)
+    failed_at = dt.datetime(2026, 12, 5, 1, 2, 3, tzinfo=dt.timezone.utc)
+    states.create("replica", 0, failed_at)
+    state = states.acquire("replica", "worker-1", failed_at, 60)
+    states.failed(state, "worker-1", failed_at + dt.timedelta(seconds=30), "503 from the target", 503, failed_at)
+    client = app.test_client()
+    sign_in(client)
+    failing = client.get("/console/forwarding").get_data(as_text=True)
+    assert "2026-12-05T01:02:03" in failing and "503 from the target" in failing
+    states.advance(states.get("replica"), "worker-1", 0, [], 1, failed_at + dt.timedelta(minutes=1))
+    recovered = client.get("/console/forwarding").get_data(as_text=True)
+    assert "503 from the target" not in recovered
+    assert "none now (the last failed attempt was at 2026-12-05T01:02:03" in recovered
 
 
 def test_a_key_with_a_slash_from_an_earlier_release_is_edited_rotated_and_revoked_through_its_links(app, client):
