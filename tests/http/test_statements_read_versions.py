@@ -130,3 +130,20 @@ def test_attachments_and_signatures_stay_coherent(client, signing_key):  # noqa:
     assert json.loads(base64.urlsafe_b64decode(token.split(b".")[1] + b"==")) == original
     page = parts_of(client.get("/xapi/statements?attachments=true", headers=V1))
     assert json.loads(page[0][1])["statements"] == [got] and page[1][1] == token
+
+
+def test_a_1_0_writer_sending_again_what_it_read_is_told_the_statement_is_stored(client):
+    """A 1.0.x client that resends a statement as it read it (a retry, an LRS-to-LRS copy) sends the
+    1.0 form, which is the statement this LRS holds for it: a no-op, as for any statement sent
+    again (Data 2.3.1), not a 409. Another statement under that id is still a conflict."""
+    sent = with_v2_context()
+    put(client, sent, V2)
+    as_read = single(client, sent["id"], V1)
+    resent = {key: value for key, value in as_read.items() if key not in ("stored", "authority")}
+    put(client, resent, V1)
+    posted = client.post("/xapi/statements", json=resent, headers=V1)
+    assert posted.status_code == 200 and posted.get_json() == [sent["id"]], posted.get_data(as_text=True)
+    other = {**resent, "result": {"completion": True}}
+    conflict = client.put(f"/xapi/statements?statementId={sent['id']}", json=other, headers=V1)
+    assert conflict.status_code == 409, conflict.get_data(as_text=True)
+    assert single(client, sent["id"], V2)["context"]["contextGroups"] == CONTEXT_GROUPS
