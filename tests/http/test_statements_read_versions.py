@@ -147,3 +147,32 @@ def test_a_1_0_writer_sending_again_what_it_read_is_told_the_statement_is_stored
     conflict = client.put(f"/xapi/statements?statementId={sent['id']}", json=other, headers=V1)
     assert conflict.status_code == 409, conflict.get_data(as_text=True)
     assert single(client, sent["id"], V2)["context"]["contextGroups"] == CONTEXT_GROUPS
+
+
+def test_related_agents_of_a_1_0_reader_leaves_out_2_0_context_agents(client):
+    """1.0.3's related_agents is the actor, object, authority, instructor and team (and a
+    SubStatement's): a 1.0.x reader, which gets statements without contextAgents/contextGroups,
+    is not given a statement in which the agent it asked for appears nowhere, nor one referring
+    to such a statement (Communication 2.1.3, StatementRefs). A 2.0 reader gets them all."""
+    coach, member = {"mbox": "mailto:coach@example.com"}, {"mbox": "mailto:member@example.com"}
+    in_context = {"contextAgents": [{"objectType": "contextAgent", "agent": coach}],
+                  "contextGroups": [{"objectType": "contextGroup",
+                                     "group": {"objectType": "Group", "member": [member]}}]}
+    only_2_0 = statement(id=str(uuid.uuid4()), context=in_context)
+    both = statement(id=str(uuid.uuid4()), context={**in_context, "instructor": coach})
+    substatement = {**statement(), "objectType": "SubStatement", "context": in_context}
+    in_substatement = statement(id=str(uuid.uuid4()), object=substatement)
+    referring = statement(id=str(uuid.uuid4()), object={"objectType": "StatementRef", "id": only_2_0["id"]})
+    for sent in (only_2_0, both, in_substatement, referring):
+        put(client, sent, V2)
+
+    def related(agent: dict, headers: dict) -> set[str]:
+        response = client.get("/xapi/statements", headers=headers,
+                              query_string={"agent": json.dumps(agent), "related_agents": "true"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return {s["id"] for s in response.get_json()["statements"]}
+
+    assert related(coach, V2) == {only_2_0["id"], both["id"], in_substatement["id"], referring["id"]}
+    assert related(coach, V1) == {both["id"]}
+    assert related(member, V2) == {only_2_0["id"], both["id"], in_substatement["id"], referring["id"]}
+    assert related(member, V1) == set()
