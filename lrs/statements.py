@@ -16,6 +16,7 @@ from lrs.store.statements import DuplicateStatements, StatementStore, Unstorable
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.equality import same_statement
 from lrs.xapi.errors import XAPIValidationError
+from lrs.xapi.formats import in_version
 from lrs.xapi.prepare import prepare_statement
 from lrs.xapi.timestamps import utc_now
 from lrs.xapi.validation import VOIDED, validate_statement
@@ -115,7 +116,7 @@ class StatementService:
                 self.store_backend.discard_stale(in_flight, utc_now())
                 time.sleep(min(0.005 * 2 ** attempt, 0.2))
                 continue
-            new = self._without_known(prepared, known, authority, rights.sees_others)
+            new = self._without_known(prepared, known, authority, rights.sees_others, version)
             try:
                 # One commit for the batch and its definitions, or none: on the embedded store a
                 # failed commit in between would take back only the definitions, and fail a
@@ -154,15 +155,17 @@ class StatementService:
 
     @staticmethod
     def _without_known(prepared: list[dict], known: dict[str, dict], authority: dict,
-                       sees_others: bool) -> list[dict]:
+                       sees_others: bool, version: str) -> list[dict]:
         """The statements not stored yet; 409 if one is stored with different content, or (for a
-        writer that cannot read it) stored under another authority."""
+        writer that cannot read it) stored under another authority. A stored statement is compared
+        in the writer's version, as that writer reads it: a 1.0.x client resending a 2.0 statement
+        as it got it (without contextAgents/contextGroups) sends the statement it holds."""
         for statement in prepared:
             existing = known.get(statement["id"])
             if existing is None:
                 continue
             hidden = not sees_others and not same_authority(existing.get("authority"), authority)
-            if hidden or not same_statement(existing, statement):
+            if hidden or not same_statement(in_version(existing, version), statement):
                 unseen = "" if sees_others else ", or was stored by a credential whose statements this one cannot read"
                 raise Conflict(f"statement {statement['id']} already exists with different content{unseen}")
         return [statement for statement in prepared if statement["id"] not in known]

@@ -63,7 +63,15 @@ def request_version() -> str:
 
 class Timestamp(XAPIField):
     def _check(self, value: str) -> Any:
-        return parse_timestamp(value, request_version())
+        try:
+            return parse_timestamp(value, request_version())
+        except XAPIValidationError as error:
+            try:  # since=2026-01-01T08:00:00+01:00 typed into a URL, whose query reads "+" as a space
+                parse_timestamp(value.replace(" ", "+"), request_version())
+            except XAPIValidationError:
+                raise error from None
+            raise ValidationError(f"{error.rule}: a '+' in a query string is read as a space, so send "
+                                  "the offset's '+' as %2B") from None
 
 
 class AgentJSON(XAPIField):

@@ -21,6 +21,7 @@ from lrs.store.statements import StatementQuery
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.formats import exact_text, format_statement
 from lrs.xapi.timestamps import format_timestamp, parse_timestamp
+from lrs.xapi.versions import is_v2
 
 blueprint = Blueprint("statements", __name__)
 
@@ -156,12 +157,14 @@ def _single(args: dict[str, Any], own_authority: dict | None) -> Response:
 
 
 def page_query(args: dict[str, Any], after_seq: int | None, page_size: int,
-               own_authority: dict | None = None) -> StatementQuery:
-    """The store query for validated GET parameters (GetParams), from `after_seq` on."""
+               own_authority: dict | None = None, version: str = "2.0.0") -> StatementQuery:
+    """The store query for validated GET parameters (GetParams), from `after_seq` on, for a
+    reader speaking `version`."""
     limit = args.get("limit") or page_size
     return StatementQuery(
         agent=ifi_key(args["agent"]) if "agent" in args else None,
         related_agents=args.get("related_agents", False),
+        reader_1_0=not is_v2(version),
         verb=args.get("verb"),
         activity=args.get("activity"),
         related_activities=args.get("related_activities", False),
@@ -178,7 +181,7 @@ def page_query(args: dict[str, Any], after_seq: int | None, page_size: int,
 def _page(args: dict[str, Any], raw: dict[str, str], after_seq: int | None,
           own_authority: dict | None) -> Response:
     lrs = current_lrs()
-    query = page_query(args, after_seq, lrs.settings["statements_page_size"], own_authority)
+    query = page_query(args, after_seq, lrs.settings["statements_page_size"], own_authority, g.xapi_version)
     documents, next_seq = lrs.statement_store.query(query)
     fmt = args.get("format", "exact")
     statements = ",".join(_formatted([document["raw"] for document in documents], fmt))

@@ -13,6 +13,10 @@ from lrs.xapi.timestamps import parse_timestamp
 from lrs.xapi.values import duration_seconds
 
 CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
+# The related agents a 1.0.x reader does not see: related only through contextAgents/contextGroups,
+# which 1.0.3 lacks and its readers get statements without (lrs.xapi.formats.in_version). Present
+# only when there are such agents.
+CONTEXT_ONLY_AGENTS = "context_only_agents"
 
 
 def derived_fields(statement: dict) -> dict[str, Any]:
@@ -42,22 +46,32 @@ def _filter_fields(statement: dict) -> dict[str, Any]:
     agents = set(agent_keys(statement["actor"]))
     if obj.get("objectType") in ("Agent", "Group"):
         agents.update(agent_keys(obj))
-    related_agents = set(agents)
+    related_agents, context_only = _related_agents(statement, agents)
     related_activities = set(_activity_ids(statement))
     for part in _substatement_parts(statement):
-        related_agents.update(_agents_of(part))
         related_activities.update(_activity_ids(part))
-    related_agents.update(_agents_of(statement, include_actor_object=False))
-    if "authority" in statement:
-        related_agents.update(agent_keys(statement["authority"]))
     return {
         "verb": statement["verb"]["id"],
         "agents": sorted(agents),
-        "related_agents": sorted(related_agents),
+        "related_agents": sorted(related_agents | context_only),
+        **({CONTEXT_ONLY_AGENTS: sorted(context_only)} if context_only else {}),
         "activities": [obj["id"]] if obj.get("objectType", "Activity") == "Activity" else [],
         "related_activities": sorted(related_activities),
         "registration": context.get("registration"),
     }
+
+
+def _related_agents(statement: dict, agents: set[str]) -> tuple[set[str], set[str]]:
+    """The agents related_agents matches in 1.0.x (actor, object, authority, instructor, team,
+    and a SubStatement's), and those 2.0's contextAgents and contextGroups add to them."""
+    related = set(agents) | _agents_of(statement, include_actor_object=False)
+    in_context = _context_agents_of(statement)
+    for part in _substatement_parts(statement):
+        related |= _agents_of(part)
+        in_context |= _context_agents_of(part)
+    if "authority" in statement:
+        related.update(agent_keys(statement["authority"]))
+    return related, in_context - related
 
 
 def _substatement_parts(statement: dict) -> Iterable[dict]:
@@ -66,7 +80,7 @@ def _substatement_parts(statement: dict) -> Iterable[dict]:
 
 
 def _agents_of(statement: dict, include_actor_object: bool = True) -> set[str]:
-    """Actor, object agent, instructor, team and 2.0 context agents/groups of one (sub)statement."""
+    """Actor, object agent, instructor and team of one (sub)statement: its agents in 1.0.x too."""
     keys: set[str] = set()
     if include_actor_object:
         keys.update(agent_keys(statement["actor"]))
@@ -76,6 +90,13 @@ def _agents_of(statement: dict, include_actor_object: bool = True) -> set[str]:
     for role in ("instructor", "team"):
         if role in context:
             keys.update(agent_keys(context[role]))
+    return keys
+
+
+def _context_agents_of(statement: dict) -> set[str]:
+    """The agents of one (sub)statement's 2.0 contextAgents and contextGroups."""
+    keys: set[str] = set()
+    context = statement.get("context") or {}
     for entry in context.get("contextAgents", ()):
         keys.update(agent_keys(entry["agent"]))
     for entry in context.get("contextGroups", ()):

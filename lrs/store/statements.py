@@ -39,7 +39,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from lrs.store.derived import derived_fields
+from lrs.store.derived import CONTEXT_ONLY_AGENTS, derived_fields
 from lrs.store.embedded import EmbeddedDatabase
 from lrs.store.writers import Writers
 from lrs.xapi.prepare import stored_times
@@ -50,6 +50,8 @@ STALE_PENDING = dt.timedelta(minutes=5)  # batches announced without a writer (o
 # MongoDB's document limit, less room for what is added later (`via`, `seq`, `pending`, stored time).
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 256 * 1024
 FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_activities", "registration")
+# What a referring statement keeps of its target (`via`): the filters, and whose the target is.
+PART_FIELDS = (*FILTER_FIELDS, CONTEXT_ONLY_AGENTS, "authority")
 # Statements no batch is still writing (voided ones included), and those a reader may see.
 SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
 VISIBLE: dict[str, Any] = {**SETTLED, "voided": False}
@@ -79,6 +81,7 @@ class StatementQuery:
 
     agent: str | None = None
     related_agents: bool = False
+    reader_1_0: bool = False  # related_agents as 1.0.x has it: without 2.0's contextAgents/contextGroups
     verb: str | None = None
     activity: str | None = None
     related_activities: bool = False
@@ -96,6 +99,8 @@ class StatementQuery:
         conditions: dict[str, Any] = {}
         if self.agent:
             conditions["related_agents" if self.related_agents else "agents"] = self.agent
+            if self.related_agents and self.reader_1_0:
+                conditions[CONTEXT_ONLY_AGENTS] = {"$ne": self.agent}
         if self.verb:
             conditions["verb"] = self.verb
         if self.activity:
@@ -285,7 +290,7 @@ class StatementStore:
     def _reveal(self, batch: str, ids: list[str]) -> None:
         """Make a committed batch of a dead writer visible and apply its references."""
         self.collection.update_many({"_id": {"$in": ids}, "pending": batch}, {"$unset": {"pending": ""}})
-        documents = list(self.collection.find({"_id": {"$in": ids}}, {name: 1 for name in (*FILTER_FIELDS, "ref")}))
+        documents = list(self.collection.find({"_id": {"$in": ids}}, {name: 1 for name in (*PART_FIELDS, "ref")}))
         self._apply_references(documents)
         self.batches.delete_one({"_id": batch})
 
@@ -328,7 +333,7 @@ class StatementStore:
             return
         known = {doc["_id"]: doc for doc in self.collection.find(
             {"_id": {"$in": [doc["ref"] for doc in referring]}, **SETTLED},
-            {name: 1 for name in (*FILTER_FIELDS, "authority", "via")})}
+            {name: 1 for name in (*PART_FIELDS, "via")})}
         known.update({doc["_id"]: doc for doc in documents})
         for doc in referring:
             target = known.get(doc["ref"])
@@ -490,6 +495,6 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def _filter_part(doc: dict) -> dict:
-    """What a referring statement keeps of its target: the filter fields, and whose it is, so a
-    credential that reads only its own statements is never matched through another's."""
-    return {name: doc.get(name) for name in (*FILTER_FIELDS, "authority")}
+    """What a referring statement keeps of its target (PART_FIELDS): whose it is, so a credential
+    that reads only its own statements is never matched through another's, and its filters."""
+    return {name: doc.get(name) for name in PART_FIELDS}

@@ -130,3 +130,18 @@ def test_adapters_name_the_body_limit_in_their_own_formats(small):
     small_enough = client.post("/events", json={"event": "completed", "userId": str(uuid.uuid4())},
                                headers={"Authorization": f"Bearer {CLIENT_ID}:{CLIENT_SECRET}"})
     assert small_enough.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/xapi/statements", "/xapi/activities/profile?activityId=http://example.com/a"])
+def test_a_timestamp_whose_plus_was_not_percent_encoded_is_refused_saying_so(client, path):
+    """A `+` left as is in a query string arrives as a space (form encoding), so an offset typed
+    into a URL breaks the timestamp; the 400 says what to send instead. %2B works."""
+    headers = {"Authorization": basic_auth(), "X-Experience-API-Version": "2.0.0"}
+    separator = "&" if "?" in path else "?"
+    response = client.get(f"{path}{separator}since=2026-01-01T08:00:00+01:00", headers=headers)
+    assert response.status_code == 400
+    assert "'+' in a query string is read as a space" in response.get_json()["error"]["message"]
+    assert "%2B" in response.get_json()["error"]["message"]
+    assert client.get(f"{path}{separator}since=2026-01-01T08:00:00%2B01:00", headers=headers).status_code == 200
+    other = client.get(f"{path}{separator}since=2026-01-01 08:00:00Z", headers=headers)
+    assert other.status_code == 400 and "%2B" not in other.get_json()["error"]["message"]

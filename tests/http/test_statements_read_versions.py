@@ -130,3 +130,49 @@ def test_attachments_and_signatures_stay_coherent(client, signing_key):  # noqa:
     assert json.loads(base64.urlsafe_b64decode(token.split(b".")[1] + b"==")) == original
     page = parts_of(client.get("/xapi/statements?attachments=true", headers=V1))
     assert json.loads(page[0][1])["statements"] == [got] and page[1][1] == token
+
+
+def test_a_1_0_writer_sending_again_what_it_read_is_told_the_statement_is_stored(client):
+    """A 1.0.x client that resends a statement as it read it (a retry, an LRS-to-LRS copy) sends the
+    1.0 form, which is the statement this LRS holds for it: a no-op, as for any statement sent
+    again (Data 2.3.1), not a 409. Another statement under that id is still a conflict."""
+    sent = with_v2_context()
+    put(client, sent, V2)
+    as_read = single(client, sent["id"], V1)
+    resent = {key: value for key, value in as_read.items() if key not in ("stored", "authority")}
+    put(client, resent, V1)
+    posted = client.post("/xapi/statements", json=resent, headers=V1)
+    assert posted.status_code == 200 and posted.get_json() == [sent["id"]], posted.get_data(as_text=True)
+    other = {**resent, "result": {"completion": True}}
+    conflict = client.put(f"/xapi/statements?statementId={sent['id']}", json=other, headers=V1)
+    assert conflict.status_code == 409, conflict.get_data(as_text=True)
+    assert single(client, sent["id"], V2)["context"]["contextGroups"] == CONTEXT_GROUPS
+
+
+def test_related_agents_of_a_1_0_reader_leaves_out_2_0_context_agents(client):
+    """1.0.3's related_agents is the actor, object, authority, instructor and team (and a
+    SubStatement's): a 1.0.x reader, which gets statements without contextAgents/contextGroups,
+    is not given a statement in which the agent it asked for appears nowhere, nor one referring
+    to such a statement (Communication 2.1.3, StatementRefs). A 2.0 reader gets them all."""
+    coach, member = {"mbox": "mailto:coach@example.com"}, {"mbox": "mailto:member@example.com"}
+    in_context = {"contextAgents": [{"objectType": "contextAgent", "agent": coach}],
+                  "contextGroups": [{"objectType": "contextGroup",
+                                     "group": {"objectType": "Group", "member": [member]}}]}
+    only_2_0 = statement(id=str(uuid.uuid4()), context=in_context)
+    both = statement(id=str(uuid.uuid4()), context={**in_context, "instructor": coach})
+    substatement = {**statement(), "objectType": "SubStatement", "context": in_context}
+    in_substatement = statement(id=str(uuid.uuid4()), object=substatement)
+    referring = statement(id=str(uuid.uuid4()), object={"objectType": "StatementRef", "id": only_2_0["id"]})
+    for sent in (only_2_0, both, in_substatement, referring):
+        put(client, sent, V2)
+
+    def related(agent: dict, headers: dict) -> set[str]:
+        response = client.get("/xapi/statements", headers=headers,
+                              query_string={"agent": json.dumps(agent), "related_agents": "true"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return {s["id"] for s in response.get_json()["statements"]}
+
+    assert related(coach, V2) == {only_2_0["id"], both["id"], in_substatement["id"], referring["id"]}
+    assert related(coach, V1) == {both["id"]}
+    assert related(member, V2) == {only_2_0["id"], both["id"], in_substatement["id"], referring["id"]}
+    assert related(member, V1) == set()

@@ -10,7 +10,7 @@ import requests
 
 from lrs.statements import utc_now
 from lrs.store.statements import STALE_PENDING
-from tests.conftest import ADMIN_KEY, ADMIN_SECRET
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
 
 VERB = {"id": "http://adlnet.gov/expapi/verbs/completed"}
 
@@ -125,3 +125,31 @@ def test_a_batch_left_pending_by_a_crashed_writer_is_cleared_by_the_next_write(a
     assert response.status_code == 200
     assert store.batches.count_documents({}) == 0
     assert client.get(f"/xapi/statements?statementId={statement_id}", headers=xapi_headers).status_code == 200
+
+
+def test_a_batch_revealed_after_its_writer_died_keeps_whose_it_is_in_references(make_app, shared_store, monkeypatch):
+    """A statement referring to one not stored yet matches through it once it arrives. When the
+    target's batch is committed but its writer dies before revealing it, recovery reveals it and
+    resolves the reference, which must carry the target's authority: a statements/read/mine reader
+    matches a reference only through a target of its own."""
+    app = make_app(mongo_uri=shared_store)
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("mine", "mine-secret", ["statements/write", "statements/read/mine"])
+    client = app.test_client()
+    mine = {"Authorization": basic_auth("mine", "mine-secret"), "X-Experience-API-Version": "1.0.3"}
+    target = str(uuid.uuid4())
+    referrer = statement(object={"objectType": "StatementRef", "id": target})
+    [referrer_id] = client.post("/xapi/statements", json=referrer, headers=mine).get_json()
+    collection = lrs.statement_store.collection
+
+    def die_before_revealing(*args, **kwargs):
+        raise SystemExit("killed between commit and reveal")
+
+    monkeypatch.setattr(collection, "update_many", die_before_revealing)
+    with pytest.raises(SystemExit):
+        client.post("/xapi/statements", json=statement("http://example.com/explosives", id=target), headers=mine)
+    monkeypatch.undo()
+    lrs.statement_store.recover(utc_now() + STALE_PENDING + dt.timedelta(seconds=1))
+
+    result = client.get("/xapi/statements", query_string={"activity": "http://example.com/explosives"}, headers=mine)
+    assert {s["id"] for s in result.get_json()["statements"]} == {target, referrer_id}

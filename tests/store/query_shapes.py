@@ -13,6 +13,7 @@ UNTIL = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 FILTERS = {
     "agent": {"agent": "mbox:mailto:a@example.com"},
     "related agents": {"agent": "mbox:mailto:a@example.com", "related_agents": True},
+    "related agents, 1.0 reader": {"agent": "mbox:mailto:a@example.com", "related_agents": True, "reader_1_0": True},
     "verb": {"verb": "http://adlnet.gov/expapi/verbs/experienced"},
     "activity": {"activity": "http://example.com/a"},
     "related activities": {"activity": "http://example.com/a", "related_activities": True},
