@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Iterable
 
+from flask import request
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 from werkzeug.datastructures import Authorization
@@ -23,6 +24,7 @@ from werkzeug.datastructures import Authorization
 from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import Forbidden, Unauthorized
+from lrs.http.bearer import token_pair
 
 LRS_SCOPE = "caliper/events.write"
 EVENTS_WRITE = "events.write"  # seeds/003
@@ -106,11 +108,23 @@ def authorize(lrs: LRS, tokens: TokenStore, authorization: Authorization | None,
     """
     token = authorization.token if authorization is not None and authorization.type == "bearer" else None
     if not token:
-        raise TokenRefused("a Bearer token is required: get one from POST /oauth/token", None)
-    grant = tokens.verify(lrs, token, now)
+        raise TokenRefused("a Bearer token is required: one from POST /oauth/token, or an API key "
+                           "<key>:<secret>", None)
+    grant = tokens.verify(lrs, token, now) or _api_key_grant(lrs, authorization)
     if grant is None:
-        raise TokenRefused("the Bearer token is unknown, expired or revoked", "invalid_token")
+        raise TokenRefused("the Bearer token is unknown, expired or revoked (or, as an API key, has a wrong "
+                           "secret)", "invalid_token")
     if not grant.scopes & needed:
         message = f"the token lacks the scope this endpoint needs ({' or '.join(sorted(needed))})"
         raise TokenRefused(message, "insufficient_scope") if caliper_endpoint else Forbidden(message)
     return grant.credential
+
+
+def _api_key_grant(lrs: LRS, authorization: Authorization) -> Grant | None:
+    """A sensor configured once with a fixed credential (caliper-python's `api_key`, caliper-js's
+    Authorization header) sends it on every request and never asks /oauth/token: the Bearer
+    `<key>:<secret>` or its base64, as the other adapters take it (`lrs.http.bearer`). It grants
+    what a token of that credential could, and is checked, throttled and revoked like HTTP Basic."""
+    pair = token_pair(authorization)
+    credential = None if pair is None else lrs.credentials.verify(*pair, request.remote_addr)
+    return None if credential is None else Grant(credential, grantable(credential))
