@@ -129,11 +129,15 @@ class SqliteJournal:
     def indexes_changed(self, store: IndexedStore) -> None:
         self._reindexed[store.name] = store
 
+    def pending(self) -> bool:
+        """Changes not yet on disk."""
+        return bool(self._changed or self._dropped or self._reindexed)
+
     def commit(self) -> None:
         """Write every change not yet on disk, in one transaction. The changes are forgotten only
         once SQLite has committed them: when it fails (disk full, the file locked by another
         process) they all stay, for `roll_back` to undo."""
-        if not (self._changed or self._dropped or self._reindexed):
+        if not self.pending():
             return
         dropped = set(self._dropped)
         emptied = [(slot,) for name in dropped for slot in self._slots.get(name, {}).values()]
