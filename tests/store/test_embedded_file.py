@@ -292,3 +292,12 @@ def test_a_full_disk_at_start_stops_lrs_serve_with_one_line_naming_the_folder(tm
         os.remove(disk / "filler")
         with spawned(server_env(data)) as (endpoint, _):
             assert len(stored_ids(endpoint)) == 20
+
+
+def test_a_data_dir_that_is_a_file_stops_lrs_serve_with_one_line_saying_so(tmp_path):
+    """mkdir's own word for it was "File exists", as if the folder were in the way."""
+    (tmp_path / "data").write_text("not a folder")
+    line = one_line(lrs_command("serve", **server_env(tmp_path / "data"), LRS_PORT=str(free_port()), timeout=30))
+    assert line == (f"Error: LRS_DATA_DIR={str(tmp_path / 'data')!r}: cannot keep the embedded store there: "
+                    "it is a file, not a folder"), line
+    assert (tmp_path / "data").read_text() == "not a folder"

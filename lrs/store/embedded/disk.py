@@ -420,8 +420,9 @@ def claim_data_dir(data_dir: str) -> IO:
             "give this one another LRS_DATA_DIR, or stop that process (one process per folder: several "
             "gunicorn workers need MongoDB, LRS_MONGO_URI)"))
     except OSError as error:
-        raise SettingError(f"LRS_DATA_DIR={data_dir!r}: cannot keep the embedded store there: "
-                           f"{error.strerror or error}") from None
+        # mkdir says "File exists" of a file where the folder should be
+        reason = "it is a file, not a folder" if isinstance(error, FileExistsError) else error.strerror or error
+        raise SettingError(f"LRS_DATA_DIR={data_dir!r}: cannot keep the embedded store there: {reason}") from None
 
 
 def read_document(data_dir: str, collection: str, identifier: Any) -> dict | None:
