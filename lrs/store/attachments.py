@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -34,6 +35,8 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
+
+from lrs.store.embedded import EmbeddedDatabase
 
 CHUNK_SIZE = 255 * 1024
 READ_WINDOW = 8  # chunks fetched per query when reading: about 2 MiB in memory at a time
@@ -78,6 +81,12 @@ class AttachmentStore:
     def __init__(self, db: Database, bucket: str = "attachments"):
         self.files = db[f"{bucket}.files"]
         self.chunks = db[f"{bucket}.chunks"]
+        # On the embedded store a content is committed as it is read, not with its request: a
+        # request that has changed something keeps the store to itself until its commit, and an
+        # upload's content may still be arriving over the network (a server that streams bodies).
+        # So a refused request can leave its contents stored, as on MongoDB, where no statement
+        # uses them: its own clean-up or the next start erases them.
+        self._on_its_own = db.on_its_own if isinstance(db, EmbeddedDatabase) else nullcontext
 
     def ensure_indexes(self) -> None:
         self.chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
@@ -110,7 +119,10 @@ class AttachmentStore:
         name = hash_name(sha2)
         if name is None:
             raise ContentMismatch(f"{sha2!r} is not a SHA-2 hex digest")
-        sha2 = sha2.lower()
+        with self._on_its_own():
+            return self._save(name, sha2.lower(), content, content_type, holder)
+
+    def _save(self, name: str, sha2: str, content: Iterable[bytes], content_type: str, holder: ObjectId) -> int:
         if self._hold(sha2, holder):
             digest, length = _hash(name, content)
             _check(sha2, digest)

@@ -1,8 +1,8 @@
 """The embedded store when its disk commit fails (the disk full, another process holding the
-file's write lock): the request is answered 503 in its API's JSON error format, its changes are
-taken back out of memory (the file is the truth), and so are those of every request in flight
-that had made a store call since the last commit, each of which is refused too. So memory never
-keeps what the disk refused, nothing refused is stored later, and everything acknowledged stays.
+file's write lock): the request is answered 503 in its API's JSON error format, and its changes,
+all of them however many store calls made them, are taken back out of memory (the file is the
+truth). So memory never keeps what the disk refused, nothing refused is stored later, and
+everything acknowledged stays.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import threading
 import uuid
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import bson
 import pytest
@@ -27,6 +27,8 @@ from flask import Blueprint, request
 
 from lrs.hooks import hookimpl
 from lrs.server import spawned, stop
+from lrs.store.document_files import DocumentFiles
+from lrs.store.documents import DocumentStore
 from lrs.store.embedded import StoreUnwritable, embedded_database
 from lrs.store.embedded.disk import STORE_FILE
 from tests.conftest import basic_auth
@@ -207,6 +209,87 @@ def test_writes_the_disk_refused_are_503_gone_from_memory_and_never_stored_and_a
         restarted.extensions["lrs"].db.close()
 
 
+class Paused:
+    """`owner.method` wrapped to stop after its first call returns (its request's first changes
+    made, its unit of work unfinished) until `go_on` is set."""
+
+    def __init__(self, monkeypatch: Any, owner: type, method: str):
+        self.stopped = threading.Event()
+        self.go_on = threading.Event()
+        original = getattr(owner, method)
+
+        def paused(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            if not self.stopped.is_set():
+                self.stopped.set()
+                assert self.go_on.wait(60)
+            return result
+
+        monkeypatch.setattr(owner, method, paused)
+
+
+def _file(data: Path) -> dict:
+    with closing(sqlite3.connect(data / STORE_FILE)) as file:
+        return {(name, key): body for name, key, body in file.execute("SELECT collection, id, body FROM documents")}
+
+
+def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list]:
+    answer: list = []
+    thread = threading.Thread(target=lambda: answer.append(call()))
+    thread.start()
+    return thread, answer
+
+
+def state_documents(client: Any, count: int) -> None:
+    for number in range(count):
+        assert client.put("/xapi/activities/state", query_string={**STATE, "stateId": f"s{number}"}, data="text",
+                          headers={**XAPI, "Content-Type": "text/plain"}).status_code == 204
+
+
+def large_document_put(client: Any) -> Any:
+    client.application.extensions["lrs"].documents.inline_limit = 1000  # kept in chunks of its own
+    return client.put("/xapi/activities/state", query_string={**STATE, "stateId": "s0"}, data="x" * 300_000,
+                      headers={**XAPI, "Content-Type": "text/plain"})
+
+
+def delete_every_state(client: Any) -> Any:
+    return client.delete("/xapi/activities/state", query_string=STATE, headers=XAPI)
+
+
+@pytest.mark.parametrize(("paused_at", "request_"), [
+    ((DocumentStore, "_remove"), delete_every_state),  # one State document after another
+    ((DocumentFiles, "save"), large_document_put),  # the chunks, then the record, then the old chunks gone
+], ids=["every-state", "large-document"])
+def test_a_request_writing_in_several_store_calls_is_stored_whole_or_not_at_all(
+        make_app, tmp_path, monkeypatch, paused_at, request_):
+    """Another request's store call between two of its calls waits for its commit (before, the
+    waiting request's commit wrote the first changes, and the refused commit took back only the
+    rest: a 503 half stored). What that request reads is what the file holds."""
+    data = tmp_path / "data"
+    app = make_app(data_dir=str(data))
+    state_documents(app.test_client(), 3)
+    before = _file(data)
+    pause = Paused(monkeypatch, *paused_at)
+    writer, written = in_thread(lambda: request_(app.test_client()))
+    try:
+        assert pause.stopped.wait(60)
+        reader, read = in_thread(lambda: app.test_client().get(
+            "/xapi/activities/state", query_string={**STATE, "stateId": "s1"}, headers=XAPI))
+        reader.join(0.5)
+        with write_lock_held(data / STORE_FILE):
+            pause.go_on.set()
+            writer.join(60)
+            reader.join(60)
+    finally:
+        pause.go_on.set()
+        writer.join(60)
+    assert_refused(written[0])
+    assert read[0].status_code == 200 and read[0].data == b"text"  # it waited, and read what is on disk
+    assert _file(data) == before
+    assert_memory_is_the_file(app, data)
+    app.extensions["lrs"].db.close()
+
+
 class PausedWriter:
     """A plugin whose route stores a statement, as an adapter does, then holds its request (its
     unit of work unfinished) until `go_on` is set; `told` has the ids its lrs_statements_stored
@@ -238,68 +321,30 @@ class PausedWriter:
         self.told += [statement["id"] for statement in statements]
 
 
-@contextmanager
-def paused_post(make_app: Any, data: Path) -> Iterator[tuple[Any, PausedWriter, str, list]]:
-    """An app on `data`, and the POST of a statement to PausedWriter's route by another thread,
-    held after storing it while the block runs; its response is in the list afterwards."""
-    paused = str(uuid.uuid4())
+def test_the_plugins_never_hear_of_statements_a_refused_commit_took_back(make_app, tmp_path):
+    data = tmp_path / "data"
     writer = PausedWriter()
     app = make_app(data_dir=str(data), extra_plugins=(writer,))
-    answer: list = []
-    poster = threading.Thread(target=lambda: answer.append(app.test_client().post("/paused", json=statement(paused))))
-    poster.start()
+    paused = str(uuid.uuid4())
+    poster, answer = in_thread(lambda: app.test_client().post("/paused", json=statement(paused)))
     try:
         assert writer.stored.wait(60)
-        yield app, writer, paused, answer
+        with write_lock_held(data / STORE_FILE):
+            writer.go_on.set()
+            poster.join(60)
     finally:
         writer.go_on.set()
         poster.join(60)
+    assert answer[0].status_code == 503
+    assert not stored(app, paused)
+    assert writer.told == []
+    assert_memory_is_the_file(app, data)
+    app.extensions["lrs"].db.close()
 
 
 def stored(app: Any, statement_id: str) -> bool:
     return app.test_client().get("/xapi/statements", query_string={"statementId": statement_id},
                                  headers=XAPI).status_code == 200
-
-
-def test_a_refused_commit_fails_the_request_in_flight_whose_changes_it_took_back(make_app, tmp_path):
-    """Another request's changes made since the last commit go with the refused ones: that request
-    is refused too, even once the disk takes writes again, rather than acknowledge what is gone."""
-    data = tmp_path / "data"
-    refused = str(uuid.uuid4())
-    with paused_post(make_app, data) as (app, writer, paused, answer), write_lock_held(data / STORE_FILE):
-        assert_refused(app.test_client().post("/xapi/statements", json=statement(refused), headers=XAPI))
-    [paused_answer] = answer
-    assert paused_answer.status_code == 503
-    assert not stored(app, paused) and not stored(app, refused)
-    assert writer.told == []  # the plugins never hear of statements that are not stored
-    assert_memory_is_the_file(app, data)
-    app.extensions["lrs"].db.close()
-    restarted = make_app(data_dir=str(data))
-    try:
-        assert listed(restarted.test_client()) == []
-    finally:
-        restarted.extensions["lrs"].db.close()
-
-
-def test_a_request_whose_changes_a_commit_took_before_the_refused_one_is_acknowledged(make_app, tmp_path):
-    """A read's commit writes the paused request's statement; a refused commit after it takes back
-    only its own changes, and the paused request is acknowledged, its statement kept."""
-    data = tmp_path / "data"
-    refused = str(uuid.uuid4())
-    with paused_post(make_app, data) as (app, writer, paused, answer):
-        assert stored(app, paused)  # this read's commit wrote it
-        with write_lock_held(data / STORE_FILE):
-            assert_refused(app.test_client().post("/xapi/statements", json=statement(refused), headers=XAPI))
-    [paused_answer] = answer
-    assert paused_answer.status_code == 200, paused_answer.json
-    assert stored(app, paused) and not stored(app, refused)
-    assert writer.told == [paused]
-    app.extensions["lrs"].db.close()
-    restarted = make_app(data_dir=str(data))
-    try:
-        assert [s["id"] for s in listed(restarted.test_client())] == [paused]
-    finally:
-        restarted.extensions["lrs"].db.close()
 
 
 def test_a_refused_commit_puts_back_documents_changed_deleted_and_dropped_with_their_indexes(tmp_path):

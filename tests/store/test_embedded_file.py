@@ -12,6 +12,8 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import threading
+import time
 import uuid
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -248,6 +250,45 @@ def test_commits_leave_checkpoints_to_a_thread_that_moves_the_log_into_the_file_
             range(1200), key=str)
 
 
+def test_under_steady_commits_the_log_starts_over_instead_of_growing_without_end(tmp_path, monkeypatch):
+    """Commits land while every checkpoint runs: SQLite never started the log over, and it grew
+    as long as the load lasted (395 MB beside a 181 MB file after 40 s of 4 clients)."""
+    monkeypatch.setattr(disk, "CHECKPOINT_SECONDS", 0.02)
+    monkeypatch.setattr(disk, "LOG_RESTART_PAGES", 100)  # 400 KiB
+    database = embedded_database("lrs", str(tmp_path))
+    log, largest = tmp_path / f"{STORE_FILE}-wal", 0
+    try:
+        for number in range(5000):  # 20 MB of documents, each in a commit of its own: as much log at least
+            database["things"].insert_one({"_id": number, "text": "x" * 4000})
+            time.sleep(0)  # other threads run between commits, as between requests
+            if number % 100 == 0:
+                largest = max(largest, log.stat().st_size)
+    finally:
+        database.close()
+    assert largest < 10_000_000, largest
+    assert len(documents_of(tmp_path)["things"]) == 5000
+
+
+def test_the_store_closes_while_a_checkpoint_waits_to_start_the_log_over(tmp_path, monkeypatch):
+    """Closing holds the store's lock while it waits for the checkpoint thread to end, and that
+    thread may be waiting for the same lock to start the log over."""
+    monkeypatch.setattr(disk, "CHECKPOINT_SECONDS", 0.01)
+    monkeypatch.setattr(disk, "LOG_RESTART_PAGES", 0)  # every checkpoint takes the lock
+    database = embedded_database("lrs", str(tmp_path))
+    database["things"].insert_one({"_id": 1})
+
+    def close_holding_the_lock() -> None:
+        with database._guard.lock:
+            time.sleep(0.2)  # the checkpoint thread is waiting for it now
+            database.close()
+
+    closing_thread = threading.Thread(target=close_holding_the_lock, daemon=True)
+    closing_thread.start()
+    closing_thread.join(10)
+    assert not closing_thread.is_alive()
+    assert documents_of(tmp_path) == {"things": [{"_id": 1}]}
+
+
 @contextmanager
 def small_disk(folder: Path, size: str = "3m") -> Iterator[Path]:
     """A tmpfs of `size` mounted on `folder` for the block (skipped where mounting is not allowed)."""
@@ -292,3 +333,12 @@ def test_a_full_disk_at_start_stops_lrs_serve_with_one_line_naming_the_folder(tm
         os.remove(disk / "filler")
         with spawned(server_env(data)) as (endpoint, _):
             assert len(stored_ids(endpoint)) == 20
+
+
+def test_a_data_dir_that_is_a_file_stops_lrs_serve_with_one_line_saying_so(tmp_path):
+    """mkdir's own word for it was "File exists", as if the folder were in the way."""
+    (tmp_path / "data").write_text("not a folder")
+    line = one_line(lrs_command("serve", **server_env(tmp_path / "data"), LRS_PORT=str(free_port()), timeout=30))
+    assert line == (f"Error: LRS_DATA_DIR={str(tmp_path / 'data')!r}: cannot keep the embedded store there: "
+                    "it is a file, not a folder"), line
+    assert (tmp_path / "data").read_text() == "not a folder"

@@ -53,6 +53,7 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
     client = mongomock.MongoClient(tz_aware=True, _store=IndexedServerStore(stores))
     guard = _Guard(journal, lock)
     if journal:
+        journal.hold_commits_with(guard.lock)
         # A worker's clean stop ends in a normal exit: the file is left whole (the log checkpointed
         # into it), so a copy of the stopped folder's store.sqlite3 holds everything. Registered
         # before the forwarding and retention threads' stops, so it runs after them.
@@ -63,10 +64,10 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
 class _Unit:
     """One thread's unit of work, as the guard tracks it."""
 
-    __slots__ = ("generation", "committed")
+    __slots__ = ("holding", "committed")
 
     def __init__(self) -> None:
-        self.generation: int | None = None  # when its latest store call ran (None: it made none yet)
+        self.holding = False  # it changed something: the store is its own until its commit
         self.committed: list[Callable[[], None]] = []  # to run once its commit succeeded
 
 
@@ -76,13 +77,13 @@ class _Guard:
     end instead. Entered and left by methods rather than a generator: every store call and cursor
     read passes here, about 14 times a statement batch.
 
-    A failed commit puts memory back to what the file holds (`SqliteJournal.roll_back`), and
-    with it every change made since the last commit, whoever made it. So the units of work that
-    made a store call since then are failed too: each has changed or seen something that is gone.
-    Time is counted in generations, one per commit (or roll-back) ended: a unit remembers the
-    generation of its latest call, and the units whose generation is rolled back are refused from
-    then on (StoreUnwritable at their next call and at their end), so none of them acknowledges a
-    change that is not on disk, nor adds its later changes to those rolled back."""
+    A unit of work that has changed something keeps the lock from the end of that store call to
+    its commit. Otherwise another thread's commit, between two of its calls, would write its first
+    changes and not its last: a request answered 503 would be half stored (some of an Agent's
+    State documents deleted, a large document's chunks without their record). So the file only ever
+    holds whole units, a failed commit takes back the changes of the unit that made it and no
+    other, and no other request ever reads a change that is not on disk. Units that only read
+    run side by side as before, and commit nothing."""
 
     def __init__(self, journal: SqliteJournal | None, lock_file: IO | None):
         self.lock = threading.RLock()
@@ -90,17 +91,10 @@ class _Guard:
         self.lock_file = lock_file
         self._depth = 0
         self._local = threading.local()
-        self._generation = 0
-        self._open: set[_Unit] = set()    # units that made a store call and are not failed
-        self._failed: set[_Unit] = set()  # units whose changes (or sight) a roll-back took back
 
     def __enter__(self) -> None:
         self.lock.acquire()
         self._depth += 1
-        if self._failed and self._depth == 1 and getattr(self._local, "unit", None) in self._failed:
-            self._depth -= 1
-            self.lock.release()
-            raise StoreUnwritable()
 
     def __exit__(self, *exception: object) -> None:
         try:
@@ -109,17 +103,16 @@ class _Guard:
                 unit = getattr(self._local, "unit", None)
                 if unit is None:
                     self._commit()
-                else:
-                    if unit.generation is None:
-                        self._open.add(unit)
-                    unit.generation = self._generation
+                elif not unit.holding and self.journal is not None and self.journal.pending():
+                    unit.holding = True
+                    self.lock.acquire()  # released by _end
         finally:
             self.lock.release()
 
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
-        """A unit that made no store call commits nothing: it has shown and changed nothing, so it
-        need not wait for (nor fail with) the changes of others."""
+        """A unit that changed nothing commits nothing: there is nothing of its own to write, and
+        what it read was on disk."""
         if getattr(self._local, "unit", None) is not None:
             yield  # inside another: that one commits
             return
@@ -128,10 +121,24 @@ class _Guard:
             yield
         finally:
             self._local.unit = None
-            if unit.generation is not None:
-                self._end(unit)
+            if unit.holding:
+                self._end()
             for callback in unit.committed:
                 callback()
+
+    @contextmanager
+    def on_its_own(self) -> Iterator[None]:
+        """Store calls that commit each on its own, as outside a unit of work, unless this
+        thread's unit has changed something already (committing then would write half of it)."""
+        unit = getattr(self._local, "unit", None)
+        if unit is None or unit.holding:
+            yield
+            return
+        self._local.unit = None
+        try:
+            yield
+        finally:
+            self._local.unit = unit
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once this thread's changes are on disk: at the end of its unit of work,
@@ -143,21 +150,19 @@ class _Guard:
         else:
             unit.committed.append(callback)
 
-    def _end(self, unit: _Unit) -> None:
-        with self.lock:
-            self._open.discard(unit)
-            if unit in self._failed:
-                self._failed.discard(unit)
-                raise StoreUnwritable()
+    def _end(self) -> None:
+        """Commit the holding unit's changes and let the store go, whatever the commit does."""
+        try:
             self._commit()
+        finally:
+            self.lock.release()
 
     def _commit(self) -> None:
-        """Whatever is uncommitted, whoever made it: the file always holds the store as it was
-        at one instant, so a crash between two commits loses the later writes, never half of one.
-        A failed commit takes every change back out of memory and fails the call
-        (StoreUnwritable), and the units of work it rolled back (see the class): so no answer, a
-        read's included, ever shows a change that is not on disk, and no change refused shows up
-        later."""
+        """Whatever is uncommitted: the file always holds the store as it was at one instant, so
+        a crash between two commits loses the later writes, never half of one. A failed commit
+        takes its changes back out of memory and fails the call or unit that made them
+        (StoreUnwritable): so no answer ever shows a change that is not on disk, and no change
+        refused shows up later."""
         if not self.journal:
             return
         try:
@@ -165,11 +170,10 @@ class _Guard:
         except (sqlite3.Error, OSError) as error:
             self._roll_back(error)
             raise StoreUnwritable() from error
-        self._generation += 1
 
     def _roll_back(self, error: BaseException) -> None:
-        """Memory back to the file and the units of the rolled-back generation failed; if the file
-        cannot even be read, the changes stay and wait for the next commit instead."""
+        """Memory back to the file; if the file cannot even be read, the changes stay and wait for
+        the next commit instead."""
         journal = self.journal
         try:
             journal.roll_back()
@@ -178,12 +182,8 @@ class _Guard:
                       "wait for the next commit", journal.path, type(error).__name__, error,
                       type(reading).__name__, reading)
             return
-        failed = {unit for unit in self._open if unit.generation == self._generation}
-        self._open -= failed
-        self._failed |= failed
-        self._generation += 1
-        log.error("the embedded store could not write to %s: %s: %s (its changes are undone, with those of %d "
-                  "other requests in flight, refused too)", journal.path, type(error).__name__, error, len(failed))
+        log.error("the embedded store could not write to %s: %s: %s (the request's changes are undone)",
+                  journal.path, type(error).__name__, error)
 
     def close(self) -> None:
         atexit.unregister(self.close)
@@ -265,6 +265,13 @@ class EmbeddedDatabase(_Guarded):
     def after_commit(self, callback: Callable[[], None]) -> None:
         """`callback` once the changes made so far by this thread are on disk (see _Guard)."""
         self._guard.after_commit(callback)
+
+    def on_its_own(self) -> ContextManager[None]:
+        """Changes made inside (by this thread) are committed by the store call that makes them,
+        before the unit of work ends and whether or not it is acknowledged: for writes that may
+        wait on the network, such as an attachment's content read as it arrives, which would
+        otherwise keep every other request's store call waiting (see _Guard)."""
+        return self._guard.on_its_own()
 
     def exclusively(self) -> ContextManager[None]:
         """No other thread's store call runs inside (this thread's may); changes made inside reach
