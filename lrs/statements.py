@@ -118,9 +118,9 @@ class StatementService:
                 continue
             new = self._without_known(prepared, known, authority, rights.sees_others, version)
             try:
-                # One commit for the batch and its definitions, or none: on the embedded store a
-                # failed commit in between would take back only the definitions, and fail a
-                # request whose statements are stored.
+                # One commit for the batch and its definitions, or none. In an HTTP request the
+                # embedded store already holds its lock from the first change to the commit;
+                # outside one (a plugin's thread, the CLI) this keeps a commit from falling between.
                 with self.store_backend.atomically():
                     self.store_backend.insert_batch(new, source, contents)  # sets their stored times
                     if new and rights.define:
