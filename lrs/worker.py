@@ -40,7 +40,7 @@ from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
 from waitress.rfc7230 import HEADER_FIELD_RE
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask, WSGITask
-from waitress.utilities import Error, InternalServerError, RequestHeaderFieldsTooLarge, ServerNotImplemented
+from waitress.utilities import BadRequest, Error, InternalServerError, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
 from lrs.http import XAPI_PREFIX, cors
 from lrs.http.attachments import MULTIPART
@@ -56,6 +56,10 @@ DRAIN_POLL_SECONDS = 0.05
 # answers free their thread at once, a large download stays paced by its reader (bounded memory).
 OUTPUT_BUFFER_BYTES = 4 * 1024 * 1024
 STATEMENTS = f"{XAPI_PREFIX}/statements"
+# What a request line can start with: a method is a token (RFC 9110 5.6.2).
+TOKEN_CHARACTERS = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+TLS_HANDSHAKE = 0x16  # the first byte of every TLS record of a handshake (RFC 8446 5.1), a ClientHello's
+HTTPS_ADVICE = "this server speaks http:// only; for https:// put a TLS-terminating proxy in front of it"
 
 access_log = logging.getLogger("lrs.access")
 
@@ -174,6 +178,12 @@ class _BoundedParser(HTTPRequestParser):
         self.rules = rules
 
     def received(self, data: bytes) -> int:
+        if not self.completed and self.body_rcv is None and not self.header_plus.strip():
+            refusal = _not_http((self.header_plus + data).lstrip())
+            if refusal is not None:
+                super().parse_header(b"GET / HTTP/1.0\r\n")  # as waitress stands in for what it cannot parse
+                self.error, self.completed = refusal, True
+                return len(data)  # the rest is no HTTP either
         consumed = super().received(data)
         if self.error is not None or not self.headers_finished:
             return consumed
@@ -189,6 +199,21 @@ class _BoundedParser(HTTPRequestParser):
             super().parse_header(header_plus)
         except ParsingError as error:
             raise ParsingError(_named(str(error), header_plus)) from None
+
+
+class _TLSHandshake(BadRequest):
+    """A TLS client (an https:// URL) on the plain HTTP port. Waiting for the end of a header that
+    never comes held it LRS_READ_TIMEOUT seconds; answered at once, in plain HTTP, its TLS library
+    reports what happened (OpenSSL: "wrong version number") instead of a hang."""
+
+
+def _not_http(start: bytes) -> Error | None:
+    """Why a request whose first bytes are `start` (leading blank lines skipped) cannot be HTTP."""
+    if not start or start[0] in TOKEN_CHARACTERS:
+        return None
+    if start[0] == TLS_HANDSHAKE:
+        return _TLSHandshake(f"TLS handshake on a plain HTTP port: {HTTPS_ADVICE}")
+    return BadRequest(f"a request line starts with a method, not byte 0x{start[0]:02x}")
 
 
 def _named(problem: str, header_plus: bytes) -> str:
@@ -217,6 +242,10 @@ class _ErrorTask(ErrorTask):
         self.write(body)
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
         where = f"{request.command} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
+        if isinstance(error, _TLSHandshake):  # the operator's to fix (a client's URL, or a missing proxy)
+            client = self.channel.addr[0] if isinstance(self.channel.addr, tuple) else "a local socket"
+            access_log.warning("TLS handshake from %s on a plain HTTP port: %s", client, HTTPS_ADVICE)
+            return
         access_log.info("%s %s (answered by the server: %s)", where, error.code, message)
 
 
@@ -230,7 +259,7 @@ def _message(error: Error, adj: Any) -> str:
         return f"request line and headers: larger than {adj.max_request_header_size} bytes"
     if isinstance(error, ServerNotImplemented):
         return "Transfer-Encoding: only chunked is supported"
-    if isinstance(error, (_Refusal, InternalServerError)):
+    if isinstance(error, (_Refusal, _TLSHandshake, InternalServerError)):
         return error.body
     return f"malformed HTTP request: {error.body}"
 
