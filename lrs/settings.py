@@ -272,8 +272,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("max_attachment_parts", 500, "Most attachment contents (multipart/mixed parts after "
             "the statements) one request may carry; more get 413.", between(int, 1, 100_000)),
     Setting("read_timeout", 30, "Seconds `lrs serve` waits for more of a request (or the next one "
-            "on a kept-alive connection) before closing the connection. Requests are read whole before "
-            "a thread runs them, so slow clients cost a socket, not a thread.", between(int, 1, 3600)),
+            "on a kept-alive connection) before closing the connection; a request must also arrive whole "
+            "within this many seconds of its first byte, plus one second per 8 KiB of body received. "
+            "Requests are read whole before a thread runs them, so slow clients cost a socket, not a "
+            "thread.", between(int, 1, 3600)),
     Setting("statements_page_size", 100, "Statements per page of GET /statements when the "
             "client asks for limit=0 or more than this.", between(int, 1, 10000)),
     Setting("cors_origins", ("*",), "Comma-separated origins (https://app.example.com) allowed to "

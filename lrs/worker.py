@@ -6,8 +6,9 @@ Content-Length and then one byte, holds that thread, and LRS_THREADS such client
 other request, /xapi/about included. This worker serves with waitress instead, whose single
 event loop buffers every request (headers and body, a large body spooled to a temporary file)
 and hands only complete requests to the application's threads; responses are written from the
-same loop. A stalled client costs one socket, not a thread, and a connection idle for
-LRS_READ_TIMEOUT seconds is closed. The application still runs in threads (never blocked by a
+same loop. A stalled client costs one socket, not a thread; a connection idle for
+LRS_READ_TIMEOUT seconds is closed, and so is one whose request is not in whole LRS_READ_TIMEOUT
+seconds after its first byte (plus a second per MIN_BODY_RATE bytes of body). The application still runs in threads (never blocked by a
 long request in another, unlike a single-threaded async worker) and gunicorn still manages the
 processes: their number, restarts, signals and heartbeats.
 
@@ -56,6 +57,9 @@ DRAIN_POLL_SECONDS = 0.05
 # answers free their thread at once, a large download stays paced by its reader (bounded memory).
 OUTPUT_BUFFER_BYTES = 4 * 1024 * 1024
 STATEMENTS = f"{XAPI_PREFIX}/statements"
+# The slowest a request's body may arrive on average, beyond the LRS_READ_TIMEOUT seconds every
+# request has (a mobile link uploads a hundred times faster).
+MIN_BODY_RATE = 8 * 1024  # bytes per second
 # What a request line can start with: a method is a token (RFC 9110 5.6.2).
 TOKEN_CHARACTERS = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 TLS_HANDSHAKE = 0x16  # the first byte of every TLS record of a handshake (RFC 8446 5.1), a ClientHello's
@@ -176,6 +180,15 @@ class _BoundedParser(HTTPRequestParser):
     def __init__(self, adj: Any, rules: _Rules):
         super().__init__(adj)
         self.rules = rules
+        self.started = time.monotonic()  # waitress makes a parser when a request's first bytes arrive
+
+    def overdue(self, now: float) -> bool:
+        """Whether the request is still coming LRS_READ_TIMEOUT seconds after its first byte, plus a
+        second for each MIN_BODY_RATE bytes of body received. A timeout between reads alone let a
+        client that sends a byte now and then hold its connection for ever, and the worker's
+        connections (gunicorn's --worker-connections) are few: 1000 such clients, a byte each every
+        few seconds, left no request answered."""
+        return now > self.started + self.adj.channel_timeout + self.body_bytes_received / MIN_BODY_RATE
 
     def received(self, data: bytes) -> int:
         if not self.completed and self.body_rcv is None and not self.header_plus.strip():
@@ -199,6 +212,10 @@ class _BoundedParser(HTTPRequestParser):
             super().parse_header(header_plus)
         except ParsingError as error:
             raise ParsingError(_named(str(error), header_plus)) from None
+        if "CONTENT_LENGTH" in self.headers and (self.chunked or "TRANSFER_ENCODING" in self.headers):
+            # waitress went by the chunks and kept the connection: a proxy in front that went by the
+            # length would take the rest of the body for a next request, one the LRS never saw come.
+            raise ParsingError("Content-Length and Transfer-Encoding together: send one (RFC 9112 6.1)")
 
 
 class _TLSHandshake(BadRequest):
@@ -243,10 +260,13 @@ class _ErrorTask(ErrorTask):
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
         where = f"{request.command} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
         if isinstance(error, _TLSHandshake):  # the operator's to fix (a client's URL, or a missing proxy)
-            client = self.channel.addr[0] if isinstance(self.channel.addr, tuple) else "a local socket"
-            access_log.warning("TLS handshake from %s on a plain HTTP port: %s", client, HTTPS_ADVICE)
+            access_log.warning("TLS handshake from %s on a plain HTTP port: %s", _peer(self.channel.addr), HTTPS_ADVICE)
             return
         access_log.info("%s %s (answered by the server: %s)", where, error.code, message)
+
+
+def _peer(addr: Any) -> str:
+    return addr[0] if isinstance(addr, tuple) else "a local socket"
 
 
 def _target(request_uri: str) -> str:
@@ -272,6 +292,15 @@ class _LRSChannel(HTTPChannel):
         self.rules = rules
         self.parser_class = partial(_BoundedParser, rules=rules)
         super().__init__(server, sock, addr, adj, map)
+
+    def readable(self) -> bool:
+        """The loop asks each connection at every turn (at least once a second): a request coming
+        too slowly closes its connection, as waitress closes an idle one."""
+        if (self.request is not None and not (self.requests or self.will_close)
+                and self.request.overdue(time.monotonic())):
+            access_log.info("- 408 (closed by the server: the request from %s did not arrive in time)", _peer(self.addr))
+            self.will_close = True
+        return super().readable()
 
 
 def _busy(server: Any, channels: dict) -> bool:

@@ -214,3 +214,27 @@ def test_the_servers_own_errors_are_in_the_error_format_with_the_headers_of_ever
         _, headers, _ = refused(address, head("POST", "/xapi/about", "Origin: https://elsewhere.example\r\n",
                                               "Content-Length: 260000000\r\n"))
         assert "access-control-allow-origin" not in headers
+
+
+def test_a_request_with_both_a_length_and_chunks_is_refused_and_its_connection_closed():
+    """waitress went by the chunks and kept the connection open: behind a proxy that goes by the
+    length, the rest of the body is a request of its own for the LRS (request smuggling). Now a
+    400, and what follows on the connection is never answered (RFC 9112 6.1: close it)."""
+    statement = json.dumps({"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": "http://example.com/v"},
+                            "object": {"id": "http://example.com/a"}}).encode()
+    smuggled = head("GET", "/xapi/about")
+    with spawned(ENV) as (endpoint, _):
+        url = urlsplit(endpoint)
+        request = (head("POST", "/xapi/statements", CREDENTIALS, XAPI, "Content-Type: application/json\r\n",
+                        "Content-Length: 4\r\n", "Transfer-Encoding: chunked\r\n")
+                   + chunked(statement) + smuggled)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            sock.sendall(request)
+            status, headers, body = answer(sock)
+        assert status == 400 and headers["connection"] == "close"
+        assert json.loads(body.partition(b"HTTP/1.1")[0])["error"]["message"] == (
+            "malformed HTTP request: Content-Length and Transfer-Encoding together: send one (RFC 9112 6.1)")
+        assert b"HTTP/1.1" not in body  # no second answer
+        statements = requests.get(f"{endpoint}/statements", auth=AUTH, timeout=10,
+                                  headers={"X-Experience-API-Version": "1.0.3"}).json()["statements"]
+        assert statements == []

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import requests
 
 from lrs.server import spawned
+from tests.conftest import basic_auth
 
 STALLED = 200
 READ_TIMEOUT = 3
@@ -59,6 +60,56 @@ def test_stalled_connections_stall_nothing_and_are_dropped_after_the_read_timeou
         deadline = time.monotonic() + READ_TIMEOUT + 30
         for sock in stalled:
             assert closed_by_server(sock, max(0.1, deadline - time.monotonic()))
+
+
+def trickle(sock: socket.socket, pieces: list[bytes], every: float, for_seconds: float) -> float:
+    """Send `pieces` one by one, `every` seconds apart, for at most `for_seconds` or until the server
+    closes the connection; how long the connection lasted."""
+    started = time.monotonic()
+    for piece in pieces:
+        if time.monotonic() - started > for_seconds:
+            break
+        try:
+            sock.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        if closed_by_server(sock, every):
+            break
+    return time.monotonic() - started
+
+
+SLOW_HEAD = [b"GET /xapi/about HTTP/1.1\r\nHost: lrs\r\n"] + [b"X-Slow: 1\r\n"] * 100
+SLOW_BODY = ([b"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100000\r\n\r\n["] + [b" "] * 100)
+
+
+def test_a_request_that_keeps_trickling_in_is_closed_once_it_is_late_a_steady_upload_is_not():
+    """A byte every half second keeps a connection from ever being idle: headers (slowloris) or a
+    body so sent held their connection for ever, and 1000 of them (gunicorn's worker connections)
+    left no request answered. Now a request must arrive within LRS_READ_TIMEOUT seconds of its
+    first byte plus a second for each 8 KiB of body received: a body at 32 KiB/s arrives whole
+    though it takes three times LRS_READ_TIMEOUT."""
+    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_READ_TIMEOUT": "1",
+           "LRS_LOG_LEVEL": "WARNING"}
+    document = b"x" * (96 * 1024)
+    state = ("/xapi/activities/state?activityId=http://example.com/a&stateId=slow"
+             "&agent=%7B%22mbox%22:%22mailto:ada@example.com%22%7D")
+    with spawned(env) as (endpoint, _), ExitStack() as stack:
+        address = (urlsplit(endpoint).hostname, urlsplit(endpoint).port)
+        for pieces in (SLOW_HEAD, SLOW_BODY):
+            sock = stack.enter_context(socket.create_connection(address, timeout=10))
+            assert trickle(sock, pieces, every=0.5, for_seconds=15) < 4
+        head = (f"PUT {state} HTTP/1.1\r\nHost: lrs\r\nX-Experience-API-Version: 1.0.3\r\n"
+                f"Authorization: {basic_auth(*AUTH)}\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Length: {len(document)}\r\nConnection: close\r\n\r\n").encode()
+        with socket.create_connection(address, timeout=10) as sock:
+            sock.sendall(head)
+            for start in range(0, len(document), 8 * 1024):
+                time.sleep(0.25)
+                sock.sendall(document[start:start + 8 * 1024])
+            assert sock.recv(4096).startswith(b"HTTP/1.1 204")
+        assert requests.get(endpoint + state.removeprefix("/xapi"), auth=AUTH, headers=HEADERS,
+                            timeout=10).content == document
 
 
 def test_the_worker_leaves_forwarded_headers_to_the_application():
