@@ -280,7 +280,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "client asks for limit=0 or more than this.", between(int, 1, 10000)),
     Setting("cors_origins", ("*",), "Comma-separated origins (https://app.example.com) allowed to "
             "call the LRS from a browser with credentials the browser holds; `*`: any page, but only "
-            "with the Authorization it sends itself (no Access-Control-Allow-Credentials).", parse_origins),
+            "with the Authorization it sends itself (no Access-Control-Allow-Credentials). Never for /admin, "
+            "/console and /metrics.", parse_origins),
     Setting("auth_cache_seconds", 300, "How long a verified key/secret pair skips the slow "
             "password hash (revocation still takes effect at once).", between(float, 0, 86400)),
     Setting("secret_hash_cost", 15, "scrypt cost of the hash of credential secrets: N = 2 ** cost "

@@ -163,7 +163,8 @@ class _Rules:
                     answer_version(request.headers.get("X_EXPERIENCE_API_VERSION"), self.xapi_versions))]
         if status == 401:
             headers.append(("WWW-Authenticate", AUTH_CHALLENGE))
-        return headers + cors.answer_headers(request.headers.get("ORIGIN"), self.cors_origins)
+        return headers + cors.answer_headers(request.headers.get("ORIGIN"), self.cors_origins,
+                                             getattr(request, "path", "/"))  # none if its request line was not read
 
 
 def _carries_attachments(request: HTTPRequestParser) -> bool:

@@ -214,6 +214,10 @@ def test_the_servers_own_errors_are_in_the_error_format_with_the_headers_of_ever
         _, headers, _ = refused(address, head("POST", "/xapi/about", "Origin: https://elsewhere.example\r\n",
                                               "Content-Length: 260000000\r\n"))
         assert "access-control-allow-origin" not in headers
+        # no page, a trusted one included, is answered by the admin API (lrs.http.cors)
+        _, headers, _ = refused(address, head("POST", "/admin/credentials", f"Origin: {ORIGIN}\r\n",
+                                              "Content-Length: 260000000\r\n"))
+        assert "access-control-allow-origin" not in headers and headers["vary"] == "Origin"
 
 
 def test_a_request_with_both_a_length_and_chunks_is_refused_and_its_connection_closed():
