@@ -289,7 +289,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             between(int, SAFE_HASH_COST, 17)),
     Setting("auth_max_failures_per_key", 10, "Failed secret checks for one key within "
             "LRS_AUTH_FAILURE_WINDOW_SECONDS after which that key is answered 429 (with Retry-After) "
-            "until the window ends; pairs verified recently still pass (0: no limit).", between(int, 0, 10 ** 6)),
+            "until the window ends; pairs verified recently still pass, and so does the key at an address "
+            "it succeeded from within 30 days (0: no limit).", between(int, 0, 10 ** 6)),
     Setting("auth_max_failures_per_address", 50, "The same for one client address, whatever the keys "
             "(0: no limit). Behind a reverse proxy set LRS_PROXY_HOPS, or every client shares the "
             "proxy's address.", between(int, 0, 10 ** 6)),
