@@ -192,8 +192,8 @@ class _BoundedParser(HTTPRequestParser):
         return now > self.started + self.adj.channel_timeout + self.body_bytes_received / MIN_BODY_RATE
 
     def received(self, data: bytes) -> int:
-        if not self.completed and self.body_rcv is None and not self.header_plus.strip():
-            refusal = _not_http((self.header_plus + data).lstrip())
+        if not self.completed and self.body_rcv is None:
+            refusal = _not_http(self.header_plus, data)
             if refusal is not None:
                 super().parse_header(b"GET / HTTP/1.0\r\n")  # as waitress stands in for what it cannot parse
                 self.error, self.completed = refusal, True
@@ -225,13 +225,17 @@ class _TLSHandshake(BadRequest):
     reports what happened (OpenSSL: "wrong version number") instead of a hang."""
 
 
-def _not_http(start: bytes) -> Error | None:
-    """Why a request whose first bytes are `start` (leading blank lines skipped) cannot be HTTP."""
-    if not start or start[0] in TOKEN_CHARACTERS:
-        return None
-    if start[0] == TLS_HANDSHAKE:
-        return _TLSHandshake(f"TLS handshake on a plain HTTP port: {HTTPS_ADVICE}")
-    return BadRequest(f"a request line starts with a method, not byte 0x{start[0]:02x}")
+def _not_http(before: bytes, data: bytes) -> Error | None:
+    """Why a request whose header so far is `before`, then `data`, cannot be HTTP, known before
+    the header's end (CR LF CR LF) that waitress waits for: it would never come."""
+    start = before.lstrip() or data.lstrip()  # blank lines may precede a request (RFC 9112 2.2)
+    if start and start[0] not in TOKEN_CHARACTERS:
+        if start[0] == TLS_HANDSHAKE:
+            return _TLSHandshake(f"TLS handshake on a plain HTTP port: {HTTPS_ADVICE}")
+        return BadRequest(f"a request line starts with a method, not byte 0x{start[0]:02x}")
+    if b"\n\n" in before[-1:] + data and b"\r\n\r\n" not in before + data:
+        return BadRequest("lines must end with CR LF; the header ended with a bare LF")
+    return None
 
 
 def _named(problem: str, header_plus: bytes) -> str:

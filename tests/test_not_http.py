@@ -45,17 +45,34 @@ def test_an_https_client_on_the_http_port_is_told_at_once_and_the_log_says_why(s
     assert "put a TLS-terminating proxy in front" in line
 
 
+def exchange(address: tuple[str, int], data: bytes) -> tuple[bytes, bytes]:
+    """Send `data` and read until the server closes: the answer's head and body."""
+    with socket.create_connection(address, timeout=PATIENCE) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return head, body
+
+
 @pytest.mark.parametrize("start", [b"\x80\x2c\x01\x03\x01", b"\r\n\x00\x00\x00", b"\xff\xf4\xff\xfd\x06"])
 def test_bytes_no_request_line_can_start_with_are_a_400_at_once(served, start):
     """An SSLv2-style hello, binary after a blank line (RFC 9112 2.2 lets one precede a request),
     a telnet interrupt: the answer comes in the error format, without waiting for a header's end."""
-    _, address, _ = served
-    with socket.create_connection(address, timeout=PATIENCE) as sock:
-        sock.sendall(start)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, body = exchange(served[1], start)
     assert head.split(b" ")[1] == b"400"
     message = json.loads(body)["error"]["message"]
     assert message.startswith("malformed HTTP request: a request line starts with a method, not byte 0x")
+
+
+def test_a_header_ended_by_bare_line_feeds_is_a_400_at_once(served):
+    """waitress ends a header only at CR LF CR LF: `printf 'GET / HTTP/1.1\\n\\n' | nc` hung until
+    LRS_READ_TIMEOUT and got no answer. Blank lines before a request are still skipped."""
+    for request in (b"GET /xapi/about HTTP/1.1\nHost: lrs\n\n", b"GET /xapi/about HTTP/1.1\r\nHost: lrs\r\n\n"):
+        head, body = exchange(served[1], request)
+        assert head.split(b" ")[1] == b"400"
+        assert json.loads(body)["error"]["message"] == (
+            "malformed HTTP request: lines must end with CR LF; the header ended with a bare LF")
+    head, body = exchange(served[1], b"\r\n\r\nGET /xapi/about HTTP/1.1\r\nHost: lrs\r\nConnection: close\r\n\r\n")
+    assert head.split(b" ")[1] == b"200" and "version" in json.loads(body)
