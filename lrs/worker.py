@@ -213,9 +213,13 @@ class _BoundedParser(HTTPRequestParser):
             super().parse_header(header_plus)
         except ParsingError as error:
             raise ParsingError(_named(str(error), header_plus)) from None
-        if "CONTENT_LENGTH" in self.headers and (self.chunked or "TRANSFER_ENCODING" in self.headers):
-            # waitress went by the chunks and kept the connection: a proxy in front that went by the
-            # length would take the rest of the body for a next request, one the LRS never saw come.
+        # Where a proxy in front and waitress could see different bodies, the rest of one would be a
+        # next request to the other: one the proxy never saw (request smuggling). So, as RFC 9112
+        # 6.1 says, such framing is refused and the connection closed.
+        if "TRANSFER_ENCODING" in self.headers:  # waitress reads it in HTTP/1.1 only, and leaves it then
+            raise ParsingError(f"Transfer-Encoding in an HTTP/{self.version} request: its framing is faulty "
+                               "(RFC 9112 6.1)")
+        if self.chunked and "CONTENT_LENGTH" in self.headers:  # waitress goes by the chunks
             raise ParsingError("Content-Length and Transfer-Encoding together: send one (RFC 9112 6.1)")
 
 
