@@ -8,9 +8,9 @@ event loop buffers every request (headers and body, a large body spooled to a te
 and hands only complete requests to the application's threads; responses are written from the
 same loop. A stalled client costs one socket, not a thread; a connection idle for
 LRS_READ_TIMEOUT seconds is closed, and so is one whose request is not in whole LRS_READ_TIMEOUT
-seconds after its first byte (plus a second per MIN_BODY_RATE bytes of body). The application still runs in threads (never blocked by a
-long request in another, unlike a single-threaded async worker) and gunicorn still manages the
-processes: their number, restarts, signals and heartbeats.
+seconds after its first byte (plus a second per MIN_BODY_RATE bytes of body). The application
+still runs in threads (never blocked by a long request in another, unlike a single-threaded async
+worker) and gunicorn still manages the processes: their number, restarts, signals and heartbeats.
 
 The loop also bounds each request's body by what its route accepts, once the headers are in and
 before the body is read: a multipart statements request may use LRS_MAX_ATTACHMENT_REQUEST_BYTES
