@@ -301,6 +301,8 @@ class _LRSChannel(HTTPChannel):
         self.rules = rules
         self.parser_class = partial(_BoundedParser, rules=rules)
         super().__init__(server, sock, addr, adj, map)
+        if len(self._map) >= adj.connection_limit:
+            _close_idlest(self._map, self)
 
     def readable(self) -> bool:
         """The loop asks each connection at every turn (at least once a second): a request coming
@@ -310,6 +312,19 @@ class _LRSChannel(HTTPChannel):
             access_log.info("- 408 (closed by the server: the request from %s did not arrive in time)", _peer(self.addr))
             self.will_close = True
         return super().readable()
+
+
+def _close_idlest(channels: dict, new: HTTPChannel) -> None:
+    """Make room at the connection limit (gunicorn's --worker-connections), where waitress accepts
+    nothing until a connection closes: a kept-alive one waiting for its next request could keep a
+    new client out for LRS_READ_TIMEOUT seconds, and 1000 of them for as long as they sent a
+    request now and then. The longest idle goes (nginx drains kept-alive connections so too); a
+    client that comes back opens another."""
+    idle = [channel for channel in channels.values()
+            if isinstance(channel, HTTPChannel) and channel is not new and channel.request is None
+            and not (channel.requests or channel.total_outbufs_len or channel.will_close or channel.close_when_flushed)]
+    if idle:
+        min(idle, key=lambda channel: channel.last_activity).will_close = True
 
 
 def _busy(server: Any, channels: dict) -> bool:

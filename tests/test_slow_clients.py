@@ -2,12 +2,15 @@
 neither keep other requests from being answered nor stay open past LRS_READ_TIMEOUT."""
 from __future__ import annotations
 
+import resource
 import signal
 import socket
 import time
 from contextlib import ExitStack
+from typing import Iterator
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from lrs.server import spawned
@@ -110,6 +113,38 @@ def test_a_request_that_keeps_trickling_in_is_closed_once_it_is_late_a_steady_up
             assert sock.recv(4096).startswith(b"HTTP/1.1 204")
         assert requests.get(endpoint + state.removeprefix("/xapi"), auth=AUTH, headers=HEADERS,
                             timeout=10).content == document
+
+
+WORKER_CONNECTIONS = 1000  # gunicorn's default, which `lrs serve` keeps
+
+
+@pytest.fixture
+def many_files() -> Iterator[None]:
+    """Room for this process and the server it starts to hold more than WORKER_CONNECTIONS sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = WORKER_CONNECTIONS * 2 + 200
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"needs {wanted} open files (hard limit {hard})")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_kept_alive_connections_at_the_limit_make_room_for_new_clients(many_files):
+    """At its connection limit the worker accepted nothing until a connection closed, and a
+    kept-alive one waits LRS_READ_TIMEOUT for its next request: 1000 idle connections (one client
+    sending a request on each now and then) kept every new client out. Now the longest idle closes."""
+    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_READ_TIMEOUT": "120",
+           "LRS_LOG_LEVEL": "WARNING"}
+    with spawned(env) as (endpoint, _), ExitStack() as stack:
+        address = (urlsplit(endpoint).hostname, urlsplit(endpoint).port)
+        for _ in range(WORKER_CONNECTIONS + 20):
+            sock = stack.enter_context(socket.create_connection(address, timeout=10))
+            sock.sendall(b"GET /xapi/about HTTP/1.1\r\nHost: lrs\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert requests.get(f"{endpoint}/about", timeout=10).status_code == 200
 
 
 def test_the_worker_leaves_forwarded_headers_to_the_application():
