@@ -46,8 +46,8 @@ class FailedChecks:
         now = time.monotonic()
         with self._lock:
             subjects = self._subjects(key, address)
-            if address and now - self._known.get((key, address), -KNOWN_ADDRESS_SECONDS) < KNOWN_ADDRESS_SECONDS:
-                subjects = subjects[1:]
+            if self._vouched(key, address, now):
+                subjects = subjects[1:]  # the key's own
             for subject, limit in subjects:
                 start, failures = self._window(subject, now)
                 if limit and failures >= limit:
@@ -73,6 +73,10 @@ class FailedChecks:
             self._known.move_to_end((key, address))
             while len(self._known) > MAX_SUBJECTS:
                 self._known.popitem(last=False)
+
+    def _vouched(self, key: str, address: str | None, now: float) -> bool:
+        succeeded = self._known.get((key, address or ""))
+        return succeeded is not None and now - succeeded < KNOWN_ADDRESS_SECONDS
 
     def _subjects(self, key: str, address: str | None) -> list[tuple[str, int]]:
         subjects = [(f"key:{key}", self.limits.per_key)]

@@ -45,8 +45,8 @@ def register(app: Flask, origins: tuple[str, ...]) -> None:
             return Response(status=204)
         return None
 
-    CORS(app, resources=[CROSS_ORIGIN_PATHS], origins="*" if any_origin else list(origins), send_wildcard=any_origin,
-         supports_credentials=not any_origin, always_send=False, allow_headers=ALLOWED_HEADERS,
+    CORS(app, resources=[CROSS_ORIGIN_PATHS], origins="*" if any_origin else list(origins),
+         send_wildcard=any_origin, supports_credentials=not any_origin, always_send=False, allow_headers=ALLOWED_HEADERS,
          expose_headers=EXPOSED_HEADERS, methods=METHODS, max_age=86400, vary_header=False)
 
     @app.after_request
