@@ -273,7 +273,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "the statements) one request may carry; more get 413.", between(int, 1, 100_000)),
     Setting("read_timeout", 30, "Seconds `lrs serve` waits for more of a request (or the next one "
             "on a kept-alive connection) before closing the connection; a request must also arrive whole "
-            "within this many seconds of its first byte, plus one second per 8 KiB of body received. "
+            "within this many seconds of its first byte, plus one second per 8 KiB of body received, and a "
+            "client that takes nothing of its answer for this long is disconnected. "
             "Requests are read whole before a thread runs them, so slow clients cost a socket, not a "
             "thread.", between(int, 1, 3600)),
     Setting("statements_page_size", 100, "Statements per page of GET /statements when the "

@@ -85,9 +85,13 @@ class BufferingWorker(Worker):
             if isinstance(listener, BaseWSGIServer):
                 listener.channel_class = partial(_LRSChannel, rules=rules)
         try:
+            swept = time.monotonic()
             while self.alive and self.ppid == os.getppid():
                 self.notify()
                 wasyncore.loop(timeout=HEARTBEAT_SECONDS, use_poll=True, map=channels, count=1)
+                if time.monotonic() - swept >= HEARTBEAT_SECONDS:
+                    _close_late(channels)
+                    swept = time.monotonic()
             self._drain(server, channels)
         finally:
             server.task_dispatcher.shutdown()  # before close(), which closes the trigger a finishing thread pulls
@@ -304,14 +308,29 @@ class _LRSChannel(HTTPChannel):
         if len(self._map) >= adj.connection_limit:
             _close_idlest(self._map, self)
 
-    def readable(self) -> bool:
-        """The loop asks each connection at every turn (at least once a second): a request coming
-        too slowly closes its connection, as waitress closes an idle one."""
-        if (self.request is not None and not (self.requests or self.will_close)
-                and self.request.overdue(time.monotonic())):
-            access_log.info("- 408 (closed by the server: the request from %s did not arrive in time)", _peer(self.addr))
-            self.will_close = True
-        return super().readable()
+
+def _close_late(channels: dict) -> None:
+    """Close the connections whose client is too slow, as waitress closes an idle one (it never
+    closes one with a request under way). A request still coming LRS_READ_TIMEOUT seconds after its
+    first byte (`_BoundedParser.overdue`) is let go once what is left to write is written. A client
+    that takes nothing of its answer for LRS_READ_TIMEOUT seconds is cut off at once: a thread may
+    be waiting to write more (an answer streamed past OUTPUT_BUFFER_BYTES, statements with their
+    attachments), and LRS_THREADS clients that never read held every thread for ever; the close
+    wakes it (waitress's write raises ClientDisconnected). Its full socket would never let the
+    loop's own close (on a write turn) happen."""
+    now, wall_clock = time.monotonic(), time.time()  # waitress's last_activity is on the wall clock
+    for channel in list(channels.values()):
+        if not isinstance(channel, _LRSChannel) or not channel.connected:
+            continue
+        if channel.total_outbufs_len and wall_clock - channel.last_activity > channel.adj.channel_timeout:
+            access_log.info("- (closed by the server: %s took nothing of its answer for %s s)",
+                            _peer(channel.addr), channel.adj.channel_timeout)
+            channel.handle_close()
+        elif (channel.request is not None and not (channel.requests or channel.will_close)
+              and channel.request.overdue(now)):
+            access_log.info("- 408 (closed by the server: the request from %s did not arrive in time)",
+                            _peer(channel.addr))
+            channel.will_close = True
 
 
 def _close_idlest(channels: dict, new: HTTPChannel) -> None:

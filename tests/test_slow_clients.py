@@ -15,6 +15,7 @@ import requests
 
 from lrs.server import spawned
 from tests.conftest import basic_auth
+from tests.test_server_limits import attachment_request
 
 STALLED = 200
 READ_TIMEOUT = 3
@@ -113,6 +114,37 @@ def test_a_request_that_keeps_trickling_in_is_closed_once_it_is_late_a_steady_up
             assert sock.recv(4096).startswith(b"HTTP/1.1 204")
         assert requests.get(endpoint + state.removeprefix("/xapi"), auth=AUTH, headers=HEADERS,
                             timeout=10).content == document
+
+
+def test_clients_that_take_nothing_of_a_streamed_answer_are_cut_off_and_free_the_threads():
+    """Statements with their attachments are streamed: past the 4 MiB the loop holds for a client,
+    the thread writing them waits for the client to read. LRS_THREADS clients that never read held
+    every thread for ever (nothing answered, /xapi/about included); now each is cut off after
+    LRS_READ_TIMEOUT seconds without taking anything, and a client that reads gets it all."""
+    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_READ_TIMEOUT": "2", "LRS_THREADS": "2",
+           "LRS_LOG_LEVEL": "WARNING"}
+    content = b"y" * (12 * 1024 * 1024)
+    with spawned(env) as (endpoint, _), ExitStack() as stack:
+        address = (urlsplit(endpoint).hostname, urlsplit(endpoint).port)
+        posted = requests.post(f"{endpoint}/statements", data=attachment_request(content), auth=AUTH, timeout=60,
+                               headers={**HEADERS, "Content-Type": "multipart/mixed; boundary=xapi"})
+        assert posted.status_code == 200, posted.text
+        target = f"/xapi/statements?statementId={posted.json()[0]}&attachments=true"
+        for _ in range(3):
+            sock = socket.socket()
+            stack.enter_context(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(address)
+            sock.sendall(f"GET {target} HTTP/1.1\r\nHost: lrs\r\nAuthorization: {basic_auth(*AUTH)}\r\n"
+                         "X-Experience-API-Version: 1.0.3\r\n\r\n".encode())
+        assert requests.get(f"{endpoint}/about", timeout=15).status_code == 200
+        with requests.get(endpoint.removesuffix("/xapi") + target, auth=AUTH, headers=HEADERS, timeout=30,
+                          stream=True) as download:
+            received = 0
+            for chunk in download.iter_content(256 * 1024):
+                received += len(chunk)
+                time.sleep(0.01)
+        assert download.status_code == 200 and received > len(content)
 
 
 WORKER_CONNECTIONS = 1000  # gunicorn's default, which `lrs serve` keeps
