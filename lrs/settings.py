@@ -272,13 +272,17 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("max_attachment_parts", 500, "Most attachment contents (multipart/mixed parts after "
             "the statements) one request may carry; more get 413.", between(int, 1, 100_000)),
     Setting("read_timeout", 30, "Seconds `lrs serve` waits for more of a request (or the next one "
-            "on a kept-alive connection) before closing the connection. Requests are read whole before "
-            "a thread runs them, so slow clients cost a socket, not a thread.", between(int, 1, 3600)),
+            "on a kept-alive connection) before closing the connection; a request must also arrive whole "
+            "within this many seconds of its first byte, plus one second per 8 KiB of body received, and a "
+            "client that takes nothing of its answer for this long is disconnected. "
+            "Requests are read whole before a thread runs them, so slow clients cost a socket, not a "
+            "thread.", between(int, 1, 3600)),
     Setting("statements_page_size", 100, "Statements per page of GET /statements when the "
             "client asks for limit=0 or more than this.", between(int, 1, 10000)),
     Setting("cors_origins", ("*",), "Comma-separated origins (https://app.example.com) allowed to "
             "call the LRS from a browser with credentials the browser holds; `*`: any page, but only "
-            "with the Authorization it sends itself (no Access-Control-Allow-Credentials).", parse_origins),
+            "with the Authorization it sends itself (no Access-Control-Allow-Credentials). Never for /admin, "
+            "/console and /metrics.", parse_origins),
     Setting("auth_cache_seconds", 300, "How long a verified key/secret pair skips the slow "
             "password hash (revocation still takes effect at once).", between(float, 0, 86400)),
     Setting("secret_hash_cost", 15, "scrypt cost of the hash of credential secrets: N = 2 ** cost "
@@ -286,7 +290,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             between(int, SAFE_HASH_COST, 17)),
     Setting("auth_max_failures_per_key", 10, "Failed secret checks for one key within "
             "LRS_AUTH_FAILURE_WINDOW_SECONDS after which that key is answered 429 (with Retry-After) "
-            "until the window ends; pairs verified recently still pass (0: no limit).", between(int, 0, 10 ** 6)),
+            "until the window ends; pairs verified recently still pass, and so does the key at an address "
+            "it succeeded from within 30 days (0: no limit).", between(int, 0, 10 ** 6)),
     Setting("auth_max_failures_per_address", 50, "The same for one client address, whatever the keys "
             "(0: no limit). Behind a reverse proxy set LRS_PROXY_HOPS, or every client shares the "
             "proxy's address.", between(int, 0, 10 ** 6)),

@@ -6,10 +6,11 @@ Content-Length and then one byte, holds that thread, and LRS_THREADS such client
 other request, /xapi/about included. This worker serves with waitress instead, whose single
 event loop buffers every request (headers and body, a large body spooled to a temporary file)
 and hands only complete requests to the application's threads; responses are written from the
-same loop. A stalled client costs one socket, not a thread, and a connection idle for
-LRS_READ_TIMEOUT seconds is closed. The application still runs in threads (never blocked by a
-long request in another, unlike a single-threaded async worker) and gunicorn still manages the
-processes: their number, restarts, signals and heartbeats.
+same loop. A stalled client costs one socket, not a thread; a connection idle for
+LRS_READ_TIMEOUT seconds is closed, and so is one whose request is not in whole LRS_READ_TIMEOUT
+seconds after its first byte (plus a second per MIN_BODY_RATE bytes of body). The application
+still runs in threads (never blocked by a long request in another, unlike a single-threaded async
+worker) and gunicorn still manages the processes: their number, restarts, signals and heartbeats.
 
 The loop also bounds each request's body by what its route accepts, once the headers are in and
 before the body is read: a multipart statements request may use LRS_MAX_ATTACHMENT_REQUEST_BYTES
@@ -40,7 +41,7 @@ from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
 from waitress.rfc7230 import HEADER_FIELD_RE
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask, WSGITask
-from waitress.utilities import Error, InternalServerError, RequestHeaderFieldsTooLarge, ServerNotImplemented
+from waitress.utilities import BadRequest, Error, InternalServerError, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
 from lrs.http import XAPI_PREFIX, cors
 from lrs.http.attachments import MULTIPART
@@ -56,6 +57,13 @@ DRAIN_POLL_SECONDS = 0.05
 # answers free their thread at once, a large download stays paced by its reader (bounded memory).
 OUTPUT_BUFFER_BYTES = 4 * 1024 * 1024
 STATEMENTS = f"{XAPI_PREFIX}/statements"
+# The slowest a request's body may arrive on average, beyond the LRS_READ_TIMEOUT seconds every
+# request has (a mobile link uploads a hundred times faster).
+MIN_BODY_RATE = 8 * 1024  # bytes per second
+# What a request line can start with: a method is a token (RFC 9110 5.6.2).
+TOKEN_CHARACTERS = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+TLS_HANDSHAKE = 0x16  # the first byte of every TLS record of a handshake (RFC 8446 5.1), a ClientHello's
+HTTPS_ADVICE = "this server speaks http:// only; for https:// put a TLS-terminating proxy in front of it"
 
 access_log = logging.getLogger("lrs.access")
 
@@ -77,9 +85,13 @@ class BufferingWorker(Worker):
             if isinstance(listener, BaseWSGIServer):
                 listener.channel_class = partial(_LRSChannel, rules=rules)
         try:
+            swept = time.monotonic()
             while self.alive and self.ppid == os.getppid():
                 self.notify()
                 wasyncore.loop(timeout=HEARTBEAT_SECONDS, use_poll=True, map=channels, count=1)
+                if time.monotonic() - swept >= HEARTBEAT_SECONDS:
+                    _close_late(channels)
+                    swept = time.monotonic()
             self._drain(server, channels)
         finally:
             server.task_dispatcher.shutdown()  # before close(), which closes the trigger a finishing thread pulls
@@ -155,7 +167,8 @@ class _Rules:
                     answer_version(request.headers.get("X_EXPERIENCE_API_VERSION"), self.xapi_versions))]
         if status == 401:
             headers.append(("WWW-Authenticate", AUTH_CHALLENGE))
-        return headers + cors.answer_headers(request.headers.get("ORIGIN"), self.cors_origins)
+        return headers + cors.answer_headers(request.headers.get("ORIGIN"), self.cors_origins,
+                                             getattr(request, "path", "/"))  # none if its request line was not read
 
 
 def _carries_attachments(request: HTTPRequestParser) -> bool:
@@ -172,8 +185,23 @@ class _BoundedParser(HTTPRequestParser):
     def __init__(self, adj: Any, rules: _Rules):
         super().__init__(adj)
         self.rules = rules
+        self.started = time.monotonic()  # waitress makes a parser when a request's first bytes arrive
+
+    def overdue(self, now: float) -> bool:
+        """Whether the request is still coming LRS_READ_TIMEOUT seconds after its first byte, plus a
+        second for each MIN_BODY_RATE bytes of body received. A timeout between reads alone let a
+        client that sends a byte now and then hold its connection for ever, and the worker's
+        connections (gunicorn's --worker-connections) are few: 1000 such clients, a byte each every
+        few seconds, left no request answered."""
+        return now > self.started + self.adj.channel_timeout + self.body_bytes_received / MIN_BODY_RATE
 
     def received(self, data: bytes) -> int:
+        if not self.completed and self.body_rcv is None:
+            refusal = _not_http(self.header_plus, data)
+            if refusal is not None:
+                super().parse_header(b"GET / HTTP/1.0\r\n")  # as waitress stands in for what it cannot parse
+                self.error, self.completed = refusal, True
+                return len(data)  # the rest is no HTTP either
         consumed = super().received(data)
         if self.error is not None or not self.headers_finished:
             return consumed
@@ -189,6 +217,33 @@ class _BoundedParser(HTTPRequestParser):
             super().parse_header(header_plus)
         except ParsingError as error:
             raise ParsingError(_named(str(error), header_plus)) from None
+        # Where a proxy in front and waitress could see different bodies, the rest of one would be a
+        # next request to the other: one the proxy never saw (request smuggling). So, as RFC 9112
+        # 6.1 says, such framing is refused and the connection closed.
+        if "TRANSFER_ENCODING" in self.headers:  # waitress reads it in HTTP/1.1 only, and leaves it then
+            raise ParsingError(f"Transfer-Encoding in an HTTP/{self.version} request: its framing is faulty "
+                               "(RFC 9112 6.1)")
+        if self.chunked and "CONTENT_LENGTH" in self.headers:  # waitress goes by the chunks
+            raise ParsingError("Content-Length and Transfer-Encoding together: send one (RFC 9112 6.1)")
+
+
+class _TLSHandshake(BadRequest):
+    """A TLS client (an https:// URL) on the plain HTTP port. Waiting for the end of a header that
+    never comes held it LRS_READ_TIMEOUT seconds; answered at once, in plain HTTP, its TLS library
+    reports what happened (OpenSSL: "wrong version number") instead of a hang."""
+
+
+def _not_http(before: bytes, data: bytes) -> Error | None:
+    """Why a request whose header so far is `before`, then `data`, cannot be HTTP, known before
+    the header's end (CR LF CR LF) that waitress waits for: it would never come."""
+    start = before.lstrip() or data.lstrip()  # blank lines may precede a request (RFC 9112 2.2)
+    if start and start[0] not in TOKEN_CHARACTERS:
+        if start[0] == TLS_HANDSHAKE:
+            return _TLSHandshake(f"TLS handshake on a plain HTTP port: {HTTPS_ADVICE}")
+        return BadRequest(f"a request line starts with a method, not byte 0x{start[0]:02x}")
+    if b"\n\n" in before[-1:] + data and b"\r\n\r\n" not in before + data:
+        return BadRequest("lines must end with CR LF; the header ended with a bare LF")
+    return None
 
 
 def _named(problem: str, header_plus: bytes) -> str:
@@ -217,7 +272,14 @@ class _ErrorTask(ErrorTask):
         self.write(body)
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
         where = f"{request.command} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
+        if isinstance(error, _TLSHandshake):  # the operator's to fix (a client's URL, or a missing proxy)
+            access_log.warning("TLS handshake from %s on a plain HTTP port: %s", _peer(self.channel.addr), HTTPS_ADVICE)
+            return
         access_log.info("%s %s (answered by the server: %s)", where, error.code, message)
+
+
+def _peer(addr: Any) -> str:
+    return addr[0] if isinstance(addr, tuple) else "a local socket"
 
 
 def _target(request_uri: str) -> str:
@@ -230,7 +292,7 @@ def _message(error: Error, adj: Any) -> str:
         return f"request line and headers: larger than {adj.max_request_header_size} bytes"
     if isinstance(error, ServerNotImplemented):
         return "Transfer-Encoding: only chunked is supported"
-    if isinstance(error, (_Refusal, InternalServerError)):
+    if isinstance(error, (_Refusal, _TLSHandshake, InternalServerError)):
         return error.body
     return f"malformed HTTP request: {error.body}"
 
@@ -243,6 +305,45 @@ class _LRSChannel(HTTPChannel):
         self.rules = rules
         self.parser_class = partial(_BoundedParser, rules=rules)
         super().__init__(server, sock, addr, adj, map)
+        if len(self._map) >= adj.connection_limit:
+            _close_idlest(self._map, self)
+
+
+def _close_late(channels: dict) -> None:
+    """Close the connections whose client is too slow, as waitress closes an idle one (it never
+    closes one with a request under way). A request still coming LRS_READ_TIMEOUT seconds after its
+    first byte (`_BoundedParser.overdue`) is let go once what is left to write is written. A client
+    that takes nothing of its answer for LRS_READ_TIMEOUT seconds is cut off at once: a thread may
+    be waiting to write more (an answer streamed past OUTPUT_BUFFER_BYTES, statements with their
+    attachments), and LRS_THREADS clients that never read held every thread for ever; the close
+    wakes it (waitress's write raises ClientDisconnected). Its full socket would never let the
+    loop's own close (on a write turn) happen."""
+    now, wall_clock = time.monotonic(), time.time()  # waitress's last_activity is on the wall clock
+    for channel in list(channels.values()):
+        if not isinstance(channel, _LRSChannel) or not channel.connected:
+            continue
+        if channel.total_outbufs_len and wall_clock - channel.last_activity > channel.adj.channel_timeout:
+            access_log.info("- (closed by the server: %s took nothing of its answer for %s s)",
+                            _peer(channel.addr), channel.adj.channel_timeout)
+            channel.handle_close()
+        elif (channel.request is not None and not (channel.requests or channel.will_close)
+              and channel.request.overdue(now)):
+            access_log.info("- 408 (closed by the server: the request from %s did not arrive in time)",
+                            _peer(channel.addr))
+            channel.will_close = True
+
+
+def _close_idlest(channels: dict, new: HTTPChannel) -> None:
+    """Make room at the connection limit (gunicorn's --worker-connections), where waitress accepts
+    nothing until a connection closes: a kept-alive one waiting for its next request could keep a
+    new client out for LRS_READ_TIMEOUT seconds, and 1000 of them for as long as they sent a
+    request now and then. The longest idle goes (nginx drains kept-alive connections so too); a
+    client that comes back opens another."""
+    idle = [channel for channel in channels.values()
+            if isinstance(channel, HTTPChannel) and channel is not new and channel.request is None
+            and not (channel.requests or channel.total_outbufs_len or channel.will_close or channel.close_when_flushed)]
+    if idle:
+        min(idle, key=lambda channel: channel.last_activity).will_close = True
 
 
 def _busy(server: Any, channels: dict) -> bool:

@@ -214,3 +214,41 @@ def test_the_servers_own_errors_are_in_the_error_format_with_the_headers_of_ever
         _, headers, _ = refused(address, head("POST", "/xapi/about", "Origin: https://elsewhere.example\r\n",
                                               "Content-Length: 260000000\r\n"))
         assert "access-control-allow-origin" not in headers
+        # no page, a trusted one included, is answered by the admin API (lrs.http.cors)
+        _, headers, _ = refused(address, head("POST", "/admin/credentials", f"Origin: {ORIGIN}\r\n",
+                                              "Content-Length: 260000000\r\n"))
+        assert "access-control-allow-origin" not in headers and headers["vary"] == "Origin"
+
+
+def test_framing_a_proxy_could_read_otherwise_is_refused_and_its_connection_closed():
+    """waitress went by the chunks of a request with a Content-Length too, and kept the connection
+    open: behind a proxy that goes by the length, the rest of the body is a request of its own for
+    the LRS (request smuggling); an HTTP/1.0 request's chunks were such a request at once. Now a 400,
+    and what follows on the connection is never answered (RFC 9112 6.1: close it)."""
+    statement = json.dumps({"actor": {"mbox": "mailto:ada@example.com"}, "verb": {"id": "http://example.com/v"},
+                            "object": {"id": "http://example.com/a"}}).encode()
+    smuggled = head("GET", "/xapi/about")
+    with spawned(ENV) as (endpoint, _):
+        url = urlsplit(endpoint)
+        request = (head("POST", "/xapi/statements", CREDENTIALS, XAPI, "Content-Type: application/json\r\n",
+                        "Content-Length: 4\r\n", "Transfer-Encoding: chunked\r\n")
+                   + chunked(statement) + smuggled)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            sock.sendall(request)
+            status, headers, body = answer(sock)
+        assert status == 400 and headers["connection"] == "close"
+        assert b"\r\n\r\n" not in body  # no second answer
+        assert json.loads(body)["error"]["message"] == (
+            "malformed HTTP request: Content-Length and Transfer-Encoding together: send one (RFC 9112 6.1)")
+        statements = requests.get(f"{endpoint}/statements", auth=AUTH, timeout=10,
+                                  headers={"X-Experience-API-Version": "1.0.3"}).json()["statements"]
+        assert statements == []
+        # HTTP/1.0 has no chunks: waitress read no body, and answered the chunks as a next request
+        request = (b"POST /xapi/about HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   + chunked(smuggled))
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            sock.sendall(request)
+            status, _, body = answer(sock)
+        assert status == 400 and b"\r\n\r\n" not in body  # no second answer
+        assert json.loads(body)["error"]["message"] == (
+            "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request: its framing is faulty (RFC 9112 6.1)")

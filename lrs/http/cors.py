@@ -7,12 +7,20 @@ a page on any site can call the LRS with a key and secret it holds, but cannot b
 credentials the user's browser remembers. An operator who lists origins trusts those pages:
 they are echoed, with credentials allowed, and every other origin gets no CORS headers.
 
+The operator's own surfaces (`/admin`, `/console`, `/metrics`) answer no page of another origin,
+a listed one included: their clients are the CLI, monitoring and the console's own pages. With
+listed origins, a listed page (an LMS with a flaw, any page of its site) could otherwise use the
+admin API with the Basic credentials an admin's browser remembers, or read console pages (their
+CSRF tokens) with its session cookie, which SameSite=Strict still sends within the same site.
+
 Every answer says `Vary: Origin`: whether it carries CORS headers, and with listed origins which
 origin they name, depends on the request's Origin, so a cache must not hand one page's answer
 (or a request's without an Origin) to another page. (flask-cors says so only when the Origin
 matched one of two or more listed origins.)
 """
 from __future__ import annotations
+
+import re
 
 from flask import Flask, Response, request
 from flask_cors import CORS
@@ -22,6 +30,8 @@ ALLOWED_HEADERS = ["Authorization", "Content-Type", "Content-Length", "X-Experie
 EXPOSED_HEADERS = ["ETag", "Last-Modified", "Content-Type", "Content-Length", "X-Experience-API-Version",
                    "X-Experience-API-Consistent-Through"]
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
+# Every path but the operator's surfaces (flask-cors matches it at the path's start).
+CROSS_ORIGIN_PATHS = re.compile(r"/(?!(?:admin|console|metrics)(?:/|$))")
 
 
 def register(app: Flask, origins: tuple[str, ...]) -> None:
@@ -35,8 +45,8 @@ def register(app: Flask, origins: tuple[str, ...]) -> None:
             return Response(status=204)
         return None
 
-    CORS(app, origins="*" if any_origin else list(origins), send_wildcard=any_origin,
-         supports_credentials=not any_origin, always_send=False, allow_headers=ALLOWED_HEADERS,
+    CORS(app, resources=[CROSS_ORIGIN_PATHS], origins="*" if any_origin else list(origins),
+         send_wildcard=any_origin, supports_credentials=not any_origin, always_send=False, allow_headers=ALLOWED_HEADERS,
          expose_headers=EXPOSED_HEADERS, methods=METHODS, max_age=86400, vary_header=False)
 
     @app.after_request
@@ -45,11 +55,11 @@ def register(app: Flask, origins: tuple[str, ...]) -> None:
         return response
 
 
-def answer_headers(origin: str | None, origins: tuple[str, ...]) -> list[tuple[str, str]]:
-    """The CORS headers of an answer (not a preflight's) to a request from `origin`, as flask-cors
-    gives the application's: for answers made outside Flask, the server's own refusals."""
+def answer_headers(origin: str | None, origins: tuple[str, ...], path: str) -> list[tuple[str, str]]:
+    """The CORS headers of an answer (not a preflight's) to a request from `origin` for `path`, as
+    flask-cors gives the application's: for answers made outside Flask, the server's own refusals."""
     headers = [("Vary", "Origin")]
-    if not origin:
+    if not origin or not CROSS_ORIGIN_PATHS.match(path):
         return headers
     if "*" in origins:
         allowed = [("Access-Control-Allow-Origin", "*")]

@@ -117,6 +117,7 @@ class CredentialStore:
         active = {key: self._active(key) for key, _ in forms}
         for key, secret in forms:
             if active[key] is not None and self._verified.seen(key, secret, active[key]["secret_hash"]):
+                self._failures.succeeded(key, address)
                 return _credential(active[key])
         for key in active:
             self._failures.check(key, address)
@@ -124,6 +125,7 @@ class CredentialStore:
             hashed = active[key]["secret_hash"] if active[key] is not None else self._stand_in_hash()
             if check_secret(secret, hashed) and active[key] is not None:
                 self._verified.remember(key, secret, hashed)
+                self._failures.succeeded(key, address)
                 return _credential(active[key])
         for index, key in enumerate(active):
             self._failures.failed(key, address if index == 0 else None)  # the address fails once

@@ -72,6 +72,28 @@ def test_a_configured_origin_list_is_trusted_and_no_other_origin_is(trusting_ser
             assert "Access-Control-Allow-Credentials" not in answer.headers, origin
 
 
+@pytest.mark.parametrize("path", ["/admin/credentials", "/admin/forwarding", "/console/sign-in",
+                                  "/console/credentials", "/metrics"])
+def test_no_origin_a_trusted_one_included_may_use_the_operators_surfaces(trusting_server: LiveServer,
+                                                                        path: str) -> None:
+    """A trusted page (an LMS with a flaw, any page of its site) must not read or act through the
+    admin API with the Basic credentials an admin's browser remembers, nor read console pages
+    (their CSRF tokens) with a session cookie SameSite=Strict still sends within the site: the
+    preflight and the answer carry no CORS header, so the browser keeps the answer from the page."""
+    for method in ("GET", "POST", "DELETE"):
+        check = requests.options(trusting_server.url + path, timeout=TIMEOUT, headers={
+            "Origin": TRUSTED, "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization,content-type,x-csrf-token"})
+        assert not [name for name in check.headers if name.lower().startswith("access-control-")], (method, path)
+    answer = requests.get(trusting_server.url + path, headers={"Origin": TRUSTED, "Authorization": basic_auth()},
+                          timeout=TIMEOUT, allow_redirects=False)
+    assert answer.status_code in (200, 303)
+    assert not [name for name in answer.headers if name.lower().startswith("access-control-")], path
+    assert "Origin" in answer.headers["Vary"]
+    xapi = requests.get(trusting_server.url + "/xapi/statements", headers={**XAPI, "Origin": TRUSTED}, timeout=TIMEOUT)
+    assert xapi.headers["Access-Control-Allow-Credentials"] == "true"  # what the origin is trusted with
+
+
 @pytest.mark.parametrize("origins", ["*", TRUSTED, f"{TRUSTED},http://127.0.0.1:3000"])
 def test_every_answer_tells_caches_that_it_depends_on_the_origin(make_app: Any, origins: str) -> None:
     """Whether CORS headers come, and which origin they name, depends on the request's Origin: a

@@ -73,6 +73,20 @@ def test_repeated_failures_for_one_key_are_429_but_a_proven_client_keeps_working
     assert status(server, "other", "other-secret").status_code == 200
 
 
+def test_a_guesser_cannot_lock_a_client_out_at_the_address_it_works_from(serve: Any) -> None:
+    """Once its pair's memory (LRS_AUTH_CACHE_SECONDS, none here) ended, a client whose key a
+    guesser failed a few times a window got 429 for good, and an admin signing in to the console
+    daily always: a key's count does not hold where the key succeeded lately."""
+    server = serve(proxy_hops=1, auth_max_failures_per_key=3, auth_max_failures_per_address=0,
+                   auth_cache_seconds=0)
+    lms, guesser = "198.51.100.9", "203.0.113.7"
+    assert status(server, "known", "known-secret", address=lms).status_code == 200
+    assert [status(server, "known", "guess", address=guesser).status_code for _ in range(4)] == [401] * 3 + [429]
+    assert status(server, "known", "known-secret", address=lms).status_code == 200
+    assert status(server, "known", "known-secret", address=guesser).status_code == 429
+    assert status(server, "known", "guess", address="192.0.2.1").status_code == 429  # guessing elsewhere stays stopped
+
+
 def test_repeated_failures_from_one_address_are_429_for_that_address_only(serve: Any) -> None:
     server = serve(proxy_hops=1, auth_max_failures_per_key=0, auth_max_failures_per_address=3,
                    auth_failure_window_seconds=2.0)
