@@ -351,6 +351,17 @@ def test_a_body_over_the_size_limit_is_413_in_the_seeds_format(make_app: Any) ->
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
 
 
+@pytest.mark.parametrize("event", [SEED_EVENT, without(SEED_EVENT, "userId")])
+def test_more_events_than_a_request_may_carry_is_413_whatever_they_hold(make_app: Any, event: dict) -> None:
+    """The count is checked first: a batch of bad events too is a 413, not a 400 listing each fault."""
+    app = make_app(plugins="simple_events", max_statements_per_request=3)
+    app.extensions["lrs"].create_credential(KEY, SECRET, ["simple_events"])
+    client = app.test_client()
+    assert_rejected(post_in_process(client, [event] * 4), 413, [])
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+    assert post_in_process(client, [SEED_EVENT] * 3).json["statements_created"] == 3
+
+
 def test_the_adapter_adds_no_route_unless_enabled(make_app: Any) -> None:
     assert make_app().test_client().post("/events", json=SEED_EVENT).status_code == 404
 
