@@ -209,14 +209,17 @@ def test_an_unknown_event_name_is_rejected_by_default(client: Any) -> None:
 
 @pytest.mark.parametrize("change, field, message", [
     ({"userId": 12345}, "userId", "userId must be a string"),
-    ({"userId": ""}, "userId", "userId must not be empty"),
+    ({"userId": ""}, "userId", "userId must not be empty or white space"),
+    ({"userId": " \t"}, "userId", "userId must not be empty or white space"),
+    ({"event": " "}, "event", "event must not be empty or white space"),
+    ({"traits": {"schoolId": "  "}}, "traits.schoolId", "traits.schoolId must be a non-empty string, not white space"),
     ({"event": ["completed"]}, "event", "event must be a string"),
     ({"traits": "student"}, "traits", "traits must be an object"),
     ({"properties": ["q1"]}, "properties", "properties must be an object"),
     ({"timestamp": 1760106600}, "timestamp", "timestamp must be a string"),
-    ({"traits": {"role": 3}}, "traits.role", "traits.role must be a non-empty string"),
+    ({"traits": {"role": 3}}, "traits.role", "traits.role must be a non-empty string, not white space"),
     ({"properties": {"activityId": {"$gt": ""}}}, "properties.activityId",
-     "properties.activityId must be a non-empty string"),
+     "properties.activityId must be a non-empty string, not white space"),
 ])
 def test_wrong_types_name_the_field(client: Any, change: dict, field: str, message: str) -> None:
     assert_rejected(post_in_process(client, {**SEED_EVENT, **change}), 400,
