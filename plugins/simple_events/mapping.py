@@ -130,7 +130,8 @@ class EventMapping:
         if class_id is not None:
             path = ("schools", school_id, "classes", class_id) if school_id is not None else ("classes", class_id)
             grouping.append(_activity(self._iri(*path), _named(traits.pop("className", None))))
-        extensions = {self._iri("traits", name): value for name, value in traits.items()}
+        # a null trait is an absent one, as every other null of the event is (it stays in the event kept below)
+        extensions = {self._iri("traits", name): value for name, value in traits.items() if value is not None}
         extensions[self.event_extension] = event
         context: dict[str, Any] = {"platform": self.platform, "extensions": extensions}
         if grouping:

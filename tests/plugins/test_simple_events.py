@@ -385,6 +385,14 @@ def test_the_cli_issues_api_keys_with_the_adapter_scope(make_app: Any) -> None:
         assert response.status_code == 200, response.text
 
 
+def test_a_null_trait_is_absent(client: Any) -> None:
+    event = {**SEED_EVENT, "traits": {"role": None, "yearGroup": "2012", "house": None, "schoolId": None}}
+    assert post_in_process(client, event).status_code == 200
+    response = client.get("/xapi/statements", headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"})
+    [statement] = response.json["statements"]
+    assert statement["context"]["extensions"] == {BASE + "/traits/yearGroup": "2012", BASE + "/extensions/event": event}
+
+
 def test_the_original_event_is_kept_even_when_traits_are_unusual(live_server: LiveServer) -> None:
     event = copy.deepcopy(SEED_EVENT)
     event["traits"]["favourite.colour"] = {"$set": "blue"}
