@@ -7,6 +7,7 @@ client text can become a query operator.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -18,16 +19,22 @@ from lrs.store.statements import StatementStore
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
 from lrs_plugins.h5p.config import H5PConfig
-from lrs_plugins.h5p.submitted import SOURCE
+from lrs_plugins.h5p.submitted import SEED_VERSION, SOURCE
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class _Timestamp(fields.Field):
+    """seeds/001 types since and until as ISO 8601, which has a time without a zone and a bare date
+    (`since=2026-03-01`); both are read in UTC (the date at midnight), as a 1.0.x statement's
+    timestamp is, rather than refused with a 400 that says they are not ISO 8601."""
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        text = value + "T00:00:00Z" if _DATE.fullmatch(value) else value
         try:
-            return parse_timestamp(value, "2.0.0")
+            return parse_timestamp(text, SEED_VERSION)
         except XAPIValidationError:
             raise ValidationError(f"must be an ISO 8601 timestamp, got {value!r}") from None
 

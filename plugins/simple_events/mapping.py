@@ -83,13 +83,13 @@ class EventMapping:
             value = event.get(name)
             if value is not None and not isinstance(value, kind):
                 problems.append((name, f"{name} must be {TYPE_NAMES[kind]}"))
-            elif kind is str and value == "" and name in REQUIRED:
-                problems.append((name, f"{name} must not be empty"))
+            elif name in REQUIRED and isinstance(value, str) and _blank(value):
+                problems.append((name, f"{name} must not be empty or white space"))
         problems += _string_members(event.get("properties"), "properties", OBJECT_PROPERTIES)
         problems += _string_members(event.get("traits"), "traits", KNOWN_TRAITS)
         problems += _too_deep(event)
         name = event.get("event")
-        if isinstance(name, str) and name and name not in VERBS and not self.accept_unknown:
+        if isinstance(name, str) and not _blank(name) and name not in VERBS and not self.accept_unknown:
             problems.append(("event", f"unknown event {name!r}; known events: {', '.join(VERBS)}"))
         return problems
 
@@ -130,7 +130,8 @@ class EventMapping:
         if class_id is not None:
             path = ("schools", school_id, "classes", class_id) if school_id is not None else ("classes", class_id)
             grouping.append(_activity(self._iri(*path), _named(traits.pop("className", None))))
-        extensions = {self._iri("traits", name): value for name, value in traits.items()}
+        # a null trait is an absent one, as every other null of the event is (it stays in the event kept below)
+        extensions = {self._iri("traits", name): value for name, value in traits.items() if value is not None}
         extensions[self.event_extension] = event
         context: dict[str, Any] = {"platform": self.platform, "extensions": extensions}
         if grouping:
@@ -142,8 +143,14 @@ def _string_members(value: Any, field: str, names: Any) -> list[Problem]:
     """Known members of `traits` / `properties` must be non-empty strings."""
     if not isinstance(value, dict):
         return []
-    return [(f"{field}.{name}", f"{field}.{name} must be a non-empty string")
-            for name in names if value.get(name) is not None and (not isinstance(value[name], str) or not value[name])]
+    return [(f"{field}.{name}", f"{field}.{name} must be a non-empty string, not white space")
+            for name in names if value.get(name) is not None and (not isinstance(value[name], str) or _blank(value[name]))]
+
+
+def _blank(text: str) -> bool:
+    """An id of white space only is a client's template left empty; stored, it would be one more user
+    (or school, class, activity) that every report shows and no one is."""
+    return not text.strip()
 
 
 def _too_deep(event: dict) -> list[Problem]:

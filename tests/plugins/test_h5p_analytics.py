@@ -144,6 +144,12 @@ def test_user_analytics_of_the_authenticated_user(live_server: LiveServer, small
     assert get(live_server, "/analytics/user", userId="ann") == expected  # a reader names the learner
 
 
+@pytest.mark.parametrize("path", ["/analytics/user", "/progress", "/progress/quiz"])
+def test_an_empty_user_id_is_the_caller_themself(live_server: LiveServer, small: dict, path: str) -> None:
+    """As an empty actorId filters nothing: `?userId=` is not another user, so no 403 for a learner."""
+    assert get(live_server, path, token=ANN_TOKEN, userId="") == get(live_server, path, token=ANN_TOKEN)
+
+
 def test_progress_on_one_content(live_server: LiveServer, small: dict) -> None:
     assert get(live_server, "/progress/quiz", token=ANN_TOKEN) == {
         "userId": "ann", "contentId": "quiz", "attempts": 2, "bestScore": 90.0, "lastScore": 60.0,

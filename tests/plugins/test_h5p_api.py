@@ -386,6 +386,21 @@ def test_query_filters(live_server: LiveServer, history: dict[str, list[str]]) -
     assert statement == read_back(live_server, statement["id"])
 
 
+@pytest.mark.parametrize("since, until, expected", [
+    ("2026-03-25T10:04:00", "2026-03-25T11:00:00", [("learner-2", 0), (LEARNER, 1)]),  # no zone: UTC
+    ("2026-03-25T12:04:00+02:00", "2026-03-25T13:00:00+0200", [("learner-2", 0), (LEARNER, 1)]),
+    ("2026-03-26", "", [(LEARNER, 2)]),  # a date: its midnight, UTC
+    ("", "2026-03-25", []),
+])
+def test_since_and_until_take_every_iso_8601_form(client: Any, history: dict[str, list[str]], since: str,
+                                                  until: str, expected: list[tuple[str, int]]) -> None:
+    """seeds/001 types them as ISO 8601: a time without a zone and a bare date are ISO 8601 too."""
+    params = {name: value for name, value in (("since", since), ("until", until)) if value}
+    response = call_in_process(client, "GET", "/statements", token=TEACHER_TOKEN, query_string=params)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [s["id"] for s in response.get_json()["data"]["statements"]] == [history[who][n] for who, n in expected]
+
+
 def test_a_learner_reads_only_their_own_statements(live_server: LiveServer, history: dict[str, list[str]]) -> None:
     assert [s["id"] for s in listed(live_server, token=LEARNER_TOKEN)] == history[LEARNER][::-1]
     failure(call(live_server, "GET", "/statements", params={"actorId": "learner-2"}), 403)

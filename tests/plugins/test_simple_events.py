@@ -209,14 +209,17 @@ def test_an_unknown_event_name_is_rejected_by_default(client: Any) -> None:
 
 @pytest.mark.parametrize("change, field, message", [
     ({"userId": 12345}, "userId", "userId must be a string"),
-    ({"userId": ""}, "userId", "userId must not be empty"),
+    ({"userId": ""}, "userId", "userId must not be empty or white space"),
+    ({"userId": " \t"}, "userId", "userId must not be empty or white space"),
+    ({"event": " "}, "event", "event must not be empty or white space"),
+    ({"traits": {"schoolId": "  "}}, "traits.schoolId", "traits.schoolId must be a non-empty string, not white space"),
     ({"event": ["completed"]}, "event", "event must be a string"),
     ({"traits": "student"}, "traits", "traits must be an object"),
     ({"properties": ["q1"]}, "properties", "properties must be an object"),
     ({"timestamp": 1760106600}, "timestamp", "timestamp must be a string"),
-    ({"traits": {"role": 3}}, "traits.role", "traits.role must be a non-empty string"),
+    ({"traits": {"role": 3}}, "traits.role", "traits.role must be a non-empty string, not white space"),
     ({"properties": {"activityId": {"$gt": ""}}}, "properties.activityId",
-     "properties.activityId must be a non-empty string"),
+     "properties.activityId must be a non-empty string, not white space"),
 ])
 def test_wrong_types_name_the_field(client: Any, change: dict, field: str, message: str) -> None:
     assert_rejected(post_in_process(client, {**SEED_EVENT, **change}), 400,
@@ -351,6 +354,17 @@ def test_a_body_over_the_size_limit_is_413_in_the_seeds_format(make_app: Any) ->
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
 
 
+@pytest.mark.parametrize("event", [SEED_EVENT, without(SEED_EVENT, "userId")])
+def test_more_events_than_a_request_may_carry_is_413_whatever_they_hold(make_app: Any, event: dict) -> None:
+    """The count is checked first: a batch of bad events too is a 413, not a 400 listing each fault."""
+    app = make_app(plugins="simple_events", max_statements_per_request=3)
+    app.extensions["lrs"].create_credential(KEY, SECRET, ["simple_events"])
+    client = app.test_client()
+    assert_rejected(post_in_process(client, [event] * 4), 413, [])
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+    assert post_in_process(client, [SEED_EVENT] * 3).json["statements_created"] == 3
+
+
 def test_the_adapter_adds_no_route_unless_enabled(make_app: Any) -> None:
     assert make_app().test_client().post("/events", json=SEED_EVENT).status_code == 404
 
@@ -369,6 +383,14 @@ def test_the_cli_issues_api_keys_with_the_adapter_scope(make_app: Any) -> None:
         assert issued["scopes"] == ["simple_events"] and issued["key"] and issued["secret"]
         response = post(server, SEED_EVENT, token=f"{issued['key']}:{issued['secret']}")
         assert response.status_code == 200, response.text
+
+
+def test_a_null_trait_is_absent(client: Any) -> None:
+    event = {**SEED_EVENT, "traits": {"role": None, "yearGroup": "2012", "house": None, "schoolId": None}}
+    assert post_in_process(client, event).status_code == 200
+    response = client.get("/xapi/statements", headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"})
+    [statement] = response.json["statements"]
+    assert statement["context"]["extensions"] == {BASE + "/traits/yearGroup": "2012", BASE + "/extensions/event": event}
 
 
 def test_the_original_event_is_kept_even_when_traits_are_unusual(live_server: LiveServer) -> None:
