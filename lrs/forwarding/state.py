@@ -139,7 +139,9 @@ class TargetStates:
             "$inc": {"delivered": delivered}})
 
     def rewind(self, name: str, checkpoint: int, attempts: int = 3) -> bool:
-        """Move the checkpoint (backfill); gaps above it are covered by the scan again.
+        """Move the checkpoint (backfill); gaps above it are covered by the scan again, and so is an
+        interrupted round's record of what it got done: a backfill resends those statements too,
+        even to the checkpoint the round started from (the target may have lost them).
 
         Conditional on the checkpoint read, so a worker finishing a batch meanwhile is not
         overwritten (nor does it overwrite this: its own update is conditional too).
@@ -151,7 +153,8 @@ class TargetStates:
             gaps = [gap.to_doc() for gap in state.gaps if gap.seq <= checkpoint]
             result = self.collection.update_one(
                 {"_id": name, "checkpoint": state.checkpoint},
-                {"$set": {"checkpoint": checkpoint, "gaps": gaps, "attempts": 0, "next_attempt": None}})
+                {"$set": {"checkpoint": checkpoint, "gaps": gaps, "attempts": 0, "next_attempt": None,
+                          "progress": None}})
             if result.matched_count == 1:
                 return True
         return False

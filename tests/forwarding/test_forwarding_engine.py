@@ -11,6 +11,7 @@ from lrs.forwarding.contract import Outcome
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.engine import EngineSettings, Forwarder
 from lrs.forwarding.filters import StatementFilter
+from lrs.forwarding.scan import Scanner
 from lrs.forwarding.state import TargetStates
 from lrs.statements import utc_now
 from lrs.xapi.timestamps import format_timestamp
@@ -123,6 +124,25 @@ def test_a_failing_target_backs_off_exponentially_and_nothing_is_dead_lettered(l
     drain(fwd)
     assert set(target.received) == set(ids) and len(target.requests) == 5
     assert TargetStates(lrs.db).get("memory").attempts == 0 and DeadLetters(lrs.db).count("memory") == 0
+
+
+def test_a_backfill_resends_what_an_interrupted_round_had_delivered(lrs):
+    """A round cut short by a 429 records what it got done; a backfill to that very checkpoint
+    (the target was wiped, say) must not keep skipping those statements."""
+    ids = store(lrs, [statement(n) for n in range(4)])
+    target, clock = RecordingTarget(batch_size=4, refuse={ids[0]: 400}, fail_every=5), Clock()
+    fwd = forwarder(lrs, target, clock=clock)
+    assert fwd.run_once().kind == "backoff"  # [0-3], [0, 1], [0] refused; [1] delivered; [2, 3] a 429
+    assert ids[1] in target.received and TargetStates(lrs.db).get("memory").progress.done
+    target.received.clear()
+    target.refuse.clear()
+    target.fail_every = 0
+    since = format_timestamp(utc_now() - dt.timedelta(hours=1))
+    checkpoint = Scanner(lrs.statement_store.collection, grace_seconds=0).seq_at(since)
+    assert checkpoint == TargetStates(lrs.db).get("memory").checkpoint
+    assert TargetStates(lrs.db).rewind("memory", checkpoint)
+    drain(fwd)
+    assert set(target.received) == set(ids)
 
 
 def test_dead_letters_replay_and_stop_being_dead_when_delivered(lrs):
