@@ -172,9 +172,11 @@ class Forwarder:
             self.parked.park(self.name, letter["statement_id"], letter["seq"], "replayed by an operator", None, now)
 
     def _resend(self, entries: list[dict]) -> Cycle:
-        """Parked statements, each on its own; the ones failing past their retry age become dead letters."""
-        batch = {item.id: item for item in self.scanner.outgoing(
-            {"_id": {"$in": [entry["statement_id"] for entry in entries]}}, len(entries))}
+        """Parked statements, each on its own; the ones failing past their retry age become dead letters.
+        Those the target's filter no longer wants (it changed since they were set aside) are dropped
+        like those no longer stored: a filter applies to every statement not yet forwarded."""
+        wanted = {**self.target.options.filter.mongo(), "_id": {"$in": [entry["statement_id"] for entry in entries]}}
+        batch = {item.id: item for item in self.scanner.outgoing(wanted, len(entries))}
         self.parked.remove(self.name, [entry["statement_id"] for entry in entries if entry["statement_id"] not in batch])
         report = self._deliver([Part((item,)) for item in batch.values()], split_after=0)
         self._record(report, park=False)

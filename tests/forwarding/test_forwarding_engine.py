@@ -11,12 +11,13 @@ from lrs.forwarding.contract import Outcome
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.engine import EngineSettings, Forwarder
 from lrs.forwarding.filters import StatementFilter
+from lrs.forwarding.parked import Parked
 from lrs.forwarding.scan import Scanner
 from lrs.forwarding.state import TargetStates
 from lrs.statements import utc_now
 from lrs.xapi.timestamps import format_timestamp
 from tests.forwarding.fakes import RecordingTarget
-from tests.forwarding.harness import statement, voiding
+from tests.forwarding.harness import VERB, statement, voiding
 
 SETTINGS = EngineSettings(poll=0.01, lease=5.0, retry_base=1.0, retry_max=60.0, gap_grace=30.0, confirm_conflict=0)
 
@@ -143,6 +144,24 @@ def test_a_backfill_resends_what_an_interrupted_round_had_delivered(lrs):
     assert TargetStates(lrs.db).rewind("memory", checkpoint)
     drain(fwd)
     assert set(target.received) == set(ids)
+
+
+def test_a_statement_set_aside_is_not_resent_once_the_filter_no_longer_wants_it(lrs):
+    """The filter changed between two runs: the statement set aside under the old one is not sent."""
+    other = "http://example.com/verbs/other"
+    ids = store(lrs, [statement(0), statement(1, verb=other), statement(2), statement(3)])
+    clock = Clock()
+    before = RecordingTarget(batch_size=4, broken={ids[1]})
+    fwd = forwarder(lrs, before, clock=clock)
+    for _ in range(30):
+        if fwd.run_once().kind == "idle":
+            break
+        clock.advance(SETTINGS.retry_max)
+    assert set(before.received) == {ids[0], ids[2], ids[3]} and Parked(lrs.db).count("memory") == 1
+    after = RecordingTarget(batch_size=4, filter=StatementFilter(verbs=(VERB,)))  # the restart
+    clock.advance(SETTINGS.retry_max)
+    drain(forwarder(lrs, after, clock=clock))
+    assert ids[1] not in after.sent_ids() and Parked(lrs.db).count("memory") == 0
 
 
 def test_dead_letters_replay_and_stop_being_dead_when_delivered(lrs):
