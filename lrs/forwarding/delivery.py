@@ -144,6 +144,8 @@ def _attempt(target: Target, part: list[Outgoing], deadline: Deadline) -> Outcom
     """A target that raises has a bug or met something unexpected in these statements: a failure
     of this part, never a refusal (so nothing is dead-lettered on it before its retry age)."""
     try:
+        if deadline.passed():  # e.g. the worker is stopping: not a request to start
+            return Outcome.retry("no time left before the deadline to send the request")
         return target.deliver(part, deadline)
     except Exception as error:  # noqa: BLE001 - any failure of third-party code must be survivable
         log.exception("forwarding target %s raised", target.options.name)

@@ -84,6 +84,7 @@ class Forwarder:
         self.clock = clock
         self._lease_valid = -math.inf  # monotonic time until which this worker's lease surely holds
         self._last_probe = -math.inf
+        self._stopping = False  # see interrupt()
         self._deadlines: list[Deadline] = []  # of deliveries in flight
         self._lock = threading.Lock()  # the heartbeat thread reads _deadlines
 
@@ -127,6 +128,17 @@ class Forwarder:
         else:
             self._lease_valid = -math.inf  # deliveries in flight stop at once
 
+    def interrupt(self) -> None:
+        """The worker is stopping: deliveries in flight end now, as at a passed deadline, and the
+        round records what the target acknowledged while this worker still holds the lease, so a
+        restart resends only the rest (waiting them out instead could outlast the stop's patience,
+        which then lets the lease go with nothing recorded)."""
+        self._stopping = True
+
+    def _vouched(self) -> float:
+        """Until when (monotonic) a request may run: the lease this worker can vouch for."""
+        return -math.inf if self._stopping else self._lease_valid
+
     def release(self) -> None:
         self._lease_valid = -math.inf
         self.states.release(self.name, self.owner, self.clock())
@@ -140,7 +152,7 @@ class Forwarder:
         if time.monotonic() - self._last_probe < self.settings.probe:
             return Cycle("backoff", min(wait, self.settings.probe))
         self._last_probe = time.monotonic()
-        if probe(Deadline(min(self.settings.probe, self.target.options.timeout), lambda: self._lease_valid)):
+        if probe(Deadline(min(self.settings.probe, self.target.options.timeout), self._vouched)):
             log.info("forwarding %s: the target answers again; retrying now", self.name)
             return None
         return Cycle("backoff", min(wait, self.settings.probe))
@@ -223,6 +235,8 @@ class Forwarder:
     def _failed(self, state: TargetState, report: Report, progress: Progress | None = None) -> Cycle:
         outcome = report.retry
         assert outcome is not None
+        if self._stopping:  # the target did not fail: the worker cut the round short
+            outcome = Outcome.retry("interrupted: the worker stopped mid-round")
         if report.split:  # what is sent next differs: no reason to wait long
             delay = retry_delay(1, self.settings.retry_base, self.settings.retry_max, outcome.retry_after)
         else:
@@ -244,7 +258,7 @@ class Forwarder:
             self._lease_valid = -math.inf
             raise LeaseLost
         self._lease_valid = max(self._lease_valid, started + self.settings.lease - self.settings.margin)
-        deadline = Deadline(self.target.options.timeout, lambda: self._lease_valid)
+        deadline = Deadline(self.target.options.timeout, self._vouched)
         with self._lock:
             self._deadlines.append(deadline)
         return deadline

@@ -59,8 +59,11 @@ class Worker:
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish the current cycles, then hand the leases back so another worker can go on at once."""
+        """End the current cycles, deliveries in flight cut short and what they got done recorded,
+        then hand the leases back so another worker can go on at once."""
         self._stop.set()
+        for forwarder in self.forwarders:
+            forwarder.interrupt()
         for thread in self._threads:
             thread.join(timeout)
         for forwarder in self.forwarders:

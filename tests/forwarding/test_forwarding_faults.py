@@ -287,3 +287,33 @@ def test_the_heartbeat_keeps_the_lease_through_a_delivery_longer_than_the_lease(
     sent = [i for request in proxy.requests for i in request["ids"]]
     assert proxy.max_active == 1 and sorted(sent) == sorted(stored(source))
     assert_same_statements(stored(source), stored(target_app))
+
+
+def test_a_worker_stopped_mid_round_records_what_the_target_acknowledged(make_app):
+    """Two batches in flight, one acknowledged, the other hanging: stopping the worker cuts the
+    hanging one short at once and records the acknowledged one, so the restarted worker sends only
+    the other (before, the stop waited, gave up, let the lease go unrecorded: both were resent)."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, ("pass", "timeout"),
+                                                              stall_seconds=8) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", batch_size=5, in_flight=2, timeout=20)
+        lrs = source.extensions["lrs"]
+        post(source, 1, 10)
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: len(proxy.requests) == 2 and any("end" in r for r in proxy.requests), timeout=20)
+        finally:
+            stopping = time.monotonic()
+            worker.stop(3)
+        stopped_in = time.monotonic() - stopping
+        assert forwarding_status(lrs)[0]["last_error"]["message"] == "interrupted: the worker stopped mid-round"
+        proxy.schedule(("pass",))
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: caught_up(lrs), timeout=30)
+        finally:
+            worker.stop(5)
+    acknowledged = next(r["ids"] for r in proxy.requests if r["fault"] == "pass")
+    sent = [i for r in proxy.requests for i in r["ids"]]
+    assert [sent.count(i) for i in acknowledged] == [1] * 5 and stopped_in < 2.5
+    assert_same_statements(stored(source), stored(target_app))
