@@ -17,6 +17,7 @@ from lrs.forwarding.scan import parse_since
 from lrs.forwarding.status import forwarding_status
 from lrs.forwarding.verify import verify
 from lrs.forwarding.worker import Worker
+from lrs.http.admin import MAX_PAGE
 from lrs.logs import configure as configure_logging
 
 T = TypeVar("T")
@@ -116,8 +117,8 @@ def verify_target(target: str, since: str | None) -> None:
 
 @forward.command("dead-letters")
 @click.argument("target")
-@click.option("--after", type=int, default=-1, help="Continue after this statement seq.")
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--after", type=click.IntRange(min=-1), default=-1, help="Continue after this statement seq.")
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE), default=100, show_default=True)
 def list_dead_letters(target: str, after: int, limit: int) -> None:
     """List a target's dead letters (statement id, the target's answer) as JSON lines."""
     for letter in _run(operations.dead_letters, target, after, limit):

@@ -105,6 +105,9 @@ def test_lrs_forward_commands(monkeypatch, tmp_path):
     assert "0 dead letters marked" in runner.invoke(main, ["forward", "replay", "replica"]).output
     unknown = runner.invoke(main, ["forward", "dead-letters", "nobody"])
     assert unknown.exit_code == 1 and "no forwarding target named 'nobody'" in unknown.output
+    for option in (["--limit", "0"], ["--limit", "5000"], ["--after", "-2"]):  # 0 was "no limit" to MongoDB
+        bad = runner.invoke(main, ["forward", "dead-letters", "replica", *option])
+        assert bad.exit_code == 2 and f"Invalid value for '{option[0]}'" in bad.output
     table = runner.invoke(main, ["forward", "status"])
     assert table.output.splitlines()[-1].startswith("replica\t0\t0.0\t0\t")  # backlog, lag, delivered
     assert runner.invoke(main, ["forward", "status", "--wait-caught-up", "1"]).exit_code == 0
