@@ -111,9 +111,12 @@ class Deadline:
         finished = threading.Event()
 
         def watch() -> None:
-            while not finished.wait(min(poll, max(0.0, self.remaining()))):
+            while not finished.is_set():
                 if self.passed():
                     abort()
+                    finished.wait(poll)
+                else:
+                    finished.wait(min(poll, self.remaining()))
 
         watcher = threading.Thread(target=watch, daemon=True, name="delivery-deadline")
         watcher.start()

@@ -53,10 +53,10 @@ class XAPITarget:
 
     def _holds(self, statement: dict, deadline: Deadline) -> bool:
         """Does the target hold this very statement (by the xAPI comparison rule)? Some LRSs answer
-        409 for any id they hold, and a write-only credential on this LRS gets a 409 for an id
-        stored by another: a resend after a lost answer would otherwise be a dead letter, forever
-        (a replay meets the same 409), for a statement the target has. Asked under the delivery's
-        deadline, as a statement and, should it be voided there, as a voided one; any failure: no."""
+        409 for any id they hold, whatever the content: the resend after a lost answer would
+        otherwise be a dead letter, forever (a replay meets the same 409), for a statement the
+        target has. Asked under the delivery's deadline, as a statement and, should it be voided
+        there, as a voided one; no answer, or no read access: no."""
         for parameter in ("statementId", "voidedStatementId"):
             exchange = deadlines.Exchange()
             try:

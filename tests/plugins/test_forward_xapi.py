@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from flask import Flask, jsonify, request
@@ -130,3 +131,12 @@ def test_the_xapi_1_0_transform_only_changes_a_2_0_version():
     one_oh = statement(0, version="1.0.0")
     assert xapi_1_0(one_oh) is one_oh
     assert xapi_1_0(statement(0, version="2.0.0"))["version"] == "1.0.0"
+
+
+def test_a_passed_deadline_aborts_every_poll_interval_not_in_a_busy_loop():
+    """The watchdog of a delivery whose deadline passed (the lease lost, the worker stopping)
+    calls `abort` again every poll interval, as documented, and leaves the CPU to the delivery."""
+    aborts = []
+    with Deadline(0).enforced(lambda: aborts.append(1), poll=0.05):
+        time.sleep(0.3)
+    assert 1 <= len(aborts) <= 10
