@@ -30,6 +30,7 @@ import json
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, ContextManager, Iterable
 
 import bson
@@ -55,7 +56,8 @@ PART_FIELDS = (*FILTER_FIELDS, CONTEXT_ONLY_AGENTS, "authority")
 # Statements no batch is still writing (voided ones included), and those a reader may see.
 SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
 VISIBLE: dict[str, Any] = {**SETTLED, "voided": False}
-LOWER_CASE_SHA2 = "attachments-lower-case"  # an upgrade step (see `upgrade`)
+LOWER_CASE_SHA2 = "attachments-lower-case"  # upgrade steps (see `upgrade`)
+CONTEXT_ONLY_MARKED = "context-only-agents"
 
 
 class DuplicateStatements(Exception):
@@ -163,18 +165,58 @@ class StatementStore:
         self.batches.create_index([("stored", ASCENDING)])
 
     def upgrade(self) -> None:
-        """Bring what earlier releases wrote to this release's form, once per store (each step
-        is recorded in `store_upgrades` when done, and is idempotent if a crash interrupts it).
+        """Bring what earlier releases wrote to this release's form, once per store: each step is
+        recorded in `store_upgrades` when done (a start with nothing to do reads only those
+        records), and is idempotent, so a crash mid-way is resumed at the next start."""
+        for step, run in ((LOWER_CASE_SHA2, self._lower_case_sha2s),
+                          (CONTEXT_ONLY_MARKED, self._mark_context_only_agents)):
+            if self.upgrades.find_one({"_id": step}) is None:
+                run()
+                self.upgrades.update_one({"_id": step}, {"$set": {"at": utc_now()}}, upsert=True)
 
-        Statements stored before attachment sha2s were normalised list them as their clients
+    def _lower_case_sha2s(self) -> None:
+        """Statements stored before attachment sha2s were normalised list them as their clients
         wrote them, upper or mixed case hex: a lookup of a content by its (lower-case) sha2
         would miss them, and erasure would take a content such a statement still uses."""
-        if self.upgrades.find_one({"_id": LOWER_CASE_SHA2}) is not None:
-            return
         for doc in self.collection.find({"attachments": {"$regex": "[A-F]"}}, {"attachments": 1}):
             lowered = sorted({sha2.lower() for sha2 in doc["attachments"]})
             self.collection.update_one({"_id": doc["_id"]}, {"$set": {"attachments": lowered}})
-        self.upgrades.update_one({"_id": LOWER_CASE_SHA2}, {"$set": {"at": utc_now()}}, upsert=True)
+
+    def _mark_context_only_agents(self) -> None:
+        """Statements stored before `context_only_agents` existed lack it, so a 1.0.x reader's
+        related_agents would still match them (and statements referring to them) through 2.0
+        context agents and groups. Only statements whose JSON names contextAgents or
+        contextGroups can have such agents; the referring statements' `via` parts follow."""
+        named = self.collection.find({"raw": {"$regex": '"context(Agents|Groups)"'}}, {"raw": 1, CONTEXT_ONLY_AGENTS: 1})
+        for doc in named:
+            context_only = derived_fields(json.loads(doc["raw"])).get(CONTEXT_ONLY_AGENTS)
+            if context_only and doc.get(CONTEXT_ONLY_AGENTS) != context_only:
+                self.collection.update_one({"_id": doc["_id"]}, {"$set": {CONTEXT_ONLY_AGENTS: context_only}})
+        self._refresh_via_parts()
+
+    def _refresh_via_parts(self) -> None:
+        """Rewrite each referring statement's `via` parts from the statements they copy (all of
+        PART_FIELDS: parts an earlier release wrote lack `context_only_agents`, and those its
+        recovery of a dead writer's batch wrote have no `authority`, so a credential reading only
+        its own statements missed its statements referring to its own). In `seq` order:
+        a target's own `via`, which a referrer copies after its target's part, is refreshed
+        before the referrer's (a target is stored before a referrer that copies its `via`)."""
+        # one iterator: the embedded store's cursor starts again at each iter()
+        referring = iter(self.collection.find({"ref": {"$ne": None}}, {"ref": 1, "via": 1}).sort("seq", ASCENDING))
+        refreshed: dict[str, list[dict]] = {}
+        for chunk in iter(lambda: list(islice(referring, 500)), []):
+            targets = {doc["_id"]: doc for doc in self.collection.find(
+                {"_id": {"$in": [doc["ref"] for doc in chunk]}}, {name: 1 for name in (*PART_FIELDS, "via")})}
+            for doc in chunk:
+                target = targets.get(doc["ref"])
+                if target is None or doc["ref"] == doc["_id"] or not doc.get("via"):
+                    continue
+                sources = [target, *refreshed.get(target["_id"], target.get("via", []))]
+                via = [_filter_part(source) if _same_filters(part, source) else part
+                       for part, source in zip(doc["via"], sources, strict=False)] + doc["via"][len(sources):]
+                refreshed[doc["_id"]] = via
+                if via != doc["via"]:  # unless another process has just added a part (`_resolve`)
+                    self.collection.update_one({"_id": doc["_id"], "via": doc["via"]}, {"$set": {"via": via}})
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -492,6 +534,11 @@ def _stamp(document: dict, statement: dict, stored: dt.datetime) -> None:
 def _aware(moment: dt.datetime) -> dt.datetime:
     """In UTC: stores created without tz_aware hand back naive UTC datetimes, mongomock its own zone."""
     return moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _same_filters(part: dict, source: dict) -> bool:
+    """Whether a `via` part is a copy of this statement (or part), whatever else it carries."""
+    return all(part.get(name) == source.get(name) for name in FILTER_FIELDS)
 
 
 def _filter_part(doc: dict) -> dict:
