@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from lrs.core import LRS
-from lrs.errors import NotFound
+from lrs.errors import Conflict, NotFound
 from lrs.forwarding import operations
 from lrs.forwarding.scan import parse_since
 from lrs.forwarding.status import forwarding_status
@@ -146,5 +146,5 @@ def backfill(target: str, since: str) -> None:
 def _run(operation: Callable[..., T], *args: Any) -> T:
     try:
         return operation(_lrs(), *args)
-    except (NotFound, ValueError) as error:
+    except (NotFound, Conflict, ValueError) as error:
         raise click.ClickException(str(getattr(error, "message", error))) from None

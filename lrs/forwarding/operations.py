@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lrs.errors import NotFound
+from lrs.errors import Conflict, NotFound
 from lrs.forwarding.contract import Target
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.scan import Scanner, parse_since
@@ -45,5 +45,6 @@ def backfill(lrs: "LRS", name: str, since: str) -> int:
     if states.get(name) is None:
         states.create(name, checkpoint, utc_now())
     elif not states.rewind(target.options.name, checkpoint):
-        raise RuntimeError(f"target {name}: the checkpoint kept moving; try again")
+        raise Conflict(f"target {name}: the checkpoint kept moving (the worker advanced it three times "
+                       "meanwhile); try again")
     return checkpoint

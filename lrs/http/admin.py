@@ -33,7 +33,7 @@ class DeadLetterPage(StrictSchema):
 
 
 class Replay(StrictSchema):
-    ids = fields.List(fields.String(), load_default=None)
+    ids = fields.List(fields.String(), load_default=None, allow_none=False)  # absent: all; null is no list
 
 
 class Backfill(StrictSchema):

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from lrs.cli import main
+from lrs.forwarding.state import TargetStates
 from lrs.forwarding.worker import Worker
 from tests.conftest import basic_auth
 from tests.forwarding.harness import XAPI_HEADERS, fast_engine, statement, stored, target_config, wait_until
@@ -52,7 +53,8 @@ def test_bad_parameters_get_a_400_naming_them_and_unknown_targets_a_404(source):
     for query, name in (("after=x", "after"), ("limit=0", "limit"), ("limit=5000", "limit")):
         response = client.get(f"/admin/forwarding/replica/dead-letters?{query}", headers=ADMIN)
         assert response.status_code == 400 and response.get_json()["error"]["message"].startswith(name)
-    for body, name in (({"ids": {"$gt": ""}}, "ids"), ({"ids": "abc"}, "ids"), ([1], "request body")):
+    for body, name in (({"ids": {"$gt": ""}}, "ids"), ({"ids": "abc"}, "ids"), ({"ids": None}, "ids"),
+                       ([1], "request body")):
         response = client.post("/admin/forwarding/replica/dead-letters/replay", json=body, headers=ADMIN)
         assert response.status_code == 400 and response.get_json()["error"]["message"].startswith(name)
     for body in ({}, {"since": {"$gt": 1}}, {"since": "yesterday"}):
@@ -61,6 +63,27 @@ def test_bad_parameters_get_a_400_naming_them_and_unknown_targets_a_404(source):
         assert "since: since" not in response.get_json()["error"]["message"]
     assert client.get("/admin/forwarding/nobody/dead-letters", headers=ADMIN).status_code == 404
     assert client.post("/admin/forwarding/nobody/backfill", json={"since": "now"}, headers=ADMIN).status_code == 404
+
+
+def test_a_backfill_that_loses_every_race_for_the_checkpoint_is_a_409_to_try_again(source, monkeypatch):
+    """The checkpoint is moved conditionally, three times at most, so a worker finishing batches
+    meanwhile wins; losing all three was an uncaught RuntimeError: a 500, and a traceback in the CLI."""
+    client = source.test_client()
+    assert client.post("/admin/forwarding/replica/backfill", json={"since": "now"}, headers=ADMIN).status_code == 200
+    monkeypatch.setattr(TargetStates, "rewind", lambda self, name, checkpoint, attempts=3: False)  # every race lost
+    response = client.post("/admin/forwarding/replica/backfill", json={"since": "now"}, headers=ADMIN)
+    assert response.status_code == 409 and "try again" in response.get_json()["error"]["message"]
+
+
+def test_lrs_forward_backfill_losing_every_race_says_to_try_again(monkeypatch, tmp_path):
+    targets = tmp_path / "targets.json"
+    targets.write_text(json.dumps([target_config("replica", "http://127.0.0.1:9/xapi")]))
+    monkeypatch.setenv("LRS_PLUGINS", "forward_xapi")
+    monkeypatch.setenv("LRS_FORWARD_XAPI_TARGETS", f"@{targets}")
+    monkeypatch.setattr(TargetStates, "get", lambda self, name: object())  # the target has state
+    monkeypatch.setattr(TargetStates, "rewind", lambda self, name, checkpoint, attempts=3: False)
+    result = CliRunner().invoke(main, ["forward", "backfill", "replica", "--since", "now"])
+    assert result.exit_code == 1 and "try again" in result.output and result.exception.__class__ is SystemExit
 
 
 def test_status_dead_letters_replay_and_backfill_over_http(source, app):
