@@ -27,8 +27,11 @@ from flask_cors import CORS
 
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "Content-Length", "X-Experience-API-Version",
                    "If-Match", "If-None-Match", "Accept-Language", "X-Requested-With"]
+# What a page's script may read of an answer: the xAPI headers, and what tells it when to come
+# back and why it was refused (Retry-After on 429 and 503, an OAuth Bearer challenge's error) and
+# which request to name when reporting a problem (X-Request-Id, which adapters' clients log).
 EXPOSED_HEADERS = ["ETag", "Last-Modified", "Content-Type", "Content-Length", "X-Experience-API-Version",
-                   "X-Experience-API-Consistent-Through"]
+                   "X-Experience-API-Consistent-Through", "Retry-After", "WWW-Authenticate", "X-Request-Id"]
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
 # Every path but the operator's surfaces (flask-cors matches it at the path's start).
 CROSS_ORIGIN_PATHS = re.compile(r"/(?!(?:admin|console|metrics)(?:/|$))")

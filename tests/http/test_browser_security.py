@@ -47,6 +47,9 @@ def test_by_default_any_page_may_call_but_never_with_the_browsers_credentials(
     refused = requests.get(live_server.url + "/xapi/statements", timeout=TIMEOUT,
                            headers={"Origin": origin, "X-Experience-API-Version": "1.0.3"})
     assert refused.status_code == 401 and "Access-Control-Allow-Credentials" not in refused.headers
+    # a page reads why it was refused and when to come back, as a script outside a browser does
+    exposed = {name.strip() for name in refused.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"WWW-Authenticate", "Retry-After", "X-Request-Id"} <= exposed
 
 
 @pytest.fixture
