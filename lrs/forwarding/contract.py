@@ -59,6 +59,7 @@ class Outcome:
     detail: str = ""
     retry_after: float | None = None
     outage: bool = True  # for `retry`: the target is unreachable or unwell, not this content
+    late: bool = False  # for `retry`: sent, and no answer came in time: maybe slow for this many
 
     @classmethod
     def delivered(cls, status: int | None = None) -> "Outcome":
@@ -66,10 +67,15 @@ class Outcome:
 
     @classmethod
     def retry(cls, detail: str, status: int | None = None, retry_after: float | None = None,
-              outage: bool | None = None) -> "Outcome":
+              outage: bool | None = None, late: bool = False) -> "Outcome":
         """`outage` defaults to: no answer at all, or an answer in OUTAGE. A failure that is not
-        an outage and repeats makes the engine split the batch to isolate the statement."""
-        return cls(RETRY, status, detail, retry_after, status is None or status in OUTAGE if outage is None else outage)
+        an outage and repeats makes the engine split the batch to isolate the statement. `late`:
+        the batch went out and its answer did not come within the timeout; a target that is up
+        but takes longer than that for a batch this size would get it again for ever, so the
+        engine sends it in halves next, and waits out the backoff (a probe would find the target
+        up at once)."""
+        return cls(RETRY, status, detail, retry_after,
+                   status is None or status in OUTAGE if outage is None else outage, late)
 
     @classmethod
     def rejected(cls, status: int, detail: str) -> "Outcome":

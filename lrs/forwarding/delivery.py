@@ -11,7 +11,9 @@ same way, as long as the target takes other statements meanwhile, and a single s
 failing is set aside (`parked`: retried on its own, see `parked`) so the rest flows. A target
 that takes nothing at all is down, not picky: after `in_flight` failures with nothing delivered
 the round stops and is resumed later, its parts kept. An outage (no answer, 429, 503, ...)
-stops the round at once and never splits anything.
+stops the round at once and splits nothing, but for a batch sent and not answered in time: a
+target slower than the timeout for that many statements would never take it, so its halves are
+sent next.
 
 A 409 for a single statement is confirmed once, `confirm_after` seconds later, before it becomes
 a dead letter: LRSs (this one included) also answer 409 while another request, for instance one
@@ -111,7 +113,9 @@ class _Round:
             self.queue.extendleft(reversed(part.halves()))
         elif outcome.outage:
             self.report.retry, self.stopped = outcome, True
-            self.report.remaining.append(part)
+            late = outcome.late and len(part.items) > 1  # maybe slow for this many: halves next time
+            self.report.split = self.report.split or late
+            self.report.remaining.extend(part.halves() if late else [part])
         else:
             self._failed(Part(part.items, part.failures + 1), outcome)
 

@@ -276,5 +276,7 @@ def _resume(batch: list[Outgoing], progress: Progress, size: int) -> list[Part]:
 def _unreachable(outcome: Outcome) -> bool:
     """An outage a probe can see end: no answer, or a gateway's 5xx, and no Retry-After. A target
     that answers (401, a redirect, a 200 without ids) also answers the probe while still wrong,
-    and would get every batch again each probe interval instead of backing off."""
-    return outcome.outage and outcome.retry_after is None and (outcome.status is None or outcome.status >= 500)
+    and would get every batch again each probe interval instead of backing off; so would one too
+    slow for the batch (`late`), which answers GET /about at once."""
+    return outcome.outage and outcome.retry_after is None and not outcome.late \
+        and (outcome.status is None or outcome.status >= 500)

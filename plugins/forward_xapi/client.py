@@ -43,7 +43,7 @@ class XAPITarget:
                 text = response.text  # read within the deadline too
         except requests.RequestException as error:
             if deadline.passed() or isinstance(error, requests.Timeout):
-                return Outcome.retry(f"no answer within {self.options.timeout:g} s")
+                return Outcome.retry(f"no answer within {self.options.timeout:g} s", late=True)
             return Outcome.retry(f"connection failed: {type(error).__name__}: {error}")
         outcome = classify_statements_post(response.status_code, text, len(statements),
                                            response.headers.get("Retry-After"), response.headers.get("Location"))

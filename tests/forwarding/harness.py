@@ -121,7 +121,8 @@ class FaultyProxy:
     pass (forward), 500/503, 429 with Retry-After, timeout (say nothing until the client gives
     up), drop (close without an answer), drop_after_forward (forward, then close without an
     answer: the target has the statements, the sender cannot know), slow (forward, then wait
-    `stall_seconds` before answering), trickle (forward, then send the answer one byte every
+    `stall_seconds` before answering), slow_per_statement (forward, then wait `stall_seconds`
+    for each statement of the batch: a target whose time grows with the batch), trickle (forward, then send the answer one byte every
     `stall_seconds`), and answers no LRS gives a POST of statements: ok (200 `ok` as text/plain,
     a catch-all page), empty (200 `[]`), 307 (to the https address of the same path). A batch
     holding a `poison` id gets a 500 whatever the schedule. GETs are passed through (a 502 while
@@ -182,13 +183,13 @@ class FaultyProxy:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
         try:
-            self._answer(handler, fault, body)
+            self._answer(handler, fault, body, len(ids))
         finally:
             with self._lock:
                 self.active -= 1
                 record["end"] = time.monotonic()
 
-    def _answer(self, handler: http.server.BaseHTTPRequestHandler, fault: str, body: bytes) -> None:
+    def _answer(self, handler: http.server.BaseHTTPRequestHandler, fault: str, body: bytes, count: int) -> None:
         if fault in ("500", "503", "poison"):
             return _reply(handler, 503 if fault == "503" else 500, b'{"error": "injected"}')
         if fault == "trickle":
@@ -200,11 +201,11 @@ class FaultyProxy:
             return _reply(handler, 429, b'{"error": "slow down"}', {"Retry-After": "1"})
         if fault == "timeout":
             time.sleep(self.stall_seconds)
-        elif fault in ("pass", "slow", "drop_after_forward"):
+        elif fault in ("pass", "slow", "slow_per_statement", "drop_after_forward"):
             upstream = self._forward(handler, body)
-            if fault == "slow":
-                time.sleep(self.stall_seconds)
-            if fault in ("pass", "slow"):
+            if fault.startswith("slow"):
+                time.sleep(self.stall_seconds * (count if fault == "slow_per_statement" else 1))
+            if fault in ("pass", "slow", "slow_per_statement"):
                 return _reply(handler, upstream.status_code, upstream.content,
                               {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "retry-after")})
         handler.close_connection = True  # drop, timeout, drop_after_forward: no answer at all

@@ -69,6 +69,26 @@ def test_a_trickling_answer_is_cut_at_the_deadline_and_two_workers_never_overlap
     assert_same_statements(stored(source), stored(target_app))
 
 
+def test_a_target_too_slow_for_the_batch_gets_halves_until_it_answers_in_time_and_is_not_probed(make_app):
+    """0.15 s a statement against a 1 s timeout: 32 at once would time out for ever (and, the
+    target answering GET /about at once, be sent again every probe interval); 4 are answered."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, ("slow_per_statement",),
+                                                              stall_seconds=0.15) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", timeout=1, batch_size=32, engine={
+            "forward_retry_base_seconds": "0.2", "forward_retry_max_seconds": "1", "forward_probe_seconds": "0.1"})
+        lrs = source.extensions["lrs"]
+        ids = post(source, 1, 32)
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: caught_up(lrs), timeout=60)
+        finally:
+            worker.stop(5)
+    sizes = [len(request["ids"]) for request in proxy.requests]
+    assert sizes[:4] == [32, 16, 8, 4], sizes  # each batch not answered in time is sent in halves
+    assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["delivered"] == 32
+
+
 def test_a_poison_statement_is_isolated_retried_alone_then_dead_lettered_and_the_rest_flows(make_app):
     target_app = make_app()
     poison = statement(999)
