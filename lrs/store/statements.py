@@ -12,7 +12,9 @@ every step is idempotent.
 
 A StatementRef may name a statement that arrives later. Such references wait in
 `statement_refs` (keyed by the missing target) until the target arrives, so a new batch looks
-up only the few references waiting for it instead of searching every statement.
+up only the few references waiting for it instead of searching every statement. So do the
+statements referring to a waiting one, to any depth: each gains the filter fields of a chain's
+statements (`via`) however late they arrive.
 
 `seq` is a monotonic sort key handed out by an atomic counter; `more` cursors continue from it.
 The same update gives the batch its stored time, never below the previous batch's, so pages in
@@ -163,6 +165,7 @@ class StatementStore:
         # Which statements use an attachment content: erasure removes a content only when none does.
         c.create_index([("attachments", ASCENDING)])
         self.batches.create_index([("stored", ASCENDING)])
+        self.waiting_refs.create_index([("referrers.id", ASCENDING)])  # what a stored statement waits for
 
     def upgrade(self) -> None:
         """Bring what earlier releases wrote to this release's form, once per store: each step is
@@ -332,7 +335,7 @@ class StatementStore:
     def _reveal(self, batch: str, ids: list[str]) -> None:
         """Make a committed batch of a dead writer visible and apply its references."""
         self.collection.update_many({"_id": {"$in": ids}, "pending": batch}, {"$unset": {"pending": ""}})
-        documents = list(self.collection.find({"_id": {"$in": ids}}, {name: 1 for name in (*PART_FIELDS, "ref")}))
+        documents = list(self.collection.find({"_id": {"$in": ids}}, {name: 1 for name in (*PART_FIELDS, "ref", "via")}))
         self._apply_references(documents)
         self.batches.delete_one({"_id": batch})
 
@@ -368,40 +371,78 @@ class StatementStore:
         }
 
     def _attach_via(self, documents: list[dict]) -> None:
-        """Copy the filter fields of each referenced statement (and its own targets) into `via`;
-        references to statements not stored yet wait in `statement_refs`."""
-        referring = [doc for doc in documents if doc["ref"] and doc["ref"] != doc["_id"]]
+        """Copy the filter fields of each referenced statement (and of its own targets, to any
+        depth) into `via`. A chain cut at a statement not stored yet waits in `statement_refs`
+        for it: the statement referring to the missing one, and every statement referring to
+        that one, directly or through others, so all of them gain the missing part on arrival."""
+        batch = {doc["_id"]: doc for doc in documents}
+        referring = [doc for doc in documents if _target(doc)]
         if not referring:
             return
-        known = {doc["_id"]: doc for doc in self.collection.find(
-            {"_id": {"$in": [doc["ref"] for doc in referring]}, **SETTLED},
+        stored = {doc["_id"]: doc for doc in self.collection.find(
+            {"_id": {"$in": [doc["ref"] for doc in referring if doc["ref"] not in batch]}, **SETTLED},
             {name: 1 for name in (*PART_FIELDS, "via")})}
-        known.update({doc["_id"]: doc for doc in documents})
+        waits = self._waits_of(list(stored))
         for doc in referring:
-            target = known.get(doc["ref"])
-            if target is None:
-                self.waiting_refs.update_one(
-                    {"_id": doc["ref"]},
-                    {"$addToSet": {"referrers": {"id": doc["_id"], "voiding": doc["verb"] == VOIDED}}},
-                    upsert=True)
-            else:
-                doc["via"] = [_filter_part(target), *target.get("via", [])]
+            self._chain(doc, batch, stored, waits, set())
+        for doc in referring:
+            for missing in waits[doc["_id"]] - {doc["_id"]}:
+                voiding = doc["verb"] == VOIDED and missing == doc["ref"]
+                self.waiting_refs.update_one({"_id": missing},
+                                             {"$addToSet": {"referrers": {"id": doc["_id"], "voiding": voiding}}},
+                                             upsert=True)
+
+    def _chain(self, doc: dict, batch: dict[str, dict], stored: dict[str, dict],
+               waits: dict[str, set[str]], visiting: set[str]) -> None:
+        """Set the `via` of a statement of the batch, after its target's when that is in the batch
+        too, and note in `waits` the statements not stored yet that its chain is cut at. A cycle of
+        references (ids chosen by clients) stops where it comes back."""
+        target_id = _target(doc)
+        if target_id is None or doc["_id"] in waits or doc["_id"] in visiting:
+            waits.setdefault(doc["_id"], set())
+            return
+        visiting.add(doc["_id"])
+        target = batch.get(target_id) or stored.get(target_id)
+        if target is None:
+            waits[doc["_id"]] = {target_id}
+            return
+        if target_id in batch:
+            self._chain(target, batch, stored, waits, visiting)
+        doc["via"] = [_filter_part(target), *target.get("via", [])]
+        waits[doc["_id"]] = set(waits.get(target_id, ()))
+
+    def _waits_of(self, ids: list[str]) -> dict[str, set[str]]:
+        """The statements not stored yet that each of these stored statements waits for."""
+        waits: dict[str, set[str]] = {}
+        if ids:
+            for entry in self.waiting_refs.find({"referrers.id": {"$in": ids}}):
+                for referrer in entry["referrers"]:
+                    if referrer["id"] in ids:
+                        waits.setdefault(referrer["id"], set()).add(entry["_id"])
+        return waits
 
     def _apply_references(self, documents: list[dict]) -> None:
         """Void the targets of voiding statements, and resolve references that waited for these."""
         self._void([doc["ref"] for doc in documents if doc["verb"] == VOIDED and doc["ref"]])
-        waiting = list(self.waiting_refs.find({"_id": {"$in": [doc["_id"] for doc in documents]}}))
-        parts = {doc["_id"]: _filter_part(doc) for doc in documents}
-        for entry in waiting:
-            self._resolve(entry, parts[entry["_id"]])
+        by_id = {doc["_id"]: doc for doc in documents}
+        for entry in self.waiting_refs.find({"_id": {"$in": list(by_id)}}):
+            self._resolve(entry, by_id[entry["_id"]])
 
-    def _resolve(self, entry: dict, target_part: dict) -> None:
-        referrers = entry["referrers"]
-        self.collection.update_many({"_id": {"$in": [r["id"] for r in referrers]}},
-                                    {"$push": {"via": target_part}})
-        if any(r["voiding"] for r in referrers):
+    def _resolve(self, entry: dict, target: dict) -> None:
+        """Give the statements waiting for `target` its part and its own chain's, and have them
+        wait for what its chain still waits for. The wait is withdrawn only for the referrers
+        handled, so one another process adds meanwhile is resolved by `recover()`."""
+        referrers = [r["id"] for r in entry["referrers"]]
+        parts = [_filter_part(target), *target.get("via", [])]
+        self.collection.update_many({"_id": {"$in": referrers}}, {"$push": {"via": {"$each": parts}}})
+        if any(r["voiding"] for r in entry["referrers"]):
             self._void([entry["_id"]])
-        self.waiting_refs.delete_one({"_id": entry["_id"]})
+        for missing in self._waits_of([target["_id"]]).get(target["_id"], ()):
+            inherited = [{"id": r, "voiding": False} for r in referrers if r != missing]
+            self.waiting_refs.update_one({"_id": missing}, {"$addToSet": {"referrers": {"$each": inherited}}},
+                                         upsert=True)
+        self.waiting_refs.update_one({"_id": entry["_id"]}, {"$pull": {"referrers": {"id": {"$in": referrers}}}})
+        self.waiting_refs.delete_one({"_id": entry["_id"], "referrers": {"$size": 0}})
 
     def _void(self, targets: list[str]) -> None:
         """A voiding statement cannot itself be voided, so those are left alone."""
@@ -539,6 +580,11 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 def _same_filters(part: dict, source: dict) -> bool:
     """Whether a `via` part is a copy of this statement (or part), whatever else it carries."""
     return all(part.get(name) == source.get(name) for name in FILTER_FIELDS)
+
+
+def _target(doc: dict) -> str | None:
+    """The id of the statement this one refers to (a StatementRef object), if another."""
+    return doc["ref"] if doc["ref"] and doc["ref"] != doc["_id"] else None
 
 
 def _filter_part(doc: dict) -> dict:

@@ -1,0 +1,91 @@
+"""Chains of StatementRefs match the filters of every statement down the chain, whatever order
+their statements arrive in (xAPI 1.0.3 Communication 2.1.3, "Filter Conditions for
+StatementRefs": "This rule applies recursively, so that "Statement a" is a match when a targets b
+which targets c and the filter conditions described above match for "Statement c"").
+
+A statement may refer to one not stored yet, and clients send in any order: a chain whose end
+arrived last matched only one link deep. On both ways of writing a batch, through HTTP.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from typing import Any
+
+from tests.conftest import basic_auth
+
+HEADERS = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+def chain(length: int) -> list[dict]:
+    """Statements 0 -> 1 -> ... -> length-1, each with a verb, actor and activity of its own (the last
+    one's object is its activity; the others' objects are StatementRefs)."""
+    ids = [str(uuid.uuid4()) for _ in range(length)]
+    return [{"id": ids[n], "actor": {"mbox": f"mailto:{ids[n]}@example.com"}, "verb": {"id": f"http://example.com/v/{ids[n]}"},
+             "object": {"objectType": "StatementRef", "id": ids[n + 1]} if n + 1 < length
+             else {"id": f"http://example.com/a/{ids[n]}"}} for n in range(length)]
+
+
+def post(client: Any, statements: list[dict], headers: dict = HEADERS) -> None:
+    response = client.post("/xapi/statements", json=statements, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def found(client: Any, headers: dict = HEADERS, **params: str) -> set[str]:
+    response = client.get("/xapi/statements", query_string=params, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {s["id"] for s in response.get_json()["statements"]}
+
+
+def assert_matches_down_the_chain(client: Any, statements: list[dict], headers: dict = HEADERS) -> None:
+    """Filtering by any link's verb or actor, or by the end's activity, finds that link and every
+    statement before it in the chain."""
+    ids = [s["id"] for s in statements]
+    assert found(client, headers, activity=statements[-1]["object"]["id"]) == set(ids)
+    for n, statement in enumerate(statements):
+        assert found(client, headers, verb=statement["verb"]["id"]) == set(ids[:n + 1]), n
+        assert found(client, headers, agent=json.dumps(statement["actor"])) == set(ids[:n + 1]), n
+
+
+def test_a_chain_matches_down_to_its_end_in_whatever_order_it_arrives(either_store_app):
+    client = either_store_app.test_client()
+    for order in itertools.permutations(range(4)):
+        statements = chain(4)
+        for n in order:
+            post(client, [statements[n]])
+        assert_matches_down_the_chain(client, statements)
+
+
+def test_a_chain_sent_in_one_batch_matches_down_to_its_end_in_any_order(either_store_app):
+    client = either_store_app.test_client()
+    for order in itertools.permutations(range(3)):
+        statements = chain(3)
+        post(client, [statements[n] for n in order])
+        assert_matches_down_the_chain(client, statements)
+
+
+def test_a_voiding_statement_in_a_chain_voids_only_its_own_target(either_store_app):
+    """a voids b, b refers to c, c arrives last: b is voided (hidden), c is not, and a (which is
+    never voided) matches through b down to c; a waiting for c must not make a void c."""
+    client = either_store_app.test_client()
+    a, b, c = chain(3)
+    a["verb"] = {"id": VOIDED}
+    post(client, [a])
+    post(client, [b])
+    post(client, [c])
+    assert client.get("/xapi/statements", query_string={"statementId": c["id"]}, headers=HEADERS).status_code == 200
+    assert client.get("/xapi/statements", query_string={"voidedStatementId": b["id"]},
+                      headers=HEADERS).status_code == 200
+    assert found(client, activity=c["object"]["id"]) == {a["id"], c["id"]}
+
+
+def test_a_reader_of_its_own_statements_matches_down_its_own_chain(make_app):
+    app = make_app()
+    app.extensions["lrs"].create_credential("mine", "mine-secret", ["statements/write", "statements/read/mine"])
+    mine = {"Authorization": basic_auth("mine", "mine-secret"), "X-Experience-API-Version": "1.0.3"}
+    client, statements = app.test_client(), chain(3)
+    for statement in statements:
+        post(client, [statement], mine)
+    assert_matches_down_the_chain(client, statements, mine)
