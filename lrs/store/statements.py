@@ -289,9 +289,9 @@ class StatementStore:
             raise DuplicateStatements(taken)
         self._number(documents, statements)
         try:
-            self._attach_via(documents)  # may leave waits in statement_refs: withdrawn below on failure
+            awaited = self._attach_via(documents)  # may leave waits in statement_refs: withdrawn below on failure
             self.collection.insert_many(documents)
-            self._apply_references(documents)
+            self._apply_references(documents, awaited)
         except BaseException:  # even an exit mid-batch: a later commit of this process must not keep half
             self.collection.delete_many({"_id": {"$in": ids}})  # none of them was there before
             self._withdraw_waits(ids)
@@ -314,7 +314,7 @@ class StatementStore:
             self._number(documents, statements)
             for document in documents:
                 document["pending"] = batch
-            self._attach_via(documents)
+            awaited = self._attach_via(documents)
             self.collection.insert_many(documents, ordered=False)
             if self.batches.update_one({"_id": batch, "discarded": {"$exists": False}},
                                        {"$set": {"committed": True}}).matched_count == 0:
@@ -329,7 +329,7 @@ class StatementStore:
             if duplicates:
                 raise DuplicateStatements(duplicates) from error
             raise
-        self._apply_references(documents)
+        self._apply_references(documents, awaited)
         self.batches.delete_one({"_id": batch})
 
     def _reveal(self, batch: str, ids: list[str]) -> None:
@@ -370,27 +370,31 @@ class StatementStore:
             **derived,
         }
 
-    def _attach_via(self, documents: list[dict]) -> None:
+    def _attach_via(self, documents: list[dict]) -> set[str]:
         """Copy the filter fields of each referenced statement (and of its own targets, to any
         depth) into `via`. A chain cut at a statement not stored yet waits in `statement_refs`
         for it: the statement referring to the missing one, and every statement referring to
-        that one, directly or through others, so all of them gain the missing part on arrival."""
+        that one, directly or through others, so all of them gain the missing part on arrival.
+        Returns the ids waited for."""
         batch = {doc["_id"]: doc for doc in documents}
         referring = [doc for doc in documents if _target(doc)]
         if not referring:
-            return
+            return set()
         stored = {doc["_id"]: doc for doc in self.collection.find(
             {"_id": {"$in": [doc["ref"] for doc in referring if doc["ref"] not in batch]}, **SETTLED},
             {name: 1 for name in (*PART_FIELDS, "via")})}
         waits = self._waits_of(list(stored))
         for doc in referring:
             self._chain(doc, batch, stored, waits, set())
+        awaited = set()
         for doc in referring:
             for missing in waits[doc["_id"]] - {doc["_id"]}:
                 voiding = doc["verb"] == VOIDED and missing == doc["ref"]
                 self.waiting_refs.update_one({"_id": missing},
                                              {"$addToSet": {"referrers": {"id": doc["_id"], "voiding": voiding}}},
                                              upsert=True)
+                awaited.add(missing)
+        return awaited
 
     def _chain(self, doc: dict, batch: dict[str, dict], stored: dict[str, dict],
                waits: dict[str, set[str]], visiting: set[str]) -> None:
@@ -421,12 +425,16 @@ class StatementStore:
                         waits.setdefault(referrer["id"], set()).add(entry["_id"])
         return waits
 
-    def _apply_references(self, documents: list[dict]) -> None:
-        """Void the targets of voiding statements, and resolve references that waited for these."""
+    def _apply_references(self, documents: list[dict], awaited: set[str] = frozenset()) -> None:
+        """Void the targets of voiding statements, and resolve references that waited for these,
+        and for those of `awaited` (what the batch waits for) that another process stored
+        meanwhile: its batch may have looked for waits before this one's were written."""
         self._void([doc["ref"] for doc in documents if doc["verb"] == VOIDED and doc["ref"]])
-        by_id = {doc["_id"]: doc for doc in documents}
-        for entry in self.waiting_refs.find({"_id": {"$in": list(by_id)}}):
-            self._resolve(entry, by_id[entry["_id"]])
+        targets = {doc["_id"]: doc for doc in self.collection.find(
+            {"_id": {"$in": list(awaited)}, **SETTLED}, {name: 1 for name in (*PART_FIELDS, "via")})} if awaited else {}
+        targets.update((doc["_id"], doc) for doc in documents)
+        for entry in self.waiting_refs.find({"_id": {"$in": list(targets)}}):
+            self._resolve(entry, targets[entry["_id"]])
 
     def _resolve(self, entry: dict, target: dict) -> None:
         """Give the statements waiting for `target` its part and its own chain's, and have them

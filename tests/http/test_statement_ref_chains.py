@@ -89,3 +89,28 @@ def test_a_reader_of_its_own_statements_matches_down_its_own_chain(make_app):
     for statement in statements:
         post(client, [statement], mine)
     assert_matches_down_the_chain(client, statements, mine)
+
+
+def test_a_target_stored_by_another_process_while_its_referrer_is_written_is_not_missed(make_app, shared_store):
+    """Two processes on one MongoDB: a voiding statement finds its target not stored yet, and the
+    target's batch is revealed, finding nobody waiting for it, before the voiding statement's wait
+    is written. The voiding statement's batch looks again once its wait is written, so it
+    matches its target's filters at once, not after the next start's recovery (which resolves
+    waits whose target is stored); the target is voided either way."""
+    database = f"lrs_test_{uuid.uuid4().hex[:12]}"
+    writer, other = (make_app(mongo_uri=shared_store, mongo_db=database) for _ in range(2))
+    voiding, target = chain(2)
+    voiding["verb"] = {"id": VOIDED}
+    waits = writer.extensions["lrs"].statement_store.waiting_refs
+    register = waits.update_one
+
+    def target_arrives_first(*args: Any, **kwargs: Any) -> Any:
+        waits.update_one = register
+        post(other.test_client(), [target])
+        return register(*args, **kwargs)
+
+    waits.update_one = target_arrives_first
+    post(writer.test_client(), [voiding])
+    client = other.test_client()
+    assert client.get("/xapi/statements", query_string={"statementId": target["id"]}, headers=HEADERS).status_code == 404
+    assert found(client, activity=target["object"]["id"]) == {voiding["id"]}
