@@ -60,6 +60,7 @@ SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
 VISIBLE: dict[str, Any] = {**SETTLED, "voided": False}
 LOWER_CASE_SHA2 = "attachments-lower-case"  # upgrade steps (see `upgrade`)
 CONTEXT_ONLY_MARKED = "context-only-agents"
+CHAINS_COMPLETED = "statement-ref-chains"
 
 
 class DuplicateStatements(Exception):
@@ -172,7 +173,8 @@ class StatementStore:
         recorded in `store_upgrades` when done (a start with nothing to do reads only those
         records), and is idempotent, so a crash mid-way is resumed at the next start."""
         for step, run in ((LOWER_CASE_SHA2, self._lower_case_sha2s),
-                          (CONTEXT_ONLY_MARKED, self._mark_context_only_agents)):
+                          (CONTEXT_ONLY_MARKED, self._mark_context_only_agents),
+                          (CHAINS_COMPLETED, self._refresh_via_parts)):
             if self.upgrades.find_one({"_id": step}) is None:
                 run()
                 self.upgrades.update_one({"_id": step}, {"$set": {"at": utc_now()}}, upsert=True)
@@ -198,28 +200,35 @@ class StatementStore:
         self._refresh_via_parts()
 
     def _refresh_via_parts(self) -> None:
-        """Rewrite each referring statement's `via` parts from the statements they copy (all of
-        PART_FIELDS: parts an earlier release wrote lack `context_only_agents`, and those its
-        recovery of a dead writer's batch wrote have no `authority`, so a credential reading only
-        its own statements missed its statements referring to its own). In `seq` order:
-        a target's own `via`, which a referrer copies after its target's part, is refreshed
-        before the referrer's (a target is stored before a referrer that copies its `via`)."""
+        """Rewrite each referring statement's `via` from the statements down its chain as they are
+        now, and have it wait for the statement its chain is cut at, if that is not stored. Parts
+        an earlier release wrote lack `context_only_agents`; those its recovery of a dead writer's
+        batch wrote have no `authority` (a credential reading only its own statements missed its
+        statements referring to its own); and releases before chains were followed kept only one
+        link of a chain whose statements arrived out of order. A `via` that changed since it was
+        read (another process resolving a wait) is left to that process."""
         # one iterator: the embedded store's cursor starts again at each iter()
-        referring = iter(self.collection.find({"ref": {"$ne": None}}, {"ref": 1, "via": 1}).sort("seq", ASCENDING))
-        refreshed: dict[str, list[dict]] = {}
+        referring = iter(self.collection.find({"ref": {"$ne": None}, **SETTLED}, {"ref": 1, "via": 1, "verb": 1}))
         for chunk in iter(lambda: list(islice(referring, 500)), []):
-            targets = {doc["_id"]: doc for doc in self.collection.find(
-                {"_id": {"$in": [doc["ref"] for doc in chunk]}}, {name: 1 for name in (*PART_FIELDS, "via")})}
+            known = self._chains_of(chunk)
             for doc in chunk:
-                target = targets.get(doc["ref"])
-                if target is None or doc["ref"] == doc["_id"] or not doc.get("via"):
-                    continue
-                sources = [target, *refreshed.get(target["_id"], target.get("via", []))]
-                via = [_filter_part(source) if _same_filters(part, source) else part
-                       for part, source in zip(doc["via"], sources, strict=False)] + doc["via"][len(sources):]
-                refreshed[doc["_id"]] = via
-                if via != doc["via"]:  # unless another process has just added a part (`_resolve`)
-                    self.collection.update_one({"_id": doc["_id"], "via": doc["via"]}, {"$set": {"via": via}})
+                via, cut = _chain_parts(doc, known)
+                if via != doc.get("via"):
+                    self.collection.update_one({"_id": doc["_id"], "via": doc.get("via")}, {"$set": {"via": via}})
+                if cut is not None and cut != doc["_id"]:
+                    referrer = {"id": doc["_id"], "voiding": doc["verb"] == VOIDED and cut == doc["ref"]}
+                    self.waiting_refs.update_one({"_id": cut}, {"$addToSet": {"referrers": referrer}}, upsert=True)
+
+    def _chains_of(self, documents: list[dict]) -> dict[str, dict]:
+        """The stored statements down these statements' chains, by id, read a link at a time."""
+        known: dict[str, dict] = {}
+        wanted = {doc["ref"] for doc in documents}
+        while wanted:
+            found = {doc["_id"]: doc for doc in self.collection.find(
+                {"_id": {"$in": list(wanted)}, **SETTLED}, {name: 1 for name in (*PART_FIELDS, "ref")})}
+            known.update(found)
+            wanted = {target for doc in found.values() if (target := _target(doc)) and target not in known}
+        return known
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -585,14 +594,25 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _same_filters(part: dict, source: dict) -> bool:
-    """Whether a `via` part is a copy of this statement (or part), whatever else it carries."""
-    return all(part.get(name) == source.get(name) for name in FILTER_FIELDS)
-
-
 def _target(doc: dict) -> str | None:
     """The id of the statement this one refers to (a StatementRef object), if another."""
     return doc["ref"] if doc["ref"] and doc["ref"] != doc["_id"] else None
+
+
+def _chain_parts(doc: dict, known: dict[str, dict]) -> tuple[list[dict], str | None]:
+    """The parts of the statements down a statement's chain (`via`), and the id of the statement
+    it is cut at, not stored yet (None: the chain is whole). A cycle ends where it comes back."""
+    parts, seen, current = [], {doc["_id"]}, doc
+    while (target_id := _target(current)) is not None:
+        target = known.get(target_id)
+        if target is None:
+            return parts, target_id
+        parts.append(_filter_part(target))
+        if target_id in seen:
+            break
+        seen.add(target_id)
+        current = target
+    return parts, None
 
 
 def _filter_part(doc: dict) -> dict:
