@@ -428,13 +428,14 @@ class StatementStore:
         """The statements not stored yet that each of these stored statements waits for."""
         waits: dict[str, set[str]] = {}
         if ids:
+            wanted = set(ids)
             for entry in self.waiting_refs.find({"referrers.id": {"$in": ids}}):
                 for referrer in entry["referrers"]:
-                    if referrer["id"] in ids:
+                    if referrer["id"] in wanted:
                         waits.setdefault(referrer["id"], set()).add(entry["_id"])
         return waits
 
-    def _apply_references(self, documents: list[dict], awaited: set[str] = frozenset()) -> None:
+    def _apply_references(self, documents: list[dict], awaited: frozenset[str] | set[str] = frozenset()) -> None:
         """Void the targets of voiding statements, and resolve references that waited for these,
         and for those of `awaited` (what the batch waits for) that another process stored
         meanwhile: its batch may have looked for waits before this one's were written."""
