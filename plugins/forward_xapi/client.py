@@ -34,9 +34,8 @@ class XAPITarget:
         if not statements:
             return Outcome.delivered()  # the transformation left nothing to send
         body = statements_body(statements, batch)
-        exchange = deadlines.Exchange()
         try:  # `timeout` bounds each socket operation; the deadline, cutting the connection, the whole
-            with deadline.enforced(exchange.abort):
+            with deadlines.held_to(deadline):
                 response = self.session.post(self.config.statements_url, data=body, allow_redirects=False,
                                              headers=self._headers(body.content_type),
                                              timeout=self.options.timeout)
@@ -58,9 +57,8 @@ class XAPITarget:
         target has. Asked under the delivery's deadline, as a statement and, should it be voided
         there, as a voided one; no answer, or no read access: no."""
         for parameter in ("statementId", "voidedStatementId"):
-            exchange = deadlines.Exchange()
             try:
-                with deadline.enforced(exchange.abort):
+                with deadlines.held_to(deadline):
                     response = self.session.get(self.config.statements_url, params={parameter: statement["id"]},
                                                 headers=self._headers("application/json"), allow_redirects=False,
                                                 timeout=self.options.timeout)
@@ -73,9 +71,8 @@ class XAPITarget:
 
     def probe(self, deadline: Deadline) -> bool:
         """Is the target back? GET /about answers without credentials and costs it nothing."""
-        exchange = deadlines.Exchange()
         try:
-            with deadline.enforced(exchange.abort):
+            with deadlines.held_to(deadline):
                 response = self.session.get(self.config.endpoint.rstrip("/") + "/about", allow_redirects=False,
                                             timeout=self.options.timeout)
                 return response.status_code < 500

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import socket
 import threading
-from contextlib import suppress
-from typing import Any
+from contextlib import contextmanager, suppress
+from typing import Any, Iterator
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from lrs.forwarding.contract import Deadline
 
 _current = threading.local()
 
@@ -60,3 +62,11 @@ class Exchange:
         if sock is not None:
             with suppress(OSError):  # already closed
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextmanager
+def held_to(deadline: Deadline) -> Iterator[None]:
+    """The calling thread's exchange inside, its connection cut should the deadline pass first."""
+    exchange = Exchange()
+    with deadline.enforced(exchange.abort):
+        yield
