@@ -33,6 +33,7 @@ from bson import ObjectId
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.state import TargetStates
 from lrs.statements import utc_now
+from lrs.store.statements import REFERRING
 from lrs.xapi.agents import IFIS, ifi_key, normalise_mbox
 from lrs.xapi.validation import validate_agent
 
@@ -121,7 +122,7 @@ def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
     found = {doc["_id"]: doc for doc in collection.find(query, ERASED_FIELDS)}
     frontier = list(found)
     while frontier:  # statements referring to erased ones, to any depth
-        referring = [doc for part in _chunks(frontier) for doc in collection.find({"ref": {"$in": part}}, ERASED_FIELDS)
+        referring = [doc for part in _chunks(frontier) for doc in collection.find(_referring_to(part), ERASED_FIELDS)
                      if doc["_id"] not in found]
         found.update((doc["_id"], doc) for doc in referring)
         frontier = [doc["_id"] for doc in referring]
@@ -137,6 +138,12 @@ def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
             "attachments": erased,
             "dead_letters": _erase_dead_letters(lrs, ids),
             "forwarded_to": _targets_that_may_hold(lrs, min(seqs)) if seqs else []}
+
+
+def _referring_to(ids: list[str]) -> dict:
+    """The statements referring to these, found through the `ref_referring` index (on MongoDB a
+    query must name a partial index's filter to use it)."""
+    return {"ref": {"$in": ids, **REFERRING["ref"]}}
 
 
 def _delete_statements(lrs: "LRS", ids: list[str]) -> None:

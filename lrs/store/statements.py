@@ -56,6 +56,9 @@ PART_FIELDS = (*FILTER_FIELDS, CONTEXT_ONLY_AGENTS, "authority")
 # Statements no batch is still writing (voided ones included), and those a reader may see.
 SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
 VISIBLE: dict[str, Any] = {**SETTLED, "voided": False}
+# Statements referring to another (StatementRef objects, voiding ones included): the only entries
+# of the index erasure follows references by, a query naming it to use it on MongoDB.
+REFERRING: dict[str, Any] = {"ref": {"$type": "string"}}
 LOWER_CASE_SHA2 = "attachments-lower-case"  # upgrade steps (see `upgrade`)
 CONTEXT_ONLY_MARKED = "context-only-agents"
 
@@ -159,6 +162,7 @@ class StatementStore:
         if "stored_1" in c.index_information():
             c.drop_index("stored_1")  # what the index above replaces (one index less to keep on writes)
         c.create_index([("verb", ASCENDING), ("ref", ASCENDING)])
+        c.create_index([("ref", ASCENDING)], name="ref_referring", partialFilterExpression=REFERRING)
         c.create_index([("source", ASCENDING), ("seq", DESCENDING)])
         # Which statements use an attachment content: erasure removes a content only when none does.
         c.create_index([("attachments", ASCENDING)])
