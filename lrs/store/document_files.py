@@ -20,6 +20,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from lrs.store.attachments import CHUNK_SIZE, STALE_UPLOAD
+from lrs.store.indexing import declare_index
 
 RECOVERY_BATCH = 1000  # files looked up per query at start-up
 
@@ -30,7 +31,7 @@ class DocumentFiles:
         self.chunks = db[f"{bucket}.chunks"]
 
     def ensure_indexes(self) -> None:
-        self.chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
+        declare_index(self.chunks, [("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
 
     def save(self, content: bytes, content_type: str) -> ObjectId:
         """Store `content` as a new file; the files document is written last, as GridFS does."""

@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed
 from lrs.store.document_files import DocumentFiles
+from lrs.store.indexing import declare_index
 
 # Contents up to this size live in the record itself, safely under MongoDB's 16 MB document limit.
 INLINE_LIMIT = 15 * 1024 * 1024
@@ -135,11 +136,11 @@ class DocumentStore:
         self.inline_limit = inline_limit
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([(field, ASCENDING) for field in KEY_FIELDS], unique=True)
-        self.collection.create_index([("kind", ASCENDING), ("activity", ASCENDING), ("agent", ASCENDING),
-                                      ("updated", ASCENDING)])
+        declare_index(self.collection, [(field, ASCENDING) for field in KEY_FIELDS], unique=True)
+        declare_index(self.collection, [("kind", ASCENDING), ("activity", ASCENDING), ("agent", ASCENDING),
+                                        ("updated", ASCENDING)])
         # The few records whose content is in GridFS, for the start-up's look for files none uses.
-        self.collection.create_index([("file_id", ASCENDING)], sparse=True)
+        declare_index(self.collection, [("file_id", ASCENDING)], sparse=True)
         self.files.ensure_indexes()
 
     def recover(self, now: dt.datetime) -> None:

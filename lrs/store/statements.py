@@ -42,6 +42,7 @@ from pymongo.errors import BulkWriteError
 
 from lrs.store.derived import CONTEXT_ONLY_AGENTS, derived_fields
 from lrs.store.embedded import EmbeddedDatabase
+from lrs.store.indexing import declare_index
 from lrs.store.writers import Writers
 from lrs.xapi.prepare import stored_times
 from lrs.xapi.timestamps import utc_now
@@ -154,19 +155,19 @@ class StatementStore:
 
     def ensure_indexes(self) -> None:
         c = self.collection
-        c.create_index([("seq", DESCENDING)])
+        declare_index(c, [("seq", DESCENDING)])
         for name in FILTER_FIELDS:  # each filter and its StatementRef twin, in page order (no sort)
-            c.create_index([(name, ASCENDING), ("seq", DESCENDING)])
-            c.create_index([(f"via.{name}", ASCENDING), ("seq", DESCENDING)])
-        c.create_index([("stored", ASCENDING), ("seq", DESCENDING)])  # time windows, and their pages
+            declare_index(c, [(name, ASCENDING), ("seq", DESCENDING)])
+            declare_index(c, [(f"via.{name}", ASCENDING), ("seq", DESCENDING)])
+        declare_index(c, [("stored", ASCENDING), ("seq", DESCENDING)])  # time windows, and their pages
         if "stored_1" in c.index_information():
             c.drop_index("stored_1")  # what the index above replaces (one index less to keep on writes)
-        c.create_index([("verb", ASCENDING), ("ref", ASCENDING)])
-        c.create_index([("ref", ASCENDING)], name="ref_referring", partialFilterExpression=REFERRING)
-        c.create_index([("source", ASCENDING), ("seq", DESCENDING)])
+        declare_index(c, [("verb", ASCENDING), ("ref", ASCENDING)])
+        declare_index(c, [("ref", ASCENDING)], name="ref_referring", partialFilterExpression=REFERRING)
+        declare_index(c, [("source", ASCENDING), ("seq", DESCENDING)])
         # Which statements use an attachment content: erasure removes a content only when none does.
-        c.create_index([("attachments", ASCENDING)])
-        self.batches.create_index([("stored", ASCENDING)])
+        declare_index(c, [("attachments", ASCENDING)])
+        declare_index(self.batches, [("stored", ASCENDING)])
 
     def upgrade(self) -> None:
         """Bring what earlier releases wrote to this release's form, once per store: each step is
