@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 CONFLICT_CODES = {85, 86}
 MONGOMOCK_CONFLICT = "already exists with different options"
+INDEX_NOT_FOUND, MONGOMOCK_NOT_FOUND = 27, "index not found"
 
 
 def declare_index(collection: Collection, keys: str | Sequence[tuple[str, Any]], **options: Any) -> str:
@@ -31,7 +32,11 @@ def declare_index(collection: Collection, keys: str | Sequence[tuple[str, Any]],
     name = options.get("name") or _generated_name(keys)
     log.warning("index %s of %s was declared with other options by an earlier release: building it again",
                 name, collection.name)
-    collection.drop_index(name)
+    try:
+        collection.drop_index(name)
+    except OperationFailure as error:  # another process starting beside this one dropped it first
+        if error.code != INDEX_NOT_FOUND and MONGOMOCK_NOT_FOUND not in str(error):
+            raise
     return collection.create_index(keys, **options)
 
 

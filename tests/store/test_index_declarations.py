@@ -29,3 +29,21 @@ def test_a_changed_ttl_is_rebuilt_and_other_failures_still_raise():
     collection.insert_many([{"n": 1}, {"n": 1}])
     with pytest.raises(pymongo.errors.DuplicateKeyError):
         declare_index(collection, [("n", 1)], unique=True)
+
+
+def test_an_index_another_process_dropped_first_is_built_all_the_same(monkeypatch):
+    """Several `lrs serve` workers start at once: each meets the conflict, one drops the index."""
+    collection = embedded_database(f"x{uuid.uuid4().hex}", "")["sessions"]
+    declare_index(collection, "expires", expireAfterSeconds=60)
+    create = collection.create_index
+
+    def raced(*args, **kwargs):
+        try:
+            return create(*args, **kwargs)
+        finally:
+            if collection.index_information().get("expires_1", {}).get("expireAfterSeconds") == 60:
+                collection.drop_index("expires_1")  # the other worker, between our attempt and our drop
+
+    monkeypatch.setattr(collection, "create_index", raced)
+    assert declare_index(collection, "expires", expireAfterSeconds=0) == "expires_1"
+    assert collection.index_information()["expires_1"]["expireAfterSeconds"] == 0
