@@ -43,6 +43,7 @@ from pymongo.errors import BulkWriteError
 from lrs.store.derived import CONTEXT_ONLY_AGENTS, derived_fields
 from lrs.store.embedded import EmbeddedDatabase
 from lrs.store.indexing import declare_index
+from lrs.store.upserts import find_one_and_upsert
 from lrs.store.writers import Writers
 from lrs.xapi.prepare import stored_times
 from lrs.xapi.timestamps import utc_now
@@ -254,10 +255,9 @@ class StatementStore:
         """Reserve `count` consecutive sequence numbers; returns the first, and the stored time of
         their batch: `now`, or the last batch's if the clock is behind it (one atomic update, so
         stored times never fall as `seq` rises, whoever writes)."""
-        counter = self.counters.find_one_and_update(
-            {"_id": "statements"}, {"$inc": {"seq": count}, "$max": {"stored": now}},
-            upsert=True, return_document=pymongo.ReturnDocument.AFTER,
-        )
+        counter = find_one_and_upsert(self.counters, {"_id": "statements"},
+                                      {"$inc": {"seq": count}, "$max": {"stored": now}},
+                                      return_document=pymongo.ReturnDocument.AFTER)
         return counter["seq"] - count + 1, _aware(counter["stored"])
 
     def stored_by(self, ids: Iterable[str], authority: str | None) -> set[str]:
