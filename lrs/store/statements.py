@@ -459,8 +459,11 @@ class StatementStore:
     def visible(self, match: dict[str, Any], sort: list[tuple[str, int]] | None = None,
                 limit: int = 0) -> list[dict]:
         """Visible statements (not voided, in no batch still being written) that match `match` on
-        derived fields, as parsed statements; `limit` 0 is no limit."""
-        cursor = self.collection.find({**match, **VISIBLE}, {"raw": 1}, sort=sort, limit=limit)
+        derived fields, as parsed statements; `limit` 0 is no limit. A `sort` no index holds is
+        done in the server's memory, on whole statements: up to 100 MB on MongoDB 4.4 and 5.0
+        unless it may spill to disk (6.0 allows that by default), or the query fails."""
+        cursor = self.collection.find({**match, **VISIBLE}, {"raw": 1}, sort=sort, limit=limit,
+                                      allow_disk_use=bool(sort))
         return [json.loads(document["raw"]) for document in cursor]
 
     def aggregate_visible(self, match: dict[str, Any], pipeline: list[dict]) -> list[dict]:
