@@ -33,6 +33,7 @@ from bson import ObjectId
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.state import TargetStates
 from lrs.statements import utc_now
+from lrs.store.statements import REFERRING
 from lrs.xapi.agents import IFIS, ifi_key, normalise_mbox
 from lrs.xapi.validation import validate_agent
 
@@ -42,7 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 AUDIT_COLLECTION = "audit"
 INTENTS_COLLECTION = "attachment_erasures"
-CHUNK = 1000
+CHUNK = 1000  # statements named in one command (see `_erase_statements`)
+ERASED_FIELDS = {"seq": 1, "attachments": 1}
 PERSON_DESCRIPTIONS = {"objectType", "name"}  # in an Agent or Person object, naming no one
 
 
@@ -110,21 +112,27 @@ def erase_unused_contents(lrs: "LRS", sha2s: Iterable[str]) -> int:
 
 
 def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
+    """Every command names at most CHUNK statements: a retention pass over a large store finds
+    hundreds of thousands, whose ids in one `$in` would pass MongoDB's 16 MB command limit
+    (pymongo's DocumentTooLarge), and so would the intent listing their contents. Referring
+    statements go first, so a run cut short leaves none whose target is gone while it stays:
+    running it again finds what is left through the same query."""
     erased = finish_interrupted(lrs)
     collection = lrs.statement_store.collection
-    found = {doc["_id"]: doc for doc in collection.find(query, {"seq": 1, "attachments": 1})}
+    found = {doc["_id"]: doc for doc in collection.find(query, ERASED_FIELDS)}
     frontier = list(found)
     while frontier:  # statements referring to erased ones, to any depth
-        referring = [doc for doc in collection.find({"ref": {"$in": frontier}}, {"seq": 1, "attachments": 1})
+        referring = [doc for part in _chunks(frontier) for doc in collection.find(_referring_to(part), ERASED_FIELDS)
                      if doc["_id"] not in found]
         found.update((doc["_id"], doc) for doc in referring)
         frontier = [doc["_id"] for doc in referring]
-    ids = list(found)
-    intent = _intend(lrs, {sha2 for doc in found.values() for sha2 in doc.get("attachments") or ()})
-    try:
-        _delete_statements(lrs, ids)
-    finally:  # the contents of the statements that went, even if not all of them did
-        erased += _erase_contents(lrs, intent)
+    ids = list(reversed(found))
+    for part in _chunks(ids):
+        intent = _intend(lrs, {sha2 for statement_id in part for sha2 in found[statement_id].get("attachments") or ()})
+        try:
+            _delete_statements(lrs, part)
+        finally:  # the contents of the statements that went, even if not all of them did
+            erased += _erase_contents(lrs, intent)
     seqs = [doc["seq"] for doc in found.values() if "seq" in doc]
     return {"statements": len(ids),
             "attachments": erased,
@@ -132,11 +140,17 @@ def _erase_statements(lrs: "LRS", query: dict) -> dict[str, Any]:
             "forwarded_to": _targets_that_may_hold(lrs, min(seqs)) if seqs else []}
 
 
+def _referring_to(ids: list[str]) -> dict:
+    """The statements referring to these, found through the `ref_referring` index (on MongoDB a
+    query must name a partial index's filter to use it)."""
+    return {"ref": {"$in": ids, **REFERRING["ref"]}}
+
+
 def _delete_statements(lrs: "LRS", ids: list[str]) -> None:
-    for part in _chunks(ids):
-        lrs.statement_store.collection.delete_many({"_id": {"$in": part}})
-        lrs.statement_store.waiting_refs.update_many({}, {"$pull": {"referrers": {"id": {"$in": part}}}})
-        lrs.plugins.hook.lrs_statements_erased(statement_ids=part, lrs=lrs)
+    lrs.statement_store.collection.delete_many({"_id": {"$in": ids}})
+    lrs.statement_store.waiting_refs.update_many({"referrers.id": {"$in": ids}},
+                                                 {"$pull": {"referrers": {"id": {"$in": ids}}}})
+    lrs.plugins.hook.lrs_statements_erased(statement_ids=ids, lrs=lrs)
     lrs.statement_store.waiting_refs.delete_many({"referrers": {"$size": 0}})
 
 

@@ -63,6 +63,18 @@ def parse_host(value: str) -> str:
     return value.strip()
 
 
+# MongoDB's rule for database names (any platform's characters); mongomock, the embedded store,
+# takes any name, so a name working there could stop the LRS once moved to MongoDB.
+MONGO_DB_FORBIDDEN = '/\\. "$*<>:|?\0'
+MONGO_DB_RULE = "must be 1 to 63 bytes without spaces or any of / \\ . \" $ * < > : | ? (MongoDB's rule)"
+
+
+def parse_mongo_db(value: str) -> str:
+    if not 0 < len(value.encode()) < 64 or any(character in MONGO_DB_FORBIDDEN for character in value):
+        raise ValueError(MONGO_DB_RULE)
+    return value
+
+
 # The length the admin API requires of every credential's secret (lrs.http.admin_credentials).
 SECRET_LENGTH = (8, 200)
 # A key travels in HTTP Basic (`key:secret`) and Bearer tokens (printable, no colon, no space) and
@@ -230,7 +242,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "lrs-data", "Folder of the embedded store (used when LRS_MONGO_URI is "
             "empty): every acknowledged write is in its SQLite file. Empty: memory only, lost when "
             "the process stops (tests, conformance runs). One process at a time may open it."),
-    Setting("mongo_db", "lrs", "Name of the MongoDB database the LRS uses."),
+    Setting("mongo_db", "lrs", "Name of the MongoDB database the LRS uses (on the embedded store too, "
+            "so that moving to MongoDB keeps it): 1 to 63 bytes, without spaces or the characters MongoDB "
+            "refuses in database names (/ \\ . \" $ * < > : ? and the vertical bar).",
+            parse_mongo_db),
     Setting("public_url", "", "The LRS's public base URL, http:// or https:// (a trailing slash is "
             "dropped). Used by adapters to build IRIs, and as the account.homePage of the authority of "
             "each credential made while it is in force: a credential's authority, LRS_ADMIN_KEY's "

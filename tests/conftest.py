@@ -11,7 +11,9 @@ import threading
 import uuid
 from typing import Any, Callable, Iterator
 
+import pymongo
 import pytest
+from pymongo import monitoring
 from werkzeug.serving import make_server
 
 from lrs.app import create_app
@@ -76,6 +78,36 @@ def shared_store() -> Iterator[str]:
         return
     with WireStore() as store:
         yield store.uri
+
+
+class SentCommands(monitoring.CommandListener):
+    """The commands pymongo sends, as a MongoDB server receives them: for rules mongomock does not
+    enforce (the 16 MB limit of a command, what a sharded collection's writes must name), checked
+    on the very documents sent. Commands of apps made after the fixture, on `shared_store`."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, dict]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands.append((event.command_name, event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def named(self, *names: str) -> list[dict]:
+        return [command for name, command in self.commands if name in names]
+
+
+@pytest.fixture
+def sent_commands(monkeypatch: pytest.MonkeyPatch, shared_store: str) -> SentCommands:
+    listener = SentCommands()
+    client_class = pymongo.MongoClient
+    monkeypatch.setattr(pymongo, "MongoClient",
+                        lambda *args, **kwargs: client_class(*args, event_listeners=[listener], **kwargs))
+    return listener
 
 
 @pytest.fixture(params=["embedded", "mongodb"])

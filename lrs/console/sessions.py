@@ -19,6 +19,7 @@ from pymongo.database import Database
 
 from lrs.auth import ADMIN_SCOPE, Credential
 from lrs.store.credentials import CredentialStore
+from lrs.store.indexing import declare_index
 
 LIFETIME = dt.timedelta(hours=8)
 
@@ -39,7 +40,7 @@ class Sessions:
         self.credentials = credentials
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index("expires", expireAfterSeconds=0)  # MongoDB removes expired ones
+        declare_index(self.collection, "expires", expireAfterSeconds=0)  # MongoDB removes expired ones
 
     def open(self, credential: Credential) -> str:
         """A new session for an admin credential; returns the token for the cookie."""

@@ -12,6 +12,8 @@ from typing import Any, Iterable
 from pymongo import ASCENDING
 from pymongo.database import Database
 
+from lrs.store.indexing import declare_index
+
 COLLECTION = "forwarding.dead_letters"
 
 
@@ -24,8 +26,8 @@ class DeadLetters:
         self.collection = db[COLLECTION]
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([("target", ASCENDING), ("seq", ASCENDING)])
-        self.collection.create_index([("target", ASCENDING), ("replay", ASCENDING)])
+        declare_index(self.collection, [("target", ASCENDING), ("seq", ASCENDING)])
+        declare_index(self.collection, [("target", ASCENDING), ("replay", ASCENDING)])
 
     def record(self, target: str, statement_id: str, seq: int, status: int | None, reason: str,
                now: dt.datetime) -> None:

@@ -15,6 +15,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 
 from lrs.forwarding.dead_letters import letter_id
+from lrs.store.indexing import declare_index
 
 COLLECTION = "forwarding.parked"
 
@@ -24,7 +25,7 @@ class Parked:
         self.collection = db[COLLECTION]
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([("target", ASCENDING), ("next_attempt", ASCENDING)])
+        declare_index(self.collection, [("target", ASCENDING), ("next_attempt", ASCENDING)])
 
     def park(self, target: str, statement_id: str, seq: int, error: str, status: int | None,
              now: dt.datetime) -> None:

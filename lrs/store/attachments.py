@@ -37,6 +37,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from lrs.store.embedded import EmbeddedDatabase
+from lrs.store.indexing import declare_index
 
 CHUNK_SIZE = 255 * 1024
 READ_WINDOW = 8  # chunks fetched per query when reading: about 2 MiB in memory at a time
@@ -89,8 +90,8 @@ class AttachmentStore:
         self._on_its_own = db.on_its_own if isinstance(db, EmbeddedDatabase) else nullcontext
 
     def ensure_indexes(self) -> None:
-        self.chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
-        self.files.create_index([("filename", ASCENDING)], unique=True)
+        declare_index(self.chunks, [("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
+        declare_index(self.files, [("filename", ASCENDING)], unique=True)
 
     def recover(self, now: dt.datetime, everyone: bool = False) -> None:
         """Remove the chunks of uploads that never got their files document (a crash mid-upload).

@@ -14,6 +14,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from lrs.auth import Credential, VerifiedPairs, check_secret, hash_secret, new_secret
+from lrs.store.upserts import find_one_and_upsert
 from lrs.throttle import FailedChecks
 
 COLLECTION = "credentials"
@@ -43,11 +44,11 @@ class CredentialStore:
         lost = current is not None and not (set(current["scopes"]) <= set(scopes)
                                             and check_secret(secret, current["secret_hash"]))
         document = self._document(secret, scopes, label, extra)
-        saved = self.collection.find_one_and_update(
-            {"_id": key},
+        saved = find_one_and_upsert(
+            self.collection, {"_id": key},
             {"$set": document, "$setOnInsert": {"created": document["updated"], "authority": authority},
              **({"$inc": {"losses": 1}} if lost else {})},
-            upsert=True, return_document=ReturnDocument.AFTER,
+            return_document=ReturnDocument.AFTER,
         )
         return _credential(saved)
 

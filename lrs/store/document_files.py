@@ -16,9 +16,13 @@ import datetime as dt
 
 from bson import Binary, ObjectId
 from pymongo import ASCENDING
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 from lrs.store.attachments import CHUNK_SIZE, STALE_UPLOAD
+from lrs.store.indexing import declare_index
+
+RECOVERY_BATCH = 1000  # files looked up per query at start-up
 
 
 class DocumentFiles:
@@ -27,7 +31,7 @@ class DocumentFiles:
         self.chunks = db[f"{bucket}.chunks"]
 
     def ensure_indexes(self) -> None:
-        self.chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
+        declare_index(self.chunks, [("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
 
     def save(self, content: bytes, content_type: str) -> ObjectId:
         """Store `content` as a new file; the files document is written last, as GridFS does."""
@@ -47,14 +51,16 @@ class DocumentFiles:
         self.files.delete_one({"_id": file_id})
         self.chunks.delete_many({"files_id": file_id})
 
-    def recover(self, records: str, now: dt.datetime) -> None:
-        """Remove files older than a write can take that no record of collection `records` uses."""
+    def recover(self, records: Collection, now: dt.datetime) -> None:
+        """Remove files older than a write can take that no record of `records` uses. Two queries
+        rather than a `$lookup`: MongoDB before 5.1 refuses a `$lookup` from a sharded collection,
+        and docs/deploying.md shards `documents`."""
         stale = ObjectId.from_datetime(now - STALE_UPLOAD)
-        orphans = self.chunks.aggregate([
-            {"$match": {"n": 0, "files_id": {"$lt": stale}}},
-            {"$lookup": {"from": records, "localField": "files_id", "foreignField": "file_id", "as": "record"}},
-            {"$match": {"record": {"$size": 0}}},
-            {"$project": {"files_id": 1}},
-        ])
-        for orphan in list(orphans):
-            self.delete(orphan["files_id"])
+        first_chunks = self.chunks.find({"n": 0, "files_id": {"$lt": stale}}, {"files_id": 1})
+        candidates = [chunk["files_id"] for chunk in first_chunks]
+        for start in range(0, len(candidates), RECOVERY_BATCH):
+            part = candidates[start:start + RECOVERY_BATCH]
+            used = {record["file_id"] for record in records.find({"file_id": {"$in": part}}, {"file_id": 1})}
+            for file_id in part:
+                if file_id not in used:
+                    self.delete(file_id)

@@ -27,12 +27,14 @@ from pymongo.errors import DuplicateKeyError
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed
 from lrs.store.document_files import DocumentFiles
+from lrs.store.indexing import declare_index
 
 # Contents up to this size live in the record itself, safely under MongoDB's 16 MB document limit.
 INLINE_LIMIT = 15 * 1024 * 1024
 MAX_ATTEMPTS = 50
 BACKOFF_SECONDS = 0.002  # after the n-th lost race, wait up to n times this (random, to spread writers)
 KEY_FIELDS = ("kind", "activity", "agent", "registration", "doc_id")
+KEY_ONLY = {field: 1 for field in KEY_FIELDS}
 ANY = "*"  # the wildcard of If-Match / If-None-Match; never an ETag (those are SHA-1 hex)
 
 
@@ -134,13 +136,15 @@ class DocumentStore:
         self.inline_limit = inline_limit
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([(field, ASCENDING) for field in KEY_FIELDS], unique=True)
-        self.collection.create_index([("kind", ASCENDING), ("activity", ASCENDING), ("agent", ASCENDING),
-                                      ("updated", ASCENDING)])
+        declare_index(self.collection, [(field, ASCENDING) for field in KEY_FIELDS], unique=True)
+        declare_index(self.collection, [("kind", ASCENDING), ("activity", ASCENDING), ("agent", ASCENDING),
+                                        ("updated", ASCENDING)])
+        # The few records whose content is in GridFS, for the start-up's look for files none uses.
+        declare_index(self.collection, [("file_id", ASCENDING)], sparse=True)
         self.files.ensure_indexes()
 
     def recover(self, now: dt.datetime) -> None:
-        self.files.recover(self.collection.name, now)
+        self.files.recover(self.collection, now)
 
     def get(self, key: DocumentKey) -> StoredDocument | None:
         record = self.collection.find_one(key.filter())
@@ -166,22 +170,25 @@ class DocumentStore:
             preconditions.check(record and record["etag"])
             if record is None:
                 return
-            if self._remove({"_id": record["_id"], "rev": record["rev"]}):
+            if self._remove(_where(record, rev=record["rev"])):
                 return
             _back_off(attempt)
         raise Conflict("the document kept changing while this request was applied to it; retry")
 
     def delete_all(self, scope: Scope) -> None:
         """Each document of the scope as it is now; documents written meanwhile may stay."""
-        for record in list(self.collection.find(scope.filter(), {"_id": 1})):
-            self._remove({"_id": record["_id"]})
+        for record in list(self.collection.find(scope.filter(), KEY_ONLY)):
+            self._remove(_where(record))
 
     def ids(self, scope: Scope, since: dt.datetime | None) -> tuple[list[str], dt.datetime | None]:
         """The document ids of the scope updated after `since`, and when the latest was updated."""
         query = scope.filter()
         if since is not None:
             query["updated"] = {"$gt": since}
-        records = list(self.collection.find(query, {"doc_id": 1, "updated": 1}).sort("doc_id", ASCENDING))
+        # sorted here, not by MongoDB: the server's sort would be in memory (no index holds doc_id
+        # after an equality prefix when no registration is given), its 100 MB limit counted on
+        # whole records of up to 15 MB each on MongoDB before 6.0
+        records = sorted(self.collection.find(query, {"doc_id": 1, "updated": 1}), key=lambda record: record["doc_id"])
         latest = max((record["updated"] for record in records), default=None)
         return _unique(record["doc_id"] for record in records), latest
 
@@ -201,7 +208,7 @@ class DocumentStore:
                 self.collection.insert_one(new)
                 return True
             replaced = self.collection.find_one_and_replace(
-                {"_id": current["_id"], "rev": current["rev"]}, new,
+                _where(current, rev=current["rev"]), new,
                 projection={"file_id": 1}, return_document=ReturnDocument.BEFORE)
         except DuplicateKeyError:
             replaced = None
@@ -213,8 +220,8 @@ class DocumentStore:
 
     def erase_agents(self, agent_keys: list[str]) -> int:
         """Remove every State and Agent Profile document of these agents (erasure); the count."""
-        records = list(self.collection.find({"agent": {"$in": agent_keys}}, {"_id": 1}))
-        return sum(self._remove({"_id": record["_id"]}) for record in records)
+        records = list(self.collection.find({"agent": {"$in": agent_keys}}, KEY_ONLY))
+        return sum(self._remove(_where(record)) for record in records)
 
     def _remove(self, query: dict) -> bool:
         removed = self.collection.find_one_and_delete(query, projection={"file_id": 1})
@@ -226,6 +233,13 @@ class DocumentStore:
     def _drop_file(self, record: dict) -> None:
         if record.get("file_id") is not None:
             self.files.delete(record["file_id"])
+
+
+def _where(record: dict, **conditions: object) -> dict:
+    """The filter of a single-record write on `record`: its whole key besides its `_id`, because on
+    a sharded `documents` (shard key a prefix of the key, docs/deploying.md) MongoDB before 7.1
+    refuses a findAndModify whose filter lacks the shard key by equality."""
+    return {**{field: record.get(field) for field in KEY_FIELDS}, "_id": record["_id"], **conditions}
 
 
 def _back_off(attempt: int) -> None:

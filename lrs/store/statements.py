@@ -44,6 +44,8 @@ from pymongo.errors import BulkWriteError
 
 from lrs.store.derived import CONTEXT_ONLY_AGENTS, derived_fields
 from lrs.store.embedded import EmbeddedDatabase
+from lrs.store.indexing import declare_index
+from lrs.store.upserts import find_one_and_upsert
 from lrs.store.writers import Writers
 from lrs.xapi.prepare import stored_times
 from lrs.xapi.timestamps import utc_now
@@ -58,6 +60,9 @@ PART_FIELDS = (*FILTER_FIELDS, CONTEXT_ONLY_AGENTS, "authority")
 # Statements no batch is still writing (voided ones included), and those a reader may see.
 SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
 VISIBLE: dict[str, Any] = {**SETTLED, "voided": False}
+# Statements referring to another (StatementRef objects, voiding ones included): the only entries
+# of the index erasure follows references by, a query naming it to use it on MongoDB.
+REFERRING: dict[str, Any] = {"ref": {"$type": "string"}}
 LOWER_CASE_SHA2 = "attachments-lower-case"  # upgrade steps (see `upgrade`)
 CONTEXT_ONLY_MARKED = "context-only-agents"
 CHAINS_COMPLETED = "statement-ref-chains"
@@ -154,19 +159,20 @@ class StatementStore:
 
     def ensure_indexes(self) -> None:
         c = self.collection
-        c.create_index([("seq", DESCENDING)])
+        declare_index(c, [("seq", DESCENDING)])
         for name in FILTER_FIELDS:  # each filter and its StatementRef twin, in page order (no sort)
-            c.create_index([(name, ASCENDING), ("seq", DESCENDING)])
-            c.create_index([(f"via.{name}", ASCENDING), ("seq", DESCENDING)])
-        c.create_index([("stored", ASCENDING), ("seq", DESCENDING)])  # time windows, and their pages
+            declare_index(c, [(name, ASCENDING), ("seq", DESCENDING)])
+            declare_index(c, [(f"via.{name}", ASCENDING), ("seq", DESCENDING)])
+        declare_index(c, [("stored", ASCENDING), ("seq", DESCENDING)])  # time windows, and their pages
         if "stored_1" in c.index_information():
             c.drop_index("stored_1")  # what the index above replaces (one index less to keep on writes)
-        c.create_index([("verb", ASCENDING), ("ref", ASCENDING)])
-        c.create_index([("source", ASCENDING), ("seq", DESCENDING)])
+        declare_index(c, [("verb", ASCENDING), ("ref", ASCENDING)])
+        declare_index(c, [("ref", ASCENDING)], name="ref_referring", partialFilterExpression=REFERRING)
+        declare_index(c, [("source", ASCENDING), ("seq", DESCENDING)])
         # Which statements use an attachment content: erasure removes a content only when none does.
-        c.create_index([("attachments", ASCENDING)])
-        self.batches.create_index([("stored", ASCENDING)])
-        self.waiting_refs.create_index([("referrers.id", ASCENDING)])  # what a stored statement waits for
+        declare_index(c, [("attachments", ASCENDING)])
+        declare_index(self.batches, [("stored", ASCENDING)])
+        declare_index(self.waiting_refs, [("referrers.id", ASCENDING)])  # what a stored statement waits for
 
     def upgrade(self) -> None:
         """Bring what earlier releases wrote to this release's form, once per store: each step is
@@ -261,10 +267,9 @@ class StatementStore:
         """Reserve `count` consecutive sequence numbers; returns the first, and the stored time of
         their batch: `now`, or the last batch's if the clock is behind it (one atomic update, so
         stored times never fall as `seq` rises, whoever writes)."""
-        counter = self.counters.find_one_and_update(
-            {"_id": "statements"}, {"$inc": {"seq": count}, "$max": {"stored": now}},
-            upsert=True, return_document=pymongo.ReturnDocument.AFTER,
-        )
+        counter = find_one_and_upsert(self.counters, {"_id": "statements"},
+                                      {"$inc": {"seq": count}, "$max": {"stored": now}},
+                                      return_document=pymongo.ReturnDocument.AFTER)
         return counter["seq"] - count + 1, _aware(counter["stored"])
 
     def stored_by(self, ids: Iterable[str], authority: str | None) -> set[str]:
@@ -513,8 +518,11 @@ class StatementStore:
     def visible(self, match: dict[str, Any], sort: list[tuple[str, int]] | None = None,
                 limit: int = 0) -> list[dict]:
         """Visible statements (not voided, in no batch still being written) that match `match` on
-        derived fields, as parsed statements; `limit` 0 is no limit."""
-        cursor = self.collection.find({**match, **VISIBLE}, {"raw": 1}, sort=sort, limit=limit)
+        derived fields, as parsed statements; `limit` 0 is no limit. A `sort` no index holds is
+        done in the server's memory, on whole statements: up to 100 MB on MongoDB 4.4 and 5.0
+        unless it may spill to disk (6.0 allows that by default), or the query fails."""
+        cursor = self.collection.find({**match, **VISIBLE}, {"raw": 1}, sort=sort, limit=limit,
+                                      allow_disk_use=bool(sort))
         return [json.loads(document["raw"]) for document in cursor]
 
     def aggregate_visible(self, match: dict[str, Any], pipeline: list[dict]) -> list[dict]:

@@ -16,6 +16,7 @@ from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import Conflict, ItemErrors, PayloadTooLarge
 from lrs.statements import WriteRights, same_authority
+from lrs.store.statements import MAX_DOCUMENT_BYTES
 from lrs_plugins.caliper.mapping import EVENT_EXTENSION, XAPI_VERSION, Origin, statement
 from lrs_plugins.caliper.values import derived_id, statement_id
 
@@ -124,11 +125,22 @@ def _kept_event(stored: dict) -> dict | None:
 def check_entities(lrs: LRS, entities: list[dict]) -> None:
     """PayloadTooLarge for more entities described than LRS_MAX_STATEMENTS_PER_REQUEST, as for
     events: each is a write of its own, and only the body size bounded them (18 MB of Person
-    describes held the embedded store for 22 s)."""
+    describes held the embedded store for 22 s). And for an entity whose JSON one MongoDB
+    document cannot hold (16 MB; the body limit allows 20 MB): MongoDB refuses its write,
+    after the envelope's events are stored, while the embedded store would keep it."""
     limit = lrs.statements.max_batch
     if len(entities) > limit:
         raise PayloadTooLarge(f"a request may describe at most {limit} entities (LRS_MAX_STATEMENTS_PER_REQUEST), "
                               f"not {len(entities)}; send smaller envelopes")
+    for entity in entities:
+        size = len(_entity_text(entity).encode())
+        if size > MAX_DOCUMENT_BYTES:
+            raise PayloadTooLarge(f"the entity {entity.get('id') or entity.get('type')} described in data is {size} "
+                                  f"bytes as JSON; at most {MAX_DOCUMENT_BYTES} fit in one MongoDB document")
+
+
+def _entity_text(entity: dict) -> str:
+    return json.dumps(entity, ensure_ascii=False, separators=(",", ":"))
 
 
 def keep_entities(lrs: LRS, entities: list[dict], sensor: str, now: dt.datetime) -> None:
@@ -136,7 +148,7 @@ def keep_entities(lrs: LRS, entities: list[dict], sensor: str, now: dt.datetime)
     Id-less typed objects (a SystemIdentifier, a selector) are keyed by a name-based id of their text."""
     collection = lrs.plugin_collection(PLUGIN_NAME, "entities")
     for entity in entities:
-        raw = json.dumps(entity, ensure_ascii=False, separators=(",", ":"))
+        raw = _entity_text(entity)
         collection.update_one(
             {"_id": entity.get("id") or derived_id(raw)},
             {"$set": {"raw": raw,

@@ -10,6 +10,7 @@ import uuid
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
+from lrs.store.indexing import declare_index
 from lrs_plugins.caliper.stored_events import numeric_id
 from lrs_plugins.caliper.values import format_datetime, statement_id
 
@@ -21,7 +22,7 @@ class Jobs:
         self.collection = collection
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0)
+        declare_index(self.collection, [("expires_at", ASCENDING)], expireAfterSeconds=0)
 
     def completed(self, events: list[dict], client: str, now: dt.datetime) -> str:
         """A new completed job for the events of one request; its id."""

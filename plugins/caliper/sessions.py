@@ -26,6 +26,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from lrs.store.indexing import declare_index
+
 ACTIVE, CLOSED = "active", "closed"
 SWEEP_BATCH = 500
 
@@ -57,10 +59,10 @@ class SessionStore:
 
     def ensure_indexes(self) -> None:
         c = self.collection
-        c.create_index([("learner", ASCENDING), ("client", ASCENDING), ("status", ASCENDING),
-                        ("started_at", DESCENDING)])
-        c.create_index([("status", ASCENDING), ("requires_heartbeat", ASCENDING), ("last_seen", ASCENDING)])
-        c.create_index([("close_event", ASCENDING)], sparse=True)
+        declare_index(c, [("learner", ASCENDING), ("client", ASCENDING), ("status", ASCENDING),
+                          ("started_at", DESCENDING)])
+        declare_index(c, [("status", ASCENDING), ("requires_heartbeat", ASCENDING), ("last_seen", ASCENDING)])
+        declare_index(c, [("close_event", ASCENDING)], sparse=True)
 
     def open(self, session_id: str, iri: str, learner: str, client: str, started_at: dt.datetime,
              requires_heartbeat: bool, login_event: str, now: dt.datetime) -> Session:

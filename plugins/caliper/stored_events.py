@@ -13,6 +13,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 
 from lrs.core import LRS
+from lrs.store.indexing import declare_index
 from lrs_plugins.caliper.mapping import EVENT_EXTENSION
 from lrs_plugins.caliper.values import entity_id, format_datetime, parse_datetime, statement_id
 
@@ -64,9 +65,9 @@ class StoredEvents:
     def ensure_indexes(self) -> None:
         for field in ("client", "sensor", "actorId", "actorEmail"):
             keys = [("client", ASCENDING)] if field == "client" else [("client", ASCENDING), (field, ASCENDING)]
-            self.collection.create_index([*keys, *NEWEST_FIRST])
-        self.collection.create_index([("client", ASCENDING), ("eventTime", ASCENDING)])
-        self.collection.create_index([("actorId", ASCENDING)])  # erasure of a person
+            declare_index(self.collection, [*keys, *NEWEST_FIRST])
+        declare_index(self.collection, [("client", ASCENDING), ("eventTime", ASCENDING)])
+        declare_index(self.collection, [("actorId", ASCENDING)])  # erasure of a person
 
     def record(self, events: list[dict], sensor: str, send_time: str, client: str, now: dt.datetime) -> None:
         """Index events just stored (or found stored already: a re-send heals a missing entry).

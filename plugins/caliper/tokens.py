@@ -25,6 +25,7 @@ from lrs.auth import Credential
 from lrs.core import LRS
 from lrs.errors import Forbidden, Unauthorized
 from lrs.http.bearer import token_pair
+from lrs.store.indexing import declare_index
 
 LRS_SCOPE = "caliper/events.write"
 EVENTS_WRITE = "events.write"  # seeds/003
@@ -56,7 +57,7 @@ class TokenStore:
 
     def ensure_indexes(self) -> None:
         # A real MongoDB deletes expired tokens by itself; `verify` checks the expiry regardless.
-        self.collection.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0)
+        declare_index(self.collection, [("expires_at", ASCENDING)], expireAfterSeconds=0)
 
     def issue(self, credential: Credential, scopes: Iterable[str], now: dt.datetime) -> str:
         token = secrets.token_urlsafe(32)

@@ -3,8 +3,8 @@
 The SIGKILL test needs a store that outlives the worker process it kills, which the in-process
 embedded store cannot be. This serves one mongomock client on 127.0.0.1 so that pymongo in any
 process can use it as `mongodb://127.0.0.1:<port>`: the handshake (OP_QUERY and OP_MSG) and the
-commands the LRS sends (find, insert, update, delete, findAndModify, aggregate, createIndexes,
-dropDatabase), each run under one lock. Every result set is answered in the first batch. It is a
+commands the LRS sends (find, insert, update, delete, findAndModify (update or replace), aggregate,
+createIndexes, dropIndexes, dropDatabase), each run under one lock. Every result set is answered in the first batch. It is a
 test fixture, not a MongoDB: CI with LRS_TEST_MONGO_URI runs the same test on a real server.
 """
 from __future__ import annotations
@@ -164,7 +164,9 @@ class WireStore:
             removed = collection.find_one_and_delete(cmd.get("query", {}), projection=cmd.get("fields"))
             return {"value": removed, "lastErrorObject": {"n": 1 if removed else 0}}
         before = collection.find_one(cmd.get("query", {}))
-        value = collection.find_one_and_update(
+        replaces = not any(key.startswith("$") for key in cmd["update"])
+        method = collection.find_one_and_replace if replaces else collection.find_one_and_update
+        value = method(
             cmd.get("query", {}), cmd["update"], projection=cmd.get("fields"), upsert=cmd.get("upsert", False),
             sort=list(cmd["sort"].items()) if cmd.get("sort") else None,
             return_document=cmd.get("new", False))
@@ -173,8 +175,13 @@ class WireStore:
 
     def _createIndexes(self, collection: Any, cmd: dict) -> dict:  # noqa: N802 - the command's name
         for index in cmd["indexes"]:
-            options = {key: index[key] for key in ("unique", "sparse", "name") if key in index}
+            options = {key: index[key] for key in ("unique", "sparse", "name", "expireAfterSeconds",
+                                                   "partialFilterExpression") if key in index}
             collection.create_index(list(index["key"].items()), **options)
+        return {}
+
+    def _dropIndexes(self, collection: Any, cmd: dict) -> dict:  # noqa: N802 - the command's name
+        collection.drop_index(cmd["index"])
         return {}
 
     def _listIndexes(self, collection: Any, cmd: dict) -> dict:  # noqa: N802 - the command's name

@@ -395,3 +395,37 @@ def test_operators_can_require_a_precondition_to_create_a_1_0_3_profile(make_app
         assert client.get(path, query_string=query, headers=headers(version)).status_code == 404
     assert client.put(path, query_string=query, data=b"y", headers=headers(
         version, Content_Type="text/plain", If_None_Match="*")).status_code == (204 if expected == 400 else 412)
+
+
+def test_single_document_writes_name_the_whole_key_as_a_sharded_collection_needs(sent_commands, shared_store,
+                                                                                make_app):
+    """docs/deploying.md shards `documents` on (kind, activity, agent). MongoDB before 7.1 refuses
+    a findAndModify whose filter lacks the shard key by equality, and before 5.1 a `$lookup` from
+    a sharded collection (start-up's look for unused GridFS files); mongomock checks neither, so
+    the commands sent are. Nor is a list of ids sorted by the server (in memory, on whole records)."""
+    app = make_app(mongo_uri=shared_store)
+    client = app.test_client()
+    for resource in RESOURCES.values():
+        path, query = resource
+        assert create(client, resource, b'{"a": 1}').status_code == 204
+        etag = fetch(client, resource).headers["ETag"]
+        assert client.put(path, query_string=query, data=b'{"a": 2}',
+                          headers=headers(Content_Type=JSON, If_Match=etag)).status_code == 204
+        assert client.delete(path, query_string=query, headers=headers()).status_code == 204
+        assert fetch(client, resource).status_code == 404
+    path, query = RESOURCES["state"]
+    for state_id in ("s2", "s1"):
+        assert create(client, (path, {**query, "stateId": state_id}), b"{}").status_code == 204
+    listed = client.get(path, query_string={key: query[key] for key in ("activityId", "agent")}, headers=headers())
+    assert listed.get_json() == ["s1", "s2"]
+    assert client.delete(path, query_string={key: query[key] for key in ("activityId", "agent")},
+                         headers=headers()).status_code == 204
+    make_app(mongo_uri=shared_store, mongo_db=app.extensions["lrs"].db.name)  # a start-up: its recovery
+
+    on_documents = [c for c in sent_commands.named("findAndModify") if c["findAndModify"] == "documents"]
+    assert len(on_documents) == 3 * 2 + 2  # a replace and a delete per resource, then the two states
+    assert all({"kind", "activity", "agent"} <= set(command["query"]) for command in on_documents)
+    lookups = [stage["$lookup"] for command in sent_commands.named("aggregate") for stage in command["pipeline"]
+               if "$lookup" in stage]
+    assert all(lookup["from"] != "documents" for lookup in lookups)
+    assert not [c for c in sent_commands.named("find") if c["find"] == "documents" and c.get("sort")]

@@ -69,3 +69,17 @@ def test_the_compose_file_runs_a_replica_set_the_server_and_a_forwarder_with_rea
     assert services["lrs"]["command"] == ["serve"] and services["forward"]["command"] == ["forward"]
     assert "8000:8000" in services["lrs"]["ports"]
     assert set(compose.get("volumes", {})) >= {v.split(":")[0] for v in mongo["volumes"]}
+
+
+def test_the_mongodb_workflow_tests_every_version_from_the_oldest_the_readme_claims_to_composes():
+    """The README promises MongoDB 4.4 or later and docker-compose.yml runs 7.0: CI tests both
+    ends and what lies between, with a health check that finds a shell in each image (4.4 has
+    only the legacy `mongo`, 6.0 on only `mongosh`)."""
+    oldest = re.search(r"\((\d+\.\d+) or later", (ROOT / "README.md").read_text()).group(1)
+    composed = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["mongo"]["image"].split(":")[1]
+    job = yaml.safe_load((ROOT / ".github/workflows/mongodb.yml").read_text())["jobs"]["mongodb"]
+    versions = job["strategy"]["matrix"]["mongodb"]
+    assert versions[0] == oldest and versions[-1] == composed
+    assert [int(v.split(".")[0]) for v in versions] == list(range(int(oldest.split(".")[0]), int(composed.split(".")[0]) + 1))
+    health = job["services"]["mongo"]["options"]
+    assert "mongosh --quiet" in health and "|| mongo --quiet" in health

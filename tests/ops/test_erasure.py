@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -268,3 +268,42 @@ def test_erasure_empties_the_caliper_event_listing_of_the_person(make_app):
     assert client.get(f"/caliper/events/{mine['id']}", headers=bearer(access)).status_code == 404
     actor_id = mine["actor"]["id"] if isinstance(mine["actor"], dict) else mine["actor"]
     assert app.extensions["lrs"].plugin_collection("caliper", "events").count_documents({"actorId": actor_id}) == 0
+
+
+def in_lists(value: Any) -> Iterator[list]:
+    """Every `$in` list of a command document, however deep."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$in":
+                yield item
+            yield from in_lists(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from in_lists(item)
+
+
+def test_erasure_names_at_most_a_chunk_of_statements_per_command(sent_commands, shared_store, make_app,
+                                                                  xapi_headers, monkeypatch):
+    """A retention pass over a large store erases hundreds of thousands of statements: their ids
+    in one `$in` pass MongoDB's 16 MB command limit (pymongo raises DocumentTooLarge), which
+    mongomock does not have, so the commands sent are checked, with a chunk of 2."""
+    monkeypatch.setattr("lrs.erasure.CHUNK", 2)
+    client = make_app(mongo_uri=shared_store).test_client()
+    anns = [stmt({"mbox": ANN_MBOX}, attachments=[attachment(f"essay {n}".encode())]) for n in range(5)]
+    assert post(client, xapi_headers, multipart(anns, *(f"essay {n}".encode() for n in range(5)))).status_code == 200
+    refs = [stmt(BOB) for _ in range(3)]
+    for target, ref in zip([anns[0], anns[1], refs[0]], refs, strict=True):  # the third refers to the first
+        ref["object"] = {"objectType": "StatementRef", "id": target["id"]}
+        assert client.post("/xapi/statements", json=ref, headers=xapi_headers).status_code == 200
+    kept = stmt(BOB)
+    assert client.post("/xapi/statements", json=kept, headers=xapi_headers).status_code == 200
+
+    sent_commands.commands.clear()
+    answer = client.delete("/admin/agents", query_string={"agent": json.dumps({"mbox": ANN_MBOX})},
+                           headers={"Authorization": basic_auth()})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert (answer.get_json()["statements"], answer.get_json()["attachments"]) == (8, 5)
+    assert max(len(values) for _, command in sent_commands.commands for values in in_lists(command)) == 2
+    for gone in [*anns, *refs]:
+        assert client.get(f"/xapi/statements?statementId={gone['id']}", headers=xapi_headers).status_code == 404
+    assert client.get(f"/xapi/statements?statementId={kept['id']}", headers=xapi_headers).status_code == 200

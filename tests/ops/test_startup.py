@@ -34,6 +34,10 @@ TARGET = {"endpoint": "http://127.0.0.1:9/xapi"}
     ({"LRS_ADMIN_KEY": "ops/eu", "LRS_ADMIN_SECRET": "change-me"},
      "LRS_ADMIN_KEY='ops/eu': must be 1 to 128 printable ASCII characters without spaces, colons or slashes"),
     ({"LRS_PUBLIC_URL": "notaurl"}, "LRS_PUBLIC_URL='notaurl': must be an absolute http:// or https:// URL"),
+    # pymongo refuses it (InvalidName, a traceback) where the embedded store took it
+    ({"LRS_MONGO_DB": "school.lrs", "LRS_MONGO_URI": "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=100"},
+     "LRS_MONGO_DB='school.lrs': must be 1 to 63 bytes without spaces or any of"),
+    ({"LRS_MONGO_DB": "school lrs"}, "LRS_MONGO_DB='school lrs': must be 1 to 63 bytes without spaces"),
     ({"LRS_PUBLIC_URL": "ftp://lrs.example.org"}, "LRS_PUBLIC_URL='ftp://lrs.example.org'"),
     ({"LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": json.dumps([{"name": "x y", **TARGET}])},
      "LRS_FORWARD_XAPI_TARGETS: forwarding target name 'x y'"),

@@ -142,6 +142,18 @@ def test_entities_in_data_are_kept(client: Any, app: Any) -> None:
     assert kept["sensor"] == "https://alpharead.alpha.school"
 
 
+def test_an_entity_one_mongodb_document_cannot_hold_is_a_413_before_anything_is_stored(client: Any, app: Any) -> None:
+    """The body limit (20 MB) lets an entity past MongoDB's 16 MB document limit: MongoDB refused
+    its write after the events were stored (a 500, and the same again on every resend), while
+    mongomock, which has no such limit, kept it."""
+    person = {"id": "https://example.edu/users/554433", "type": "Person", "name": "A" * (16 * 1024 * 1024)}
+    response = post_in_process(client, envelope(dict(GOOD, id=f"urn:uuid:{uuid.uuid4()}"), person))
+    assert response.status_code == 413
+    assert response.get_json()["message"].startswith(f"the entity {person['id']} described in data is 16777")
+    assert statement_count(client) == 0
+    assert app.extensions["lrs"].plugin_collection("caliper", "entities").count_documents({}) == 0
+
+
 def test_resent_envelope_is_idempotent(client: Any) -> None:
     body = envelope(*SEED_002_EVENTS[:2])
     assert post_in_process(client, body).status_code == 200

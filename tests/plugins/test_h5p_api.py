@@ -540,3 +540,18 @@ def test_a_class_named_twice_by_grouping_id_is_a_400(client: Any) -> None:
     path = "/analytics/class?groupingId=https://creatiq.app/c/1&groupingId=https://creatiq.app/c/2"
     assert failure(call_in_process(client, "GET", path, token=TEACHER_TOKEN), 400)["error"] == \
         "parameter 'groupingId': must be given once"
+
+
+def test_the_statement_listing_may_sort_on_disk(sent_commands: Any, shared_store: str, make_app: Any) -> None:
+    """The listing sorts by timestamp, which no index holds: MongoDB 4.4 and 5.0 sort it in memory
+    on whole statements, at most 100 MB (1,000 statements with large definitions) unless the
+    find allows disk use. mongomock has no such limit, so the command sent is checked."""
+    app = make_app(mongo_uri=shared_store, plugins="h5p", h5p_base_url=BASE)
+    app.extensions["lrs"].create_credential(LEARNER, "learner-secret", ["h5p"])
+    client = app.test_client()
+    assert call_in_process(client, "POST", "/statements", json=SEED_STATEMENT).status_code == 200
+    sent_commands.commands.clear()
+    listed = call_in_process(client, "GET", "/statements?limit=1000")
+    assert listed.status_code == 200 and len(json_of(listed)["data"]["statements"]) == 1
+    sorted_finds = [command for command in sent_commands.named("find") if command.get("sort")]
+    assert sorted_finds and all(command.get("allowDiskUse") is True for command in sorted_finds)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 
 import mongomock
 import pytest
 from mongomock import helpers
 
+from lrs.erasure import _referring_to
 from lrs.store.embedded import embedded_database, planner
 from lrs.store.embedded.engine import in_order
 from tests.store.query_shapes import shapes
@@ -166,6 +168,18 @@ def test_every_statement_query_shape_reads_an_index_in_page_order(make_app):
         if plan is None or not plan.follows(sort):
             unplanned.append(name)
     assert not unplanned
+
+
+def test_erasure_finds_referring_statements_from_an_index(make_app):
+    """Erasure follows StatementRefs by target id (`ref`): before `ref_referring` no index led
+    with `ref`, so each lookup read every statement, here and on MongoDB."""
+    lrs = make_app().extensions["lrs"]
+    target = statement(id=str(uuid.uuid4()))
+    refs = [statement(object={"objectType": "StatementRef", "id": target["id"]}) for _ in range(3)]
+    lrs.statements.store([target, *refs, *(statement() for _ in range(20))],
+                         authority=lrs.default_authority("test"), version="1.0.3")
+    plan = lrs.statement_store.collection._target._store.plan(_referring_to([target["id"]]))
+    assert plan is not None and plan.count == 3
 
 
 def test_documents_sorted_in_memory_are_in_mongomocks_order():

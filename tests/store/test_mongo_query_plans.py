@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from lrs.erasure import _referring_to
 from tests.store.query_shapes import shapes
 from tests.xapi.builders import statement
 
@@ -45,3 +46,13 @@ def test_a_statement_by_id_is_an_id_lookup(make_app):
     cursor = lrs.statement_store.collection.find({"_id": "x", "pending": {"$exists": False}})
     found = set(stages(cursor.explain()["queryPlanner"]["winningPlan"]))
     assert found & {"IDHACK", "IXSCAN", "EXPRESS_IXSCAN", "CLUSTERED_IXSCAN"} and "COLLSCAN" not in found
+
+
+def test_erasure_finds_referring_statements_from_the_partial_ref_index(make_app):
+    """The partial index holds only statements with a `ref`; MongoDB uses it only for a query
+    that names its filter, which `_referring_to` does."""
+    lrs = make_app().extensions["lrs"]
+    lrs.statements.store([statement() for _ in range(5)], authority=lrs.default_authority("test"), version="1.0.3")
+    cursor = lrs.statement_store.collection.find(_referring_to(["x", "y"]))
+    winning = cursor.explain()["queryPlanner"]["winningPlan"]
+    assert "COLLSCAN" not in set(stages(winning)) and "ref_referring" in str(winning)
