@@ -269,6 +269,34 @@ def test_under_steady_commits_the_log_starts_over_instead_of_growing_without_end
     assert len(documents_of(tmp_path)["things"]) == 5000
 
 
+def test_starting_the_log_over_waits_for_no_lock_the_busy_store_would_not_give_up(tmp_path, monkeypatch):
+    """The checkpoints' thread used to take the store's lock to finish a checkpoint, and on a
+    busy server request threads always had it again first: the log grew past 26 MB of a 20 MB
+    load beside 4 writers. Now it only finds the log full; the next commit, which holds the lock
+    anyway, finishes the checkpoint, and the commit after it starts the log over."""
+    monkeypatch.setattr(disk, "CHECKPOINT_SECONDS", 3600)  # the thread's own rounds never come
+    monkeypatch.setattr(disk, "LOG_RESTART_PAGES", 100)  # 400 KiB
+    database = embedded_database("lrs", str(tmp_path))
+    log = tmp_path / f"{STORE_FILE}-wal"
+    try:
+        for number in range(300):  # 1.2 MB of log
+            database["things"].insert_one({"_id": number, "text": "x" * 4000})
+        checkpoints = database._guard.journal._checkpoints
+        with database._guard.lock:  # a request holding the store while the checkpoint runs
+            checking = threading.Thread(target=checkpoints._checkpoint, daemon=True)
+            checking.start()
+            checking.join(10)
+            assert not checking.is_alive(), "the checkpoint waited for the store's lock"
+        assert checkpoints.log_full
+        database["things"].insert_one({"_id": "finishes the checkpoint"})
+        database["things"].insert_one({"_id": "starts the log over"})
+        assert not checkpoints.log_full
+        assert log.stat().st_size <= 100 * 4096 + 65536, log.stat().st_size
+    finally:
+        database.close()
+    assert len(documents_of(tmp_path)["things"]) == 302
+
+
 def test_the_store_closes_while_a_checkpoint_waits_to_start_the_log_over(tmp_path, monkeypatch):
     """Closing holds the store's lock while it waits for the checkpoint thread to end, and that
     thread may be waiting for the same lock to start the log over."""

@@ -53,7 +53,6 @@ def embedded_database(name: str, data_dir: str = "") -> "EmbeddedDatabase":
     client = mongomock.MongoClient(tz_aware=True, _store=IndexedServerStore(stores))
     guard = _Guard(journal, lock)
     if journal:
-        journal.hold_commits_with(guard.lock)
         # A worker's clean stop ends in a normal exit: the file is left whole (the log checkpointed
         # into it), so a copy of the stopped folder's store.sqlite3 holds everything. Registered
         # before the forwarding and retention threads' stops, so it runs after them.

@@ -39,7 +39,7 @@ import tempfile
 import threading
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Protocol
+from typing import IO, Any, Callable, Iterator
 
 import bson
 
@@ -82,11 +82,6 @@ COMMIT;
 """
 
 
-class Lock(Protocol):
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool: ...
-    def release(self) -> None: ...
-
-
 class StoreInUse(SettingError):
     """Another process already runs this embedded store: an operator's mistake, told in one line."""
 
@@ -122,10 +117,6 @@ class SqliteJournal:
         # The slot (rowid) of every document on disk, by collection and key; the next one free.
         self._slots: dict[str, dict[Any, int]] = {}
         self._next_slot = 1
-
-    def hold_commits_with(self, lock: Lock) -> None:
-        """The lock every commit is made under, which the checkpoints take to start the log over."""
-        self._checkpoints.commits = lock
 
     def touch(self, store: IndexedStore, key: Any, encoded: bytes | None = None) -> None:
         """The document changed; `encoded` is its BSON, when the caller has it (a later change of
@@ -189,6 +180,18 @@ class SqliteJournal:
             raise
         self._forget()
         self._place(dropped, placed, next_slot)
+        if self._checkpoints.log_full:
+            self._finish_checkpoint()
+
+    def _finish_checkpoint(self) -> None:
+        """Move the rest of the log into the file while no commit can come in (the caller holds
+        the store's lock), so that the next commit starts the log over (see Checkpointer). Done
+        by the committer rather than by the checkpoints' thread taking the lock: under load that
+        thread could wait for it indefinitely, as request threads took it again first, and the
+        log grew meanwhile. A failure is the checkpoints' to report; the commit itself is done."""
+        with suppress(sqlite3.Error):
+            busy, pages, moved = self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self._checkpoints.log_full = bool(busy) or moved < pages
 
     def roll_back(self) -> None:
         """Take every change not on disk back out of memory: each changed document read back from
@@ -282,14 +285,15 @@ class Checkpointer:
     SQLite starts the log over from its beginning only after a checkpoint that moved all of it,
     and under a steady load commits always land while the checkpoint runs: the log never started
     over and grew without end (395 MB beside a 181 MB file after 40 s of 4 clients posting). So
-    once the log holds LOG_RESTART_PAGES, the checkpoint is finished holding `commits` (the
-    store's lock): no commit comes in while it moves the few pages written since it began, and
-    the next commit starts the log over, cutting its file back to that size."""
+    once the log holds LOG_RESTART_PAGES, it says so (`log_full`) and the next commit finishes the
+    checkpoint holding the store's lock (`SqliteJournal._finish_checkpoint`): no commit comes in
+    while it moves the few pages written since this one ran, and the commit after it starts the
+    log over, cutting its file back to that size."""
 
     def __init__(self, path: Path):
         self._path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.commits: Lock | None = None
+        self.log_full = False
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="embedded-store-checkpoints", daemon=True)
         self._thread.start()
@@ -308,16 +312,8 @@ class Checkpointer:
 
     def _checkpoint(self) -> None:
         _, pages, _ = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if pages < LOG_RESTART_PAGES or self.commits is None:
-            return
-        # not a plain `with`: the store's close holds the lock while it waits for this thread to end
-        while not self.commits.acquire(timeout=CHECKPOINT_SECONDS):
-            if self._stopping.is_set():
-                return
-        try:
-            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        finally:
-            self.commits.release()
+        if pages >= LOG_RESTART_PAGES:
+            self.log_full = True
 
     def stop(self) -> None:
         self._stopping.set()
