@@ -136,7 +136,9 @@ class MultipartReader:
 
 def _parse_headers(block: bytes, number: int) -> dict[str, str]:
     """Lines end with CRLF only: a bare CR or LF would split a header for lenient readers of the
-    part headers the LRS echoes (GET ?attachments=true), so a value must be a plain field value."""
+    part headers the LRS echoes (GET ?attachments=true), so a value must be a plain field value.
+    A header given twice is refused: readers differ on which of its values counts (the first or
+    the last), so a proxy could check one hash or content type and the LRS act on the other."""
     headers: dict[str, str] = {}
     name = None
     for line in block.decode("latin-1").split("\r\n"):
@@ -150,6 +152,9 @@ def _parse_headers(block: bytes, number: int) -> dict[str, str]:
         name = name.strip().lower()
         if not colon or not name:
             raise BadRequest(f"multipart body: malformed part header line {line[:80]!r}")
+        if name in headers:
+            raise BadRequest(f"multipart part {number}: the {name} header is given twice; "
+                             "a part gives each header once")
         headers[name] = value.strip()
     return headers
 

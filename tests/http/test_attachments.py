@@ -154,13 +154,18 @@ def test_multipart_without_attachments_and_the_suites_framing_are_accepted(clien
     (multipart(statement(attachment(ESSAY), attachment(PHOTO)), ESSAY), "was not among the parts"),
     (multipart(statement(attachment(ESSAY)), ESSAY, PHOTO), "is not the sha2 of any attachment"),
     (multipart(statement(attachment(ESSAY)), ESSAY, first_type="text/plain"), "first part must have Content-Type"),
-    (multipart(statement(attachment(ESSAY)), ESSAY, Content_Transfer_Encoding="base64"), "must be binary"),
+    (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"Encoding: binary", b"Encoding: base64"), "must be binary"),
     (multipart(statement(attachment(ESSAY)), ESSAY, Content_Length="3"), "must all agree"),
     (multipart(statement(attachment(ESSAY)), ESSAY)[:-20], "closing boundary"),
     (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"X-Experience-API-Hash", b"X-Other"), "is missing"),
     (multipart([statement(attachment(ESSAY))], ESSAY).replace(b"}]", b"}", 1), "malformed JSON"),
+    (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"X-Experience-API-Hash", b"X-Experience-API-Hash: "
+                                                            + sha2(PHOTO).encode() + b"\r\nX-Experience-API-Hash"),
+     "multipart part 2: the x-experience-api-hash header is given twice"),
+    (multipart(statement(attachment(ESSAY)), ESSAY, first_type="text/plain\r\nContent-Type: application/json"),
+     "multipart part 1: the content-type header is given twice"),
 ], ids=["missing part", "undeclared part", "first part not JSON", "base64", "Content-Length", "truncated",
-        "no hash header", "bad JSON"])
+        "no hash header", "bad JSON", "hash header twice", "first part typed twice"])
 def test_bad_multipart_requests_are_refused_with_400_and_store_nothing(app, client, xapi_headers, body, message):
     response = post(client, xapi_headers, body)
     assert response.status_code == 400
