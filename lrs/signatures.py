@@ -61,6 +61,7 @@ def verify_signature(statement: dict, signature: bytes, version: str) -> None:
     header = token.headers()
     if header.get("alg") not in ALGORITHMS:
         raise InvalidSignature(f"the JWS algorithm must be one of {', '.join(ALGORITHMS)}, not {header.get('alg')!r}")
+    _check_header(header, registry)
     if "x5c" in header:
         _verify_with_chain(token, header["x5c"], registry)
     signed = _payload_statement(token.payload, version)
@@ -75,6 +76,16 @@ def _registry(size: int) -> jws.JWSRegistry:
     registry = jws.JWSRegistry(algorithms=list(ALGORITHMS), strict_check_header=False)
     registry.max_header_length = registry.max_payload_length = registry.max_signature_length = size
     return registry
+
+
+def _check_header(header: dict, registry: jws.JWSRegistry) -> None:
+    """RFC 7515 4.1, with or without a key to verify with: a JWS whose `crit` names an extension
+    the LRS does not implement is invalid, and so is a registered parameter of the wrong type."""
+    try:
+        registry.check_header(header)
+    except JoseError as error:
+        raise InvalidSignature(f"the JWS header is not valid (RFC 7515 4.1): "
+                               f"{error.description or error.error}") from None
 
 
 def _verify_with_chain(token: jws.CompactSignature, chain: object, registry: jws.JWSRegistry) -> None:

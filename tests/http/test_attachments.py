@@ -312,3 +312,25 @@ def test_a_jws_nested_too_deeply_is_refused(client, xapi_headers, part):
     response = post(client, xapi_headers, multipart({**original, "attachments": [signature]}, token))
     assert response.status_code == 400
     assert "JWS" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("header, message", [
+    ({"alg": "RS256", "crit": ["exp"], "exp": 1}, "Unsupported ['exp'] in header"),
+    ({"alg": "RS256", "crit": "exp"}, "Missing critical"),
+    ({"alg": "RS256", "kid": 5}, "'kid' in header must be a str"),
+], ids=["crit names an unknown extension", "crit not an array", "kid not a string"])
+def test_a_jws_header_rfc_7515_makes_invalid_is_refused_without_x5c_too(app, client, xapi_headers, header, message):
+    """Without x5c there is no key to verify with, but a JWS whose header is invalid is still a
+    malformed signature (Data 2.6: 400)."""
+    original = {**statement(), "id": str(uuid.uuid4())}
+    del original["attachments"]
+    token = b".".join(base64.urlsafe_b64encode(text.encode()).rstrip(b"=")
+                      for text in (json.dumps(header), json.dumps(original), "sig"))
+    signature = {**attachment(token, "application/octet-stream"), "usageType": SIGNATURE_USAGE}
+    response = post(client, xapi_headers, multipart({**original, "attachments": [signature]}, token))
+    assert response.status_code == 400
+    error = response.get_json()["error"]["message"]
+    assert error.startswith("statement[0].attachments[0]: the JWS header is not valid (RFC 7515 4.1): ")
+    assert message in error
+    assert contents(app) == ([], 0)
+    assert client.get(f"/xapi/statements?statementId={original['id']}", headers=xapi_headers).status_code == 404
