@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from email.message import Message
 from typing import Any, Iterable
 
 from bson import ObjectId
@@ -62,9 +63,7 @@ def read_statements(version: str, put_id: str | None = None) -> tuple[Any, froze
 
 
 def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
-    boundary = request.mimetype_params.get("boundary")
-    if not boundary:
-        raise BadRequest(f"Content-Type {MULTIPART}: the boundary parameter is missing")
+    boundary = _boundary()
     request.limit_body(lrs.settings["max_attachment_request_bytes"], "LRS_MAX_ATTACHMENT_REQUEST_BYTES")
     parts = MultipartReader(request.stream, boundary).parts()
     first = next(parts, None)
@@ -92,6 +91,22 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
             raise PayloadTooLarge(f"multipart body: more than {limit} attachment parts (LRS_MAX_ATTACHMENT_PARTS)")
         received.add(_save_part(lrs, part, number, declared, holder, saved))
     return payload, received
+
+
+def _boundary() -> str:
+    """The request's one boundary parameter. Given twice, readers differ on which one frames the
+    body (werkzeug takes the last, others the first), so a proxy could check other parts than the
+    LRS reads; the stdlib's parameter list keeps both, where werkzeug's dict keeps one."""
+    message = Message()
+    message["Content-Type"] = request.headers.get("Content-Type", "")
+    given = [name for name, _ in message.get_params([])[1:] if name.rstrip("*") == "boundary"]
+    if len(given) > 1:
+        raise BadRequest(f"Content-Type {MULTIPART}: the boundary parameter is given {len(given)} times; "
+                         "a parameter is given once (RFC 6838 4.3)")
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        raise BadRequest(f"Content-Type {MULTIPART}: the boundary parameter is missing")
+    return boundary
 
 
 def _holder(lrs: LRS, declared: dict[str, list[tuple[str, dict]]], saved: set[str]) -> ObjectId:

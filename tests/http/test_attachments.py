@@ -199,6 +199,18 @@ def test_other_content_types_and_a_missing_boundary_are_refused(client, xapi_hea
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("parameters", [f'boundary=other; boundary="{BOUNDARY}"', f'boundary="{BOUNDARY}"; Boundary=other'])
+def test_a_boundary_given_twice_is_refused(app, client, xapi_headers, parameters):
+    """Whichever boundary a reader takes frames another body: a proxy and the LRS would disagree."""
+    response = client.post("/xapi/statements", data=multipart(statement(attachment(ESSAY)), ESSAY),
+                           headers={**xapi_headers, "Content-Type": f"multipart/mixed; {parameters}"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        "Content-Type multipart/mixed: the boundary parameter is given 2 times; a parameter is given once (RFC 6838 4.3)")
+    assert contents(app) == ([], 0)
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+
+
 def test_requests_over_the_attachment_limit_get_413(make_app, xapi_headers):
     client = make_app(max_attachment_request_bytes=50_000).test_client()
     big = b"x" * 60_000
