@@ -156,7 +156,8 @@ def test_multipart_without_attachments_and_the_suites_framing_are_accepted(clien
     (multipart(statement(attachment(ESSAY)), ESSAY, first_type="text/plain"), "first part must have Content-Type"),
     (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"Encoding: binary", b"Encoding: base64"), "must be binary"),
     (multipart(statement(attachment(ESSAY)), ESSAY, Content_Length="3"), "must all agree"),
-    (multipart(statement(attachment(ESSAY)), ESSAY)[:-20], "closing boundary"),
+    (multipart(statement(attachment(ESSAY)), ESSAY)[:-20], "multipart part 2: the request ended before the closing boundary"),
+    (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"\r\n", b"\n"), "a boundary line ends with LF alone"),
     (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"X-Experience-API-Hash", b"X-Other"), "is missing"),
     (multipart([statement(attachment(ESSAY))], ESSAY).replace(b"}]", b"}", 1), "malformed JSON"),
     (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"X-Experience-API-Hash", b"X-Experience-API-Hash: "
@@ -165,12 +166,13 @@ def test_multipart_without_attachments_and_the_suites_framing_are_accepted(clien
     (multipart(statement(attachment(ESSAY)), ESSAY, first_type="text/plain\r\nContent-Type: application/json"),
      "multipart part 1: the content-type header is given twice"),
 ], ids=["missing part", "undeclared part", "first part not JSON", "base64", "Content-Length", "truncated",
-        "no hash header", "bad JSON", "hash header twice", "first part typed twice"])
+        "LF line ends", "no hash header", "bad JSON", "hash header twice", "first part typed twice"])
 def test_bad_multipart_requests_are_refused_with_400_and_store_nothing(app, client, xapi_headers, body, message):
     response = post(client, xapi_headers, body)
     assert response.status_code == 400
     assert message in response.get_json()["error"]["message"]
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+    assert contents(app) == ([], 0)
 
 
 def test_content_that_does_not_hash_to_its_header_is_refused_and_not_kept(app, client, xapi_headers):
