@@ -44,25 +44,37 @@ HASH_HEADER = "x-experience-api-hash"
 
 def read_statements(version: str, put_id: str | None = None) -> tuple[Any, frozenset[str]]:
     """The statements payload of a PUT or POST, its attachment contents stored and checked, and
-    the sha2s of the contents received (the ones to serve with these statements). A statement
-    PUT without an id has its signature checked as the statement of `put_id` it is stored as."""
+    the sha2s of the contents received (the ones to serve with these statements). A PUT's body
+    (`put_id`: its statementId) must be one statement of that id, or of none: then its signature
+    is checked as the statement of `put_id` it is stored as."""
     lrs = current_lrs()
     if request.mimetype == MULTIPART:
-        payload, received = _read_multipart(lrs, version)
+        payload, received = _read_multipart(lrs, version, put_id)
     elif not request.mimetype or request.mimetype in JSON_TYPES:
         payload, received = json_body(), set()
+        _check_put(payload, put_id)
     else:
         raise BadRequest(f"Content-Type {request.mimetype!r} is not supported for statements; "
                          f"use application/json, or {MULTIPART} to send attachment contents")
     statements = _as_list(payload)
     _require_contents(statements, received)
-    if put_id is not None and isinstance(payload, dict) and "id" not in payload:
+    if put_id is not None and "id" not in payload:
         statements = [{**payload, "id": put_id}]
     _verify_signatures(statements, received, lrs, version)
     return payload, frozenset(received)
 
 
-def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
+def _check_put(payload: Any, put_id: str | None) -> None:
+    """A PUT's body is one statement of the id its statementId names (when it gives one)."""
+    if put_id is None:
+        return
+    if not isinstance(payload, dict):
+        raise BadRequest("PUT statements takes one Statement object")
+    if "id" in payload and str(payload["id"]).lower() != put_id:
+        raise BadRequest("statement.id: must equal the statementId parameter")
+
+
+def _read_multipart(lrs: LRS, version: str, put_id: str | None) -> tuple[Any, set[str]]:
     boundary = _boundary()
     request.limit_body(lrs.settings["max_attachment_request_bytes"], "LRS_MAX_ATTACHMENT_REQUEST_BYTES")
     parts = MultipartReader(request.stream, boundary).parts()
@@ -73,6 +85,7 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
         raise BadRequest("multipart body: the first part must have Content-Type application/json "
                          "and hold the statements")
     payload = parse_json(first.read(lrs.settings["max_body_bytes"], "the statements part"), "the statements part")
+    _check_put(payload, put_id)  # decided on the first part, as the rest: no content is read for a refused PUT
     statements = _as_list(payload)
     errors = lrs.statements.check(statements, version, read_by_client_json=True)
     if errors:

@@ -136,6 +136,20 @@ def test_put_accepts_multipart_and_a_statement_with_only_file_urls_may_be_json(c
     assert client.post("/xapi/statements", json=linked, headers=xapi_headers).status_code == 200
 
 
+@pytest.mark.parametrize("payload, message", [
+    ({**statement(attachment(ESSAY)), "id": str(uuid.uuid4())}, "statement.id: must equal the statementId parameter"),
+    ([statement(attachment(ESSAY))], "PUT statements takes one Statement object"),
+], ids=["another id", "an array"])
+def test_a_put_is_refused_on_its_first_part_before_any_content_is_read(app, client, xapi_headers, payload, message):
+    """The LRS decides on the first part (Communication 1.5.2): the part after it, whose content
+    does not match its hash, is never read (its error would be the answer otherwise)."""
+    body = multipart(payload, ESSAY).replace(ESSAY, b"not the declared content")
+    response = post(client, xapi_headers, body, method="put", query=f"?statementId={uuid.uuid4()}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == message
+    assert contents(app) == ([], 0)
+
+
 def test_a_file_url_attachment_may_still_send_its_content(client, xapi_headers):
     linked = statement(attachment(ESSAY, fileUrl="http://example.com/essay.txt"))
     [statement_id] = post(client, xapi_headers, multipart(linked, ESSAY)).get_json()
