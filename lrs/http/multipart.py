@@ -136,7 +136,8 @@ class MultipartReader:
             self._need(len(self._buffer) + 1)
             end = self._buffer.find(CRLF + CRLF)
         if end < 0 or end > MAX_HEADER_BYTES:
-            raise BadRequest(f"multipart body: a part's headers exceed {MAX_HEADER_BYTES} bytes")
+            raise BadRequest(f"multipart part {number}: its headers exceed {MAX_HEADER_BYTES} bytes "
+                             "(or do not end with an empty line)")
         block = bytes(self._buffer[:end])
         del self._buffer[:end + (4 if end else 2)]
         return _parse_headers(block, number)
@@ -159,7 +160,8 @@ def _parse_headers(block: bytes, number: int) -> dict[str, str]:
         name, colon, value = line.partition(":")
         name = name.strip().lower()
         if not colon or not name:
-            raise BadRequest(f"multipart body: malformed part header line {line[:80]!r}")
+            raise BadRequest(f"multipart part {number}: malformed header line {line[:80]!r} "
+                             "(a header is a name, a colon and a value)")
         if name in headers:
             raise BadRequest(f"multipart part {number}: the {name} header is given twice; "
                              "a part gives each header once")
