@@ -165,7 +165,8 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, list[tuple
     try:
         length = lrs.attachments.save(sha2, part.chunks(), content_type, holder)
     except ContentMismatch as error:
-        raise BadRequest(f"{where}: {error}") from None
+        raise BadRequest(f"{where}: {error}; a part's content must hash to its X-Experience-API-Hash "
+                         "(xAPI Communication 1.5.2)") from None
     saved.add(sha2)
     header_length = part.headers.get("content-length")
     if header_length is not None and not header_length == str(length) == str(attachment.get("length")):

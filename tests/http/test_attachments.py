@@ -196,7 +196,11 @@ def test_bad_multipart_requests_are_refused_with_400_and_store_nothing(app, clie
 def test_content_that_does_not_hash_to_its_header_is_refused_and_not_kept(app, client, xapi_headers):
     body = multipart(statement(attachment(ESSAY)), ESSAY).replace(ESSAY, b"here is a tampered attachment")
     response = post(client, xapi_headers, body)
-    assert response.status_code == 400 and "has sha2" in response.get_json()["error"]["message"]
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        f"multipart part 2: the content received under sha2 {sha2(ESSAY)} has sha2 "
+        f"{sha2(b'here is a tampered attachment')}; a part's content must hash to its X-Experience-API-Hash "
+        "(xAPI Communication 1.5.2)")
     assert stored_files(app) == 0 and app.extensions["lrs"].attachments.chunks.count_documents({}) == 0
 
 
