@@ -34,6 +34,7 @@ from lrs.http.body import JSON_TYPES, json_body, parse_json
 from lrs.http.context import current_lrs
 from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part, attachment_parts
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
+from lrs.statements import require_unique_ids
 from lrs.store.attachments import ContentMismatch
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def _read_multipart(lrs: LRS, version: str, put_id: str | None) -> tuple[Any, se
     errors = lrs.statements.check(statements, version, read_by_client_json=True)
     if errors:
         raise ItemErrors(errors)
+    require_unique_ids(statements)
     declared = _declared(statements)
     limit = lrs.settings["max_attachment_parts"]
     needed = len(_needed(statements))

@@ -150,6 +150,16 @@ def test_a_put_is_refused_on_its_first_part_before_any_content_is_read(app, clie
     assert contents(app) == ([], 0)
 
 
+def test_a_batch_giving_one_id_twice_is_refused_on_its_first_part(app, client, xapi_headers):
+    statement_id = str(uuid.uuid4())
+    batch = [{**statement(attachment(ESSAY)), "id": statement_id}, {**statement(), "id": statement_id.upper()}]
+    response = post(client, xapi_headers, multipart(batch, ESSAY).replace(ESSAY, b"not the declared content"))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        f"statement[1].id: {statement_id} is also the id of statement[0]; statement ids must be unique within a batch")
+    assert contents(app) == ([], 0)
+
+
 def test_a_file_url_attachment_may_still_send_its_content(client, xapi_headers):
     linked = statement(attachment(ESSAY, fileUrl="http://example.com/essay.txt"))
     [statement_id] = post(client, xapi_headers, multipart(linked, ESSAY)).get_json()
