@@ -184,17 +184,24 @@ def _content_type(part: Part, where: str, declarations: list[tuple[str, dict]]) 
     content_type = part.headers.get("content-type")
     if not content_type:
         return declarations[0][1]["contentType"]
-    if not any(_same_media_type(content_type, attachment["contentType"]) for _, attachment in declarations):
+    if not any(_matches(content_type, attachment["contentType"]) for _, attachment in declarations):
         path, attachment = declarations[0]
         raise BadRequest(f"{where}: Content-Type {content_type!r} does not match the contentType "
                          f"{attachment['contentType']!r} of {path}; a part's Content-Type must match the "
-                         "contentType of its attachment (xAPI Communication 1.5.2)")
+                         "contentType of its attachment (xAPI Communication 1.5.2): the same type and "
+                         "subtype, and only parameters the contentType gives, with its values")
     return content_type
 
 
-def _same_media_type(one: str, other: str) -> bool:
-    """Equal as media types: type, subtype and parameters alike but for case, spacing and quoting."""
-    return _media_type_key(one) == _media_type_key(other)
+def _matches(part_type: str, content_type: str) -> bool:
+    """Whether a part's Content-Type matches an attachment's contentType: case, spacing and
+    quoting aside, the same type and subtype, and each parameter the part gives is the
+    contentType's. The part may leave parameters out: the spec's own example request
+    (Communication 1.5.2) heads the content of a `text/plain; charset=ascii` attachment with
+    `Content-Type:text/plain`, and an LRS must accept requests in that format."""
+    part_mimetype, part_params = _media_type_key(part_type)
+    mimetype, params = _media_type_key(content_type)
+    return part_mimetype == mimetype and part_params <= params
 
 
 def _media_type_key(value: str) -> tuple[str, frozenset[tuple[str, str]]]:
