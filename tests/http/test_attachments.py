@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -18,6 +19,7 @@ from lrs.http.multipart import MultipartReader
 BOUNDARY = "abcABC0123'()+_,-./:=?"
 ESSAY, PHOTO = b"here is a simple attachment", bytes(range(256)) * 40
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
+APPENDIX_D = Path(__file__).resolve().parents[1] / "data" / "xapi-1.0.3-appendix-d.json"
 
 
 def sha2(content: bytes) -> str:
@@ -380,3 +382,40 @@ def test_a_jws_header_rfc_7515_makes_invalid_is_refused_without_x5c_too(app, cli
     assert message in error
     assert contents(app) == ([], 0)
     assert client.get(f"/xapi/statements?statementId={original['id']}", headers=xapi_headers).status_code == 404
+
+
+def appendix_d(tamper_leaf: bool = False) -> tuple[dict, bytes]:
+    """xAPI 1.0.3 Data Appendix D's signed statement and JWS, as written there (its x5c certificates
+    are signed with SHA-1, its key has 1024 bits); optionally with the leaf certificate's signature
+    altered, which changes the JWS header and so the statement's sha2."""
+    example = json.loads(APPENDIX_D.read_text())
+    token = example["jws"].encode()
+    if tamper_leaf:
+        head, payload, signature = token.split(b".")
+        header = json.loads(base64.urlsafe_b64decode(head + b"=="))
+        leaf = bytearray(base64.b64decode(header["x5c"][0]))
+        leaf[-1] ^= 1  # the last byte of the issuer's signature
+        header["x5c"][0] = base64.b64encode(bytes(leaf)).decode()
+        token = b".".join([base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"="), payload, signature])
+    [signature_attachment] = example["statement"]["attachments"]
+    signature_attachment.update(sha2=sha2(token), length=len(token))
+    return example["statement"], token
+
+
+@pytest.mark.filterwarnings("ignore:Key size should be")
+def test_the_signed_statement_example_of_the_specification_is_accepted(client, xapi_headers):
+    signed, token = appendix_d()
+    response = post(client, xapi_headers, multipart(signed, token))
+    assert response.status_code == 200, response.data
+    parts = parts_of(client.get(f"/xapi/statements?statementId={signed['id']}&attachments=true", headers=xapi_headers))
+    assert parts[1][1] == token
+
+
+@pytest.mark.filterwarnings("ignore:Key size should be")
+def test_a_sha1_certificate_link_that_does_not_verify_is_refused(app, client, xapi_headers):
+    signed, token = appendix_d(tamper_leaf=True)
+    response = post(client, xapi_headers, multipart(signed, token))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"].endswith(
+        "is not issued by the next one in the chain (InvalidSignature)")  # checked, not merely unsupported
+    assert contents(app) == ([], 0)
