@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MULTIPART = "multipart/mixed"
 HASH_HEADER = "x-experience-api-hash"
+IDENTITY_ENCODINGS = ("binary", "8bit", "7bit")  # RFC 2045 6.2: the content is as it is sent
 
 
 def read_statements(version: str, put_id: str | None = None) -> tuple[Any, frozenset[str]]:
@@ -85,6 +86,7 @@ def _read_multipart(lrs: LRS, version: str, put_id: str | None) -> tuple[Any, se
     if _media_type(first.headers.get("content-type")) not in JSON_TYPES:
         raise BadRequest("multipart body: the first part must have Content-Type application/json "
                          "and hold the statements")
+    _check_encoding(first, "multipart part 1", IDENTITY_ENCODINGS)
     payload = parse_json(first.read(lrs.settings["max_body_bytes"], "the statements part"), "the statements part")
     _check_put(payload, put_id)  # decided on the first part, as the rest: no content is read for a refused PUT
     statements = _as_list(payload)
@@ -157,9 +159,7 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, list[tuple
     if sha2 not in declared:
         raise BadRequest(f"{where}: X-Experience-API-Hash {sha2} is not the sha2 of any attachment "
                          "of the statements")
-    encoding = part.headers.get("content-transfer-encoding", "binary")
-    if encoding.lower() != "binary":
-        raise BadRequest(f"{where}: Content-Transfer-Encoding must be binary, not {encoding!r}")
+    _check_encoding(part, where, ("binary",))
     # Both are plain HTTP field values already: part header lines are checked as they are read
     # (multipart._parse_headers), and a contentType by the statement's validation.
     content_type = _content_type(part, where, declared[sha2])
@@ -175,6 +175,15 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, list[tuple
         raise BadRequest(f"{where}: Content-Length {header_length}, {length} bytes received and the attachment's "
                          f"length {attachment.get('length')} must all agree")
     return sha2
+
+
+def _check_encoding(part: Part, where: str, allowed: tuple[str, ...]) -> None:
+    """Parts are read as they come, never decoded: a part declaring another encoding (base64,
+    quoted-printable) would be stored as its encoded text. xAPI requires binary for contents
+    (Communication 1.5.2); the statements part may also say 7bit or 8bit, which change nothing."""
+    encoding = part.headers.get("content-transfer-encoding", "binary")
+    if encoding.lower() not in allowed:
+        raise BadRequest(f"{where}: Content-Transfer-Encoding must be {' or '.join(allowed)}, not {encoding!r}")
 
 
 def _content_type(part: Part, where: str, declarations: list[tuple[str, dict]]) -> str:

@@ -191,12 +191,15 @@ def test_multipart_without_attachments_and_the_suites_framing_are_accepted(clien
      "multipart part 2: the x-experience-api-hash header is given twice"),
     (multipart(statement(attachment(ESSAY)), ESSAY, first_type="text/plain\r\nContent-Type: application/json"),
      "multipart part 1: the content-type header is given twice"),
+    (multipart(statement(attachment(ESSAY), result={"response": "a=3Db"}), ESSAY,
+               first_type="application/json\r\nContent-Transfer-Encoding: quoted-printable"),
+     "multipart part 1: Content-Transfer-Encoding must be binary or 8bit or 7bit, not 'quoted-printable'"),
     (multipart(statement(attachment(ESSAY)), ESSAY, X_Pad="x" * 1_000_000), "multipart part 2: its headers exceed"),
     (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"Encoding: binary", b"Encoding binary"),
      "multipart part 2: malformed header line 'Content-Transfer-Encoding binary'"),
 ], ids=["missing part", "undeclared part", "first part not JSON", "base64", "Content-Length", "truncated",
         "LF line ends", "no hash header", "bad JSON", "hash header twice", "first part typed twice",
-        "1 MB part header", "header without colon"])
+        "statements quoted-printable", "1 MB part header", "header without colon"])
 def test_bad_multipart_requests_are_refused_with_400_and_store_nothing(app, client, xapi_headers, body, message):
     response = post(client, xapi_headers, body)
     assert response.status_code == 400
