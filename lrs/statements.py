@@ -171,10 +171,19 @@ class StatementService:
         return [statement for statement in prepared if statement["id"] not in known]
 
 
-def _require_unique(ids: list[str]) -> None:
-    """A batch is stored whole under its ids, so one id twice is a 400 naming both statements."""
+def require_unique_ids(statements: list[dict]) -> None:
+    """The ids valid statements give are unique: known before the LRS assigns the others, so a
+    multipart request is refused on its first part, before its attachments are read."""
+    _require_unique([statement["id"].lower() if "id" in statement else None for statement in statements])
+
+
+def _require_unique(ids: list[str | None]) -> None:
+    """A batch is stored whole under its ids, so one id twice is a 400 naming both statements
+    (None: an id still to be assigned)."""
     first: dict[str, int] = {}
     for index, statement_id in enumerate(ids):
+        if statement_id is None:
+            continue
         earlier = first.setdefault(statement_id, index)
         if earlier != index:
             raise ItemErrors([(index, f"statement[{index}].id", f"{statement_id} is also the id of "

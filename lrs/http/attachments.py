@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from email.message import Message
 from typing import Any, Iterable
 
 from bson import ObjectId
@@ -33,38 +34,50 @@ from lrs.http.body import JSON_TYPES, json_body, parse_json
 from lrs.http.context import current_lrs
 from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part, attachment_parts
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
+from lrs.statements import require_unique_ids
 from lrs.store.attachments import ContentMismatch
 
 log = logging.getLogger(__name__)
 
 MULTIPART = "multipart/mixed"
 HASH_HEADER = "x-experience-api-hash"
+IDENTITY_ENCODINGS = ("binary", "8bit", "7bit")  # RFC 2045 6.2: the content is as it is sent
 
 
 def read_statements(version: str, put_id: str | None = None) -> tuple[Any, frozenset[str]]:
     """The statements payload of a PUT or POST, its attachment contents stored and checked, and
-    the sha2s of the contents received (the ones to serve with these statements). A statement
-    PUT without an id has its signature checked as the statement of `put_id` it is stored as."""
+    the sha2s of the contents received (the ones to serve with these statements). A PUT's body
+    (`put_id`: its statementId) must be one statement of that id, or of none: then its signature
+    is checked as the statement of `put_id` it is stored as."""
     lrs = current_lrs()
     if request.mimetype == MULTIPART:
-        payload, received = _read_multipart(lrs, version)
+        payload, received = _read_multipart(lrs, version, put_id)
     elif not request.mimetype or request.mimetype in JSON_TYPES:
         payload, received = json_body(), set()
+        _check_put(payload, put_id)
     else:
         raise BadRequest(f"Content-Type {request.mimetype!r} is not supported for statements; "
                          f"use application/json, or {MULTIPART} to send attachment contents")
     statements = _as_list(payload)
     _require_contents(statements, received)
-    if put_id is not None and isinstance(payload, dict) and "id" not in payload:
+    if put_id is not None and "id" not in payload:
         statements = [{**payload, "id": put_id}]
     _verify_signatures(statements, received, lrs, version)
     return payload, frozenset(received)
 
 
-def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
-    boundary = request.mimetype_params.get("boundary")
-    if not boundary:
-        raise BadRequest(f"Content-Type {MULTIPART}: the boundary parameter is missing")
+def _check_put(payload: Any, put_id: str | None) -> None:
+    """A PUT's body is one statement of the id its statementId names (when it gives one)."""
+    if put_id is None:
+        return
+    if not isinstance(payload, dict):
+        raise BadRequest("PUT statements takes one Statement object")
+    if "id" in payload and str(payload["id"]).lower() != put_id:
+        raise BadRequest("statement.id: must equal the statementId parameter")
+
+
+def _read_multipart(lrs: LRS, version: str, put_id: str | None) -> tuple[Any, set[str]]:
+    boundary = _boundary()
     request.limit_body(lrs.settings["max_attachment_request_bytes"], "LRS_MAX_ATTACHMENT_REQUEST_BYTES")
     parts = MultipartReader(request.stream, boundary).parts()
     first = next(parts, None)
@@ -73,11 +86,14 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
     if _media_type(first.headers.get("content-type")) not in JSON_TYPES:
         raise BadRequest("multipart body: the first part must have Content-Type application/json "
                          "and hold the statements")
+    _check_encoding(first, "multipart part 1", IDENTITY_ENCODINGS)
     payload = parse_json(first.read(lrs.settings["max_body_bytes"], "the statements part"), "the statements part")
+    _check_put(payload, put_id)  # decided on the first part, as the rest: no content is read for a refused PUT
     statements = _as_list(payload)
     errors = lrs.statements.check(statements, version, read_by_client_json=True)
     if errors:
         raise ItemErrors(errors)
+    require_unique_ids(statements)
     declared = _declared(statements)
     limit = lrs.settings["max_attachment_parts"]
     needed = len(_needed(statements))
@@ -92,6 +108,22 @@ def _read_multipart(lrs: LRS, version: str) -> tuple[Any, set[str]]:
             raise PayloadTooLarge(f"multipart body: more than {limit} attachment parts (LRS_MAX_ATTACHMENT_PARTS)")
         received.add(_save_part(lrs, part, number, declared, holder, saved))
     return payload, received
+
+
+def _boundary() -> str:
+    """The request's one boundary parameter. Given twice, readers differ on which one frames the
+    body (werkzeug takes the last, others the first), so a proxy could check other parts than the
+    LRS reads; the stdlib's parameter list keeps both, where werkzeug's dict keeps one."""
+    message = Message()
+    message["Content-Type"] = request.headers.get("Content-Type", "")
+    given = [name for name, _ in message.get_params([])[1:] if name.rstrip("*") == "boundary"]
+    if len(given) > 1:
+        raise BadRequest(f"Content-Type {MULTIPART}: the boundary parameter is given {len(given)} times; "
+                         "a parameter is given once (RFC 6838 4.3)")
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        raise BadRequest(f"Content-Type {MULTIPART}: the boundary parameter is missing")
+    return boundary
 
 
 def _holder(lrs: LRS, declared: dict[str, list[tuple[str, dict]]], saved: set[str]) -> ObjectId:
@@ -127,9 +159,7 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, list[tuple
     if sha2 not in declared:
         raise BadRequest(f"{where}: X-Experience-API-Hash {sha2} is not the sha2 of any attachment "
                          "of the statements")
-    encoding = part.headers.get("content-transfer-encoding", "binary")
-    if encoding.lower() != "binary":
-        raise BadRequest(f"{where}: Content-Transfer-Encoding must be binary, not {encoding!r}")
+    _check_encoding(part, where, ("binary",))
     # Both are plain HTTP field values already: part header lines are checked as they are read
     # (multipart._parse_headers), and a contentType by the statement's validation.
     content_type = _content_type(part, where, declared[sha2])
@@ -137,13 +167,23 @@ def _save_part(lrs: LRS, part: Part, number: int, declared: dict[str, list[tuple
     try:
         length = lrs.attachments.save(sha2, part.chunks(), content_type, holder)
     except ContentMismatch as error:
-        raise BadRequest(f"{where}: {error}") from None
+        raise BadRequest(f"{where}: {error}; a part's content must hash to its X-Experience-API-Hash "
+                         "(xAPI Communication 1.5.2)") from None
     saved.add(sha2)
     header_length = part.headers.get("content-length")
     if header_length is not None and not header_length == str(length) == str(attachment.get("length")):
         raise BadRequest(f"{where}: Content-Length {header_length}, {length} bytes received and the attachment's "
                          f"length {attachment.get('length')} must all agree")
     return sha2
+
+
+def _check_encoding(part: Part, where: str, allowed: tuple[str, ...]) -> None:
+    """Parts are read as they come, never decoded: a part declaring another encoding (base64,
+    quoted-printable) would be stored as its encoded text. xAPI requires binary for contents
+    (Communication 1.5.2); the statements part may also say 7bit or 8bit, which change nothing."""
+    encoding = part.headers.get("content-transfer-encoding", "binary")
+    if encoding.lower() not in allowed:
+        raise BadRequest(f"{where}: Content-Transfer-Encoding must be {' or '.join(allowed)}, not {encoding!r}")
 
 
 def _content_type(part: Part, where: str, declarations: list[tuple[str, dict]]) -> str:
@@ -153,17 +193,24 @@ def _content_type(part: Part, where: str, declarations: list[tuple[str, dict]]) 
     content_type = part.headers.get("content-type")
     if not content_type:
         return declarations[0][1]["contentType"]
-    if not any(_same_media_type(content_type, attachment["contentType"]) for _, attachment in declarations):
+    if not any(_matches(content_type, attachment["contentType"]) for _, attachment in declarations):
         path, attachment = declarations[0]
         raise BadRequest(f"{where}: Content-Type {content_type!r} does not match the contentType "
                          f"{attachment['contentType']!r} of {path}; a part's Content-Type must match the "
-                         "contentType of its attachment (xAPI Communication 1.5.2)")
+                         "contentType of its attachment (xAPI Communication 1.5.2): the same type and "
+                         "subtype, and only parameters the contentType gives, with its values")
     return content_type
 
 
-def _same_media_type(one: str, other: str) -> bool:
-    """Equal as media types: type, subtype and parameters alike but for case, spacing and quoting."""
-    return _media_type_key(one) == _media_type_key(other)
+def _matches(part_type: str, content_type: str) -> bool:
+    """Whether a part's Content-Type matches an attachment's contentType: case, spacing and
+    quoting aside, the same type and subtype, and each parameter the part gives is the
+    contentType's. The part may leave parameters out: the spec's own example request
+    (Communication 1.5.2) heads the content of a `text/plain; charset=ascii` attachment with
+    `Content-Type:text/plain`, and an LRS must accept requests in that format."""
+    part_mimetype, part_params = _media_type_key(part_type)
+    mimetype, params = _media_type_key(content_type)
+    return part_mimetype == mimetype and part_params <= params
 
 
 def _media_type_key(value: str) -> tuple[str, frozenset[tuple[str, str]]]:

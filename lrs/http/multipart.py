@@ -59,6 +59,7 @@ class MultipartReader:
         self._delimiter = CRLF + b"--" + boundary.encode("latin-1")
         self._buffer = bytearray(CRLF)  # so the first delimiter needs no special case
         self._at_eof = False
+        self._where = "multipart body"  # what an error names: the part being read, once there is one
 
     def parts(self) -> Iterator[Part]:
         for _ in self._until_delimiter():
@@ -66,6 +67,7 @@ class MultipartReader:
         number = 0
         while not self._closing_delimiter():
             number += 1
+            self._where = f"multipart part {number}"
             headers = self._headers(number)
             body = self._until_delimiter()
             yield Part(headers, body)
@@ -98,26 +100,32 @@ class MultipartReader:
                 yield bytes(self._buffer[:-keep])
                 del self._buffer[:-keep]
             if not self._fill():
-                raise BadRequest("multipart body: ended before its closing boundary "
+                raise BadRequest(f"{self._where}: the request ended before the closing boundary "
                                  "(--boundary-- after a CRLF, RFC 2046)")
 
     def _need(self, count: int) -> None:
         while len(self._buffer) < count:
             if not self._fill():
-                raise BadRequest("multipart body: ended before its closing boundary")
+                raise BadRequest(f"{self._where}: the request ended before the closing boundary")
 
     def _closing_delimiter(self) -> bool:
-        """After a delimiter: `--` ends the body; otherwise optional padding and a CRLF start a part."""
+        """After a delimiter: `--` ends the body; otherwise optional padding and a CRLF start a part.
+        A body whose lines end with LF alone is told so here, at its first boundary line: its
+        other delimiters (CRLF--boundary) are never found, and "ended before its closing boundary"
+        would not say why."""
         self._need(2)
         if self._buffer[:2] == b"--":
             return True
-        end = self._buffer.find(CRLF)
+        end = self._buffer.find(b"\n")
         while end < 0 and len(self._buffer) <= MAX_HEADER_BYTES:
             self._need(len(self._buffer) + 1)
-            end = self._buffer.find(CRLF)
-        if end < 0 or self._buffer[:end].strip(b" \t"):
+            end = self._buffer.find(b"\n")
+        if end >= 0 and self._buffer[end - 1:end] != b"\r":
+            raise BadRequest("multipart body: a boundary line ends with LF alone; the lines that frame "
+                             "parts end with CRLF (RFC 2046)")
+        if end < 0 or self._buffer[:end - 1].strip(b" \t"):
             raise BadRequest("multipart body: a boundary line must end with CRLF")
-        del self._buffer[:end + 2]
+        del self._buffer[:end + 1]
         return False
 
     def _headers(self, number: int) -> dict[str, str]:
@@ -128,7 +136,8 @@ class MultipartReader:
             self._need(len(self._buffer) + 1)
             end = self._buffer.find(CRLF + CRLF)
         if end < 0 or end > MAX_HEADER_BYTES:
-            raise BadRequest(f"multipart body: a part's headers exceed {MAX_HEADER_BYTES} bytes")
+            raise BadRequest(f"multipart part {number}: its headers exceed {MAX_HEADER_BYTES} bytes "
+                             "(or do not end with an empty line)")
         block = bytes(self._buffer[:end])
         del self._buffer[:end + (4 if end else 2)]
         return _parse_headers(block, number)
@@ -136,7 +145,9 @@ class MultipartReader:
 
 def _parse_headers(block: bytes, number: int) -> dict[str, str]:
     """Lines end with CRLF only: a bare CR or LF would split a header for lenient readers of the
-    part headers the LRS echoes (GET ?attachments=true), so a value must be a plain field value."""
+    part headers the LRS echoes (GET ?attachments=true), so a value must be a plain field value.
+    A header given twice is refused: readers differ on which of its values counts (the first or
+    the last), so a proxy could check one hash or content type and the LRS act on the other."""
     headers: dict[str, str] = {}
     name = None
     for line in block.decode("latin-1").split("\r\n"):
@@ -149,7 +160,11 @@ def _parse_headers(block: bytes, number: int) -> dict[str, str]:
         name, colon, value = line.partition(":")
         name = name.strip().lower()
         if not colon or not name:
-            raise BadRequest(f"multipart body: malformed part header line {line[:80]!r}")
+            raise BadRequest(f"multipart part {number}: malformed header line {line[:80]!r} "
+                             "(a header is a name, a colon and a value)")
+        if name in headers:
+            raise BadRequest(f"multipart part {number}: the {name} header is given twice; "
+                             "a part gives each header once")
         headers[name] = value.strip()
     return headers
 

@@ -83,10 +83,6 @@ def put_statement() -> Response:
     credential = require(WRITE_STATEMENTS)
     statement_id = params.load(PutParams(), request.args, g.xapi_version)["statementId"]
     statement, contents = read_statements(g.xapi_version, put_id=statement_id)
-    if not isinstance(statement, dict):
-        raise BadRequest("PUT statements takes one Statement object")
-    if "id" in statement and str(statement["id"]).lower() != statement_id:
-        raise BadRequest("statement.id: must equal the statementId parameter")
     statement = {**statement, "id": statement.get("id", statement_id)}
     current_lrs().statements.store([statement], authority=credential.authority, version=g.xapi_version,
                                    rights=_rights(credential), contents=contents, read_by_client_json=True)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -18,6 +19,7 @@ from lrs.http.multipart import MultipartReader
 BOUNDARY = "abcABC0123'()+_,-./:=?"
 ESSAY, PHOTO = b"here is a simple attachment", bytes(range(256)) * 40
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
+APPENDIX_D = Path(__file__).resolve().parents[1] / "data" / "xapi-1.0.3-appendix-d.json"
 
 
 def sha2(content: bytes) -> str:
@@ -136,6 +138,30 @@ def test_put_accepts_multipart_and_a_statement_with_only_file_urls_may_be_json(c
     assert client.post("/xapi/statements", json=linked, headers=xapi_headers).status_code == 200
 
 
+@pytest.mark.parametrize("payload, message", [
+    ({**statement(attachment(ESSAY)), "id": str(uuid.uuid4())}, "statement.id: must equal the statementId parameter"),
+    ([statement(attachment(ESSAY))], "PUT statements takes one Statement object"),
+], ids=["another id", "an array"])
+def test_a_put_is_refused_on_its_first_part_before_any_content_is_read(app, client, xapi_headers, payload, message):
+    """The LRS decides on the first part (Communication 1.5.2): the part after it, whose content
+    does not match its hash, is never read (its error would be the answer otherwise)."""
+    body = multipart(payload, ESSAY).replace(ESSAY, b"not the declared content")
+    response = post(client, xapi_headers, body, method="put", query=f"?statementId={uuid.uuid4()}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == message
+    assert contents(app) == ([], 0)
+
+
+def test_a_batch_giving_one_id_twice_is_refused_on_its_first_part(app, client, xapi_headers):
+    statement_id = str(uuid.uuid4())
+    batch = [{**statement(attachment(ESSAY)), "id": statement_id}, {**statement(), "id": statement_id.upper()}]
+    response = post(client, xapi_headers, multipart(batch, ESSAY).replace(ESSAY, b"not the declared content"))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        f"statement[1].id: {statement_id} is also the id of statement[0]; statement ids must be unique within a batch")
+    assert contents(app) == ([], 0)
+
+
 def test_a_file_url_attachment_may_still_send_its_content(client, xapi_headers):
     linked = statement(attachment(ESSAY, fileUrl="http://example.com/essay.txt"))
     [statement_id] = post(client, xapi_headers, multipart(linked, ESSAY)).get_json()
@@ -154,24 +180,42 @@ def test_multipart_without_attachments_and_the_suites_framing_are_accepted(clien
     (multipart(statement(attachment(ESSAY), attachment(PHOTO)), ESSAY), "was not among the parts"),
     (multipart(statement(attachment(ESSAY)), ESSAY, PHOTO), "is not the sha2 of any attachment"),
     (multipart(statement(attachment(ESSAY)), ESSAY, first_type="text/plain"), "first part must have Content-Type"),
-    (multipart(statement(attachment(ESSAY)), ESSAY, Content_Transfer_Encoding="base64"), "must be binary"),
+    (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"Encoding: binary", b"Encoding: base64"), "must be binary"),
     (multipart(statement(attachment(ESSAY)), ESSAY, Content_Length="3"), "must all agree"),
-    (multipart(statement(attachment(ESSAY)), ESSAY)[:-20], "closing boundary"),
+    (multipart(statement(attachment(ESSAY)), ESSAY)[:-20], "multipart part 2: the request ended before the closing boundary"),
+    (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"\r\n", b"\n"), "a boundary line ends with LF alone"),
     (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"X-Experience-API-Hash", b"X-Other"), "is missing"),
     (multipart([statement(attachment(ESSAY))], ESSAY).replace(b"}]", b"}", 1), "malformed JSON"),
+    (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"X-Experience-API-Hash", b"X-Experience-API-Hash: "
+                                                            + sha2(PHOTO).encode() + b"\r\nX-Experience-API-Hash"),
+     "multipart part 2: the x-experience-api-hash header is given twice"),
+    (multipart(statement(attachment(ESSAY)), ESSAY, first_type="text/plain\r\nContent-Type: application/json"),
+     "multipart part 1: the content-type header is given twice"),
+    (multipart(statement(attachment(ESSAY), result={"response": "a=3Db"}), ESSAY,
+               first_type="application/json\r\nContent-Transfer-Encoding: quoted-printable"),
+     "multipart part 1: Content-Transfer-Encoding must be binary or 8bit or 7bit, not 'quoted-printable'"),
+    (multipart(statement(attachment(ESSAY)), ESSAY, X_Pad="x" * 1_000_000), "multipart part 2: its headers exceed"),
+    (multipart(statement(attachment(ESSAY)), ESSAY).replace(b"Encoding: binary", b"Encoding binary"),
+     "multipart part 2: malformed header line 'Content-Transfer-Encoding binary'"),
 ], ids=["missing part", "undeclared part", "first part not JSON", "base64", "Content-Length", "truncated",
-        "no hash header", "bad JSON"])
+        "LF line ends", "no hash header", "bad JSON", "hash header twice", "first part typed twice",
+        "statements quoted-printable", "1 MB part header", "header without colon"])
 def test_bad_multipart_requests_are_refused_with_400_and_store_nothing(app, client, xapi_headers, body, message):
     response = post(client, xapi_headers, body)
     assert response.status_code == 400
     assert message in response.get_json()["error"]["message"]
     assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
+    assert contents(app) == ([], 0)
 
 
 def test_content_that_does_not_hash_to_its_header_is_refused_and_not_kept(app, client, xapi_headers):
     body = multipart(statement(attachment(ESSAY)), ESSAY).replace(ESSAY, b"here is a tampered attachment")
     response = post(client, xapi_headers, body)
-    assert response.status_code == 400 and "has sha2" in response.get_json()["error"]["message"]
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        f"multipart part 2: the content received under sha2 {sha2(ESSAY)} has sha2 "
+        f"{sha2(b'here is a tampered attachment')}; a part's content must hash to its X-Experience-API-Hash "
+        "(xAPI Communication 1.5.2)")
     assert stored_files(app) == 0 and app.extensions["lrs"].attachments.chunks.count_documents({}) == 0
 
 
@@ -192,6 +236,18 @@ def test_other_content_types_and_a_missing_boundary_are_refused(client, xapi_hea
     response = client.post("/xapi/statements", data=json.dumps(statement()),
                            headers={**xapi_headers, "Content-Type": content_type})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("parameters", [f'boundary=other; boundary="{BOUNDARY}"', f'boundary="{BOUNDARY}"; Boundary=other'])
+def test_a_boundary_given_twice_is_refused(app, client, xapi_headers, parameters):
+    """Whichever boundary a reader takes frames another body: a proxy and the LRS would disagree."""
+    response = client.post("/xapi/statements", data=multipart(statement(attachment(ESSAY)), ESSAY),
+                           headers={**xapi_headers, "Content-Type": f"multipart/mixed; {parameters}"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        "Content-Type multipart/mixed: the boundary parameter is given 2 times; a parameter is given once (RFC 6838 4.3)")
+    assert contents(app) == ([], 0)
+    assert app.extensions["lrs"].statement_store.collection.count_documents({}) == 0
 
 
 def test_requests_over_the_attachment_limit_get_413(make_app, xapi_headers):
@@ -307,3 +363,62 @@ def test_a_jws_nested_too_deeply_is_refused(client, xapi_headers, part):
     response = post(client, xapi_headers, multipart({**original, "attachments": [signature]}, token))
     assert response.status_code == 400
     assert "JWS" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("header, message", [
+    ({"alg": "RS256", "crit": ["exp"], "exp": 1}, "Unsupported ['exp'] in header"),
+    ({"alg": "RS256", "crit": "exp"}, "Missing critical"),
+    ({"alg": "RS256", "kid": 5}, "'kid' in header must be a str"),
+], ids=["crit names an unknown extension", "crit not an array", "kid not a string"])
+def test_a_jws_header_rfc_7515_makes_invalid_is_refused_without_x5c_too(app, client, xapi_headers, header, message):
+    """Without x5c there is no key to verify with, but a JWS whose header is invalid is still a
+    malformed signature (Data 2.6: 400)."""
+    original = {**statement(), "id": str(uuid.uuid4())}
+    del original["attachments"]
+    token = b".".join(base64.urlsafe_b64encode(text.encode()).rstrip(b"=")
+                      for text in (json.dumps(header), json.dumps(original), "sig"))
+    signature = {**attachment(token, "application/octet-stream"), "usageType": SIGNATURE_USAGE}
+    response = post(client, xapi_headers, multipart({**original, "attachments": [signature]}, token))
+    assert response.status_code == 400
+    error = response.get_json()["error"]["message"]
+    assert error.startswith("statement[0].attachments[0]: the JWS header is not valid (RFC 7515 4.1): ")
+    assert message in error
+    assert contents(app) == ([], 0)
+    assert client.get(f"/xapi/statements?statementId={original['id']}", headers=xapi_headers).status_code == 404
+
+
+def appendix_d(tamper_leaf: bool = False) -> tuple[dict, bytes]:
+    """xAPI 1.0.3 Data Appendix D's signed statement and JWS, as written there (its x5c certificates
+    are signed with SHA-1, its key has 1024 bits); optionally with the leaf certificate's signature
+    altered, which changes the JWS header and so the statement's sha2."""
+    example = json.loads(APPENDIX_D.read_text())
+    token = example["jws"].encode()
+    if tamper_leaf:
+        head, payload, signature = token.split(b".")
+        header = json.loads(base64.urlsafe_b64decode(head + b"=="))
+        leaf = bytearray(base64.b64decode(header["x5c"][0]))
+        leaf[-1] ^= 1  # the last byte of the issuer's signature
+        header["x5c"][0] = base64.b64encode(bytes(leaf)).decode()
+        token = b".".join([base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"="), payload, signature])
+    [signature_attachment] = example["statement"]["attachments"]
+    signature_attachment.update(sha2=sha2(token), length=len(token))
+    return example["statement"], token
+
+
+@pytest.mark.filterwarnings("ignore:Key size should be")
+def test_the_signed_statement_example_of_the_specification_is_accepted(client, xapi_headers):
+    signed, token = appendix_d()
+    response = post(client, xapi_headers, multipart(signed, token))
+    assert response.status_code == 200, response.data
+    parts = parts_of(client.get(f"/xapi/statements?statementId={signed['id']}&attachments=true", headers=xapi_headers))
+    assert parts[1][1] == token
+
+
+@pytest.mark.filterwarnings("ignore:Key size should be")
+def test_a_sha1_certificate_link_that_does_not_verify_is_refused(app, client, xapi_headers):
+    signed, token = appendix_d(tamper_leaf=True)
+    response = post(client, xapi_headers, multipart(signed, token))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"].endswith(
+        "is not issued by the next one in the chain (InvalidSignature)")  # checked, not merely unsupported
+    assert contents(app) == ([], 0)

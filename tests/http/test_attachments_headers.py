@@ -123,9 +123,27 @@ def test_a_part_whose_content_type_differs_from_the_attachments_is_refused(app, 
         pdf, part(ESSAY, content_type="Application/PDF"), part(PHOTO, content_type='text/plain;Charset="UTF-8"')))
     assert response.status_code == 200, response.data
     assert post(client, xapi_headers, request_body(pdf, part(ESSAY), part(PHOTO))).status_code == 200
-    parameters = post(client, xapi_headers, request_body(
-        pdf, part(ESSAY, content_type="application/pdf"), part(PHOTO, content_type="text/plain")))
-    assert parameters.status_code == 400 and "multipart part 3" in parameters.get_json()["error"]["message"]
+    # A part may leave out a parameter of the contentType (below), never give another value or add one.
+    for other in ("text/plain; charset=iso-8859-1", "text/plain; charset=utf-8; format=flowed"):
+        parameters = post(client, xapi_headers, request_body(
+            pdf, part(ESSAY, content_type="application/pdf"), part(PHOTO, content_type=other)))
+        assert parameters.status_code == 400 and "multipart part 3" in parameters.get_json()["error"]["message"]
+
+
+def test_the_example_request_of_the_specification_is_accepted(client, xapi_headers):
+    """Communication 1.5.2's example, as it is written there but for the statement's id: the part of
+    a `text/plain; charset=ascii` attachment says `Content-Type:text/plain`."""
+    boundary = "abcABC0123'()+_,-./:=?"
+    example = statement(attachment(ESSAY, "text/plain; charset=ascii"))
+    body = (f"--{boundary}\r\nContent-Type:application/json\r\n\r\n{json.dumps(example)}\r\n"
+            f"--{boundary}\r\nContent-Type:text/plain\r\nContent-Transfer-Encoding:binary\r\n"
+            f"X-Experience-API-Hash:{sha2(ESSAY)}\r\n\r\n{ESSAY.decode()}\r\n--{boundary}--")
+    response = post(client, xapi_headers, body.encode(), boundary=boundary)
+    assert response.status_code == 200, response.data
+    [statement_id] = response.get_json()
+    (_, _), (headers, content) = parts_of(client.get(f"/xapi/statements?statementId={statement_id}&attachments=true",
+                                                     headers=xapi_headers))
+    assert (headers["content-type"], content) == ("text/plain; charset=ascii", ESSAY)
 
 
 def test_each_statement_gets_its_content_with_its_own_content_type(client, xapi_headers):

@@ -57,9 +57,9 @@ def test_reading_holds_one_read_plus_a_delimiter_at_most():
 @pytest.mark.parametrize("body, message", [
     (b"--b0und\r\n\r\ndata", "closing boundary"),
     (b"no boundary at all", "closing boundary"),
-    (b"--b0und\r\nbroken header\r\n\r\nx\r\n--b0und--", "malformed part header"),
+    (b"--b0und\r\nbroken header\r\n\r\nx\r\n--b0und--", "part 1: malformed header line"),
     (b"--b0und junk\r\n\r\nx\r\n--b0und--", "must end with CRLF"),
-    (b"--b0und\r\nX-Big: " + b"x" * MAX_HEADER_BYTES + b"\r\n\r\nx\r\n--b0und--", "headers exceed"),
+    (b"--b0und\r\nX-Big: " + b"x" * MAX_HEADER_BYTES + b"\r\n\r\nx\r\n--b0und--", "part 1: its headers exceed"),
 ], ids=["no closing boundary", "no boundary", "malformed header", "junk after boundary", "huge header"])
 def test_malformed_bodies_are_bad_requests(body, message):
     with pytest.raises(BadRequest, match=message):
