@@ -9,6 +9,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from lrs import credentials, schemas
 from lrs.auth import OPERATOR_SCOPES, XAPI_SCOPES
+from lrs.console import guard
 from lrs.console.about import client_snippets
 from lrs.http.admin_credentials import CredentialChange, NewCredential
 from lrs.http.context import current_lrs
@@ -43,6 +44,7 @@ def edit(key: str) -> str:
 def update(key: str) -> Response:
     changes = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
     credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), changes, "form"))
+    guard.notify(f"{key}: changes saved.")
     return redirect(url_for(".index"), 303)
 
 
@@ -60,6 +62,7 @@ def _shown(made: credentials.NewCredential, heading: str) -> str:
 @blueprint.post("/credentials/<credential_key:key>/revoke")
 def revoke(key: str) -> Response:
     credentials.revoke(current_lrs(), key)
+    guard.notify(f"{key} revoked: it works no more.")
     return redirect(url_for(".index"), 303)
 
 

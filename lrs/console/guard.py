@@ -40,7 +40,13 @@ def guard() -> Response | tuple[str, int] | None:
         return render_template("console/refused.html", reason="The form's CSRF token is missing or wrong: "
                                "nothing was changed. Reload the page and try again."), 403
     g.console_session = found
+    g.console_notice = sessions().take_notice(found) if request.method == "GET" else None
     return None
+
+
+def notify(notice: str) -> None:
+    """Say `notice` on the next page this session asks for (the one an action redirects to)."""
+    sessions().leave_notice(current().token, notice)
 
 
 def sent_csrf() -> str | None:

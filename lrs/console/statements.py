@@ -64,7 +64,7 @@ def one(statement_id: str) -> str:
                            pretty=json.dumps(statement, indent=2, ensure_ascii=False),
                            attachments=[{**a, "stored": a.get("sha2", "").lower() in stored} for a in declared],
                            voidable=not document["voided"] and statement["verb"]["id"] != VOIDED,
-                           voided_by=request.args.get("voided_by"), stored=format_timestamp(document["stored"]))
+                           stored=format_timestamp(document["stored"]))
 
 
 @blueprint.post("/statements/<statement_id>/void")
@@ -77,7 +77,8 @@ def void(statement_id: str) -> Response:
     rights = WriteRights(voids="any", sees_others=True)
     [voiding_id] = current_lrs().statements.store([voiding], authority=credential.authority, version="1.0.3",
                                                   source="console", rights=rights)
-    return redirect(url_for(".one", statement_id=statement_id, voided_by=voiding_id), 303)
+    guard.notify(f"Voided by statement {voiding_id}.")
+    return redirect(url_for(".one", statement_id=statement_id), 303)
 
 
 @blueprint.get("/chart")

@@ -134,7 +134,7 @@ def test_sign_in_by_keyboard_filter_page_open_and_void(page, check, lrs):
     assert statement_id in page.locator("#statement-json").inner_text()
     check("4-statement")
     page.click("button:has-text('Void this statement')")
-    page.wait_for_url("**voided_by=*")
+    page.wait_for_selector("p.notice:has-text('Voided by statement')")
     assert page.locator("text=voided").first.is_visible()
     gone = requests.get(f"{lrs['endpoint']}/statements", params={"statementId": statement_id}, auth=ADMIN,
                         headers=XAPI, timeout=TIMEOUT)
@@ -189,7 +189,7 @@ def test_replay_a_dead_letter_against_a_live_second_lrs(page, check, lrs):
     lrs["replica_stack"].close()
     start_target(lrs["stack"], lrs["replica_port"])
     page.click(f"button[aria-label='Replay {CONFLICTING}']")
-    page.wait_for_url("**done=*")
+    page.wait_for_selector("p.notice:has-text('1 dead letter(s) of replica marked for replay')")
 
     def delivered() -> bool:
         found = requests.get(f"{lrs['replica']}/statements", params={"statementId": CONFLICTING}, auth=ADMIN,

@@ -175,3 +175,22 @@ def test_a_start_that_gives_the_admin_key_another_secret_ends_its_sessions(app):
     assert client.get("/console/credentials").status_code == 200
     lrs.create_credential("test-admin", "a-new-admin-secret", ["all", "admin"], label="admin")
     assert client.get("/console/credentials").status_code == 303
+
+
+def test_a_link_cannot_put_its_own_words_on_a_console_page(app):
+    """A notice comes from the action just done, kept in the session, never from the URL: a link
+    saying `?done=Your secret leaked, sign in at https://evil.example` showed that in the console's
+    notice box (after sign-in, if need be)."""
+    client, other = app.test_client(), app.test_client()
+    sign_in(client)
+    sign_in(other)
+    lie = "Your secret leaked: sign in at https://evil.example"
+    for url in (f"/console/forwarding?done={lie}", f"/console/statements/{STATEMENT_ID}?voided_by={lie}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "evil.example" not in page and 'class="notice"' not in page, url
+    voided = client.post(f"/console/statements/{STATEMENT_ID}/void", data={"csrf": session_csrf(client)})
+    assert voided.status_code == 303 and voided.location == f"/console/statements/{STATEMENT_ID}"
+    assert "evil" not in voided.location
+    assert "Voided by statement" not in other.get(voided.location).get_data(as_text=True)  # another session
+    assert 'class="notice" role="status">Voided by statement' in client.get(voided.location).get_data(as_text=True)
+    assert "Voided by statement" not in client.get(voided.location).get_data(as_text=True)  # once
