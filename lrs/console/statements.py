@@ -17,7 +17,7 @@ from marshmallow import fields, validate
 from lrs import schemas
 from lrs.console import chart, guard
 from lrs.console.inputs import utc_time
-from lrs.errors import BadRequest, NotFound
+from lrs.errors import BadRequest, Conflict, NotFound
 from lrs.http import params
 from lrs.http.context import current_lrs
 from lrs.http.statements import GetParams, decode_cursor, encode_cursor, page_query
@@ -54,22 +54,26 @@ def index() -> str:
 @blueprint.get("/statements/<statement_id>")
 def one(statement_id: str) -> str:
     lrs = current_lrs()
-    document = lrs.statement_store.get(statement_id)
-    if document is None:
-        raise NotFound(f"no statement with id {statement_id}")
+    document = _stored(statement_id)
     statement = json.loads(document["raw"])
     declared = statement.get("attachments", [])
     stored = lrs.attachments.stored(a.get("sha2", "") for a in declared)
     return render_template("console/statement.html", statement=statement, document=document,
                            pretty=json.dumps(statement, indent=2, ensure_ascii=False),
                            attachments=[{**a, "stored": a.get("sha2", "").lower() in stored} for a in declared],
-                           voidable=not document["voided"] and statement["verb"]["id"] != VOIDED,
+                           voidable=_unvoidable(document) is None,
                            stored=format_timestamp(document["stored"]))
 
 
 @blueprint.post("/statements/<statement_id>/void")
 def void(statement_id: str) -> Response:
-    """Store a voiding statement by the signed-in credential, as a client would POST it."""
+    """Store a voiding statement by the signed-in credential, as a client would POST it. The xAPI
+    resource takes one for any id (xAPI: the target need not exist, and voiding a voided or a
+    voiding statement changes nothing); here, where the form was for one statement, that is a
+    second click or a stale page, so it is refused and nothing is stored."""
+    why_not = _unvoidable(_stored(statement_id))
+    if why_not:
+        raise Conflict(f"statement {statement_id} {why_not}: nothing was stored")
     credential = guard.current().credential
     voiding = {"actor": credential.authority, "verb": {"id": VOIDED, "display": {"en-US": "voided"}},
                "object": {"objectType": "StatementRef", "id": statement_id}}
@@ -94,6 +98,22 @@ def per_day() -> str:
     counts = current_lrs().statement_store.daily_counts(wanted["by"], _midnight(since), _midnight(end))
     return render_template("console/chart.html", chart=chart.stacked(counts, since, until), by=wanted["by"],
                            since=since.isoformat(), until=until.isoformat())
+
+
+def _stored(statement_id: str) -> dict:
+    document = current_lrs().statement_store.get(statement_id)
+    if document is None:
+        raise NotFound(f"no statement with id {statement_id}")
+    return document
+
+
+def _unvoidable(document: dict) -> str | None:
+    """Why voiding this statement would change nothing, if it would not."""
+    if document["voided"]:
+        return "is voided already"
+    if json.loads(document["raw"])["verb"]["id"] == VOIDED:
+        return "voids another statement, and a voiding statement cannot be voided (xAPI)"
+    return None
 
 
 def _xapi_filters(form: Any) -> dict[str, str]:

@@ -17,6 +17,7 @@ from tests.console.signin import session_csrf, sign_in
 
 XAPI = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth()}
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
 
 def statement(mbox: str, verb: str = COMPLETED, **extra) -> dict:
@@ -218,3 +219,22 @@ def test_a_key_with_a_slash_from_an_earlier_release_is_edited_rotated_and_revoke
         assert lrs.credentials.get(key).active is False
     untouched = lrs.credentials.get("a")
     assert untouched.active and untouched.label == "a" and lrs.credentials.verify("a", "old-secret-1")
+
+
+def test_voiding_again_or_voiding_a_voiding_statement_is_refused_and_stores_nothing(app, client):
+    """The form is for one valid statement; a second click (another tab, a resubmitted form) or a
+    crafted POST stored one more voiding statement each time, and said 'Voided by' a new one."""
+    target = statement("ada@example.com")
+    post(app, [target])
+    csrf = session_csrf(client)
+    assert client.post(f"/console/statements/{target['id']}/void", data={"csrf": csrf}).status_code == 303
+    voiding = app.test_client().get(f"/xapi/statements?verb={VOIDED}", headers=XAPI).get_json()["statements"]
+    assert len(voiding) == 1
+    refusals = [(target["id"], "is voided already"),
+                (voiding[0]["id"], "a voiding statement cannot be voided"),
+                (str(uuid.uuid4()), "no statement with id")]
+    for statement_id, reason in refusals:
+        refused = client.post(f"/console/statements/{statement_id}/void", data={"csrf": csrf})
+        assert refused.status_code in (404, 409) and reason in refused.get_data(as_text=True), statement_id
+    again = app.test_client().get(f"/xapi/statements?verb={VOIDED}", headers=XAPI).get_json()["statements"]
+    assert again == voiding
