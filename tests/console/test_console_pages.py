@@ -238,3 +238,16 @@ def test_voiding_again_or_voiding_a_voiding_statement_is_refused_and_stores_noth
         assert refused.status_code in (404, 409) and reason in refused.get_data(as_text=True), statement_id
     again = app.test_client().get(f"/xapi/statements?verb={VOIDED}", headers=XAPI).get_json()["statements"]
     assert again == voiding
+
+
+@pytest.mark.parametrize(("form", "status", "message"), [
+    ({"label": "no scope"}, 400, "scopes: at least one scope is required"),
+    ({"scope": ["all", "root"]}, 400, "scopes: unknown scopes: root (known: "),
+    ({"scope": ["all"], "label": "x" * 5000}, 400, "label: Longer than maximum length 200."),
+    ({"scope": ["all"], "key": "a b"}, 400, "key: must be 1 to 128 printable ASCII characters without spaces"),
+    ({"scope": ["all"], "key": "test-admin"}, 409, "key: a credential with key &#39;test-admin&#39; exists already"),
+])
+def test_a_refused_credential_form_says_why_and_creates_nothing(app, client, form, status, message):
+    refused = client.post("/console/credentials", data={"csrf": session_csrf(client), **form})
+    assert refused.status_code == status and message in refused.get_data(as_text=True)
+    assert [c.key for c in app.extensions["lrs"].credentials.all()] == ["test-admin"]
