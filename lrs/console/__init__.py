@@ -19,6 +19,7 @@ def register(app: Flask, lrs: LRS) -> None:
     console.before_request(guard.guard)
     console.after_request(guard.secure_headers)
     console.register_error_handler(LRSError, _refused)
+    console.context_processor(lambda: {"back_url": guard.back_url})
     for page in (signin, statements, credentials, forwarding, about):
         console.register_blueprint(page.blueprint)
     console.add_url_rule("/", "home", lambda: redirect(url_for("console.statements.index"), 303))

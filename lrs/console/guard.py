@@ -7,6 +7,8 @@ already keep cross-site requests from carrying the session; the token is the sec
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Response, current_app, g, redirect, render_template, request, url_for
 
 from lrs.console.sessions import ConsoleSession, Sessions
@@ -57,10 +59,21 @@ def secure_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # for back_url; nothing leaves the LRS
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def back_url() -> str:
+    """Where a refusal's Back link leads: the console page the refused request came from (the
+    form, with the filters or the credential it was for), else the statements."""
+    came_from = urlsplit(request.referrer or "")
+    page = came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    # Only the path is kept, so the link stays on this LRS whatever Host a proxy passed on.
+    if page.startswith(cookie_path() + "/") and not page.startswith(cookie_path() + "//"):
+        return page
+    return url_for("console.statements.index")
 
 
 def cookie_path() -> str:

@@ -176,6 +176,24 @@ def test_create_a_credential_use_it_from_tincan_and_revoke_it(page, check, lrs):
     assert not refused.success and refused.response.status == 401
 
 
+def test_a_refused_form_leads_back_to_its_page(page, check, lrs):
+    """The pages sent no Referer at all (Referrer-Policy: no-referrer), so Back on a refusal
+    always led to the statements, away from the form or the filters to correct."""
+    page.goto(lrs["base"] + "/console/credentials")
+    page.fill("#label", "no scope chosen")
+    page.click("button:has-text('Create')")
+    page.wait_for_selector("text=at least one scope")
+    check("6c-refused")
+    page.click("main a:has-text('Back')")
+    page.wait_for_url("**/console/credentials")
+    page.goto(lrs["base"] + "/console/statements?verb=http://example.com/verbs/x")
+    page.fill("#f-registration", "not-a-uuid")
+    page.click("button:has-text('Filter')")
+    page.wait_for_selector("text=registration")
+    page.click("main a:has-text('Back')")
+    page.wait_for_function("location.search.startsWith('?verb=http')")
+
+
 def test_replay_a_dead_letter_against_a_live_second_lrs(page, check, lrs):
     def dead_letters() -> int:
         status = requests.get(f"{lrs['base']}/admin/forwarding", auth=ADMIN, timeout=TIMEOUT).json()["targets"][0]

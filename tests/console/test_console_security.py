@@ -194,3 +194,22 @@ def test_a_link_cannot_put_its_own_words_on_a_console_page(app):
     assert "Voided by statement" not in other.get(voided.location).get_data(as_text=True)  # another session
     assert 'class="notice" role="status">Voided by statement' in client.get(voided.location).get_data(as_text=True)
     assert "Voided by statement" not in client.get(voided.location).get_data(as_text=True)  # once
+
+
+def test_a_refusals_back_link_is_the_console_page_it_came_from_and_never_another_site(app):
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/credentials")
+    assert page.headers["Referrer-Policy"] == "same-origin"  # browsers say which page a form was on
+    csrf = session_csrf(client)
+    cases = [("http://localhost/console/credentials", "/console/credentials"),
+             ("https://lrs.example/console/statements?verb=x", "/console/statements?verb=x"),  # Host a proxy rewrote
+             ("https://evil.example/phish", "/console/statements"),
+             ("javascript:alert(1)//console/", "/console/statements"),
+             ("http://localhost//console/x", "/console/statements"),
+             (None, "/console/statements")]
+    for referrer, back in cases:
+        headers = {"Referer": referrer} if referrer else {}
+        refused = client.post("/console/credentials", data={"csrf": csrf}, headers=headers)
+        assert refused.status_code == 400
+        assert f'<a href="{back}">Back</a>' in refused.get_data(as_text=True), referrer
