@@ -129,23 +129,35 @@ def _xapi_filters(form: Any) -> dict[str, str]:
     return raw
 
 
-def _row(document: dict) -> dict[str, str]:
+def _row(document: dict) -> dict[str, Any]:
+    """A statement as a list row: actor and object by their name and, beside it, what identifies
+    them (a name is the client's free text: "ada@example.com" may be anyone's)."""
     statement = json.loads(document["raw"])
     obj = statement["object"]
+    if obj.get("objectType") in ("Agent", "Group"):
+        shown = _agent(obj)
+    else:
+        shown = _named(_label((obj.get("definition") or {}).get("name"), ""), obj.get("id") or obj["objectType"])
     return {"id": statement["id"], "stored": format_timestamp(document["stored"]),
             "actor": _agent(statement["actor"]), "verb": _label(statement["verb"].get("display"), statement["verb"]["id"]),
-            "object": _label((obj.get("definition") or {}).get("name"), obj.get("id") or _agent(obj)),
-            "source": document.get("source", "xapi")}
+            "object": shown, "source": document.get("source", "xapi")}
 
 
-def _agent(agent: dict) -> str:
-    if agent.get("name"):
-        return agent["name"]
+def _agent(agent: dict) -> dict[str, str]:
+    return _named(agent.get("name", ""), _identifier(agent))
+
+
+def _named(name: str, identifier: str) -> dict[str, str]:
+    """A name with the identifier to show under it (none if the name is missing or says it)."""
+    return {"name": name or identifier, "identifier": identifier if name and name != identifier else ""}
+
+
+def _identifier(agent: dict) -> str:
     if "mbox" in agent:
         return agent["mbox"].removeprefix("mailto:")
     if "account" in agent:
-        return agent["account"]["name"]
-    return agent.get("openid") or agent.get("mbox_sha1sum") or agent.get("objectType", "Group")
+        return f"{agent['account']['name']} on {agent['account']['homePage']}"
+    return agent.get("openid") or agent.get("mbox_sha1sum") or f"{agent.get('objectType', 'Group')} without identifier"
 
 
 def _label(language_map: dict | None, fallback: str) -> str:

@@ -251,3 +251,20 @@ def test_a_refused_credential_form_says_why_and_creates_nothing(app, client, for
     refused = client.post("/console/credentials", data={"csrf": session_csrf(client), **form})
     assert refused.status_code == status and message in refused.get_data(as_text=True)
     assert [c.key for c in app.extensions["lrs"].credentials.all()] == ["test-admin"]
+
+
+def test_the_list_shows_who_and_what_a_statement_is_about_beside_the_names_its_client_chose(app, client):
+    """A name is free text: the list showed only it, so Mallory's statement named "ada@example.com"
+    read as Ada's, and the e-mail to filter by was nowhere on the page."""
+    spoof = statement("mallory@example.com")
+    spoof["actor"]["name"] = "ada@example.com"
+    by_account = statement("x@example.com")
+    by_account["actor"] = {"name": "Bob", "account": {"homePage": "https://lms.example.com", "name": "u-42"}}
+    post(app, [spoof, by_account])
+    page = client.get("/console/statements").get_data(as_text=True)
+    cells = re.findall(r'<td class="wrap">(.*?)</td>', page)
+    assert cells == ['Bob<br><span class="identifier">u-42 on https://lms.example.com</span>',
+                     'Course<br><span class="identifier">http://example.com/course</span>',
+                     'ada@example.com<br><span class="identifier">mallory@example.com</span>',
+                     'Course<br><span class="identifier">http://example.com/course</span>']
+    assert '<th scope="col">Stored (UTC)</th>' in page
