@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, redirect, render_template, url_for
 from lrs.console import about, credentials, forwarding, guard, signin, statements
 from lrs.console.sessions import Sessions
 from lrs.core import LRS
-from lrs.errors import LRSError
+from lrs.errors import LRSError, NotFound
 
 
 def register(app: Flask, lrs: LRS) -> None:
@@ -23,6 +23,7 @@ def register(app: Flask, lrs: LRS) -> None:
     for page in (signin, statements, credentials, forwarding, about):
         console.register_blueprint(page.blueprint)
     console.add_url_rule("/", "home", lambda: redirect(url_for("console.statements.index"), 303))
+    console.add_url_rule("/<path:unknown>", "unknown", _unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     sessions = Sessions(lrs.db, lrs.credentials)
     sessions.ensure_indexes()
     app.extensions["console_sessions"] = sessions
@@ -32,3 +33,8 @@ def register(app: Flask, lrs: LRS) -> None:
 def _refused(error: LRSError) -> tuple[str, int]:
     """A service's refusal (bad input, unknown key, the last admin...) as a page saying why."""
     return render_template("console/refused.html", reason=error.message, status=error.status), error.status
+
+
+def _unknown(unknown: str) -> None:
+    """A mistyped console address: the console's own 404 page (with its links), not the API's JSON."""
+    raise NotFound(f"no console page at /console/{unknown}; the pages are the links at the top")

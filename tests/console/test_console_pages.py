@@ -268,3 +268,15 @@ def test_the_list_shows_who_and_what_a_statement_is_about_beside_the_names_its_c
                      'ada@example.com<br><span class="identifier">mallory@example.com</span>',
                      'Course<br><span class="identifier">http://example.com/course</span>']
     assert '<th scope="col">Stored (UTC)</th>' in page
+
+
+def test_a_mistyped_console_address_is_the_consoles_404_page(app, client):
+    """It was the API's JSON error, without the console's links or its headers."""
+    for url in ("/console/statement", "/console/credentials/", "/console/a/b/c"):
+        page = client.get(url)
+        assert page.status_code == 404 and page.mimetype == "text/html", url
+        assert "no console page at " in page.get_data(as_text=True) and 'aria-label="Console pages"' in page.get_data(as_text=True)
+        assert page.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert app.test_client().get("/console/statement").location.startswith("/console/sign-in?next=")
+    assert client.post("/console/nope", data={"csrf": session_csrf(client)}).status_code == 404
+    assert client.get("/xapi/nope").mimetype == "application/json"

@@ -17,7 +17,7 @@ OPEN = {"console.signin.sign_in", "console.static"}
 
 def console_routes(app) -> list[tuple[str, str]]:
     """Every console route but sign-in and static files, as (method, URL) with sample arguments."""
-    samples = {"statement_id": STATEMENT_ID, "key": "test-admin", "target": "backup"}
+    samples = {"statement_id": STATEMENT_ID, "key": "test-admin", "target": "backup", "unknown": "nope"}
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("console.") and rule.endpoint not in OPEN:
