@@ -280,3 +280,17 @@ def test_a_mistyped_console_address_is_the_consoles_404_page(app, client):
     assert app.test_client().get("/console/statement").location.startswith("/console/sign-in?next=")
     assert client.post("/console/nope", data={"csrf": session_csrf(client)}).status_code == 404
     assert client.get("/xapi/nope").mimetype == "application/json"
+
+
+def test_the_forwarding_page_says_when_it_lists_only_some_dead_letters(make_app):
+    """It listed 50 under 'Replay all 120' without saying where the other 70 were."""
+    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target]))
+    letters = DeadLetters(app.extensions["lrs"].db)
+    for seq in range(60):
+        letters.record("replica", str(uuid.uuid4()), seq, 409, "conflict", dt.datetime.now(dt.timezone.utc))
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/forwarding").get_data(as_text=True)
+    assert "Replay all 60" in page and page.count('aria-label="Replay ') == 50
+    assert "The first 50 of 60, in the order they were stored; every one: <code>lrs forward dead-letters replica" in page
