@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import unicodedata
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -28,6 +30,7 @@ blueprint = Blueprint("statements", __name__)
 PAGE_SIZE = 25
 FILTERS = ("agent", "verb", "activity", "registration", "since", "until")
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+INVISIBLE = re.compile(r"[^\x20-\x7e\n]+")  # what may be invisible: _escape looks closer
 
 
 class ChartParams(params.StrictSchema):
@@ -59,7 +62,7 @@ def one(statement_id: str) -> str:
     declared = statement.get("attachments", [])
     stored = lrs.attachments.stored(a.get("sha2", "") for a in declared)
     return render_template("console/statement.html", statement=statement, document=document,
-                           pretty=json.dumps(statement, indent=2, ensure_ascii=False),
+                           pretty=_visible(json.dumps(statement, indent=2, ensure_ascii=False)),
                            attachments=[{**a, "stored": a.get("sha2", "").lower() in stored} for a in declared],
                            voidable=_unvoidable(document) is None,
                            stored=format_timestamp(document["stored"]))
@@ -98,6 +101,20 @@ def per_day() -> str:
     counts = current_lrs().statement_store.daily_counts(wanted["by"], _midnight(since), _midnight(end))
     return render_template("console/chart.html", chart=chart.stacked(counts, since, until), by=wanted["by"],
                            since=since.isoformat(), until=until.isoformat())
+
+
+def _visible(pretty: str) -> str:
+    """JSON with its invisible characters (bidi overrides, zero-width ones, C1 controls) as \\u
+    escapes: the same JSON, but a name with U+202E no longer shows its text reversed, nor two
+    names that differ by a U+200B as one. (Outside strings json.dumps writes only ASCII.)"""
+    return INVISIBLE.sub(lambda found: "".join(_escape(c) for c in found.group()), pretty)
+
+
+def _escape(char: str) -> str:
+    if unicodedata.category(char) not in ("Cf", "Cc", "Zl", "Zp"):
+        return char
+    encoded = char.encode("utf-16-be")  # two code units for one beyond the BMP, as JSON spells it
+    return "".join(f"\\u{encoded[i:i + 2].hex()}" for i in range(0, len(encoded), 2))
 
 
 def _stored(statement_id: str) -> dict:

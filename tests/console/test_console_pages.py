@@ -4,6 +4,7 @@ for real; these cover the details quickly.)"""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import uuid
@@ -294,3 +295,15 @@ def test_the_forwarding_page_says_when_it_lists_only_some_dead_letters(make_app)
     page = client.get("/console/forwarding").get_data(as_text=True)
     assert "Replay all 60" in page and page.count('aria-label="Replay ') == 50
     assert "The first 50 of 60, in the order they were stored; every one: <code>lrs forward dead-letters replica" in page
+
+
+def test_the_json_view_shows_invisible_characters_as_escapes_of_the_same_json(app, client):
+    """A name with U+202E showed the rest of its line reversed, and one with U+200B looked like
+    another's; the JSON an operator reads (and copies) now spells them out."""
+    tricky = statement("ada@example.com")
+    tricky["actor"]["name"] = "Ada\u200b\u202egnp.exe\u0085 \U000e0041 Lovelace, Zoë, \u0627\u0644"
+    post(app, [tricky])
+    page = client.get(f"/console/statements/{tricky['id']}").get_data(as_text=True)
+    shown = re.search(r'<pre id="statement-json"[^>]*>(.*?)</pre>', page, re.S).group(1)
+    assert r"&#34;Ada\u200b\u202egnp.exe\u0085 \udb40\udc41 Lovelace, Zoë, ال&#34;" in shown  # Arabic as it is
+    assert json.loads(html.unescape(shown))["actor"]["name"] == tricky["actor"]["name"]
