@@ -66,8 +66,26 @@ def revoke(key: str) -> Response:
     return redirect(url_for(".index"), 303)
 
 
-def scope_groups(scopes: tuple[str, ...]) -> list[tuple[str, list[str]]]:
-    """The scopes a credential may get, as the form groups them."""
+SCOPE_HINTS = {
+    "statements/write": "store statements",
+    "statements/read": "read every statement (and activity definitions)",
+    "statements/read/mine": "read only the statements this credential stored",
+    "all/read": "read every xAPI resource",
+    "all": "read and write every xAPI resource (not admin, not metrics)",
+    "state": "read and write the State resource",
+    "define": "store activity definitions that refine the stored ones",
+    "profile": "read and write Activity and Agent Profiles",
+    "admin": "run the LRS: this console and everything under /admin",
+    "metrics": "read /metrics and nothing else (a monitoring system)",
+}
+PLUGIN_HINT = "a scope of an enabled adapter: its page under docs/ says which client needs it"
+
+
+def scope_groups(scopes: tuple[str, ...]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The scopes a credential may get, as the form groups them, each with what it allows: a
+    newcomer making a credential for an LMS cannot tell `all/read` from `statements/read/mine`
+    by their names."""
     plugins = [scope for scope in scopes if scope not in XAPI_SCOPES and scope not in OPERATOR_SCOPES]
     groups = [("xAPI", list(XAPI_SCOPES)), ("Administration", list(OPERATOR_SCOPES))]
-    return groups + ([("Plugins", plugins)] if plugins else [])
+    groups += [("Plugins", plugins)] if plugins else []
+    return [(title, [(scope, SCOPE_HINTS.get(scope, PLUGIN_HINT)) for scope in members]) for title, members in groups]

@@ -307,3 +307,15 @@ def test_the_json_view_shows_invisible_characters_as_escapes_of_the_same_json(ap
     shown = re.search(r'<pre id="statement-json"[^>]*>(.*?)</pre>', page, re.S).group(1)
     assert r"&#34;Ada\u200b\u202egnp.exe\u0085 \udb40\udc41 Lovelace, Zoë, ال&#34;" in shown  # Arabic as it is
     assert json.loads(html.unescape(shown))["actor"]["name"] == tricky["actor"]["name"]
+
+
+def test_the_credential_form_says_what_each_scope_allows(make_app):
+    """Only the names were there: a newcomer could not tell `all/read` from `statements/read/mine`."""
+    client = make_app(plugins="simple_events").test_client()
+    sign_in(client)
+    form = client.get("/console/credentials").get_data(as_text=True)
+    hints = dict(re.findall(r'value="([^"]+)"> <span><code>[^<]+</code> <span class="hint">([^<]+)</span>', form))
+    assert hints["statements/read/mine"] == "read only the statements this credential stored"
+    assert hints["all"] == "read and write every xAPI resource (not admin, not metrics)"
+    assert hints["simple_events"].startswith("a scope of an enabled adapter")
+    assert len(hints) == 11
