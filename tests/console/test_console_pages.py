@@ -319,3 +319,14 @@ def test_the_credential_form_says_what_each_scope_allows(make_app):
     assert hints["all"] == "read and write every xAPI resource (not admin, not metrics)"
     assert hints["simple_events"].startswith("a scope of an enabled adapter")
     assert len(hints) == 11
+
+
+def test_editing_the_credential_one_is_signed_in_with_warns_that_a_change_signs_out(app, client):
+    """Taking a scope away ended the session at once: the next page was the sign-in form, unexplained."""
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["all"])
+    warning = "You are signed in with this credential"
+    assert warning in client.get("/console/credentials/test-admin").get_data(as_text=True)
+    assert warning not in client.get("/console/credentials/lms").get_data(as_text=True)
+    app.extensions["lrs"].create_credential("ops", "ops-secret-1", ["admin", "all"])
+    saved = client.post("/console/credentials/test-admin/change", data={"csrf": session_csrf(client), "scope": ["admin"]})
+    assert saved.status_code == 303 and client.get("/console/credentials").status_code == 303  # as it warned
