@@ -233,3 +233,39 @@ def test_chart_and_about_pages(page, check, lrs):
     page.wait_for_url("**/console/sign-in")
     page.goto(lrs["base"] + "/console/credentials")
     assert "/console/sign-in" in page.url
+
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def test_values_from_clients_stay_text_on_every_page(page, lrs):
+    """Names, descriptions, extensions, account names and labels that a client or an admin API
+    caller chose are shown as text: no element of theirs exists in any page (CSP would stop an
+    inline script anyway; this checks the escaping under it)."""
+    hostile = {"actor": {"name": HOSTILE, "account": {"homePage": "javascript:alert(3)", "name": HOSTILE}},
+               "verb": {"id": "http://example.com/verbs/x", "display": {"en-US": HOSTILE, "ar": "\u202e" + HOSTILE}},
+               "object": {"id": "http://example.com/a?x=%3Cscript%3E", "definition": {
+                   "name": {"en-US": HOSTILE}, "description": {"fr": HOSTILE},
+                   "moreInfo": "javascript:alert(4)", "extensions": {"http://example.com/e": HOSTILE}}},
+               "result": {"response": HOSTILE}}
+    stored = requests.post(f"{lrs['endpoint']}/statements", json=hostile, auth=ADMIN, headers=XAPI, timeout=TIMEOUT)
+    statement_id = stored.json()[0]
+    made = requests.post(f"{lrs['base']}/admin/credentials", json={"scopes": ["all"], "label": HOSTILE, "key": "hostile"},
+                         auth=ADMIN, timeout=TIMEOUT)
+    assert made.status_code == 201
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    page.goto(lrs["base"] + "/console/sign-in")
+    page.fill("#key", ADMIN[0])
+    page.fill("#secret", ADMIN[1])
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/console/statements")
+    for path in ("/console/statements", f"/console/statements/{statement_id}", "/console/credentials",
+                 "/console/about?key=hostile", "/console/forwarding", "/console/chart?by=verb",
+                 "/console/credentials/hostile"):
+        page.goto(lrs["base"] + path)
+        assert page.locator("main img, main script, [onerror], a[href^='javascript:']").count() == 0, path
+        if path.startswith(("/console/statements", "/console/credentials")) and path != "/console/credentials/hostile":
+            assert "<script>alert(1)</script>" in page.inner_text("main"), path
+    assert page.input_value("#label") == HOSTILE  # the credential's edit form
+    assert dialogs == []

@@ -213,3 +213,19 @@ def test_a_refusals_back_link_is_the_console_page_it_came_from_and_never_another
         refused = client.post("/console/credentials", data={"csrf": csrf}, headers=headers)
         assert refused.status_code == 400
         assert f'<a href="{back}">Back</a>' in refused.get_data(as_text=True), referrer
+
+
+def test_signing_out_or_revoking_ends_the_session_on_the_server_not_only_in_the_browser(app):
+    """The cookie the browser drops at sign-out, replayed by whoever copied it, opens nothing."""
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("ops", "ops-secret-1", ["admin"])
+    leaving, revoked = app.test_client(), app.test_client()
+    sign_in(leaving)
+    sign_in(revoked, "ops", "ops-secret-1")
+    copied = leaving.get_cookie("lrs_console", path="/console").value
+    assert leaving.post("/console/sign-out", data={"csrf": session_csrf(leaving)}).status_code == 303
+    replay = app.test_client()
+    replay.set_cookie("lrs_console", copied, path="/console")
+    assert replay.get("/console/credentials").status_code == 303
+    assert app.test_client().post("/admin/credentials/ops/revoke", headers=_basic()).status_code == 200
+    assert revoked.get("/console/credentials").status_code == 303
