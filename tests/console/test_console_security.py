@@ -229,3 +229,14 @@ def test_signing_out_or_revoking_ends_the_session_on_the_server_not_only_in_the_
     assert replay.get("/console/credentials").status_code == 303
     assert app.test_client().post("/admin/credentials/ops/revoke", headers=_basic()).status_code == 200
     assert revoked.get("/console/credentials").status_code == 303
+
+
+@pytest.mark.parametrize(("hops", "secure"), [(0, False), (1, True)])
+def test_the_cookie_is_secure_behind_a_tls_proxy_only_when_lrs_proxy_hops_trusts_it(make_app, hops, secure):
+    """X-Forwarded-Proto from a client that reaches the port itself must not decide; from the proxy
+    LRS_PROXY_HOPS names, it does (README: the cookie is Secure behind a TLS-terminating proxy)."""
+    client = make_app(proxy_hops=hops).test_client()
+    client.environ_base.update({"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_FOR": "203.0.113.7"})
+    answer = sign_in(client)
+    cookie = next(c for c in answer.headers.get_all("Set-Cookie") if c.startswith("lrs_console="))
+    assert ("; Secure" in cookie) is secure and "HttpOnly" in cookie
