@@ -330,3 +330,16 @@ def test_editing_the_credential_one_is_signed_in_with_warns_that_a_change_signs_
     app.extensions["lrs"].create_credential("ops", "ops-secret-1", ["admin", "all"])
     saved = client.post("/console/credentials/test-admin/change", data={"csrf": session_csrf(client), "scope": ["admin"]})
     assert saved.status_code == 303 and client.get("/console/credentials").status_code == 303  # as it warned
+
+
+def test_the_forwarding_page_says_in_words_which_statements_a_target_gets(make_app):
+    """It showed the filter as a Python dict: {} for every statement, {'verbs': [...]} otherwise."""
+    targets = [{"name": "everything", "endpoint": "http://127.0.0.1:9/xapi"},
+               {"name": "some", "endpoint": "http://127.0.0.1:9/xapi",
+                "filter": {"verbs": [COMPLETED, VOIDED], "sources": ["h5p"]}}]
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(targets))
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/forwarding").get_data(as_text=True)
+    said = re.findall(r"<dt>Forwards</dt><dd[^>]*>([^<]*)</dd>", page)
+    assert said == ["every statement", f"verbs: {COMPLETED} or {VOIDED}; and sources: h5p"]
