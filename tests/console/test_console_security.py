@@ -240,3 +240,19 @@ def test_the_cookie_is_secure_behind_a_tls_proxy_only_when_lrs_proxy_hops_trusts
     answer = sign_in(client)
     cookie = next(c for c in answer.headers.get_all("Set-Cookie") if c.startswith("lrs_console="))
     assert ("; Secure" in cookie) is secure and "HttpOnly" in cookie
+
+
+def test_every_tab_showing_the_sign_in_form_can_sign_in(app):
+    """Each form shown minted a new token and cookie, so of several console tabs reopened signed
+    out only the last one loaded could sign in; the others said the form had expired."""
+    client = app.test_client()
+    tabs = [re.search(r'name="csrf" value="([^"]+)"', client.get("/console/sign-in").get_data(as_text=True)).group(1)
+            for _ in range(3)]
+    wrong = client.post("/console/sign-in", data={"csrf": tabs[1], "key": "test-admin", "secret": "mistyped"})
+    assert wrong.status_code == 401
+    signed_in = client.post("/console/sign-in", data={"csrf": tabs[0], "key": "test-admin", "secret": "test-admin-secret"})
+    assert signed_in.status_code == 303 and signed_in.location == "/console/statements"
+    forged = app.test_client()
+    forged.set_cookie("lrs_console_sign_in", "x" * 43, path="/console")
+    assert forged.post("/console/sign-in", data={"csrf": "y" * 43, "key": "test-admin",
+                                                 "secret": "test-admin-secret"}).status_code == 403
