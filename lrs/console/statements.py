@@ -148,25 +148,32 @@ def _xapi_filters(form: Any) -> dict[str, str]:
 
 def _row(document: dict) -> dict[str, Any]:
     """A statement as a list row: actor and object by their name and, beside it, what identifies
-    them (a name is the client's free text: "ada@example.com" may be anyone's)."""
+    them (a name is the client's free text: "ada@example.com" may be anyone's), linked to the
+    statements of that agent or activity (or to the statement a StatementRef names)."""
     statement = json.loads(document["raw"])
-    obj = statement["object"]
-    if obj.get("objectType") in ("Agent", "Group"):
-        shown = _agent(obj)
-    else:
-        shown = _named(_label((obj.get("definition") or {}).get("name"), ""), obj.get("id") or obj["objectType"])
     return {"id": statement["id"], "stored": format_timestamp(document["stored"]),
             "actor": _agent(statement["actor"]), "verb": _label(statement["verb"].get("display"), statement["verb"]["id"]),
-            "object": shown, "source": document.get("source", "xapi")}
+            "object": _object(statement["object"]), "source": document.get("source", "xapi")}
 
 
-def _agent(agent: dict) -> dict[str, str]:
-    return _named(agent.get("name", ""), _identifier(agent))
+def _object(obj: dict) -> dict[str, str | None]:
+    kind = obj.get("objectType", "Activity")
+    if kind in ("Agent", "Group"):
+        return _agent(obj)
+    if kind == "StatementRef":
+        return _named("", obj["id"], url_for(".one", statement_id=obj["id"]))
+    if kind == "SubStatement":
+        return _named("", kind, None)
+    return _named(_label((obj.get("definition") or {}).get("name"), ""), obj["id"], url_for(".index", activity=obj["id"]))
 
 
-def _named(name: str, identifier: str) -> dict[str, str]:
+def _agent(agent: dict) -> dict[str, str | None]:
+    return _named(agent.get("name", ""), _identifier(agent), _agent_link(agent))
+
+
+def _named(name: str, identifier: str, link: str | None) -> dict[str, str | None]:
     """A name with the identifier to show under it (none if the name is missing or says it)."""
-    return {"name": name or identifier, "identifier": identifier if name and name != identifier else ""}
+    return {"name": name or identifier, "identifier": identifier if name and name != identifier else "", "link": link}
 
 
 def _identifier(agent: dict) -> str:
@@ -175,6 +182,15 @@ def _identifier(agent: dict) -> str:
     if "account" in agent:
         return f"{agent['account']['name']} on {agent['account']['homePage']}"
     return agent.get("openid") or agent.get("mbox_sha1sum") or f"{agent.get('objectType', 'Group')} without identifier"
+
+
+def _agent_link(agent: dict) -> str | None:
+    """The list filtered by this agent's identifier, as the filter form would have it."""
+    for ifi in ("mbox", "account", "openid", "mbox_sha1sum"):
+        if ifi in agent:
+            wanted = agent["mbox"].removeprefix("mailto:") if ifi == "mbox" else json.dumps({ifi: agent[ifi]})
+            return url_for(".index", agent=wanted)
+    return None
 
 
 def _label(language_map: dict | None, fallback: str) -> str:

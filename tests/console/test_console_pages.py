@@ -256,19 +256,33 @@ def test_a_refused_credential_form_says_why_and_creates_nothing(app, client, for
 
 def test_the_list_shows_who_and_what_a_statement_is_about_beside_the_names_its_client_chose(app, client):
     """A name is free text: the list showed only it, so Mallory's statement named "ada@example.com"
-    read as Ada's, and the e-mail to filter by was nowhere on the page."""
+    read as Ada's, and the e-mail to filter by was nowhere on the list."""
     spoof = statement("mallory@example.com")
     spoof["actor"]["name"] = "ada@example.com"
     by_account = statement("x@example.com")
     by_account["actor"] = {"name": "Bob", "account": {"homePage": "https://lms.example.com", "name": "u-42"}}
     post(app, [spoof, by_account])
     page = client.get("/console/statements").get_data(as_text=True)
-    cells = re.findall(r'<td class="wrap">(.*?)</td>', page)
-    assert cells == ['Bob<br><span class="identifier">u-42 on https://lms.example.com</span>',
-                     'Course<br><span class="identifier">http://example.com/course</span>',
-                     'ada@example.com<br><span class="identifier">mallory@example.com</span>',
-                     'Course<br><span class="identifier">http://example.com/course</span>']
+    cells = [re.sub(r"<[^>]+>", "|", cell) for cell in re.findall(r'<td class="wrap">(.*?)</td>', page)]
+    assert cells == ["Bob||u-42 on https://lms.example.com|", "Course||http://example.com/course|",
+                     "ada@example.com||mallory@example.com|", "Course||http://example.com/course|"]
     assert '<th scope="col">Stored (UTC)</th>' in page
+
+
+def test_an_agent_an_activity_or_a_statement_ref_in_the_list_leads_to_what_it_names(app, client):
+    """To see one learner's statements, the operator had to type their e-mail (or an account as
+    Agent JSON) into the filter; a voiding statement did not lead to the one it voided."""
+    target = statement("ada@example.com")
+    by_account = statement("x@example.com", object={"id": "http://example.com/quiz"})
+    by_account["actor"] = {"account": {"homePage": "https://lms.example.com", "name": "u-42"}}
+    post(app, [target, by_account, statement("bob@example.com")])
+    assert client.post(f"/console/statements/{target['id']}/void", data={"csrf": session_csrf(client)}).status_code == 303
+    page = client.get("/console/statements").get_data(as_text=True)
+    links = {html.unescape(text): html.unescape(href) for href, text in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', page)}
+    assert rows(client.get(links["u-42 on https://lms.example.com"])) == 1
+    assert rows(client.get(links["http://example.com/quiz"])) == 1
+    assert rows(client.get(links["bob@example.com"])) == 1
+    assert links[target["id"]] == f"/console/statements/{target['id']}"  # the voiding statement's object
 
 
 def test_a_mistyped_console_address_is_the_consoles_404_page(app, client):
