@@ -357,3 +357,19 @@ def test_the_forwarding_page_says_in_words_which_statements_a_target_gets(make_a
     page = client.get("/console/forwarding").get_data(as_text=True)
     said = re.findall(r"<dt>Forwards</dt><dd[^>]*>([^<]*)</dd>", page)
     assert said == ["every statement", f"verbs: {COMPLETED} or {VOIDED}; and sources: h5p"]
+
+
+@pytest.mark.parametrize("since", ["2000-01-01T00:00", "2000-01-01T00:00:30", "2000-01-01T00:00:30.5"])
+def test_a_time_without_a_zone_is_utc_with_seconds_or_without(make_app, since):
+    """A browser's datetime-local field sends seconds (and their fraction) when they are not zero,
+    as does an operator typing a URL; with them it was a 400 ('not an RFC 3339 date and time')."""
+    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target]))
+    post(app, [statement("ada@example.com")])
+    client = app.test_client()
+    sign_in(client)
+    listed = client.get("/console/statements", query_string={"since": since})
+    assert listed.status_code == 200 and rows(listed) == 1
+    assert "No statement matches." in client.get("/console/statements", query_string={"until": since}).get_data(as_text=True)
+    backfill = client.post("/console/forwarding/replica/backfill", data={"csrf": session_csrf(client), "since": since})
+    assert backfill.status_code == 303 and "replica goes on from sequence 0" in notice(client, backfill)
