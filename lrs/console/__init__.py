@@ -5,6 +5,8 @@ never the database behind their backs.
 """
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, Flask, redirect, render_template, url_for
 
 from lrs.console import about, credentials, forwarding, guard, signin, statements
@@ -20,6 +22,7 @@ def register(app: Flask, lrs: LRS) -> None:
     console.after_request(guard.secure_headers)
     console.register_error_handler(LRSError, _refused)
     console.context_processor(lambda: {"back_url": guard.back_url})
+    console.add_app_template_global(lambda: secrets.token_urlsafe(16), "console_form_id")  # see guard.once
     for page in (signin, statements, credentials, forwarding, about):
         console.register_blueprint(page.blueprint)
     console.add_url_rule("/", "home", lambda: redirect(url_for("console.statements.index"), 303))

@@ -26,6 +26,7 @@ def index() -> str:
 
 @blueprint.post("/credentials")
 def create() -> str:
+    guard.once()
     fields: dict[str, Any] = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
     if request.form.get("key"):
         fields["key"] = request.form["key"]
@@ -51,6 +52,7 @@ def update(key: str) -> Response:
 @blueprint.post("/credentials/<credential_key:key>/secret")
 def rotate(key: str) -> str:
     """For a client that lost or leaked its secret: the old one stops working at once."""
+    guard.once()
     return _shown(credentials.rotate(current_lrs(), key), "New secret")
 
 

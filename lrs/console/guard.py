@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Response, current_app, g, redirect, render_template, request, url_for
 
 from lrs.console.sessions import ConsoleSession, Sessions
+from lrs.errors import Conflict
 
 COOKIE = "lrs_console"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -44,6 +45,18 @@ def guard() -> Response | tuple[str, int] | None:
     g.console_session = found
     g.console_notice = sessions().take_notice(found) if request.method == "GET" else None
     return None
+
+
+def once() -> None:
+    """Refuse a form that makes a secret when it is sent a second time: a reload or Back after
+    'Credential created' sends it again, which made one more credential, or replaced the secret
+    just shown (and perhaps already pasted into a client) by another. A form's id is made when it
+    is shown (the `once` macro); a request without one is not checked."""
+    form = request.form.get("once")
+    if form and not sessions().spend(current(), form):
+        raise Conflict("This form was sent already (a reload or Back sends it again), so nothing was done "
+                       "again: the credential and the secret shown then are as they were. For another one, "
+                       "open the page again.")
 
 
 def notify(notice: str) -> None:

@@ -81,6 +81,12 @@ class Sessions:
                                            {"$unset": {"notice": ""}})
         return session.notice if taken.modified_count else None
 
+    def spend(self, session: ConsoleSession, form: str) -> bool:
+        """Whether this is the first time the form of id `form` is sent in this session (the
+        check and the record are one atomic update, so of two sends at once one wins)."""
+        return self.collection.update_one({"_id": _digest(session.token), "spent": {"$ne": form}},
+                                          {"$addToSet": {"spent": form}}).modified_count == 1
+
     def close(self, token: str) -> None:
         self.collection.delete_one({"_id": _digest(token)})
 

@@ -153,6 +153,10 @@ def test_create_a_credential_use_it_from_tincan_and_revoke_it(page, check, lrs):
     page.wait_for_selector("#new-secret")
     key, secret = page.inner_text("#new-key").strip(), page.inner_text("#new-secret").strip()
     check("6-credential-created")
+    page.reload()  # sends the form again, as Back or a reload does after a confirmation
+    page.wait_for_selector("text=This form was sent already")
+    made = requests.get(f"{lrs['base']}/admin/credentials", auth=ADMIN, timeout=TIMEOUT).json()["credentials"]
+    assert [c["label"] for c in made].count("Course app") == 1
 
     client = RemoteLRS(endpoint=lrs["endpoint"] + "/", version="1.0.3", username=key, password=secret)
     saved = client.save_statement(Statement(actor=Agent(mbox="mailto:app@example.com"),

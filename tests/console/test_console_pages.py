@@ -373,3 +373,29 @@ def test_a_time_without_a_zone_is_utc_with_seconds_or_without(make_app, since):
     assert "No statement matches." in client.get("/console/statements", query_string={"until": since}).get_data(as_text=True)
     backfill = client.post("/console/forwarding/replica/backfill", data={"csrf": session_csrf(client), "since": since})
     assert backfill.status_code == 303 and "replica goes on from sequence 0" in notice(client, backfill)
+
+
+ONCE = re.compile(r'name="once" value="([^"]+)"')
+
+
+def test_a_create_or_new_secret_form_sent_again_does_nothing_again(app, client):
+    """A reload or Back after 'Credential created' sends the form again: that made one more
+    credential, or replaced the secret just shown (perhaps pasted into a client already)."""
+    lrs = app.extensions["lrs"]
+    form = client.get("/console/credentials").get_data(as_text=True)
+    sent = {"csrf": session_csrf(client), "once": ONCE.search(form).group(1), "label": "LMS", "scope": ["all"]}
+    assert client.post("/console/credentials", data=sent).status_code == 200
+    again = client.post("/console/credentials", data=sent)
+    assert again.status_code == 409 and "This form was sent already" in again.get_data(as_text=True)
+    assert sorted(c.label for c in lrs.credentials.all()) == ["LMS", "admin"]  # one made, not two
+    key = next(c.key for c in lrs.credentials.all() if c.label == "LMS")
+
+    edit = client.get(f"/console/credentials/{key}").get_data(as_text=True)
+    rotate = {"csrf": session_csrf(client), "once": ONCE.search(edit).group(1)}
+    shown = client.post(f"/console/credentials/{key}/secret", data=rotate).get_data(as_text=True)
+    secret = re.search(r'id="new-secret"[^>]*>([^<]+)<', shown).group(1)
+    assert client.post(f"/console/credentials/{key}/secret", data=rotate).status_code == 409
+    assert lrs.credentials.verify(key, secret)  # the secret shown still works
+    fresh = ONCE.search(client.get(f"/console/credentials/{key}").get_data(as_text=True)).group(1)
+    assert fresh != rotate["once"]  # the page opened again gives a new secret
+    assert client.post(f"/console/credentials/{key}/secret", data={**rotate, "once": fresh}).status_code == 200
