@@ -33,9 +33,12 @@ def register(app: Flask, lrs: LRS) -> None:
     app.register_blueprint(console)
 
 
-def _refused(error: LRSError) -> tuple[str, int]:
-    """A service's refusal (bad input, unknown key, the last admin...) as a page saying why."""
-    return render_template("console/refused.html", reason=error.message, status=error.status), error.status
+def _refused(error: LRSError) -> tuple[str, int, dict[str, str]]:
+    """A service's refusal (bad input, unknown key, the last admin, too many failed sign-ins...)
+    as a page saying why, with Retry-After when the service gave one, as the API's answers have."""
+    retry = getattr(error, "retry_after_seconds", None)
+    headers = {"Retry-After": str(retry)} if retry is not None else {}
+    return render_template("console/refused.html", reason=error.message, status=error.status), error.status, headers
 
 
 def _unknown(unknown: str) -> None:

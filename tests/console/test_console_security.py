@@ -256,3 +256,12 @@ def test_every_tab_showing_the_sign_in_form_can_sign_in(app):
     forged.set_cookie("lrs_console_sign_in", "x" * 43, path="/console")
     assert forged.post("/console/sign-in", data={"csrf": "y" * 43, "key": "test-admin",
                                                  "secret": "test-admin-secret"}).status_code == 403
+
+
+def test_a_sign_in_refused_for_too_many_failures_says_when_to_come_back(make_app):
+    client = make_app(auth_max_failures_per_key=2).test_client()
+    for _ in range(2):
+        assert sign_in(client, "test-admin", "wrong").status_code == 401
+    refused = sign_in(client)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "300"
+    assert "too many failed authentications for this key; retry in 300 s" in refused.get_data(as_text=True)
