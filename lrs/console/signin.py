@@ -33,6 +33,8 @@ def sign_in() -> Response | tuple[Response, int]:
     if ADMIN_SCOPE not in credential.scopes:
         return _form("This credential has no admin scope: the console is for administrators.", 403)
     response = redirect(_next_page(), 303)
+    if request.cookies.get(guard.COOKIE):  # signing in over a session (another credential's?) ends it
+        guard.sessions().close(request.cookies[guard.COOKIE])
     guard.set_cookie(response, guard.COOKIE, guard.sessions().open(credential), None)
     response.delete_cookie(SIGN_IN_COOKIE, path=guard.cookie_path())
     return response

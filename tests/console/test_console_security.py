@@ -265,3 +265,18 @@ def test_a_sign_in_refused_for_too_many_failures_says_when_to_come_back(make_app
     refused = sign_in(client)
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "300"
     assert "too many failed authentications for this key; retry in 300 s" in refused.get_data(as_text=True)
+
+
+def test_signing_in_again_ends_the_session_the_browser_had(app):
+    """Its cookie is replaced, but the session it named stayed valid for its 8 hours on the
+    server, for anyone who had copied the cookie."""
+    app.extensions["lrs"].create_credential("ops", "ops-secret-1", ["admin"])
+    client = app.test_client()
+    sign_in(client)
+    first = client.get_cookie("lrs_console", path="/console").value
+    assert sign_in(client, "ops", "ops-secret-1").status_code == 303
+    assert client.get_cookie("lrs_console", path="/console").value != first
+    copied = app.test_client()
+    copied.set_cookie("lrs_console", first, path="/console")
+    assert copied.get("/console/credentials").status_code == 303
+    assert "Sign out ops" in client.get("/console/credentials").get_data(as_text=True)
