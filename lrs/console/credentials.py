@@ -9,6 +9,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from lrs import credentials, schemas
 from lrs.auth import OPERATOR_SCOPES, XAPI_SCOPES
+from lrs.console import guard
 from lrs.console.about import client_snippets
 from lrs.http.admin_credentials import CredentialChange, NewCredential
 from lrs.http.context import current_lrs
@@ -25,6 +26,7 @@ def index() -> str:
 
 @blueprint.post("/credentials")
 def create() -> str:
+    guard.once()
     fields: dict[str, Any] = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
     if request.form.get("key"):
         fields["key"] = request.form["key"]
@@ -43,12 +45,14 @@ def edit(key: str) -> str:
 def update(key: str) -> Response:
     changes = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
     credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), changes, "form"))
+    guard.notify(f"{key}: changes saved.")
     return redirect(url_for(".index"), 303)
 
 
 @blueprint.post("/credentials/<credential_key:key>/secret")
 def rotate(key: str) -> str:
     """For a client that lost or leaked its secret: the old one stops working at once."""
+    guard.once()
     return _shown(credentials.rotate(current_lrs(), key), "New secret")
 
 
@@ -60,11 +64,30 @@ def _shown(made: credentials.NewCredential, heading: str) -> str:
 @blueprint.post("/credentials/<credential_key:key>/revoke")
 def revoke(key: str) -> Response:
     credentials.revoke(current_lrs(), key)
+    guard.notify(f"{key} revoked: it works no more.")
     return redirect(url_for(".index"), 303)
 
 
-def scope_groups(scopes: tuple[str, ...]) -> list[tuple[str, list[str]]]:
-    """The scopes a credential may get, as the form groups them."""
+SCOPE_HINTS = {
+    "statements/write": "store statements",
+    "statements/read": "read every statement (and activity definitions)",
+    "statements/read/mine": "read only the statements this credential stored",
+    "all/read": "read every xAPI resource",
+    "all": "read and write every xAPI resource (not admin, not metrics)",
+    "state": "read and write the State resource",
+    "define": "store activity definitions that refine the stored ones",
+    "profile": "read and write Activity and Agent Profiles",
+    "admin": "run the LRS: this console and everything under /admin",
+    "metrics": "read /metrics and nothing else (a monitoring system)",
+}
+PLUGIN_HINT = "a scope of an enabled adapter: its page under docs/ says which client needs it"
+
+
+def scope_groups(scopes: tuple[str, ...]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The scopes a credential may get, as the form groups them, each with what it allows: a
+    newcomer making a credential for an LMS cannot tell `all/read` from `statements/read/mine`
+    by their names."""
     plugins = [scope for scope in scopes if scope not in XAPI_SCOPES and scope not in OPERATOR_SCOPES]
     groups = [("xAPI", list(XAPI_SCOPES)), ("Administration", list(OPERATOR_SCOPES))]
-    return groups + ([("Plugins", plugins)] if plugins else [])
+    groups += [("Plugins", plugins)] if plugins else []
+    return [(title, [(scope, SCOPE_HINTS.get(scope, PLUGIN_HINT)) for scope in members]) for title, members in groups]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from lrs import schemas
+from lrs.console import guard
 from lrs.console.inputs import utc_time
 from lrs.errors import BadRequest
 from lrs.forwarding import operations
@@ -23,7 +24,7 @@ def index() -> str:
     lrs = current_lrs()
     targets = forwarding_status(lrs)
     letters = {t["target"]: operations.dead_letters(lrs, t["target"], -1, DEAD_LETTERS_SHOWN) for t in targets}
-    return render_template("console/forwarding.html", targets=targets, letters=letters, done=request.args.get("done"))
+    return render_template("console/forwarding.html", targets=targets, letters=letters)
 
 
 @blueprint.post("/forwarding/<target>/replay")
@@ -31,7 +32,8 @@ def replay(target: str) -> Response:
     """Replay one dead letter (form field `statement_id`) or, without it, all of the target's."""
     statement_id = request.form.get("statement_id")
     marked = operations.replay(current_lrs(), target, [statement_id] if statement_id else None)
-    return redirect(url_for(".index", done=f"{marked} dead letter(s) of {target} marked for replay"), 303)
+    guard.notify(f"{marked} dead letter(s) of {target} marked for replay")
+    return redirect(url_for(".index"), 303)
 
 
 @blueprint.post("/forwarding/<target>/backfill")
@@ -41,4 +43,5 @@ def backfill(target: str) -> Response:
         checkpoint = operations.backfill(current_lrs(), target, since)
     except ValueError as error:
         raise BadRequest(str(error)) from None  # it names the field already
-    return redirect(url_for(".index", done=f"{target} goes on from sequence {checkpoint}"), 303)
+    guard.notify(f"{target} goes on from sequence {checkpoint}")
+    return redirect(url_for(".index"), 303)

@@ -7,9 +7,12 @@ already keep cross-site requests from carrying the session; the token is the sec
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Response, current_app, g, redirect, render_template, request, url_for
 
 from lrs.console.sessions import ConsoleSession, Sessions
+from lrs.errors import Conflict
 
 COOKIE = "lrs_console"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -40,7 +43,25 @@ def guard() -> Response | tuple[str, int] | None:
         return render_template("console/refused.html", reason="The form's CSRF token is missing or wrong: "
                                "nothing was changed. Reload the page and try again."), 403
     g.console_session = found
+    g.console_notice = sessions().take_notice(found) if request.method == "GET" else None
     return None
+
+
+def once() -> None:
+    """Refuse a form that makes a secret when it is sent a second time: a reload or Back after
+    'Credential created' sends it again, which made one more credential, or replaced the secret
+    just shown (and perhaps already pasted into a client) by another. A form's id is made when it
+    is shown (the `once` macro); a request without one is not checked."""
+    form = request.form.get("once")
+    if form and not sessions().spend(current(), form):
+        raise Conflict("This form was sent already (a reload or Back sends it again), so nothing was done "
+                       "again: the credential and the secret shown then are as they were. For another one, "
+                       "open the page again.")
+
+
+def notify(notice: str) -> None:
+    """Say `notice` on the next page this session asks for (the one an action redirects to)."""
+    sessions().leave_notice(current().token, notice)
 
 
 def sent_csrf() -> str | None:
@@ -51,10 +72,21 @@ def secure_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # for back_url; nothing leaves the LRS
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def back_url() -> str:
+    """Where a refusal's Back link leads: the console page the refused request came from (the
+    form, with the filters or the credential it was for), else the statements."""
+    came_from = urlsplit(request.referrer or "")
+    page = came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    # Only the path is kept, so the link stays on this LRS whatever Host a proxy passed on.
+    if page.startswith(cookie_path() + "/") and not page.startswith(cookie_path() + "//"):
+        return page
+    return url_for("console.statements.index")
 
 
 def cookie_path() -> str:

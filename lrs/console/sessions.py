@@ -6,6 +6,10 @@ credential's count of losses when it signed in (`Credential.losses`). So every w
 the same sessions, signing out ends a session everywhere, and revoking the credential, replacing
 its secret (a leaked one: whoever signed in with it is out too) or taking away any of its scopes
 ends its sessions on their next request, for good: giving `admin` back revives none.
+
+A session also carries the notice an action leaves for the page it redirects to ("2 dead letters
+marked for replay"), shown once: a notice in the URL would let anyone's link put their own words
+in the console's voice.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ class ConsoleSession:
     token: str
     credential: Credential
     csrf: str
+    notice: str | None = None
 
     def csrf_matches(self, sent: str | None) -> bool:
         return bool(sent) and hmac.compare_digest(sent.encode(), self.csrf.encode())
@@ -63,7 +68,25 @@ class Sessions:
         if (credential is None or not credential.active or ADMIN_SCOPE not in credential.scopes
                 or document.get("credential_losses") != credential.losses):  # one of an earlier release too
             return None
-        return ConsoleSession(token, credential, document["csrf"])
+        return ConsoleSession(token, credential, document["csrf"], document.get("notice"))
+
+    def leave_notice(self, token: str, notice: str) -> None:
+        """What the next page of this session says once, the outcome of the action just done."""
+        self.collection.update_one({"_id": _digest(token)}, {"$set": {"notice": notice}})
+
+    def take_notice(self, session: ConsoleSession) -> str | None:
+        """The session's notice, removed so that it shows once (by one page if two ask at once)."""
+        if session.notice is None:
+            return None
+        taken = self.collection.update_one({"_id": _digest(session.token), "notice": session.notice},
+                                           {"$unset": {"notice": ""}})
+        return session.notice if taken.modified_count else None
+
+    def spend(self, session: ConsoleSession, form: str) -> bool:
+        """Whether this is the first time the form of id `form` is sent in this session (the
+        check and the record are one atomic update, so of two sends at once one wins)."""
+        return self.collection.update_one({"_id": _digest(session.token), "spent": {"$ne": form}},
+                                          {"$addToSet": {"spent": form}}).modified_count == 1
 
     def close(self, token: str) -> None:
         self.collection.delete_one({"_id": _digest(token)})

@@ -6,6 +6,7 @@ submit), since there is no session yet to hold one.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -24,7 +25,7 @@ def sign_in() -> Response | tuple[Response, int]:
         return _form()
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), request.form.get("csrf", "").encode()):
-        return _form("The sign-in form expired or did not come from this console. Try again.", 403)
+        return _form("The sign-in form expired or did not come from this console. Try again.", 403, fresh=True)
     credential = current_lrs().credentials.verify(request.form.get("key", ""), request.form.get("secret", ""),
                                                   request.remote_addr)
     if credential is None:
@@ -32,6 +33,8 @@ def sign_in() -> Response | tuple[Response, int]:
     if ADMIN_SCOPE not in credential.scopes:
         return _form("This credential has no admin scope: the console is for administrators.", 403)
     response = redirect(_next_page(), 303)
+    if request.cookies.get(guard.COOKIE):  # signing in over a session (another credential's?) ends it
+        guard.sessions().close(request.cookies[guard.COOKIE])
     guard.set_cookie(response, guard.COOKIE, guard.sessions().open(credential), None)
     response.delete_cookie(SIGN_IN_COOKIE, path=guard.cookie_path())
     return response
@@ -45,12 +48,22 @@ def sign_out() -> Response:
     return response
 
 
-def _form(error: str = "", status: int = 200) -> tuple[Response, int]:
-    token = secrets.token_urlsafe(32)
+def _form(error: str = "", status: int = 200, fresh: bool = False) -> tuple[Response, int]:
+    token = _form_token(fresh)
     response = Response(render_template("console/sign_in.html", error=error, csrf=token,
                                         next=request.values.get("next", "")), status)
     guard.set_cookie(response, SIGN_IN_COOKIE, token, 600)
     return response, status
+
+
+def _form_token(fresh: bool) -> str:
+    """The browser's sign-in token if it has one, so that every console tab it shows the form in
+    (a restored window of several) can sign in, not only the last one loaded; else, or `fresh`
+    (the one sent was refused), a new one."""
+    kept = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not fresh and re.fullmatch(r"[A-Za-z0-9_-]{43}", kept):
+        return kept
+    return secrets.token_urlsafe(32)
 
 
 def _next_page() -> str:

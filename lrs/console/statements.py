@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import unicodedata
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -17,7 +19,7 @@ from marshmallow import fields, validate
 from lrs import schemas
 from lrs.console import chart, guard
 from lrs.console.inputs import utc_time
-from lrs.errors import BadRequest, NotFound
+from lrs.errors import BadRequest, Conflict, NotFound
 from lrs.http import params
 from lrs.http.context import current_lrs
 from lrs.http.statements import GetParams, decode_cursor, encode_cursor, page_query
@@ -28,6 +30,7 @@ blueprint = Blueprint("statements", __name__)
 PAGE_SIZE = 25
 FILTERS = ("agent", "verb", "activity", "registration", "since", "until")
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+INVISIBLE = re.compile(r"[^\x20-\x7e\n]+")  # what may be invisible: _escape looks closer
 
 
 class ChartParams(params.StrictSchema):
@@ -54,22 +57,26 @@ def index() -> str:
 @blueprint.get("/statements/<statement_id>")
 def one(statement_id: str) -> str:
     lrs = current_lrs()
-    document = lrs.statement_store.get(statement_id)
-    if document is None:
-        raise NotFound(f"no statement with id {statement_id}")
+    document = _stored(statement_id)
     statement = json.loads(document["raw"])
     declared = statement.get("attachments", [])
     stored = lrs.attachments.stored(a.get("sha2", "") for a in declared)
     return render_template("console/statement.html", statement=statement, document=document,
-                           pretty=json.dumps(statement, indent=2, ensure_ascii=False),
+                           pretty=_visible(json.dumps(statement, indent=2, ensure_ascii=False)),
                            attachments=[{**a, "stored": a.get("sha2", "").lower() in stored} for a in declared],
-                           voidable=not document["voided"] and statement["verb"]["id"] != VOIDED,
-                           voided_by=request.args.get("voided_by"), stored=format_timestamp(document["stored"]))
+                           voidable=_unvoidable(document) is None,
+                           stored=format_timestamp(document["stored"]))
 
 
 @blueprint.post("/statements/<statement_id>/void")
 def void(statement_id: str) -> Response:
-    """Store a voiding statement by the signed-in credential, as a client would POST it."""
+    """Store a voiding statement by the signed-in credential, as a client would POST it. The xAPI
+    resource takes one for any id (xAPI: the target need not exist, and voiding a voided or a
+    voiding statement changes nothing); here, where the form was for one statement, that is a
+    second click or a stale page, so it is refused and nothing is stored."""
+    why_not = _unvoidable(_stored(statement_id))
+    if why_not:
+        raise Conflict(f"statement {statement_id} {why_not}: nothing was stored")
     credential = guard.current().credential
     voiding = {"actor": credential.authority, "verb": {"id": VOIDED, "display": {"en-US": "voided"}},
                "object": {"objectType": "StatementRef", "id": statement_id}}
@@ -77,7 +84,8 @@ def void(statement_id: str) -> Response:
     rights = WriteRights(voids="any", sees_others=True)
     [voiding_id] = current_lrs().statements.store([voiding], authority=credential.authority, version="1.0.3",
                                                   source="console", rights=rights)
-    return redirect(url_for(".one", statement_id=statement_id, voided_by=voiding_id), 303)
+    guard.notify(f"Voided by statement {voiding_id}.")
+    return redirect(url_for(".one", statement_id=statement_id), 303)
 
 
 @blueprint.get("/chart")
@@ -95,6 +103,36 @@ def per_day() -> str:
                            since=since.isoformat(), until=until.isoformat())
 
 
+def _visible(pretty: str) -> str:
+    """JSON with its invisible characters (bidi overrides, zero-width ones, C1 controls) as \\u
+    escapes: the same JSON, but a name with U+202E no longer shows its text reversed, nor two
+    names that differ by a U+200B as one. (Outside strings json.dumps writes only ASCII.)"""
+    return INVISIBLE.sub(lambda found: "".join(_escape(c) for c in found.group()), pretty)
+
+
+def _escape(char: str) -> str:
+    if unicodedata.category(char) not in ("Cf", "Cc", "Zl", "Zp"):
+        return char
+    encoded = char.encode("utf-16-be")  # two code units for one beyond the BMP, as JSON spells it
+    return "".join(f"\\u{encoded[i:i + 2].hex()}" for i in range(0, len(encoded), 2))
+
+
+def _stored(statement_id: str) -> dict:
+    document = current_lrs().statement_store.get(statement_id)
+    if document is None:
+        raise NotFound(f"no statement with id {statement_id}")
+    return document
+
+
+def _unvoidable(document: dict) -> str | None:
+    """Why voiding this statement would change nothing, if it would not."""
+    if document["voided"]:
+        return "is voided already"
+    if json.loads(document["raw"])["verb"]["id"] == VOIDED:
+        return "voids another statement, and a voiding statement cannot be voided (xAPI)"
+    return None
+
+
 def _xapi_filters(form: Any) -> dict[str, str]:
     """The console's filter fields as xAPI parameters: an e-mail address is an mbox Agent, a
     date-time without a zone is UTC."""
@@ -108,23 +146,51 @@ def _xapi_filters(form: Any) -> dict[str, str]:
     return raw
 
 
-def _row(document: dict) -> dict[str, str]:
+def _row(document: dict) -> dict[str, Any]:
+    """A statement as a list row: actor and object by their name and, beside it, what identifies
+    them (a name is the client's free text: "ada@example.com" may be anyone's), linked to the
+    statements of that agent or activity (or to the statement a StatementRef names)."""
     statement = json.loads(document["raw"])
-    obj = statement["object"]
     return {"id": statement["id"], "stored": format_timestamp(document["stored"]),
             "actor": _agent(statement["actor"]), "verb": _label(statement["verb"].get("display"), statement["verb"]["id"]),
-            "object": _label((obj.get("definition") or {}).get("name"), obj.get("id") or _agent(obj)),
-            "source": document.get("source", "xapi")}
+            "object": _object(statement["object"]), "source": document.get("source", "xapi")}
 
 
-def _agent(agent: dict) -> str:
-    if agent.get("name"):
-        return agent["name"]
+def _object(obj: dict) -> dict[str, str | None]:
+    kind = obj.get("objectType", "Activity")
+    if kind in ("Agent", "Group"):
+        return _agent(obj)
+    if kind == "StatementRef":
+        return _named("", obj["id"], url_for(".one", statement_id=obj["id"]))
+    if kind == "SubStatement":
+        return _named("", kind, None)
+    return _named(_label((obj.get("definition") or {}).get("name"), ""), obj["id"], url_for(".index", activity=obj["id"]))
+
+
+def _agent(agent: dict) -> dict[str, str | None]:
+    return _named(agent.get("name", ""), _identifier(agent), _agent_link(agent))
+
+
+def _named(name: str, identifier: str, link: str | None) -> dict[str, str | None]:
+    """A name with the identifier to show under it (none if the name is missing or says it)."""
+    return {"name": name or identifier, "identifier": identifier if name and name != identifier else "", "link": link}
+
+
+def _identifier(agent: dict) -> str:
     if "mbox" in agent:
         return agent["mbox"].removeprefix("mailto:")
     if "account" in agent:
-        return agent["account"]["name"]
-    return agent.get("openid") or agent.get("mbox_sha1sum") or agent.get("objectType", "Group")
+        return f"{agent['account']['name']} on {agent['account']['homePage']}"
+    return agent.get("openid") or agent.get("mbox_sha1sum") or f"{agent.get('objectType', 'Group')} without identifier"
+
+
+def _agent_link(agent: dict) -> str | None:
+    """The list filtered by this agent's identifier, as the filter form would have it."""
+    for ifi in ("mbox", "account", "openid", "mbox_sha1sum"):
+        if ifi in agent:
+            wanted = agent["mbox"].removeprefix("mailto:") if ifi == "mbox" else json.dumps({ifi: agent[ifi]})
+            return url_for(".index", agent=wanted)
+    return None
 
 
 def _label(language_map: dict | None, fallback: str) -> str:

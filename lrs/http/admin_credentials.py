@@ -36,7 +36,7 @@ class KeyConverter(PathConverter):
 
 
 def _scopes(**kwargs: Any) -> fields.List:
-    return fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(min=1),
+    return fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(min=1, error="at least one scope is required"),
                        **kwargs)
 
 

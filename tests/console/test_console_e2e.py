@@ -134,7 +134,7 @@ def test_sign_in_by_keyboard_filter_page_open_and_void(page, check, lrs):
     assert statement_id in page.locator("#statement-json").inner_text()
     check("4-statement")
     page.click("button:has-text('Void this statement')")
-    page.wait_for_url("**voided_by=*")
+    page.wait_for_selector("p.notice:has-text('Voided by statement')")
     assert page.locator("text=voided").first.is_visible()
     gone = requests.get(f"{lrs['endpoint']}/statements", params={"statementId": statement_id}, auth=ADMIN,
                         headers=XAPI, timeout=TIMEOUT)
@@ -153,6 +153,10 @@ def test_create_a_credential_use_it_from_tincan_and_revoke_it(page, check, lrs):
     page.wait_for_selector("#new-secret")
     key, secret = page.inner_text("#new-key").strip(), page.inner_text("#new-secret").strip()
     check("6-credential-created")
+    page.reload()  # sends the form again, as Back or a reload does after a confirmation
+    page.wait_for_selector("text=This form was sent already")
+    made = requests.get(f"{lrs['base']}/admin/credentials", auth=ADMIN, timeout=TIMEOUT).json()["credentials"]
+    assert [c["label"] for c in made].count("Course app") == 1
 
     client = RemoteLRS(endpoint=lrs["endpoint"] + "/", version="1.0.3", username=key, password=secret)
     saved = client.save_statement(Statement(actor=Agent(mbox="mailto:app@example.com"),
@@ -176,6 +180,24 @@ def test_create_a_credential_use_it_from_tincan_and_revoke_it(page, check, lrs):
     assert not refused.success and refused.response.status == 401
 
 
+def test_a_refused_form_leads_back_to_its_page(page, check, lrs):
+    """The pages sent no Referer at all (Referrer-Policy: no-referrer), so Back on a refusal
+    always led to the statements, away from the form or the filters to correct."""
+    page.goto(lrs["base"] + "/console/credentials")
+    page.fill("#label", "no scope chosen")
+    page.click("button:has-text('Create')")
+    page.wait_for_selector("text=at least one scope")
+    check("6c-refused")
+    page.click("main a:has-text('Back')")
+    page.wait_for_url("**/console/credentials")
+    page.goto(lrs["base"] + "/console/statements?verb=http://example.com/verbs/x")
+    page.fill("#f-registration", "not-a-uuid")
+    page.click("button:has-text('Filter')")
+    page.wait_for_selector("text=registration")
+    page.click("main a:has-text('Back')")
+    page.wait_for_function("location.search.startsWith('?verb=http')")
+
+
 def test_replay_a_dead_letter_against_a_live_second_lrs(page, check, lrs):
     def dead_letters() -> int:
         status = requests.get(f"{lrs['base']}/admin/forwarding", auth=ADMIN, timeout=TIMEOUT).json()["targets"][0]
@@ -189,7 +211,7 @@ def test_replay_a_dead_letter_against_a_live_second_lrs(page, check, lrs):
     lrs["replica_stack"].close()
     start_target(lrs["stack"], lrs["replica_port"])
     page.click(f"button[aria-label='Replay {CONFLICTING}']")
-    page.wait_for_url("**done=*")
+    page.wait_for_selector("p.notice:has-text('1 dead letter(s) of replica marked for replay')")
 
     def delivered() -> bool:
         found = requests.get(f"{lrs['replica']}/statements", params={"statementId": CONFLICTING}, auth=ADMIN,
@@ -215,3 +237,39 @@ def test_chart_and_about_pages(page, check, lrs):
     page.wait_for_url("**/console/sign-in")
     page.goto(lrs["base"] + "/console/credentials")
     assert "/console/sign-in" in page.url
+
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def test_values_from_clients_stay_text_on_every_page(page, lrs):
+    """Names, descriptions, extensions, account names and labels that a client or an admin API
+    caller chose are shown as text: no element of theirs exists in any page (CSP would stop an
+    inline script anyway; this checks the escaping under it)."""
+    hostile = {"actor": {"name": HOSTILE, "account": {"homePage": "javascript:alert(3)", "name": HOSTILE}},
+               "verb": {"id": "http://example.com/verbs/x", "display": {"en-US": HOSTILE, "ar": "\u202e" + HOSTILE}},
+               "object": {"id": "http://example.com/a?x=%3Cscript%3E", "definition": {
+                   "name": {"en-US": HOSTILE}, "description": {"fr": HOSTILE},
+                   "moreInfo": "javascript:alert(4)", "extensions": {"http://example.com/e": HOSTILE}}},
+               "result": {"response": HOSTILE}}
+    stored = requests.post(f"{lrs['endpoint']}/statements", json=hostile, auth=ADMIN, headers=XAPI, timeout=TIMEOUT)
+    statement_id = stored.json()[0]
+    made = requests.post(f"{lrs['base']}/admin/credentials", json={"scopes": ["all"], "label": HOSTILE, "key": "hostile"},
+                         auth=ADMIN, timeout=TIMEOUT)
+    assert made.status_code == 201
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    page.goto(lrs["base"] + "/console/sign-in")
+    page.fill("#key", ADMIN[0])
+    page.fill("#secret", ADMIN[1])
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/console/statements")
+    for path in ("/console/statements", f"/console/statements/{statement_id}", "/console/credentials",
+                 "/console/about?key=hostile", "/console/forwarding", "/console/chart?by=verb",
+                 "/console/credentials/hostile"):
+        page.goto(lrs["base"] + path)
+        assert page.locator("main img, main script, [onerror], a[href^='javascript:']").count() == 0, path
+        if path.startswith(("/console/statements", "/console/credentials")) and path != "/console/credentials/hostile":
+            assert "<script>alert(1)</script>" in page.inner_text("main"), path
+    assert page.input_value("#label") == HOSTILE  # the credential's edit form
+    assert dialogs == []

@@ -4,10 +4,10 @@ for real; these cover the details quickly.)"""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import uuid
-from urllib.parse import unquote_plus
 
 import pytest
 
@@ -18,6 +18,7 @@ from tests.console.signin import session_csrf, sign_in
 
 XAPI = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth()}
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
 
 def statement(mbox: str, verb: str = COMPLETED, **extra) -> dict:
@@ -34,6 +35,12 @@ def client(app):
 
 def post(app, statements: list[dict]) -> None:
     assert app.test_client().post("/xapi/statements", json=statements, headers=XAPI).status_code == 200
+
+
+def notice(client, redirected) -> str:
+    """The notice on the page an action redirected to."""
+    found = re.search(r'<p class="notice" role="status">([^<]*)</p>', client.get(redirected.location).get_data(as_text=True))
+    return found.group(1) if found else ""
 
 
 def rows(page) -> int:
@@ -64,7 +71,8 @@ def test_one_statement_with_its_attachments_and_voiding_it(app, client):
     assert "http://example.com/usage/report" in page and "application/pdf" in page and "fileUrl" in page
     assert "&#34;actor&#34;" in page
     voided = client.post(f"/console/statements/{target['id']}/void", data={"csrf": session_csrf(client)})
-    assert voided.status_code == 303 and "voided_by=" in voided.location
+    assert voided.status_code == 303 and voided.location == f"/console/statements/{target['id']}"
+    assert "Voided by statement" in client.get(voided.location).get_data(as_text=True)
     assert app.test_client().get(f"/xapi/statements?statementId={target['id']}", headers=XAPI).status_code == 404
     assert app.test_client().get(f"/xapi/statements?voidedStatementId={target['id']}", headers=XAPI).status_code == 200
     assert "Void this statement" not in client.get(f"/console/statements/{target['id']}").get_data(as_text=True)
@@ -160,13 +168,13 @@ def test_forwarding_page_replays_dead_letters_and_backfills(make_app):
     assert "replica" in page and refused[0]["id"] in page and "conflict" in page and "Replay all 2" in page
     one = client.post("/console/forwarding/replica/replay", data={"csrf": session_csrf(client),
                                                                   "statement_id": refused[0]["id"]})
-    assert one.status_code == 303 and "1 dead letter" in unquote_plus(one.location)
+    assert one.status_code == 303 and "1 dead letter(s) of replica" in notice(client, one)
     assert [letter["statement_id"] for letter in letters.to_replay("replica", 10)] == [refused[0]["id"]]
     every = client.post("/console/forwarding/replica/replay", data={"csrf": session_csrf(client)})
-    assert "2 dead letter" in unquote_plus(every.location)
+    assert "2 dead letter(s) of replica" in notice(client, every)
     backfill = client.post("/console/forwarding/replica/backfill", data={"csrf": session_csrf(client),
                                                                         "since": "2000-01-01T00:00"})
-    assert backfill.status_code == 303 and "from sequence 0" in unquote_plus(backfill.location)
+    assert backfill.status_code == 303 and "replica goes on from sequence 0" in notice(client, backfill)
     bad = client.post("/console/forwarding/replica/backfill", data={"csrf": session_csrf(client), "since": "soon"})
     assert bad.status_code == 400 and "since" in bad.get_data(as_text=True)
     assert "since: since" not in bad.get_data(as_text=True)
@@ -212,3 +220,182 @@ def test_a_key_with_a_slash_from_an_earlier_release_is_edited_rotated_and_revoke
         assert lrs.credentials.get(key).active is False
     untouched = lrs.credentials.get("a")
     assert untouched.active and untouched.label == "a" and lrs.credentials.verify("a", "old-secret-1")
+
+
+def test_voiding_again_or_voiding_a_voiding_statement_is_refused_and_stores_nothing(app, client):
+    """The form is for one valid statement; a second click (another tab, a resubmitted form) or a
+    crafted POST stored one more voiding statement each time, and said 'Voided by' a new one."""
+    target = statement("ada@example.com")
+    post(app, [target])
+    csrf = session_csrf(client)
+    assert client.post(f"/console/statements/{target['id']}/void", data={"csrf": csrf}).status_code == 303
+    voiding = app.test_client().get(f"/xapi/statements?verb={VOIDED}", headers=XAPI).get_json()["statements"]
+    assert len(voiding) == 1
+    refusals = [(target["id"], "is voided already"),
+                (voiding[0]["id"], "a voiding statement cannot be voided"),
+                (str(uuid.uuid4()), "no statement with id")]
+    for statement_id, reason in refusals:
+        refused = client.post(f"/console/statements/{statement_id}/void", data={"csrf": csrf})
+        assert refused.status_code in (404, 409) and reason in refused.get_data(as_text=True), statement_id
+    again = app.test_client().get(f"/xapi/statements?verb={VOIDED}", headers=XAPI).get_json()["statements"]
+    assert again == voiding
+
+
+@pytest.mark.parametrize(("form", "status", "message"), [
+    ({"label": "no scope"}, 400, "scopes: at least one scope is required"),
+    ({"scope": ["all", "root"]}, 400, "scopes: unknown scopes: root (known: "),
+    ({"scope": ["all"], "label": "x" * 5000}, 400, "label: Longer than maximum length 200."),
+    ({"scope": ["all"], "key": "a b"}, 400, "key: must be 1 to 128 printable ASCII characters without spaces"),
+    ({"scope": ["all"], "key": "test-admin"}, 409, "key: a credential with key &#39;test-admin&#39; exists already"),
+])
+def test_a_refused_credential_form_says_why_and_creates_nothing(app, client, form, status, message):
+    refused = client.post("/console/credentials", data={"csrf": session_csrf(client), **form})
+    assert refused.status_code == status and message in refused.get_data(as_text=True)
+    assert [c.key for c in app.extensions["lrs"].credentials.all()] == ["test-admin"]
+
+
+def test_the_list_shows_who_and_what_a_statement_is_about_beside_the_names_its_client_chose(app, client):
+    """A name is free text: the list showed only it, so Mallory's statement named "ada@example.com"
+    read as Ada's, and the e-mail to filter by was nowhere on the list."""
+    spoof = statement("mallory@example.com")
+    spoof["actor"]["name"] = "ada@example.com"
+    by_account = statement("x@example.com")
+    by_account["actor"] = {"name": "Bob", "account": {"homePage": "https://lms.example.com", "name": "u-42"}}
+    post(app, [spoof, by_account])
+    page = client.get("/console/statements").get_data(as_text=True)
+    cells = [re.sub(r"<[^>]+>", "|", cell) for cell in re.findall(r'<td class="wrap">(.*?)</td>', page)]
+    assert cells == ["Bob||u-42 on https://lms.example.com|", "Course||http://example.com/course|",
+                     "ada@example.com||mallory@example.com|", "Course||http://example.com/course|"]
+    assert '<th scope="col">Stored (UTC)</th>' in page
+
+
+def test_an_agent_an_activity_or_a_statement_ref_in_the_list_leads_to_what_it_names(app, client):
+    """To see one learner's statements, the operator had to type their e-mail (or an account as
+    Agent JSON) into the filter; a voiding statement did not lead to the one it voided."""
+    target = statement("ada@example.com")
+    by_account = statement("x@example.com", object={"id": "http://example.com/quiz"})
+    by_account["actor"] = {"account": {"homePage": "https://lms.example.com", "name": "u-42"}}
+    post(app, [target, by_account, statement("bob@example.com")])
+    assert client.post(f"/console/statements/{target['id']}/void", data={"csrf": session_csrf(client)}).status_code == 303
+    page = client.get("/console/statements").get_data(as_text=True)
+    links = {html.unescape(text): html.unescape(href) for href, text in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', page)}
+    assert rows(client.get(links["u-42 on https://lms.example.com"])) == 1
+    assert rows(client.get(links["http://example.com/quiz"])) == 1
+    assert rows(client.get(links["bob@example.com"])) == 1
+    assert links[target["id"]] == f"/console/statements/{target['id']}"  # the voiding statement's object
+
+
+def test_a_mistyped_console_address_is_the_consoles_404_page(app, client):
+    """It was the API's JSON error, without the console's links or its headers."""
+    for url in ("/console/statement", "/console/credentials/", "/console/a/b/c"):
+        page = client.get(url)
+        assert page.status_code == 404 and page.mimetype == "text/html", url
+        assert "no console page at " in page.get_data(as_text=True) and 'aria-label="Console pages"' in page.get_data(as_text=True)
+        assert page.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert app.test_client().get("/console/statement").location.startswith("/console/sign-in?next=")
+    assert client.post("/console/nope", data={"csrf": session_csrf(client)}).status_code == 404
+    assert client.get("/xapi/nope").mimetype == "application/json"
+
+
+def test_the_forwarding_page_says_when_it_lists_only_some_dead_letters(make_app):
+    """It listed 50 under 'Replay all 120' without saying where the other 70 were."""
+    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target]))
+    letters = DeadLetters(app.extensions["lrs"].db)
+    for seq in range(60):
+        letters.record("replica", str(uuid.uuid4()), seq, 409, "conflict", dt.datetime.now(dt.timezone.utc))
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/forwarding").get_data(as_text=True)
+    assert "Replay all 60" in page and page.count('aria-label="Replay ') == 50
+    assert "The first 50 of 60, in the order they were stored; every one: <code>lrs forward dead-letters replica" in page
+
+
+def test_the_json_view_shows_invisible_characters_as_escapes_of_the_same_json(app, client):
+    """A name with U+202E showed the rest of its line reversed, and one with U+200B looked like
+    another's; the JSON an operator reads (and copies) now spells them out."""
+    tricky = statement("ada@example.com")
+    tricky["actor"]["name"] = "Ada\u200b\u202egnp.exe\u0085 \U000e0041 Lovelace, Zoë, \u0627\u0644"
+    post(app, [tricky])
+    page = client.get(f"/console/statements/{tricky['id']}").get_data(as_text=True)
+    shown = re.search(r'<pre id="statement-json"[^>]*>(.*?)</pre>', page, re.S).group(1)
+    assert r"&#34;Ada\u200b\u202egnp.exe\u0085 \udb40\udc41 Lovelace, Zoë, ال&#34;" in shown  # Arabic as it is
+    assert json.loads(html.unescape(shown))["actor"]["name"] == tricky["actor"]["name"]
+
+
+def test_the_credential_form_says_what_each_scope_allows(make_app):
+    """Only the names were there: a newcomer could not tell `all/read` from `statements/read/mine`."""
+    client = make_app(plugins="simple_events").test_client()
+    sign_in(client)
+    form = client.get("/console/credentials").get_data(as_text=True)
+    hints = dict(re.findall(r'value="([^"]+)"> <span><code>[^<]+</code> <span class="hint">([^<]+)</span>', form))
+    assert hints["statements/read/mine"] == "read only the statements this credential stored"
+    assert hints["all"] == "read and write every xAPI resource (not admin, not metrics)"
+    assert hints["simple_events"].startswith("a scope of an enabled adapter")
+    assert len(hints) == 11
+
+
+def test_editing_the_credential_one_is_signed_in_with_warns_that_a_change_signs_out(app, client):
+    """Taking a scope away ended the session at once: the next page was the sign-in form, unexplained."""
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["all"])
+    warning = "You are signed in with this credential"
+    assert warning in client.get("/console/credentials/test-admin").get_data(as_text=True)
+    assert warning not in client.get("/console/credentials/lms").get_data(as_text=True)
+    app.extensions["lrs"].create_credential("ops", "ops-secret-1", ["admin", "all"])
+    saved = client.post("/console/credentials/test-admin/change", data={"csrf": session_csrf(client), "scope": ["admin"]})
+    assert saved.status_code == 303 and client.get("/console/credentials").status_code == 303  # as it warned
+
+
+def test_the_forwarding_page_says_in_words_which_statements_a_target_gets(make_app):
+    """It showed the filter as a Python dict: {} for every statement, {'verbs': [...]} otherwise."""
+    targets = [{"name": "everything", "endpoint": "http://127.0.0.1:9/xapi"},
+               {"name": "some", "endpoint": "http://127.0.0.1:9/xapi",
+                "filter": {"verbs": [COMPLETED, VOIDED], "sources": ["h5p"]}}]
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(targets))
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/forwarding").get_data(as_text=True)
+    said = re.findall(r"<dt>Forwards</dt><dd[^>]*>([^<]*)</dd>", page)
+    assert said == ["every statement", f"verbs: {COMPLETED} or {VOIDED}; and sources: h5p"]
+
+
+@pytest.mark.parametrize("since", ["2000-01-01T00:00", "2000-01-01T00:00:30", "2000-01-01T00:00:30.5"])
+def test_a_time_without_a_zone_is_utc_with_seconds_or_without(make_app, since):
+    """A browser's datetime-local field sends seconds (and their fraction) when they are not zero,
+    as does an operator typing a URL; with them it was a 400 ('not an RFC 3339 date and time')."""
+    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target]))
+    post(app, [statement("ada@example.com")])
+    client = app.test_client()
+    sign_in(client)
+    listed = client.get("/console/statements", query_string={"since": since})
+    assert listed.status_code == 200 and rows(listed) == 1
+    assert "No statement matches." in client.get("/console/statements", query_string={"until": since}).get_data(as_text=True)
+    backfill = client.post("/console/forwarding/replica/backfill", data={"csrf": session_csrf(client), "since": since})
+    assert backfill.status_code == 303 and "replica goes on from sequence 0" in notice(client, backfill)
+
+
+ONCE = re.compile(r'name="once" value="([^"]+)"')
+
+
+def test_a_create_or_new_secret_form_sent_again_does_nothing_again(app, client):
+    """A reload or Back after 'Credential created' sends the form again: that made one more
+    credential, or replaced the secret just shown (perhaps pasted into a client already)."""
+    lrs = app.extensions["lrs"]
+    form = client.get("/console/credentials").get_data(as_text=True)
+    sent = {"csrf": session_csrf(client), "once": ONCE.search(form).group(1), "label": "LMS", "scope": ["all"]}
+    assert client.post("/console/credentials", data=sent).status_code == 200
+    again = client.post("/console/credentials", data=sent)
+    assert again.status_code == 409 and "This form was sent already" in again.get_data(as_text=True)
+    assert sorted(c.label for c in lrs.credentials.all()) == ["LMS", "admin"]  # one made, not two
+    key = next(c.key for c in lrs.credentials.all() if c.label == "LMS")
+
+    edit = client.get(f"/console/credentials/{key}").get_data(as_text=True)
+    rotate = {"csrf": session_csrf(client), "once": ONCE.search(edit).group(1)}
+    shown = client.post(f"/console/credentials/{key}/secret", data=rotate).get_data(as_text=True)
+    secret = re.search(r'id="new-secret"[^>]*>([^<]+)<', shown).group(1)
+    assert client.post(f"/console/credentials/{key}/secret", data=rotate).status_code == 409
+    assert lrs.credentials.verify(key, secret)  # the secret shown still works
+    fresh = ONCE.search(client.get(f"/console/credentials/{key}").get_data(as_text=True)).group(1)
+    assert fresh != rotate["once"]  # the page opened again gives a new secret
+    assert client.post(f"/console/credentials/{key}/secret", data={**rotate, "once": fresh}).status_code == 200

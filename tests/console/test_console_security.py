@@ -17,7 +17,7 @@ OPEN = {"console.signin.sign_in", "console.static"}
 
 def console_routes(app) -> list[tuple[str, str]]:
     """Every console route but sign-in and static files, as (method, URL) with sample arguments."""
-    samples = {"statement_id": STATEMENT_ID, "key": "test-admin", "target": "backup"}
+    samples = {"statement_id": STATEMENT_ID, "key": "test-admin", "target": "backup", "unknown": "nope"}
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("console.") and rule.endpoint not in OPEN:
@@ -175,3 +175,108 @@ def test_a_start_that_gives_the_admin_key_another_secret_ends_its_sessions(app):
     assert client.get("/console/credentials").status_code == 200
     lrs.create_credential("test-admin", "a-new-admin-secret", ["all", "admin"], label="admin")
     assert client.get("/console/credentials").status_code == 303
+
+
+def test_a_link_cannot_put_its_own_words_on_a_console_page(app):
+    """A notice comes from the action just done, kept in the session, never from the URL: a link
+    saying `?done=Your secret leaked, sign in at https://evil.example` showed that in the console's
+    notice box (after sign-in, if need be)."""
+    client, other = app.test_client(), app.test_client()
+    sign_in(client)
+    sign_in(other)
+    lie = "Your secret leaked: sign in at https://evil.example"
+    for url in (f"/console/forwarding?done={lie}", f"/console/statements/{STATEMENT_ID}?voided_by={lie}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "evil.example" not in page and 'class="notice"' not in page, url
+    voided = client.post(f"/console/statements/{STATEMENT_ID}/void", data={"csrf": session_csrf(client)})
+    assert voided.status_code == 303 and voided.location == f"/console/statements/{STATEMENT_ID}"
+    assert "evil" not in voided.location
+    assert "Voided by statement" not in other.get(voided.location).get_data(as_text=True)  # another session
+    assert 'class="notice" role="status">Voided by statement' in client.get(voided.location).get_data(as_text=True)
+    assert "Voided by statement" not in client.get(voided.location).get_data(as_text=True)  # once
+
+
+def test_a_refusals_back_link_is_the_console_page_it_came_from_and_never_another_site(app):
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/console/credentials")
+    assert page.headers["Referrer-Policy"] == "same-origin"  # browsers say which page a form was on
+    csrf = session_csrf(client)
+    cases = [("http://localhost/console/credentials", "/console/credentials"),
+             ("https://lrs.example/console/statements?verb=x", "/console/statements?verb=x"),  # Host a proxy rewrote
+             ("https://evil.example/phish", "/console/statements"),
+             ("javascript:alert(1)//console/", "/console/statements"),
+             ("http://localhost//console/x", "/console/statements"),
+             (None, "/console/statements")]
+    for referrer, back in cases:
+        headers = {"Referer": referrer} if referrer else {}
+        refused = client.post("/console/credentials", data={"csrf": csrf}, headers=headers)
+        assert refused.status_code == 400
+        assert f'<a href="{back}">Back</a>' in refused.get_data(as_text=True), referrer
+
+
+def test_signing_out_or_revoking_ends_the_session_on_the_server_not_only_in_the_browser(app):
+    """The cookie the browser drops at sign-out, replayed by whoever copied it, opens nothing."""
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("ops", "ops-secret-1", ["admin"])
+    leaving, revoked = app.test_client(), app.test_client()
+    sign_in(leaving)
+    sign_in(revoked, "ops", "ops-secret-1")
+    copied = leaving.get_cookie("lrs_console", path="/console").value
+    assert leaving.post("/console/sign-out", data={"csrf": session_csrf(leaving)}).status_code == 303
+    replay = app.test_client()
+    replay.set_cookie("lrs_console", copied, path="/console")
+    assert replay.get("/console/credentials").status_code == 303
+    assert app.test_client().post("/admin/credentials/ops/revoke", headers=_basic()).status_code == 200
+    assert revoked.get("/console/credentials").status_code == 303
+
+
+@pytest.mark.parametrize(("hops", "secure"), [(0, False), (1, True)])
+def test_the_cookie_is_secure_behind_a_tls_proxy_only_when_lrs_proxy_hops_trusts_it(make_app, hops, secure):
+    """X-Forwarded-Proto from a client that reaches the port itself must not decide; from the proxy
+    LRS_PROXY_HOPS names, it does (README: the cookie is Secure behind a TLS-terminating proxy)."""
+    client = make_app(proxy_hops=hops).test_client()
+    client.environ_base.update({"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_FOR": "203.0.113.7"})
+    answer = sign_in(client)
+    cookie = next(c for c in answer.headers.get_all("Set-Cookie") if c.startswith("lrs_console="))
+    assert ("; Secure" in cookie) is secure and "HttpOnly" in cookie
+
+
+def test_every_tab_showing_the_sign_in_form_can_sign_in(app):
+    """Each form shown minted a new token and cookie, so of several console tabs reopened signed
+    out only the last one loaded could sign in; the others said the form had expired."""
+    client = app.test_client()
+    tabs = [re.search(r'name="csrf" value="([^"]+)"', client.get("/console/sign-in").get_data(as_text=True)).group(1)
+            for _ in range(3)]
+    wrong = client.post("/console/sign-in", data={"csrf": tabs[1], "key": "test-admin", "secret": "mistyped"})
+    assert wrong.status_code == 401
+    signed_in = client.post("/console/sign-in", data={"csrf": tabs[0], "key": "test-admin", "secret": "test-admin-secret"})
+    assert signed_in.status_code == 303 and signed_in.location == "/console/statements"
+    forged = app.test_client()
+    forged.set_cookie("lrs_console_sign_in", "x" * 43, path="/console")
+    assert forged.post("/console/sign-in", data={"csrf": "y" * 43, "key": "test-admin",
+                                                 "secret": "test-admin-secret"}).status_code == 403
+
+
+def test_a_sign_in_refused_for_too_many_failures_says_when_to_come_back(make_app):
+    client = make_app(auth_max_failures_per_key=2).test_client()
+    for _ in range(2):
+        assert sign_in(client, "test-admin", "wrong").status_code == 401
+    refused = sign_in(client)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "300"
+    assert "too many failed authentications for this key; retry in 300 s" in refused.get_data(as_text=True)
+
+
+def test_signing_in_again_ends_the_session_the_browser_had(app):
+    """Its cookie is replaced, but the session it named stayed valid for its 8 hours on the
+    server, for anyone who had copied the cookie."""
+    app.extensions["lrs"].create_credential("ops", "ops-secret-1", ["admin"])
+    client = app.test_client()
+    sign_in(client)
+    first = client.get_cookie("lrs_console", path="/console").value
+    assert sign_in(client, "ops", "ops-secret-1").status_code == 303
+    assert client.get_cookie("lrs_console", path="/console").value != first
+    copied = app.test_client()
+    copied.set_cookie("lrs_console", first, path="/console")
+    assert copied.get("/console/credentials").status_code == 303
+    assert "Sign out ops" in client.get("/console/credentials").get_data(as_text=True)

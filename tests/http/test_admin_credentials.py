@@ -124,7 +124,7 @@ def test_a_new_secret_can_be_given_and_only_an_active_credential_gets_one(app):
 
 @pytest.mark.parametrize(("body", "message"), [
     ({}, "scopes: is required"),
-    ({"scopes": []}, "scopes: Shorter than minimum length 1."),
+    ({"scopes": []}, "scopes: at least one scope is required"),
     ({"scopes": "all"}, "scopes: Not a valid list."),
     ({"scopes": ["all", 3]}, "scopes.1: Not a valid string."),
     ({"scopes": ["everything"]}, "scopes: unknown scopes: everything"),
