@@ -139,7 +139,14 @@ def parse_origins(value: str) -> tuple[str, ...]:
 def parse_public_url(value: str) -> str:
     """Empty, or an absolute http(s) URL without query or fragment; a trailing slash is dropped,
     as authorities and minted IRIs append their own paths to it."""
-    url = value.strip().rstrip("/")
+    return parse_http_url(value.strip().rstrip("/"))
+
+
+def parse_http_url(value: str) -> str:
+    """Empty, or an absolute http(s) URL without query or fragment, kept as given: an adapter's
+    homePage or IRI base, refused at start rather than in every client's 400 (a bad homePage made
+    each event's userId "must be an IRL")."""
+    url = value.strip()
     if not url:
         return ""
     try:

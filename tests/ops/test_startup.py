@@ -46,6 +46,15 @@ TARGET = {"endpoint": "http://127.0.0.1:9/xapi"}
     ({"LRS_PLUGINS": "h5p", "LRS_H5P_PREFIX": "/admin"}, "LRS_H5P_PREFIX='/admin': must stay out of the core's paths"),
     ({"LRS_PLUGINS": "h5p", "LRS_H5P_STRONG_SCORE": "40", "LRS_H5P_WEAK_SCORE": "60"},
      "LRS_H5P_WEAK_SCORE=60.0: must be below LRS_H5P_STRONG_SCORE (40)"),
+    # an adapter's homePage or IRI base: before, every client's event was a 400 blaming its userId
+    ({"LRS_PLUGINS": "h5p", "LRS_H5P_BASE_URL": "creatiq.app"},
+     "LRS_H5P_BASE_URL='creatiq.app': must be an absolute http:// or https:// URL"),
+    ({"LRS_PLUGINS": "simple_events", "LRS_SIMPLE_EVENTS_HOME_PAGE": "oakwood"},
+     "LRS_SIMPLE_EVENTS_HOME_PAGE='oakwood': must be an absolute http:// or https:// URL"),
+    ({"LRS_PLUGINS": "simple_events", "LRS_SIMPLE_EVENTS_IRI_BASE": "oakwood/events"},
+     "LRS_SIMPLE_EVENTS_IRI_BASE='oakwood/events': must be an absolute IRI"),
+    ({"LRS_PLUGINS": "caliper", "LRS_CALIPER_HOME_PAGE": "www.example.edu"},
+     "LRS_CALIPER_HOME_PAGE='www.example.edu': must be an absolute http:// or https:// URL"),
 ], ids=lambda value: next(iter(value)) if isinstance(value, dict) else None)
 def test_a_start_up_mistake_is_one_line_naming_the_variable(tmp_path, env, named):
     line = one_line(lrs_command("serve", cwd=tmp_path, **{"LRS_PORT": str(free_port()), **env}))
