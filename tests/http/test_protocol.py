@@ -70,6 +70,16 @@ def test_version_header_is_required_and_validated(client):
     assert response.headers["X-Experience-API-Version"] == "2.0.0"
 
 
+@pytest.mark.parametrize("enabled, named", [("1.0.3,2.0.0", "1.0.3, 2.0.0"), ("1.0.3", "1.0.3")])
+def test_a_missing_version_header_is_answered_with_the_versions_to_send(make_app, enabled, named):
+    """Before: "X-Experience-API-Version header: is required", and nothing said which value."""
+    client = make_app(xapi_versions=enabled).test_client()
+    response = client.get("/xapi/statements", headers={"Authorization": basic_auth()})
+    assert response.get_json()["error"]["message"] == (
+        "X-Experience-API-Version header: is required on every resource but /about; send one of the versions "
+        f"this LRS speaks: {named}")
+
+
 def test_cors_preflight(client):
     response = client.options("/xapi/statements", headers={
         "Origin": "http://app.example.com", "Access-Control-Request-Method": "PUT",
