@@ -115,6 +115,22 @@ def test_a_data_folder_in_use_stops_a_second_server_and_forward_status_but_not_s
     assert settings.returncode == 0 and "| `LRS_FORWARD_XAPI_TARGETS` |" in settings.stdout, settings.stderr
 
 
+def test_a_variable_no_setting_reads_is_named_in_the_log_at_start(tmp_path):
+    """LRS_PLUGIN=h5p (for LRS_PLUGINS) or a plugin's setting without the plugin were ignored in
+    silence: the LRS ran without what the operator meant to configure."""
+    log = tmp_path / "serve.log"
+    env = {"LRS_PLUGIN": "h5p", "LRS_H5P_PREFIX": "/h5p", "LRS_STATEMENT_PAGE_SIZE": "50", "LRS_URL": "http://x"}
+    with open(log, "w") as output, spawned(env, stdout=output, cwd=tmp_path):
+        pass
+    lines = [line.split(" lrs: ", 1)[1] for line in log.read_text().splitlines() if " is ignored: " in line]
+    assert lines == [
+        "LRS_H5P_PREFIX is ignored: it is a setting of plugin h5p, which LRS_PLUGINS does not enable",
+        "LRS_PLUGIN is ignored: no setting has that name (did you mean LRS_PLUGINS? `lrs settings` lists them)",
+        "LRS_STATEMENT_PAGE_SIZE is ignored: no setting has that name (did you mean LRS_STATEMENTS_PAGE_SIZE? "
+        "`lrs settings` lists them)",
+    ], log.read_text()
+
+
 def test_settings_opens_no_store_and_makes_no_folder(tmp_path):
     done = lrs_command("settings", cwd=tmp_path)
     assert done.returncode == 0 and "| `LRS_DATA_DIR` | `lrs-data` |" in done.stdout, done.stderr
