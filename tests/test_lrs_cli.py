@@ -68,6 +68,15 @@ def test_credentials_over_http_need_an_admin_credential(live_server):
     assert wrong.exit_code == 1 and "401" in wrong.output
 
 
+def test_an_lrs_that_does_not_answer_is_one_line_saying_why_and_what_to_check():
+    """Before: urllib3's "HTTPConnectionPool(host='127.0.0.1', port=...): Max retries exceeded with url:
+    /admin/credentials (Caused by NewConnectionError(...))"."""
+    url = f"http://127.0.0.1:{free_port()}"
+    down = CliRunner().invoke(main, ["credentials", "list", "--url", url, "--admin-key", "a", "--admin-secret", "b"])
+    assert (down.exit_code, down.output.strip()) == (1, f"Error: cannot reach the LRS at {url}: Connection refused; "
+                                                        "is it running, and is that its address (--url, LRS_URL)?")
+
+
 def test_credentials_create_never_prints_a_key_that_cannot_work():
     nowhere = CliRunner().invoke(main, ["credentials", "create"], env={"LRS_MONGO_URI": "", "LRS_URL": ""})
     assert nowhere.exit_code == 2 and "--url" in nowhere.output and "secret" not in nowhere.output
