@@ -135,7 +135,7 @@ def test_h5p(flow):
     assert analytics.status_code == 200 and analytics.json()["data"]["totalCompletions"] == 1, analytics.text
 
 
-@pytest.mark.parametrize("doc", ["simple_events.md", "h5p.md", "caliper.md"])
+@pytest.mark.parametrize("doc", ["simple_events.md", "h5p.md", "caliper.md", "forwarding.md"])
 def test_the_guide_read_in_order(flow, tmp_path, doc):
     """A reader who ran the first steps goes on with the guide's later blocks on the same LRS
     (a block that made a first steps' key again would fail with 409)."""
