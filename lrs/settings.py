@@ -396,6 +396,8 @@ def settings_table(declared: Iterable[Setting]) -> str:
         default = setting.default
         if isinstance(default, tuple):
             default = ",".join(default)
+        elif isinstance(default, bool):  # what an operator types: parse_bool takes true/false, not Python's False
+            default = str(default).lower()
         shown = f"`{default}`" if default != "" else "(empty)"
         rows.append(f"| `{setting.env}` | {shown} | {setting.doc} |")
     return "\n".join(rows)

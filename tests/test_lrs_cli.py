@@ -24,6 +24,7 @@ def test_settings_prints_every_core_setting_as_a_table():
     assert result.exit_code == 0
     assert "| `LRS_MONGO_URI` | (empty) |" in result.output
     assert "`LRS_ADMIN_KEY`" in result.output and "`LRS_STATEMENTS_PAGE_SIZE`" in result.output
+    assert "| `LRS_PROFILE_PUT_REQUIRES_PRECONDITION` | `false` |" in result.output  # not Python's `False`
 
 
 def admin_cli(url: str, *args: str) -> Any:
