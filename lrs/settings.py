@@ -114,7 +114,7 @@ def one_or_more_of(*allowed: str) -> Callable[[str], tuple[str, ...]]:
     def check(value: str) -> tuple[str, ...]:
         chosen = set(parse_list(value))
         if not chosen or not chosen <= set(allowed):
-            raise ValueError(f"expected one or more of (allowed: {', '.join(allowed)}), got {value!r}")
+            raise ValueError(f"must be one or more of {', '.join(allowed)}, separated by commas")
         return tuple(choice for choice in allowed if choice in chosen)
     return check
 

@@ -12,16 +12,10 @@ from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting, parse_http_url, plugin_path
+from lrs.settings import Setting, choice, parse_http_url, plugin_path
 from lrs.xapi.values import is_iri
 from lrs_plugins.simple_events.http import PLUGIN_NAME, register
 from lrs_plugins.simple_events.mapping import UNKNOWN_EVENTS, EventMapping
-
-
-def _unknown_events(value: str) -> str:
-    if value not in UNKNOWN_EVENTS:
-        raise ValueError(f"expected one of {', '.join(UNKNOWN_EVENTS)}, got {value!r}")
-    return value
 
 
 def _iri_base(value: str) -> str:
@@ -44,7 +38,7 @@ def lrs_declare_settings() -> Iterable[Setting]:
                 "and the name of the platform activity that loggedin/loggedout are about."),
         Setting("simple_events_unknown_events", "reject", "What an event name outside the six "
                 "standard ones does: `reject` (400, nothing stored) or `accept` (a verb IRI is "
-                "minted under the IRI base).", _unknown_events),
+                "minted under the IRI base).", choice(*UNKNOWN_EVENTS)),
     ]
 
 

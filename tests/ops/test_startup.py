@@ -55,6 +55,10 @@ TARGET = {"endpoint": "http://127.0.0.1:9/xapi"}
      "LRS_SIMPLE_EVENTS_IRI_BASE='oakwood/events': must be an absolute IRI"),
     ({"LRS_PLUGINS": "caliper", "LRS_CALIPER_HOME_PAGE": "www.example.edu"},
      "LRS_CALIPER_HOME_PAGE='www.example.edu': must be an absolute http:// or https:// URL"),
+    ({"LRS_PLUGINS": "simple_events", "LRS_SIMPLE_EVENTS_UNKNOWN_EVENTS": "ignore"},
+     "Error: LRS_SIMPLE_EVENTS_UNKNOWN_EVENTS='ignore': must be one of reject, accept"),  # once said 'ignore' twice
+    ({"LRS_XAPI_VERSIONS": "1.0.2"}, "Error: LRS_XAPI_VERSIONS='1.0.2': must be one or more of 1.0.3, 2.0.0, "
+                                     "separated by commas"),
 ], ids=lambda value: next(iter(value)) if isinstance(value, dict) else None)
 def test_a_start_up_mistake_is_one_line_naming_the_variable(tmp_path, env, named):
     line = one_line(lrs_command("serve", cwd=tmp_path, **{"LRS_PORT": str(free_port()), **env}))
