@@ -21,6 +21,23 @@ if TYPE_CHECKING:  # pragma: no cover
 TIMEOUT_SECONDS = 30
 
 
+def _cause(error: BaseException) -> str:
+    """The operating system's words for a failed connection ("Connection refused", "Name or service
+    not known"), found under the layers requests and urllib3 wrap it in; before, the message was
+    urllib3's "HTTPConnectionPool(host=..., port=...): Max retries exceeded with url: ..."."""
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        pending += [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
+    return str(error)
+
+
 class AdminAPIError(Exception):
     """The LRS could not be reached, or refused the call: the message says which and why."""
 
@@ -51,6 +68,9 @@ class AdminClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self.session.request(method, self.base + path, timeout=TIMEOUT_SECONDS, **kwargs)
+        except requests.ConnectionError as error:
+            raise AdminAPIError(f"cannot reach the LRS at {self.shown}: {without_password(self.base, _cause(error))}; "
+                                "is it running, and is that its address (--url, LRS_URL)?") from None
         except requests.RequestException as error:
             reason = without_password(self.base, str(error))
             raise AdminAPIError(f"cannot reach the LRS at {self.shown}: {reason}") from None

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import atexit
+import logging
+import os
 from typing import Any, Iterable
 
 from flask import Flask, Response
@@ -30,7 +32,10 @@ from lrs.http import (
 from lrs.http.request import LRSRequest
 from lrs.logs import configure as configure_logging
 from lrs.metrics import Metrics
+from lrs.plugins import ignored_variables
 from lrs.retention import start_in_process as start_retention
+
+log = logging.getLogger("lrs")
 
 
 def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object] = ()) -> Flask:
@@ -41,6 +46,8 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     lrs = LRS.from_settings(settings, plugins)
     configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])
     lrs.start()
+    for warning in ignored_variables(lrs.settings.declared.values(), os.environ):
+        log.warning(warning)
     credentials.warn_if_unreachable(lrs)
     lrs_metrics = Metrics(lrs)
     lrs.plugins.register(lrs_metrics, name="lrs.metrics")

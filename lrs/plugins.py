@@ -1,9 +1,10 @@
 """Loading plugins: the enabled names are looked up in the `lrs.plugins` entry-point group."""
 from __future__ import annotations
 
+import difflib
 import logging
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import pluggy
 
@@ -23,6 +24,29 @@ class PluginError(SettingError):
 def available_plugins() -> dict[str, EntryPoint]:
     """Plugin name -> entry point, for every installed plugin (built-in or third-party)."""
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+# LRS_ variables that are not settings: `lrs credentials --url`'s, and the test suite's.
+NOT_SETTINGS = ("LRS_URL", "LRS_TEST_")
+
+
+def ignored_variables(declared: Iterable[Setting], environ: Mapping[str, str]) -> list[str]:
+    """A warning for each LRS_ variable in `environ` that no setting reads: a misspelt one
+    (LRS_PLUGIN=h5p) or one of a plugin LRS_PLUGINS does not enable was ignored in silence, and
+    the LRS ran on the defaults it was meant to replace."""
+    known = [setting.env for setting in declared]
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith("LRS_") or name in known or name.startswith(NOT_SETTINGS):
+            continue
+        plugin = next((plugin for plugin in available_plugins() if name.startswith(f"LRS_{plugin.upper()}_")), None)
+        if plugin:
+            warnings.append(f"{name} is ignored: it is a setting of plugin {plugin}, which LRS_PLUGINS does not enable")
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}? " if close else ""
+        warnings.append(f"{name} is ignored: no setting has that name ({hint}`lrs settings` lists them)")
+    return warnings
 
 
 def builtin_plugins() -> list[str]:

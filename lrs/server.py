@@ -74,6 +74,7 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "logconfig_dict": gunicorn_logconfig(settings["log_level"].upper(), settings["log_format"]),
         "control_socket_disable": True,  # one shared ~/.gunicorn/gunicorn.ctl would clash between instances
         "child_exit": _forget_worker_metrics,
+        **({} if settings["mongo_uri"] else {"on_reload": _stop_worker_before_reload}),
     }
 
 
@@ -152,6 +153,24 @@ def check_listen(host: str, port: int, host_name: str = "LRS_HOST", port_name: s
     except OSError as error:
         raise SettingError(f"{host_name}={host!r}, {port_name}={port}: cannot listen there: "
                            f"{error.strerror or error}") from None
+
+
+def _stop_worker_before_reload(server: Any) -> None:
+    """gunicorn's SIGHUP starts the new worker before it stops the old one. The embedded store is
+    one process's, its folder locked by the old worker: the new one was refused, and gunicorn
+    stopped altogether (a log rotation's HUP took the LRS down). So the old worker ends first (its
+    requests answered, its commits made, within graceful_timeout), while new connections wait in
+    the listen queue until the new worker has loaded the store."""
+    server.log.info("Reload on the embedded store: stopping worker %s before starting the new one, "
+                    "which loads the store (requests wait meanwhile)", ", ".join(map(str, server.WORKERS)))
+    for signum, seconds in ((signal.SIGTERM, server.cfg.graceful_timeout), (signal.SIGKILL, 10)):
+        server.kill_workers(signum)
+        deadline = time.monotonic() + seconds
+        while server.WORKERS and time.monotonic() < deadline:
+            server.reap_workers()
+            time.sleep(0.05)
+        if not server.WORKERS:
+            return
 
 
 def _forget_worker_metrics(server: Any, worker: Any) -> None:

@@ -126,7 +126,7 @@ def one_or_more_of(*allowed: str) -> Callable[[str], tuple[str, ...]]:
     def check(value: str) -> tuple[str, ...]:
         chosen = set(parse_list(value))
         if not chosen or not chosen <= set(allowed):
-            raise ValueError(f"expected one or more of (allowed: {', '.join(allowed)}), got {value!r}")
+            raise ValueError(f"must be one or more of {', '.join(allowed)}, separated by commas")
         return tuple(choice for choice in allowed if choice in chosen)
     return check
 
@@ -151,7 +151,14 @@ def parse_origins(value: str) -> tuple[str, ...]:
 def parse_public_url(value: str) -> str:
     """Empty, or an absolute http(s) URL without query or fragment; a trailing slash is dropped,
     as authorities and minted IRIs append their own paths to it."""
-    url = value.strip().rstrip("/")
+    return parse_http_url(value.strip().rstrip("/"))
+
+
+def parse_http_url(value: str) -> str:
+    """Empty, or an absolute http(s) URL without query or fragment, kept as given: an adapter's
+    homePage or IRI base, refused at start rather than in every client's 400 (a bad homePage made
+    each event's userId "must be an IRL")."""
+    url = value.strip()
     if not url:
         return ""
     try:
@@ -404,6 +411,8 @@ def settings_table(declared: Iterable[Setting]) -> str:
         default = setting.default
         if isinstance(default, tuple):
             default = ",".join(default)
+        elif isinstance(default, bool):  # what an operator types: parse_bool takes true/false, not Python's False
+            default = str(default).lower()
         shown = f"`{default}`" if default != "" else "(empty)"
         rows.append(f"| `{setting.env}` | {shown} | {setting.doc} |")
     return "\n".join(rows)

@@ -24,6 +24,7 @@ def test_settings_prints_every_core_setting_as_a_table():
     assert result.exit_code == 0
     assert "| `LRS_MONGO_URI` | (empty) |" in result.output
     assert "`LRS_ADMIN_KEY`" in result.output and "`LRS_STATEMENTS_PAGE_SIZE`" in result.output
+    assert "| `LRS_PROFILE_PUT_REQUIRES_PRECONDITION` | `false` |" in result.output  # not Python's `False`
 
 
 def admin_cli(url: str, *args: str) -> Any:
@@ -66,6 +67,15 @@ def test_credentials_over_http_need_an_admin_credential(live_server):
     wrong = CliRunner().invoke(main, ["credentials", "list", "--url", live_server.url, "--admin-key", ADMIN_KEY,
                                       "--admin-secret", "wrong"])
     assert wrong.exit_code == 1 and "401" in wrong.output
+
+
+def test_an_lrs_that_does_not_answer_is_one_line_saying_why_and_what_to_check():
+    """Before: urllib3's "HTTPConnectionPool(host='127.0.0.1', port=...): Max retries exceeded with url:
+    /admin/credentials (Caused by NewConnectionError(...))"."""
+    url = f"http://127.0.0.1:{free_port()}"
+    down = CliRunner().invoke(main, ["credentials", "list", "--url", url, "--admin-key", "a", "--admin-secret", "b"])
+    assert (down.exit_code, down.output.strip()) == (1, f"Error: cannot reach the LRS at {url}: Connection refused; "
+                                                        "is it running, and is that its address (--url, LRS_URL)?")
 
 
 def test_credentials_create_never_prints_a_key_that_cannot_work():

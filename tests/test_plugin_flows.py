@@ -1,6 +1,6 @@
 """Each plugin's documented first steps, run as a newcomer would on the default (embedded) store.
 
-Every plugin guide holds a block marked `<!-- flow -->`: the `lrs serve` command(s) that start the
+Every plugin guide (and the README's "Enabling plugins") holds a block marked `<!-- flow -->`: the `lrs serve` command(s) that start the
 LRS and the `lrs credentials create --url ...` command(s) that make its credentials over HTTP.
 The test runs those commands exactly as written (only the ports change: 8000 and 8001 become
 free ones), as real processes in one fresh working directory, with the data folder the guide
@@ -122,6 +122,18 @@ def test_simple_events(flow):
     assert response.status_code == 200 and response.json()["statements_created"] == 1, response.text
 
 
+def test_the_readme_enables_three_plugins_at_once(flow):
+    lrs = flow("../README.md")
+    api_key = lrs.credentials[0]
+    assert api_key["scopes"] == ["simple_events"] and api_key["label"] == "Oakwood app"
+    response = requests.post(lrs.url("http://127.0.0.1:8000/events"), timeout=TIMEOUT,
+                             headers={"Authorization": f"Bearer {api_key['key']}:{api_key['secret']}"},
+                             json={"event": "completed", "userId": "12345"})
+    assert response.status_code == 200 and response.json()["statements_created"] == 1, response.text
+    for path in ("/api/xapi/progress", "/caliper/event"):  # the other two plugins answer too (401: no token)
+        assert requests.get(lrs.url(f"http://127.0.0.1:8000{path}"), timeout=TIMEOUT).status_code == 401
+
+
 def test_h5p(flow):
     lrs = flow("h5p.md")
     learner, dashboard = lrs.credentials
@@ -135,7 +147,7 @@ def test_h5p(flow):
     assert analytics.status_code == 200 and analytics.json()["data"]["totalCompletions"] == 1, analytics.text
 
 
-@pytest.mark.parametrize("doc", ["simple_events.md", "h5p.md", "caliper.md"])
+@pytest.mark.parametrize("doc", ["simple_events.md", "h5p.md", "caliper.md", "forwarding.md"])
 def test_the_guide_read_in_order(flow, tmp_path, doc):
     """A reader who ran the first steps goes on with the guide's later blocks on the same LRS
     (a block that made a first steps' key again would fail with 409)."""

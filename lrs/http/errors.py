@@ -6,7 +6,7 @@ import logging
 from typing import Callable, Iterable
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from lrs.errors import ItemErrors, LRSError, ServiceUnavailable, TooManyRequests
 from lrs.http.request import LRSRequest
@@ -46,7 +46,22 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        return with_error_headers(error_response(error.code or 500, http_message(error)), error)
+        message = unrouted_message() if isinstance(error, NotFound) and request.url_rule is None else None
+        return with_error_headers(error_response(error.code or 500, message or http_message(error)), error)
+
+
+XAPI_RESOURCES = ("statements", "activities", "activities/state", "activities/profile", "agents", "agents/profile",
+                  "about")
+
+
+def unrouted_message() -> str:
+    """A 404 for a path nothing answers, saying where things are: werkzeug's "check your spelling"
+    left a newcomer who tried /statements (or /xapi/statement, or an adapter not enabled) guessing."""
+    root = request.script_root + "/xapi"
+    if request.path == "/xapi" or request.path.startswith("/xapi/"):
+        return f"no xAPI resource at this path; the resources are {', '.join(f'{root}/{r}' for r in XAPI_RESOURCES)}"
+    return (f"nothing at this path; the xAPI endpoint is {root} (e.g. {root}/statements), the admin API is "
+            "under /admin, and a plugin's paths exist only while LRS_PLUGINS enables it")
 
 
 def route_wrong_method() -> None:

@@ -175,5 +175,7 @@ def _describe(messages: Any) -> str:
         problem = "; ".join(problems) if isinstance(problems, list) else str(problems)
         if problem == "Unknown field.":
             problem = "is not a parameter of this resource"
+        elif problem == "Missing data for required field.":  # marshmallow's words; the LRS says this
+            problem = "is required"
         parts.append(f"parameter {name!r}: {problem}")
     return "; ".join(parts)

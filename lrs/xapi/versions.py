@@ -20,7 +20,8 @@ _VERSION = re.compile(r"(\d+\.\d+)(?:\.\d+)?")
 def negotiate_version(header: str | None, enabled: tuple[str, ...] = SUPPORTED_VERSIONS) -> str:
     """The version to apply and echo for a request's X-Experience-API-Version header value."""
     if header is None or not header.strip():
-        raise XAPIValidationError(_HEADER, "is required")
+        raise XAPIValidationError(_HEADER, f"is required on every resource but /about; send one of the versions "
+                                           f"this LRS speaks: {', '.join(enabled)}")
     match = _VERSION.fullmatch(header.strip())
     if match is None:
         raise XAPIValidationError(_HEADER, f"{header!r} is not a version number like 1.0.3 or 2.0.0")

@@ -13,7 +13,7 @@ from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting, between
+from lrs.settings import Setting, between, parse_http_url
 from lrs_plugins.caliper import http, oauth_http, read_http
 from lrs_plugins.caliper.ingest import PLUGIN_NAME
 from lrs_plugins.caliper.jobs import Jobs
@@ -33,7 +33,7 @@ def lrs_declare_settings() -> Iterable[Setting]:
                 "`requiresHeartbeat` may go without a heartbeat before it is TimedOut.",
                 between(float, 1, 7 * 86400)),
         Setting("caliper_home_page", "", "account.homePage of actors whose IRI has no authority, "
-                "e.g. urn:... (empty: LRS_PUBLIC_URL)."),
+                "e.g. urn:... (empty: LRS_PUBLIC_URL).", parse_http_url),
     ]
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting, between, plugin_path
+from lrs.settings import Setting, between, parse_http_url, plugin_path
 from lrs_plugins.h5p.config import H5PConfig
 from lrs_plugins.h5p.http import register
 from lrs_plugins.h5p.identity import SCOPES
@@ -39,7 +39,7 @@ def lrs_declare_settings() -> Iterable[Setting]:
     return [
         Setting("h5p_prefix", "/api/xapi", "Path prefix of the H5P API.", _prefix),
         Setting("h5p_base_url", "", "Base URL of actors' account homePage and of content IRIs "
-                "`{base}/h5p/content/{contentId}` (empty: LRS_PUBLIC_URL)."),
+                "`{base}/h5p/content/{contentId}` (empty: LRS_PUBLIC_URL).", parse_http_url),
         Setting("h5p_platform", "EduAgentic H5P", "`context.platform` of statements made from H5P events."),
         Setting("h5p_strong_score", 80.0, "A learner's average score (%) on a content at or above "
                 "which the content is one of their strongAreas.", between(float, 0, 100)),

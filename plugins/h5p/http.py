@@ -14,7 +14,7 @@ from werkzeug.exceptions import NotFound
 from lrs.core import LRS
 from lrs.errors import BadRequest, ItemErrors
 from lrs.http.body import json_body
-from lrs.http.errors import http_message, register_adapter_errors
+from lrs.http.errors import register_adapter_errors
 from lrs.http.params import refuse_parameters
 from lrs.statements import WriteRights
 from lrs_plugins.h5p import events
@@ -108,12 +108,19 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
 def _unknown_path_under(prefix: str) -> Callable[[], Response | None]:
     """A 404 under the prefix (no route matched, so no blueprint handler runs) in this API's
     shape too; ids may hold `/` (the routes take `<path:...>`), but not be empty."""
+    endpoints = ", ".join(f"{prefix}{path}" for path in ENDPOINTS)
+
     def not_found() -> Response | None:
         error = request.routing_exception
         if isinstance(error, NotFound) and request.path.startswith(prefix + "/"):
-            return _failure(404, http_message(error))
+            return _failure(404, f"no endpoint of this API at this path; the endpoints are {endpoints}")
         return None
     return not_found
+
+
+# Every path the blueprint answers, for the 404 of one it does not (werkzeug's said "check your spelling").
+ENDPOINTS = ("/statements", "/h5p-event", "/analytics/content/<contentId>", "/analytics/user",
+             "/analytics/class/<classId>", "/analytics/class?groupingId=", "/progress", "/progress/<contentId>")
 
 
 def _known_args(*names: str) -> dict[str, str]:

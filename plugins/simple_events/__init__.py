@@ -12,15 +12,18 @@ from flask import Flask
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
-from lrs.settings import Setting, plugin_path
+from lrs.settings import Setting, choice, parse_http_url, plugin_path
+from lrs.xapi.values import is_iri
 from lrs_plugins.simple_events.http import PLUGIN_NAME, register
 from lrs_plugins.simple_events.mapping import UNKNOWN_EVENTS, EventMapping
 
 
-def _unknown_events(value: str) -> str:
-    if value not in UNKNOWN_EVENTS:
-        raise ValueError(f"expected one of {', '.join(UNKNOWN_EVENTS)}, got {value!r}")
-    return value
+def _iri_base(value: str) -> str:
+    """Empty, or an absolute IRI that the minted activity, verb and extension IRIs extend."""
+    base = value.strip()
+    if base and not is_iri(base):
+        raise ValueError("must be an absolute IRI, e.g. https://lrs.example.org/simple-events")
+    return base
 
 
 @hookimpl
@@ -28,14 +31,14 @@ def lrs_declare_settings() -> Iterable[Setting]:
     return [
         Setting("simple_events_path", "/events", "Path the simple events API is served on (not under the core's /xapi, /admin, ...).", plugin_path),
         Setting("simple_events_home_page", "", "homePage of the account actor made from `userId` "
-                "(empty: LRS_PUBLIC_URL)."),
+                "(empty: LRS_PUBLIC_URL).", parse_http_url),
         Setting("simple_events_iri_base", "", "Base of every IRI the adapter mints: activities, "
-                "schools, classes, trait extensions (empty: LRS_PUBLIC_URL/simple-events)."),
+                "schools, classes, trait extensions (empty: LRS_PUBLIC_URL/simple-events).", _iri_base),
         Setting("simple_events_platform", "simple events", "`context.platform` of every statement, "
                 "and the name of the platform activity that loggedin/loggedout are about."),
         Setting("simple_events_unknown_events", "reject", "What an event name outside the six "
                 "standard ones does: `reject` (400, nothing stored) or `accept` (a verb IRI is "
-                "minted under the IRI base).", _unknown_events),
+                "minted under the IRI base).", choice(*UNKNOWN_EVENTS)),
     ]
 
 

@@ -221,7 +221,7 @@ def test_an_admin_forgets_a_definition_gone_wrong_and_the_next_one_starts_it_afr
 
 
 @pytest.mark.parametrize("query, rule", [
-    ({}, "parameter 'activityId': Missing data for required field"),
+    ({}, "parameter 'activityId': is required"),
     ({"activityId": "not an iri"}, "parameter 'activityId': must be an IRI"),
     ({"activityId": ACTIVITY, "x": "1"}, "parameter 'x': is not a parameter of this resource")])
 def test_forgetting_a_definition_names_a_bad_parameter(client, query, rule):

@@ -70,6 +70,31 @@ def test_version_header_is_required_and_validated(client):
     assert response.headers["X-Experience-API-Version"] == "2.0.0"
 
 
+@pytest.mark.parametrize("enabled, named", [("1.0.3,2.0.0", "1.0.3, 2.0.0"), ("1.0.3", "1.0.3")])
+def test_a_missing_version_header_is_answered_with_the_versions_to_send(make_app, enabled, named):
+    """Before: "X-Experience-API-Version header: is required", and nothing said which value."""
+    client = make_app(xapi_versions=enabled).test_client()
+    response = client.get("/xapi/statements", headers={"Authorization": basic_auth()})
+    assert response.get_json()["error"]["message"] == (
+        "X-Experience-API-Version header: is required on every resource but /about; send one of the versions "
+        f"this LRS speaks: {named}")
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/statements", "nothing at this path; the xAPI endpoint is /xapi (e.g. /xapi/statements), the admin API is "
+                    "under /admin, and a plugin's paths exist only while LRS_PLUGINS enables it"),
+    ("/events", "nothing at this path; the xAPI endpoint is /xapi (e.g. /xapi/statements), the admin API is "
+                "under /admin, and a plugin's paths exist only while LRS_PLUGINS enables it"),
+    ("/xapi/statement", "no xAPI resource at this path; the resources are /xapi/statements, /xapi/activities, "
+                        "/xapi/activities/state, /xapi/activities/profile, /xapi/agents, /xapi/agents/profile, "
+                        "/xapi/about"),
+])
+def test_a_path_nothing_answers_is_a_404_saying_where_the_resources_are(client, path, message):
+    """Before: werkzeug's "If you entered the URL manually please check your spelling"."""
+    response = client.get(path, headers={"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"})
+    assert response.status_code == 404 and response.get_json() == {"error": {"status": 404, "message": message}}
+
+
 def test_cors_preflight(client):
     response = client.options("/xapi/statements", headers={
         "Origin": "http://app.example.com", "Access-Control-Request-Method": "PUT",

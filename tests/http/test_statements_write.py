@@ -60,7 +60,9 @@ def test_put_stores_under_the_given_id(client, xapi_headers):
 
 
 def test_put_requires_statement_id_and_matching_id(client, xapi_headers):
-    assert client.put("/xapi/statements", json=statement(), headers=xapi_headers).status_code == 400
+    missing = client.put("/xapi/statements", json=statement(), headers=xapi_headers)
+    assert missing.status_code == 400  # marshmallow's "Missing data for required field." before
+    assert missing.get_json()["error"]["message"] == "parameter 'statementId': is required"
     response = client.put(f"/xapi/statements?statementId={uuid.uuid4()}", json=statement(id=str(uuid.uuid4())),
                           headers=xapi_headers)
     assert response.status_code == 400

@@ -50,6 +50,19 @@ TARGET = {"endpoint": "http://127.0.0.1:9/xapi"}
     ({"LRS_PLUGINS": "h5p", "LRS_H5P_PREFIX": "/admin"}, "LRS_H5P_PREFIX='/admin': must stay out of the core's paths"),
     ({"LRS_PLUGINS": "h5p", "LRS_H5P_STRONG_SCORE": "40", "LRS_H5P_WEAK_SCORE": "60"},
      "LRS_H5P_WEAK_SCORE=60.0: must be below LRS_H5P_STRONG_SCORE (40)"),
+    # an adapter's homePage or IRI base: before, every client's event was a 400 blaming its userId
+    ({"LRS_PLUGINS": "h5p", "LRS_H5P_BASE_URL": "creatiq.app"},
+     "LRS_H5P_BASE_URL='creatiq.app': must be an absolute http:// or https:// URL"),
+    ({"LRS_PLUGINS": "simple_events", "LRS_SIMPLE_EVENTS_HOME_PAGE": "oakwood"},
+     "LRS_SIMPLE_EVENTS_HOME_PAGE='oakwood': must be an absolute http:// or https:// URL"),
+    ({"LRS_PLUGINS": "simple_events", "LRS_SIMPLE_EVENTS_IRI_BASE": "oakwood/events"},
+     "LRS_SIMPLE_EVENTS_IRI_BASE='oakwood/events': must be an absolute IRI"),
+    ({"LRS_PLUGINS": "caliper", "LRS_CALIPER_HOME_PAGE": "www.example.edu"},
+     "LRS_CALIPER_HOME_PAGE='www.example.edu': must be an absolute http:// or https:// URL"),
+    ({"LRS_PLUGINS": "simple_events", "LRS_SIMPLE_EVENTS_UNKNOWN_EVENTS": "ignore"},
+     "Error: LRS_SIMPLE_EVENTS_UNKNOWN_EVENTS='ignore': must be one of reject, accept"),  # once said 'ignore' twice
+    ({"LRS_XAPI_VERSIONS": "1.0.2"}, "Error: LRS_XAPI_VERSIONS='1.0.2': must be one or more of 1.0.3, 2.0.0, "
+                                     "separated by commas"),
 ], ids=lambda value: next(iter(value)) if isinstance(value, dict) else None)
 def test_a_start_up_mistake_is_one_line_naming_the_variable(tmp_path, env, named):
     line = one_line(lrs_command("serve", cwd=tmp_path, **{"LRS_PORT": str(free_port()), **env}))
@@ -108,6 +121,22 @@ def test_a_data_folder_in_use_stops_a_second_server_and_forward_status_but_not_s
         assert f"LRS_DATA_DIR='{tmp_path / 'data'}': another process (pid " in line, line
         assert "give this one another LRS_DATA_DIR, or stop that process" in line, line
     assert settings.returncode == 0 and "| `LRS_FORWARD_XAPI_TARGETS` |" in settings.stdout, settings.stderr
+
+
+def test_a_variable_no_setting_reads_is_named_in_the_log_at_start(tmp_path):
+    """LRS_PLUGIN=h5p (for LRS_PLUGINS) or a plugin's setting without the plugin were ignored in
+    silence: the LRS ran without what the operator meant to configure."""
+    log = tmp_path / "serve.log"
+    env = {"LRS_PLUGIN": "h5p", "LRS_H5P_PREFIX": "/h5p", "LRS_STATEMENT_PAGE_SIZE": "50", "LRS_URL": "http://x"}
+    with open(log, "w") as output, spawned(env, stdout=output, cwd=tmp_path):
+        pass
+    lines = [line.split(" lrs: ", 1)[1] for line in log.read_text().splitlines() if " is ignored: " in line]
+    assert lines == [
+        "LRS_H5P_PREFIX is ignored: it is a setting of plugin h5p, which LRS_PLUGINS does not enable",
+        "LRS_PLUGIN is ignored: no setting has that name (did you mean LRS_PLUGINS? `lrs settings` lists them)",
+        "LRS_STATEMENT_PAGE_SIZE is ignored: no setting has that name (did you mean LRS_STATEMENTS_PAGE_SIZE? "
+        "`lrs settings` lists them)",
+    ], log.read_text()
 
 
 def test_settings_opens_no_store_and_makes_no_folder(tmp_path):

@@ -456,6 +456,10 @@ def test_content_and_class_ids_with_a_slash_are_read_back(live_server: LiveServe
 def test_a_path_no_route_answers_is_a_404_in_this_apis_shape(live_server: LiveServer, path: str) -> None:
     body = failure(call(live_server, "GET", path, token=TEACHER_TOKEN), 404)
     assert body["details"] == []
+    assert body["error"] == ("no endpoint of this API at this path; the endpoints are /api/xapi/statements, "
+                             "/api/xapi/h5p-event, /api/xapi/analytics/content/<contentId>, /api/xapi/analytics/user, "
+                             "/api/xapi/analytics/class/<classId>, /api/xapi/analytics/class?groupingId=, "
+                             "/api/xapi/progress, /api/xapi/progress/<contentId>")
 
 
 def test_a_404_outside_the_prefix_keeps_the_core_shape(live_server: LiveServer) -> None:

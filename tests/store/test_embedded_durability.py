@@ -231,6 +231,31 @@ def test_gunicorn_with_four_workers_on_the_embedded_store_does_not_start(tmp_pat
     assert str(Path(lrs.__file__).parent) not in output  # the worker's reason in one line, no traceback of ours
 
 
+def test_sighup_to_lrs_serve_restarts_its_worker_on_the_same_data(tmp_path):
+    """gunicorn's SIGHUP (a reload; logrotate sends it) started the new worker before stopping the
+    old one, which held the data folder: the new one was refused and the whole server stopped."""
+    log = tmp_path / "serve.log"
+    with open(log, "w") as output, spawned(server_env(tmp_path / "data"), stdout=output) as (endpoint, process):
+        session = requests.Session()
+        session.auth, session.headers = AUTH, dict(HEADERS)
+        stored = str(uuid.uuid4())
+        assert session.put(f"{endpoint}/statements", params={"statementId": stored}, json=statement(stored),
+                           timeout=30).status_code == 204
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: log.read_text().count("Booting worker") >= 2 or process.poll() is not None, 60)
+        wait_for(lambda: _answers(session, f"{endpoint}/statements?statementId={stored}") or process.poll() is not None, 60)
+        assert process.poll() is None, log.read_text()
+        assert session.get(f"{endpoint}/statements", params={"statementId": stored}, timeout=30).json()["id"] == stored
+        assert "another process" not in log.read_text()
+
+
+def _answers(session: requests.Session, url: str) -> bool:
+    try:
+        return session.get(url, timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
 def test_a_data_folder_of_the_earlier_table_layout_is_upgraded_with_its_documents(tmp_path):
     """Files written before documents moved to a rowid table keep every document."""
     old = sqlite3.connect(tmp_path / "store.sqlite3")
