@@ -43,6 +43,12 @@ _ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
 _ETAG_LIST = re.compile(r'[ \t]*(?:{0}[ \t]*)?(?:,[ \t]*(?:{0}[ \t]*)?)*'.format(_ENTITY_TAG.pattern))
 JSON_TYPE = "application/json"
 DEFAULT_TYPE = "application/octet-stream"
+# A document goes back with the Content-Type its writer chose. Opened in a browser (a cross-site
+# page can make one GET it: a form POST in the alternate syntax carrying the page's own
+# credentials), text/html or image/svg+xml would run its scripts in the LRS's origin, beside the
+# console and the admin API. A sandboxed document has an origin of its own and runs no script;
+# clients reading it with XHR, fetch or any HTTP library ignore both headers.
+CONTAINED = {"Content-Security-Policy": "default-src 'none'; sandbox", "X-Content-Type-Options": "nosniff"}
 
 
 class AgentParam(params.AgentJSON):
@@ -229,4 +235,5 @@ def document_response(document: StoredDocument) -> Response:
     response = Response(document.content, status=200, content_type=echoable(document.content_type, DEFAULT_TYPE))
     response.set_etag(document.etag)
     response.last_modified = document.updated
+    response.headers.update(CONTAINED)
     return response

@@ -59,6 +59,16 @@ def test_head_gives_the_etag_without_the_content(client, resource):
     assert response.headers["ETag"] == fetch(client, resource).headers["ETag"]
 
 
+def test_a_document_is_served_sandboxed_whatever_its_type(client, resource):
+    """A browser opening it (tests/console/test_documents_in_browsers.py) runs none of its scripts."""
+    create(client, resource, b"<script>alert(1)</script>", "text/html")
+    path, query = resource
+    for response in (fetch(client, resource), client.head(path, query_string=query, headers=headers())):
+        assert response.headers["Content-Type"] == "text/html"
+        assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_post_merges_top_level_keys_of_json_objects(client, resource):
     path, query = resource
     create(client, resource, b'{"x": "foo", "y": {"deep": 1}}')
