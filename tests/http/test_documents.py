@@ -371,6 +371,45 @@ def test_documents_larger_than_a_mongodb_document_go_to_gridfs_and_come_back(cli
     assert lrs.documents.files.chunks.count_documents({}) == 0
 
 
+def _replaced_while_read(client, store, resource, new: bytes) -> None:
+    """The next read of a large content first lets a PUT replace the document, which removes the
+    content's chunks: what a write between a reader's record and its chunks does."""
+    read = store.files.read
+
+    def read_after_a_write(file_id):
+        store.files.read = read
+        path, query = resource
+        assert client.put(path, query_string=query, data=new, headers=headers(
+            Content_Type=JSON, If_Match="*")).status_code == 204
+        return read(file_id)
+
+    store.files.read = read_after_a_write
+
+
+def test_a_large_document_replaced_while_it_is_read_comes_back_whole_with_its_own_etag(client, app):
+    store = app.extensions["lrs"].documents
+    store.inline_limit = 16  # contents over 16 bytes go to GridFS
+    resource = RESOURCES["state"]
+    old, new = b'{"page": "%s"}' % (b"o" * 64), b'{"page": "%s"}' % (b"n" * 128)
+    create(client, resource, old)
+    _replaced_while_read(client, store, resource, new)
+    response = fetch(client, resource)
+    assert response.status_code == 200
+    assert (response.data, response.headers["ETag"]) == (new, f'"{hashlib.sha1(new).hexdigest()}"')
+
+
+def test_a_merge_into_a_large_document_replaced_while_it_is_read_merges_into_the_new_one(client, app):
+    store = app.extensions["lrs"].documents
+    store.inline_limit = 16
+    resource = RESOURCES["agent_profile"]
+    create(client, resource, b'{"old": "%s"}' % (b"o" * 64))
+    _replaced_while_read(client, store, resource, b'{"new": "%s"}' % (b"n" * 64))
+    path, query = resource
+    response = client.post(path, query_string=query, data=b'{"merged": 1}', headers=headers(Content_Type=JSON))
+    assert response.status_code == 204
+    assert fetch(client, resource).get_json() == {"new": "n" * 64, "merged": 1}
+
+
 def test_documents_over_the_request_limit_are_refused_with_413(make_app):
     client = make_app(max_body_bytes=1024).test_client()
     response = create(client, RESOURCES["state"], b"x" * 2048)
