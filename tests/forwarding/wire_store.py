@@ -3,8 +3,8 @@
 The SIGKILL test needs a store that outlives the worker process it kills, which the in-process
 embedded store cannot be. This serves one mongomock client on 127.0.0.1 so that pymongo in any
 process can use it as `mongodb://127.0.0.1:<port>`: the handshake (OP_QUERY and OP_MSG) and the
-commands the LRS sends (find, insert, update, delete, findAndModify, aggregate, createIndexes,
-dropDatabase), each run under one lock. Every result set is answered in the first batch. It is a
+commands the LRS sends (find, insert, update, delete, findAndModify with an update or a replacement,
+aggregate, createIndexes, dropDatabase), each run under one lock. Every result set is answered in the first batch. It is a
 test fixture, not a MongoDB: CI with LRS_TEST_MONGO_URI runs the same test on a real server.
 """
 from __future__ import annotations
@@ -164,7 +164,8 @@ class WireStore:
             removed = collection.find_one_and_delete(cmd.get("query", {}), projection=cmd.get("fields"))
             return {"value": removed, "lastErrorObject": {"n": 1 if removed else 0}}
         before = collection.find_one(cmd.get("query", {}))
-        value = collection.find_one_and_update(
+        replaces = not any(key.startswith("$") for key in cmd["update"])  # find_one_and_replace
+        value = getattr(collection, "find_one_and_replace" if replaces else "find_one_and_update")(
             cmd.get("query", {}), cmd["update"], projection=cmd.get("fields"), upsert=cmd.get("upsert", False),
             sort=list(cmd["sort"].items()) if cmd.get("sort") else None,
             return_document=cmd.get("new", False))
