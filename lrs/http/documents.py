@@ -24,7 +24,7 @@ from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.http import parse_options_header
 
-from lrs.errors import BadRequest, NotFound
+from lrs.errors import BadRequest, NotFound, UnsupportedMediaType
 from lrs.http import params
 from lrs.http.auth import require
 from lrs.http.body import parse_json
@@ -184,7 +184,14 @@ def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[byte
 
 
 def read_content() -> tuple[bytes, str]:
-    """The request's document exactly as sent, and its Content-Type (JSON must parse)."""
+    """The request's document exactly as sent, and its Content-Type (JSON must parse).
+
+    A content coding (gzip, ...) is refused (RFC 9110 8.4: 415): stored as sent, the coded bytes
+    would come back under the Content-Type alone, with nothing saying how to decode them."""
+    coding = request.headers.get("Content-Encoding", "identity")
+    if coding.strip(" \t").lower() != "identity":
+        raise UnsupportedMediaType(f"Content-Encoding: {coding[:80]!r} is not decoded here: send the document "
+                                   "as it is to be stored, without a content coding")
     content = request.get_data(cache=False)
     content_type = field_value(request.headers.get("Content-Type") or DEFAULT_TYPE, "Content-Type")
     if is_json(content_type):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 
@@ -120,6 +121,22 @@ def test_post_that_cannot_merge_is_refused_and_changes_nothing(client, resource,
     assert response.status_code == 400
     assert "message" in response.get_json()["error"]
     assert fetch(client, resource).data == stored
+
+
+@pytest.mark.parametrize("method", ["put", "post"])
+def test_a_content_coding_is_refused_not_stored_still_encoded(client, resource, method):
+    """The LRS decodes no Content-Encoding: stored as sent, a gzip body came back as gzip bytes
+    labelled text/plain, with nothing to say how to read them."""
+    path, query = resource
+    body = gzip.compress(b"page 3")
+    response = getattr(client, method)(path, query_string=query, data=body, headers=headers(
+        Content_Type="text/plain", Content_Encoding="gzip"))
+    assert response.status_code == 415
+    assert response.get_json()["error"]["message"].startswith("Content-Encoding: 'gzip' ")
+    assert fetch(client, resource).status_code == 404
+    plain = getattr(client, method)(path, query_string=query, data=b"page 3", headers=headers(
+        Content_Type="text/plain", Content_Encoding="identity"))
+    assert plain.status_code == 204 and fetch(client, resource).data == b"page 3"
 
 
 def test_malformed_json_is_refused_on_put(client, resource):
