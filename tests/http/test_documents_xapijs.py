@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -34,11 +35,16 @@ const status = (promise) => promise.then((r) => r.status, (e) => (e.response ? e
 """
 
 
-def test_xapijs_set_and_get_state_with_etags(lrs_serve, node_env):
-    run = subprocess.run(["node", "-e", SCRIPT, lrs_serve + "/xapi", ADMIN_KEY, ADMIN_SECRET],
+def run_script(script: str, lrs_serve: str, node_env: dict[str, str], *args: str) -> Any:
+    """What the script prints as JSON, run by Node.js against the LRS with the admin credential."""
+    run = subprocess.run(["node", "-e", script, lrs_serve + "/xapi", ADMIN_KEY, ADMIN_SECRET, *args],
                          env=node_env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
+    return json.loads(run.stdout)
+
+
+def test_xapijs_set_and_get_state_with_etags(lrs_serve, node_env):
+    result = run_script(SCRIPT, lrs_serve, node_env)
     assert result["created"] == 204 and result["first"] == {"page": 1}
     assert result["blind"] == 409  # 2.0: no overwriting without If-Match
     assert result["replaced"] == 204 and result["stale"] == 412
@@ -75,10 +81,7 @@ async function roundTrip(set, get, where, field) {
 @pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
 def test_xapijs_creates_and_replaces_profiles_the_library_way(lrs_serve, node_env, version):
     """setAgentProfile / setActivityProfile without an ETag create; with If-Match they replace."""
-    run = subprocess.run(["node", "-e", PROFILES_SCRIPT, lrs_serve + "/xapi", ADMIN_KEY, ADMIN_SECRET, version],
-                         env=node_env, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    for result in json.loads(run.stdout).values():
+    for result in run_script(PROFILES_SCRIPT, lrs_serve, node_env, version).values():
         assert result["created"] == 204 and result["first"] == {"theme": "dark"}
         assert result["blind"] == 409  # an existing profile is never overwritten blind
         assert result["replaced"] == 204 and result["last"] == {"theme": "light"}
@@ -112,8 +115,6 @@ const first = "0F3E2A8C-0000-4000-8000-00000000000A", second = "1f3e2a8c-0000-40
 @pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
 def test_xapijs_keeps_each_registrations_state_apart(lrs_serve, node_env, version):
     """deleteStates of one registration leaves another's; a registration in upper case is the same one."""
-    run = subprocess.run(["node", "-e", REGISTRATIONS_SCRIPT, lrs_serve + "/xapi", ADMIN_KEY, ADMIN_SECRET, version],
-                         env=node_env, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == {"bytesType": "application/octet-stream", "firstIds": ["bookmark"], "deleted": 204,
-                                      "gone": 404, "kept": {"attempt": 2}, "allIds": ["bookmark", "bytes"]}
+    assert run_script(REGISTRATIONS_SCRIPT, lrs_serve, node_env, version) == {
+        "bytesType": "application/octet-stream", "firstIds": ["bookmark"], "deleted": 204, "gone": 404,
+        "kept": {"attempt": 2}, "allIds": ["bookmark", "bytes"]}
