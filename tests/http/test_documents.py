@@ -5,6 +5,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+from urllib.parse import urlencode
 
 import pytest
 
@@ -425,6 +426,34 @@ def test_a_merge_into_a_large_document_replaced_while_it_is_read_merges_into_the
     response = client.post(path, query_string=query, data=b'{"merged": 1}', headers=headers(Content_Type=JSON))
     assert response.status_code == 204
     assert fetch(client, resource).get_json() == {"new": "n" * 64, "merged": 1}
+
+
+ALTERNATE = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize("method, state_id, content", [("PUT", 1536 * 1024, 15 * 1024 * 1024),
+                                                       ("GET", 17 * 1024 * 1024, 0), ("DELETE", 17 * 1024 * 1024, 0)])
+def test_ids_too_large_for_a_documents_record_are_a_400_on_either_store(either_store_app, method, state_id, content):
+    """The alternate syntax brings parameters in the body (up to LRS_MAX_BODY_BYTES): ids of 1.5 MiB
+    beside a 15 MiB content made a record over MongoDB's 16 MiB, and 17 MiB ones a query over it
+    (pymongo's DocumentTooLarge: a 500)."""
+    client = either_store_app.test_client()
+    form = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth(), "Content-Type": "text/plain",
+            "activityId": ACTIVITY, "agent": AGENT, "stateId": "s" * state_id, "content": "x" * content}
+    response = client.post(f"/xapi/activities/state?method={method}", data=urlencode(form), headers=ALTERNATE)
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("parameters activityId, agent, stateId: ") and "at most 262144 bytes" in message
+    assert either_store_app.extensions["lrs"].documents.collection.count_documents({}) == 0
+
+
+def test_a_content_type_too_large_for_a_documents_record_is_a_400(client):
+    form = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth(), "Content-Type": "text/plain; x=" + "y" * 70000,
+            "activityId": ACTIVITY, "agent": AGENT, "stateId": "s", "content": "x"}
+    response = client.post("/xapi/activities/state?method=PUT", data=urlencode(form), headers=ALTERNATE)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"].startswith("Content-Type: 70014 bytes long")
+    assert fetch(client, RESOURCES["state"]).status_code == 404
 
 
 def test_documents_over_the_request_limit_are_refused_with_413(make_app):
