@@ -17,6 +17,7 @@ from pymongo import monitoring
 from werkzeug.serving import make_server
 
 from lrs.app import create_app
+from lrs.server import spawned
 from tests.forwarding.wire_store import WireStore
 
 pytest_plugins = ["tests.xapijs"]  # the node_env fixture for xAPI.js tests
@@ -152,3 +153,13 @@ def live_server(app: Any) -> Iterator[LiveServer]:
     """The `app` fixture served over real HTTP; `live_server.url + "/xapi"` is the endpoint."""
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def lrs_serve() -> Iterator[str]:
+    """A real `lrs serve` (gunicorn, a child process) on 127.0.0.1, on an embedded store in memory,
+    with the admin credential; one per test module, stopped whatever happens. Its base URL, as
+    `live_server.url` is: the endpoint is `lrs_serve + "/xapi"`."""
+    env = {"LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET, "LRS_LOG_LEVEL": "WARNING", "LRS_DATA_DIR": ""}
+    with spawned(env) as (endpoint, _):
+        yield endpoint.removesuffix("/xapi")

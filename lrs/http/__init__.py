@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from lrs.http import about, activities, agents, auth, profiles, state, statements, versioning
+from lrs.http import about, activities, agents, auth, params, profiles, state, statements, versioning
 
 XAPI_PREFIX = "/xapi"
 
@@ -15,6 +15,7 @@ def xapi_blueprint() -> Blueprint:
     resources = Blueprint("resources", __name__)
     resources.before_request(versioning.negotiate)
     resources.before_request(auth.authenticate)
+    resources.before_request(params.utf8_parameters)
     resources.register_blueprint(statements.blueprint)
     resources.register_blueprint(state.blueprint)
     resources.register_blueprint(profiles.blueprint)

@@ -42,6 +42,10 @@ HEADER_FIELDS = {
 # has a body, so a HEAD answer (its Content-Length without the content) would break the response.
 METHODS = {"GET", "PUT", "POST", "DELETE"}
 FORM_TYPE = "application/x-www-form-urlencoded"
+# The form's parameters and headers stand for a request line and headers, which `lrs serve` bounds
+# to 256 KiB (waitress's max_request_header_size): unbounded, they reached MongoDB as a query over its
+# 16 MiB (a 17 MiB activity id: pymongo's DocumentTooLarge, a 500). The content has the body's limit.
+FIELDS_LIMIT = 256 * 1024
 PROBLEM = "lrs.alternate_syntax_problem"
 PAGE_CREDENTIALS = ("with ?method= from a web page (the request names an Origin or Sec-Fetch-Site), the "
                     "credentials must be in the form field 'Authorization': an Authorization header may be "
@@ -84,7 +88,12 @@ class AlternateSyntax:
             form = parse_qs(self._form_text(environ), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError as error:
             raise BadRequest(f"the form body is not valid UTF-8 (a percent-encoded field: {error.reason})") from None
+        fields = sum(len(name.encode()) + len(value.encode()) for name, values in form.items() if name != "content"
+                     for value in values)
         _apply_header_fields(form, environ)  # before any refusal below, so that it answers in the form's version
+        if fields > FIELDS_LIMIT:
+            raise BadRequest(f"with ?method=, the form fields but 'content' take {fields} bytes, and at most "
+                             f"{FIELDS_LIMIT}: as much as a request line and its headers may (they stand for them)")
         method = _once(query.pop("method", [""]), "parameter 'method'").upper()
         if method not in METHODS:
             raise BadRequest(f"parameter 'method': must be one of {', '.join(sorted(METHODS))} "

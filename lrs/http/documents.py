@@ -24,7 +24,7 @@ from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.http import parse_options_header
 
-from lrs.errors import BadRequest, NotFound
+from lrs.errors import BadRequest, NotFound, UnsupportedMediaType
 from lrs.http import params
 from lrs.http.auth import require
 from lrs.http.body import parse_json
@@ -43,6 +43,17 @@ _ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
 _ETAG_LIST = re.compile(r'[ \t]*(?:{0}[ \t]*)?(?:,[ \t]*(?:{0}[ \t]*)?)*'.format(_ENTITY_TAG.pattern))
 JSON_TYPE = "application/json"
 DEFAULT_TYPE = "application/octet-stream"
+# A document's record holds its ids and Content-Type beside a content of up to 15 MiB (INLINE_LIMIT),
+# in MongoDB's 16 MiB. Through `lrs serve`, whose request line and headers take at most 256 KiB,
+# only the alternate syntax's parameters, sent in the body, can reach these.
+ID_ROOM = 256 * 1024
+TYPE_ROOM = 64 * 1024
+# A document goes back with the Content-Type its writer chose. Opened in a browser (a cross-site
+# page can make one GET it: a form POST in the alternate syntax carrying the page's own
+# credentials), text/html or image/svg+xml would run its scripts in the LRS's origin, beside the
+# console and the admin API. A sandboxed document has an origin of its own and runs no script;
+# clients reading it with XHR, fetch or any HTTP library ignore both headers.
+CONTAINED = {"Content-Security-Policy": "default-src 'none'; sandbox", "X-Content-Type-Options": "nosniff"}
 
 
 class AgentParam(params.AgentJSON):
@@ -77,7 +88,22 @@ class DocumentResource:
     blind_put_in_v1: bool  # whether 1.0.3 lets a PUT without If-Match/If-None-Match overwrite
 
     def args(self) -> dict:
-        return params.load(self.schema(request.method), request.args, g.xapi_version)
+        args = params.load(self.schema(request.method), request.args, g.xapi_version)
+        _within_room(args)
+        return args
+
+
+def _within_room(args: dict) -> None:
+    """A 400 unless the document's ids fit in ID_ROOM. The alternate syntax brings parameters in the
+    body, up to LRS_MAX_BODY_BYTES: beside a 15 MiB content, ids of 1.5 MiB made a record over
+    MongoDB's 16 MiB, and larger ones a query over it (pymongo refuses both: a 500)."""
+    ids = {name: value for name, value in args.items() if isinstance(value, str)}
+    if "agent" in args:
+        ids["agent"] = ifi_key(args["agent"])  # what is stored, not the JSON given
+    size = sum(len(value.encode()) for value in ids.values())
+    if size > ID_ROOM:
+        raise BadRequest(f"parameters {', '.join(sorted(ids))}: {size} bytes together (UTF-8), and a "
+                         f"document's ids take at most {ID_ROOM} bytes")
 
 
 def register(blueprint: Blueprint, path: str, resource: DocumentResource) -> None:
@@ -178,9 +204,18 @@ def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[byte
 
 
 def read_content() -> tuple[bytes, str]:
-    """The request's document exactly as sent, and its Content-Type (JSON must parse)."""
-    content = request.get_data(cache=False)
+    """The request's document exactly as sent, and its Content-Type (JSON must parse).
+
+    A content coding (gzip, ...) is refused (RFC 9110 8.4: 415): stored as sent, the coded bytes
+    would come back under the Content-Type alone, with nothing saying how to decode them."""
+    coding = request.headers.get("Content-Encoding", "identity")
+    if coding.strip(" \t").lower() != "identity":
+        raise UnsupportedMediaType(f"Content-Encoding: {coding[:80]!r} is not decoded here: send the document "
+                                   "as it is to be stored, without a content coding")
     content_type = field_value(request.headers.get("Content-Type") or DEFAULT_TYPE, "Content-Type")
+    if len(content_type) > TYPE_ROOM:  # latin-1, one byte a character; the same room reason as ids
+        raise BadRequest(f"Content-Type: {len(content_type)} bytes long, and a document's is at most {TYPE_ROOM}")
+    content = request.get_data(cache=False)
     if is_json(content_type):
         parse_json(content, "document")
     return content, content_type
@@ -229,4 +264,5 @@ def document_response(document: StoredDocument) -> Response:
     response = Response(document.content, status=200, content_type=echoable(document.content_type, DEFAULT_TYPE))
     response.set_etag(document.etag)
     response.last_modified = document.updated
+    response.headers.update(CONTAINED)
     return response

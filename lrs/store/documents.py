@@ -36,6 +36,7 @@ BACKOFF_SECONDS = 0.002  # after the n-th lost race, wait up to n times this (ra
 KEY_FIELDS = ("kind", "activity", "agent", "registration", "doc_id")
 KEY_ONLY = {field: 1 for field in KEY_FIELDS}
 ANY = "*"  # the wildcard of If-Match / If-None-Match; never an ETag (those are SHA-1 hex)
+CHANGING = "the document kept changing while this request was applied to it; retry"
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,17 @@ class Preconditions:
                              "(xAPI 1.0.3 Communication 3.1; LRS_PROFILE_PUT_REQUIRES_PRECONDITION is on)")
 
 
+class ContentReplaced(Exception):
+    """A large content's chunks were removed after its record was read: a write replaced it."""
+
+
 class StoredDocument:
-    """A stored document; its content is read (from GridFS if it lives there) on first use."""
+    """A stored document; its content is read (from GridFS if it lives there) on first use.
+
+    A write that replaces a large content removes its chunks once the new record is in place, so a
+    reader that read the record before may find them gone, or some of them: that content is not
+    returned (it would go out under the ETag of the whole) but ContentReplaced raised, and the
+    reader starts over with the new record. Files are never reused, so the length tells."""
 
     def __init__(self, record: dict, files: DocumentFiles):
         self.content_type: str = record["content_type"]
@@ -115,9 +125,16 @@ class StoredDocument:
 
     @property
     def content(self) -> bytes:
+        return self.read()
+
+    def read(self) -> bytes:
+        """The content, read now if it has not been (ContentReplaced if it is gone)."""
         if self._content is None:
             inline = self._record.get("content")
-            self._content = bytes(inline) if inline is not None else self._files.read(self._record["file_id"])
+            content = bytes(inline) if inline is not None else self._files.read(self._record["file_id"])
+            if len(content) != self._record["length"]:
+                raise ContentReplaced()
+            self._content = content
         return self._content
 
 
@@ -147,8 +164,19 @@ class DocumentStore:
         self.files.recover(self.collection, now)
 
     def get(self, key: DocumentKey) -> StoredDocument | None:
-        record = self.collection.find_one(key.filter())
-        return None if record is None else StoredDocument(record, self.files)
+        """The document with its content read, so that it is the content of that record."""
+        for attempt in range(MAX_ATTEMPTS):
+            record = self.collection.find_one(key.filter())
+            if record is None:
+                return None
+            document = StoredDocument(record, self.files)
+            try:
+                document.read()  # now, while its chunks are there
+            except ContentReplaced:
+                _back_off(attempt)
+                continue
+            return document
+        raise Conflict(CHANGING)
 
     def write(self, key: DocumentKey, compute: Compute, preconditions: Preconditions, now: dt.datetime) -> None:
         """Store what `compute` makes of the current document, if the preconditions hold on it."""
@@ -156,12 +184,16 @@ class DocumentStore:
             record = self.collection.find_one(key.filter())
             current = None if record is None else StoredDocument(record, self.files)
             preconditions.check(current and current.etag)
-            content, content_type = compute(current)
+            try:
+                content, content_type = compute(current)
+            except ContentReplaced:  # a write got there first: start over with its record
+                _back_off(attempt)
+                continue
             new = self._new_record(key, content, content_type, now)
             if self._swap(record, new):
                 return
             _back_off(attempt)
-        raise Conflict("the document kept changing while this request was applied to it; retry")
+        raise Conflict(CHANGING)
 
     def delete(self, key: DocumentKey, preconditions: Preconditions) -> None:
         """Delete one document if the preconditions hold; deleting a missing document is no error."""
@@ -173,7 +205,7 @@ class DocumentStore:
             if self._remove(_where(record, rev=record["rev"])):
                 return
             _back_off(attempt)
-        raise Conflict("the document kept changing while this request was applied to it; retry")
+        raise Conflict(CHANGING)
 
     def delete_all(self, scope: Scope) -> None:
         """Each document of the scope as it is now; documents written meanwhile may stay."""

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
+from urllib.parse import urlencode
 
 import pytest
 
@@ -59,6 +61,16 @@ def test_head_gives_the_etag_without_the_content(client, resource):
     assert response.headers["ETag"] == fetch(client, resource).headers["ETag"]
 
 
+def test_a_document_is_served_sandboxed_whatever_its_type(client, resource):
+    """A browser opening it (tests/console/test_documents_in_browsers.py) runs none of its scripts."""
+    create(client, resource, b"<script>alert(1)</script>", "text/html")
+    path, query = resource
+    for response in (fetch(client, resource), client.head(path, query_string=query, headers=headers())):
+        assert response.headers["Content-Type"] == "text/html"
+        assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_post_merges_top_level_keys_of_json_objects(client, resource):
     path, query = resource
     create(client, resource, b'{"x": "foo", "y": {"deep": 1}}')
@@ -110,6 +122,22 @@ def test_post_that_cannot_merge_is_refused_and_changes_nothing(client, resource,
     assert response.status_code == 400
     assert "message" in response.get_json()["error"]
     assert fetch(client, resource).data == stored
+
+
+@pytest.mark.parametrize("method", ["put", "post"])
+def test_a_content_coding_is_refused_not_stored_still_encoded(client, resource, method):
+    """The LRS decodes no Content-Encoding: stored as sent, a gzip body came back as gzip bytes
+    labelled text/plain, with nothing to say how to read them."""
+    path, query = resource
+    body = gzip.compress(b"page 3")
+    response = getattr(client, method)(path, query_string=query, data=body, headers=headers(
+        Content_Type="text/plain", Content_Encoding="gzip"))
+    assert response.status_code == 415
+    assert response.get_json()["error"]["message"].startswith("Content-Encoding: 'gzip' ")
+    assert fetch(client, resource).status_code == 404
+    plain = getattr(client, method)(path, query_string=query, data=b"page 3", headers=headers(
+        Content_Type="text/plain", Content_Encoding="identity"))
+    assert plain.status_code == 204 and fetch(client, resource).data == b"page 3"
 
 
 def test_malformed_json_is_refused_on_put(client, resource):
@@ -359,6 +387,73 @@ def test_documents_larger_than_a_mongodb_document_go_to_gridfs_and_come_back(cli
     assert fetch(client, resource).data == b"small"
     assert lrs.documents.files.files.count_documents({}) == 0
     assert lrs.documents.files.chunks.count_documents({}) == 0
+
+
+def _replaced_while_read(client, store, resource, new: bytes) -> None:
+    """The next read of a large content first lets a PUT replace the document, which removes the
+    content's chunks: what a write between a reader's record and its chunks does."""
+    read = store.files.read
+
+    def read_after_a_write(file_id):
+        store.files.read = read
+        path, query = resource
+        assert client.put(path, query_string=query, data=new, headers=headers(
+            Content_Type=JSON, If_Match="*")).status_code == 204
+        return read(file_id)
+
+    store.files.read = read_after_a_write
+
+
+def test_a_large_document_replaced_while_it_is_read_comes_back_whole_with_its_own_etag(client, app):
+    store = app.extensions["lrs"].documents
+    store.inline_limit = 16  # contents over 16 bytes go to GridFS
+    resource = RESOURCES["state"]
+    old, new = b'{"page": "%s"}' % (b"o" * 64), b'{"page": "%s"}' % (b"n" * 128)
+    create(client, resource, old)
+    _replaced_while_read(client, store, resource, new)
+    response = fetch(client, resource)
+    assert response.status_code == 200
+    assert (response.data, response.headers["ETag"]) == (new, f'"{hashlib.sha1(new).hexdigest()}"')
+
+
+def test_a_merge_into_a_large_document_replaced_while_it_is_read_merges_into_the_new_one(client, app):
+    store = app.extensions["lrs"].documents
+    store.inline_limit = 16
+    resource = RESOURCES["agent_profile"]
+    create(client, resource, b'{"old": "%s"}' % (b"o" * 64))
+    _replaced_while_read(client, store, resource, b'{"new": "%s"}' % (b"n" * 64))
+    path, query = resource
+    response = client.post(path, query_string=query, data=b'{"merged": 1}', headers=headers(Content_Type=JSON))
+    assert response.status_code == 204
+    assert fetch(client, resource).get_json() == {"new": "n" * 64, "merged": 1}
+
+
+ALTERNATE = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize("method, state_id, content", [("put", 1536 * 1024, 15 * 1024 * 1024),
+                                                       ("get", 17 * 1024 * 1024, 0), ("delete", 17 * 1024 * 1024, 0)])
+def test_ids_too_large_for_a_documents_record_are_a_400_on_either_store(either_store_app, method, state_id, content):
+    """A server that takes longer request lines than `lrs serve` (256 KiB), like this test client,
+    let ids of 1.5 MiB beside a 15 MiB content make a record over MongoDB's 16 MiB, and 17 MiB ones
+    a query over it (pymongo's DocumentTooLarge: a 500)."""
+    client = either_store_app.test_client()
+    path, query = RESOURCES["state"]
+    response = getattr(client, method)(path, query_string={**query, "stateId": "s" * state_id}, data=b"x" * content,
+                                       headers=headers(Content_Type="text/plain"))
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("parameters activityId, agent, stateId: ") and "at most 262144 bytes" in message
+    assert either_store_app.extensions["lrs"].documents.collection.count_documents({}) == 0
+
+
+def test_a_content_type_too_large_for_a_documents_record_is_a_400(client):
+    form = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth(), "Content-Type": "text/plain; x=" + "y" * 70000,
+            "activityId": ACTIVITY, "agent": AGENT, "stateId": "s", "content": "x"}
+    response = client.post("/xapi/activities/state?method=PUT", data=urlencode(form), headers=ALTERNATE)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"].startswith("Content-Type: 70014 bytes long")
+    assert fetch(client, RESOURCES["state"]).status_code == 404
 
 
 def test_documents_over_the_request_limit_are_refused_with_413(make_app):

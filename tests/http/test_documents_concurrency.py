@@ -1,17 +1,25 @@
-"""Concurrent writers to one document, with real threads against the live server."""
+"""Concurrent writers to one document, with real threads against a live server on each store: the
+embedded one, and pymongo's commands over the wire (`either_store_app`), the path a MongoDB takes."""
 from __future__ import annotations
 
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
-from tests.conftest import basic_auth
+from tests.conftest import LiveServer, basic_auth
 
 HEADERS = {"Authorization": basic_auth(), "X-Experience-API-Version": "2.0.0"}
 QUERY = {"activityId": "http://example.com/activities/race", "profileId": "race"}
 WRITERS = 8
+
+
+@pytest.fixture
+def live_server(either_store_app):
+    with LiveServer(either_store_app) as server:
+        yield server
 
 
 def url(live_server) -> str:

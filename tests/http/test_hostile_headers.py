@@ -152,3 +152,18 @@ def test_only_a_bare_star_is_the_wildcard_a_quoted_one_is_an_etag(client, versio
     assert put(b'{"a": 3}', **{"If-Match": "*"}) == 204
     got = client.get("/xapi/activities/profile", query_string=PROFILE, headers=headers(version))
     assert got.get_json() == {"a": 3}
+
+
+@pytest.mark.parametrize("path, field", [("/xapi/activities", "activityId"), ("/xapi/statements", "activity"),
+                                         ("/xapi/activities/profile", "activityId")])
+def test_alternate_syntax_parameters_are_bounded_as_a_request_line_is(either_store_app, path, field):
+    """lrs serve takes at most 256 KiB of request line and headers; the alternate syntax brought
+    parameters in the body, up to LRS_MAX_BODY_BYTES: a 17 MiB activity id made a MongoDB query over
+    16 MiB (pymongo's DocumentTooLarge, a 500). The content is still bounded by the body limit alone."""
+    client = either_store_app.test_client()
+    big = "http://example.com/" + "a" * (17 * 1024 * 1024)
+    response = alternate(client, path, "GET", **{field: big})
+    assert response.status_code == 400
+    assert error_message(response).startswith("with ?method=, the form fields but 'content' take 1782")
+    assert alternate(client, "/xapi/activities/profile", "PUT", activityId=ACTIVITY, profileId="p1",
+                     content="x" * (2 * 1024 * 1024), **{"Content-Type": "text/plain"}).status_code == 204

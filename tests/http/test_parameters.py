@@ -145,3 +145,20 @@ def test_a_timestamp_whose_plus_was_not_percent_encoded_is_refused_saying_so(cli
     assert client.get(f"{path}{separator}since=2026-01-01T08:00:00%2B01:00", headers=headers).status_code == 200
     other = client.get(f"{path}{separator}since=2026-01-01 08:00:00Z", headers=headers)
     assert other.status_code == 400 and "%2B" not in other.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path, escaped", [
+    ("/xapi/activities/state?activityId=http%3A%2F%2Fexample.com%2Fa&agent={agent}&stateId=caf%E9", "stateId"),
+    ("/xapi/agents/profile?agent={agent}&profileId=%FF%FE", "profileId"),
+    ("/xapi/statements?activity=http%3A%2F%2Fexample.com%2F%C3", "activity"),
+])
+def test_a_parameter_that_is_not_utf_8_once_percent_decoded_is_a_400_naming_it(client, xapi_headers, path, escaped):
+    """werkzeug keeps such a byte as its escape, so stateId=caf%E9 (café in Latin-1) named the
+    document of stateId=caf%25E9, the text "caf%E9": two ids, one document."""
+    url = path.format(agent=AGENT.replace('"', "%22").replace(":", "%3A").replace(" ", "%20"))
+    response = client.put(url, data=b"x", headers={**xapi_headers, "Content-Type": "text/plain"}) \
+        if "statements" not in path else client.get(url, headers=xapi_headers)
+    assert response.status_code == 400
+    assert error_message(response) == f"parameter {escaped!r}: must be UTF-8 text once percent-decoded"
+    documents = client.application.extensions["lrs"].documents.collection
+    assert documents.count_documents({}) == 0
