@@ -160,6 +160,9 @@ class StatementStore:
             c.drop_index("stored_1")  # what the index above replaces (one index less to keep on writes)
         c.create_index([("verb", ASCENDING), ("ref", ASCENDING)])
         c.create_index([("source", ASCENDING), ("seq", DESCENDING)])
+        # An adapter's statements newest first by their own timestamp (h5p's GET /statements):
+        # a page read in index order, not every statement of the source sorted in memory.
+        c.create_index([("source", ASCENDING), ("timestamp", DESCENDING), ("seq", DESCENDING)])
         # Which statements use an attachment content: erasure removes a content only when none does.
         c.create_index([("attachments", ASCENDING)])
         self.batches.create_index([("stored", ASCENDING)])
