@@ -143,6 +143,22 @@ def post_days(client: Any, access: str, days: int) -> None:
         post(client, "/caliper/event", envelope(dict(fresh(), eventTime=f"2026-01-{1 + day:02d}T10:00:00.000Z")), access)
 
 
+def test_a_date_range_page_sorts_index_entries_not_events(client: Any, app: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A range of eventTime is listed newest first from its index entries alone (the index holds
+    created_at and _id after eventTime). Before, each event of the range was read and sorted: at
+    100,000 events, the first 10% took 65 ms."""
+    access = token(client)
+    post_days(client, access, 20)
+    store, planned = events_store(app), []
+    plan = store.plan
+    monkeypatch.setattr(store, "plan", lambda *args, **kwargs: planned.append((args, plan(*args, **kwargs))) or planned[-1][1])
+    listed = client.get("/caliper/events?startDate=2026-01-02&endDate=2026-01-05", headers=bearer(access)).get_json()
+    assert [event["eventTime"][:10] for event in listed["events"]] == [f"2026-01-{day:02d}" for day in (5, 4, 3, 2)]
+    [(_, sort, _), chosen] = next(entry for entry in planned if len(entry[0]) > 1)  # the page's find (sorted)
+    assert chosen.sorts_from_entries(sort), chosen
+
+
 def test_a_deep_offset_reads_no_skipped_event(client: Any, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The events skipped by `offset` are passed over in the index, unread: every entry of the
     client's (or a sensor's) range is one event. Before, each was read on the way (at 100,000
