@@ -372,7 +372,7 @@ def test_entries_in_runs_keep_the_order_of_one_sorted_list(seed, long_run, monke
     them does: appends at the end of a run (a new `seq`), inserts before its end, removals from
     the middle, runs emptied and made again, long runs turned into SortedLists (with a small
     LONG_RUN, most are), and ranges that start or end inside a run, span several runs, or end
-    before they start."""
+    before they start, read from their start or after skipping some entries (a deep offset)."""
     from sortedcontainers import SortedList
 
     from lrs.store.embedded import indexes
@@ -403,3 +403,6 @@ def test_entries_in_runs_keep_the_order_of_one_sorted_list(seed, long_run, monke
             assert list(runs.irange(low, high)) == expected, (low, high)
             assert list(runs.irange(low, high, reverse=True)) == expected[::-1], (low, high)
             assert runs.count(low, high) == len(expected), (low, high)
+            for skip in {1, 7, len(expected) // 2, max(len(expected) - 1, 0), len(expected), len(expected) + 3}:
+                assert list(runs.irange(low, high, skip=skip)) == expected[skip:], (low, high, skip)
+                assert list(runs.irange(low, high, reverse=True, skip=skip)) == expected[::-1][skip:], (low, high, skip)

@@ -152,7 +152,7 @@ class IndexedStore(CollectionStore):
 
     def candidates(self, plan: Plan, reverse: bool = False, skip: int = 0) -> Iterator[dict]:
         """The plan's documents in its order, after its first `skip` ids (no document read for those)."""
-        for key in itertools.islice(plan.ids(reverse), skip, None):
+        for key in plan.ids(reverse, skip):
             document = self._documents.get(key)
             if document is not None:
                 yield document

@@ -74,15 +74,22 @@ class Plan:
     def __post_init__(self) -> None:
         self.count = sum(scan.count() for scan in self.scans)
 
-    def ids(self, reverse: bool = False) -> Iterator[Any]:
-        streams = [scan(reverse) for scan in self.scans]
+    def ids(self, reverse: bool = False, skip: int = 0) -> Iterator[Any]:
+        """Every id once, in the plan's order, after the first `skip`: passed over in the index
+        when one scan of an index holding one entry per document has them all."""
+        only = self.scans[0] if len(self.scans) == 1 else None
+        if skip and isinstance(only, Scan) and not any(only.index.multikey):
+            streams, skip = [only(reverse, skip)], 0
+        else:
+            streams = [scan(reverse) for scan in self.scans]
         pairs = (heapq.merge(*streams, key=lambda pair: pair[0], reverse=reverse)
                  if self.order and len(streams) > 1 else itertools.chain.from_iterable(streams))
         seen = set()
         for _, identifier in pairs:
             if identifier not in seen:
                 seen.add(identifier)
-                yield identifier
+                if len(seen) > skip:
+                    yield identifier
 
     def every_id(self) -> list:
         """Every id once, in no particular order: several times faster than `ids` when all are wanted."""
