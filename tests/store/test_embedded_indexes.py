@@ -227,6 +227,28 @@ def test_an_ordered_plan_whose_order_starts_with_a_run_of_others_is_sampled_past
     assert found[0] == found[1]
 
 
+def test_an_intersection_dearer_than_a_plan_already_priced_is_not_sampled(monkeypatch):
+    """The next page of a time window in `seq` order (`more`): the `seq` range reads the page in
+    order, but not all of its first documents match (voided ones), so the ordered intersection
+    with the `stored` range is weighed too. Its id sets alone cost more than the `seq` range's
+    page: it is not sampled, which would build them (30 ms at 100,000 statements, for a 5 ms page)."""
+    indexed = embedded_database("test")["statements"]
+    plain = mongomock.MongoClient()["test"]["statements"]
+    docs = [{"_id": f"s{n:04d}", "seq": n, "stored": START + dt.timedelta(seconds=n), "voided": 300 < n < 306}
+            for n in range(400)]
+    for collection in (indexed, plain):
+        collection.create_index([("seq", -1)])
+        collection.create_index([("stored", 1), ("seq", -1)])
+        collection.insert_many([dict(d) for d in docs])
+    built = []
+    allowed = planner.Filtered.allowed
+    monkeypatch.setattr(planner.Filtered, "allowed", lambda self: built.append(self) or allowed(self))
+    query = {"stored": {"$gt": START + dt.timedelta(seconds=100)}, "seq": {"$gt": 300}, "voided": False}
+    found = [[d["_id"] for d in c.find(query).sort("seq", 1).limit(5)] for c in (indexed, plain)]
+    assert found[0] == found[1] == ["s0306", "s0307", "s0308", "s0309", "s0310"]
+    assert not built
+
+
 def test_aggregations_answer_what_mongomock_answers():
     """The engine runs a leading $match from its indexes, copies only the fields a following
     $project or $group reads, and does $sort and $group itself: every result, in order, is

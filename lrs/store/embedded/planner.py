@@ -182,11 +182,15 @@ def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
         return Plan([IdScan(documents, ids)])  # at most one document per id: no index reads fewer
     plans = candidate_plans(filter, documents, indexes, sort)
     if sort and limit and applies:  # narrowest first (intersections, which build sets to be read, last):
-        # once one matches all its sample, wider ones cannot beat it
-        unordered = min((plan.cost(sort, limit)[0] for plan in plans if not plan.follows(sort)), default=0)
-        budget = min(MAX_SAMPLE, math.ceil(unordered * SAMPLE_SHARE))
+        # once one matches all its sample, wider ones cannot beat it; nor can one whose sets
+        # alone cost more than a plan already priced, and sampling it would build them
+        best = min((plan.cost(sort, limit)[0] for plan in plans if not plan.follows(sort)), default=math.inf)
+        budget = min(MAX_SAMPLE, math.ceil(best * SAMPLE_SHARE)) if best < math.inf else SAMPLE
         for plan in sorted((plan for plan in plans if plan.follows(sort)), key=lambda plan: (plan.setup > 0, plan.count)):
+            if plan.setup >= best:
+                continue
             plan.along = _sampled(plan, applies, documents, sort[0][1] < 0, budget)
+            best = min(best, plan.cost(sort, limit)[0])
             if plan.along == 1:
                 break
     return min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
