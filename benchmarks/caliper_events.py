@@ -8,8 +8,9 @@
 Gets a Bearer token from POST /oauth/token, then posts envelopes of mixed events (assessment
 items with responses, grades with scores, media, navigation, sessions) from concurrent clients,
 and prints events/s with p50/p99 latency per envelope. Every envelope must answer 200. Then it
-lists the events (GET /caliper/events: first page, a page half-way, one learner's, a sensor's) and
-prints p50/p99 per listing over `--list-rounds` requests.
+lists the events (GET /caliper/events: the newest page, deep offsets, by learner, e-mail,
+sensor, date range, combined, and filters that match nothing; event n happened n minutes after
+the first) and prints p50/p99 per listing over `--list-rounds` requests.
 
 On the embedded store throughput falls as the store fills; measure against a real MongoDB
 (LRS_MONGO_URI, or --url of a server using one) for production figures.
@@ -17,6 +18,7 @@ On the embedded store throughput falls as the store fills; measure against a rea
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import statistics
@@ -32,13 +34,15 @@ from werkzeug.serving import make_server
 
 CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p2"
 KEY, SECRET = "caliper-bench", "caliper-bench-secret"
+FIRST_EVENT = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
 
 
 def event(n: int) -> dict:
     """One of five Caliper 1.2 events, varied by n."""
-    learner = {"id": f"https://example.edu/users/{n % 500}", "type": "Person"}
+    learner = {"id": f"https://example.edu/users/{n % 500}", "type": "Person",
+               "extensions": {"email": f"user{n % 500}@example.edu"}}
     base = {"@context": CONTEXT, "id": f"urn:uuid:{uuid.uuid4()}", "actor": learner,
-            "eventTime": "2026-11-23T08:00:00.000Z",
+            "eventTime": event_time(n),
             "edApp": {"id": "https://example.edu/app", "type": "SoftwareApplication"},
             "group": {"id": f"https://example.edu/sections/{n % 20}", "type": "CourseSection"},
             "session": f"https://example.edu/sessions/{n % 300}"}
@@ -64,6 +68,11 @@ def event(n: int) -> dict:
                 "object": {"id": f"https://example.edu/books/1/pages/{n % 300}", "type": "Page", "name": "Page"}}
     return {**base, "type": "SessionEvent", "profile": "SessionProfile", "action": "LoggedIn",
             "object": {"id": "https://example.edu/app", "type": "SoftwareApplication"}}
+
+
+def event_time(n: int) -> str:
+    """Event n happened n minutes after the first (100,000 events: about 69 days)."""
+    return (FIRST_EVENT + dt.timedelta(minutes=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def envelope(events: list[dict]) -> dict:
@@ -124,24 +133,39 @@ def run(url: str, token: str, total: int, size: int, clients: int) -> tuple[floa
 
 
 def listings(url: str, token: str, total: int, rounds: int) -> None:
-    """p50/p99 of GET /caliper/events pages: the newest, half-way down, one learner's, one sensor's."""
+    """p50/p99 of GET /caliper/events pages: each filter alone and combined, deep offsets, and
+    filters that match nothing."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    queries = {"newest 100": {"limit": 100}, "100 at offset total/2": {"limit": 100, "offset": total // 2},
-               "one learner's 100": {"limit": 100, "actorId": "https://example.edu/users/7"},
-               "one sensor's 100": {"limit": 100, "sensor": "https://example.edu/sensors/1"}}
+    day = 24 * 60  # events a day (one a minute)
+
+    def date(n: int) -> str:
+        return event_time(n)[:10]
+
+    learner = {"actorId": "https://example.edu/users/7"}
+    queries = {"newest 100": {}, "100 at offset total/2": {"offset": total // 2},
+               "100 at offset total-100": {"offset": max(total - 100, 0)},
+               "one learner's 100": learner, "one learner's by actorEmail": {"actorEmail": "user7@example.edu"},
+               "one sensor's 100": {"sensor": "https://example.edu/sensors/1"},
+               "one sensor's at offset total/2": {"sensor": "https://example.edu/sensors/1", "offset": total // 2},
+               "startDate (the last 10%)": {"startDate": date(total * 9 // 10)},
+               "endDate (the first 10%)": {"endDate": date(total // 10)},
+               "startDate+endDate (a day)": {"startDate": date(total // 2), "endDate": date(total // 2)},
+               "a learner in a week": {**learner, "startDate": date(total // 2), "endDate": date(total // 2 + 6 * day)},
+               "none: unknown actorId": {"actorId": "https://example.edu/users/nobody"},
+               "none: after the last event": {"startDate": date(total + 2 * day)}}
     for name, params in queries.items():
         latencies = []
         for _ in range(rounds):
             started = time.perf_counter()
-            response = session.get(f"{url}/caliper/events", params=params, timeout=120)
+            response = session.get(f"{url}/caliper/events", params={"limit": 100, **params}, timeout=120)
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
                 raise RuntimeError(f"{name}: {response.status_code}: {response.text[:500]}")
         ordered = sorted(latencies)
-        print(f"GET /caliper/events {name:<24} p50 {statistics.median(ordered) * 1000:7.1f} ms   "
+        print(f"GET /caliper/events {name:<32} p50 {statistics.median(ordered) * 1000:7.1f} ms   "
               f"p99 {ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000:7.1f} ms   "
-              f"({response.json()['pagination']['total']} matching)")
+              f"({response.json()['pagination']['total']} matching)", flush=True)
 
 
 def main() -> None:

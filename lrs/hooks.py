@@ -22,6 +22,8 @@ a monotonic sort key, and `stored`, a datetime):
     agents, related_agents, activities, related_activities (lists; indexed: match on them first);
     result.{scaled, raw, min, max, success, completion, duration_seconds};
     context.{parent, grouping, category, other} (lists of activity ids), context.{platform, instructor}.
+An index on (source, timestamp, seq) reads a source's statements sorted [("timestamp", -1),
+("seq", -1)] a page at a time, with or without a timestamp range.
 """
 from __future__ import annotations
 

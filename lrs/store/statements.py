@@ -169,6 +169,9 @@ class StatementStore:
         declare_index(c, [("verb", ASCENDING), ("ref", ASCENDING)])
         declare_index(c, [("ref", ASCENDING)], name="ref_referring", partialFilterExpression=REFERRING)
         declare_index(c, [("source", ASCENDING), ("seq", DESCENDING)])
+        # An adapter's statements newest first by their own timestamp (h5p's GET /statements):
+        # a page read in index order, not every statement of the source sorted in memory.
+        declare_index(c, [("source", ASCENDING), ("timestamp", DESCENDING), ("seq", DESCENDING)])
         # Which statements use an attachment content: erasure removes a content only when none does.
         declare_index(c, [("attachments", ASCENDING)])
         declare_index(self.batches, [("stored", ASCENDING)])

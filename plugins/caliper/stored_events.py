@@ -66,7 +66,11 @@ class StoredEvents:
         for field in ("client", "sensor", "actorId", "actorEmail"):
             keys = [("client", ASCENDING)] if field == "client" else [("client", ASCENDING), (field, ASCENDING)]
             declare_index(self.collection, [*keys, *NEWEST_FIRST])
-        declare_index(self.collection, [("client", ASCENDING), ("eventTime", ASCENDING)])
+        # A date range's page: its entries (not its events) sorted newest first, the index holding
+        # created_at and _id after eventTime. It replaces (client, eventTime), which had them read and sorted.
+        declare_index(self.collection, [("client", ASCENDING), ("eventTime", ASCENDING), *NEWEST_FIRST])
+        if "client_1_eventTime_1" in self.collection.index_information():
+            self.collection.drop_index("client_1_eventTime_1")
         declare_index(self.collection, [("actorId", ASCENDING)])  # erasure of a person
 
     def record(self, events: list[dict], sensor: str, send_time: str, client: str, now: dt.datetime) -> None:

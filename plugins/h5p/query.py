@@ -77,8 +77,9 @@ class StatementFilter:
             query.update(agents=self.actor, actor=self.actor)  # `agents` is indexed, `actor` is exact
         if self.verb:
             query["verb"] = self.verb
-        if self.object_id:
+        if self.object_id:  # `object_id` is exact; the object's Activity id or Agent key is in an indexed field
             query["object_id"] = self.object_id
+            query["$or"] = [{"activities": self.object_id}, {"agents": self.object_id}]
         window = {op: value for op, value in (("$gt", self.since), ("$lte", self.until)) if value}
         if window:
             query["timestamp"] = window

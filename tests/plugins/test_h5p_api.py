@@ -424,6 +424,37 @@ def test_only_statements_stored_through_this_api_are_listed(live_server: LiveSer
     assert native["id"] in [s["id"] for s in xapi_get(live_server)["statements"]]
 
 
+def test_every_filter_reads_an_index(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each filter alone and combined is read from an index: newest first by timestamp in index
+    order (a page stops at its limit), or, by content or learner, only their statements. Before,
+    a page without a filter, or by verb or time, sorted every statement of the adapter in memory
+    (0.2-0.6 s at 100,000 statements), and one by content (`object_id`, not indexed) did so too."""
+    lrs = app.extensions["lrs"]
+    batch = [{"actor": {"account": {"homePage": BASE, "name": f"learner-{n % 20}"}},
+              "verb": {"id": ADL + ("attempted", "interacted", "completed", "passed")[n % 4]},
+              "object": {"id": f"{BASE}/h5p/content/c{n % 10}"},
+              "timestamp": f"2026-03-{1 + n // 24:02d}T{n % 24:02d}:00:00Z"} for n in range(400)]
+    lrs.statements.store(batch, authority=lrs.default_authority("h5p"), version="1.0.3", source="h5p")
+    store = lrs.statement_store.collection._target._store
+    planned = []
+    plan = store.plan
+    monkeypatch.setattr(store, "plan", lambda *args, **kwargs: planned.append(plan(*args, **kwargs)) or planned[-1])
+    newest_first = [("timestamp", -1), ("seq", -1)]
+    content, learner = {"objectId": f"{BASE}/h5p/content/c3"}, {"actorId": "learner-7"}
+    in_order = [{}, {"verbId": ADL + "completed"}, {"since": "2026-03-10"}, {"until": "2026-03-05"},
+                {"since": "2026-03-03", "until": "2026-03-12", "verbId": ADL + "passed"}, {"since": "2026-04-01"}]
+    narrow = [(content, 40), ({**content, "verbId": ADL + "passed"}, 40), ({**content, "since": "2026-03-10"}, 40),
+              (learner, 20), ({**learner, **content}, 20)]
+    for params, most in [*((params, None) for params in in_order), *narrow]:
+        planned.clear()
+        response = call_in_process(app.test_client(), "GET", "/statements", token=TEACHER_TOKEN,
+                                   query_string={**params, "limit": "10"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        [chosen] = planned
+        assert chosen is not None, params
+        assert chosen.follows(newest_first) if most is None else chosen.count <= most, (params, chosen)
+
+
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "ten"}, {"limit": "1001"}, {"since": "last week"}])
 def test_bad_query_parameters_are_400(client: Any, params: dict) -> None:
     failure(call_in_process(client, "GET", "/statements", token=TEACHER_TOKEN, query_string=params), 400)

@@ -220,6 +220,49 @@ def test_an_ordered_read_finding_too_few_goes_on_from_the_narrowest_range_sorted
             assert found[0] == found[1], (limit, direction)
 
 
+def test_an_ordered_plan_whose_order_starts_with_a_run_of_others_is_sampled_past_it():
+    """Matches can come in runs along an index's order: by timestamp, the newest moment's 30
+    statements all of one verb (a client sent them at once), then the verbs mixed. The ordered
+    plan reads on past its first SAMPLE documents, none of which match, and is chosen: it reads
+    about 40 for a page of 10 where the verb's 1,000 statements sorted in memory cost 700."""
+    indexed = embedded_database("test")["statements"]
+    plain = mongomock.MongoClient()["test"]["statements"]
+    newest = START + dt.timedelta(days=1)
+    docs = [{"_id": f"s{n:04d}", "seq": n, "verb": "v0" if n >= 3970 else VERBS[n % 4],
+             "timestamp": newest if n >= 3970 else START + dt.timedelta(seconds=n)} for n in range(4000)]
+    for collection in (indexed, plain):
+        collection.create_index([("verb", 1), ("seq", -1)])
+        collection.create_index([("timestamp", -1), ("seq", -1)])
+        collection.insert_many([dict(d) for d in docs])
+    sort = [("timestamp", -1), ("seq", -1)]
+    plan = indexed._store.plan({"verb": "v1"}, sort, 10)
+    assert plan.follows(sort) and plan.fields == frozenset(), plan
+    found = [[d["_id"] for d in c.find({"verb": "v1"}).sort(sort).limit(10)] for c in (indexed, plain)]
+    assert found[0] == found[1]
+
+
+def test_an_intersection_dearer_than_a_plan_already_priced_is_not_sampled(monkeypatch):
+    """The next page of a time window in `seq` order (`more`): the `seq` range reads the page in
+    order, but not all of its first documents match (voided ones), so the ordered intersection
+    with the `stored` range is weighed too. Its id sets alone cost more than the `seq` range's
+    page: it is not sampled, which would build them (30 ms at 100,000 statements, for a 5 ms page)."""
+    indexed = embedded_database("test")["statements"]
+    plain = mongomock.MongoClient()["test"]["statements"]
+    docs = [{"_id": f"s{n:04d}", "seq": n, "stored": START + dt.timedelta(seconds=n), "voided": 300 < n < 306}
+            for n in range(400)]
+    for collection in (indexed, plain):
+        collection.create_index([("seq", -1)])
+        collection.create_index([("stored", 1), ("seq", -1)])
+        collection.insert_many([dict(d) for d in docs])
+    built = []
+    allowed = planner.Filtered.allowed
+    monkeypatch.setattr(planner.Filtered, "allowed", lambda self: built.append(self) or allowed(self))
+    query = {"stored": {"$gt": START + dt.timedelta(seconds=100)}, "seq": {"$gt": 300}, "voided": False}
+    found = [[d["_id"] for d in c.find(query).sort("seq", 1).limit(5)] for c in (indexed, plain)]
+    assert found[0] == found[1] == ["s0306", "s0307", "s0308", "s0309", "s0310"]
+    assert not built
+
+
 def test_aggregations_answer_what_mongomock_answers():
     """The engine runs a leading $match from its indexes, copies only the fields a following
     $project or $group reads, and does $sort and $group itself: every result, in order, is
@@ -365,7 +408,7 @@ def test_entries_in_runs_keep_the_order_of_one_sorted_list(seed, long_run, monke
     them does: appends at the end of a run (a new `seq`), inserts before its end, removals from
     the middle, runs emptied and made again, long runs turned into SortedLists (with a small
     LONG_RUN, most are), and ranges that start or end inside a run, span several runs, or end
-    before they start."""
+    before they start, read from their start or after skipping some entries (a deep offset)."""
     from sortedcontainers import SortedList
 
     from lrs.store.embedded import indexes
@@ -396,3 +439,6 @@ def test_entries_in_runs_keep_the_order_of_one_sorted_list(seed, long_run, monke
             assert list(runs.irange(low, high)) == expected, (low, high)
             assert list(runs.irange(low, high, reverse=True)) == expected[::-1], (low, high)
             assert runs.count(low, high) == len(expected), (low, high)
+            for skip in {1, 7, len(expected) // 2, max(len(expected) - 1, 0), len(expected), len(expected) + 3}:
+                assert list(runs.irange(low, high, skip=skip)) == expected[skip:], (low, high, skip)
+                assert list(runs.irange(low, high, reverse=True, skip=skip)) == expected[::-1][skip:], (low, high, skip)

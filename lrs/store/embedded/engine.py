@@ -150,8 +150,9 @@ class IndexedStore(CollectionStore):
     def plan(self, filter: Mapping, sort: list | None = None, limit: int | None = None) -> Plan | None:
         return best_plan(filter, self._documents, self.secondary, sort, limit, _final_check(filter))
 
-    def candidates(self, plan: Plan, reverse: bool = False) -> Iterator[dict]:
-        for key in plan.ids(reverse):
+    def candidates(self, plan: Plan, reverse: bool = False, skip: int = 0) -> Iterator[dict]:
+        """The plan's documents in its order, after its first `skip` ids (no document read for those)."""
+        for key in plan.ids(reverse, skip):
             document = self._documents.get(key)
             if document is not None:
                 yield document
@@ -406,7 +407,9 @@ class IndexedCollection(mongomock.Collection):
             yield from itertools.islice(super()._get_dataset(spec, sort, fields, as_class), skip, None)
             return
         applies = _final_check(spec, plan)
-        if plan.follows(sort):
+        if plan.follows(sort) and plan.exact:  # each entry is one match: those skipped are not read
+            documents, skip = self._store.candidates(plan, reverse=sort[0][1] < 0, skip=skip), 0
+        elif plan.follows(sort):
             documents = self._in_plan_order(plan, spec, sort, limit, applies)
         else:
             documents = filter(applies, self._store.in_sort_order(plan, sort))

@@ -164,15 +164,20 @@ class Entries:
         outside = itertools.chain(heads.islice(0, first + 1), heads.islice(last - 1))
         return ends + self._length - sum(len(runs[head]) for head in outside)
 
-    def irange(self, low: Key, high: Key, reverse: bool = False) -> Iterator[Key]:
-        """The entries in [low, high], in order or reversed."""
+    def irange(self, low: Key, high: Key, reverse: bool = False, skip: int = 0) -> Iterator[Key]:
+        """The entries in [low, high], in order or reversed, after the first `skip` of them: those
+        are passed over by position (a page at a deep offset), runs whole, never read one by one."""
         for head in self._heads.irange(low[:self.width], high[:self.width], reverse=reverse):
             run = self._runs[head]
-            if type(run) is not list:
-                yield from run.irange(low, high, reverse=reverse)
+            start, stop = _bisect_left(run, low), _bisect_right(run, high)
+            if skip >= stop - start:
+                skip -= max(0, stop - start)
                 continue
-            start, stop = bisect.bisect_left(run, low), bisect.bisect_right(run, high)
-            if reverse:
+            start, stop = (start, stop - skip) if reverse else (start + skip, stop)
+            skip = 0
+            if type(run) is not list:
+                yield from run.islice(start, stop, reverse=reverse)
+            elif reverse:
                 yield from itertools.islice(reversed(run), len(run) - stop, len(run) - start)
             else:
                 yield from itertools.islice(run, start, stop)
@@ -280,8 +285,8 @@ class Scan:
         """The entries of the range, in index order."""
         return list(self.index.entries.irange(self.low, self.high))
 
-    def __call__(self, reverse: bool) -> Iterator[tuple[Key, Any]]:
-        """(sort key, document id) pairs of the range."""
+    def __call__(self, reverse: bool, skip: int = 0) -> Iterator[tuple[Key, Any]]:
+        """(sort key, document id) pairs of the range, after its first `skip` entries."""
         position = self.order_position
-        for entry in self.index.entries.irange(self.low, self.high, reverse=reverse):
+        for entry in self.index.entries.irange(self.low, self.high, reverse=reverse, skip=skip):
             yield (entry[2 * position:] if position is not None else None), entry[-1]

@@ -5,8 +5,9 @@ folded in) plus `$or` lists. An index whose leading fields have equality conditi
 a range on the next field, gives scans; an `$or` whose every branch has such an index gives the
 union of their scans. Among the candidates the cheapest plan wins, costs counted in documents
 checked against the filter: a plan that already yields the requested order and has a limit is
-expected to check `limit` divided by the share of its first SAMPLE documents that match (the
-filter's conditions may be rare along its order: a `stored` range along `seq`); any other plan
+expected to check `limit` divided by the share of its first documents that match (the filter's
+conditions may be rare along its order: a `stored` range along `seq`; its first SAMPLE, or more
+while fewer match, up to a tenth of the best other plan's cost); any other plan
 with a sort and a limit has its entries sorted in memory first (an entry costs SORTED_ENTRY_COST
 of a check) and then checks about `limit` of them, unless the index holds the sort fields right
 after the range (`(stored, seq)` for a time window in `seq` order): then its entries alone are
@@ -30,7 +31,9 @@ from lrs.store.embedded.indexes import TOP, Index, Key, Scan, sort_key
 
 SCALARS = (str, int, float, dt.datetime, ObjectId, bytes)
 RANGE_OPERATORS = {"$gt", "$gte", "$lt", "$lte"}
-SAMPLE = 16  # documents an ordered plan reads ahead to see how often its order meets the filter
+SAMPLE = 16  # documents an ordered plan reads ahead to see how often its order meets the filter...
+SAMPLE_SHARE = 0.1  # ...and on, until SAMPLE of them match, up to this share of the best other plan's cost
+MAX_SAMPLE = 1024  # (and no more than this many documents: about 4 ms)
 GIVE_WAY_AFTER = 4  # an ordered plan reading this many times what it was expected to read gives way
 INTERSECT_FACTOR = 20  # plans up to this many times wider than the narrowest filter its ids
 # Costs in checks of a document against the (compiled) filter, ~4 µs with the document's lookup;
@@ -71,15 +74,22 @@ class Plan:
     def __post_init__(self) -> None:
         self.count = sum(scan.count() for scan in self.scans)
 
-    def ids(self, reverse: bool = False) -> Iterator[Any]:
-        streams = [scan(reverse) for scan in self.scans]
+    def ids(self, reverse: bool = False, skip: int = 0) -> Iterator[Any]:
+        """Every id once, in the plan's order, after the first `skip`: passed over in the index
+        when one scan of an index holding one entry per document has them all."""
+        only = self.scans[0] if len(self.scans) == 1 else None
+        if skip and isinstance(only, Scan) and not any(only.index.multikey):
+            streams, skip = [only(reverse, skip)], 0
+        else:
+            streams = [scan(reverse) for scan in self.scans]
         pairs = (heapq.merge(*streams, key=lambda pair: pair[0], reverse=reverse)
                  if self.order and len(streams) > 1 else itertools.chain.from_iterable(streams))
         seen = set()
         for _, identifier in pairs:
             if identifier not in seen:
                 seen.add(identifier)
-                yield identifier
+                if len(seen) > skip:
+                    yield identifier
 
     def every_id(self) -> list:
         """Every id once, in no particular order: several times faster than `ids` when all are wanted."""
@@ -172,9 +182,15 @@ def best_plan(filter: Mapping, documents: Mapping, indexes: Mapping[str, Index],
         return Plan([IdScan(documents, ids)])  # at most one document per id: no index reads fewer
     plans = candidate_plans(filter, documents, indexes, sort)
     if sort and limit and applies:  # narrowest first (intersections, which build sets to be read, last):
-        # once one matches all its sample, wider ones cannot beat it
+        # once one matches all its sample, wider ones cannot beat it; nor can one whose sets
+        # alone cost more than a plan already priced, and sampling it would build them
+        best = min((plan.cost(sort, limit)[0] for plan in plans if not plan.follows(sort)), default=math.inf)
+        budget = min(MAX_SAMPLE, math.ceil(best * SAMPLE_SHARE)) if best < math.inf else SAMPLE
         for plan in sorted((plan for plan in plans if plan.follows(sort)), key=lambda plan: (plan.setup > 0, plan.count)):
-            plan.along = _sampled(plan, applies, documents, reverse=sort[0][1] < 0)
+            if plan.setup >= best:
+                continue
+            plan.along = _sampled(plan, applies, documents, sort[0][1] < 0, budget)
+            best = min(best, plan.cost(sort, limit)[0])
             if plan.along == 1:
                 break
     return min(plans, key=lambda plan: plan.cost(sort, limit), default=None)
@@ -208,11 +224,21 @@ def _whole(value: Any) -> bool:
     return all(_usable(operand) for name, operand in value.items() if name != "$in") and len(ranks) <= 1
 
 
-def _sampled(plan: Plan, applies: Callable[[dict], bool], documents: Mapping, reverse: bool) -> float:
-    """The share of the plan's first SAMPLE documents that match."""
-    sample = [documents.get(identifier) for identifier in itertools.islice(plan.ids(reverse), SAMPLE)]
-    sample = [document for document in sample if document is not None]
-    return sum(map(applies, sample)) / len(sample) if sample else 1.0
+def _sampled(plan: Plan, applies: Callable[[dict], bool], documents: Mapping, reverse: bool, budget: int) -> float:
+    """The share of the plan's first documents that match: its first SAMPLE, read on while fewer
+    than SAMPLE of them match, up to `budget` documents. Matches may come in runs along the
+    order (statements in timestamp order: the newest moment's all of one verb, when a client
+    sent them at once), and a first run of others would price a cheap plan as reading everything."""
+    read = matched = 0
+    for identifier in plan.ids(reverse):
+        document = documents.get(identifier)
+        if document is None:
+            continue
+        read += 1
+        matched += applies(document)
+        if matched == SAMPLE or read >= max(SAMPLE, budget):
+            break
+    return matched / read if read else 1.0
 
 
 def _plans(filter: Mapping, outer: dict[str, Condition], documents: Mapping,
