@@ -63,6 +63,8 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
         if repeated:
             raise OAuthError(400, "invalid_request", f"parameter {repeated[0]!r} is given more than once: "
                              "each may be given once (RFC 6749 section 3.2)")
+        if not form.get("grant_type"):  # section 5.2: a missing parameter is invalid_request, not a grant type
+            raise OAuthError(400, "invalid_request", "grant_type is required (grant_type=client_credentials)")
         if form.get("grant_type") != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
         credential = lrs.credentials.verify_any(_client(form), request.remote_addr)

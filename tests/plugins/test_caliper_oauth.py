@@ -129,6 +129,8 @@ def test_only_a_hash_of_the_token_is_stored(client: Any, app: Any) -> None:
     ({"grant_type": "client_credentials"}, 401, "invalid_client"),
     ({"grant_type": "password", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, 400,
      "unsupported_grant_type"),
+    ({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, 400, "invalid_request"),
+    ({"grant_type": "", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, 400, "invalid_request"),
     ({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
       "scope": "https://purl.imsglobal.org/spec/caliper/v1p1/scope/admin"}, 400, "invalid_scope"),
     ({"grant_type": "client_credentials", "client_id": "xapi-only", "client_secret": "xapi-only-secret"}, 400,
