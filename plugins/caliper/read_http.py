@@ -75,16 +75,13 @@ def _query(client: str) -> tuple[int, int, Filters]:
         text = request.args.get(name)
         if not text:
             return None
-        at = parse_datetime(text)
         try:
-            if at is not None:
-                return at + dt.timedelta(milliseconds=1) if day_after else at
-            day = dt.date.fromisoformat(text)
-            return dt.datetime.combine(day + dt.timedelta(days=int(day_after)), dt.time(), dt.timezone.utc)
+            return _bound(text, day_after)
         except ValueError:
-            problems.append((None, name, "must be a date (2026-01-15) or an ISO 8601 date-time with a time zone"))
+            problems.append((None, name, "must be a date (2026-01-15) or an ISO 8601 date-time (2026-01-15T10:07:30Z; "
+                             "without a time zone it is UTC)"))
         except OverflowError:  # endDate is inclusive: its end is a moment after it
-            problems.append((None, name, "must be before 9999-12-31T23:59:59.999Z"))
+            problems.append((None, name, "must be in years 1 to 9999 in UTC, before 9999-12-31T23:59:59.999Z"))
         return None
 
     limit, offset = integer("limit", 100, 1, MAX_LIMIT), integer("offset", 0, 0, 10**9)
@@ -94,3 +91,19 @@ def _query(client: str) -> tuple[int, int, Filters]:
     if problems:
         raise ItemErrors(problems)
     return limit, offset, filters
+
+
+def _bound(text: str, day_after: bool) -> dt.datetime:
+    """A date (the whole day: endDate is inclusive) or a date-time. One without a time zone is UTC:
+    the client documents only "ISO format", Python's `datetime.utcnow().isoformat()` sends it so,
+    and a server on UTC reading it with JavaScript's `new Date()` takes it as UTC too."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        at = parse_datetime(text) or _utc(dt.datetime.fromisoformat(text))
+        return at + dt.timedelta(milliseconds=1) if day_after else at
+    return dt.datetime.combine(day + dt.timedelta(days=int(day_after)), dt.time(), dt.timezone.utc)
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at.astimezone(dt.timezone.utc)

@@ -132,6 +132,20 @@ def test_a_date_window_that_ends_before_it_starts_lists_nothing(client: Any) -> 
     assert inverted.get_json()["pagination"]["total"] == 0 and inverted.get_json()["events"] == []
 
 
+def test_a_date_time_without_a_time_zone_is_utc(client: Any) -> None:
+    """The client documents startDate/endDate as "ISO format" only; Python's
+    `datetime.utcnow().isoformat()` has no zone. It was a 400."""
+    access = token(client)
+    for hour in (9, 10, 11):
+        post(client, "/caliper/event", envelope(dict(fresh(), eventTime=f"2026-01-15T{hour:02d}:00:00.000Z")), access)
+    for start, end, hours in (("2026-01-15T09:30:00", "2026-01-15T11:00:00.000000", [11, 10]),
+                              ("2026-01-15 09:30", "2026-01-15T10:00", [10])):
+        response = client.get(f"/caliper/events?startDate={start}&endDate={end}", headers=bearer(access))
+        assert response.status_code == 200, response.get_json()
+        assert [event["eventTime"] for event in response.get_json()["events"]] == \
+            [f"2026-01-15T{hour}:00:00.000Z" for hour in hours]
+
+
 def events_store(app: Any) -> Any:
     """The embedded store behind the plugin's event index: its plans and its documents."""
     return app.extensions["lrs"].plugin_collection("caliper", "events")._target._store
