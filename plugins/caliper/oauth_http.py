@@ -24,6 +24,9 @@ from lrs.http.errors import http_message
 from lrs_plugins.caliper.tokens import LRS_SCOPE, OAUTH_SCOPES, TokenStore, grantable
 
 TOKEN_PATH = "/oauth/token"
+# The path of the token URL seeds/002 gives (its Cognito IdP's `/oauth2/token`): a client moved to
+# this LRS by changing only the host finds its token endpoint.
+SEED_TOKEN_PATH = "/oauth2/token"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -55,6 +58,7 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
         return oauth_error(OAuthError(error.code or 500, "invalid_request", http_message(error)))
 
     @oauth.post(TOKEN_PATH)
+    @oauth.post(SEED_TOKEN_PATH)
     def token() -> Response:
         if request.mimetype != FORM:
             raise OAuthError(400, "invalid_request", f"the request body must be {FORM}")

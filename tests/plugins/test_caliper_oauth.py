@@ -56,6 +56,17 @@ def test_token_endpoint_over_http(live_server: LiveServer) -> None:
     assert len(body["access_token"]) >= 40
 
 
+def test_the_seed_token_path_answers_too(client: Any) -> None:
+    """seeds/002's token URL is its IdP's `/oauth2/token`; a client that keeps that path gets a token
+    (it was a 404)."""
+    form = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    response = client.post("/oauth2/token", data=form)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert post_envelope(client, response.get_json()["access_token"]).status_code == 200
+    refused = client.post("/oauth2/token", data=dict(form, client_secret="wrong"))
+    assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_client"
+
+
 def test_a_default_token_works_on_both_endpoints(client: Any) -> None:
     access = token(client)
     assert post_envelope(client, access).status_code == 200
