@@ -79,6 +79,7 @@ def test_the_published_client_drives_every_operation(live_server: LiveServer, cl
     assert len(first) == len(second) == 2 and not set(first) & set(second) and second_page == 2
     assert set(report["list_by_actor_and_dates"]) == {ids["activity"], ids["time_spent"], ids["seen"],
                                                       ids["answered"]}
+    assert report["list_by_naive_times"] == sorted(report["list_by_actor_and_dates"])
     assert set(report["list_by_email"]) == {ids["activity"], ids["time_spent"]}
     assert len(report["stream"]) == 7 and set(report["stream"]) == beyond
     got = report["get"]

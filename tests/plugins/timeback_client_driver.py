@@ -83,6 +83,9 @@ async def reads(client: CaliperClient, ids: dict, job_id: str) -> dict:
     page = await client.events.list(limit=2, offset=0, sensor=SENSOR)
     second = await client.events.list(limit=2, offset=2, sensor=SENSOR)
     by_actor = await client.events.list(actor_id=STUDENT, start_date="2026-01-15", end_date="2026-01-15")
+    # the same day as naive date-times, as datetime.utcnow().isoformat() gives them (UTC)
+    by_naive_times = await client.events.list(actor_id=STUDENT, start_date="2026-01-15T00:00:00",
+                                              end_date="2026-01-15T23:59:59.999999")
     by_email = await client.events.list(actor_email="student-1@example.com")
     streamed = await client.events.stream(limit=3, sensor=SENSOR).to_list()
     got = await client.events.get(ids["graded"])
@@ -103,6 +106,7 @@ async def reads(client: CaliperClient, ids: dict, job_id: str) -> dict:
         "list": [[e.external_id for e in page.events], page.pagination.model_dump(by_alias=True),
                  [e.external_id for e in second.events], second.pagination.current_page],
         "list_by_actor_and_dates": sorted(e.external_id for e in by_actor.events),
+        "list_by_naive_times": sorted(e.external_id for e in by_naive_times.events),
         "list_by_email": sorted(e.external_id for e in by_email.events),
         "stream": [e.external_id for e in streamed],
         "get": got.model_dump(by_alias=True),
