@@ -47,7 +47,7 @@ from lrs.http import XAPI_PREFIX, cors
 from lrs.http.attachments import MULTIPART
 from lrs.http.errors import AUTH_CHALLENGE, error_body
 from lrs.http.request import body_limit_message
-from lrs.logs import redacted_target
+from lrs.logs import clipped, redacted_target
 from lrs.settings import CORE_SETTINGS, Settings
 from lrs.xapi.versions import answer_version
 
@@ -271,7 +271,7 @@ class _ErrorTask(ErrorTask):
         self.content_length = len(body)
         self.write(body)
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
-        where = f"{request.command} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
+        where = f"{clipped(request.command)} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
         if isinstance(error, _TLSHandshake):  # the operator's to fix (a client's URL, or a missing proxy)
             access_log.warning("TLS handshake from %s on a plain HTTP port: %s", _peer(self.channel.addr), HTTPS_ADVICE)
             return
@@ -284,7 +284,7 @@ def _peer(addr: Any) -> str:
 
 def _target(request_uri: str) -> str:
     path, _, query = request_uri.partition("?")
-    return redacted_target(path, query)[:200]
+    return clipped(redacted_target(path, query))
 
 
 def _message(error: Error, adj: Any) -> str:

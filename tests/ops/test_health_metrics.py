@@ -184,6 +184,38 @@ def test_json_logs_keep_a_hostile_path_on_its_own_line(tmp_path):
     assert access["path"] == "/xapi/about\n" + FORGED + "\x85NEL\u2028LS\u202eBIDI"
 
 
+def long_request_log(tmp_path, log_format: str) -> str:
+    """The log of a real `lrs serve` sent a path of 20,000 percent-encoded escapes (60 KB, within
+    the server's 256 KiB bound on headers) with a long query, and a 2,000-character method."""
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log, spawned({"LRS_LOG_FORMAT": log_format, "LRS_LOG_LEVEL": "INFO"},
+                                              stdout=log) as (endpoint, _):
+        base = endpoint.removesuffix("/xapi")
+        assert requests.get(base + "/long/" + "%1B" * 20_000 + "?" + "p=x&" * 2_000, timeout=30).status_code == 404
+        assert requests.request("M" * 2_000, base + "/health/live", timeout=30).status_code == 405
+    return log_path.read_text(encoding="utf-8")
+
+
+def test_json_logs_cut_long_paths_and_methods_so_each_line_stays_one_line_for_log_shippers(tmp_path):
+    """Such a request used to make lines of 240 KB and more: Docker's json-file driver splits a
+    line at 16 KiB, and its rest reads as a line of its own, written by the client."""
+    text = long_request_log(tmp_path, "json")
+    assert max(len(line.encode()) for line in text.splitlines()) < 16 * 1024
+    access = [json.loads(line) for line in text.splitlines() if '"lrs.access"' in line]
+    [path] = [line for line in access if line["route"] == "(unmatched)"]
+    assert path["path"] == "/long/" + "\x1b" * 506 + "...(19494 more characters)"
+    assert path["message"].startswith("GET /long/" + "\x1b" * 506 + "...(31494 more characters) 404 ")
+    [method] = [line for line in access if line["route"] == "/health/live"]
+    assert method["method"] == "M" * 512 + "...(1488 more characters)"
+
+
+def test_text_logs_cut_long_paths_and_methods(tmp_path):
+    text = long_request_log(tmp_path, "text")
+    assert max(len(line.encode()) for line in text.splitlines()) < 16 * 1024
+    assert "lrs.access: GET /long/" + r"\x1b" * 506 + "...(31494 more characters) 404 " in text
+    assert "lrs.access: " + "M" * 512 + "...(1488 more characters) /health/live 405 " in text
+
+
 def test_gunicorn_run_directly_logs_json_throughout_with_the_lrs_logger_class(tmp_path):
     """`gunicorn --logger-class lrs.logs.GunicornLogger lrs.wsgi:app`: gunicorn's own lines, the
     master's too, come in LRS_LOG_FORMAT like the LRS's."""
