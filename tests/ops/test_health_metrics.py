@@ -7,8 +7,10 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
+import pymongo
 import requests
 
 from lrs.metrics import HTTP_METHODS
@@ -54,6 +56,23 @@ def test_ready_is_503_when_the_store_does_not_answer(app, client):
         lrs.db = real
     assert ready.status_code == 503
     assert ready.json["checks"]["store"] is False
+
+
+def test_ready_answers_within_a_probe_timeout_when_mongodb_is_unreachable(app, client):
+    """A real MongoDB client whose server is gone: the ping used to wait pymongo's 30 s server
+    selection, so each probe held a thread long after the prober (1 s in Kubernetes) gave up."""
+    lrs = app.extensions["lrs"]
+    unreachable = pymongo.MongoClient(f"mongodb://127.0.0.1:{free_port()}", connect=False)
+    real, lrs.db = lrs.db, unreachable["lrs"]
+    try:
+        started = time.monotonic()
+        ready = client.get("/health/ready")
+        elapsed = time.monotonic() - started
+    finally:
+        lrs.db = real
+        unreachable.close()
+    assert ready.status_code == 503 and ready.json["checks"]["store"] is False
+    assert elapsed < 3, elapsed
 
 
 def test_metrics_need_an_admin_credential_by_default(make_app):
