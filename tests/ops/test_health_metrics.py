@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -166,6 +167,25 @@ def test_made_up_methods_share_one_label_so_clients_cannot_add_series(make_app):
     assert sample(text, "lrs_http_request_duration_seconds_count", route="(unmatched)", method="other",
                   status="404") == 40
     assert len(text.splitlines()) < 300
+
+
+def test_requests_the_server_answers_itself_are_counted_too(tmp_path):
+    """A body over LRS_MAX_BODY_BYTES (413) and a malformed request (400) are answered by the
+    worker's loop before the application: they used to be missing from the metrics, so a client
+    sending oversized batches, or garbage, showed nowhere but in the log."""
+    with spawned({"LRS_METRICS": "open", "LRS_MAX_BODY_BYTES": "1024", "LRS_DATA_DIR": ""}) as (endpoint, _):
+        base = endpoint.removesuffix("/xapi")
+        too_large = requests.post(f"{endpoint}/statements", data=b"[" + b" " * 5000 + b"]", timeout=30,
+                                  headers={"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"})
+        assert too_large.status_code == 413
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(b"GET /xapi/about HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")
+            assert connection.recv(100).startswith(b"HTTP/1.0 400 ")
+        text = requests.get(f"{base}/metrics", timeout=30).text
+    route = "(answered by the server)"
+    assert sample(text, "lrs_http_request_duration_seconds_count", route=route, method="POST", status="413") == 1
+    assert sample(text, "lrs_http_request_duration_seconds_count", route=route, method="other", status="400") == 1
 
 
 FORGED = "2026-12-04 17:00:00,000 INFO [x] lrs.access: FAKE LINE"
