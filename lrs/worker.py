@@ -305,7 +305,7 @@ def _message(error: Error, adj: Any) -> str:
         return "Transfer-Encoding: only chunked is supported"
     if isinstance(error, (_Refusal, _TLSHandshake, InternalServerError)):
         return error.body
-    return f"malformed HTTP request: {error.body}"
+    return f"malformed HTTP request: {clipped(error.body)}"  # waitress quotes the line it refused, whole
 
 
 class _LRSChannel(HTTPChannel):

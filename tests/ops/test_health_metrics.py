@@ -225,13 +225,17 @@ def test_json_logs_keep_a_hostile_path_on_its_own_line(tmp_path):
 
 def long_request_log(tmp_path, log_format: str) -> str:
     """The log of a real `lrs serve` sent a path of 20,000 percent-encoded escapes (60 KB, within
-    the server's 256 KiB bound on headers) with a long query, and a 2,000-character method."""
+    the server's 256 KiB bound on headers) with a long query, a 2,000-character method, and a
+    malformed (lower case) 20,000-character one."""
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log, spawned({"LRS_LOG_FORMAT": log_format, "LRS_LOG_LEVEL": "INFO"},
                                               stdout=log) as (endpoint, _):
         base = endpoint.removesuffix("/xapi")
         assert requests.get(base + "/long/" + "%1B" * 20_000 + "?" + "p=x&" * 2_000, timeout=30).status_code == 404
         assert requests.request("M" * 2_000, base + "/health/live", timeout=30).status_code == 405
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=30) as connection:
+            connection.sendall(b"g" * 20_000 + b" /xapi/about HTTP/1.1\r\nHost: x\r\n\r\n")  # quoted by waitress
+            assert connection.recv(100).startswith(b"HTTP/1.0 400 ")
     return log_path.read_text(encoding="utf-8")
 
 
@@ -240,7 +244,7 @@ def test_json_logs_cut_long_paths_and_methods_so_each_line_stays_one_line_for_lo
     line at 16 KiB, and its rest reads as a line of its own, written by the client."""
     text = long_request_log(tmp_path, "json")
     assert max(len(line.encode()) for line in text.splitlines()) < 16 * 1024
-    access = [json.loads(line) for line in text.splitlines() if '"lrs.access"' in line]
+    access = [line for line in map(json.loads, text.splitlines()) if "route" in line]
     [path] = [line for line in access if line["route"] == "(unmatched)"]
     assert path["path"] == "/long/" + "\x1b" * 506 + "...(19494 more characters)"
     assert path["message"].startswith("GET /long/" + "\x1b" * 506 + "...(31494 more characters) 404 ")
@@ -253,6 +257,7 @@ def test_text_logs_cut_long_paths_and_methods(tmp_path):
     assert max(len(line.encode()) for line in text.splitlines()) < 16 * 1024
     assert "lrs.access: GET /long/" + r"\x1b" * 506 + "...(31494 more characters) 404 " in text
     assert "lrs.access: " + "M" * 512 + "...(1488 more characters) /health/live 405 " in text
+    assert 'answered by the server: malformed HTTP request: Malformed HTTP method "' + "g" * 489 + "...(19512 more characters))" in text
 
 
 def test_gunicorn_run_directly_logs_json_throughout_with_the_lrs_logger_class(tmp_path):
