@@ -7,8 +7,9 @@ request carry "-". gunicorn's own loggers get the same format through `gunicorn_
 
 Messages carry what clients send (a request's decoded path, its method): in either format, a
 character that could end a line or hide text is written escaped, so no request can make a line
-that reads as another event. A query string reaches the log with its parameters' names only
-(`redacted_target`): its values name learners and may hold secrets.
+that reads as another event, and what may be long (a path, a method) is cut (`clipped`). A query
+string reaches the log with its parameters' names only (`redacted_target`): its values name
+learners and may hold secrets.
 """
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ REDACTED = "***"
 # A parameter name as the LRS's and its plugins' APIs spell them. Any other name (percent-encoded,
 # long, a bare `?mailto:...` with no `=`) may be what a value would be, so it is masked as well.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# A request line may be as long as the server's bound on headers (256 KiB). Logged whole (twice in
+# JSON: message and field), its line outgrows what log shippers take as one line (Docker's
+# json-file driver splits at 16 KiB, journald at 48 KiB), and the rest arrives as a line of its own
+# that starts with what the client wrote: a forged event. Each value a client chose is cut to this
+# many characters, so an access line stays under 16 KiB even when every character is escaped.
+MAX_LOGGED_CHARS = 512
 
 
 def escaped(text: str) -> str:
@@ -44,6 +51,13 @@ def escaped(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def clipped(text: str, limit: int = MAX_LOGGED_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...({len(text) - limit} more characters)"
 
 
 def redacted_target(path: str, query: str) -> str:

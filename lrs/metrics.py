@@ -28,6 +28,9 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 # is counted as OTHER_METHOD. Routes are rule templates and statuses the app's own answers.
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 OTHER_METHOD = "other"
+# The route of a request the server answers before the application (lrs.worker: a body over its
+# bound, a malformed request, one that did not arrive in time), which no route template matched.
+SERVER_ROUTE = "(answered by the server)"
 
 
 def enable_multiprocess(directory: str) -> None:

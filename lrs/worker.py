@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs
 
 from gunicorn.workers.base import Worker
@@ -47,7 +47,8 @@ from lrs.http import XAPI_PREFIX, cors
 from lrs.http.attachments import MULTIPART
 from lrs.http.errors import AUTH_CHALLENGE, error_body
 from lrs.http.request import body_limit_message
-from lrs.logs import redacted_target
+from lrs.logs import clipped, redacted_target
+from lrs.metrics import OTHER_METHOD, SERVER_ROUTE
 from lrs.settings import CORE_SETTINGS, Settings
 from lrs.xapi.versions import answer_version
 
@@ -80,7 +81,7 @@ class BufferingWorker(Worker):
             outbuf_high_watermark=OUTPUT_BUFFER_BYTES, ident="lrs", expose_tracebacks=False,
             clear_untrusted_proxy_headers=False)  # X-Forwarded-* are the application's to trust (LRS_PROXY_HOPS)
         rules = _Rules(settings["max_body_bytes"], settings["max_attachment_request_bytes"],
-                       settings["cors_origins"], settings["xapi_versions"])
+                       settings["cors_origins"], settings["xapi_versions"], _observer(self.wsgi))
         for listener in channels.values():  # before the loop accepts a connection
             if isinstance(listener, BaseWSGIServer):
                 listener.channel_class = partial(_LRSChannel, rules=rules)
@@ -142,6 +143,7 @@ class _Rules:
     max_attachment_request: int  # LRS_MAX_ATTACHMENT_REQUEST_BYTES
     cors_origins: tuple[str, ...]
     xapi_versions: tuple[str, ...]
+    observe: Callable[[str, str, int, float], None]  # the app's metrics (Metrics.observe)
 
     def refusal(self, request: HTTPRequestParser, size: int) -> _Refusal | None:
         """Why a request whose body has (at least) `size` bytes is refused before more is read.
@@ -169,6 +171,13 @@ class _Rules:
             headers.append(("WWW-Authenticate", AUTH_CHALLENGE))
         return headers + cors.answer_headers(request.headers.get("ORIGIN"), self.cors_origins,
                                              getattr(request, "path", "/"))  # none if its request line was not read
+
+
+def _observer(wsgi: Any) -> Callable[[str, str, int, float], None]:
+    """Where the loop counts its own answers: the LRS app's metrics (none for gunicorn's stand-in
+    app that only reports a failed import)."""
+    metrics = getattr(wsgi, "extensions", {}).get("metrics")
+    return metrics.observe if metrics is not None else lambda *_: None
 
 
 def _carries_attachments(request: HTTPRequestParser) -> bool:
@@ -271,7 +280,9 @@ class _ErrorTask(ErrorTask):
         self.content_length = len(body)
         self.write(body)
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
-        where = f"{request.command} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
+        where = f"{clipped(request.command)} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
+        method = request.command if isinstance(error, _Refusal) else OTHER_METHOD
+        self.channel.rules.observe(SERVER_ROUTE, method, error.code, time.monotonic() - request.started)
         if isinstance(error, _TLSHandshake):  # the operator's to fix (a client's URL, or a missing proxy)
             access_log.warning("TLS handshake from %s on a plain HTTP port: %s", _peer(self.channel.addr), HTTPS_ADVICE)
             return
@@ -284,7 +295,7 @@ def _peer(addr: Any) -> str:
 
 def _target(request_uri: str) -> str:
     path, _, query = request_uri.partition("?")
-    return redacted_target(path, query)[:200]
+    return clipped(redacted_target(path, query))
 
 
 def _message(error: Error, adj: Any) -> str:
@@ -294,7 +305,7 @@ def _message(error: Error, adj: Any) -> str:
         return "Transfer-Encoding: only chunked is supported"
     if isinstance(error, (_Refusal, _TLSHandshake, InternalServerError)):
         return error.body
-    return f"malformed HTTP request: {error.body}"
+    return f"malformed HTTP request: {clipped(error.body)}"  # waitress quotes the line it refused, whole
 
 
 class _LRSChannel(HTTPChannel):
@@ -330,6 +341,7 @@ def _close_late(channels: dict) -> None:
               and channel.request.overdue(now)):
             access_log.info("- 408 (closed by the server: the request from %s did not arrive in time)",
                             _peer(channel.addr))
+            channel.rules.observe(SERVER_ROUTE, OTHER_METHOD, 408, now - channel.request.started)
             channel.will_close = True
 
 

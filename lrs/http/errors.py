@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 
 from lrs.errors import ItemErrors, LRSError, ServiceUnavailable, TooManyRequests
 from lrs.http.request import LRSRequest
+from lrs.logs import clipped
 from lrs.xapi.errors import XAPIValidationError
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def register_adapter_errors(blueprint: Blueprint, failure: Failure,
         return with_error_headers(failure(error.code or 500, http_message(error), ()), error)
 
     def unexpected(error: Exception) -> Response:
-        log.exception("%s: %s %s failed", blueprint.name, request.method, request.path)
+        log.exception("%s: %s %s failed", blueprint.name, clipped(request.method), clipped(request.path))
         return failure(500, internal, ())
 
     blueprint.register_error_handler(LRSError, lrs_error)

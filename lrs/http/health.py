@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import pymongo
 from flask import Blueprint, Response, jsonify
 from pymongo.errors import PyMongoError
 
@@ -17,6 +18,11 @@ from lrs.store.embedded import StoreUnwritable
 
 blueprint = Blueprint("health", __name__, url_prefix="/health")
 log = logging.getLogger(__name__)
+# How long the ping may wait for MongoDB. The client serving requests waits pymongo's 30 s for a
+# server (riding out elections), but a probe asks every second or so and gives up after about one
+# (Kubernetes' default timeoutSeconds): waiting 30 s, each probe of an unreachable store would hold
+# a thread, thirty of them at once, and the answer would come long after the prober stopped waiting.
+READY_PING_SECONDS = 1.0
 
 
 @blueprint.get("/live")
@@ -47,7 +53,8 @@ def _readiness(store: bool) -> tuple[Response, int]:
 
 def _store_answers(lrs: object) -> bool:
     try:
-        lrs.db.command("ping")  # type: ignore[attr-defined]
+        with pymongo.timeout(READY_PING_SECONDS):
+            lrs.db.command("ping")  # type: ignore[attr-defined]
         return True
     except PyMongoError as error:
         log.warning("readiness: the store does not answer: %s", error)

@@ -10,7 +10,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from lrs.logs import redacted_target, request_id
+from lrs.logs import clipped, redacted_target, request_id
 from lrs.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -47,9 +47,10 @@ def register(app: Flask, metrics: Metrics) -> None:
 
 
 def _log_access(route: str, status: int, seconds: float) -> None:
-    target = redacted_target(request.path, request.query_string.decode("latin-1"))
-    access_log.info("%s %s %s %.1f ms", request.method, target, status, seconds * 1000,
-                    extra={"method": request.method, "path": request.path, "route": route, "status": status,
+    method = clipped(request.method)
+    target = clipped(redacted_target(request.path, request.query_string.decode("latin-1")))
+    access_log.info("%s %s %s %.1f ms", method, target, status, seconds * 1000,
+                    extra={"method": method, "path": clipped(request.path), "route": route, "status": status,
                            "duration_ms": round(seconds * 1000, 1), "remote": request.remote_addr})
 
 

@@ -5,10 +5,13 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 
+import pymongo
 import requests
 
 from lrs.metrics import HTTP_METHODS
@@ -54,6 +57,23 @@ def test_ready_is_503_when_the_store_does_not_answer(app, client):
         lrs.db = real
     assert ready.status_code == 503
     assert ready.json["checks"]["store"] is False
+
+
+def test_ready_answers_within_a_probe_timeout_when_mongodb_is_unreachable(app, client):
+    """A real MongoDB client whose server is gone: the ping used to wait pymongo's 30 s server
+    selection, so each probe held a thread long after the prober (1 s in Kubernetes) gave up."""
+    lrs = app.extensions["lrs"]
+    unreachable = pymongo.MongoClient(f"mongodb://127.0.0.1:{free_port()}", connect=False)
+    real, lrs.db = lrs.db, unreachable["lrs"]
+    try:
+        started = time.monotonic()
+        ready = client.get("/health/ready")
+        elapsed = time.monotonic() - started
+    finally:
+        lrs.db = real
+        unreachable.close()
+    assert ready.status_code == 503 and ready.json["checks"]["store"] is False
+    assert elapsed < 3, elapsed
 
 
 def test_metrics_need_an_admin_credential_by_default(make_app):
@@ -149,6 +169,25 @@ def test_made_up_methods_share_one_label_so_clients_cannot_add_series(make_app):
     assert len(text.splitlines()) < 300
 
 
+def test_requests_the_server_answers_itself_are_counted_too(tmp_path):
+    """A body over LRS_MAX_BODY_BYTES (413) and a malformed request (400) are answered by the
+    worker's loop before the application: they used to be missing from the metrics, so a client
+    sending oversized batches, or garbage, showed nowhere but in the log."""
+    with spawned({"LRS_METRICS": "open", "LRS_MAX_BODY_BYTES": "1024", "LRS_DATA_DIR": ""}) as (endpoint, _):
+        base = endpoint.removesuffix("/xapi")
+        too_large = requests.post(f"{endpoint}/statements", data=b"[" + b" " * 5000 + b"]", timeout=30,
+                                  headers={"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"})
+        assert too_large.status_code == 413
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(b"GET /xapi/about HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")
+            assert connection.recv(100).startswith(b"HTTP/1.0 400 ")
+        text = requests.get(f"{base}/metrics", timeout=30).text
+    route = "(answered by the server)"
+    assert sample(text, "lrs_http_request_duration_seconds_count", route=route, method="POST", status="413") == 1
+    assert sample(text, "lrs_http_request_duration_seconds_count", route=route, method="other", status="400") == 1
+
+
 FORGED = "2026-12-04 17:00:00,000 INFO [x] lrs.access: FAKE LINE"
 # A newline, a C1 control (NEL), Unicode's line separator and a bidi override, percent-encoded as a
 # client may send them in a path.
@@ -182,6 +221,43 @@ def test_json_logs_keep_a_hostile_path_on_its_own_line(tmp_path):
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     [access] = [line for line in lines if line["logger"] == "lrs.access" and "FAKE" in line["message"]]
     assert access["path"] == "/xapi/about\n" + FORGED + "\x85NEL\u2028LS\u202eBIDI"
+
+
+def long_request_log(tmp_path, log_format: str) -> str:
+    """The log of a real `lrs serve` sent a path of 20,000 percent-encoded escapes (60 KB, within
+    the server's 256 KiB bound on headers) with a long query, a 2,000-character method, and a
+    malformed (lower case) 20,000-character one."""
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log, spawned({"LRS_LOG_FORMAT": log_format, "LRS_LOG_LEVEL": "INFO"},
+                                              stdout=log) as (endpoint, _):
+        base = endpoint.removesuffix("/xapi")
+        assert requests.get(base + "/long/" + "%1B" * 20_000 + "?" + "p=x&" * 2_000, timeout=30).status_code == 404
+        assert requests.request("M" * 2_000, base + "/health/live", timeout=30).status_code == 405
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=30) as connection:
+            connection.sendall(b"g" * 20_000 + b" /xapi/about HTTP/1.1\r\nHost: x\r\n\r\n")  # quoted by waitress
+            assert connection.recv(100).startswith(b"HTTP/1.0 400 ")
+    return log_path.read_text(encoding="utf-8")
+
+
+def test_json_logs_cut_long_paths_and_methods_so_each_line_stays_one_line_for_log_shippers(tmp_path):
+    """Such a request used to make lines of 240 KB and more: Docker's json-file driver splits a
+    line at 16 KiB, and its rest reads as a line of its own, written by the client."""
+    text = long_request_log(tmp_path, "json")
+    assert max(len(line.encode()) for line in text.splitlines()) < 16 * 1024
+    access = [line for line in map(json.loads, text.splitlines()) if "route" in line]
+    [path] = [line for line in access if line["route"] == "(unmatched)"]
+    assert path["path"] == "/long/" + "\x1b" * 506 + "...(19494 more characters)"
+    assert path["message"].startswith("GET /long/" + "\x1b" * 506 + "...(31494 more characters) 404 ")
+    [method] = [line for line in access if line["route"] == "/health/live"]
+    assert method["method"] == "M" * 512 + "...(1488 more characters)"
+
+
+def test_text_logs_cut_long_paths_and_methods(tmp_path):
+    text = long_request_log(tmp_path, "text")
+    assert max(len(line.encode()) for line in text.splitlines()) < 16 * 1024
+    assert "lrs.access: GET /long/" + r"\x1b" * 506 + "...(31494 more characters) 404 " in text
+    assert "lrs.access: " + "M" * 512 + "...(1488 more characters) /health/live 405 " in text
+    assert 'answered by the server: malformed HTTP request: Malformed HTTP method "' + "g" * 489 + "...(19512 more characters))" in text
 
 
 def test_gunicorn_run_directly_logs_json_throughout_with_the_lrs_logger_class(tmp_path):
