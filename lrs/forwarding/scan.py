@@ -22,7 +22,7 @@ from pymongo.collection import Collection
 
 from lrs.forwarding.contract import Outgoing, TargetOptions
 from lrs.forwarding.state import Gap, TargetState
-from lrs.store.statements import SETTLED
+from lrs.store.statements import BEING_WRITTEN, SETTLED
 from lrs.xapi.errors import XAPIValidationError
 from lrs.xapi.timestamps import parse_timestamp
 
@@ -126,12 +126,16 @@ class Scanner:
                 for doc in docs]
 
     def backlog(self, state: TargetState, options: TargetOptions) -> int:
-        """Statements the target wants that it has not received yet."""
-        wanted = {**options.filter.mongo(), **SETTLED}
-        ahead = self.statements.count_documents({**wanted, "seq": {"$gt": state.checkpoint}})
+        """Statements the target wants that it has not received yet: all those after the
+        checkpoint, less those still being written. Counting only SETTLED ones checked each
+        statement for its `pending` marker: 0.1-0.3 s at 100,000 waiting on the embedded store,
+        under its lock, at every /metrics scrape and console page, while writes waited."""
+        after = {**options.filter.mongo(), "seq": {"$gt": state.checkpoint}}
+        ahead = self.statements.count_documents(after) - self.statements.count_documents({**after, **BEING_WRITTEN})
         if not state.gaps:
-            return ahead
-        return ahead + self.statements.count_documents({**wanted, "seq": {"$in": [g.seq for g in state.gaps]}})
+            return max(0, ahead)  # a batch settled between the two counts
+        wanted = {**options.filter.mongo(), **SETTLED}
+        return max(0, ahead) + self.statements.count_documents({**wanted, "seq": {"$in": [g.seq for g in state.gaps]}})
 
     def oldest(self, state: TargetState, options: TargetOptions, parked: list[int]) -> dt.datetime | None:
         """When the oldest statement the target wants and has not received was stored."""

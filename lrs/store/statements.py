@@ -59,6 +59,10 @@ FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_acti
 PART_FIELDS = (*FILTER_FIELDS, CONTEXT_ONLY_AGENTS, "authority")
 # Statements no batch is still writing (voided ones included), and those a reader may see.
 SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
+# Statements a batch is still writing, as a condition an index answers (their `pending` is the
+# batch's id, a string): counting SETTLED ones checks every statement counted; counting all less
+# these reads index entries only.
+BEING_WRITTEN: dict[str, Any] = {"pending": {"$gte": ""}}
 VISIBLE: dict[str, Any] = {**SETTLED, "voided": False}
 # Statements referring to another (StatementRef objects, voiding ones included): the only entries
 # of the index erasure follows references by, a query naming it to use it on MongoDB.
@@ -174,6 +178,7 @@ class StatementStore:
         declare_index(c, [("source", ASCENDING), ("timestamp", DESCENDING), ("seq", DESCENDING)])
         # Which statements use an attachment content: erasure removes a content only when none does.
         declare_index(c, [("attachments", ASCENDING)])
+        declare_index(c, [("pending", ASCENDING)], sparse=True)  # BEING_WRITTEN: the few statements holding it
         declare_index(self.batches, [("stored", ASCENDING)])
         declare_index(self.waiting_refs, [("referrers.id", ASCENDING)])  # what a stored statement waits for
 

@@ -142,3 +142,17 @@ def test_a_cors_preflight_needs_no_credentials(source):
         "Origin": "https://admin.example.org", "Access-Control-Request-Method": "GET"})
     assert response.status_code < 300
 
+
+
+def test_the_backlog_leaves_out_statements_a_batch_is_still_writing(source):
+    """The backlog is counted as every statement after the checkpoint less those still pending
+    (counted through their index, not by checking each statement): a batch being written, or one
+    a dead writer left, is not waiting to be forwarded until it is revealed."""
+    client = source.test_client()
+    assert client.post("/xapi/statements", json=[statement(n) for n in range(3)], headers=XAPI_HEADERS).status_code == 200
+    statements = source.extensions["lrs"].statement_store.collection
+    statements.insert_one({**statements.find_one({}, {"_id": 0}), "_id": "being-written", "pending": "a-batch",
+                           "seq": 10})
+    assert client.get("/admin/forwarding", headers=ADMIN).get_json()["targets"][0]["backlog"] == 3
+    statements.update_one({"_id": "being-written"}, {"$unset": {"pending": ""}})
+    assert client.get("/admin/forwarding", headers=ADMIN).get_json()["targets"][0]["backlog"] == 4
