@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
 
 TIMEOUT_SECONDS = 30
+ACTING = "`lrs credentials` on MongoDB"  # who acts, for the audit log lines
 
 
 def _cause(error: BaseException) -> str:
@@ -90,10 +91,10 @@ class DirectAdmin:
         self.lrs = lrs
 
     def create(self, **fields: Any) -> dict[str, Any]:
-        return self._shown(self._do(credentials.create, **fields))
+        return self._shown(self._do(credentials.create, **fields, by=ACTING))
 
     def rotate(self, key: str, **fields: Any) -> dict[str, Any]:
-        return self._shown(self._do(credentials.rotate, key, **fields))
+        return self._shown(self._do(credentials.rotate, key, **fields, by=ACTING))
 
     @staticmethod
     def _shown(made: credentials.NewCredential) -> dict[str, Any]:
@@ -103,10 +104,10 @@ class DirectAdmin:
         return [credentials.described(c) for c in self._do(credentials.listed)]
 
     def update(self, key: str, **changes: Any) -> dict[str, Any]:
-        return credentials.described(self._do(credentials.update, key, **changes))
+        return credentials.described(self._do(credentials.update, key, **changes, by=ACTING))
 
     def revoke(self, key: str) -> dict[str, Any]:
-        return credentials.described(self._do(credentials.revoke, key))
+        return credentials.described(self._do(credentials.revoke, key, by=ACTING))
 
     def _do(self, operation: Any, *args: Any, **kwargs: Any) -> Any:
         try:

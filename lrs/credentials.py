@@ -41,8 +41,10 @@ def described(credential: Credential) -> dict[str, Any]:
 
 
 def create(lrs: "LRS", scopes: Iterable[str], label: str = "", key: str | None = None,
-           secret: str | None = None) -> NewCredential:
-    """A new credential (random key and secret unless given); 409 if the key exists."""
+           secret: str | None = None, *, by: str) -> NewCredential:
+    """A new credential (random key and secret unless given); 409 if the key exists. `by` names
+    who acts, for the log line each change leaves (the operator's audit trail), as in every
+    function here that changes a credential."""
     if key is not None and not re.match(KEY_PATTERN, key):
         raise BadRequest(f"key: {KEY_RULE}")
     scopes = _known(lrs, scopes)
@@ -50,6 +52,7 @@ def create(lrs: "LRS", scopes: Iterable[str], label: str = "", key: str | None =
     credential = lrs.credentials.insert(key, secret, scopes, lrs.default_authority(key, label), label)
     if credential is None:
         raise Conflict(f"key: a credential with key {key!r} exists already; {_what_instead(lrs, key)}")
+    log.info("credential %r created by %s: scopes %s, label %r", key, by, ",".join(sorted(credential.scopes)), label)
     return NewCredential(credential, secret)
 
 
@@ -61,7 +64,7 @@ def _what_instead(lrs: "LRS", key: str) -> str:
             "POST /admin/credentials/<key>/secret)")
 
 
-def rotate(lrs: "LRS", key: str, secret: str | None = None) -> NewCredential:
+def rotate(lrs: "LRS", key: str, secret: str | None = None, *, by: str) -> NewCredential:
     """A new secret (random unless given) for an active credential, for a client that lost or
     leaked its own; the old secret stops working at once. Key, scopes and authority stay, so an
     H5P learner keeps their user id and statements."""
@@ -71,6 +74,7 @@ def rotate(lrs: "LRS", key: str, secret: str | None = None) -> NewCredential:
     if credential is None:  # revoked, perhaps meanwhile
         raise Conflict(f"credential {key!r} is revoked: a revoked credential never works again; "
                        "create one with another key")
+    log.info("credential %r given a new secret by %s", key, by)
     return NewCredential(credential, secret)
 
 
@@ -94,7 +98,8 @@ def get(lrs: "LRS", key: str) -> Credential:
     return credential
 
 
-def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str] | None = None) -> Credential:
+def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str] | None = None, *,
+           by: str) -> Credential:
     """Change a credential's label and/or scopes; it takes effect on its next request. The
     authority stays as created: statements already stored carry it."""
     current = get(lrs, key)
@@ -105,15 +110,22 @@ def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str]
         changes["scopes"] = _known(lrs, scopes)
         if ADMIN_SCOPE not in changes["scopes"]:
             _keep_an_admin(lrs, current, "remove scope admin from")
+    if not changes:
+        return current
     reduced = scopes is not None and not current.scopes <= set(changes["scopes"])
-    return lrs.credentials.update(key, changes, scopes_reduced=reduced) if changes else current
+    updated = lrs.credentials.update(key, changes, scopes_reduced=reduced) or get(lrs, key)  # gone meanwhile: 404
+    log.info("credential %r changed by %s: scopes %s -> %s, label %r -> %r", key, by, ",".join(sorted(current.scopes)),
+             ",".join(sorted(updated.scopes)), current.label, updated.label)
+    return updated
 
 
-def revoke(lrs: "LRS", key: str) -> Credential:
+def revoke(lrs: "LRS", key: str, *, by: str) -> Credential:
     """Revoke a credential at once; its key stays listed (and unusable) as revoked."""
     current = get(lrs, key)
     _keep_an_admin(lrs, current, "revoke")
     lrs.credentials.revoke(key)
+    if current.active:  # revoking a revoked credential again changes nothing
+        log.info("credential %r revoked by %s", key, by)
     return get(lrs, key)
 
 

@@ -15,6 +15,7 @@ from werkzeug.routing import PathConverter
 
 from lrs import credentials, schemas
 from lrs.http.admin import admin_only, object_body
+from lrs.http.auth import acting
 from lrs.http.context import current_lrs
 from lrs.http.params import StrictSchema, no_parameters
 from lrs.settings import KEY_PATTERN, KEY_RULE, SECRET_LENGTH
@@ -63,13 +64,13 @@ class NewSecret(StrictSchema):
 @blueprint.post("")
 def create() -> tuple[Response, int]:
     """201 with the secret: the only answer that ever holds it."""
-    return _with_secret(credentials.create(current_lrs(), **schemas.load(NewCredential(), object_body()))), 201
+    return _with_secret(credentials.create(current_lrs(), **schemas.load(NewCredential(), object_body()), by=acting())), 201
 
 
 @blueprint.post("/<credential_key:key>/secret")
 def new_secret(key: str) -> Response:
     """Body {} for a random secret, or {"secret": ...}; the new secret is in this answer only."""
-    return _with_secret(credentials.rotate(current_lrs(), key, **schemas.load(NewSecret(), object_body())))
+    return _with_secret(credentials.rotate(current_lrs(), key, **schemas.load(NewSecret(), object_body()), by=acting()))
 
 
 def _with_secret(made: credentials.NewCredential) -> Response:
@@ -91,9 +92,10 @@ def one(key: str) -> Response:
 @blueprint.patch("/<credential_key:key>")
 def change(key: str) -> Response:
     """Body {"label": ..., "scopes": [...]}, either or both."""
-    return jsonify(credentials.described(credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), object_body()))))
+    return jsonify(credentials.described(credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), object_body()),
+                                                        by=acting())))
 
 
 @blueprint.post("/<credential_key:key>/revoke")
 def revoke(key: str) -> Response:
-    return jsonify(credentials.described(credentials.revoke(current_lrs(), key)))
+    return jsonify(credentials.described(credentials.revoke(current_lrs(), key, by=acting())))

@@ -2,6 +2,8 @@
 marshmallow-validated bodies with paths in the messages, and the effect on the xAPI resources."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.conftest import basic_auth
@@ -219,3 +221,24 @@ def test_a_key_of_an_earlier_release_with_slashes_or_dots_can_be_read_changed_ro
         assert client.get("/xapi/statements", headers={**XAPI, **auth(key, "new-secret-1")}).status_code == 401
         lrs.credentials.collection.delete_one({"_id": key})
     assert client.get("/admin/credentials/a", headers=ADMIN).status_code == 404  # never the key before a `/`
+
+
+def test_every_change_to_a_credential_is_logged_with_the_acting_key_and_never_a_secret(app, caplog):
+    """The operator's audit trail: who created, changed, gave a new secret to and revoked which
+    credential, in the log (INFO, with the time and request id of every line)."""
+    caplog.set_level(logging.INFO, logger="lrs.credentials")
+    client = app.test_client()
+    app.extensions["lrs"].create_credential("ops", "ops-secret-1", ["admin"])
+    made = client.post("/admin/credentials", json={"scopes": ["all"], "key": "lms", "label": "LMS",
+                                                   "secret": "first-secret"}, headers=ADMIN).get_json()
+    client.patch("/admin/credentials/lms", json={"scopes": ["statements/write"]}, headers=auth("ops", "ops-secret-1"))
+    rotated = client.post("/admin/credentials/lms/secret", json={}, headers=ADMIN).get_json()
+    client.post("/admin/credentials/lms/revoke", headers=auth("ops", "ops-secret-1"))
+    client.post("/admin/credentials/lms/revoke", headers=ADMIN)  # revoked already: nothing changes, no line
+    client.post("/admin/credentials", json={"scopes": ["nope"]}, headers=ADMIN)  # refused: nothing changed, no line
+    assert [r.getMessage() for r in caplog.records if r.name == "lrs.credentials"] == [
+        "credential 'lms' created by credential test-admin: scopes all, label 'LMS'",
+        "credential 'lms' changed by credential ops: scopes all -> statements/write, label 'LMS' -> 'LMS'",
+        "credential 'lms' given a new secret by credential test-admin",
+        "credential 'lms' revoked by credential ops"]
+    assert made["secret"] not in caplog.text and rotated["secret"] not in caplog.text
