@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 
 from lrs.admin_client import AdminAPIError, AdminClient, DirectAdmin
 from lrs.core import LRS
+from lrs.logs import escaped
 from lrs.settings import SettingError, settings_table, shown_uri
 
 
@@ -133,7 +134,8 @@ def list_credentials(**admin: str | None) -> None:
     backend = _admin(**admin)
     for credential in _run(backend.listed):
         state = "active" if credential["active"] else "revoked"
-        click.echo(f"{credential['key']}\t{state}\t{','.join(credential['scopes'])}\t{credential['label']}")
+        key, label = escaped(credential["key"]), escaped(credential["label"])  # as stored by earlier releases too
+        click.echo(f"{key}\t{state}\t{','.join(credential['scopes'])}\t{label}")
 
 
 @credentials.command("update")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import quote
@@ -23,7 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
 
 log = logging.getLogger(__name__)
-
+LABEL_MAX_LENGTH = 200
+LABEL_RULE = (f"must be at most {LABEL_MAX_LENGTH} characters, none of them a control character "
+              "(NUL, tab, line breaks, ESC...)")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def create(lrs: "LRS", scopes: Iterable[str], label: str = "", key: str | None =
     function here that changes a credential."""
     if key is not None and not re.match(KEY_PATTERN, key):
         raise BadRequest(f"key: {KEY_RULE}")
-    scopes = _known(lrs, scopes)
+    scopes, label = _known(lrs, scopes), _checked_label(label)
     key, secret = key or new_key(), secret or new_secret()
     credential = lrs.credentials.insert(key, secret, scopes, lrs.default_authority(key, label), label)
     if credential is None:
@@ -105,7 +108,7 @@ def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str]
     current = get(lrs, key)
     changes: dict[str, Any] = {}
     if label is not None:
-        changes["label"] = label
+        changes["label"] = _checked_label(label)
     if scopes is not None:
         changes["scopes"] = _known(lrs, scopes)
         if ADMIN_SCOPE not in changes["scopes"]:
@@ -152,6 +155,15 @@ def _known(lrs: "LRS", scopes: Iterable[str]) -> list[str]:
     except ValueError as error:
         raise BadRequest(f"scopes: {error}") from None
     return scopes
+
+
+def _checked_label(label: str) -> str:
+    """A label is one line of text: it becomes the authority's name in statements and is printed
+    by `lrs credentials list` (one tab-separated line per credential) and in the log, where a
+    NUL, a line break or a terminal escape sequence (ESC) would garble or forge what is shown."""
+    if len(label) > LABEL_MAX_LENGTH or any(unicodedata.category(c) == "Cc" for c in label):
+        raise BadRequest(f"label: {LABEL_RULE}")
+    return label
 
 
 def _keep_an_admin(lrs: "LRS", credential: Credential, action: str) -> None:

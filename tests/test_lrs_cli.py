@@ -69,6 +69,17 @@ def test_credentials_over_http_need_an_admin_credential(live_server):
     assert wrong.exit_code == 1 and "401" in wrong.output
 
 
+def test_list_prints_one_line_per_credential_whatever_an_earlier_release_let_a_label_hold(app, live_server):
+    """A label with a tab, a line break or a terminal escape (stored before labels were checked)
+    split the line, forged another credential's line, or drove the terminal; now it is escaped."""
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["all"])
+    app.extensions["lrs"].credentials.collection.update_one(
+        {"_id": "lms"}, {"$set": {"label": "LMS\nroot\tactive\tadmin\t\x1b[2J"}})
+    listed = admin_cli(live_server.url, "list")
+    assert listed.exit_code == 0 and listed.output.splitlines() == [
+        "lms\tactive\tall\tLMS\\nroot\\tactive\\tadmin\\t\\x1b[2J", "test-admin\tactive\tadmin,all\tadmin"]
+
+
 def test_an_lrs_that_does_not_answer_is_one_line_saying_why_and_what_to_check():
     """Before: urllib3's "HTTPConnectionPool(host='127.0.0.1', port=...): Max retries exceeded with url:
     /admin/credentials (Caused by NewConnectionError(...))"."""

@@ -43,7 +43,7 @@ def _scopes(**kwargs: Any) -> fields.List:
 
 class CredentialChange(StrictSchema):
     scopes = _scopes()
-    label = fields.String(validate=validate.Length(max=200))
+    label = fields.String()  # its rule is lrs.credentials's, the same for every way in
 
 
 def _secret() -> fields.String:

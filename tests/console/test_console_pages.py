@@ -254,7 +254,7 @@ def test_voiding_again_or_voiding_a_voiding_statement_is_refused_and_stores_noth
 @pytest.mark.parametrize(("form", "status", "message"), [
     ({"label": "no scope"}, 400, "scopes: at least one scope is required"),
     ({"scope": ["all", "root"]}, 400, "scopes: unknown scopes: root (known: "),
-    ({"scope": ["all"], "label": "x" * 5000}, 400, "label: Longer than maximum length 200."),
+    ({"scope": ["all"], "label": "x" * 5000}, 400, "label: must be at most 200 characters, none of them a control character"),
     ({"scope": ["all"], "key": "a b"}, 400, "key: must be 1 to 128 printable ASCII characters without spaces"),
     ({"scope": ["all"], "key": "test-admin"}, 409, "key: a credential with key &#39;test-admin&#39; exists already"),
 ])

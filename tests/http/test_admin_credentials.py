@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from lrs.credentials import LABEL_RULE
 from tests.conftest import basic_auth
 
 ADMIN = {"Authorization": basic_auth()}
@@ -136,6 +137,10 @@ def test_a_new_secret_can_be_given_and_only_an_active_credential_gets_one(app):
     ({"scopes": ["all"], "key": ".."}, "key: must be 1 to 128 printable ASCII characters without spaces, colons or slashes, and not . or .."),
     ({"scopes": ["all"], "secret": "short"}, "secret: Length must be between 8 and 200."),
     ({"scopes": ["all"], "label": {"$ne": 1}}, "label: Not a valid string."),
+    ({"scopes": ["all"], "label": "x" * 201}, f"label: {LABEL_RULE}"),
+    ({"scopes": ["all"], "label": "LMS\u0000"}, f"label: {LABEL_RULE}"),
+    ({"scopes": ["all"], "label": "LMS\x1b[2J\x1b[31mrevoked"}, f"label: {LABEL_RULE}"),
+    ({"scopes": ["all"], "label": "LMS\tactive\nadmin"}, f"label: {LABEL_RULE}"),
     ({"scopes": ["all"], "owner": "x"}, "owner: is not a known field"),
     ([{"scopes": ["all"]}], "request body: must be a JSON object"),
 ])
@@ -145,6 +150,20 @@ def test_bad_bodies_get_a_400_naming_the_path_and_nothing_is_created(app, body, 
     assert response.status_code == 400
     assert response.get_json()["error"]["message"].startswith(message)
     assert len(client.get("/admin/credentials", headers=ADMIN).get_json()["credentials"]) == 1
+
+
+def test_a_label_with_a_control_character_is_refused_by_a_change_too_and_changes_nothing(app):
+    """A label is the authority's name and a cell of `lrs credentials list`: a NUL, line break or
+    terminal escape there garbled statements and the list. Before, any string up to 200 went."""
+    client = app.test_client()
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["all"], label="LMS")
+    for label in ["a\u0000b", "a\u001b]8;;http://evil\u0007b", "two\nlines", "a\u0085b"]:
+        response = client.patch("/admin/credentials/lms", json={"label": label, "scopes": ["state"]}, headers=ADMIN)
+        assert response.status_code == 400 and response.get_json()["error"]["message"] == f"label: {LABEL_RULE}"
+    assert client.get("/admin/credentials/lms", headers=ADMIN).get_json()["label"] == "LMS"
+    assert client.get("/admin/credentials/lms", headers=ADMIN).get_json()["scopes"] == ["all"]
+    accepted = client.patch("/admin/credentials/lms", json={"label": "Ünïcödé LMS \u200c\u05d0 🙂"}, headers=ADMIN)
+    assert accepted.status_code == 200 and accepted.get_json()["label"] == "Ünïcödé LMS \u200c\u05d0 🙂"
 
 
 def test_change_scopes_and_label_takes_effect_on_the_next_request(app):
