@@ -1,12 +1,14 @@
 """The `lrs` command line: settings table, credentials, and `lrs serve` as a real process."""
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -78,6 +80,58 @@ def test_list_prints_one_line_per_credential_whatever_an_earlier_release_let_a_l
     listed = admin_cli(live_server.url, "list")
     assert listed.exit_code == 0 and listed.output.splitlines() == [
         "lms\tactive\tall\tLMS\\nroot\\tactive\\tadmin\\t\\x1b[2J", "test-admin\tactive\tadmin,all\tadmin"]
+
+
+class NotTheLRS(http.server.BaseHTTPRequestHandler):
+    """Whatever may stand at a wrong --url or in front of the LRS: a sign-in page, a proxy's 502."""
+
+    answer: tuple[int, dict[str, str], bytes] = (200, {}, b"")
+
+    def do_GET(self) -> None:
+        status, headers, body = self.answer
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def not_the_lrs() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotTheLRS)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize(("answer", "said"), [
+    ((200, {"Content-Type": "text/html"}, b"<html>Sign in</html>"), "200 OK: this answer (text/html)"),
+    ((200, {"Content-Type": "application/json"}, b'{"ok": true}'), "200 OK: this answer (application/json)"),
+    ((302, {"Location": "https://sso.example.com/login"}, b""), "302 Found to https://sso.example.com/login: this answer"),
+    ((502, {"Content-Type": "text/html"}, b"<html>\n<h1>502 Bad Gateway</h1>\n</html>" * 20), "502 Bad Gateway: this answer (text/html)"),
+])
+def test_an_answer_that_is_not_the_admin_api_s_is_an_error_and_never_a_success(not_the_lrs, monkeypatch, answer, said):
+    """Before: a 200 page (a proxy's sign-in) made `revoke` print "revoked lms", nothing revoked, and
+    `list` a JSONDecodeError traceback; a redirect was followed, a POST resent as GET; a proxy's 502
+    printed 300 characters of its HTML."""
+    monkeypatch.setattr(NotTheLRS, "answer", answer)
+    url = f"http://127.0.0.1:{not_the_lrs.server_port}/lrs"
+    for command, path in [(["revoke", "lms"], "POST {url}/admin/credentials/lms/revoke"),
+                          (["list"], "GET {url}/admin/credentials"), (["create"], "POST {url}/admin/credentials")]:
+        result = admin_cli(url, *command)
+        assert result.exit_code == 1 and result.output.startswith(f"Error: {path.format(url=url)}: {said}"), result.output
+        assert "not the LRS admin API's JSON" in result.output and "<html>" not in result.output
+        assert len(result.output.splitlines()) == 1
 
 
 def test_an_lrs_that_does_not_answer_is_one_line_saying_why_and_what_to_check():
