@@ -56,7 +56,15 @@ class AdminClient:
         return self._call("POST", "/admin/credentials", "key", json=fields)
 
     def listed(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/admin/credentials", "credentials")["credentials"]
+        """Every credential, page after page."""
+        found: list[dict[str, Any]] = []
+        after = None
+        while True:
+            answer = self._call("GET", "/admin/credentials", "credentials", params={"after": after} if after else None)
+            found += answer["credentials"]
+            after = answer.get("more_after")
+            if not after:
+                return found
 
     def update(self, key: str, **changes: Any) -> dict[str, Any]:
         return self._call("PATCH", f"/admin/credentials/{credentials.key_in_path(key)}", "key", json=changes)

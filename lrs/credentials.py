@@ -86,6 +86,14 @@ def listed(lrs: "LRS") -> list[Credential]:
     return lrs.credentials.all()
 
 
+def page(lrs: "LRS", limit: int, after: str | None = None, active: bool | None = None,
+         scope: str | None = None) -> tuple[list[Credential], str | None]:
+    """A page of credentials by key (an LRS with H5P learners may hold one per learner), and the
+    key to ask the next page after, or None when this is the last."""
+    found = lrs.credentials.page(after, limit + 1, active, scope)
+    return found[:limit], (found[limit - 1].key if len(found) > limit else None)
+
+
 def key_in_path(key: str) -> str:
     """A key as one URL path segment, for any key a store may hold: earlier releases created keys
     with `/` (percent-encoded, the server decodes it and the routes take it back) and keys `.` and

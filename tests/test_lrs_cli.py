@@ -19,6 +19,7 @@ from lrs.admin_client import AdminAPIError, DirectAdmin
 from lrs.cli import main
 from lrs.server import free_port, spawned
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer
+from tests.http.test_admin_credentials import many_credentials
 
 
 def test_settings_prints_every_core_setting_as_a_table():
@@ -69,6 +70,13 @@ def test_credentials_over_http_need_an_admin_credential(live_server):
     wrong = CliRunner().invoke(main, ["credentials", "list", "--url", live_server.url, "--admin-key", ADMIN_KEY,
                                       "--admin-secret", "wrong"])
     assert wrong.exit_code == 1 and "401" in wrong.output
+
+
+def test_list_over_http_follows_the_pages(app, live_server):
+    many_credentials(app, 1203)
+    listed = admin_cli(live_server.url, "list")
+    assert listed.exit_code == 0 and len(listed.output.splitlines()) == 1204
+    assert "learner-00007\trevoked\tstatements/write\t" in listed.output.splitlines()
 
 
 def test_list_prints_one_line_per_credential_whatever_an_earlier_release_let_a_label_hold(app, live_server):

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from marshmallow import fields, validate
 from werkzeug.routing import PathConverter
 
 from lrs import credentials, schemas
-from lrs.http.admin import admin_only, object_body
+from lrs.http.admin import MAX_PAGE, admin_only, object_body
 from lrs.http.auth import acting
 from lrs.http.context import current_lrs
-from lrs.http.params import StrictSchema, no_parameters
+from lrs.http.params import Boolean, Integer, StrictSchema, no_parameters, single
 from lrs.settings import KEY_PATTERN, KEY_RULE, SECRET_LENGTH
 
 blueprint = Blueprint("admin_credentials", __name__, url_prefix="/admin/credentials")
 blueprint.before_request(admin_only)
-blueprint.before_request(no_parameters)
+
+
+@blueprint.before_request
+def parameters_of_the_listing_only() -> None:
+    if request.endpoint != f"{blueprint.name}.listed":
+        no_parameters()
 
 
 class KeyConverter(PathConverter):
@@ -61,6 +66,13 @@ class NewSecret(StrictSchema):
     secret = _secret()
 
 
+class CredentialPage(StrictSchema):
+    limit = Integer(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    after = fields.String(validate=validate.Length(min=1, max=1000))  # a key: that of `more_after`
+    active = Boolean()
+    scope = fields.String(validate=validate.Length(min=1, max=100))
+
+
 @blueprint.post("")
 def create() -> tuple[Response, int]:
     """201 with the secret: the only answer that ever holds it."""
@@ -81,7 +93,9 @@ def _with_secret(made: credentials.NewCredential) -> Response:
 
 @blueprint.get("")
 def listed() -> Response:
-    return jsonify({"credentials": [credentials.described(c) for c in credentials.listed(current_lrs())]})
+    """?limit (1 to 1000, default 1000), ?after (a `more_after`), ?active=true|false, ?scope=<scope>."""
+    found, more_after = credentials.page(current_lrs(), **schemas.load(CredentialPage(), single(request.args), "query"))
+    return jsonify({"credentials": [credentials.described(c) for c in found], "more_after": more_after})
 
 
 @blueprint.get("/<credential_key:key>")

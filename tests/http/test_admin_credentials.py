@@ -261,3 +261,46 @@ def test_every_change_to_a_credential_is_logged_with_the_acting_key_and_never_a_
         "credential 'lms' given a new secret by credential test-admin",
         "credential 'lms' revoked by credential ops"]
     assert made["secret"] not in caplog.text and rotated["secret"] not in caplog.text
+
+
+def many_credentials(app, count: int) -> None:
+    lrs = app.extensions["lrs"]
+    for number in range(count):
+        key = f"learner-{number:05d}"
+        lrs.credentials.insert(key, "learner-secret", ["admin"] if number % 100 == 0 else ["statements/write"],
+                               lrs.default_authority(key, ""))
+    lrs.credentials.revoke("learner-00007")
+
+
+def test_the_list_is_paged_by_key_at_1000_and_filtered_by_state_and_scope(app):
+    """An LRS with H5P learners holds a credential per learner: the list was one answer of them all
+    (20,000 credentials: 4.4 MB in 1.3 s, the console and `lrs credentials list` waiting on it)."""
+    many_credentials(app, 1203)
+    client = app.test_client()
+    first = client.get("/admin/credentials", headers=ADMIN).get_json()
+    assert len(first["credentials"]) == 1000 and first["more_after"] == "learner-00999"
+    rest = client.get("/admin/credentials?after=learner-00999", headers=ADMIN).get_json()
+    assert [c["key"] for c in rest["credentials"]][::203] == ["learner-01000", "test-admin"]
+    assert rest["more_after"] is None
+    small = client.get("/admin/credentials?limit=2&after=learner-00005", headers=ADMIN).get_json()
+    assert ([c["key"] for c in small["credentials"]], small["more_after"]) == (["learner-00006", "learner-00007"],
+                                                                                "learner-00007")
+    revoked = client.get("/admin/credentials?active=false", headers=ADMIN).get_json()
+    assert [c["key"] for c in revoked["credentials"]] == ["learner-00007"]
+    admins = client.get("/admin/credentials?scope=admin&active=true&limit=5", headers=ADMIN).get_json()
+    assert [c["key"] for c in admins["credentials"]] == [f"learner-{n:05d}" for n in range(0, 500, 100)]
+    assert admins["more_after"] == "learner-00400"
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("limit=0", "limit: Must be greater than or equal to 1 and less than or equal to 1000."),
+    ("limit=1001", "limit: Must be greater than or equal to 1 and less than or equal to 1000."),
+    ("limit=ten", "limit: must be an integer of at most 18 ASCII digits (0-9)"),
+    ("active=maybe", "active: must be true or false (in any case)"),
+    ("after=", "after: Length must be between 1 and 1000."),
+    ("after[$gt]=", "after[$gt]: is not a known field"),
+    ("scope=admin&scope=all", "parameter 'scope': must be given once"),
+])
+def test_bad_list_parameters_get_a_400_naming_them(app, query, message):
+    response = app.test_client().get(f"/admin/credentials?{query}", headers=ADMIN)
+    assert response.status_code == 400 and response.get_json()["error"]["message"] == message
