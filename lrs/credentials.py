@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import quote
 
 from lrs.auth import ADMIN_SCOPE, Credential, new_key, new_secret
@@ -125,6 +125,9 @@ def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str]
         return current
     reduced = scopes is not None and not current.scopes <= set(changes["scopes"])
     updated = lrs.credentials.update(key, changes, scopes_reduced=reduced) or get(lrs, key)  # gone meanwhile: 404
+    if ADMIN_SCOPE not in updated.scopes:
+        _undo_if_no_admin_is_left(lrs, current, "remove scope admin from", lambda: lrs.credentials.update(
+            key, {"scopes": current.scopes, "label": current.label}))
     log.info("credential %r changed by %s: scopes %s -> %s, label %r -> %r", key, by, ",".join(sorted(current.scopes)),
              ",".join(sorted(updated.scopes)), current.label, updated.label)
     return updated
@@ -135,6 +138,7 @@ def revoke(lrs: "LRS", key: str, *, by: str) -> Credential:
     current = get(lrs, key)
     _keep_an_admin(lrs, current, "revoke")
     lrs.credentials.revoke(key)
+    _undo_if_no_admin_is_left(lrs, current, "revoke", lambda: lrs.credentials.undo_revoke(key))
     if current.active:  # revoking a revoked credential again changes nothing
         log.info("credential %r revoked by %s", key, by)
     return get(lrs, key)
@@ -176,5 +180,18 @@ def _checked_label(label: str) -> str:
 
 def _keep_an_admin(lrs: "LRS", credential: Credential, action: str) -> None:
     if credential.active and ADMIN_SCOPE in credential.scopes and lrs.credentials.count_active(ADMIN_SCOPE) <= 1:
-        raise Conflict(f"cannot {action} {credential.key!r}: it is the last active credential with scope "
-                       "admin; create another admin credential first")
+        raise _last_admin(credential, action)
+
+
+def _undo_if_no_admin_is_left(lrs: "LRS", before: Credential, action: str, undo: Callable[[], Any]) -> None:
+    """The count of `_keep_an_admin` and the change are two steps: two admins revoking (or
+    demoting) each other at once both counted two. Counting again after the change and undoing
+    it when none is left keeps one: at worst both are refused, to be tried again."""
+    if before.active and ADMIN_SCOPE in before.scopes and lrs.credentials.count_active(ADMIN_SCOPE) == 0:
+        undo()
+        raise _last_admin(before, action)
+
+
+def _last_admin(credential: Credential, action: str) -> Conflict:
+    return Conflict(f"cannot {action} {credential.key!r}: it is the last active credential with scope "
+                    "admin; create another admin credential first")

@@ -163,6 +163,11 @@ class CredentialStore:
     def revoke(self, key: str) -> bool:
         return self.collection.update_one({"_id": key}, {"$set": {"active": False}}).matched_count == 1
 
+    def undo_revoke(self, key: str) -> None:
+        """Only for a revoke refused after it was written (lrs.credentials keeps the last admin):
+        a revoke that was answered as done is never undone."""
+        self.collection.update_one({"_id": key}, {"$set": {"active": True}})
+
 
 def _credential(document: dict) -> Credential:
     return Credential(

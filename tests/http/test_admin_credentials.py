@@ -2,7 +2,10 @@
 marshmallow-validated bodies with paths in the messages, and the effect on the xAPI resources."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -201,6 +204,36 @@ def test_the_last_active_admin_can_be_neither_revoked_nor_demoted(app):
     assert client.post("/admin/credentials/test-admin/revoke", headers=ADMIN).status_code == 200
     assert client.get("/admin/credentials", headers=ADMIN).status_code == 401
     assert client.get("/admin/credentials", headers=auth(second["key"], second["secret"])).status_code == 200
+
+
+@pytest.mark.parametrize("change", [
+    lambda client, key, headers: client.post(f"/admin/credentials/{key}/revoke", headers=headers),
+    lambda client, key, headers: client.patch(f"/admin/credentials/{key}", json={"scopes": ["all"]}, headers=headers),
+])
+def test_two_admins_removing_each_other_at_once_leave_one_admin(app, monkeypatch, change):
+    """Each request counted two admins before either changed anything, so both went through and
+    no active credential had scope admin: /admin and the console were closed to everyone."""
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("ops", "ops-secret-1", ["admin"])
+    both_counted, waited = threading.Barrier(2, timeout=5), set()
+    counted = lrs.credentials.count_active
+
+    def count_then_wait(scope=None):  # each request's first count waits for the other's
+        number = counted(scope)
+        if threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_counted.wait()
+        return number
+
+    monkeypatch.setattr(lrs.credentials, "count_active", count_then_wait)
+    pairs = [("test-admin", ADMIN), ("ops", auth("ops", "ops-secret-1"))]
+    app.test_client().get("/admin/credentials", headers=pairs[1][1])  # verified once: no hash in the race
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda pair: change(app.test_client(), pair[0], pair[1]),
+                                [(pairs[1][0], pairs[0][1]), (pairs[0][0], pairs[1][1])]))
+    assert 409 in [answer.status_code for answer in answers]
+    assert counted("admin") >= 1
 
 
 def test_admin_key_without_secret_or_the_reverse_stops_the_start(make_app):
