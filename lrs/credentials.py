@@ -128,9 +128,15 @@ def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str]
     if ADMIN_SCOPE not in updated.scopes:
         _undo_if_no_admin_is_left(lrs, current, "remove scope admin from", lambda: lrs.credentials.update(
             key, {"scopes": current.scopes, "label": current.label}))
-    log.info("credential %r changed by %s: scopes %s -> %s, label %r -> %r", key, by, ",".join(sorted(current.scopes)),
-             ",".join(sorted(updated.scopes)), current.label, updated.label)
+    log.info("credential %r changed by %s: %s", key, by, _changes(current, updated))
     return updated
+
+
+def _changes(before: Credential, after: Credential) -> str:
+    """What a change did, for its log line: the fields that differ, before and after."""
+    shown = [(f"scopes {','.join(sorted(before.scopes))} -> {','.join(sorted(after.scopes))}", before.scopes != after.scopes),
+             (f"label {before.label!r} -> {after.label!r}", before.label != after.label)]
+    return ", ".join(text for text, differs in shown if differs) or "nothing (the same values)"
 
 
 def revoke(lrs: "LRS", key: str, *, by: str) -> Credential:
