@@ -11,9 +11,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import fields, validate
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import PathConverter
 
 from lrs import credentials, schemas
+from lrs.auth import Credential
+from lrs.errors import NotFound
 from lrs.http.admin import MAX_PAGE, admin_only, object_body
 from lrs.http.auth import acting
 from lrs.http.context import current_lrs
@@ -100,12 +103,26 @@ def listed() -> Response:
 
 @blueprint.get("/<credential_key:key>")
 def one(key: str) -> Response:
-    return jsonify(credentials.described(credentials.get(current_lrs(), key)))
+    return jsonify(credentials.described(_existing(key)))
+
+
+def _existing(key: str) -> Credential:
+    """The credential of a GET or PATCH path. A key may hold `/` (see KeyConverter), so
+    `GET .../lms/revoke` reads as the key `lms/revoke`: when that is no key but `lms` is, the
+    request is the revoke (or new secret) of `lms` with the wrong method, a 405 saying so."""
+    try:
+        return credentials.get(current_lrs(), key)
+    except NotFound:
+        owner, _, action = key.rpartition("/")
+        if action in ("revoke", "secret") and current_lrs().credentials.get(owner) is not None:
+            raise MethodNotAllowed(valid_methods=["OPTIONS", "POST"]) from None
+        raise
 
 
 @blueprint.patch("/<credential_key:key>")
 def change(key: str) -> Response:
     """Body {"label": ..., "scopes": [...]}, either or both."""
+    _existing(key)
     return jsonify(credentials.described(credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), object_body()),
                                                         by=acting())))
 

@@ -337,3 +337,17 @@ def test_the_list_is_paged_by_key_at_1000_and_filtered_by_state_and_scope(app):
 def test_bad_list_parameters_get_a_400_naming_them(app, query, message):
     response = app.test_client().get(f"/admin/credentials?{query}", headers=ADMIN)
     assert response.status_code == 400 and response.get_json()["error"]["message"] == message
+
+
+def test_a_revoke_or_new_secret_with_the_wrong_method_is_a_405_naming_post(app):
+    """It was a 404 "no credential with key 'lms/revoke'", as if the key were wrong."""
+    client = app.test_client()
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["all"])
+    for method, path in [("GET", "/admin/credentials/lms/revoke"), ("PATCH", "/admin/credentials/lms/secret"),
+                         ("GET", "/admin/credentials/lms/secret")]:
+        response = client.open(path, method=method, json={"scopes": ["state"]}, headers=ADMIN)
+        assert response.status_code == 405 and response.headers["Allow"] == "OPTIONS, POST"
+        assert response.get_json()["error"]["message"] == "method not allowed here; this URL answers OPTIONS, POST"
+    assert client.get("/admin/credentials/lms", headers=ADMIN).get_json()["scopes"] == ["all"]
+    missing = client.get("/admin/credentials/nobody/revoke", headers=ADMIN)
+    assert missing.status_code == 404 and missing.get_json()["error"]["message"] == "no credential with key 'nobody/revoke'"
