@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 
 from lrs.admin_client import AdminAPIError, AdminClient, DirectAdmin
 from lrs.core import LRS
+from lrs.logs import configure as configure_logging
 from lrs.logs import escaped
 from lrs.settings import SettingError, settings_table, shown_uri
 
@@ -84,6 +85,7 @@ def _admin(url: str | None, admin_key: str | None, admin_secret: str | None) -> 
                                "server's memory: only the server can change it.)")
     try:
         lrs = LRS.from_settings()
+        configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])  # the audit lines, on stderr
         lrs.start()
     except ValueError as error:
         raise click.ClickException(str(error)) from None

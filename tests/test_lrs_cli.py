@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -17,8 +18,9 @@ from pymongo import MongoClient
 
 from lrs.admin_client import AdminAPIError, DirectAdmin
 from lrs.cli import main
+from lrs.core import LRS
 from lrs.server import free_port, spawned
-from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer, app_settings
 from tests.http.test_admin_credentials import many_credentials
 
 
@@ -172,6 +174,20 @@ def test_credentials_directly_on_mongodb():
         assert f"{created['key']}\tactive\tadmin\t" in CliRunner().invoke(main, ["credentials", "list"], env=env).output
     finally:
         MongoClient(env["LRS_MONGO_URI"]).drop_database(env["LRS_MONGO_DB"])
+
+
+def test_credentials_on_mongodb_log_their_audit_lines(monkeypatch, caplog):
+    """The changes made without the server were logged nowhere: the command set up no logging, so
+    its INFO lines (who created or revoked which credential) were dropped."""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # the handler the command adds goes afterwards
+    monkeypatch.setattr(root, "level", logging.WARNING)  # as before any command configures it
+    monkeypatch.setattr(LRS, "from_settings", classmethod(lambda cls: LRS(*LRS.resolve(app_settings(log_level="INFO")))))
+    env = {"LRS_URL": "", "LRS_MONGO_URI": "mongodb://127.0.0.1:1"}  # not used: from_settings gives an embedded store
+    created = CliRunner().invoke(main, ["credentials", "create", "--key", "lms", "--label", "LMS"], env=env)
+    assert created.exit_code == 0, created.output
+    assert "credential 'lms' created by `lrs credentials` on MongoDB: scopes all, label 'LMS'" in caplog.messages
+    assert json.loads(created.stdout)["secret"] not in caplog.text
 
 
 def test_direct_administration_follows_the_same_rules_as_the_api(app):
