@@ -5,7 +5,8 @@ Rules kept here rather than in each caller: scopes must be known (xAPI's, `admin
 enabled plugins'); a new secret is shown once and only its hash is kept; an existing key, revoked or
 not, is never overwritten by a create (a key names one client for good: an H5P learner's key is
 their user id), but an active one can get a new secret; and the last active credential with
-scope `admin` cannot be revoked or lose that scope, so the LRS never locks its operators out.
+scope `admin` cannot be revoked or lose that scope, so the LRS never locks its operators out. Each
+change is logged at INFO with who made it (never a secret): the operator's audit trail.
 """
 from __future__ import annotations
 
