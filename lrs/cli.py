@@ -11,6 +11,8 @@ from pymongo.errors import PyMongoError
 
 from lrs.admin_client import AdminAPIError, AdminClient, DirectAdmin
 from lrs.core import LRS
+from lrs.logs import configure as configure_logging
+from lrs.logs import escaped
 from lrs.settings import SettingError, settings_table, shown_uri
 
 
@@ -83,6 +85,7 @@ def _admin(url: str | None, admin_key: str | None, admin_secret: str | None) -> 
                                "server's memory: only the server can change it.)")
     try:
         lrs = LRS.from_settings()
+        configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])  # the audit lines, on stderr
         lrs.start()
     except ValueError as error:
         raise click.ClickException(str(error)) from None
@@ -133,7 +136,8 @@ def list_credentials(**admin: str | None) -> None:
     backend = _admin(**admin)
     for credential in _run(backend.listed):
         state = "active" if credential["active"] else "revoked"
-        click.echo(f"{credential['key']}\t{state}\t{','.join(credential['scopes'])}\t{credential['label']}")
+        key, label = escaped(credential["key"]), escaped(credential["label"])  # as stored by earlier releases too
+        click.echo(f"{key}\t{state}\t{','.join(credential['scopes'])}\t{label}")
 
 
 @credentials.command("update")

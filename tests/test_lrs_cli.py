@@ -1,12 +1,15 @@
 """The `lrs` command line: settings table, credentials, and `lrs serve` as a real process."""
 from __future__ import annotations
 
+import http.server
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -15,8 +18,10 @@ from pymongo import MongoClient
 
 from lrs.admin_client import AdminAPIError, DirectAdmin
 from lrs.cli import main
+from lrs.core import LRS
 from lrs.server import free_port, spawned
-from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer, app_settings
+from tests.http.test_admin_credentials import many_credentials
 
 
 def test_settings_prints_every_core_setting_as_a_table():
@@ -69,6 +74,76 @@ def test_credentials_over_http_need_an_admin_credential(live_server):
     assert wrong.exit_code == 1 and "401" in wrong.output
 
 
+def test_list_over_http_follows_the_pages(app, live_server):
+    many_credentials(app, 1203)
+    listed = admin_cli(live_server.url, "list")
+    assert listed.exit_code == 0 and len(listed.output.splitlines()) == 1204
+    assert "learner-00007\trevoked\tstatements/write\t" in listed.output.splitlines()
+
+
+def test_list_prints_one_line_per_credential_whatever_an_earlier_release_let_a_label_hold(app, live_server):
+    """A label with a tab, a line break or a terminal escape (stored before labels were checked)
+    split the line, forged another credential's line, or drove the terminal; now it is escaped."""
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["all"])
+    app.extensions["lrs"].credentials.collection.update_one(
+        {"_id": "lms"}, {"$set": {"label": "LMS\nroot\tactive\tadmin\t\x1b[2J"}})
+    listed = admin_cli(live_server.url, "list")
+    assert listed.exit_code == 0 and listed.output.splitlines() == [
+        "lms\tactive\tall\tLMS\\nroot\\tactive\\tadmin\\t\\x1b[2J", "test-admin\tactive\tadmin,all\tadmin"]
+
+
+class NotTheLRS(http.server.BaseHTTPRequestHandler):
+    """Whatever may stand at a wrong --url or in front of the LRS: a sign-in page, a proxy's 502."""
+
+    answer: tuple[int, dict[str, str], bytes] = (200, {}, b"")
+
+    def do_GET(self) -> None:
+        status, headers, body = self.answer
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def not_the_lrs() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotTheLRS)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize(("answer", "said"), [
+    ((200, {"Content-Type": "text/html"}, b"<html>Sign in</html>"), "200 OK: this answer (text/html)"),
+    ((200, {"Content-Type": "application/json"}, b'{"ok": true}'), "200 OK: this answer (application/json)"),
+    ((302, {"Location": "https://sso.example.com/login"}, b""), "302 Found to https://sso.example.com/login: this answer"),
+    ((502, {"Content-Type": "text/html"}, b"<html>\n<h1>502 Bad Gateway</h1>\n</html>" * 20), "502 Bad Gateway: this answer (text/html)"),
+])
+def test_an_answer_that_is_not_the_admin_api_s_is_an_error_and_never_a_success(not_the_lrs, monkeypatch, answer, said):
+    """Before: a 200 page (a proxy's sign-in) made `revoke` print "revoked lms", nothing revoked, and
+    `list` a JSONDecodeError traceback; a redirect was followed, a POST resent as GET; a proxy's 502
+    printed 300 characters of its HTML."""
+    monkeypatch.setattr(NotTheLRS, "answer", answer)
+    url = f"http://127.0.0.1:{not_the_lrs.server_port}/lrs"
+    for command, path in [(["revoke", "lms"], "POST {url}/admin/credentials/lms/revoke"),
+                          (["list"], "GET {url}/admin/credentials"), (["create"], "POST {url}/admin/credentials")]:
+        result = admin_cli(url, *command)
+        assert result.exit_code == 1 and result.output.startswith(f"Error: {path.format(url=url)}: {said}"), result.output
+        assert "not the LRS admin API's JSON" in result.output and "<html>" not in result.output
+        assert len(result.output.splitlines()) == 1
+
+
 def test_an_lrs_that_does_not_answer_is_one_line_saying_why_and_what_to_check():
     """Before: urllib3's "HTTPConnectionPool(host='127.0.0.1', port=...): Max retries exceeded with url:
     /admin/credentials (Caused by NewConnectionError(...))"."""
@@ -99,6 +174,20 @@ def test_credentials_directly_on_mongodb():
         assert f"{created['key']}\tactive\tadmin\t" in CliRunner().invoke(main, ["credentials", "list"], env=env).output
     finally:
         MongoClient(env["LRS_MONGO_URI"]).drop_database(env["LRS_MONGO_DB"])
+
+
+def test_credentials_on_mongodb_log_their_audit_lines(monkeypatch, caplog):
+    """The changes made without the server were logged nowhere: the command set up no logging, so
+    its INFO lines (who created or revoked which credential) were dropped."""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # the handler the command adds goes afterwards
+    monkeypatch.setattr(root, "level", logging.WARNING)  # as before any command configures it
+    monkeypatch.setattr(LRS, "from_settings", classmethod(lambda cls: LRS(*LRS.resolve(app_settings(log_level="INFO")))))
+    env = {"LRS_URL": "", "LRS_MONGO_URI": "mongodb://127.0.0.1:1"}  # not used: from_settings gives an embedded store
+    created = CliRunner().invoke(main, ["credentials", "create", "--key", "lms", "--label", "LMS"], env=env)
+    assert created.exit_code == 0, created.output
+    assert "credential 'lms' created by `lrs credentials` on MongoDB: scopes all, label 'LMS'" in caplog.messages
+    assert json.loads(created.stdout)["secret"] not in caplog.text
 
 
 def test_direct_administration_follows_the_same_rules_as_the_api(app):

@@ -30,7 +30,7 @@ def create() -> str:
     fields: dict[str, Any] = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
     if request.form.get("key"):
         fields["key"] = request.form["key"]
-    return _shown(credentials.create(current_lrs(), **schemas.load(NewCredential(), fields, "form")),
+    return _shown(credentials.create(current_lrs(), **schemas.load(NewCredential(), fields, "form"), by=guard.acting()),
                   "Credential created")
 
 
@@ -44,7 +44,7 @@ def edit(key: str) -> str:
 @blueprint.post("/credentials/<credential_key:key>/change")
 def update(key: str) -> Response:
     changes = {"scopes": request.form.getlist("scope"), "label": request.form.get("label", "")}
-    credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), changes, "form"))
+    credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), changes, "form"), by=guard.acting())
     guard.notify(f"{key}: changes saved.")
     return redirect(url_for(".index"), 303)
 
@@ -53,7 +53,7 @@ def update(key: str) -> Response:
 def rotate(key: str) -> str:
     """For a client that lost or leaked its secret: the old one stops working at once."""
     guard.once()
-    return _shown(credentials.rotate(current_lrs(), key), "New secret")
+    return _shown(credentials.rotate(current_lrs(), key, by=guard.acting()), "New secret")
 
 
 def _shown(made: credentials.NewCredential, heading: str) -> str:
@@ -63,7 +63,7 @@ def _shown(made: credentials.NewCredential, heading: str) -> str:
 
 @blueprint.post("/credentials/<credential_key:key>/revoke")
 def revoke(key: str) -> Response:
-    credentials.revoke(current_lrs(), key)
+    credentials.revoke(current_lrs(), key, by=guard.acting())
     guard.notify(f"{key} revoked: it works no more.")
     return redirect(url_for(".index"), 303)
 

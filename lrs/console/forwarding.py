@@ -31,7 +31,7 @@ def index() -> str:
 def replay(target: str) -> Response:
     """Replay one dead letter (form field `statement_id`) or, without it, all of the target's."""
     statement_id = request.form.get("statement_id")
-    marked = operations.replay(current_lrs(), target, [statement_id] if statement_id else None)
+    marked = operations.replay(current_lrs(), target, [statement_id] if statement_id else None, by=guard.acting())
     guard.notify(f"{marked} dead letter(s) of {target} marked for replay")
     return redirect(url_for(".index"), 303)
 
@@ -40,7 +40,7 @@ def replay(target: str) -> Response:
 def backfill(target: str) -> Response:
     since = schemas.load(Backfill(), {"since": utc_time(request.form.get("since", ""))}, "form")["since"]
     try:
-        checkpoint = operations.backfill(current_lrs(), target, since)
+        checkpoint = operations.backfill(current_lrs(), target, since, by=guard.acting())
     except ValueError as error:
         raise BadRequest(str(error)) from None  # it names the field already
     guard.notify(f"{target} goes on from sequence {checkpoint}")

@@ -21,6 +21,11 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
+def acting() -> str:
+    """Who acts through this console request, as the audit log lines name them."""
+    return f"credential {current().credential.key} in the console"
+
+
 def sessions() -> Sessions:
     return current_app.extensions["console_sessions"]
 

@@ -21,6 +21,7 @@ from lrs.http.admin import MAX_PAGE
 from lrs.logs import configure as configure_logging
 
 T = TypeVar("T")
+ACTING = "`lrs forward` on MongoDB"  # who acts, for the audit log lines
 
 
 def _lrs() -> LRS:
@@ -130,7 +131,7 @@ def list_dead_letters(target: str, after: int, limit: int) -> None:
 @click.option("--id", "ids", multiple=True, help="Replay only this statement (repeatable).")
 def replay(target: str, ids: tuple[str, ...]) -> None:
     """Ask the worker to send a target's dead letters again (all of them, or --id ones)."""
-    count = _run(operations.replay, target, list(ids) or None)
+    count = _run(operations.replay, target, list(ids) or None, by=ACTING)
     click.echo(f"{count} dead letters marked for replay")
 
 
@@ -139,12 +140,12 @@ def replay(target: str, ids: tuple[str, ...]) -> None:
 @click.option("--since", required=True, help='RFC 3339 time, or "now" to skip everything stored so far.')
 def backfill(target: str, since: str) -> None:
     """Make a target (re)receive everything stored from a point in time on."""
-    checkpoint = _run(operations.backfill, target, since)
+    checkpoint = _run(operations.backfill, target, since, by=ACTING)
     click.echo(f"{target}: continuing after statement seq {checkpoint}")
 
 
-def _run(operation: Callable[..., T], *args: Any) -> T:
+def _run(operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
-        return operation(_lrs(), *args)
+        return operation(_lrs(), *args, **kwargs)
     except (NotFound, Conflict, ValueError) as error:
         raise click.ClickException(str(getattr(error, "message", error))) from None

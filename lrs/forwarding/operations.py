@@ -1,6 +1,7 @@
 """What an operator does to forwarding, shared by `lrs forward ...` and the admin endpoint."""
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from lrs.errors import Conflict, NotFound
@@ -14,6 +15,8 @@ from lrs.xapi.timestamps import format_timestamp
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrs.core import LRS
+
+log = logging.getLogger(__name__)
 
 
 def target_named(lrs: "LRS", name: str) -> Target:
@@ -29,13 +32,16 @@ def dead_letters(lrs: "LRS", name: str, after_seq: int = -1, limit: int = 100) -
     return [{**letter, "at": format_timestamp(letter["at"])} for letter in letters]
 
 
-def replay(lrs: "LRS", name: str, statement_ids: list[str] | None = None) -> int:
-    """Mark dead letters for the worker to send again; returns how many were marked."""
+def replay(lrs: "LRS", name: str, statement_ids: list[str] | None = None, *, by: str) -> int:
+    """Mark dead letters for the worker to send again; returns how many were marked. `by` names
+    who acts, for the log line (the operator's audit trail)."""
     target_named(lrs, name)
-    return DeadLetters(lrs.db).mark_for_replay(name, statement_ids)
+    marked = DeadLetters(lrs.db).mark_for_replay(name, statement_ids)
+    log.info("%s marked %d dead letter(s) of target %s for replay", by, marked, name)
+    return marked
 
 
-def backfill(lrs: "LRS", name: str, since: str) -> int:
+def backfill(lrs: "LRS", name: str, since: str, *, by: str) -> int:
     """Send the target everything stored from `since` on again (or skip to it); returns the new
     checkpoint. Statements the target already has are no-ops there."""
     target = target_named(lrs, name)
@@ -47,4 +53,5 @@ def backfill(lrs: "LRS", name: str, since: str) -> int:
     elif not states.rewind(target.options.name, checkpoint):
         raise Conflict(f"target {name}: the checkpoint kept moving (the worker advanced it three times "
                        "meanwhile); try again")
+    log.info("%s set target %s back to sequence %d (backfill since %s)", by, name, checkpoint, since)
     return checkpoint

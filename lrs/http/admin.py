@@ -16,7 +16,7 @@ from lrs.auth import ADMIN
 from lrs.errors import BadRequest
 from lrs.forwarding import operations
 from lrs.forwarding.status import forwarding_status
-from lrs.http.auth import authenticate, require
+from lrs.http.auth import acting, authenticate, require
 from lrs.http.body import json_body
 from lrs.http.context import current_lrs
 from lrs.http.params import Integer, StrictSchema, no_parameters, single
@@ -80,7 +80,7 @@ def replay(target: str) -> Response:
     """Body {} for every dead letter of the target, or {"ids": [statement ids]}."""
     no_parameters()
     ids = schemas.load(Replay(), object_body())["ids"]
-    return jsonify({"marked": operations.replay(current_lrs(), target, ids)})
+    return jsonify({"marked": operations.replay(current_lrs(), target, ids, by=acting())})
 
 
 @blueprint.post("/forwarding/<target>/backfill")
@@ -89,7 +89,7 @@ def backfill(target: str) -> Response:
     no_parameters()
     since = schemas.load(Backfill(), object_body())["since"]
     try:
-        checkpoint = operations.backfill(current_lrs(), target, since)
+        checkpoint = operations.backfill(current_lrs(), target, since, by=acting())
     except ValueError as error:
         raise BadRequest(str(error)) from None  # it names the field already
     return jsonify({"target": target, "checkpoint": checkpoint})

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from lrs.http import params
 from lrs.http.admin import admin_only
+from lrs.http.auth import acting
 from lrs.http.context import current_lrs
 
 blueprint = Blueprint("admin_activities", __name__, url_prefix="/admin")
@@ -29,5 +30,5 @@ def forget_definition() -> Response:
     activity_id = params.load(ForgetParams(), request.args)["activityId"]
     forgotten = current_lrs().activities.forget(activity_id)
     if forgotten:
-        log.info("credential %s forgot the canonical definition of %s", g.credential.key, activity_id)
+        log.info("%s forgot the canonical definition of %s", acting(), activity_id)
     return jsonify({"activities": int(forgotten)})

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from marshmallow import fields, validate
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import PathConverter
 
 from lrs import credentials, schemas
-from lrs.http.admin import admin_only, object_body
+from lrs.auth import Credential
+from lrs.errors import NotFound
+from lrs.http.admin import MAX_PAGE, admin_only, object_body
+from lrs.http.auth import acting
 from lrs.http.context import current_lrs
-from lrs.http.params import StrictSchema, no_parameters
+from lrs.http.params import Boolean, Integer, StrictSchema, no_parameters, single
 from lrs.settings import KEY_PATTERN, KEY_RULE, SECRET_LENGTH
 
 blueprint = Blueprint("admin_credentials", __name__, url_prefix="/admin/credentials")
 blueprint.before_request(admin_only)
-blueprint.before_request(no_parameters)
+
+
+@blueprint.before_request
+def parameters_of_the_listing_only() -> None:
+    if request.endpoint != f"{blueprint.name}.listed":
+        no_parameters()
 
 
 class KeyConverter(PathConverter):
@@ -42,7 +51,7 @@ def _scopes(**kwargs: Any) -> fields.List:
 
 class CredentialChange(StrictSchema):
     scopes = _scopes()
-    label = fields.String(validate=validate.Length(max=200))
+    label = fields.String()  # its rule is lrs.credentials's, the same for every way in
 
 
 def _secret() -> fields.String:
@@ -60,16 +69,23 @@ class NewSecret(StrictSchema):
     secret = _secret()
 
 
+class CredentialPage(StrictSchema):
+    limit = Integer(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    after = fields.String(validate=validate.Length(min=1, max=1000))  # a key: that of `more_after`
+    active = Boolean()
+    scope = fields.String(validate=validate.Length(min=1, max=100))
+
+
 @blueprint.post("")
 def create() -> tuple[Response, int]:
     """201 with the secret: the only answer that ever holds it."""
-    return _with_secret(credentials.create(current_lrs(), **schemas.load(NewCredential(), object_body()))), 201
+    return _with_secret(credentials.create(current_lrs(), **schemas.load(NewCredential(), object_body()), by=acting())), 201
 
 
 @blueprint.post("/<credential_key:key>/secret")
 def new_secret(key: str) -> Response:
     """Body {} for a random secret, or {"secret": ...}; the new secret is in this answer only."""
-    return _with_secret(credentials.rotate(current_lrs(), key, **schemas.load(NewSecret(), object_body())))
+    return _with_secret(credentials.rotate(current_lrs(), key, **schemas.load(NewSecret(), object_body()), by=acting()))
 
 
 def _with_secret(made: credentials.NewCredential) -> Response:
@@ -80,20 +96,37 @@ def _with_secret(made: credentials.NewCredential) -> Response:
 
 @blueprint.get("")
 def listed() -> Response:
-    return jsonify({"credentials": [credentials.described(c) for c in credentials.listed(current_lrs())]})
+    """?limit (1 to 1000, default 1000), ?after (a `more_after`), ?active=true|false, ?scope=<scope>."""
+    found, more_after = credentials.page(current_lrs(), **schemas.load(CredentialPage(), single(request.args), "query"))
+    return jsonify({"credentials": [credentials.described(c) for c in found], "more_after": more_after})
 
 
 @blueprint.get("/<credential_key:key>")
 def one(key: str) -> Response:
-    return jsonify(credentials.described(credentials.get(current_lrs(), key)))
+    return jsonify(credentials.described(_existing(key)))
+
+
+def _existing(key: str) -> Credential:
+    """The credential of a GET or PATCH path. A key may hold `/` (see KeyConverter), so
+    `GET .../lms/revoke` reads as the key `lms/revoke`: when that is no key but `lms` is, the
+    request is the revoke (or new secret) of `lms` with the wrong method, a 405 saying so."""
+    try:
+        return credentials.get(current_lrs(), key)
+    except NotFound:
+        owner, _, action = key.rpartition("/")
+        if action in ("revoke", "secret") and current_lrs().credentials.get(owner) is not None:
+            raise MethodNotAllowed(valid_methods=["OPTIONS", "POST"]) from None
+        raise
 
 
 @blueprint.patch("/<credential_key:key>")
 def change(key: str) -> Response:
     """Body {"label": ..., "scopes": [...]}, either or both."""
-    return jsonify(credentials.described(credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), object_body()))))
+    _existing(key)
+    return jsonify(credentials.described(credentials.update(current_lrs(), key, **schemas.load(CredentialChange(), object_body()),
+                                                        by=acting())))
 
 
 @blueprint.post("/<credential_key:key>/revoke")
 def revoke(key: str) -> Response:
-    return jsonify(credentials.described(credentials.revoke(current_lrs(), key)))
+    return jsonify(credentials.described(credentials.revoke(current_lrs(), key, by=acting())))

@@ -24,6 +24,11 @@ def authenticate() -> None:
     g.credential = credential
 
 
+def acting() -> str:
+    """Who makes this request, as the audit log lines and records of admin actions name them."""
+    return f"credential {g.credential.key}"
+
+
 def require(scopes: Iterable[str]) -> Credential:
     """The request's credential, if it holds one of `scopes`; 403 otherwise."""
     credential: Credential = g.credential

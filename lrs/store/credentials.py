@@ -149,8 +149,24 @@ class CredentialStore:
     def all(self) -> list[Credential]:
         return [_credential(document) for document in self.collection.find().sort("_id")]
 
+    def page(self, after: str | None, limit: int, active: bool | None = None,
+             scope: str | None = None) -> list[Credential]:
+        """Up to `limit` credentials by key from after `after`, active or revoked only and holding
+        `scope` if given; read along the `_id` index, however many credentials there are."""
+        query: dict = {} if after is None else {"_id": {"$gt": after}}
+        if active is not None:
+            query["active"] = active
+        if scope is not None:
+            query["scopes"] = scope
+        return [_credential(document) for document in self.collection.find(query).sort("_id").limit(limit)]
+
     def revoke(self, key: str) -> bool:
         return self.collection.update_one({"_id": key}, {"$set": {"active": False}}).matched_count == 1
+
+    def undo_revoke(self, key: str) -> None:
+        """Only for a revoke refused after it was written (lrs.credentials keeps the last admin):
+        a revoke that was answered as done is never undone."""
+        self.collection.update_one({"_id": key}, {"$set": {"active": True}})
 
 
 def _credential(document: dict) -> Credential:

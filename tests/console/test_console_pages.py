@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import logging
 import re
 import uuid
 
@@ -102,7 +103,8 @@ def test_a_chart_past_the_ends_of_the_calendar_is_the_consoles_400_page(client, 
     assert client.get("/console/chart?until=9999-12-30").status_code == 200
 
 
-def test_credentials_create_edit_rotate_revoke(app, client):
+def test_credentials_create_edit_rotate_revoke(app, client, caplog):
+    caplog.set_level(logging.INFO, logger="lrs.credentials")
     created = client.post("/console/credentials", data={"csrf": session_csrf(client), "label": "LMS",
                                                        "scope": ["statements/write", "statements/read"]})
     page = created.get_data(as_text=True)
@@ -125,6 +127,14 @@ def test_credentials_create_edit_rotate_revoke(app, client):
     assert app.test_client().get("/xapi/statements", headers=lms).status_code == 401
     listed = client.get("/console/credentials").get_data(as_text=True)
     assert "LMS 2" in listed and "revoked" in listed
+    assert [r.getMessage() for r in caplog.records if r.name == "lrs.credentials"] == [
+        f"credential {key!r} created by credential test-admin in the console: scopes statements/read,statements/write, "
+        "label 'LMS'",
+        f"credential {key!r} changed by credential test-admin in the console: scopes statements/read,statements/write "
+        "-> statements/write, label 'LMS' -> 'LMS 2'",
+        f"credential {key!r} given a new secret by credential test-admin in the console",
+        f"credential {key!r} revoked by credential test-admin in the console"]
+    assert secret not in caplog.text and new_secret not in caplog.text
     refused = client.post("/console/credentials", data={"csrf": session_csrf(client), "scope": ["nope"]})
     assert refused.status_code == 400 and "unknown scopes: nope" in refused.get_data(as_text=True)
     last = client.post("/console/credentials/test-admin/revoke", data={"csrf": session_csrf(client)})
@@ -244,7 +254,7 @@ def test_voiding_again_or_voiding_a_voiding_statement_is_refused_and_stores_noth
 @pytest.mark.parametrize(("form", "status", "message"), [
     ({"label": "no scope"}, 400, "scopes: at least one scope is required"),
     ({"scope": ["all", "root"]}, 400, "scopes: unknown scopes: root (known: "),
-    ({"scope": ["all"], "label": "x" * 5000}, 400, "label: Longer than maximum length 200."),
+    ({"scope": ["all"], "label": "x" * 5000}, 400, "label: must be at most 200 characters, none of them a control character"),
     ({"scope": ["all"], "key": "a b"}, 400, "key: must be 1 to 128 printable ASCII characters without spaces"),
     ({"scope": ["all"], "key": "test-admin"}, 409, "key: a credential with key &#39;test-admin&#39; exists already"),
 ])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from click.testing import CliRunner
@@ -86,7 +87,8 @@ def test_lrs_forward_backfill_losing_every_race_says_to_try_again(monkeypatch, t
     assert result.exit_code == 1 and "try again" in result.output and result.exception.__class__ is SystemExit
 
 
-def test_status_dead_letters_replay_and_backfill_over_http(source, app):
+def test_status_dead_letters_replay_and_backfill_over_http(source, app, caplog):
+    caplog.set_level(logging.INFO, logger="lrs.forwarding.operations")
     client, target = source.test_client(), app.test_client()
     taken = statement(1)
     assert target.post("/xapi/statements", json=[{**taken, "verb": {"id": "http://example.com/v/x"}}],
@@ -113,6 +115,9 @@ def test_status_dead_letters_replay_and_backfill_over_http(source, app):
     assert backfill.status_code == 200 and backfill.get_json()["checkpoint"] == 0
     drain(source)
     assert len(stored(app)) == before
+    assert [r.getMessage() for r in caplog.records if r.name == "lrs.forwarding.operations"] == [
+        "credential test-admin marked 1 dead letter(s) of target replica for replay",
+        "credential test-admin set target replica back to sequence 0 (backfill since 2000-01-01T00:00:00Z)"]
 
 
 def test_lrs_forward_commands(monkeypatch, tmp_path):

@@ -2,8 +2,14 @@
 marshmallow-validated bodies with paths in the messages, and the effect on the xAPI resources."""
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
+from lrs.credentials import LABEL_RULE
 from tests.conftest import basic_auth
 
 ADMIN = {"Authorization": basic_auth()}
@@ -134,6 +140,10 @@ def test_a_new_secret_can_be_given_and_only_an_active_credential_gets_one(app):
     ({"scopes": ["all"], "key": ".."}, "key: must be 1 to 128 printable ASCII characters without spaces, colons or slashes, and not . or .."),
     ({"scopes": ["all"], "secret": "short"}, "secret: Length must be between 8 and 200."),
     ({"scopes": ["all"], "label": {"$ne": 1}}, "label: Not a valid string."),
+    ({"scopes": ["all"], "label": "x" * 201}, f"label: {LABEL_RULE}"),
+    ({"scopes": ["all"], "label": "LMS\u0000"}, f"label: {LABEL_RULE}"),
+    ({"scopes": ["all"], "label": "LMS\x1b[2J\x1b[31mrevoked"}, f"label: {LABEL_RULE}"),
+    ({"scopes": ["all"], "label": "LMS\tactive\nadmin"}, f"label: {LABEL_RULE}"),
     ({"scopes": ["all"], "owner": "x"}, "owner: is not a known field"),
     ([{"scopes": ["all"]}], "request body: must be a JSON object"),
 ])
@@ -143,6 +153,20 @@ def test_bad_bodies_get_a_400_naming_the_path_and_nothing_is_created(app, body, 
     assert response.status_code == 400
     assert response.get_json()["error"]["message"].startswith(message)
     assert len(client.get("/admin/credentials", headers=ADMIN).get_json()["credentials"]) == 1
+
+
+def test_a_label_with_a_control_character_is_refused_by_a_change_too_and_changes_nothing(app):
+    """A label is the authority's name and a cell of `lrs credentials list`: a NUL, line break or
+    terminal escape there garbled statements and the list. Before, any string up to 200 went."""
+    client = app.test_client()
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["all"], label="LMS")
+    for label in ["a\u0000b", "a\u001b]8;;http://evil\u0007b", "two\nlines", "a\u0085b"]:
+        response = client.patch("/admin/credentials/lms", json={"label": label, "scopes": ["state"]}, headers=ADMIN)
+        assert response.status_code == 400 and response.get_json()["error"]["message"] == f"label: {LABEL_RULE}"
+    assert client.get("/admin/credentials/lms", headers=ADMIN).get_json()["label"] == "LMS"
+    assert client.get("/admin/credentials/lms", headers=ADMIN).get_json()["scopes"] == ["all"]
+    accepted = client.patch("/admin/credentials/lms", json={"label": "Ünïcödé LMS \u200c\u05d0 🙂"}, headers=ADMIN)
+    assert accepted.status_code == 200 and accepted.get_json()["label"] == "Ünïcödé LMS \u200c\u05d0 🙂"
 
 
 def test_change_scopes_and_label_takes_effect_on_the_next_request(app):
@@ -182,6 +206,36 @@ def test_the_last_active_admin_can_be_neither_revoked_nor_demoted(app):
     assert client.get("/admin/credentials", headers=auth(second["key"], second["secret"])).status_code == 200
 
 
+@pytest.mark.parametrize("change", [
+    lambda client, key, headers: client.post(f"/admin/credentials/{key}/revoke", headers=headers),
+    lambda client, key, headers: client.patch(f"/admin/credentials/{key}", json={"scopes": ["all"]}, headers=headers),
+])
+def test_two_admins_removing_each_other_at_once_leave_one_admin(app, monkeypatch, change):
+    """Each request counted two admins before either changed anything, so both went through and
+    no active credential had scope admin: /admin and the console were closed to everyone."""
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("ops", "ops-secret-1", ["admin"])
+    both_counted, waited = threading.Barrier(2, timeout=5), set()
+    counted = lrs.credentials.count_active
+
+    def count_then_wait(scope=None):  # each request's first count waits for the other's
+        number = counted(scope)
+        if threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_counted.wait()
+        return number
+
+    monkeypatch.setattr(lrs.credentials, "count_active", count_then_wait)
+    pairs = [("test-admin", ADMIN), ("ops", auth("ops", "ops-secret-1"))]
+    app.test_client().get("/admin/credentials", headers=pairs[1][1])  # verified once: no hash in the race
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda pair: change(app.test_client(), pair[0], pair[1]),
+                                [(pairs[1][0], pairs[0][1]), (pairs[0][0], pairs[1][1])]))
+    assert 409 in [answer.status_code for answer in answers]
+    assert counted("admin") >= 1
+
+
 def test_admin_key_without_secret_or_the_reverse_stops_the_start(make_app):
     for half in ({"admin_secret": ""}, {"admin_key": ""}):
         with pytest.raises(ValueError, match="set both"):
@@ -219,3 +273,81 @@ def test_a_key_of_an_earlier_release_with_slashes_or_dots_can_be_read_changed_ro
         assert client.get("/xapi/statements", headers={**XAPI, **auth(key, "new-secret-1")}).status_code == 401
         lrs.credentials.collection.delete_one({"_id": key})
     assert client.get("/admin/credentials/a", headers=ADMIN).status_code == 404  # never the key before a `/`
+
+
+def test_every_change_to_a_credential_is_logged_with_the_acting_key_and_never_a_secret(app, caplog):
+    """The operator's audit trail: who created, changed, gave a new secret to and revoked which
+    credential, in the log (INFO, with the time and request id of every line)."""
+    caplog.set_level(logging.INFO, logger="lrs.credentials")
+    client = app.test_client()
+    app.extensions["lrs"].create_credential("ops", "ops-secret-1", ["admin"])
+    made = client.post("/admin/credentials", json={"scopes": ["all"], "key": "lms", "label": "LMS",
+                                                   "secret": "first-secret"}, headers=ADMIN).get_json()
+    client.patch("/admin/credentials/lms", json={"scopes": ["statements/write"]}, headers=auth("ops", "ops-secret-1"))
+    rotated = client.post("/admin/credentials/lms/secret", json={}, headers=ADMIN).get_json()
+    client.post("/admin/credentials/lms/revoke", headers=auth("ops", "ops-secret-1"))
+    client.post("/admin/credentials/lms/revoke", headers=ADMIN)  # revoked already: nothing changes, no line
+    client.post("/admin/credentials", json={"scopes": ["nope"]}, headers=ADMIN)  # refused: nothing changed, no line
+    assert [r.getMessage() for r in caplog.records if r.name == "lrs.credentials"] == [
+        "credential 'lms' created by credential test-admin: scopes all, label 'LMS'",
+        "credential 'lms' changed by credential ops: scopes all -> statements/write",
+        "credential 'lms' given a new secret by credential test-admin",
+        "credential 'lms' revoked by credential ops"]
+    assert made["secret"] not in caplog.text and rotated["secret"] not in caplog.text
+
+
+def many_credentials(app, count: int) -> None:
+    lrs = app.extensions["lrs"]
+    for number in range(count):
+        key = f"learner-{number:05d}"
+        lrs.credentials.insert(key, "learner-secret", ["admin"] if number % 100 == 0 else ["statements/write"],
+                               lrs.default_authority(key, ""))
+    lrs.credentials.revoke("learner-00007")
+
+
+def test_the_list_is_paged_by_key_at_1000_and_filtered_by_state_and_scope(app):
+    """An LRS with H5P learners holds a credential per learner: the list was one answer of them all
+    (20,000 credentials: 4.4 MB in 1.3 s, the console and `lrs credentials list` waiting on it)."""
+    many_credentials(app, 1203)
+    client = app.test_client()
+    first = client.get("/admin/credentials", headers=ADMIN).get_json()
+    assert len(first["credentials"]) == 1000 and first["more_after"] == "learner-00999"
+    rest = client.get("/admin/credentials?after=learner-00999", headers=ADMIN).get_json()
+    assert [c["key"] for c in rest["credentials"]][::203] == ["learner-01000", "test-admin"]
+    assert rest["more_after"] is None
+    small = client.get("/admin/credentials?limit=2&after=learner-00005", headers=ADMIN).get_json()
+    assert ([c["key"] for c in small["credentials"]], small["more_after"]) == (["learner-00006", "learner-00007"],
+                                                                                "learner-00007")
+    revoked = client.get("/admin/credentials?active=false", headers=ADMIN).get_json()
+    assert [c["key"] for c in revoked["credentials"]] == ["learner-00007"]
+    admins = client.get("/admin/credentials?scope=admin&active=true&limit=5", headers=ADMIN).get_json()
+    assert [c["key"] for c in admins["credentials"]] == [f"learner-{n:05d}" for n in range(0, 500, 100)]
+    assert admins["more_after"] == "learner-00400"
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("limit=0", "limit: Must be greater than or equal to 1 and less than or equal to 1000."),
+    ("limit=1001", "limit: Must be greater than or equal to 1 and less than or equal to 1000."),
+    ("limit=ten", "limit: must be an integer of at most 18 ASCII digits (0-9)"),
+    ("active=maybe", "active: must be true or false (in any case)"),
+    ("after=", "after: Length must be between 1 and 1000."),
+    ("after[$gt]=", "after[$gt]: is not a known field"),
+    ("scope=admin&scope=all", "parameter 'scope': must be given once"),
+])
+def test_bad_list_parameters_get_a_400_naming_them(app, query, message):
+    response = app.test_client().get(f"/admin/credentials?{query}", headers=ADMIN)
+    assert response.status_code == 400 and response.get_json()["error"]["message"] == message
+
+
+def test_a_revoke_or_new_secret_with_the_wrong_method_is_a_405_naming_post(app):
+    """It was a 404 "no credential with key 'lms/revoke'", as if the key were wrong."""
+    client = app.test_client()
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["all"])
+    for method, path in [("GET", "/admin/credentials/lms/revoke"), ("PATCH", "/admin/credentials/lms/secret"),
+                         ("GET", "/admin/credentials/lms/secret")]:
+        response = client.open(path, method=method, json={"scopes": ["state"]}, headers=ADMIN)
+        assert response.status_code == 405 and response.headers["Allow"] == "OPTIONS, POST"
+        assert response.get_json()["error"]["message"] == "method not allowed here; this URL answers OPTIONS, POST"
+    assert client.get("/admin/credentials/lms", headers=ADMIN).get_json()["scopes"] == ["all"]
+    missing = client.get("/admin/credentials/nobody/revoke", headers=ADMIN)
+    assert missing.status_code == 404 and missing.get_json()["error"]["message"] == "no credential with key 'nobody/revoke'"
