@@ -1,4 +1,4 @@
-"""`lrs`: serve the LRS, manage credentials, show settings."""
+"""`lrs`: serve the LRS, manage credentials, show settings, back up the embedded store."""
 from __future__ import annotations
 
 import json
@@ -47,6 +47,26 @@ def settings() -> None:
     the store: it works while a server runs on the same data folder, and creates nothing."""
     resolved, _ = LRS.resolve()
     click.echo(settings_table(resolved.declared.values()))
+
+
+@main.command()
+@click.argument("destination")
+def backup(destination: str) -> None:
+    """Copy the embedded store (LRS_DATA_DIR) to the file DESTINATION, while `lrs serve` runs on it
+    or not: one consistent snapshot holding every write acknowledged before it began, checked, and
+    written under a temporary name until whole. Restore it with the server stopped
+    (docs/embedded-store.md, Backup and restore)."""
+    from lrs.store.embedded.backup import back_up
+
+    settings, _ = LRS.resolve()
+    if settings["mongo_uri"]:
+        raise click.ClickException("lrs backup copies the embedded store; on MongoDB (LRS_MONGO_URI is set) "
+                                   "use mongodump or your deployment's snapshots")
+    if not settings["data_dir"]:
+        raise click.ClickException("LRS_DATA_DIR is empty: the memory-only store has nothing on disk to back up")
+    made = back_up(settings["data_dir"], destination)
+    click.echo(f"backed up LRS_DATA_DIR={settings['data_dir']!r} to {str(made.path)!r}: {made.statements:,} "
+               f"statements, {made.size / 2**20:,.1f} MiB, in {made.seconds:.1f} s")
 
 
 @main.group()
