@@ -25,7 +25,7 @@ from tests.store.test_embedded_durability import (
     wait_for,
     writing,
 )
-from tests.store.test_embedded_file import run_documented
+from tests.store.test_embedded_file import post_statements, run_documented, stored_ids
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("LRS_TEST_MONGO_URI")), reason="about the embedded store")
 
@@ -99,9 +99,32 @@ def test_lrs_backup_names_a_destination_it_cannot_use(tmp_path, destination, sai
 
 @pytest.mark.parametrize("env, said", [
     ({}, "LRS_DATA_DIR='lrs-data': no embedded store to back up there (no store.sqlite3)"),
-    ({"LRS_DATA_DIR": ""}, "LRS_DATA_DIR is empty: the memory-only store has nothing on disk to back up"),
+    ({"LRS_DATA_DIR": ""}, "LRS_DATA_DIR is empty: the memory-only store has nothing on disk for lrs backup"),
     ({"LRS_MONGO_URI": "mongodb://127.0.0.1:1"}, "on MongoDB (LRS_MONGO_URI is set) use mongodump"),
 ])
 def test_lrs_backup_without_an_embedded_store_on_disk_says_so_and_creates_nothing(tmp_path, env, said):
     assert said in one_line(lrs_command("backup", "copy.sqlite3", cwd=tmp_path, **env))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lrs_restore_under_a_running_server_is_refused_and_changes_nothing(tmp_path):
+    with spawned(server_env(Path("lrs-data")), cwd=tmp_path) as (endpoint, process):
+        kept = post_statements(endpoint, 3)
+        assert lrs_command("backup", "lrs-backup.sqlite3", cwd=tmp_path).returncode == 0
+        post_statements(endpoint, 2)
+        refused = one_line(lrs_command("restore", "lrs-backup.sqlite3", cwd=tmp_path))
+        assert "another process (pid " in refused and "uses this folder's embedded store" in refused
+        assert len(stored_ids(endpoint)) == 5 and set(kept) < stored_ids(endpoint)
+    assert sorted(path.name for path in (tmp_path / "lrs-data").iterdir()) == ["lock", "store.sqlite3"]
+
+
+def test_lrs_restore_of_a_file_that_is_no_backup_leaves_the_store_as_it_was(tmp_path):
+    with spawned(server_env(Path("lrs-data")), cwd=tmp_path) as (endpoint, _):
+        kept = post_statements(endpoint, 3)
+    (tmp_path / "notes.txt").write_text("not a backup\n" * 100)
+    said = one_line(lrs_command("restore", "notes.txt", cwd=tmp_path))
+    assert said == ("Error: cannot restore 'notes.txt' (the store in LRS_DATA_DIR='lrs-data' is left as it was): "
+                    "file is not a database")
+    assert "no backup file there" in one_line(lrs_command("restore", "missing.sqlite3", cwd=tmp_path))
+    with spawned(server_env(Path("lrs-data")), cwd=tmp_path) as (endpoint, _):
+        assert stored_ids(endpoint) == set(kept)

@@ -1,4 +1,5 @@
-"""`lrs backup`: a copy of the embedded store, consistent while the server writes.
+"""`lrs backup` and `lrs restore`: a copy of the embedded store, consistent while the server
+writes, and put back whole while it is stopped.
 
 SQLite's online backup copies the file page by page. Copied in steps, as the `sqlite3` tool's
 `.backup` does (100 pages a step, letting go of the file in between), it starts over whenever
@@ -13,10 +14,16 @@ grows by what the server writes meanwhile, and is cut back by the checkpoints af
 The copy is written beside its destination and renamed into place once it is whole, checked and
 on disk: an interrupted backup never leaves a file that looks like one, nor spoils an earlier one
 of the same name.
+
+A restore must not leave the replaced store's log (`store.sqlite3-wal`) beside the restored file:
+SQLite cannot tell whose log it is, applies it at the next open, and the file is damaged. So
+`restore` removes the log files before the checked copy takes the store's place, under the data
+folder's lock, which a running server holds: a restore under a running server is refused.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import time
 from contextlib import closing, suppress
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lrs.settings import SettingError
-from lrs.store.embedded.disk import STORE_FILE, _unreadable_named, _version_of
+from lrs.store.embedded.disk import STORE_FILE, _unreadable_named, _version_of, claim_data_dir
 
 READ_WAIT_MS = 5000  # a reader waits only while the server starts its log over: a moment
 
@@ -55,6 +62,34 @@ def back_up(data_dir: str, destination: str) -> Backup:
         with suppress(FileNotFoundError):
             partial.unlink()
     return Backup(target, target.stat().st_size, statements, time.monotonic() - started)
+
+
+def restore(backup: str, data_dir: str) -> Backup:
+    """Make the file `backup` the store of `data_dir` (created if missing), no server running on it."""
+    started = time.monotonic()
+    source = Path(backup)
+    if not source.is_file():
+        raise SettingError(f"{backup!r}: no backup file there")
+    lock = claim_data_dir(data_dir)
+    store = Path(data_dir) / STORE_FILE
+    partial = store.with_name(store.name + ".partial")
+    try:
+        shutil.copyfile(source, partial)
+        statements = _checked(partial)
+        _sync(partial)
+        for log in ("-wal", "-shm"):  # first: a crash after this leaves the old store whole, without its log
+            with suppress(FileNotFoundError):
+                store.with_name(store.name + log).unlink()
+        os.replace(partial, store)
+        _sync(store.parent)
+    except (sqlite3.Error, OSError, SettingError) as error:
+        raise SettingError(f"cannot restore {backup!r} (the store in LRS_DATA_DIR={data_dir!r} is left as it "
+                           f"was): {error}") from None
+    finally:
+        with suppress(FileNotFoundError):
+            partial.unlink()
+        lock.close()
+    return Backup(store, store.stat().st_size, statements, time.monotonic() - started)
 
 
 def _store_file(data_dir: str) -> Path:
@@ -92,8 +127,10 @@ def _copy(source: Path, partial: Path) -> None:
 
 
 def _checked(copy_path: Path) -> int:
-    """SQLite's own check of the copy (every page, every row well formed); its statement count."""
+    """SQLite's own check of the copy (every page, every row well formed), and that this release
+    reads its tables; its statement count."""
     with closing(sqlite3.connect(copy_path)) as copy:
+        _version_of(copy, copy_path)
         [verdict] = copy.execute("PRAGMA quick_check").fetchone()
         if verdict != "ok":
             raise sqlite3.DatabaseError(f"the copy fails SQLite's check: {verdict}")
