@@ -25,7 +25,7 @@ from tests.store.test_embedded_durability import (
     wait_for,
     writing,
 )
-from tests.store.test_embedded_file import post_statements, run_documented, stored_ids
+from tests.store.test_embedded_file import post_statements, run_documented, small_disk, stored_ids
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("LRS_TEST_MONGO_URI")), reason="about the embedded store")
 
@@ -128,3 +128,17 @@ def test_lrs_restore_of_a_file_that_is_no_backup_leaves_the_store_as_it_was(tmp_
     assert "no backup file there" in one_line(lrs_command("restore", "missing.sqlite3", cwd=tmp_path))
     with spawned(server_env(Path("lrs-data")), cwd=tmp_path) as (endpoint, _):
         assert stored_ids(endpoint) == set(kept)
+
+
+def test_a_backup_disk_that_fills_up_is_said_of_the_backup_not_of_the_store(tmp_path):
+    with spawned(server_env(Path("lrs-data")), cwd=tmp_path) as (endpoint, _):
+        for _ in range(10):
+            post_statements(endpoint, 500)
+        store = tmp_path / "lrs-data" / "store.sqlite3"
+        wait_for(lambda: store.stat().st_size > 3 * 2**20, 30)  # once the checkpoints moved the log into it
+        assert store.stat().st_size > 3 * 2**20
+        with small_disk(tmp_path / "small", "3m") as small:
+            said = one_line(lrs_command("backup", "small/lrs-backup.sqlite3", cwd=tmp_path))
+            assert said == "Error: could not write the backup 'small/lrs-backup.sqlite3': database or disk is full"
+            assert list(small.iterdir()) == []
+        post_statements(endpoint, 1)  # the server, and its store, untouched

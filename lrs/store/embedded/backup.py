@@ -59,8 +59,7 @@ def back_up(data_dir: str, destination: str) -> Backup:
     except (sqlite3.Error, OSError) as error:
         raise SettingError(f"could not write the backup {str(target)!r}: {error}") from None
     finally:
-        with suppress(FileNotFoundError):
-            partial.unlink()
+        _remove(partial)
     return Backup(target, target.stat().st_size, statements, time.monotonic() - started)
 
 
@@ -86,8 +85,7 @@ def restore(backup: str, data_dir: str) -> Backup:
         raise SettingError(f"cannot restore {backup!r} (the store in LRS_DATA_DIR={data_dir!r} is left as it "
                            f"was): {error}") from None
     finally:
-        with suppress(FileNotFoundError):
-            partial.unlink()
+        _remove(partial)
         lock.close()
     return Backup(store, store.stat().st_size, statements, time.monotonic() - started)
 
@@ -116,14 +114,15 @@ def _copy(source: Path, partial: Path) -> None:
     """All pages in one step (pages=-1): one snapshot, never started over by the server's commits.
     The source is opened read-write but never created (mode=rw): SQLite's WAL readers need to write
     the -shm index, and a missing file is an error rather than a new empty store."""
-    with suppress(FileNotFoundError):
-        partial.unlink()
-    with _unreadable_named(source), \
-            closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)) as store, \
-            closing(sqlite3.connect(partial)) as copy:
-        store.execute(f"PRAGMA busy_timeout = {READ_WAIT_MS}")
-        _version_of(store, source)  # a file this release cannot read: said now, of the store, in one line
-        store.backup(copy, pages=-1)
+    _remove(partial)
+    with _unreadable_named(source):
+        store = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)
+    with closing(store):
+        with _unreadable_named(source):  # of the store, in one line: not the backup's errors (its disk full)
+            store.execute(f"PRAGMA busy_timeout = {READ_WAIT_MS}")
+            _version_of(store, source)
+        with closing(sqlite3.connect(partial)) as copy:
+            store.backup(copy, pages=-1)
 
 
 def _checked(copy_path: Path) -> int:
@@ -136,6 +135,13 @@ def _checked(copy_path: Path) -> int:
             raise sqlite3.DatabaseError(f"the copy fails SQLite's check: {verdict}")
         [statements] = copy.execute("SELECT count(*) FROM documents WHERE collection = 'statements'").fetchone()
     return statements
+
+
+def _remove(partial: Path) -> None:
+    """A partial copy, with the journal SQLite leaves beside it when writing it failed (disk full)."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with suppress(FileNotFoundError):
+            partial.with_name(partial.name + suffix).unlink()
 
 
 def _sync(path: Path) -> None:
