@@ -126,6 +126,8 @@ def test_lrs_restore_of_a_file_that_is_no_backup_leaves_the_store_as_it_was(tmp_
     assert said == ("Error: cannot restore 'notes.txt' (the store in LRS_DATA_DIR='lrs-data' is left as it was): "
                     "file is not a database")
     assert "no backup file there" in one_line(lrs_command("restore", "missing.sqlite3", cwd=tmp_path))
+    assert one_line(lrs_command("restore", "lrs-data/store.sqlite3", cwd=tmp_path)) == (
+        "Error: 'lrs-data/store.sqlite3' is the store of LRS_DATA_DIR='lrs-data' itself, not a backup of it")
     with spawned(server_env(Path("lrs-data")), cwd=tmp_path) as (endpoint, _):
         assert stored_ids(endpoint) == set(kept)
 

@@ -67,10 +67,12 @@ def restore(backup: str, data_dir: str) -> Backup:
     """Make the file `backup` the store of `data_dir` (created if missing), no server running on it."""
     started = time.monotonic()
     source = Path(backup)
+    store = Path(data_dir) / STORE_FILE
     if not source.is_file():
         raise SettingError(f"{backup!r}: no backup file there")
+    if source.resolve() == store.resolve():  # its log, which holds its latest writes, would be removed
+        raise SettingError(f"{backup!r} is the store of LRS_DATA_DIR={data_dir!r} itself, not a backup of it")
     lock = claim_data_dir(data_dir)
-    store = Path(data_dir) / STORE_FILE
     partial = store.with_name(store.name + ".partial")
     try:
         shutil.copyfile(source, partial)
