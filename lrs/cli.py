@@ -1,4 +1,4 @@
-"""`lrs`: serve the LRS, manage credentials, show settings."""
+"""`lrs`: serve the LRS, manage credentials, show settings, back up and restore the embedded store."""
 from __future__ import annotations
 
 import json
@@ -49,6 +49,44 @@ def settings() -> None:
     the store: it works while a server runs on the same data folder, and creates nothing."""
     resolved, _ = LRS.resolve()
     click.echo(settings_table(resolved.declared.values()))
+
+
+@main.command()
+@click.argument("destination")
+def backup(destination: str) -> None:
+    """Copy the embedded store (LRS_DATA_DIR) to the file DESTINATION, while `lrs serve` runs on it
+    or not: one consistent snapshot holding every write acknowledged before it began, checked, and
+    written under a temporary name until whole. Restore it with `lrs restore`."""
+    from lrs.store.embedded.backup import back_up
+
+    data_dir = _embedded_data_dir("backup")
+    made = back_up(data_dir, destination)
+    click.echo(f"backed up LRS_DATA_DIR={data_dir!r} to {str(made.path)!r}: {made.statements:,} "
+               f"statements, {made.size / 2**20:,.1f} MiB, in {made.seconds:.1f} s")
+
+
+@main.command()
+@click.argument("backup_file")
+def restore(backup_file: str) -> None:
+    """Make BACKUP_FILE (from `lrs backup`) the embedded store of LRS_DATA_DIR, with `lrs serve`
+    stopped: the backup is checked, the replaced store's log files removed (left there, SQLite
+    would apply them to the restored file and damage it), and the folder created if missing."""
+    from lrs.store.embedded.backup import restore as restore_store
+
+    data_dir = _embedded_data_dir("restore")
+    made = restore_store(backup_file, data_dir)
+    click.echo(f"restored {backup_file!r} into LRS_DATA_DIR={data_dir!r}: {made.statements:,} statements, "
+               f"{made.size / 2**20:,.1f} MiB, in {made.seconds:.1f} s")
+
+
+def _embedded_data_dir(command: str) -> str:
+    settings, _ = LRS.resolve()
+    if settings["mongo_uri"]:
+        raise click.ClickException(f"lrs {command} is for the embedded store; on MongoDB (LRS_MONGO_URI is set) "
+                                   "use mongodump/mongorestore or your deployment's snapshots")
+    if not settings["data_dir"]:
+        raise click.ClickException(f"LRS_DATA_DIR is empty: the memory-only store has nothing on disk for lrs {command}")
+    return settings["data_dir"]
 
 
 @main.group()

