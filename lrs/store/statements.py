@@ -511,9 +511,9 @@ class StatementStore:
         return documents, None
 
     def daily_counts(self, by: str, since: dt.datetime, until: dt.datetime) -> list[dict]:
-        """Visible statements stored in [since, until) per UTC day and `by` (a derived field such
-        as `verb` or `source`), as {"_id": {"day": "YYYY-MM-DD", "key": ...}, "count": n}: one
-        aggregation over the `stored` index."""
+        """Statements stored in [since, until) per UTC day and `by` (a derived field such as `verb`
+        or `source`), voided ones too (the console's chart shows what was stored), as
+        {"_id": {"day": "YYYY-MM-DD", "key": ...}, "count": n}: one aggregation over the `stored` index."""
         return list(self.collection.aggregate([
             {"$match": {"stored": {"$gte": since, "$lt": until}, **SETTLED}},
             {"$group": {"_id": {"day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$stored"}},

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lrs.settings import SettingError
-from lrs.store.embedded.disk import STORE_FILE, _unreadable_named, _version_of, claim_data_dir
+from lrs.store.embedded.disk import STORE_FILE, claim_data_dir, unreadable_named, version_of
 
 READ_WAIT_MS = 5000  # a reader waits only while the server starts its log over: a moment
 
@@ -117,12 +117,12 @@ def _copy(source: Path, partial: Path) -> None:
     The source is opened read-write but never created (mode=rw): SQLite's WAL readers need to write
     the -shm index, and a missing file is an error rather than a new empty store."""
     _remove(partial)
-    with _unreadable_named(source):
+    with unreadable_named(source):
         store = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)
     with closing(store):
-        with _unreadable_named(source):  # of the store, in one line: not the backup's errors (its disk full)
+        with unreadable_named(source):  # of the store, in one line: not the backup's errors (its disk full)
             store.execute(f"PRAGMA busy_timeout = {READ_WAIT_MS}")
-            _version_of(store, source)
+            version_of(store, source)
         with closing(sqlite3.connect(partial)) as copy:
             store.backup(copy, pages=-1)
 
@@ -131,7 +131,7 @@ def _checked(copy_path: Path) -> int:
     """SQLite's own check of the copy (every page, every row well formed), and that this release
     reads its tables; its statement count."""
     with closing(sqlite3.connect(copy_path)) as copy:
-        _version_of(copy, copy_path)
+        version_of(copy, copy_path)
         [verdict] = copy.execute("PRAGMA quick_check").fetchone()
         if verdict != "ok":
             raise sqlite3.DatabaseError(f"the copy fails SQLite's check: {verdict}")

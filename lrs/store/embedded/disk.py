@@ -102,7 +102,7 @@ class SqliteJournal:
 
     def __init__(self, path: Path):
         self.path = path
-        with _unreadable_named(path), _unusable_named(path):
+        with unreadable_named(path), _unusable_named(path):
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
                 _prepare(self.db, path)
@@ -244,7 +244,7 @@ class SqliteJournal:
 
     def load(self, database: IndexedDatabaseStore) -> None:
         """Everything the file holds, into the (empty) in-memory store; indexes built once at the end."""
-        with _unreadable_named(self.path):
+        with unreadable_named(self.path):
             self._load(database)
 
     def _load(self, database: IndexedDatabaseStore) -> None:
@@ -335,7 +335,7 @@ def _index_spec(encoded: bytes) -> dict:
 def _prepare(db: sqlite3.Connection, path: Path) -> None:
     """A file of this release's tables, in WAL mode: created, upgraded from an earlier version, or
     refused when another release wrote it."""
-    version = _version_of(db, path)
+    version = version_of(db, path)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's work
@@ -345,7 +345,7 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
     db.executescript(SCHEMA)
 
 
-def _version_of(db: sqlite3.Connection, path: Path) -> int:
+def version_of(db: sqlite3.Connection, path: Path) -> int:
     """The version of the file's tables (0 for a new file), or SettingError when another release
     wrote it: a version this one does not know, or tables other than that version's. Reading such
     a file would work, and every write would then fail (a column more or less), answered as a disk
@@ -413,7 +413,7 @@ def check_data_dir(data_dir: str) -> None:
 
 
 @contextmanager
-def _unreadable_named(path: Path) -> Iterator[None]:
+def unreadable_named(path: Path) -> Iterator[None]:
     """A store file SQLite cannot read at start (damaged, truncated, not SQLite at all) is an
     operator's problem, told in one line with the way out, not a traceback."""
     try:
@@ -467,7 +467,7 @@ def read_document(data_dir: str, collection: str, identifier: Any) -> dict | Non
     path = Path(data_dir) / STORE_FILE
     if not path.exists():
         return None
-    with _unreadable_named(path), closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+    with unreadable_named(path), closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
         row = db.execute("SELECT body FROM documents WHERE collection = ? AND id = ?",
                          (collection, bson.encode({"_id": identifier}))).fetchone()
     return bson.decode(row[0]) if row else None
