@@ -278,11 +278,12 @@ class _ErrorTask(ErrorTask):
         self.response_headers.extend(self.channel.rules.headers(request, error.code))
         self.set_close_on_finish()
         self.content_length = len(body)
+        # Counted before the answer goes out: a client that has it may read /metrics next.
+        method = request.command if isinstance(error, _Refusal) else OTHER_METHOD
+        self.channel.rules.observe(SERVER_ROUTE, method, error.code, time.monotonic() - request.started)
         self.write(body)
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
         where = f"{clipped(request.command)} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
-        method = request.command if isinstance(error, _Refusal) else OTHER_METHOD
-        self.channel.rules.observe(SERVER_ROUTE, method, error.code, time.monotonic() - request.started)
         if isinstance(error, _TLSHandshake):  # the operator's to fix (a client's URL, or a missing proxy)
             access_log.warning("TLS handshake from %s on a plain HTTP port: %s", _peer(self.channel.addr), HTTPS_ADVICE)
             return
