@@ -235,7 +235,8 @@ def test_sighup_to_lrs_serve_restarts_its_worker_on_the_same_data(tmp_path):
     """gunicorn's SIGHUP (a reload; logrotate sends it) started the new worker before stopping the
     old one, which held the data folder: the new one was refused and the whole server stopped."""
     log = tmp_path / "serve.log"
-    with open(log, "w") as output, spawned(server_env(tmp_path / "data"), stdout=output) as (endpoint, process):
+    env = {**server_env(tmp_path / "data"), "LRS_LOG_LEVEL": "INFO"}  # gunicorn's "Booting worker" lines
+    with open(log, "w") as output, spawned(env, stdout=output) as (endpoint, process):
         session = requests.Session()
         session.auth, session.headers = AUTH, dict(HEADERS)
         stored = str(uuid.uuid4())
