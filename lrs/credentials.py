@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from lrs.auth import ADMIN_SCOPE, Credential, new_key, new_secret
 from lrs.errors import BadRequest, Conflict, NotFound
+from lrs.logs import clipped
 from lrs.settings import KEY_PATTERN, KEY_RULE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,15 +107,17 @@ def key_in_path(key: str) -> str:
 def get(lrs: "LRS", key: str) -> Credential:
     credential = lrs.credentials.get(key)
     if credential is None:
-        raise NotFound(f"no credential with key {key!r}")
+        raise NotFound(f"no credential with key {clipped(key)!r}")  # a path may hold any length
     return credential
 
 
 def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str] | None = None, *,
            by: str) -> Credential:
     """Change a credential's label and/or scopes; it takes effect on its next request. The
-    authority stays as created: statements already stored carry it."""
-    current = get(lrs, key)
+    authority stays as created: statements already stored carry it. A revoked credential stays as
+    it was revoked: its record is what an audit reads of the key, and scopes it can never use
+    again would only mislead whoever lists them."""
+    current = changeable(lrs, key)
     changes: dict[str, Any] = {}
     if label is not None:
         changes["label"] = _checked_label(label)
@@ -125,12 +128,22 @@ def update(lrs: "LRS", key: str, label: str | None = None, scopes: Iterable[str]
     if not changes:
         return current
     reduced = scopes is not None and not current.scopes <= set(changes["scopes"])
-    updated = lrs.credentials.update(key, changes, scopes_reduced=reduced) or get(lrs, key)  # gone meanwhile: 404
+    updated = lrs.credentials.update(key, changes, scopes_reduced=reduced) or changeable(lrs, key)  # revoked meanwhile: 409
     if ADMIN_SCOPE not in updated.scopes:
         _undo_if_no_admin_is_left(lrs, current, "remove scope admin from", lambda: lrs.credentials.update(
             key, {"scopes": current.scopes, "label": current.label}))
     log.info("credential %r changed by %s: %s", key, by, _changes(current, updated))
     return updated
+
+
+def changeable(lrs: "LRS", key: str) -> Credential:
+    """The credential of `key` if its label and scopes may be changed: 404 if there is none, 409
+    if it is revoked (see `update`)."""
+    current = get(lrs, key)
+    if not current.active:
+        raise Conflict(f"credential {key!r} is revoked: a revoked credential cannot be changed (its label and "
+                       "scopes stay as they were when it was revoked); create one with another key")
+    return current
 
 
 def _changes(before: Credential, after: Credential) -> str:

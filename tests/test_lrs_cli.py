@@ -283,3 +283,12 @@ def test_a_password_in_the_url_is_never_printed(live_server):
     assert "Error: cannot reach the LRS at http://ops:***@127.0.0.1:" in unreachable.stderr
     assert f"Error: GET {live_server.url.replace('http://', 'http://ops:***@')}/admin/credentials: 401 " in refused.stderr
     assert "Error: --url (LRS_URL) 'ops:***@127.0.0.1:" in no_scheme.stderr
+
+
+def test_update_of_a_revoked_credential_over_http_is_refused_naming_the_rule(app, live_server):
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["statements/write"], label="LMS")
+    assert admin_cli(live_server.url, "revoke", "lms").exit_code == 0
+    refused = admin_cli(live_server.url, "update", "lms", "--label", "renamed", "--scope", "all")
+    assert refused.exit_code == 1
+    assert "409 credential 'lms' is revoked: a revoked credential cannot be changed" in refused.output
+    assert app.extensions["lrs"].credentials.get("lms").label == "LMS"

@@ -37,7 +37,7 @@ def create() -> str:
 @blueprint.get("/credentials/<credential_key:key>")
 def edit(key: str) -> str:
     lrs = current_lrs()
-    return render_template("console/credential_edit.html", credential=credentials.get(lrs, key),
+    return render_template("console/credential_edit.html", credential=credentials.changeable(lrs, key),
                            scope_groups=scope_groups(lrs.scopes))
 
 

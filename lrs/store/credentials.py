@@ -63,13 +63,14 @@ class CredentialStore:
         return _credential({"_id": key, **document})
 
     def update(self, key: str, changes: dict, scopes_reduced: bool = False) -> Credential | None:
-        """Set `label` and/or `scopes` of a credential; None if there is no such key.
-        `scopes_reduced`: the change takes a scope away (see Credential.losses)."""
+        """Set `label` and/or `scopes` of an active credential; None if there is no active such key
+        (one revoked meanwhile stays as revoked). `scopes_reduced`: the change takes a scope away
+        (see Credential.losses)."""
         now = dt.datetime.now(dt.timezone.utc)
         fields = {name: sorted(set(value)) if name == "scopes" else value for name, value in changes.items()}
         fields["updated"] = now
         document = self.collection.find_one_and_update(
-            {"_id": key}, {"$set": fields, **({"$inc": {"losses": 1}} if scopes_reduced else {})},
+            {"_id": key, "active": True}, {"$set": fields, **({"$inc": {"losses": 1}} if scopes_reduced else {})},
             return_document=ReturnDocument.AFTER)
         return _credential(document) if document else None
 

@@ -409,3 +409,20 @@ def test_a_create_or_new_secret_form_sent_again_does_nothing_again(app, client):
     fresh = ONCE.search(client.get(f"/console/credentials/{key}").get_data(as_text=True)).group(1)
     assert fresh != rotate["once"]  # the page opened again gives a new secret
     assert client.post(f"/console/credentials/{key}/secret", data={**rotate, "once": fresh}).status_code == 200
+
+
+def test_a_revoked_credential_has_no_edit_form_and_a_change_sent_anyway_is_refused(app, client):
+    """Its edit page still offered the form (by URL: the list hides the link), and a change sent
+    from a page opened before the revoke relabelled and rescoped the revoked key."""
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("lms", "lms-secret-1", ["statements/write"], label="LMS")
+    csrf = session_csrf(client)
+    assert client.post("/console/credentials/lms/revoke", data={"csrf": csrf}).status_code == 303
+    rule = "credential &#39;lms&#39; is revoked: a revoked credential cannot be changed"
+    page = client.get("/console/credentials/lms")
+    assert page.status_code == 409 and rule in page.get_data(as_text=True)
+    assert 'name="label"' not in page.get_data(as_text=True)
+    changed = client.post("/console/credentials/lms/change", data={"csrf": csrf, "label": "renamed", "scope": ["all"]})
+    assert changed.status_code == 409 and rule in changed.get_data(as_text=True)
+    kept = lrs.credentials.get("lms")
+    assert (kept.label, kept.scopes, kept.active) == ("LMS", frozenset({"statements/write"}), False)

@@ -351,3 +351,52 @@ def test_a_revoke_or_new_secret_with_the_wrong_method_is_a_405_naming_post(app):
     assert client.get("/admin/credentials/lms", headers=ADMIN).get_json()["scopes"] == ["all"]
     missing = client.get("/admin/credentials/nobody/revoke", headers=ADMIN)
     assert missing.status_code == 404 and missing.get_json()["error"]["message"] == "no credential with key 'nobody/revoke'"
+
+
+REVOKED_RULE = "a revoked credential cannot be changed"
+
+
+def test_a_revoked_credential_keeps_its_label_and_scopes_and_a_change_is_a_409_naming_the_rule(app):
+    """A PATCH changed a revoked credential's label and scopes (200): the record of a key that
+    never works again no longer said what it had been allowed."""
+    client = app.test_client()
+    app.extensions["lrs"].create_credential("lms", "lms-secret-1", ["statements/write"], label="LMS")
+    assert client.post("/admin/credentials/lms/revoke", headers=ADMIN).status_code == 200
+    for body in ({"label": "renamed"}, {"scopes": ["all", "admin"]}, {"label": "x", "scopes": ["state"]}):
+        refused = client.patch("/admin/credentials/lms", json=body, headers=ADMIN)
+        assert refused.status_code == 409, body
+        assert refused.get_json()["error"]["message"] == (
+            "credential 'lms' is revoked: a revoked credential cannot be changed (its label and scopes stay as "
+            "they were when it was revoked); create one with another key")
+    kept = client.get("/admin/credentials/lms", headers=ADMIN).get_json()
+    assert (kept["label"], kept["scopes"], kept["active"]) == ("LMS", ["statements/write"], False)
+
+
+def test_a_credential_revoked_while_its_change_is_under_way_is_not_changed(app, monkeypatch):
+    """The check and the write are two steps: a revoke between them must still win."""
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("lms", "lms-secret-1", ["statements/write"], label="LMS")
+    store_update = lrs.credentials.update
+
+    def revoked_first(key, changes, scopes_reduced=False):
+        lrs.credentials.revoke(key)
+        return store_update(key, changes, scopes_reduced)
+
+    monkeypatch.setattr(lrs.credentials, "update", revoked_first)
+    refused = app.test_client().patch("/admin/credentials/lms", json={"label": "renamed"}, headers=ADMIN)
+    assert refused.status_code == 409 and REVOKED_RULE in refused.get_json()["error"]["message"]
+    assert lrs.credentials.get("lms").label == "LMS"
+
+
+def test_a_404_for_an_unknown_key_clips_a_long_key(app):
+    """The message repeated a 10,000-character key whole, in the answer and wherever it is logged."""
+    client = app.test_client()
+    key = "k" * 10_000
+    for method, path, body in (("GET", key, None), ("PATCH", key, {"label": "x"}), ("POST", f"{key}/revoke", None),
+                               ("POST", f"{key}/secret", {})):
+        answer = client.open(f"/admin/credentials/{path}", method=method, json=body, headers=ADMIN)
+        message = answer.get_json()["error"]["message"]
+        assert answer.status_code == 404, (method, path[-10:])
+        assert message == f"no credential with key '{'k' * 512}...(9488 more characters)'", (method, path[-10:])
+    short = client.get("/admin/credentials/nobody", headers=ADMIN).get_json()["error"]["message"]
+    assert short == "no credential with key 'nobody'"
