@@ -269,8 +269,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             between(int, 0, 256)),
     Setting("threads", 8, "Threads per gunicorn worker.", between(int, 1, 1000)),
     Setting("admin_key", "", "If set together with LRS_ADMIN_SECRET, a credential with scopes "
-            "`all` and `admin` and this key exists after start (created, or given this secret and those "
-            "scopes; its authority stays as first made). One without "
+            "`all` and `admin` and this key exists after start (created with the label `admin`, or given "
+            "this secret and those scopes; its authority, and a label given it since, stay). One without "
             "the other stops the start, and so does the key of a revoked credential (it stays revoked). "
             "A new secret ends the console sessions and OAuth tokens of the old one; naming an existing "
             "credential without `admin` makes it the admin one, which the log says. "

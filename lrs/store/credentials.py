@@ -38,16 +38,18 @@ class CredentialStore:
         """Create the credential, or replace the secret and scopes of an existing key. The
         authority is set only when the key is new: statements keep the authority they were stored
         with, and a credential whose authority moved would lose them (statements/read/mine, voiding).
+        So is the label: LRS_ADMIN_KEY's is saved at every start, and one an operator gave it since
+        (through the API or the console) is theirs to keep.
         A changed secret or a scope taken away counts as a loss (Credential.losses), as through the
         admin API: what was granted before (sessions, tokens) ends."""
         current = self.collection.find_one({"_id": key})
         lost = current is not None and not (set(current["scopes"]) <= set(scopes)
                                             and check_secret(secret, current["secret_hash"]))
         document = self._document(secret, scopes, label, extra)
+        first = {"created": document["updated"], "authority": authority, "label": document.pop("label")}
         saved = find_one_and_upsert(
             self.collection, {"_id": key},
-            {"$set": document, "$setOnInsert": {"created": document["updated"], "authority": authority},
-             **({"$inc": {"losses": 1}} if lost else {})},
+            {"$set": document, "$setOnInsert": first, **({"$inc": {"losses": 1}} if lost else {})},
             return_document=ReturnDocument.AFTER,
         )
         return _credential(saved)

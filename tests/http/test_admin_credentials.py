@@ -8,8 +8,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from lrs.credentials import LABEL_RULE
+from lrs.server import spawned
 from tests.conftest import basic_auth
 
 ADMIN = {"Authorization": basic_auth()}
@@ -400,3 +402,20 @@ def test_a_404_for_an_unknown_key_clips_a_long_key(app):
         assert message == f"no credential with key '{'k' * 512}...(9488 more characters)'", (method, path[-10:])
     short = client.get("/admin/credentials/nobody", headers=ADMIN).get_json()["error"]["message"]
     assert short == "no credential with key 'nobody'"
+
+
+def test_the_admin_keys_label_set_by_an_operator_survives_a_restart(tmp_path):
+    """Every start saved LRS_ADMIN_KEY's credential with the label `admin`: a label given through
+    the API or the console was gone after the next restart. Two real `lrs serve` on one data folder."""
+    env = {"LRS_DATA_DIR": str(tmp_path / "data"), "LRS_ADMIN_KEY": "ops", "LRS_ADMIN_SECRET": "ops-secret-1",
+           "LRS_LOG_LEVEL": "WARNING", "LRS_SECRET_HASH_COST": "14"}
+    with spawned(env) as (endpoint, _):
+        admin = endpoint.removesuffix("/xapi") + "/admin/credentials/ops"
+        assert requests.get(admin, auth=("ops", "ops-secret-1"), timeout=30).json()["label"] == "admin"
+        changed = requests.patch(admin, json={"label": "Operations (Ada)"}, auth=("ops", "ops-secret-1"), timeout=30)
+        assert changed.status_code == 200, changed.text
+    with spawned({**env, "LRS_ADMIN_SECRET": "ops-secret-2"}) as (endpoint, _):
+        admin = endpoint.removesuffix("/xapi") + "/admin/credentials/ops"
+        kept = requests.get(admin, auth=("ops", "ops-secret-2"), timeout=30).json()
+    assert kept["label"] == "Operations (Ada)" and kept["scopes"] == ["admin", "all"] and kept["active"]
+    assert kept["authority"]["name"] == "admin"  # the authority stays as first made, its name too
