@@ -278,6 +278,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "spaces, colons or slashes, not . or ..", parse_admin_key),
     Setting("admin_secret", "", "Secret of the admin credential (see LRS_ADMIN_KEY), 8 to 200 "
             "characters.", parse_admin_secret, secret=True),
+    Setting("console_idle_minutes", 30, "Minutes a console session lasts without a request: the next "
+            "page after that is the sign-in page, saying the session ended for inactivity. Each request "
+            "starts the minutes again, but a session ends 8 hours after sign-in whatever it does.",
+            between(int, 1, 480)),
     Setting("plugins", (), "Comma-separated names of the plugins to enable "
             "(built-in: simple_events, h5p, caliper, forward_xapi).", parse_plugins),
     Setting("max_body_bytes", 20 * 1024 * 1024, "Largest request body, in bytes, on every path "

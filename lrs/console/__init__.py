@@ -5,6 +5,7 @@ never the database behind their backs.
 """
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from flask import Blueprint, Flask, redirect, render_template, url_for
@@ -27,7 +28,7 @@ def register(app: Flask, lrs: LRS) -> None:
         console.register_blueprint(page.blueprint)
     console.add_url_rule("/", "home", lambda: redirect(url_for("console.statements.index"), 303))
     console.add_url_rule("/<path:unknown>", "unknown", _unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    sessions = Sessions(lrs.db, lrs.credentials)
+    sessions = Sessions(lrs.db, lrs.credentials, dt.timedelta(minutes=lrs.settings["console_idle_minutes"]))
     sessions.ensure_indexes()
     app.extensions["console_sessions"] = sessions
     app.register_blueprint(console)

@@ -38,12 +38,14 @@ def current() -> ConsoleSession:
 def guard() -> Response | tuple[str, int] | None:
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    found = sessions().find(request.cookies.get(COOKIE))
+    token = request.cookies.get(COOKIE)
+    found = sessions().find(token)
     if found is None:
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS:  # the sign-in page says why a session that ran out did
             return redirect(url_for("console.signin.sign_in", next=request.full_path), 303)
-        return render_template("console/refused.html", reason="Sign in first: this action needs an admin "
-                               "session."), 401
+        ended = sessions().ended(token)
+        return render_template("console/refused.html", reason=f"{ended + ' ' if ended else ''}Sign in first: this "
+                               "action needs an admin session, and nothing was changed."), 401
     if request.method not in SAFE_METHODS and not found.csrf_matches(sent_csrf()):
         return render_template("console/refused.html", reason="The form's CSRF token is missing or wrong: "
                                "nothing was changed. Reload the page and try again."), 403

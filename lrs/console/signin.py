@@ -21,8 +21,8 @@ SIGN_IN_COOKIE = "lrs_console_sign_in"
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> Response | tuple[Response, int]:
-    if request.method == "GET":
-        return _form()
+    if request.method == "GET":  # after a session ran out, its browser comes here: say why, once
+        return _form(notice=guard.sessions().ended(request.cookies.get(guard.COOKIE)))
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), request.form.get("csrf", "").encode()):
         return _form("The sign-in form expired or did not come from this console. Try again.", 403, fresh=True)
@@ -48,9 +48,9 @@ def sign_out() -> Response:
     return response
 
 
-def _form(error: str = "", status: int = 200, fresh: bool = False) -> tuple[Response, int]:
+def _form(error: str = "", status: int = 200, fresh: bool = False, notice: str | None = None) -> tuple[Response, int]:
     token = _form_token(fresh)
-    response = Response(render_template("console/sign_in.html", error=error, csrf=token,
+    response = Response(render_template("console/sign_in.html", error=error, notice=notice, csrf=token,
                                         next=request.values.get("next", "")), status)
     guard.set_cookie(response, SIGN_IN_COOKIE, token, 600)
     return response, status

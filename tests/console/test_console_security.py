@@ -280,3 +280,79 @@ def test_signing_in_again_ends_the_session_the_browser_had(app):
     copied.set_cookie("lrs_console", first, path="/console")
     assert copied.get("/console/credentials").status_code == 303
     assert "Sign out ops" in client.get("/console/credentials").get_data(as_text=True)
+
+
+class Clock:
+    """The console sessions' clock, moved on by hand: no test waits real minutes."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def wait(self, **span: float) -> None:
+        self.now += dt.timedelta(**span)
+
+
+@pytest.fixture
+def clock(app, monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(app.extensions["console_sessions"], "clock", clock)
+    return clock
+
+
+def test_a_session_without_requests_for_the_idle_minutes_ends_and_sign_in_says_why(app, clock):
+    """A session stayed valid for its 8 hours however long the console sat untouched: whoever
+    found the browser open was an admin."""
+    client = app.test_client()
+    assert sign_in(client).status_code == 303
+    for _ in range(3):  # each request starts the 30 minutes again
+        clock.wait(minutes=29)
+        assert client.get("/console/credentials").status_code == 200
+    clock.wait(minutes=30)
+    gone = client.get("/console/credentials")
+    assert gone.status_code == 303 and gone.location.startswith("/console/sign-in?next=")
+    page = client.get(gone.location).get_data(as_text=True)
+    assert ('<p class="notice" role="status">Your session ended for inactivity: no request for 30 minutes '
+            "(LRS_CONSOLE_IDLE_MINUTES). Sign in again.</p>") in page
+    assert "ended for inactivity" not in client.get("/console/sign-in").get_data(as_text=True)  # said once
+    assert client.get("/console/credentials").status_code == 303  # and it stays ended
+    assert sign_in(client).status_code == 303 and client.get("/console/credentials").status_code == 200
+
+
+def test_an_action_after_the_idle_minutes_is_refused_saying_why_and_changes_nothing(app, clock):
+    client = app.test_client()
+    sign_in(client)
+    csrf = session_csrf(client)
+    clock.wait(minutes=31)
+    refused = client.post("/console/credentials/lms/revoke", data={"csrf": csrf})
+    assert refused.status_code == 401
+    assert "Your session ended for inactivity" in refused.get_data(as_text=True)
+    assert "nothing was changed" in refused.get_data(as_text=True)
+    assert app.extensions["lrs"].credentials.get("lms").active
+
+
+def test_a_busy_session_still_ends_8_hours_after_sign_in(app, clock):
+    client = app.test_client()
+    sign_in(client)
+    for _ in range(16):  # a request every 29 minutes: 7 h 44 min
+        clock.wait(minutes=29)
+        assert client.get("/console/statements").status_code == 200
+    clock.wait(minutes=16)
+    gone = client.get("/console/statements")
+    assert gone.status_code == 303
+    assert ("Your session ended: a session lasts 8 hours at most. Sign in again."
+            in client.get(gone.location).get_data(as_text=True))
+
+
+def test_the_idle_minutes_are_a_setting(make_app, monkeypatch):
+    app = make_app(console_idle_minutes=5)
+    clock = Clock()
+    monkeypatch.setattr(app.extensions["console_sessions"], "clock", clock)
+    client = app.test_client()
+    sign_in(client)
+    clock.wait(minutes=4, seconds=59)
+    assert client.get("/console/about").status_code == 200
+    clock.wait(minutes=5)
+    assert "no request for 5 minutes" in client.get("/console/about", follow_redirects=True).get_data(as_text=True)
