@@ -88,12 +88,28 @@ def listed(lrs: "LRS") -> list[Credential]:
     return lrs.credentials.all()
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of credentials by key, with the key to ask the next page `after` (None on the last)
+    and the one to ask the previous page `before` (None on the first)."""
+
+    credentials: list[Credential]
+    more_after: str | None
+    more_before: str | None
+
+
 def page(lrs: "LRS", limit: int, after: str | None = None, active: bool | None = None,
-         scope: str | None = None) -> tuple[list[Credential], str | None]:
-    """A page of credentials by key (an LRS with H5P learners may hold one per learner), and the
-    key to ask the next page after, or None when this is the last."""
-    found = lrs.credentials.page(after, limit + 1, active, scope)
-    return found[:limit], (found[limit - 1].key if len(found) > limit else None)
+         scope: str | None = None, before: str | None = None) -> Page:
+    """The credentials after `after` or else before `before`, at most `limit` (an LRS with H5P
+    learners may hold one per learner). A page reached from another has that one beside it."""
+    if before is None:
+        found = lrs.credentials.page(after, limit + 1, active, scope)
+        kept = found[:limit]
+        return Page(kept, kept[-1].key if len(found) > limit else None,
+                    kept[0].key if kept and after is not None else None)
+    found = lrs.credentials.page(before, limit + 1, active, scope, backwards=True)
+    kept = found[:limit][::-1]
+    return Page(kept, kept[-1].key if kept else None, kept[0].key if len(found) > limit else None)
 
 
 def key_in_path(key: str) -> str:

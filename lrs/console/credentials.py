@@ -6,22 +6,44 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lrs import credentials, schemas
 from lrs.auth import OPERATOR_SCOPES, XAPI_SCOPES
 from lrs.console import guard
 from lrs.console.about import client_snippets
-from lrs.http.admin_credentials import CredentialChange, NewCredential
+from lrs.http.admin import MAX_PAGE
+from lrs.http.admin_credentials import CredentialChange, CredentialPage, NewCredential
 from lrs.http.context import current_lrs
+from lrs.http.params import Integer, single
 
 blueprint = Blueprint("credentials", __name__)
+PAGE_SIZE = 100
+FILTERS = ("limit", "active", "scope")  # what the Next and Previous links keep
+
+
+class ConsolePage(CredentialPage):
+    """The admin API's listing parameters, a shorter page, and `before`: the page's Previous link."""
+
+    limit = Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE))
+    before = fields.String(validate=validate.Length(min=1, max=1000))
+
+    @validates_schema
+    def one_way(self, data: dict[str, Any], **_: Any) -> None:
+        if "after" in data and "before" in data:
+            raise ValidationError("cannot be given with after: a page is either after a key or before it", "before")
 
 
 @blueprint.get("/credentials")
 def index() -> str:
+    """The credentials by key, a page at a time: an LRS with an H5P learner per credential holds
+    thousands. Filters come as the admin API's parameters (an empty field of the form is none)."""
     lrs = current_lrs()
-    return render_template("console/credentials.html", credentials=credentials.listed(lrs),
-                           scope_groups=scope_groups(lrs.scopes))
+    wanted = {name: value for name, value in single(request.args).items() if value}
+    found = credentials.page(lrs, **schemas.load(ConsolePage(), wanted, "query"))
+    kept = {name: wanted[name] for name in FILTERS if name in wanted}
+    return render_template("console/credentials.html", page=found, kept=kept, filters=wanted,
+                           scopes=lrs.scopes, scope_groups=scope_groups(lrs.scopes))
 
 
 @blueprint.post("/credentials")

@@ -97,8 +97,8 @@ def _with_secret(made: credentials.NewCredential) -> Response:
 @blueprint.get("")
 def listed() -> Response:
     """?limit (1 to 1000, default 1000), ?after (a `more_after`), ?active=true|false, ?scope=<scope>."""
-    found, more_after = credentials.page(current_lrs(), **schemas.load(CredentialPage(), single(request.args), "query"))
-    return jsonify({"credentials": [credentials.described(c) for c in found], "more_after": more_after})
+    found = credentials.page(current_lrs(), **schemas.load(CredentialPage(), single(request.args), "query"))
+    return jsonify({"credentials": [credentials.described(c) for c in found.credentials], "more_after": found.more_after})
 
 
 @blueprint.get("/<credential_key:key>")

@@ -152,16 +152,18 @@ class CredentialStore:
     def all(self) -> list[Credential]:
         return [_credential(document) for document in self.collection.find().sort("_id")]
 
-    def page(self, after: str | None, limit: int, active: bool | None = None,
-             scope: str | None = None) -> list[Credential]:
-        """Up to `limit` credentials by key from after `after`, active or revoked only and holding
-        `scope` if given; read along the `_id` index, however many credentials there are."""
-        query: dict = {} if after is None else {"_id": {"$gt": after}}
+    def page(self, start: str | None, limit: int, active: bool | None = None, scope: str | None = None,
+             backwards: bool = False) -> list[Credential]:
+        """Up to `limit` credentials by key from after `start` (or, `backwards`, from before it,
+        the nearest first), active or revoked only and holding `scope` if given; read along the
+        `_id` index, however many credentials there are."""
+        query: dict = {} if start is None else {"_id": {"$lt" if backwards else "$gt": start}}
         if active is not None:
             query["active"] = active
         if scope is not None:
             query["scopes"] = scope
-        return [_credential(document) for document in self.collection.find(query).sort("_id").limit(limit)]
+        found = self.collection.find(query).sort("_id", -1 if backwards else 1).limit(limit)
+        return [_credential(document) for document in found]
 
     def revoke(self, key: str) -> bool:
         return self.collection.update_one({"_id": key}, {"$set": {"active": False}}).matched_count == 1

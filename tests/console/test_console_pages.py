@@ -16,6 +16,7 @@ from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.state import TargetStates
 from tests.conftest import ADMIN_SECRET, basic_auth
 from tests.console.signin import session_csrf, sign_in
+from tests.http.test_admin_credentials import many_credentials
 
 XAPI = {"X-Experience-API-Version": "1.0.3", "Authorization": basic_auth()}
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
@@ -426,3 +427,45 @@ def test_a_revoked_credential_has_no_edit_form_and_a_change_sent_anyway_is_refus
     assert changed.status_code == 409 and rule in changed.get_data(as_text=True)
     kept = lrs.credentials.get("lms")
     assert (kept.label, kept.scopes, kept.active) == ("LMS", frozenset({"statements/write"}), False)
+
+
+def listed_keys(page) -> list[str]:
+    return re.findall(r"<tr>\s*<td><code>([^<]+)</code>", page.get_data(as_text=True))
+
+
+def page_link(page, rel: str) -> str | None:
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', page.get_data(as_text=True))
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_the_credentials_page_shows_a_page_at_a_time_with_next_and_previous(app, client):
+    """It rendered every credential (an LRS with a credential per H5P learner: thousands) where the
+    admin API and `lrs credentials list` page them."""
+    many_credentials(app, 250)
+    first = client.get("/console/credentials")
+    assert listed_keys(first) == [f"learner-{n:05d}" for n in range(100)] and page_link(first, "prev") is None
+    second = client.get(page_link(first, "next"))
+    assert listed_keys(second) == [f"learner-{n:05d}" for n in range(100, 200)]
+    last = client.get(page_link(second, "next"))
+    assert listed_keys(last) == [f"learner-{n:05d}" for n in range(200, 250)] + ["test-admin"]
+    assert page_link(last, "next") is None
+    back = client.get(page_link(last, "prev"))
+    assert listed_keys(back) == listed_keys(second)
+    assert listed_keys(client.get(page_link(back, "prev"))) == listed_keys(first)
+    assert page_link(client.get(page_link(back, "prev")), "prev") is None
+
+
+def test_the_credentials_pages_keep_their_filters(app, client):
+    many_credentials(app, 1000)  # scope admin: every hundredth; learner-00007 revoked
+    admins = client.get("/console/credentials?scope=admin&active=true&limit=4")
+    assert listed_keys(admins) == [f"learner-{n:05d}" for n in range(0, 400, 100)]
+    assert page_link(admins, "next") == "/console/credentials?after=learner-00300&limit=4&active=true&scope=admin"
+    following = client.get(page_link(admins, "next"))
+    assert listed_keys(following) == [f"learner-{n:05d}" for n in range(400, 800, 100)]
+    assert listed_keys(client.get(page_link(following, "prev"))) == listed_keys(admins)
+    revoked = client.get("/console/credentials?active=false&scope=")  # the form's empty field: any scope
+    assert listed_keys(revoked) == ["learner-00007"] and 'value="false" selected' in revoked.get_data(as_text=True)
+    assert "No credential matches." in client.get("/console/credentials?scope=metrics").get_data(as_text=True)
+    both = client.get("/console/credentials?after=a&before=b")
+    assert both.status_code == 400 and "before: cannot be given with after" in both.get_data(as_text=True)
+    assert client.get("/console/credentials?limit=0").status_code == 400
