@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 import unicodedata
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from marshmallow import fields, validate
+from pymongo.errors import DuplicateKeyError
 
 from lrs import schemas
 from lrs.console import chart, guard
@@ -24,9 +27,11 @@ from lrs.http import params
 from lrs.http.context import current_lrs
 from lrs.http.statements import GetParams, decode_cursor, encode_cursor, page_query
 from lrs.statements import WriteRights
-from lrs.xapi.timestamps import format_timestamp
+from lrs.xapi.timestamps import format_timestamp, utc_now
 
 blueprint = Blueprint("statements", __name__)
+CLAIMS = "console_voiding"  # statements being voided from the console, each by one request
+CLAIM_TIME = dt.timedelta(minutes=1)
 PAGE_SIZE = 25
 FILTERS = ("agent", "verb", "activity", "registration", "since", "until")
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -74,16 +79,18 @@ def void(statement_id: str) -> Response:
     resource takes one for any id (xAPI: the target need not exist, and voiding a voided or a
     voiding statement changes nothing); here, where the form was for one statement, that is a
     second click or a stale page, so it is refused and nothing is stored."""
-    why_not = _unvoidable(_stored(statement_id))
-    if why_not:
-        raise Conflict(f"statement {statement_id} {why_not}: nothing was stored")
-    credential = guard.current().credential
-    voiding = {"actor": credential.authority, "verb": {"id": VOIDED, "display": {"en-US": "voided"}},
-               "object": {"objectType": "StatementRef", "id": statement_id}}
-    # An admin may void any statement, and reads them all here anyway (xAPI: statements/write voids any).
-    rights = WriteRights(voids="any", sees_others=True)
-    [voiding_id] = current_lrs().statements.store([voiding], authority=credential.authority, version="1.0.3",
-                                                  source="console", rights=rights)
+    _stored(statement_id)  # a 404 before any claim
+    with _voiding(statement_id):
+        why_not = _unvoidable(_stored(statement_id))  # read again under the claim
+        if why_not:
+            raise Conflict(f"statement {statement_id} {why_not}: nothing was stored")
+        credential = guard.current().credential
+        voiding = {"actor": credential.authority, "verb": {"id": VOIDED, "display": {"en-US": "voided"}},
+                   "object": {"objectType": "StatementRef", "id": statement_id}}
+        # An admin may void any statement, and reads them all here anyway (xAPI: statements/write voids any).
+        rights = WriteRights(voids="any", sees_others=True)
+        [voiding_id] = current_lrs().statements.store([voiding], authority=credential.authority, version="1.0.3",
+                                                      source="console", rights=rights)
     guard.notify(f"Voided by statement {voiding_id}.")
     return redirect(url_for(".one", statement_id=statement_id), 303)
 
@@ -122,6 +129,26 @@ def _stored(statement_id: str) -> dict:
     if document is None:
         raise NotFound(f"no statement with id {statement_id}")
     return document
+
+
+@contextmanager
+def _voiding(statement_id: str) -> Iterator[None]:
+    """This request's claim on voiding `statement_id`, held while it checks and stores: of two
+    console requests at once (two admins, two tabs), each of which found the statement not voided,
+    one goes on and the other is refused, on MongoDB across processes too. A claim left by a
+    process that died holding it is taken over once CLAIM_TIME has passed."""
+    claims, now, mine = current_lrs().db[CLAIMS], utc_now(), secrets.token_hex(16)
+    claim = {"until": now + CLAIM_TIME, "by": mine}
+    try:
+        claims.insert_one({"_id": statement_id, **claim})
+    except DuplicateKeyError:
+        if claims.find_one_and_update({"_id": statement_id, "until": {"$lte": now}}, {"$set": claim}) is None:
+            raise Conflict(f"statement {statement_id} is voided already, or being voided by another request at "
+                           "this moment: nothing was stored") from None
+    try:
+        yield
+    finally:
+        claims.delete_one({"_id": statement_id, "by": mine})
 
 
 def _unvoidable(document: dict) -> str | None:

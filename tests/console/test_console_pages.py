@@ -8,7 +8,10 @@ import html
 import json
 import logging
 import re
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -469,3 +472,51 @@ def test_the_credentials_pages_keep_their_filters(app, client):
     both = client.get("/console/credentials?after=a&before=b")
     assert both.status_code == 400 and "before: cannot be given with after" in both.get_data(as_text=True)
     assert client.get("/console/credentials?limit=0").status_code == 400
+
+
+def test_two_voids_of_one_statement_at_the_same_moment_store_one_voiding_statement(either_store_app, monkeypatch):
+    """Both requests found the statement not voided yet and both stored a voiding statement (two
+    admins, or one in two tabs): the check and the write were two steps. Now one voids it, the
+    other is the 409 a second void gets, on either store. (A write slowed by 50 ms, as under
+    load, makes the two steps' gap one that every try falls into.)"""
+    app = either_store_app
+    service = app.extensions["lrs"].statements
+    store = service.store
+    monkeypatch.setattr(service, "store", lambda *args, **kwargs: time.sleep(0.05) or store(*args, **kwargs))
+    consoles = [app.test_client() for _ in range(2)]
+    forms = []
+    for console in consoles:
+        assert sign_in(console).status_code == 303
+        forms.append({"csrf": session_csrf(console)})
+    targets = [statement("ada@example.com") for _ in range(4)]
+    post(app, targets)
+    for target in targets:
+        start = threading.Barrier(2, timeout=30)
+
+        def void(number: int, target_id: str = target["id"], start: threading.Barrier = start) -> tuple[int, str]:
+            start.wait()
+            answer = consoles[number].post(f"/console/statements/{target_id}/void", data=forms[number])
+            return answer.status_code, answer.get_data(as_text=True)
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = sorted(pool.map(void, range(2)))
+        voiding = app.test_client().get(f"/xapi/statements?verb={VOIDED}&limit=0", headers=XAPI).get_json()["statements"]
+        assert sum(s["object"]["id"] == target["id"] for s in voiding) == 1, answers
+        assert [status for status, _ in answers] == [303, 409]
+        assert f"statement {target['id']} is voided already" in answers[1][1]
+
+
+def test_a_void_claimed_by_a_request_that_died_is_taken_over_after_a_minute(app, client):
+    """The claim that keeps two voids apart outlives a process killed while holding it."""
+    held, left = statement("ada@example.com"), statement("grace@example.com")
+    post(app, [held, left])
+    claims, now = app.extensions["lrs"].db["console_voiding"], dt.datetime.now(dt.timezone.utc)
+    claims.insert_one({"_id": held["id"], "until": now + dt.timedelta(seconds=50), "by": "another request"})
+    claims.insert_one({"_id": left["id"], "until": now - dt.timedelta(seconds=1), "by": "a dead process"})
+    csrf = session_csrf(client)
+    refused = client.post(f"/console/statements/{held['id']}/void", data={"csrf": csrf})
+    assert refused.status_code == 409 and "being voided by another request" in refused.get_data(as_text=True)
+    assert client.post(f"/console/statements/{left['id']}/void", data={"csrf": csrf}).status_code == 303
+    voiding = app.test_client().get(f"/xapi/statements?verb={VOIDED}", headers=XAPI).get_json()["statements"]
+    assert [s["object"]["id"] for s in voiding] == [left["id"]]
+    assert claims.count_documents({}) == 1  # the live one's, its request still to end
