@@ -2,13 +2,14 @@
 
 The browser holds only a random token (HttpOnly, SameSite=Strict, Secure over https); the store
 holds its SHA-256 digest, the credential's key, the session's CSRF token, two ends and the
-credential's count of losses when it signed in (`Credential.losses`). A session ends LIFETIME after
-sign-in whatever it does, and sooner when no request comes for LRS_CONSOLE_IDLE_MINUTES (each
-request moves that end on): a console left open on a shared or stolen machine is not an admin's
-for a working day. So every worker process sees
+credential's count of losses when it signed in (`Credential.losses`). So every worker process sees
 the same sessions, signing out ends a session everywhere, and revoking the credential, replacing
 its secret (a leaked one: whoever signed in with it is out too) or taking away any of its scopes
 ends its sessions on their next request, for good: giving `admin` back revives none.
+
+A session ends LIFETIME after sign-in whatever it does, and sooner when no request comes for
+LRS_CONSOLE_IDLE_MINUTES (each request moves that end on): a console left open on a shared or
+unattended machine is not an admin's for a working day.
 
 A session also carries the notice an action leaves for the page it redirects to ("2 dead letters
 marked for replay"), shown once: a notice in the URL would let anyone's link put their own words
