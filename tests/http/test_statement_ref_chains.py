@@ -151,28 +151,6 @@ def test_a_reader_of_its_own_is_not_matched_through_anothers_statement_in_its_ch
         assert_mine_stops_at_the_writers_statement(client, statements)
 
 
-def test_the_first_start_narrows_the_chains_an_earlier_release_stored(make_app, shared_store):
-    """An earlier release kept in each part whose statement it was, so a matched through d's part,
-    which is mine's, although c between them is the writer's."""
-    app = make_app(mongo_uri=shared_store)
-    client, statements = with_mine_and_writer(app), chain(4)
-    for statement, owner in zip(statements, [MINE, MINE, WRITER, MINE], strict=True):
-        post(client, [statement], owner)
-    lrs = app.extensions["lrs"]
-    collection = lrs.statement_store.collection
-    with lrs.unit_of_work():
-        for statement in statements[:3]:
-            down = statements[statements.index(statement) + 1:]
-            whose = [collection.find_one({"_id": s["id"]})["authority"] for s in down]
-            collection.update_one({"_id": statement["id"]}, {"$set": {
-                f"via.{n}.authority": authority for n, authority in enumerate(whose)}})
-        lrs.db["store_upgrades"].delete_many({})
-    a, b, _, d = statements
-    assert found(client, MINE, verb=d["verb"]["id"]) == {a["id"], b["id"], d["id"]}  # the leak
-    restarted = make_app(mongo_uri=shared_store, mongo_db=lrs.db.name)
-    assert_mine_stops_at_the_writers_statement(restarted.test_client(), statements)
-
-
 def test_a_wait_for_a_stored_statement_is_resolved_at_the_next_start(make_app, shared_store, monkeypatch):
     """A process died between writing its statement's wait for a target and looking whether the
     target had been stored meanwhile (by another process, which found nobody waiting): the next
