@@ -290,10 +290,15 @@ class _ErrorTask(ErrorTask):
         self.response_headers.append((REQUEST_ID_HEADER, answer_id))
         self.set_close_on_finish()
         self.content_length = len(body)
-        # Counted before the answer goes out: a client that has it may read /metrics next.
+        # Counted and logged before the answer goes out: a client that has it may read /metrics or
+        # look for its log line next (a server stopped just after answering wrote none).
         method = request.command if isinstance(error, _Refusal) else OTHER_METHOD
         self.channel.rules.observe(SERVER_ROUTE, method, error.code, time.monotonic() - request.started)
+        self._log(error, message)
         self.write(body)
+
+    def _log(self, error: Error, message: str) -> None:
+        request = self.request
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
         where = f"{clipped(request.command)} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
         if isinstance(error, _TLSHandshake):  # the operator's to fix (a client's URL, or a missing proxy)
