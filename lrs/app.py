@@ -44,7 +44,7 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     objects directly, beside the ones enabled by name.
     """
     lrs = LRS.from_settings(settings, plugins)
-    configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])
+    configure_logging(lrs.settings["log_level"], lrs.settings["log_format"], lrs.settings["log_library_debug"])
     lrs.start()
     for warning in ignored_variables(lrs.settings.declared.values(), os.environ):
         log.warning(warning)

@@ -123,7 +123,8 @@ def _admin(url: str | None, admin_key: str | None, admin_secret: str | None) -> 
                                "server's memory: only the server can change it.)")
     try:
         lrs = LRS.from_settings()
-        configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])  # the audit lines, on stderr
+        configure_logging(lrs.settings["log_level"], lrs.settings["log_format"],  # the audit lines, on stderr
+                          lrs.settings["log_library_debug"])
         lrs.start()
     except ValueError as error:
         raise click.ClickException(str(error)) from None

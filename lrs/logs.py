@@ -43,6 +43,11 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # that starts with what the client wrote: a forged event. Each value a client chose is cut to this
 # many characters, so an access line stays under 16 KiB even when every character is escaped.
 MAX_LOGGED_CHARS = 512
+# Libraries whose DEBUG lines carry what the LRS sends: pymongo's commands (statements, documents,
+# the filters naming learners), urllib3's request URLs (queries naming agents). Kept at INFO unless
+# LRS_LOG_LIBRARY_DEBUG says otherwise: DEBUG is turned on to diagnose the LRS, and a log is kept
+# longer and read more widely than the store.
+PAYLOAD_LOGGERS = ("pymongo", "urllib3")
 
 
 def escaped(text: str) -> str:
@@ -130,10 +135,14 @@ def formatter(log_format: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
-def configure(level: str, log_format: str) -> None:
-    """Route the root logger to stderr in the chosen format (idempotent: one handler only)."""
+def configure(level: str, log_format: str, library_debug: bool = False) -> None:
+    """Route the root logger to stderr in the chosen format (idempotent: one handler only), the
+    PAYLOAD_LOGGERS at INFO or above unless `library_debug` (LRS_LOG_LIBRARY_DEBUG)."""
     root = logging.getLogger()
     root.setLevel(level)
+    floor = logging.NOTSET if library_debug else logging.INFO
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(floor)
     handler = next((h for h in root.handlers if getattr(h, "lrs_handler", False)), None)
     if handler is None:
         handler = logging.StreamHandler()

@@ -339,6 +339,11 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("log_format", "text", "`text` (one readable line per event) or `json` (one JSON object per "
             "line); either way every line carries the request id also answered in X-Request-ID.",
             choice("text", "json")),
+    Setting("log_library_debug", False, "At LRS_LOG_LEVEL=DEBUG, let pymongo and urllib3 log at DEBUG "
+            "too. Their debug lines carry what the LRS sends: MongoDB commands with whole statements and "
+            "documents (learner data), request URLs with their queries. Off: those libraries log INFO and "
+            "above, whatever LRS_LOG_LEVEL is. For diagnosing a driver, on a store without real learners.",
+            parse_bool),
     Setting("metrics", "admin", "Who may read GET /metrics (Prometheus text format): `admin` (HTTP Basic "
             "with a credential of scope `metrics` or `admin`), `open` (anyone who reaches the port) or `off`.",
             choice("admin", "open", "off")),

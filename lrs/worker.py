@@ -46,8 +46,9 @@ from waitress.utilities import BadRequest, Error, InternalServerError, RequestHe
 from lrs.http import XAPI_PREFIX, cors
 from lrs.http.attachments import MULTIPART
 from lrs.http.errors import AUTH_CHALLENGE, error_body
+from lrs.http.observe import REQUEST_ID_HEADER, request_id_for
 from lrs.http.request import body_limit_message
-from lrs.logs import clipped, redacted_target
+from lrs.logs import clipped, redacted_target, request_id
 from lrs.metrics import OTHER_METHOD, SERVER_ROUTE
 from lrs.settings import CORE_SETTINGS, Settings
 from lrs.xapi.versions import answer_version
@@ -271,17 +272,33 @@ class _ErrorTask(ErrorTask):
     """The loop's own answers, in the LRS's error format: {"error": {"status", "message"}}."""
 
     def execute(self) -> None:
+        """Answered with an X-Request-ID, as the application's answers are, and logged under it,
+        so a client's report of a refusal finds its log line."""
+        answer_id = request_id_for(self.request.headers.get("X_REQUEST_ID", ""))
+        token = request_id.set(answer_id)
+        try:
+            self._answer(answer_id)
+        finally:
+            request_id.reset(token)
+
+    def _answer(self, answer_id: str) -> None:
         error, request = self.request.error, self.request
         message = _message(error, self.channel.adj)
         body = json.dumps(error_body(error.code, message)).encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend(self.channel.rules.headers(request, error.code))
+        self.response_headers.append((REQUEST_ID_HEADER, answer_id))
         self.set_close_on_finish()
         self.content_length = len(body)
-        # Counted before the answer goes out: a client that has it may read /metrics next.
+        # Counted and logged before the answer goes out: a client that has it may read /metrics or
+        # look for its log line next (a server stopped just after answering wrote none).
         method = request.command if isinstance(error, _Refusal) else OTHER_METHOD
         self.channel.rules.observe(SERVER_ROUTE, method, error.code, time.monotonic() - request.started)
+        self._log(error, message)
         self.write(body)
+
+    def _log(self, error: Error, message: str) -> None:
+        request = self.request
         # Only a refused request is known to have its request line parsed (waitress stands in "GET /" for others).
         where = f"{clipped(request.command)} {_target(request.request_uri)}" if isinstance(error, _Refusal) else "-"
         if isinstance(error, _TLSHandshake):  # the operator's to fix (a client's URL, or a missing proxy)

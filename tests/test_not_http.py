@@ -76,3 +76,31 @@ def test_a_header_ended_by_bare_line_feeds_is_a_400_at_once(served):
             "malformed HTTP request: lines must end with CR LF; the header ended with a bare LF")
     head, body = exchange(served[1], b"\r\n\r\nGET /xapi/about HTTP/1.1\r\nHost: lrs\r\nConnection: close\r\n\r\n")
     assert head.split(b" ")[1] == b"200" and "version" in json.loads(body)
+
+
+def header(head: bytes, name: bytes) -> str:
+    return next(line.partition(b":")[2].strip().decode() for line in head.split(b"\r\n")[1:]
+                if line.partition(b":")[0].lower() == name.lower())
+
+
+@pytest.mark.parametrize("request_bytes, sent_id", [
+    (b"\x80\x2c\x01\x03\x01", None),
+    (b"POST /xapi/statements HTTP/1.1\r\nHost: lrs\r\nX-Request-ID: client-7.framing\r\nContent-Length: 5\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n", "client-7.framing"),
+    (b"PUT /xapi/activities/state HTTP/1.1\r\nHost: lrs\r\nX-Request-ID: client-7.size\r\n"
+     b"Content-Length: 1000000000000\r\n\r\n", "client-7.size"),
+    (b"GET /xapi/about HTTP/1.1\r\nHost: lrs\r\nX-Request-ID: bad id <b>\r\nContent-Length: 1000000000000\r\n\r\n",
+     None),
+], ids=["not-http", "bad-framing", "body-too-large", "insane-incoming-id"])
+def test_the_servers_own_refusals_carry_a_request_id_that_their_log_line_names(served, request_bytes, sent_id):
+    """The loop's answers (before the application) had no X-Request-ID, so a client's report of one
+    could not be matched to its log line. A sane incoming id is kept, as the application keeps it."""
+    head, _ = exchange(served[1], request_bytes)
+    assert head.split(b" ")[1] in (b"400", b"413")
+    answer_id = header(head, b"X-Request-ID")
+    assert answer_id == sent_id if sent_id else len(answer_id) == 36
+    deadline, log_path = time.monotonic() + 10, served[2]
+    while f"[{answer_id}]" not in log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [line] = [line for line in log_path.read_text().splitlines() if f"[{answer_id}]" in line]
+    assert "lrs.access" in line and "(answered by the server: " in line

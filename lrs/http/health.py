@@ -8,12 +8,15 @@ failed.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pymongo
 from flask import Blueprint, Response, jsonify
+from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from lrs.http.context import current_lrs
+from lrs.store import short_reason
 from lrs.store.embedded import StoreUnwritable
 
 blueprint = Blueprint("health", __name__, url_prefix="/health")
@@ -57,5 +60,17 @@ def _store_answers(lrs: object) -> bool:
             lrs.db.command("ping")  # type: ignore[attr-defined]
         return True
     except PyMongoError as error:
-        log.warning("readiness: the store does not answer: %s", error)
+        log.warning("readiness: %s did not answer the ping: %s", _store_named(lrs.db),  # type: ignore[attr-defined]
+                    short_reason(error))
+        log.debug("readiness: the ping's error in full: %s", error)
         return False
+
+
+def _store_named(db: Any) -> str:
+    """MongoDB's servers as the client knows them (its seeds, or those it found): the one line of
+    a failed probe names them, as pymongo's shortened error may not (no primary among servers that
+    answer)."""
+    if not isinstance(db, Database):
+        return "the store"
+    servers = db.client.topology_description.server_descriptions()
+    return "MongoDB at " + ", ".join(f"{host}:{port}" if port else str(host) for host, port in servers)

@@ -21,8 +21,7 @@ access_log = logging.getLogger("lrs.access")
 def register(app: Flask, metrics: Metrics) -> None:
     @app.before_request
     def start() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _ACCEPTED_ID.fullmatch(incoming) else str(uuid.uuid4())
+        g.request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER, ""))
         g.request_id_token = request_id.set(g.request_id)
         g.request_started = time.perf_counter()
 
@@ -44,6 +43,12 @@ def register(app: Flask, metrics: Metrics) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             request_id.reset(token)
+
+
+def request_id_for(incoming: str) -> str:
+    """The id of a request that came with this X-Request-ID: its own when sane (a load balancer's,
+    so one id follows the request through both logs), else a new one."""
+    return incoming if _ACCEPTED_ID.fullmatch(incoming) else str(uuid.uuid4())
 
 
 def _log_access(route: str, status: int, seconds: float) -> None:

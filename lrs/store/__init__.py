@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import Any, Mapping
 
 import pymongo
@@ -14,6 +15,7 @@ from lrs.store.embedded import embedded_database
 from lrs.store.embedded.disk import read_document
 
 log = logging.getLogger(__name__)
+_CONFIGURED_TIMEOUTS = re.compile(r" \(configured timeouts: [^)]*\)")
 
 MEMORY_WARNING = (
     "LRS_MONGO_URI and LRS_DATA_DIR are empty: using the EMBEDDED store in memory only. Data is NOT "
@@ -30,7 +32,7 @@ def connect(uri: str, database: str, data_dir: str = "") -> Database:
     try:
         return pymongo.MongoClient(uri, tz_aware=True)[database]
     except (ConfigurationError, ValueError) as error:
-        raise _refused(uri, _first_line(error)) from None
+        raise _refused(uri, short_reason(error)) from None
 
 
 def check_reachable(uri: str, timeout_seconds: float) -> None:
@@ -42,10 +44,10 @@ def check_reachable(uri: str, timeout_seconds: float) -> None:
                                  connectTimeoutMS=int(timeout_seconds * 1000)) as client:
             client.admin.command("ping")
     except (ConfigurationError, ValueError) as error:
-        raise _refused(uri, _first_line(error)) from None
+        raise _refused(uri, short_reason(error)) from None
     except PyMongoError as error:
         raise _refused(uri, f"no MongoDB server answered within {timeout_seconds:g} s "
-                            f"(LRS_MONGO_TIMEOUT_SECONDS): {_first_line(error)}") from None
+                            f"(LRS_MONGO_TIMEOUT_SECONDS): {short_reason(error)}") from None
 
 
 def _refused(uri: str, reason: str) -> SettingError:
@@ -54,9 +56,11 @@ def _refused(uri: str, reason: str) -> SettingError:
     return SettingError(f"LRS_MONGO_URI={shown_uri(uri)!r}: {without_password(uri, reason)}")
 
 
-def _first_line(error: Exception) -> str:
-    """pymongo's errors carry the whole topology description; the first clause says enough."""
-    text = str(error).split(", Timeout:")[0].split(" (configured timeouts")[0]
+def short_reason(error: Exception) -> str:
+    """pymongo's error without what makes it long: the topology description after ", Timeout:",
+    and the configured timeouts repeated after each server's reason. Each server's own reason is
+    kept (`127.0.0.1:27017: [Errno 111] Connection refused`), however many there are."""
+    text = _CONFIGURED_TIMEOUTS.sub("", str(error)).split(", Timeout:")[0]
     return " ".join(text.split())[:300]
 
 
@@ -71,7 +75,7 @@ def read_before_start(settings: Mapping[str, Any], collection: str, identifier: 
             with pymongo.MongoClient(uri, serverSelectionTimeoutMS=timeout, connectTimeoutMS=timeout) as client:
                 return client[settings["mongo_db"]][collection].find_one({"_id": identifier})
         except PyMongoError as error:
-            raise _refused(uri, _first_line(error)) from None
+            raise _refused(uri, short_reason(error)) from None
     return read_document(settings["data_dir"], collection, identifier) if settings["data_dir"] else None
 
 

@@ -55,7 +55,9 @@ STALE_PENDING = dt.timedelta(minutes=5)  # batches announced without a writer (o
 # MongoDB's document limit, less room for what is added later (`via`, `seq`, `pending`, stored time).
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 256 * 1024
 FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_activities", "registration")
-# What a referring statement keeps of its target (`via`): the filters, and whose the target is.
+# What a referring statement keeps of each statement down its chain (`via`): the filters, and
+# `authority`: the authority the referring statement and every statement down to this one share,
+# None where the chain passed through another's (see `_owned`).
 PART_FIELDS = (*FILTER_FIELDS, CONTEXT_ONLY_AGENTS, "authority")
 # Statements no batch is still writing (voided ones included), and those a reader may see.
 SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
@@ -70,6 +72,7 @@ REFERRING: dict[str, Any] = {"ref": {"$type": "string"}}
 LOWER_CASE_SHA2 = "attachments-lower-case"  # upgrade steps (see `upgrade`)
 CONTEXT_ONLY_MARKED = "context-only-agents"
 CHAINS_COMPLETED = "statement-ref-chains"
+CHAINS_OWNED = "statement-ref-chain-authorities"
 
 
 class DuplicateStatements(Exception):
@@ -127,6 +130,7 @@ class StatementQuery:
         match = self.match()
         query: dict[str, Any] = dict(VISIBLE)
         if match:
+            # a reader of its own statements matches only through parts its own all the way down (`_owned`)
             via = {**match, "authority": self.authority} if self.authority else match
             query["$or"] = [match, {"via": {"$elemMatch": via}}]
         stored: dict[str, Any] = {}
@@ -188,7 +192,8 @@ class StatementStore:
         records), and is idempotent, so a crash mid-way is resumed at the next start."""
         for step, run in ((LOWER_CASE_SHA2, self._lower_case_sha2s),
                           (CONTEXT_ONLY_MARKED, self._mark_context_only_agents),
-                          (CHAINS_COMPLETED, self._refresh_via_parts)):
+                          (CHAINS_COMPLETED, self._refresh_via_parts),
+                          (CHAINS_OWNED, self._refresh_via_parts)):
             if self.upgrades.find_one({"_id": step}) is None:
                 run()
                 self.upgrades.update_one({"_id": step}, {"$set": {"at": utc_now()}}, upsert=True)
@@ -219,10 +224,12 @@ class StatementStore:
         an earlier release wrote lack `context_only_agents`; those its recovery of a dead writer's
         batch wrote have no `authority` (a credential reading only its own statements missed its
         statements referring to its own); and releases before chains were followed kept only one
-        link of a chain whose statements arrived out of order. A `via` that changed since it was
+        link of a chain whose statements arrived out of order, or kept in each part whose statement
+        it was, not whether the chain down to it is one authority's (`_owned`). A `via` that changed since it was
         read (another process resolving a wait) is left to that process."""
         # one iterator: the embedded store's cursor starts again at each iter()
-        referring = iter(self.collection.find({"ref": {"$ne": None}, **SETTLED}, {"ref": 1, "via": 1, "verb": 1}))
+        referring = iter(self.collection.find({"ref": {"$ne": None}, **SETTLED},
+                                              {"ref": 1, "via": 1, "verb": 1, "authority": 1}))
         for chunk in iter(lambda: list(islice(referring, 500)), []):
             known = self._chains_of(chunk)
             for doc in chunk:
@@ -434,7 +441,7 @@ class StatementStore:
             return
         if target_id in batch:
             self._chain(target, batch, stored, waits, visiting)
-        doc["via"] = [_filter_part(target), *target.get("via", [])]
+        doc["via"] = _owned([_filter_part(target), *target.get("via", [])], doc.get("authority"))
         waits[doc["_id"]] = set(waits.get(target_id, ()))
 
     def _waits_of(self, ids: list[str]) -> dict[str, set[str]]:
@@ -465,7 +472,8 @@ class StatementStore:
         handled, so one another process adds meanwhile is resolved by `recover()`."""
         referrers = [r["id"] for r in entry["referrers"]]
         parts = [_filter_part(target), *target.get("via", [])]
-        self.collection.update_many({"_id": {"$in": referrers}}, {"$push": {"via": {"$each": parts}}})
+        for owner, ids in self._chain_owners(referrers).items():
+            self.collection.update_many({"_id": {"$in": ids}}, {"$push": {"via": {"$each": _owned(parts, owner)}}})
         if any(r["voiding"] for r in entry["referrers"]):
             self._void([entry["_id"]])
         for missing in self._waits_of([target["_id"]]).get(target["_id"], ()):
@@ -474,6 +482,15 @@ class StatementStore:
                                          upsert=True)
         self.waiting_refs.update_one({"_id": entry["_id"]}, {"$pull": {"referrers": {"id": {"$in": referrers}}}})
         self.waiting_refs.delete_one({"_id": entry["_id"], "referrers": {"$size": 0}})
+
+    def _chain_owners(self, ids: list[str]) -> dict[str | None, list[str]]:
+        """These statements grouped by the authority their chain is whole so far (see `_owned`):
+        their own if their `via` is empty, else their last part's."""
+        owners: dict[str | None, list[str]] = {}
+        for doc in self.collection.find({"_id": {"$in": ids}}, {"authority": 1, "via": 1}):
+            owner = doc["via"][-1].get("authority") if doc.get("via") else doc.get("authority")
+            owners.setdefault(owner, []).append(doc["_id"])
+        return owners
 
     def _void(self, targets: list[str]) -> None:
         """A voiding statement cannot itself be voided, so those are left alone."""
@@ -489,9 +506,9 @@ class StatementStore:
         self._settle_dead(list(self.batches.find()), now, everyone=self.exclusive)
         self.writers.forget_expired(now - dt.timedelta(days=1))
         for entry in self.waiting_refs.find():
-            target = self.collection.find_one({"_id": entry["_id"], **SETTLED})
+            target = self.collection.find_one({"_id": entry["_id"], **SETTLED}, {name: 1 for name in (*PART_FIELDS, "via")})
             if target is not None:
-                self._resolve(entry, _filter_part(target))
+                self._resolve(entry, target)
         voiding = self.collection.find({"verb": VOIDED, **SETTLED}, {"ref": 1})
         self._void([doc["ref"] for doc in voiding if doc.get("ref")])
 
@@ -623,16 +640,30 @@ def _chain_parts(doc: dict, known: dict[str, dict]) -> tuple[list[dict], str | N
     while (target_id := _target(current)) is not None:
         target = known.get(target_id)
         if target is None:
-            return parts, target_id
+            return _owned(parts, doc.get("authority")), target_id
         parts.append(_filter_part(target))
         if target_id in seen:
             break
         seen.add(target_id)
         current = target
-    return parts, None
+    return _owned(parts, doc.get("authority")), None
 
 
 def _filter_part(doc: dict) -> dict:
-    """What a referring statement keeps of its target (PART_FIELDS): whose it is, so a credential
-    that reads only its own statements is never matched through another's, and its filters."""
+    """What a referring statement keeps of its target (PART_FIELDS): its filters, and whose it is
+    (narrowed to the whole chain's by `_owned`)."""
     return {name: doc.get(name) for name in PART_FIELDS}
+
+
+def _owned(parts: list[dict], owner: str | None) -> list[dict]:
+    """The parts of a chain as a statement keeps them whose chain down to them is `owner`'s
+    alone (None: it passed through another's): each part's `authority` is the one every
+    statement from that statement down to the part shares, None from the first statement of
+    another authority on. A credential that reads only its own statements is matched through a
+    part only when it is its own, so a statement of another in the middle of its chain (a refers
+    to b, another's, which refers to c) neither shows nor lets c's filters match a."""
+    owned = []
+    for part in parts:
+        owner = owner if part.get("authority") == owner else None
+        owned.append({**part, "authority": owner})
+    return owned

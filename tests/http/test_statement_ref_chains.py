@@ -114,3 +114,56 @@ def test_a_target_stored_by_another_process_while_its_referrer_is_written_is_not
     client = other.test_client()
     assert client.get("/xapi/statements", query_string={"statementId": target["id"]}, headers=HEADERS).status_code == 404
     assert found(client, activity=target["object"]["id"]) == {voiding["id"]}
+
+
+MINE = {"Authorization": basic_auth("mine", "mine-secret"), "X-Experience-API-Version": "1.0.3"}
+WRITER = {"Authorization": basic_auth("writer", "writer-secret"), "X-Experience-API-Version": "1.0.3"}
+
+
+def with_mine_and_writer(app: Any) -> Any:
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("mine", "mine-secret", ["statements/write", "statements/read/mine"])
+    lrs.create_credential("writer", "writer-secret", ["statements/write"])
+    return app.test_client()
+
+
+def assert_mine_stops_at_the_writers_statement(client: Any, statements: list[dict]) -> None:
+    """a -> b -> c -> d, c the writer's and the others mine's: the reader of its own finds a
+    through b (both its own), never through c, nor through d behind c (that a matches d would tell
+    it that c refers to d); a reader of every statement matches all the way down."""
+    a, b, c, d = statements
+    assert found(client, MINE, verb=a["verb"]["id"]) == {a["id"]}
+    assert found(client, MINE, verb=b["verb"]["id"]) == {a["id"], b["id"]}
+    assert found(client, MINE, verb=c["verb"]["id"]) == set()
+    assert found(client, MINE, verb=d["verb"]["id"]) == {d["id"]}
+    assert found(client, MINE, activity=d["object"]["id"]) == {d["id"]}
+    assert found(client, MINE, agent=json.dumps(d["actor"])) == {d["id"]}
+    assert_matches_down_the_chain(client, statements)
+
+
+def test_a_reader_of_its_own_is_not_matched_through_anothers_statement_in_its_chain(either_store_app):
+    client = with_mine_and_writer(either_store_app)
+    owners = [MINE, MINE, WRITER, MINE]
+    for order in itertools.permutations(range(4)):
+        statements = chain(4)
+        for n in order:
+            post(client, [statements[n]], owners[n])
+        assert_mine_stops_at_the_writers_statement(client, statements)
+
+
+def test_a_wait_for_a_stored_statement_is_resolved_at_the_next_start(make_app, shared_store, monkeypatch):
+    """A process died between writing its statement's wait for a target and looking whether the
+    target had been stored meanwhile (by another process, which found nobody waiting): the next
+    start resolves the wait, so the statement matches its target's filters (a start failed on it)."""
+    app = make_app(mongo_uri=shared_store)
+    client, (a, b, c) = with_mine_and_writer(app), chain(3)
+    post(client, [a], MINE)
+    post(client, [b], WRITER)
+    store = app.extensions["lrs"].statement_store
+    with monkeypatch.context() as dying:
+        dying.setattr(store, "_apply_references", lambda documents, awaited=frozenset(): None)
+        post(client, [c], MINE)
+    assert found(client, activity=c["object"]["id"]) == {c["id"]}
+    restarted = make_app(mongo_uri=shared_store, mongo_db=store.collection.database.name)
+    assert_matches_down_the_chain(restarted.test_client(), [a, b, c])
+    assert found(restarted.test_client(), MINE, activity=c["object"]["id"]) == {c["id"]}

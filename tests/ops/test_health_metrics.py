@@ -59,21 +59,33 @@ def test_ready_is_503_when_the_store_does_not_answer(app, client):
     assert ready.json["checks"]["store"] is False
 
 
-def test_ready_answers_within_a_probe_timeout_when_mongodb_is_unreachable(app, client):
-    """A real MongoDB client whose server is gone: the ping used to wait pymongo's 30 s server
-    selection, so each probe held a thread long after the prober (1 s in Kubernetes) gave up."""
+def test_ready_answers_within_a_probe_timeout_when_mongodb_is_unreachable(app, client, caplog):
+    """A real MongoDB client whose servers are gone: the ping used to wait pymongo's 30 s server
+    selection, so each probe held a thread long after the prober (1 s in Kubernetes) gave up. Its
+    warning was pymongo's whole error (each server's configured timeouts, the topology description:
+    over 800 characters for two servers); it is one short line naming the servers and their reasons,
+    the whole error at DEBUG."""
     lrs = app.extensions["lrs"]
-    unreachable = pymongo.MongoClient(f"mongodb://127.0.0.1:{free_port()}", connect=False)
+    hosts = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    unreachable = pymongo.MongoClient(f"mongodb://{','.join(hosts)}/?replicaSet=rs0", connect=False)
     real, lrs.db = lrs.db, unreachable["lrs"]
     try:
         started = time.monotonic()
-        ready = client.get("/health/ready")
+        with caplog.at_level("DEBUG", logger="lrs.http.health"):
+            ready = client.get("/health/ready")
         elapsed = time.monotonic() - started
     finally:
         lrs.db = real
         unreachable.close()
     assert ready.status_code == 503 and ready.json["checks"]["store"] is False
     assert elapsed < 3, elapsed
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "lrs.http.health" and r.levelname == "WARNING"]
+    where, _, reason = warning.partition(" did not answer the ping: ")
+    assert set(where.removeprefix("readiness: MongoDB at ").split(", ")) == set(hosts), warning
+    assert reason.count("Connection refused") == 2 and all(f"{host}: " in reason for host in hosts), warning
+    assert "Topology" not in warning and "configured timeouts" not in warning and len(warning) < 300, warning
+    [detail] = [r.getMessage() for r in caplog.records if r.name == "lrs.http.health" and r.levelname == "DEBUG"]
+    assert "Topology Description" in detail
 
 
 def test_metrics_need_an_admin_credential_by_default(make_app):

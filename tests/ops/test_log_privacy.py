@@ -56,3 +56,26 @@ def test_access_lines_name_query_parameters_but_never_their_values(tmp_path, log
         messages = [line.partition("lrs.access: ")[2] for line in text.splitlines() if "lrs.access: " in line]
     missing = [line for line in expected if not any(message.startswith(line) for message in messages)]
     assert not missing, messages
+
+
+def debug_log(tmp_path, store_uri: str, **env: str) -> str:
+    """The log of a real `lrs serve` on MongoDB at LRS_LOG_LEVEL=DEBUG that stored a statement about
+    a person and was asked for that person's statements."""
+    log_path = tmp_path / "debug.log"
+    env = {"LRS_LOG_LEVEL": "DEBUG", "LRS_MONGO_URI": store_uri, "LRS_MONGO_DB": f"debug_{tmp_path.name}",
+           "LRS_ADMIN_KEY": ADMIN_KEY, "LRS_ADMIN_SECRET": ADMIN_SECRET, **env}
+    statement = {"actor": {"mbox": MBOX}, "verb": {"id": "http://example.com/v"}, "object": {"id": "http://example.com/a"}}
+    with open(log_path, "wb") as log, spawned(env, stdout=log) as (endpoint, _):
+        assert requests.post(f"{endpoint}/statements", json=statement, headers=XAPI, timeout=30).status_code == 200
+        assert requests.get(f"{endpoint}/statements", params={"agent": AGENT}, headers=XAPI, timeout=30).ok
+    return log_path.read_text(encoding="utf-8")
+
+
+def test_debug_does_not_log_the_mongodb_commands_that_carry_learners_data(tmp_path, shared_store):
+    """pymongo logs each command it sends at DEBUG (pymongo.command): statements and the filters
+    naming learners went to the log whole. They come only with LRS_LOG_LIBRARY_DEBUG."""
+    text = debug_log(tmp_path, shared_store)
+    assert "bob.private" not in text and "pymongo." not in text, text
+    assert " DEBUG " in text  # the other debug lines still come
+    opted_in = debug_log(tmp_path, shared_store, LRS_LOG_LIBRARY_DEBUG="true")
+    assert "pymongo.command" in opted_in and "bob.private" in opted_in

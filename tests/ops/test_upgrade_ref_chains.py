@@ -8,8 +8,16 @@ from typing import Any
 
 import pytest
 
-from lrs.store.statements import CHAINS_COMPLETED
-from tests.http.test_statement_ref_chains import chain, found, post
+from lrs.store.statements import CHAINS_COMPLETED, CHAINS_OWNED
+from tests.http.test_statement_ref_chains import (
+    MINE,
+    WRITER,
+    assert_mine_stops_at_the_writers_statement,
+    chain,
+    found,
+    post,
+    with_mine_and_writer,
+)
 
 
 def as_an_earlier_release(lrs: Any, whole: list[dict], cut: list[dict]) -> None:
@@ -24,10 +32,16 @@ def as_an_earlier_release(lrs: Any, whole: list[dict], cut: list[dict]) -> None:
 
 
 @pytest.fixture(params=["pymongo", "data folder"])
-def old_store(request: Any, tmp_path: Any, make_app: Any) -> tuple[dict, list[dict], list[dict]]:
+def store_settings(request: Any, tmp_path: Any) -> dict:
+    """MongoDB's (or the embedded store over the wire protocol), or an embedded store's data folder."""
+    return {"mongo_uri": request.getfixturevalue("shared_store")} if request.param == "pymongo" \
+        else {"data_dir": str(tmp_path)}
+
+
+@pytest.fixture
+def old_store(store_settings: dict, make_app: Any) -> tuple[dict, list[dict], list[dict]]:
     """The settings of a store as the earlier release left it, its whole chain and its cut one."""
-    settings = ({"mongo_uri": request.getfixturevalue("shared_store")} if request.param == "pymongo"
-                else {"data_dir": str(tmp_path)})
+    settings = store_settings
     app = make_app(**settings)
     client, whole, cut = app.test_client(), chain(3), chain(3)
     for statement in (*whole, *cut[:2]):
@@ -47,3 +61,26 @@ def test_the_first_start_completes_chains_and_their_waits(old_store, make_app):
     assert found(client, activity=whole[2]["object"]["id"]) == {s["id"] for s in whole}
     post(client, [cut[2]])
     assert found(client, activity=cut[2]["object"]["id"]) == {s["id"] for s in cut}
+
+
+def test_the_first_start_narrows_chains_through_another_credentials_statement(store_settings, make_app):
+    """Releases before CHAINS_OWNED kept in each part whose statement it was: with a -> b -> c -> d,
+    c the writer's and the others mine's, mine's a and b matched d's filters through d's part."""
+    app = make_app(**store_settings)
+    client, statements = with_mine_and_writer(app), chain(4)
+    for statement, owner in zip(statements, [MINE, MINE, WRITER, MINE], strict=True):
+        post(client, [statement], owner)
+    lrs = app.extensions["lrs"]
+    collection = lrs.statement_store.collection
+    with lrs.unit_of_work():
+        for n, statement in enumerate(statements[:3]):
+            whose = [collection.find_one({"_id": s["id"]})["authority"] for s in statements[n + 1:]]
+            collection.update_one({"_id": statement["id"]},
+                                  {"$set": {f"via.{k}.authority": authority for k, authority in enumerate(whose)}})
+        lrs.db["store_upgrades"].delete_one({"_id": CHAINS_OWNED})
+    a, b, _, d = statements
+    assert found(client, MINE, verb=d["verb"]["id"]) == {a["id"], b["id"], d["id"]}  # the leak
+    if "data_dir" in store_settings:
+        lrs.db.close()  # one process at a time on a folder
+    restarted = make_app(**store_settings, mongo_db=lrs.db.name)
+    assert_mine_stops_at_the_writers_statement(restarted.test_client(), statements)
