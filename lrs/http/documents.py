@@ -24,10 +24,10 @@ from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.http import parse_options_header
 
-from lrs.errors import BadRequest, NotFound, UnsupportedMediaType
+from lrs.errors import BadRequest, NotFound
 from lrs.http import params
 from lrs.http.auth import require
-from lrs.http.body import parse_json
+from lrs.http.body import parse_json, refuse_content_coding
 from lrs.http.context import current_lrs
 from lrs.http.fields import echoable, field_value
 from lrs.statements import utc_now
@@ -204,14 +204,9 @@ def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[byte
 
 
 def read_content() -> tuple[bytes, str]:
-    """The request's document exactly as sent, and its Content-Type (JSON must parse).
-
-    A content coding (gzip, ...) is refused (RFC 9110 8.4: 415): stored as sent, the coded bytes
-    would come back under the Content-Type alone, with nothing saying how to decode them."""
-    coding = request.headers.get("Content-Encoding", "identity")
-    if coding.strip(" \t").lower() != "identity":
-        raise UnsupportedMediaType(f"Content-Encoding: {coding[:80]!r} is not decoded here: send the document "
-                                   "as it is to be stored, without a content coding")
+    """The request's document exactly as sent, and its Content-Type (JSON must parse; a content
+    coding is a 415)."""
+    refuse_content_coding("the document")
     content_type = field_value(request.headers.get("Content-Type") or DEFAULT_TYPE, "Content-Type")
     if len(content_type) > TYPE_ROOM:  # latin-1, one byte a character; the same room reason as ids
         raise BadRequest(f"Content-Type: {len(content_type)} bytes long, and a document's is at most {TYPE_ROOM}")
