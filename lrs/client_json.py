@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Callable
 
 MAX_DEPTH = 100  # MongoDB's own limit on document nesting
 INT64 = range(-2 ** 63, 2 ** 63)
@@ -26,8 +26,13 @@ class UnstorableJSON(ValueError):
         self.rule = rule
 
 
-def loads(text: str | bytes) -> Any:
+def loads(text: str | bytes, unique_keys: bool = False) -> Any:
     """Parse JSON text (UTF-8 if bytes) and check it with `check_storable`.
+
+    `unique_keys`: an object giving a key twice is refused (UnstorableJSON naming that key), where
+    Python, as most parsers, keeps the last value silently. RFC 8259 4 leaves such an object's
+    meaning to the reader, so what the LRS validated and stored could differ from what the client's
+    own parser, or a proxy that checked the request, took it to say.
 
     Raises UnicodeDecodeError for bytes that are not UTF-8 and ValueError (UnstorableJSON for the
     limits above) for anything else.
@@ -35,11 +40,62 @@ def loads(text: str | bytes) -> Any:
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     try:
-        value = json.loads(text, parse_constant=_no_constant)
-    except RecursionError:
-        raise UnstorableJSON("$", f"nested deeper than {MAX_DEPTH} levels") from None
+        value = _parse(text, _unique_object if unique_keys else None)
+    except _RepeatedKey:
+        path = _repeated_key(_parse(text, _MarkedObject))
+        raise UnstorableJSON(path, "this key is given more than once in its object; a key may appear only "
+                                   "once (xAPI Data 2.2: each property is used no more than one time)") from None
     check_storable(value)
     return value
+
+
+def _parse(text: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None) -> Any:
+    try:
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=object_pairs_hook)
+    except RecursionError:
+        raise UnstorableJSON("$", f"nested deeper than {MAX_DEPTH} levels") from None
+
+
+class _RepeatedKey(Exception):
+    """An object gave a key twice; where, the slower second parse finds (`_MarkedObject`)."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict:
+    """The object of `pairs`, checked on the fast path: one dict and one length comparison each, as
+    every object of every statement passes here."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise _RepeatedKey
+    return value
+
+
+class _MarkedObject(dict):
+    """An object that remembers the first key it was given twice (`repeated`; None if none)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]):
+        super().__init__(pairs)
+        self.repeated = None
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                self.repeated = key
+                break
+            seen.add(key)
+
+
+def _repeated_key(value: Any) -> str:
+    """The JSON path of the first repeated key (in document order) of a parse by `_MarkedObject`;
+    "$" if there is none, which cannot be when the fast parse found one."""
+    stack = [(value, "$")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, _MarkedObject) and item.repeated is not None:
+            return f"{where}.{item.repeated}"
+        if isinstance(item, dict):
+            stack.extend(reversed([(child, f"{where}.{key}") for key, child in item.items()]))
+        elif isinstance(item, list):
+            stack.extend(reversed([(child, f"{where}[{index}]") for index, child in enumerate(item)]))
+    return "$"
 
 
 def check_storable(value: Any, path: str = "$") -> None:

@@ -30,7 +30,7 @@ from werkzeug.http import parse_options_header
 from lrs.core import LRS
 from lrs.erasure import erase_unused_contents
 from lrs.errors import BadRequest, ItemErrors, PayloadTooLarge
-from lrs.http.body import JSON_TYPES, json_body, parse_json
+from lrs.http.body import JSON_TYPES, parse_json, refuse_content_coding, require_utf8
 from lrs.http.context import current_lrs
 from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part, attachment_parts
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
@@ -50,10 +50,12 @@ def read_statements(version: str, put_id: str | None = None) -> tuple[Any, froze
     (`put_id`: its statementId) must be one statement of that id, or of none: then its signature
     is checked as the statement of `put_id` it is stored as."""
     lrs = current_lrs()
+    refuse_content_coding("the statements")
     if request.mimetype == MULTIPART:
         payload, received = _read_multipart(lrs, version, put_id)
     elif not request.mimetype or request.mimetype in JSON_TYPES:
-        payload, received = json_body(), set()
+        require_utf8(request.content_type, "request body")
+        payload, received = parse_json(request.get_data(cache=False), unique_keys=True), set()
         _check_put(payload, put_id)
     else:
         raise BadRequest(f"Content-Type {request.mimetype!r} is not supported for statements; "
@@ -87,7 +89,9 @@ def _read_multipart(lrs: LRS, version: str, put_id: str | None) -> tuple[Any, se
         raise BadRequest("multipart body: the first part must have Content-Type application/json "
                          "and hold the statements")
     _check_encoding(first, "multipart part 1", IDENTITY_ENCODINGS)
-    payload = parse_json(first.read(lrs.settings["max_body_bytes"], "the statements part"), "the statements part")
+    require_utf8(first.headers.get("content-type"), "multipart part 1 (the statements)")
+    payload = parse_json(first.read(lrs.settings["max_body_bytes"], "the statements part"), "the statements part",
+                         unique_keys=True)
     _check_put(payload, put_id)  # decided on the first part, as the rest: no content is read for a refused PUT
     statements = _as_list(payload)
     errors = lrs.statements.check(statements, version, read_by_client_json=True)

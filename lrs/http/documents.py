@@ -5,7 +5,9 @@ documents; this module holds the common behaviour: content stored byte for byte 
 Content-Type, JSON merge on POST, strong SHA-1 ETags, Last-Modified, and the concurrency rules of
 Communication 3.1, which differ by version:
 
-- If-Match / If-None-Match are honoured on PUT, POST and DELETE (412 when they fail).
+- If-Match / If-None-Match are honoured on PUT, POST and DELETE (412 when they fail), and
+  If-Unmodified-Since on every method; a GET or HEAD answers its preconditions as RFC 9110 13.2.2
+  orders them (see `lrs.http.conditional`), a 304 included.
 - A PUT without either header creates a missing document (204): Communication 3.1 puts the
   header requirement on the client, and TinCanPython and xAPI.js create profiles that way. For an
   existing document it answers 409 on all three resources in xAPI 2.0 and on the profile resources
@@ -15,8 +17,8 @@ Communication 3.1, which differ by version:
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,23 +26,18 @@ from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.http import parse_options_header
 
-from lrs.errors import BadRequest, NotFound, UnsupportedMediaType
+from lrs.errors import BadRequest, NotFound, PreconditionFailed
 from lrs.http import params
 from lrs.http.auth import require
-from lrs.http.body import parse_json
+from lrs.http.body import parse_json, refuse_content_coding
+from lrs.http.conditional import answer_read, etags, require_unmodified, unmodified_since
 from lrs.http.context import current_lrs
 from lrs.http.fields import echoable, field_value
 from lrs.statements import utc_now
-from lrs.store.documents import ANY, DocumentKey, Preconditions, Scope, StoredDocument, etag_of
+from lrs.store.documents import ANY, Compute, DocumentKey, Preconditions, Scope, StoredDocument, etag_of
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.versions import is_v2
 
-# RFC 9110 8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text; as a
-# list (5.6.1) with optional whitespace and empty elements, each stretch of whitespace matched one
-# way only (no backtracking blow-up). etagc has no DQUOTE, so findall reads the tags of a value
-# the list pattern accepted in order.
-_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
-_ETAG_LIST = re.compile(r'[ \t]*(?:{0}[ \t]*)?(?:,[ \t]*(?:{0}[ \t]*)?)*'.format(_ENTITY_TAG.pattern))
 JSON_TYPE = "application/json"
 DEFAULT_TYPE = "application/octet-stream"
 # A document's record holds its ids and Content-Type beside a content of up to 15 MiB (INLINE_LIMIT),
@@ -127,22 +124,22 @@ def get(resource: DocumentResource) -> Response:
         response = Response(_id_list(ids), mimetype=JSON_TYPE)
         response.set_etag(etag_of(response.get_data()))  # as a document's is of its content (Communication 3.1)
         response.last_modified = latest or utc_now()
-        return response
+        return answer_read(response, latest, "the list of ids")
     if "since" in args:  # Communication 3.2: a parameter the resource does not take is a 400
         raise BadRequest(f"parameter 'since': is not a parameter of this resource when {resource.id_param} is "
                          f"given (it filters the list of ids, a GET without {resource.id_param})")
     document = store.get(resource.key(resource.kind, args))
     if document is None:
         raise NotFound(f"no document with {resource.id_param} {args[resource.id_param]!r} here")
-    return document_response(document)
+    return answer_read(document_response(document), document.updated, "the document")
 
 
 def put(resource: DocumentResource) -> Response:
     require(resource.write_scopes)
     key = resource.key(resource.kind, resource.args())
     content, content_type = read_content()
-    current_lrs().documents.write(key, lambda current: (content, content_type), _put_preconditions(resource),
-                                  utc_now())
+    current_lrs().documents.write(key, _unmodified(lambda current: (content, content_type)),
+                                  _put_preconditions(resource), utc_now())
     return Response(status=204)
 
 
@@ -158,7 +155,7 @@ def post(resource: DocumentResource) -> Response:
     def merged(current: StoredDocument | None) -> tuple[bytes, str]:
         return (content, content_type) if current is None else merge(current, posted, content_type)
 
-    current_lrs().documents.write(key, merged, preconditions(), utc_now())
+    current_lrs().documents.write(key, _unmodified(merged), preconditions(), utc_now())
     return Response(status=204)
 
 
@@ -167,21 +164,61 @@ def delete(resource: DocumentResource) -> Response:
     args = resource.args()
     store = current_lrs().documents
     if resource.id_param in args:
-        store.delete(resource.key(resource.kind, args), preconditions())
+        _delete_one(resource.key(resource.kind, args))
     else:
-        scope, conditions = resource.scope(resource.kind, args), preconditions()
-        if conditions.if_match is not None or conditions.if_none_match is not None:
+        scope, conditions, since = resource.scope(resource.kind, args), preconditions(), unmodified_since()
+        if conditions.if_match is not None or conditions.if_none_match is not None or since is not None:
             # Deleting every document here is a DELETE of the URL whose GET is their id list: its
-            # conditions are compared with that list's ETag (a failing one deletes nothing).
-            conditions.check(_list_etag(scope))
+            # conditions are compared with that list's ETag and Last-Modified (a failing one
+            # deletes nothing).
+            etag, latest = _list_validators(scope)
+            require_unmodified(latest, since, "the list of ids")
+            conditions.check(etag)
         store.delete_all(scope)
     return Response(status=204)
 
 
-def _list_etag(scope: Scope) -> str | None:
-    """The ETag a GET of the id list (without `since`) sends; None when there is no document."""
-    ids, _ = current_lrs().documents.ids(scope, None)
-    return etag_of(_id_list(ids)) if ids else None
+def _unmodified(compute: Compute) -> Compute:
+    """`compute`, refusing (412) a document modified after the request's If-Unmodified-Since. The
+    store calls it inside its compare-and-set, after checking If-Match and If-None-Match, so a
+    write landing between this check and this request's own makes the store start over and
+    check again."""
+    since = unmodified_since()
+    if since is None:
+        return compute
+
+    def checked(current: StoredDocument | None) -> tuple[bytes, str]:
+        require_unmodified(current and current.updated, since, "the document")
+        return compute(current)
+
+    return checked
+
+
+def _delete_one(key: DocumentKey) -> None:
+    """The store's delete checks only ETags, so an If-Unmodified-Since is checked on the document as
+    read first, and the delete then made conditional on its still being that document (its ETag,
+    or its absence): one written in between fails the request (412) instead of being deleted."""
+    store, conditions, since = current_lrs().documents, preconditions(), unmodified_since()
+    if since is not None:
+        document = store.get(key)
+        require_unmodified(document and document.updated, since, "the document")
+        conditions.check(document and document.etag)  # the client's If-None-Match, with its own message
+        conditions = Preconditions(if_match=frozenset({document.etag}) if document else None,
+                                   if_none_match=None if document else frozenset({ANY}))
+    try:
+        store.delete(key, conditions)
+    except PreconditionFailed:
+        if since is None:
+            raise
+        raise PreconditionFailed("If-Unmodified-Since: the document changed while this DELETE was applied to "
+                                 "it; GET it and send the request again") from None
+
+
+def _list_validators(scope: Scope) -> tuple[str | None, dt.datetime | None]:
+    """The ETag and Last-Modified a GET of the id list (without `since`) sends; None for both when
+    there is no document (the list then has no modification date)."""
+    ids, latest = current_lrs().documents.ids(scope, None)
+    return (etag_of(_id_list(ids)) if ids else None), latest
 
 
 def _id_list(ids: list[str]) -> bytes:
@@ -204,14 +241,9 @@ def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[byte
 
 
 def read_content() -> tuple[bytes, str]:
-    """The request's document exactly as sent, and its Content-Type (JSON must parse).
-
-    A content coding (gzip, ...) is refused (RFC 9110 8.4: 415): stored as sent, the coded bytes
-    would come back under the Content-Type alone, with nothing saying how to decode them."""
-    coding = request.headers.get("Content-Encoding", "identity")
-    if coding.strip(" \t").lower() != "identity":
-        raise UnsupportedMediaType(f"Content-Encoding: {coding[:80]!r} is not decoded here: send the document "
-                                   "as it is to be stored, without a content coding")
+    """The request's document exactly as sent, and its Content-Type (JSON must parse; a content
+    coding is a 415)."""
+    refuse_content_coding("the document")
     content_type = field_value(request.headers.get("Content-Type") or DEFAULT_TYPE, "Content-Type")
     if len(content_type) > TYPE_ROOM:  # latin-1, one byte a character; the same room reason as ids
         raise BadRequest(f"Content-Type: {len(content_type)} bytes long, and a document's is at most {TYPE_ROOM}")
@@ -230,34 +262,15 @@ def is_json(content_type: str) -> bool:
 
 
 def preconditions() -> Preconditions:
-    return Preconditions(_etags("If-Match"), _etags("If-None-Match"))
+    return Preconditions(etags("If-Match"), etags("If-None-Match"))
 
 
 def _put_preconditions(resource: DocumentResource) -> Preconditions:
     """The store checks "exists" atomically with the write, so two blind PUTs cannot both create."""
     guarded = is_v2(g.xapi_version) or not resource.blind_put_in_v1
     strict = not is_v2(g.xapi_version) and current_lrs().settings["profile_put_requires_precondition"]
-    return Preconditions(_etags("If-Match"), _etags("If-None-Match"), refuse_blind_overwrite=guarded,
+    return Preconditions(etags("If-Match"), etags("If-None-Match"), refuse_blind_overwrite=guarded,
                          refuse_blind_create=strict and not resource.blind_put_in_v1)
-
-
-def _etags(header: str) -> frozenset[str] | None:
-    """The strong ETags of the header, ANY for a bare *; weak ones never match (strong comparison).
-
-    The grammar is RFC 9110's (13.1.1, 13.1.2): * alone, or a comma-separated list of quoted
-    entity-tags. Anything else is a 400 naming the header: an unquoted ETag compared as it is
-    could never match, so a client that strips the quotes would get 412 on every retry; and a
-    header naming nothing, read as absent, would let a PUT past the 409 that guards an existing
-    document from blind overwrites. A quoted "*" is an ETag no document has (ours are SHA-1 hex)."""
-    value = request.headers.get(header)
-    if value is None:
-        return None
-    if value.strip(" \t") == ANY:
-        return frozenset({ANY})
-    if _ETAG_LIST.fullmatch(value) is None or _ENTITY_TAG.search(value) is None:
-        raise BadRequest(f'{header}: {value[:80]!r} is not * or a list of quoted ETags like "3a7bd3e2..." '
-                         "(RFC 9110 13.1.1)")
-    return frozenset(tag for weak, tag in _ENTITY_TAG.findall(value) if not weak) - {ANY}
 
 
 def document_response(document: StoredDocument) -> Response:
