@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import os
+import random
+import socket
 import threading
 import uuid
 from typing import Any, Callable, Iterator
@@ -16,6 +18,7 @@ import pytest
 from pymongo import monitoring
 from werkzeug.serving import make_server
 
+import lrs.server
 from lrs.app import create_app
 from lrs.server import spawned
 from tests.forwarding.wire_store import WireStore
@@ -25,6 +28,37 @@ pytest_plugins = ["tests.xapijs"]  # the node_env fixture for xAPI.js tests
 # Memory-only embedded store for every app and every `lrs serve` a test starts, unless the test
 # is about durability and names its own LRS_DATA_DIR.
 os.environ["LRS_DATA_DIR"] = ""
+
+PORTS_PER_WORKER = 1000
+FIRST_WORKER_PORT = 20000  # below Linux's ephemeral range (32768-60999), where the kernel's own picks fall
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker's servers take ports from a range of their own.
+
+    `free_port` asks the kernel for a free port and lets it go for the server to bind: two workers
+    asking at once may be handed the same one, and a test would then talk to the other worker's
+    server. Disjoint ranges rule that out. The name is replaced on the module before the test
+    modules import it.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... when xdist runs this process
+    if worker.startswith("gw"):
+        first = FIRST_WORKER_PORT + int(worker[2:]) * PORTS_PER_WORKER
+        lrs.server.free_port = lambda: free_port_between(first, first + PORTS_PER_WORKER)
+
+
+def free_port_between(low: int, high: int) -> int:
+    """A port of [low, high) that nothing listens on now, tried from a random place onwards."""
+    start = random.randrange(low, high)
+    for port in [*range(start, high), *range(low, start)]:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between {low} and {high}")
+
 
 ADMIN_KEY = "test-admin"
 ADMIN_SECRET = "test-admin-secret"

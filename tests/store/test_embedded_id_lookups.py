@@ -10,7 +10,7 @@ from bson import ObjectId
 
 from lrs.store.embedded import embedded_database
 
-OID = ObjectId()
+OID = ObjectId("6b13aeafa19eea2e753e87c6")  # fixed, so every collection (and pytest-xdist worker) names the same tests
 MOMENT = dt.datetime(2026, 12, 3, 8, 30, 15, 123000, tzinfo=dt.timezone.utc)
 DOCUMENTS = [{"_id": "a", "n": 1, "at": MOMENT, "nested": {"list": [1, {"x": 2}]}},
              {"_id": 7, "n": 2}, {"_id": OID, "n": 3}, {"_id": 2.5, "n": 4}, {"_id": {"k": 1}, "n": 5}, {"_id": 1, "n": 6}]
