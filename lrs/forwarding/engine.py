@@ -34,6 +34,8 @@ from lrs.statements import utc_now
 
 log = logging.getLogger(__name__)
 
+UNANSWERED = "unanswered"  # the target's `probe` mode after a batch it did not answer in time
+
 
 @dataclass(frozen=True)
 class EngineSettings:
@@ -147,14 +149,23 @@ class Forwarder:
         """Wait out the backoff, unless the target was down and a probe says it is back."""
         wait = (aware(state.next_attempt) - now).total_seconds()
         probe = getattr(self.target, "probe", None)
-        if probe is None or not state.doc.get("probe"):
+        mode = state.doc.get("probe")
+        if probe is None or not mode:
             return Cycle("backoff", wait)
         if time.monotonic() - self._last_probe < self.settings.probe:
             return Cycle("backoff", min(wait, self.settings.probe))
         self._last_probe = time.monotonic()
-        if probe(Deadline(min(self.settings.probe, self.target.options.timeout), self._vouched)):
+        answers = probe(Deadline(min(self.settings.probe, self.target.options.timeout), self._vouched))
+        if answers and mode == UNANSWERED:  # it answers, so it is up: merely slow for that batch
+            self.states.probing(self.name, self.owner, False)
+            return Cycle("backoff", wait)
+        if answers:
             log.info("forwarding %s: the target answers again; retrying now", self.name)
             return None
+        if mode == UNANSWERED:
+            log.warning("forwarding %s: the target answers no probe either: it is down or hung, not slow; "
+                        "probing it every %g s", self.name, self.settings.probe)
+            self.states.probing(self.name, self.owner, True)
         return Cycle("backoff", min(wait, self.settings.probe))
 
     def _forward(self, state: TargetState, now: dt.datetime) -> Cycle:
@@ -245,7 +256,7 @@ class Forwarder:
         now = self.clock()
         log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
                     self.name, state.attempts + 1, outcome.detail[:200], delay)
-        probe = _unreachable(outcome) and hasattr(self.target, "probe")
+        probe = _probe_mode(outcome) if hasattr(self.target, "probe") else False
         self.states.failed(state, self.owner, now + dt.timedelta(seconds=delay), outcome.detail, outcome.status,
                            now, progress, len(report.delivered), probe)
         self._last_probe = time.monotonic()
@@ -273,10 +284,15 @@ def _resume(batch: list[Outgoing], progress: Progress, size: int) -> list[Part]:
     return [*parts, *(Part(tuple(fresh[n:n + size])) for n in range(0, len(fresh), size))]
 
 
-def _unreachable(outcome: Outcome) -> bool:
-    """An outage a probe can see end: no answer, or a gateway's 5xx, and no Retry-After. A target
-    that answers (401, a redirect, a 200 without ids) also answers the probe while still wrong,
-    and would get every batch again each probe interval instead of backing off; so would one too
-    slow for the batch (`late`), which answers GET /about at once."""
-    return outcome.outage and outcome.retry_after is None and not outcome.late \
-        and (outcome.status is None or outcome.status >= 500)
+def _probe_mode(outcome: Outcome) -> bool | str:
+    """Whether a probe may cut the wait short. True: an outage a probe can see end (no answer, or
+    a gateway's 5xx, and no Retry-After). A target that answers (401, a redirect, a 200 without
+    ids) also answers the probe while still wrong, and would get every batch again each probe
+    interval instead of backing off: False. A batch not answered in time (`late`) may mean a
+    target too slow for that many statements, which answers GET /about at once, or one that hangs
+    and answers nothing: UNANSWERED, for the next probe to tell (see `_backoff`)."""
+    if not outcome.outage or outcome.retry_after is not None:
+        return False
+    if outcome.late:
+        return UNANSWERED
+    return outcome.status is None or outcome.status >= 500

@@ -116,9 +116,10 @@ class TargetStates:
 
     def failed(self, state: TargetState, owner: str, next_attempt: dt.datetime, error: str,
                status: int | None, now: dt.datetime, progress: Progress | None = None, delivered: int = 0,
-               probe: bool = False) -> None:
+               probe: bool | str = False) -> None:
         """Record a failed attempt and, for the round after the checkpoint, its progress. `probe`:
-        the target looked down, so a cheap probe may cut the wait short."""
+        the target looked down, so a cheap probe may cut the wait short (see the engine's
+        `_probe_mode`)."""
         update: dict[str, Any] = {"attempts": state.attempts + 1, "next_attempt": next_attempt, "probe": probe,
                                   "last_error": {"at": now, "message": error, "status": status}, "last_error_at": now,
                                   **_rate(state.doc, delivered, now)}
@@ -129,6 +130,11 @@ class TargetStates:
             update["last_success"] = now
         self.collection.update_one({"_id": state.name, "lease.owner": owner, "checkpoint": state.checkpoint},
                                    {"$set": update, "$inc": {"delivered": delivered, "retries": 1}})
+
+    def probing(self, name: str, owner: str, probe: bool) -> None:
+        """What a probe found out after a batch went unanswered: the target is down (probe it until
+        it answers) or merely slow for that batch (wait out the backoff)."""
+        self.collection.update_one({"_id": name, "lease.owner": owner}, {"$set": {"probe": probe}})
 
     def succeeded(self, name: str, owner: str, delivered: int, now: dt.datetime) -> None:
         """Count statements delivered outside the checkpoint (replayed dead letters, statements set
