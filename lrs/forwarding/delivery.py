@@ -57,6 +57,8 @@ class Report:
     retry: Outcome | None = None  # the last failure, when parts are left
     remaining: list[Part] = field(default_factory=list)  # the parts left when the round stopped
     split: bool = False  # a failing part was split: the next attempt need not wait long
+    too_large: int | None = None  # the fewest statements sent together that the target answered 413 for
+    largest_delivered: int = 0  # the most statements the target took in one request
 
 
 @dataclass
@@ -107,9 +109,12 @@ class _Round:
     def _handle(self, part: Part, outcome: Outcome) -> None:
         if outcome.kind == DELIVERED:
             self.report.delivered.extend(part.items)
+            self.report.largest_delivered = max(self.report.largest_delivered, len(part.items))
         elif outcome.kind == REJECTED and len(part.items) == 1:
             self.report.rejected.append((part.items[0], outcome))
         elif outcome.kind == REJECTED:
+            if outcome.status == 413:
+                self.report.too_large = min(self.report.too_large or len(part.items), len(part.items))
             self.queue.extendleft(reversed(part.halves()))
         elif outcome.outage:
             self.report.retry, self.stopped = outcome, True

@@ -29,6 +29,7 @@ from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.delivery import LeaseLost, Part, Report, deliver
 from lrs.forwarding.parked import Parked
 from lrs.forwarding.scan import Scanner
+from lrs.forwarding.sizing import BatchSize
 from lrs.forwarding.state import Progress, TargetState, TargetStates, aware
 from lrs.statements import utc_now
 
@@ -86,6 +87,7 @@ class Forwarder:
         self.clock = clock
         self._lease_valid = -math.inf  # monotonic time until which this worker's lease surely holds
         self._last_probe = -math.inf
+        self.batch_size = BatchSize(self.name, target.options.batch_size)  # less once the target answered 413
         self._stopping = False  # see interrupt()
         self._deadlines: list[Deadline] = []  # of deliveries in flight
         self._lock = threading.Lock()  # the heartbeat thread reads _deadlines
@@ -170,8 +172,10 @@ class Forwarder:
 
     def _forward(self, state: TargetState, now: dt.datetime) -> Cycle:
         options = self.target.options
-        plan = self.scanner.plan(state, options, now, options.batch_size * options.in_flight)
-        report = self._deliver(_resume(plan.batch, state.progress, options.batch_size))
+        size = self.batch_size.current
+        plan = self.scanner.plan(state, options, now, size * options.in_flight)
+        report = self._deliver(_resume(plan.batch, state.progress, size))
+        self.batch_size.learn(report.too_large, report.largest_delivered)
         self._record(report)
         if report.remaining:
             resolved = [*report.delivered, *(item for item, _ in report.rejected), *(item for item, _ in report.parked)]

@@ -129,7 +129,8 @@ class FaultyProxy:
     the upstream is down). Records every POST; `schedule(...)` changes the schedule. `hang()`
     makes it a hung target (a process stopped, a dead VM behind a live load balancer): every
     request, GET /about included, gets no answer until `stall_seconds` pass, then is closed;
-    `hang(False)` brings it back."""
+    `hang(False)` brings it back. `max_statements`, when set, is a body limit: a POST of more
+    statements gets 413, as from a proxy's `client_max_body_size`."""
 
     def __init__(self, upstream: str, schedule: Iterable[str] = ("pass",), stall_seconds: float = 1.0,
                  poison: Iterable[str] = ()):
@@ -140,6 +141,7 @@ class FaultyProxy:
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.unanswered_gets = 0
+        self.max_statements: int | None = None
         self._answering = threading.Event()
         self._answering.set()
         self.active = 0
@@ -196,6 +198,7 @@ class FaultyProxy:
             fault = next(self._schedule)
             ids = _ids(body, handler.headers.get("Content-Type", ""))
             fault = "poison" if self.poison.intersection(ids) else "hang" if not self._answering.is_set() else fault
+            fault = "413" if self.max_statements is not None and len(ids) > self.max_statements else fault
             record = {"fault": fault, "ids": ids, "start": time.monotonic()}
             self.requests.append(record)
             self.active += 1
@@ -217,6 +220,8 @@ class FaultyProxy:
             return self._trickle(handler, upstream)
         if fault in NOT_AN_LRS:
             return _reply(handler, *NOT_AN_LRS[fault](handler))
+        if fault == "413":
+            return _reply(handler, 413, b'{"error": "Request Entity Too Large"}')
         if fault == "429":
             return _reply(handler, 429, b'{"error": "slow down"}', {"Retry-After": "1"})
         if fault == "timeout":

@@ -215,6 +215,36 @@ def test_a_hung_target_is_probed_and_found_back_before_the_backoff_ends(make_app
     assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["attempts"] == 0
 
 
+def test_a_batch_size_the_target_refuses_as_too_large_is_remembered_and_grown_back(make_app):
+    """A body limit of 5 statements against batches of 32: the first round narrows down to 4 at
+    a time (32, 16, 8 refused), later rounds start from 4, not from 32 again, and every
+    GROW_AFTER rounds try twice as many; once the limit is raised, batches grow back to 32."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url) as proxy:
+        proxy.max_statements = 5
+        source = source_app(make_app, proxy.url + "/xapi", batch_size=32)
+        lrs = source.extensions["lrs"]
+        ids = post(source, 8)  # 160 statements: 5 rounds of 32 from the configured size
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: caught_up(lrs), timeout=60)
+            limited = list(proxy.requests)
+            proxy.max_statements = None  # the limit raised
+            ids += post(source, 20)  # 400 more: enough rounds to double 4 to 32
+            wait_until(lambda: caught_up(lrs), timeout=60)
+        finally:
+            worker.stop(5)
+    refused = [len(r["ids"]) for r in limited if r["fault"] == "413"]
+    assert refused[:3] == [32, 16, 8]  # the first round starts at the configured size
+    # 7 refused requests for the first round, then one each time 8 are tried again after 10
+    # rounds of 4 (about 30 rounds): at most 7 + 4; from the configured size every round: 35
+    assert len(refused) <= 11, refused
+    assert max(len(r["ids"]) for r in limited[len(limited) // 2:]) <= 8
+    grown = [len(r["ids"]) for r in proxy.requests[len(limited):]]
+    assert 32 in grown and "413" not in {r["fault"] for r in proxy.requests[len(limited):]}
+    assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["dead_letters"] == 0
+
+
 def test_several_batches_in_flight_keep_the_checkpoint_exact(make_app):
     target_app = make_app()
     with RestartableServer(target_app) as target, FaultyProxy(target.url, ("slow", "slow", "500", "slow", "drop"),
