@@ -35,6 +35,7 @@ from lrs.statements import utc_now
 
 log = logging.getLogger(__name__)
 
+BUSY = frozenset({408, 425, 429})  # outages that say "later", not "wrongly configured"
 UNANSWERED = "unanswered"  # the target's `probe` mode after a batch it did not answer in time
 
 
@@ -49,13 +50,15 @@ class EngineSettings:
     max_retry_age: float = 86400.0  # seconds a statement may fail on its own before it is dead-lettered
     probe: float = 5.0  # seconds between probes of a target that is down
     confirm_conflict: float = 1.0  # seconds before a 409 for one statement is asked again
+    pause_after: int = 10  # statements refused alone in a row before the target is suspected of refusing all
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "EngineSettings":
         return cls(settings["forward_poll_seconds"], settings["forward_lease_seconds"],
                    settings["forward_retry_base_seconds"], settings["forward_retry_max_seconds"],
                    settings["forward_gap_grace_seconds"], settings["forward_split_after_failures"],
-                   settings["forward_max_retry_age_seconds"], settings["forward_probe_seconds"])
+                   settings["forward_max_retry_age_seconds"], settings["forward_probe_seconds"],
+                   pause_after=settings["forward_pause_after_refusals"])
 
     @property
     def margin(self) -> float:
@@ -89,6 +92,7 @@ class Forwarder:
         self._last_probe = -math.inf
         self.batch_size = BatchSize(self.name, target.options.batch_size)  # less once the target answered 413
         self._stopping = False  # see interrupt()
+        self._first_cycle = True  # a target paused for its configuration is retried at once after a restart
         self._deadlines: list[Deadline] = []  # of deliveries in flight
         self._lock = threading.Lock()  # the heartbeat thread reads _deadlines
 
@@ -102,7 +106,11 @@ class Forwarder:
             self._lease_valid = -math.inf
             return Cycle("busy", self.settings.poll)
         self._lease_valid = started + self.settings.lease - self.settings.margin
-        if state.next_attempt is not None and aware(state.next_attempt) > now:
+        first, self._first_cycle = self._first_cycle, False
+        if first and (state.doc.get("last_error") or {}).get("paused"):
+            log.info("forwarding %s: paused (%s) before this worker started; retrying now, the configuration may "
+                     "have been fixed", self.name, state.doc["last_error"]["paused"])
+        elif state.next_attempt is not None and aware(state.next_attempt) > now:
             waiting = self._backoff(state, now)
             if waiting is not None:
                 return waiting
@@ -174,8 +182,13 @@ class Forwarder:
         options = self.target.options
         size = self.batch_size.current
         plan = self.scanner.plan(state, options, now, size * options.in_flight)
-        report = self._deliver(_resume(plan.batch, state.progress, size))
+        pause_after = self._pause_after(state, now)
+        report = self._deliver(_resume(plan.batch, state.progress, size), pause_after=pause_after)
         self.batch_size.learn(report.too_large, report.largest_delivered)
+        if report.rejected and not pause_after and self.settings.pause_after:
+            log.warning("forwarding %s: the target has refused every statement for longer than the retry age "
+                        "(LRS_FORWARD_MAX_RETRY_AGE_SECONDS, since %s): its refusals are dead letters again",
+                        self.name, state.doc["refusing_since"])
         self._record(report)
         if report.remaining:
             resolved = [*report.delivered, *(item for item, _ in report.rejected), *(item for item, _ in report.parked)]
@@ -230,10 +243,18 @@ class Forwarder:
                             outcome.retry_after)
         self.parked.failed(entry, outcome.detail, outcome.status, now + dt.timedelta(seconds=delay), now)
 
-    def _deliver(self, parts: list[Part], split_after: int | None = None) -> Report:
+    def _pause_after(self, state: TargetState, now: dt.datetime) -> int:
+        """Refusals held back while a target refuses everything wait at most the retry age, like a
+        statement set aside: statements refused that long are dead letters, as before this rule."""
+        since = state.doc.get("refusing_since")
+        if since is not None and now - aware(since) >= dt.timedelta(seconds=self.settings.max_retry_age):
+            return 0
+        return self.settings.pause_after
+
+    def _deliver(self, parts: list[Part], split_after: int | None = None, pause_after: int = 0) -> Report:
         return deliver(self.target, parts, self._deadline,
                        self.settings.split_after if split_after is None else split_after,
-                       self.target.options.in_flight, self.settings.confirm_conflict)
+                       self.target.options.in_flight, self.settings.confirm_conflict, pause_after)
 
     def _record(self, report: Report, park: bool = True) -> None:
         """What the target said is a fact even if a later request of the round failed."""
@@ -252,17 +273,22 @@ class Forwarder:
         assert outcome is not None
         if self._stopping:  # the target did not fail: the worker cut the round short
             outcome = Outcome.retry("interrupted: the worker stopped mid-round")
-        if report.split:  # what is sent next differs: no reason to wait long
+        if report.split and not report.refusing:  # what is sent next differs: no reason to wait long
             delay = retry_delay(1, self.settings.retry_base, self.settings.retry_max, outcome.retry_after)
         else:
             delay = retry_delay(state.attempts + 1, self.settings.retry_base, self.settings.retry_max,
                                 outcome.retry_after)
         now = self.clock()
-        log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
-                    self.name, state.attempts + 1, outcome.detail[:200], delay)
+        paused = None if self._stopping else "refusing" if report.refusing else _misconfigured(outcome)
+        if paused:  # time will not fix it: an operator must, so it is an error, not a warning
+            log.error("forwarding %s: paused (%s), attempt %d; the statements are kept and sent again in %.1f s: %s",
+                      self.name, paused, state.attempts + 1, delay, outcome.detail[:500])
+        else:
+            log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
+                        self.name, state.attempts + 1, outcome.detail[:200], delay)
         probe = _probe_mode(outcome) if hasattr(self.target, "probe") else False
         self.states.failed(state, self.owner, now + dt.timedelta(seconds=delay), outcome.detail, outcome.status,
-                           now, progress, len(report.delivered), probe)
+                           now, progress, len(report.delivered), probe, paused)
         self._last_probe = time.monotonic()
         return Cycle("backoff", min(delay, self.settings.probe) if probe else delay)
 
@@ -286,6 +312,14 @@ def _resume(batch: list[Outgoing], progress: Progress, size: int) -> list[Part]:
     parts = [Part(tuple(waiting.pop(i) for i in ids if i in waiting), failures) for ids, failures in progress.parts]
     fresh = list(waiting.values())
     return [*parts, *(Part(tuple(fresh[n:n + size])) for n in range(0, len(fresh), size))]
+
+
+def _misconfigured(outcome: Outcome) -> str | None:
+    """"misconfigured" for an answer about the request rather than the statements or the target's
+    health (401, 403, 404, 405, 407, a redirect, a 2xx without the ids): the endpoint, credentials
+    or headers need fixing."""
+    status = outcome.status
+    return "misconfigured" if outcome.outage and status is not None and status < 500 and status not in BUSY else None
 
 
 def _probe_mode(outcome: Outcome) -> bool | str:
