@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -156,9 +157,11 @@ def main() -> None:
     parser.add_argument("--retry-max", type=float, default=300.0)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
-    env = {"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_LOG_LEVEL": "WARNING", "LRS_MONGO_URI": "",
-           "LRS_DATA_DIR": ""}
-    with spawned(env, args.port, own_session=True) as (endpoint, process):
+    # The target keeps its data in a folder: frozen for longer than gunicorn's worker timeout
+    # (120 s), its worker is restarted after the thaw, and a memory-only store would start empty.
+    with tempfile.TemporaryDirectory(prefix="forwarding-target-") as data, \
+            spawned({"LRS_ADMIN_KEY": AUTH[0], "LRS_ADMIN_SECRET": AUTH[1], "LRS_LOG_LEVEL": "WARNING",
+                     "LRS_MONGO_URI": "", "LRS_DATA_DIR": data}, args.port, own_session=True) as (endpoint, process):
         lrs = source_lrs(endpoint, args.batch_size, args.timeout, args.retry_max)
         throughput(lrs, args.statements)
         if args.outage:

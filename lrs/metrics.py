@@ -90,6 +90,8 @@ class ForwardingCollector:
         ("retries_total", CounterMetricFamily, "lrs_forward_retries", "Failed delivery attempts"),
         ("retrying", GaugeMetricFamily, "lrs_forward_retrying", "Statements set aside and retried on their own"),
         ("dead_letters", GaugeMetricFamily, "lrs_forward_dead_letters", "Statements the target refused for good"),
+        ("paused", GaugeMetricFamily, "lrs_forward_paused",
+         "1 while the target is held for a failure only an operator can fix (misconfigured, refusing everything)"),
         ("last_success_timestamp", GaugeMetricFamily, "lrs_forward_last_success_timestamp_seconds",
          "Unix time of the last delivery (0: never)"),
         ("last_error_timestamp", GaugeMetricFamily, "lrs_forward_last_error_timestamp_seconds",

@@ -4,7 +4,7 @@ Forwarder plugins provide targets (`lrs_forward_targets`); a target knows how to
 batch (see `contract`). Everything else is here and shared by every target: which statements a
 target wants (`filters`), choosing batches without skipping statements still being written
 (`scan`), delivering rounds of batches in parallel and splitting refused or failing ones down to
-the statements at fault (`delivery`), request bodies with attachments (`body`), retries with
+the statements at fault (`delivery`), the batch size a target takes (`sizing`), request bodies with attachments (`body`), retries with
 backoff (`backoff`), leases, checkpoints and counters (`state`), dead letters (`dead_letters`),
 statements set aside to be retried alone (`parked`), the cycle tying them together (`engine`),
 the threads running it (`worker`, `inprocess`), the numbers operators watch (`status`), what

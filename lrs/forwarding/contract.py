@@ -72,8 +72,8 @@ class Outcome:
         an outage and repeats makes the engine split the batch to isolate the statement. `late`:
         the batch went out and its answer did not come within the timeout; a target that is up
         but takes longer than that for a batch this size would get it again for ever, so the
-        engine sends it in halves next, and waits out the backoff (a probe would find the target
-        up at once)."""
+        engine sends it in halves next, and waits out the backoff unless the target answers no
+        probe either (then it is hung or down, and probed until it answers)."""
         return cls(RETRY, status, detail, retry_after,
                    status is None or status in OUTAGE if outage is None else outage, late)
 

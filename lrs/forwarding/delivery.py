@@ -15,6 +15,16 @@ stops the round at once and splits nothing, but for a batch sent and not answere
 target slower than the timeout for that many statements would never take it, so its halves are
 sent next.
 
+A target that refuses every statement (a 4xx for a version it does not speak, a content type it
+does not take, a tenant header it no longer knows) would have the whole backlog narrowed down
+to dead letters, two requests per statement. So when `pause_after` statements in a row are each
+refused alone with the same status while the round delivered nothing, the statement farthest
+from them (the last of the round still to send) is sent alone: refused too, the target refuses
+everything, and the round stops as an outage (`refusing`) with those refusals held back, not
+dead-lettered; delivered, they were bad statements among good ones, and are dead letters as
+before. 409 and 413 say something about one statement (its id is taken, it is too large) and
+never count.
+
 A 409 for a single statement is confirmed once, `confirm_after` seconds later, before it becomes
 a dead letter: LRSs (this one included) also answer 409 while another request, for instance one
 of ours that timed out but is still being processed there, writes the same statement.
@@ -31,6 +41,8 @@ from typing import Callable
 from lrs.forwarding.contract import DELIVERED, REJECTED, Deadline, Outcome, Outgoing, Target
 
 log = logging.getLogger(__name__)
+
+PER_STATEMENT = frozenset({409, 413})  # refusals about one statement, never a sign of refusing everything
 
 
 class LeaseLost(Exception):
@@ -57,6 +69,9 @@ class Report:
     retry: Outcome | None = None  # the last failure, when parts are left
     remaining: list[Part] = field(default_factory=list)  # the parts left when the round stopped
     split: bool = False  # a failing part was split: the next attempt need not wait long
+    too_large: int | None = None  # the fewest statements sent together that the target answered 413 for
+    largest_delivered: int = 0  # the most statements the target took in one request
+    refusing: bool = False  # the target refuses every statement: the round's refusals are in `remaining`
 
 
 @dataclass
@@ -69,7 +84,10 @@ class _Round:
     report: Report = field(default_factory=Report)
     queue: deque = field(default_factory=deque)
     waiting: list[Part] = field(default_factory=list)  # to narrow once the target takes something
+    pause_after: int = 0  # statements refused alone in a row that make the target suspect (0: never)
     failures_alone: int = 0  # failures while nothing was delivered
+    refused_in_a_row: int = 0  # single statements refused with one status while nothing was delivered
+    refused_status: int | None = None
     stopped: bool = False
 
     def run(self, parts: list[Part]) -> Report:
@@ -92,6 +110,8 @@ class _Round:
             except LeaseLost:
                 self.stopped = True
                 raise
+        if self.report.refusing:
+            self._hold_back_refusals()
         self.report.remaining = [*self.report.remaining, *self.queue, *self.waiting]
         if not self.report.remaining:
             self.report.retry = None
@@ -107,9 +127,13 @@ class _Round:
     def _handle(self, part: Part, outcome: Outcome) -> None:
         if outcome.kind == DELIVERED:
             self.report.delivered.extend(part.items)
+            self.report.largest_delivered = max(self.report.largest_delivered, len(part.items))
         elif outcome.kind == REJECTED and len(part.items) == 1:
             self.report.rejected.append((part.items[0], outcome))
+            self._refused_alone(outcome)
         elif outcome.kind == REJECTED:
+            if outcome.status == 413:
+                self.report.too_large = min(self.report.too_large or len(part.items), len(part.items))
             self.queue.extendleft(reversed(part.halves()))
         elif outcome.outage:
             self.report.retry, self.stopped = outcome, True
@@ -118,6 +142,43 @@ class _Round:
             self.report.remaining.extend(part.halves() if late else [part])
         else:
             self._failed(Part(part.items, part.failures + 1), outcome)
+
+    def _refused_alone(self, outcome: Outcome) -> None:
+        if not self.pause_after or self.report.delivered or self.report.refusing or outcome.status in PER_STATEMENT:
+            return
+        self.refused_in_a_row = self.refused_in_a_row + 1 if outcome.status == self.refused_status else 1
+        self.refused_status = outcome.status
+        if self.refused_in_a_row < self.pause_after:
+            return
+        farthest = self._farthest()
+        answer = outcome if farthest is None else self._send(Part((farthest,)), self.deadline())
+        if answer.kind == DELIVERED:
+            self.report.delivered.append(farthest)
+            return
+        if farthest is not None:
+            self.queue.append(Part((farthest,)))  # sent again with the rest, after the backoff
+        self.report.refusing, self.stopped = True, True
+        self.report.retry = Outcome.retry(
+            f"the target refuses every statement: {self.refused_in_a_row} in a row were each refused alone with HTTP "
+            f"{outcome.status}, and the last of the round too; paused, the statements are kept (not dead-lettered) "
+            f"and sent again after the backoff. Its answer: {outcome.detail}", outcome.status, outage=True)
+
+    def _farthest(self) -> Outgoing | None:
+        """The last statement of the round still to send, taken out of its part."""
+        if not self.queue:
+            return None
+        last = self.queue.pop()
+        if len(last.items) > 1:
+            self.queue.append(Part(last.items[:-1], last.failures))
+        return last.items[-1]
+
+    def _hold_back_refusals(self) -> None:
+        """The round's refusals are the target's, not the statements': back to the parts to send."""
+        held = sorted((item for item, outcome in self.report.rejected if outcome.status not in PER_STATEMENT),
+                      key=lambda item: item.seq)
+        self.report.rejected = [(item, outcome) for item, outcome in self.report.rejected
+                                if outcome.status in PER_STATEMENT]
+        self.report.remaining.insert(0, Part(tuple(held)))
 
     def _failed(self, part: Part, outcome: Outcome) -> None:
         """A failure that is not an outage: isolate the statement once it repeats."""
@@ -138,10 +199,10 @@ class _Round:
 
 
 def deliver(target: Target, parts: list[Part], deadline: Callable[[], Deadline], split_after: int = 3,
-            in_flight: int = 1, confirm_after: float = 1.0) -> Report:
+            in_flight: int = 1, confirm_after: float = 1.0, pause_after: int = 0) -> Report:
     """Deliver the parts, `in_flight` at a time; `deadline` runs before every request: it renews
     the lease (raising LeaseLost) and returns the request's deadline."""
-    return _Round(target, deadline, split_after, max(1, in_flight), confirm_after).run(parts)
+    return _Round(target, deadline, split_after, max(1, in_flight), confirm_after, pause_after=pause_after).run(parts)
 
 
 def _attempt(target: Target, part: list[Outgoing], deadline: Deadline) -> Outcome:

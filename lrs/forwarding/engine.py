@@ -29,10 +29,14 @@ from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.delivery import LeaseLost, Part, Report, deliver
 from lrs.forwarding.parked import Parked
 from lrs.forwarding.scan import Scanner
+from lrs.forwarding.sizing import BatchSize
 from lrs.forwarding.state import Progress, TargetState, TargetStates, aware
 from lrs.statements import utc_now
 
 log = logging.getLogger(__name__)
+
+BUSY = frozenset({408, 425, 429})  # outages that say "later", not "wrongly configured"
+UNANSWERED = "unanswered"  # the target's `probe` mode after a batch it did not answer in time
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,15 @@ class EngineSettings:
     max_retry_age: float = 86400.0  # seconds a statement may fail on its own before it is dead-lettered
     probe: float = 5.0  # seconds between probes of a target that is down
     confirm_conflict: float = 1.0  # seconds before a 409 for one statement is asked again
+    pause_after: int = 10  # statements refused alone in a row before the target is suspected of refusing all
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "EngineSettings":
         return cls(settings["forward_poll_seconds"], settings["forward_lease_seconds"],
                    settings["forward_retry_base_seconds"], settings["forward_retry_max_seconds"],
                    settings["forward_gap_grace_seconds"], settings["forward_split_after_failures"],
-                   settings["forward_max_retry_age_seconds"], settings["forward_probe_seconds"])
+                   settings["forward_max_retry_age_seconds"], settings["forward_probe_seconds"],
+                   pause_after=settings["forward_pause_after_refusals"])
 
     @property
     def margin(self) -> float:
@@ -84,7 +90,9 @@ class Forwarder:
         self.clock = clock
         self._lease_valid = -math.inf  # monotonic time until which this worker's lease surely holds
         self._last_probe = -math.inf
+        self.batch_size = BatchSize(self.name, target.options.batch_size)  # less once the target answered 413
         self._stopping = False  # see interrupt()
+        self._first_cycle = True  # a target paused for its configuration is retried at once after a restart
         self._deadlines: list[Deadline] = []  # of deliveries in flight
         self._lock = threading.Lock()  # the heartbeat thread reads _deadlines
 
@@ -98,7 +106,11 @@ class Forwarder:
             self._lease_valid = -math.inf
             return Cycle("busy", self.settings.poll)
         self._lease_valid = started + self.settings.lease - self.settings.margin
-        if state.next_attempt is not None and aware(state.next_attempt) > now:
+        first, self._first_cycle = self._first_cycle, False
+        if first and (state.doc.get("last_error") or {}).get("paused"):
+            log.info("forwarding %s: paused (%s) before this worker started; retrying now, the configuration may "
+                     "have been fixed", self.name, state.doc["last_error"]["paused"])
+        elif state.next_attempt is not None and aware(state.next_attempt) > now:
             waiting = self._backoff(state, now)
             if waiting is not None:
                 return waiting
@@ -147,20 +159,36 @@ class Forwarder:
         """Wait out the backoff, unless the target was down and a probe says it is back."""
         wait = (aware(state.next_attempt) - now).total_seconds()
         probe = getattr(self.target, "probe", None)
-        if probe is None or not state.doc.get("probe"):
+        mode = state.doc.get("probe")
+        if probe is None or not mode:
             return Cycle("backoff", wait)
         if time.monotonic() - self._last_probe < self.settings.probe:
             return Cycle("backoff", min(wait, self.settings.probe))
         self._last_probe = time.monotonic()
-        if probe(Deadline(min(self.settings.probe, self.target.options.timeout), self._vouched)):
+        answers = probe(Deadline(min(self.settings.probe, self.target.options.timeout), self._vouched))
+        if answers and mode == UNANSWERED:  # it answers, so it is up: merely slow for that batch
+            self.states.probing(self.name, self.owner, False)
+            return Cycle("backoff", wait)
+        if answers:
             log.info("forwarding %s: the target answers again; retrying now", self.name)
             return None
+        if mode == UNANSWERED:
+            log.warning("forwarding %s: the target answers no probe either: it is down or hung, not slow; "
+                        "probing it every %g s", self.name, self.settings.probe)
+            self.states.probing(self.name, self.owner, True)
         return Cycle("backoff", min(wait, self.settings.probe))
 
     def _forward(self, state: TargetState, now: dt.datetime) -> Cycle:
         options = self.target.options
-        plan = self.scanner.plan(state, options, now, options.batch_size * options.in_flight)
-        report = self._deliver(_resume(plan.batch, state.progress, options.batch_size))
+        size = self.batch_size.current
+        plan = self.scanner.plan(state, options, now, size * options.in_flight)
+        pause_after = self._pause_after(state, now)
+        report = self._deliver(_resume(plan.batch, state.progress, size), pause_after=pause_after)
+        self.batch_size.learn(report.too_large, report.largest_delivered)
+        if report.rejected and not pause_after and self.settings.pause_after:
+            log.warning("forwarding %s: the target has refused every statement for longer than the retry age "
+                        "(LRS_FORWARD_MAX_RETRY_AGE_SECONDS, since %s): its refusals are dead letters again",
+                        self.name, state.doc["refusing_since"])
         self._record(report)
         if report.remaining:
             resolved = [*report.delivered, *(item for item, _ in report.rejected), *(item for item, _ in report.parked)]
@@ -215,10 +243,18 @@ class Forwarder:
                             outcome.retry_after)
         self.parked.failed(entry, outcome.detail, outcome.status, now + dt.timedelta(seconds=delay), now)
 
-    def _deliver(self, parts: list[Part], split_after: int | None = None) -> Report:
+    def _pause_after(self, state: TargetState, now: dt.datetime) -> int:
+        """Refusals held back while a target refuses everything wait at most the retry age, like a
+        statement set aside: statements refused that long are dead letters, as before this rule."""
+        since = state.doc.get("refusing_since")
+        if since is not None and now - aware(since) >= dt.timedelta(seconds=self.settings.max_retry_age):
+            return 0
+        return self.settings.pause_after
+
+    def _deliver(self, parts: list[Part], split_after: int | None = None, pause_after: int = 0) -> Report:
         return deliver(self.target, parts, self._deadline,
                        self.settings.split_after if split_after is None else split_after,
-                       self.target.options.in_flight, self.settings.confirm_conflict)
+                       self.target.options.in_flight, self.settings.confirm_conflict, pause_after)
 
     def _record(self, report: Report, park: bool = True) -> None:
         """What the target said is a fact even if a later request of the round failed."""
@@ -237,17 +273,22 @@ class Forwarder:
         assert outcome is not None
         if self._stopping:  # the target did not fail: the worker cut the round short
             outcome = Outcome.retry("interrupted: the worker stopped mid-round")
-        if report.split:  # what is sent next differs: no reason to wait long
+        if report.split and not report.refusing:  # what is sent next differs: no reason to wait long
             delay = retry_delay(1, self.settings.retry_base, self.settings.retry_max, outcome.retry_after)
         else:
             delay = retry_delay(state.attempts + 1, self.settings.retry_base, self.settings.retry_max,
                                 outcome.retry_after)
         now = self.clock()
-        log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
-                    self.name, state.attempts + 1, outcome.detail[:200], delay)
-        probe = _unreachable(outcome) and hasattr(self.target, "probe")
+        paused = None if self._stopping else "refusing" if report.refusing else _misconfigured(outcome)
+        if paused:  # time will not fix it: an operator must, so it is an error, not a warning
+            log.error("forwarding %s: paused (%s), attempt %d; the statements are kept and sent again in %.1f s: %s",
+                      self.name, paused, state.attempts + 1, delay, outcome.detail[:500])
+        else:
+            log.warning("forwarding %s: attempt %d failed (%s); retrying in %.1f s",
+                        self.name, state.attempts + 1, outcome.detail[:200], delay)
+        probe = _probe_mode(outcome) if hasattr(self.target, "probe") else False
         self.states.failed(state, self.owner, now + dt.timedelta(seconds=delay), outcome.detail, outcome.status,
-                           now, progress, len(report.delivered), probe)
+                           now, progress, len(report.delivered), probe, paused)
         self._last_probe = time.monotonic()
         return Cycle("backoff", min(delay, self.settings.probe) if probe else delay)
 
@@ -273,10 +314,23 @@ def _resume(batch: list[Outgoing], progress: Progress, size: int) -> list[Part]:
     return [*parts, *(Part(tuple(fresh[n:n + size])) for n in range(0, len(fresh), size))]
 
 
-def _unreachable(outcome: Outcome) -> bool:
-    """An outage a probe can see end: no answer, or a gateway's 5xx, and no Retry-After. A target
-    that answers (401, a redirect, a 200 without ids) also answers the probe while still wrong,
-    and would get every batch again each probe interval instead of backing off; so would one too
-    slow for the batch (`late`), which answers GET /about at once."""
-    return outcome.outage and outcome.retry_after is None and not outcome.late \
-        and (outcome.status is None or outcome.status >= 500)
+def _misconfigured(outcome: Outcome) -> str | None:
+    """"misconfigured" for an answer about the request rather than the statements or the target's
+    health (401, 403, 404, 405, 407, a redirect, a 2xx without the ids): the endpoint, credentials
+    or headers need fixing."""
+    status = outcome.status
+    return "misconfigured" if outcome.outage and status is not None and status < 500 and status not in BUSY else None
+
+
+def _probe_mode(outcome: Outcome) -> bool | str:
+    """Whether a probe may cut the wait short. True: an outage a probe can see end (no answer, or
+    a gateway's 5xx, and no Retry-After). A target that answers (401, a redirect, a 200 without
+    ids) also answers the probe while still wrong, and would get every batch again each probe
+    interval instead of backing off: False. A batch not answered in time (`late`) may mean a
+    target too slow for that many statements, which answers GET /about at once, or one that hangs
+    and answers nothing: UNANSWERED, for the next probe to tell (see `_backoff`)."""
+    if not outcome.outage or outcome.retry_after is not None:
+        return False
+    if outcome.late:
+        return UNANSWERED
+    return outcome.status is None or outcome.status >= 500

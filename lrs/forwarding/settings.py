@@ -33,6 +33,10 @@ FORWARDING_SETTINGS: tuple[Setting, ...] = (
     Setting("forward_max_retry_age_seconds", 86400.0, "How long a statement retried on its own may "
             "keep failing (other than by an outage) before it becomes a dead letter with its last "
             "error.", between(float, 1, 365 * 86400)),
+    Setting("forward_pause_after_refusals", 10, "Statements refused one by one in a row, with the same "
+            "4xx and nothing delivered meanwhile, after which the target is suspected of refusing every "
+            "statement (one more, the last of the round, is sent alone to check): it is then paused like "
+            "an outage, the statements kept, instead of dead-lettered. 0: never.", between(int, 0, 100000)),
     Setting("forward_probe_seconds", 5.0, "While a target is down, how often a cheap request "
             "(GET /about) checks whether it is back, so delivery resumes without waiting out the "
             "backoff.", between(float, 0.1, 3600)),

@@ -108,20 +108,24 @@ class TargetStates:
                                            "last_error": None,
                                            **_rate(state.doc, delivered, now)},
                                   "$inc": {"delivered": delivered}}
-        if delivered:
-            update["$set"]["last_success"] = now
+        if delivered:  # the target takes statements: whatever it refused, it does not refuse them all
+            update["$set"].update(last_success=now, refusing_since=None)
         result = self.collection.update_one(
             {"_id": state.name, "lease.owner": owner, "checkpoint": state.checkpoint}, update)
         return result.matched_count == 1
 
     def failed(self, state: TargetState, owner: str, next_attempt: dt.datetime, error: str,
                status: int | None, now: dt.datetime, progress: Progress | None = None, delivered: int = 0,
-               probe: bool = False) -> None:
+               probe: bool | str = False, paused: str | None = None) -> None:
         """Record a failed attempt and, for the round after the checkpoint, its progress. `probe`:
-        the target looked down, so a cheap probe may cut the wait short."""
+        the target looked down, so a cheap probe may cut the wait short (see the engine's
+        `_probe_mode`). `paused`: why time alone will not fix it ("misconfigured", "refusing":
+        the target refuses every statement, since `refusing_since`)."""
         update: dict[str, Any] = {"attempts": state.attempts + 1, "next_attempt": next_attempt, "probe": probe,
-                                  "last_error": {"at": now, "message": error, "status": status}, "last_error_at": now,
-                                  **_rate(state.doc, delivered, now)}
+                                  "last_error": {"at": now, "message": error, "status": status, "paused": paused},
+                                  "last_error_at": now, **_rate(state.doc, delivered, now)}
+        if paused == "refusing" and not state.doc.get("refusing_since"):
+            update["refusing_since"] = now
         if progress is not None:
             update["progress"] = {"checkpoint": state.checkpoint, "done": sorted(progress.done),
                                   "parts": [{"ids": list(ids), "failures": failures} for ids, failures in progress.parts]}
@@ -130,12 +134,17 @@ class TargetStates:
         self.collection.update_one({"_id": state.name, "lease.owner": owner, "checkpoint": state.checkpoint},
                                    {"$set": update, "$inc": {"delivered": delivered, "retries": 1}})
 
+    def probing(self, name: str, owner: str, probe: bool) -> None:
+        """What a probe found out after a batch went unanswered: the target is down (probe it until
+        it answers) or merely slow for that batch (wait out the backoff)."""
+        self.collection.update_one({"_id": name, "lease.owner": owner}, {"$set": {"probe": probe}})
+
     def succeeded(self, name: str, owner: str, delivered: int, now: dt.datetime) -> None:
         """Count statements delivered outside the checkpoint (replayed dead letters, statements set
         aside): the target takes statements, so no error is current."""
         self.collection.update_one({"_id": name, "lease.owner": owner}, {
             "$set": {"attempts": 0, "next_attempt": None, "last_error": None,
-                     **({"last_success": now} if delivered else {})},
+                     **({"last_success": now, "refusing_since": None} if delivered else {})},
             "$inc": {"delivered": delivered}})
 
     def rewind(self, name: str, checkpoint: int, attempts: int = 3) -> bool:

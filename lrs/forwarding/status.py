@@ -23,7 +23,8 @@ def forwarding_status(lrs: "LRS", targets: Iterable[Target] | None = None) -> li
     (age of the oldest of them; 0 when caught up), `oldest_undelivered`, `delivered`,
     `delivered_per_second`, `retries` (failed attempts, ever), `retrying` (statements set aside
     and retried on their own), `dead_letters`, `last_success`, `last_error` (the failure of the
-    moment: None once statements get through again), `last_error_at` (the last failed attempt's
+    moment: None once statements get through again), `paused` (why a failing target needs an
+    operator: "misconfigured", "refusing"; None), `last_error_at` (the last failed attempt's
     time, kept after recovery), `attempts` (failed in a row), `next_attempt`, `checkpoint`, `gaps`, `worker` (the lease holder), `in_flight`,
     `filter`, `started`, `caught_up`."""
     targets = forward_targets(lrs) if targets is None else targets
@@ -36,11 +37,12 @@ def forwarding_status(lrs: "LRS", targets: Iterable[Target] | None = None) -> li
 def forwarding_metrics(lrs: "LRS") -> dict[str, dict[str, float]]:
     """Per target name, numbers for a metrics exporter (Prometheus gauges and counters): backlog,
     lag_seconds, delivered_total, delivered_per_second, retries_total, retrying, dead_letters,
-    last_success_timestamp and last_error_timestamp (Unix seconds, 0: never)."""
+    paused (1 while the target is held for a failure only an operator can fix), last_success_timestamp
+    and last_error_timestamp (Unix seconds, 0: never)."""
     return {row["target"]: {
         "backlog": row["backlog"], "lag_seconds": row["lag_seconds"], "delivered_total": row["delivered"],
         "delivered_per_second": row["delivered_per_second"], "retries_total": row["retries"],
-        "retrying": row["retrying"], "dead_letters": row["dead_letters"],
+        "retrying": row["retrying"], "dead_letters": row["dead_letters"], "paused": float(row["paused"] is not None),
         "last_success_timestamp": _unix(row.get("last_success")),
         "last_error_timestamp": _unix(row["last_error_at"])}
         for row in forwarding_status(lrs)}
@@ -71,6 +73,7 @@ def _target_status(target: Target, state: TargetState | None, scanner: Scanner, 
         retries=doc.get("retries", 0),
         last_success=_time(doc.get("last_success")),
         last_error=None if error is None else {**error, "at": _time(error["at"])},
+        paused=(error or {}).get("paused"),
         # a state written before last_error_at was kept has its time in last_error only
         last_error_at=_time(doc.get("last_error_at") or (error or {}).get("at")),
         attempts=state.attempts,

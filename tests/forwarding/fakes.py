@@ -11,7 +11,8 @@ from lrs.forwarding.filters import StatementFilter
 class RecordingTarget:
     def __init__(self, name: str = "memory", batch_size: int = 10, refuse: dict[str, int] | None = None,
                  failures: list[Outcome] | None = None, filter: StatementFilter | None = None,
-                 since: str | None = None, fail_every: int = 0, broken: set[str] | None = None):
+                 since: str | None = None, fail_every: int = 0, broken: set[str] | None = None,
+                 refuse_all: int | None = None):
         self.options = TargetOptions(name, batch_size, filter or StatementFilter(), since, timeout=0.5)
         self.refuse = dict(refuse or {})
         self.failures = list(failures or [])
@@ -19,6 +20,7 @@ class RecordingTarget:
         self.requests: list[list[str]] = []
         self.fail_every = fail_every
         self.broken = set(broken or ())  # ids of statements this target fails on (a 500), whatever else
+        self.refuse_all = refuse_all  # a status this target refuses every request with, while set
         self.lock = threading.Lock()
 
     def deliver(self, batch: list[Outgoing], deadline: Deadline) -> Outcome:
@@ -34,7 +36,7 @@ class RecordingTarget:
                 return failure
         if self.broken.intersection(ids):
             return Outcome.retry("HTTP 500: internal error", 500)
-        refused = [self.refuse[i] for i in ids if i in self.refuse]
+        refused = [self.refuse_all] if self.refuse_all else [self.refuse[i] for i in ids if i in self.refuse]
         if refused:
             return Outcome.rejected(refused[0], f"HTTP {refused[0]}: refused")
         with self.lock:

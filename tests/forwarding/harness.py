@@ -126,7 +126,11 @@ class FaultyProxy:
     `stall_seconds`), and answers no LRS gives a POST of statements: ok (200 `ok` as text/plain,
     a catch-all page), empty (200 `[]`), 307 (to the https address of the same path). A batch
     holding a `poison` id gets a 500 whatever the schedule. GETs are passed through (a 502 while
-    the upstream is down). Records every POST; `schedule(...)` changes the schedule."""
+    the upstream is down). Records every POST; `schedule(...)` changes the schedule. `hang()`
+    makes it a hung target (a process stopped, a dead VM behind a live load balancer): every
+    request, GET /about included, gets no answer until `stall_seconds` pass, then is closed;
+    `hang(False)` brings it back. `max_statements`, when set, is a body limit: a POST of more
+    statements gets 413, as from a proxy's `client_max_body_size`."""
 
     def __init__(self, upstream: str, schedule: Iterable[str] = ("pass",), stall_seconds: float = 1.0,
                  poison: Iterable[str] = ()):
@@ -136,6 +140,10 @@ class FaultyProxy:
         self.schedule(schedule)
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
+        self.unanswered_gets = 0
+        self.max_statements: int | None = None
+        self._answering = threading.Event()
+        self._answering.set()
         self.active = 0
         self.max_active = 0
         proxy = self
@@ -169,6 +177,18 @@ class FaultyProxy:
     def schedule(self, faults: Iterable[str]) -> None:
         self._schedule = itertools.cycle(list(faults))
 
+    def hang(self, hung: bool = True) -> None:
+        (self._answering.clear if hung else self._answering.set)()
+
+    def _hung(self, handler: http.server.BaseHTTPRequestHandler) -> bool:
+        """Hung when the request came: say nothing until `stall_seconds` pass or the hang ends
+        (the sender has given up by then), and close."""
+        if self._answering.is_set():
+            return False
+        self._answering.wait(self.stall_seconds)
+        handler.close_connection = True
+        return True
+
     def faults_seen(self) -> set[str]:
         return {request["fault"] for request in self.requests}
 
@@ -177,7 +197,8 @@ class FaultyProxy:
         with self._lock:
             fault = next(self._schedule)
             ids = _ids(body, handler.headers.get("Content-Type", ""))
-            fault = "poison" if self.poison.intersection(ids) else fault
+            fault = "poison" if self.poison.intersection(ids) else "hang" if not self._answering.is_set() else fault
+            fault = "413" if self.max_statements is not None and len(ids) > self.max_statements else fault
             record = {"fault": fault, "ids": ids, "start": time.monotonic()}
             self.requests.append(record)
             self.active += 1
@@ -190,6 +211,8 @@ class FaultyProxy:
                 record["end"] = time.monotonic()
 
     def _answer(self, handler: http.server.BaseHTTPRequestHandler, fault: str, body: bytes, count: int) -> None:
+        if self._hung(handler):
+            return None
         if fault in ("500", "503", "poison"):
             return _reply(handler, 503 if fault == "503" else 500, b'{"error": "injected"}')
         if fault == "trickle":
@@ -197,6 +220,8 @@ class FaultyProxy:
             return self._trickle(handler, upstream)
         if fault in NOT_AN_LRS:
             return _reply(handler, *NOT_AN_LRS[fault](handler))
+        if fault == "413":
+            return _reply(handler, 413, b'{"error": "Request Entity Too Large"}')
         if fault == "429":
             return _reply(handler, 429, b'{"error": "slow down"}', {"Retry-After": "1"})
         if fault == "timeout":
@@ -223,6 +248,11 @@ class FaultyProxy:
             pass  # the client gave up
 
     def _pass_get(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        if not self._answering.is_set():
+            with self._lock:
+                self.unanswered_gets += 1
+        if self._hung(handler):
+            return
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
         try:
             upstream = requests.get(self.upstream + handler.path, headers=headers, timeout=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -125,6 +126,71 @@ def test_a_failing_target_backs_off_exponentially_and_nothing_is_dead_lettered(l
     drain(fwd)
     assert set(target.received) == set(ids) and len(target.requests) == 5
     assert TargetStates(lrs.db).get("memory").attempts == 0 and DeadLetters(lrs.db).count("memory") == 0
+
+
+def run_until_backoff(fwd: Forwarder, cycles: int = 20):
+    for _ in range(cycles):
+        cycle = fwd.run_once()
+        if cycle.kind in ("backoff", "idle"):
+            return cycle
+    raise AssertionError("neither backoff nor idle")
+
+
+def test_a_target_refusing_every_statement_is_paused_not_dead_lettered_and_resumes_when_fixed(lrs, caplog):
+    """Ten statements refused one by one with one status, then the round's last refused too: the
+    target refuses everything (a version it does not speak), so nothing is dead-lettered."""
+    ids = store(lrs, [statement(n) for n in range(100)])
+    target, clock = RecordingTarget(batch_size=50, refuse_all=400), Clock()
+    fwd = forwarder(lrs, target, clock=clock)
+    cycle = run_until_backoff(fwd)
+    assert cycle.kind == "backoff" and DeadLetters(lrs.db).count("memory") == 0
+    assert len(target.requests) <= 2 * 10 + 7  # narrowing 50 to ten single statements, and one more
+    state = TargetStates(lrs.db).get("memory")
+    assert state.checkpoint == 0 and state.doc["last_error"]["paused"] == "refusing"
+    assert state.doc["last_error"]["status"] == 400 and "refuses every statement" in state.doc["last_error"]["message"]
+    assert any(r.levelname == "ERROR" and "memory" in r.getMessage() and "HTTP 400" in r.getMessage()
+               for r in caplog.records)
+    sent = len(target.requests)
+    assert fwd.run_once().kind == "backoff" and len(target.requests) == sent  # paused: nothing sent meanwhile
+    clock.advance(cycle.wait)
+    cycle = run_until_backoff(fwd)  # still refusing: paused again, after as few requests
+    assert cycle.kind == "backoff" and DeadLetters(lrs.db).count("memory") == 0
+    assert TargetStates(lrs.db).get("memory").attempts == 2
+    target.refuse_all = None  # the operator fixed the target's configuration and restarted the worker:
+    drain(forwarder(lrs, target, clock=clock))  # retried at once, not after the backoff
+    assert set(target.received) == set(ids) and DeadLetters(lrs.db).count("memory") == 0
+    state = TargetStates(lrs.db).get("memory")
+    assert state.doc["last_error"] is None and not state.doc.get("refusing_since")
+
+
+def test_a_run_of_bad_statements_among_good_ones_is_still_dead_lettered(lrs):
+    """Twelve refused in a row (more than the ten that make the target suspect), but the round's
+    last statement gets through: they are bad statements, not a target refusing everything."""
+    ids = store(lrs, [statement(n) for n in range(40)])
+    target = RecordingTarget(batch_size=40, refuse={sid: 400 for sid in ids[:12]})
+    drain(forwarder(lrs, target))
+    assert {letter["statement_id"] for letter in DeadLetters(lrs.db).page("memory")} == set(ids[:12])
+    assert set(target.received) == set(ids[12:])
+    assert TargetStates(lrs.db).get("memory").doc["last_error"] is None
+
+
+def test_a_target_refusing_everything_for_longer_than_the_retry_age_gets_dead_letters_again(lrs):
+    ids = store(lrs, [statement(n) for n in range(30)])
+    target, clock = RecordingTarget(batch_size=30, refuse_all=422), Clock()
+    fwd = forwarder(lrs, target, clock=clock, settings=replace(SETTINGS, max_retry_age=3600))
+    assert run_until_backoff(fwd).kind == "backoff" and DeadLetters(lrs.db).count("memory") == 0
+    clock.advance(3600)
+    drain(fwd)
+    assert {letter["statement_id"] for letter in DeadLetters(lrs.db).page("memory")} == set(ids)
+    assert target.received == {}
+    assert TargetStates(lrs.db).get("memory").checkpoint == 30
+
+
+def test_refusals_of_single_statements_never_pause_when_the_rule_is_off(lrs):
+    ids = store(lrs, [statement(n) for n in range(20)])
+    target = RecordingTarget(batch_size=20, refuse_all=400)
+    drain(forwarder(lrs, target, settings=replace(SETTINGS, pause_after=0)))
+    assert DeadLetters(lrs.db).count("memory") == 20 and len(ids) == 20
 
 
 def test_a_backfill_resends_what_an_interrupted_round_had_delivered(lrs):

@@ -69,9 +69,9 @@ def test_a_trickling_answer_is_cut_at_the_deadline_and_two_workers_never_overlap
     assert_same_statements(stored(source), stored(target_app))
 
 
-def test_a_target_too_slow_for_the_batch_gets_halves_until_it_answers_in_time_and_is_not_probed(make_app):
+def test_a_target_too_slow_for_the_batch_gets_halves_until_it_answers_in_time(make_app):
     """0.15 s a statement against a 1 s timeout: 32 at once would time out for ever (and, the
-    target answering GET /about at once, be sent again every probe interval); 4 are answered."""
+    target answering its probe at once, be sent again every probe interval); 4 are answered."""
     target_app = make_app()
     with RestartableServer(target_app) as target, FaultyProxy(target.url, ("slow_per_statement",),
                                                               stall_seconds=0.15) as proxy:
@@ -189,6 +189,60 @@ def test_a_target_that_comes_back_is_found_by_a_probe_before_the_backoff_ends(ma
     metrics = forwarding_metrics(lrs)["replica"]
     assert metrics["backlog"] == 0 and metrics["lag_seconds"] == 0 and metrics["delivered_total"] == 40
     assert metrics["retries_total"] >= 1 and metrics["last_success_timestamp"] > metrics["last_error_timestamp"] > 0
+
+
+def test_a_hung_target_is_probed_and_found_back_before_the_backoff_ends(make_app):
+    """A target that accepts connections and answers nothing (a stopped process): its batch goes
+    unanswered like a slow target's, but it answers no probe either, so it is probed until it
+    answers, and delivery resumes then rather than after a backoff of 60 s or more."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url, stall_seconds=30) as proxy:
+        source = source_app(make_app, proxy.url + "/xapi", timeout=1, batch_size=10, engine={
+            "forward_retry_base_seconds": "120", "forward_retry_max_seconds": "300", "forward_probe_seconds": "0.2"})
+        lrs = source.extensions["lrs"]
+        ids = post(source, 2)
+        proxy.hang()
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: forwarding_status(lrs)[0]["attempts"] >= 1, timeout=30)
+            assert forwarding_status(lrs)[0]["last_error"]["message"] == "no answer within 1 s"
+            wait_until(lambda: proxy.unanswered_gets >= 2, timeout=30)  # probed while hung
+            proxy.hang(False)
+            wait_until(lambda: caught_up(lrs), timeout=45)  # the backoff alone: 60 s or more
+        finally:
+            proxy.hang(False)
+            worker.stop(5)
+    assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["attempts"] == 0
+
+
+def test_a_batch_size_the_target_refuses_as_too_large_is_remembered_and_grown_back(make_app):
+    """A body limit of 5 statements against batches of 32: the first round narrows down to 4 at
+    a time (32, 16, 8 refused), later rounds start from 4, not from 32 again, and every
+    GROW_AFTER rounds try twice as many; once the limit is raised, batches grow back to 32."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url) as proxy:
+        proxy.max_statements = 5
+        source = source_app(make_app, proxy.url + "/xapi", batch_size=32)
+        lrs = source.extensions["lrs"]
+        ids = post(source, 8)  # 160 statements: 5 rounds of 32 from the configured size
+        worker = Worker(lrs).start()
+        try:
+            wait_until(lambda: caught_up(lrs), timeout=60)
+            limited = list(proxy.requests)
+            proxy.max_statements = None  # the limit raised
+            ids += post(source, 20)  # 400 more: enough rounds to double 4 to 32
+            wait_until(lambda: caught_up(lrs), timeout=60)
+        finally:
+            worker.stop(5)
+    refused = [len(r["ids"]) for r in limited if r["fault"] == "413"]
+    assert refused[:3] == [32, 16, 8]  # the first round starts at the configured size
+    # 7 refused requests for the first round, then one each time 8 are tried again after 10
+    # rounds of 4 (about 30 rounds): at most 7 + 4; from the configured size every round: 35
+    assert len(refused) <= 11, refused
+    assert max(len(r["ids"]) for r in limited[len(limited) // 2:]) <= 8
+    grown = [len(r["ids"]) for r in proxy.requests[len(limited):]]
+    assert 32 in grown and "413" not in {r["fault"] for r in proxy.requests[len(limited):]}
+    assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["dead_letters"] == 0
 
 
 def test_several_batches_in_flight_keep_the_checkpoint_exact(make_app):

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
+from typing import Any
 
-from lrs.forwarding.status import forwarding_status
+from lrs.forwarding.status import forwarding_metrics, forwarding_status
 from lrs.forwarding.worker import Worker
 from lrs.xapi.equality import same_statement
-from tests.forwarding.harness import XAPI_HEADERS, RestartableServer, fast_engine, statement, stored, wait_until
+from tests.forwarding.harness import (
+    XAPI_HEADERS,
+    RestartableServer,
+    fast_engine,
+    statement,
+    stored,
+    wait_until,
+    workers_running,
+)
 from tests.forwarding.learning_locker import FakeLearningLocker
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "forwarding.md"
@@ -58,3 +68,79 @@ def test_the_documented_learning_locker_configuration_delivers_everything(make_a
     [letter] = letters.get_json()["dead_letters"]
     assert letter["statement_id"] == already_there["id"] and letter["status"] == 409
     assert "client-secret" not in json.dumps(status) and "client-secret" not in letters.get_data(as_text=True)
+
+
+def learning_locker_source(make_app: Any, config: list[dict], **store: str) -> Any:
+    return make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps(config), **store,
+                    **fast_engine(forward_lease_seconds="60", forward_retry_base_seconds="0.2",
+                                  forward_retry_max_seconds="0.5"))
+
+
+def paused_errors(caplog: Any, name: str, status: int) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and f"forwarding {name}: paused" in
+            r.getMessage() and f"HTTP {status}" in r.getMessage()]
+
+
+def test_a_learning_locker_refusing_every_statement_pauses_the_target_until_its_configuration_is_fixed(
+        make_app: Any, shared_store: str, monkeypatch: Any, caplog: Any) -> None:
+    """The transformation forgotten, Learning Locker answers 400 to every 2.0 statement: narrowing
+    each batch down to dead letters would dead-letter the whole backlog. The target is paused
+    instead, nothing dead-lettered, and a fixed configuration delivers everything."""
+    config = documented_configuration()
+    transform = config[0].pop("transform")
+    locker = FakeLearningLocker(config[0]["auth"]["username"], "client-secret", limit_every=0)
+    monkeypatch.setenv("LL_CLIENT_SECRET", "client-secret")
+    store = {"mongo_uri": shared_store, "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}"}
+    with RestartableServer(locker.app) as server:
+        config[0]["endpoint"] = server.url + "/data/xAPI"
+        forgetful = learning_locker_source(make_app, config, **store)
+        sent = [statement(n) for n in range(60)]
+        assert forgetful.test_client().post("/xapi/statements", json=sent, headers={
+            **XAPI_HEADERS, "X-Experience-API-Version": "2.0.0"}).status_code == 200
+        lrs = forgetful.extensions["lrs"]
+        with workers_running() as workers:
+            workers.append(Worker(lrs).start())
+            wait_until(lambda: forwarding_status(lrs)[0]["attempts"] >= 2, timeout=30)
+        status = forwarding_status(lrs)[0]
+        assert (status["dead_letters"], status["delivered"], status["backlog"]) == (0, 0, 60)
+        assert status["paused"] == "refusing" and status["last_error"]["status"] == 400
+        assert forwarding_metrics(lrs)["learning-locker"]["paused"] == 1
+        assert paused_errors(caplog, "learning-locker", 400)
+        # about 24 requests a round (ten refused alone, the narrowing to them, the last one); the
+        # narrowing to dead letters took 119 for these 60, and would for each retry of a replay
+        assert locker.requests <= 30 * status["attempts"] and locker.statements == {}
+
+        config[0]["transform"] = transform  # the operator adds it and restarts the forwarder
+        fixed = learning_locker_source(make_app, config, **store)
+        lrs = fixed.extensions["lrs"]
+        with workers_running() as workers:
+            workers.append(Worker(lrs).start())
+            wait_until(lambda: forwarding_status(lrs)[0]["caught_up"], timeout=30)
+    assert set(locker.statements) == {s["id"] for s in sent}
+    status = forwarding_status(lrs)[0]
+    assert (status["dead_letters"], status["delivered"], status["paused"]) == (0, 60, None)
+
+
+def test_a_rotated_credential_pauses_the_target_as_misconfigured_and_it_resumes_once_it_matches(
+        make_app: Any, monkeypatch: Any, caplog: Any) -> None:
+    config = documented_configuration()
+    locker = FakeLearningLocker(config[0]["auth"]["username"], "rotated-secret", limit_every=0)
+    monkeypatch.setenv("LL_CLIENT_SECRET", "client-secret")
+    with RestartableServer(locker.app) as server:
+        config[0]["endpoint"] = server.url + "/data/xAPI"
+        source = learning_locker_source(make_app, config)
+        sent = [statement(n) for n in range(30)]
+        assert source.test_client().post("/xapi/statements", json=sent, headers=XAPI_HEADERS).status_code == 200
+        lrs = source.extensions["lrs"]
+        with workers_running() as workers:
+            workers.append(Worker(lrs).start())
+            wait_until(lambda: forwarding_status(lrs)[0]["attempts"] >= 2, timeout=30)
+            status = forwarding_status(lrs)[0]
+            assert (status["dead_letters"], status["backlog"], status["paused"]) == (0, 30, "misconfigured")
+            assert status["last_error"]["status"] == 401 and forwarding_metrics(lrs)["learning-locker"]["paused"] == 1
+            assert paused_errors(caplog, "learning-locker", 401)
+            locker.expected = FakeLearningLocker(config[0]["auth"]["username"], "client-secret").expected
+            wait_until(lambda: forwarding_status(lrs)[0]["caught_up"], timeout=30)
+    assert set(locker.statements) == {s["id"] for s in sent}
+    status = forwarding_status(lrs)[0]
+    assert (status["dead_letters"], status["paused"]) == (0, None) and forwarding_metrics(lrs)["learning-locker"]["paused"] == 0
