@@ -40,7 +40,7 @@ def _lrs() -> LRS:
         click.echo(f"warning: LRS_MONGO_URI is not set: this command sees {seen}. With the embedded store, "
                    "forwarding runs in the LRS process (LRS_FORWARD_IN_PROCESS=true); watch it at "
                    "GET /admin/forwarding.", err=True)
-    configure_logging(lrs.settings["log_level"], lrs.settings["log_format"])
+    configure_logging(lrs.settings["log_level"], lrs.settings["log_format"], lrs.settings["log_library_debug"])
     lrs.start()
     return lrs
 

@@ -3,6 +3,9 @@ values (learners' identifiers, secrets a client put in the URL)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -79,3 +82,19 @@ def test_debug_does_not_log_the_mongodb_commands_that_carry_learners_data(tmp_pa
     assert " DEBUG " in text  # the other debug lines still come
     opted_in = debug_log(tmp_path, shared_store, LRS_LOG_LIBRARY_DEBUG="true")
     assert "pymongo.command" in opted_in and "bob.private" in opted_in
+
+
+def test_lrs_forward_honours_the_library_debug_opt_in_as_serve_does(shared_store):
+    """`lrs forward` configures its logging itself: without passing the opt-in on, the setting
+    would reach `lrs serve` and not the forwarder."""
+    env = {**os.environ, "LRS_LOG_LEVEL": "DEBUG", "LRS_MONGO_URI": shared_store, "LRS_MONGO_DB": "debug_forward",
+           "LRS_PLUGINS": "forward_xapi"}
+
+    def status_log(**opt_in: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "lrs.cli", "forward", "status"], env={**env, **opt_in},
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    assert "pymongo." not in status_log()
+    assert "pymongo." in status_log(LRS_LOG_LIBRARY_DEBUG="true")
