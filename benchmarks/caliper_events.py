@@ -9,7 +9,7 @@ Gets a Bearer token from POST /oauth/token, then posts envelopes of mixed events
 items with responses, grades with scores, media, navigation, sessions) from concurrent clients,
 and prints events/s with p50/p99 latency per envelope. Every envelope must answer 200. Then it
 lists the events (GET /caliper/events: the newest page, deep offsets, by learner, e-mail,
-sensor, date range, combined, and filters that match nothing; event n happened n minutes after
+sensor, event type, date range, combined, and filters that match nothing; event n happened n minutes after
 the first) and prints p50/p99 per listing over `--list-rounds` requests.
 
 On the embedded store throughput falls as the store fills; measure against a real MongoDB
@@ -152,7 +152,12 @@ def listings(url: str, token: str, total: int, rounds: int) -> None:
                "endDate (the first 10%)": {"endDate": date(total // 10)},
                "startDate+endDate (a day)": {"startDate": date(total // 2), "endDate": date(total // 2)},
                "a learner in a week": {**learner, "startDate": date(total // 2), "endDate": date(total // 2 + 6 * day)},
+               "one type's 100 (a fifth)": {"eventType": "GradeEvent"},
+               "one type's at offset total/10": {"eventType": "GradeEvent", "offset": total // 10},
+               "a learner's of one type": {**learner, "eventType": "MediaEvent"},
+               "actorEmail in upper case": {"actorEmail": "USER7@EXAMPLE.EDU"},
                "none: unknown actorId": {"actorId": "https://example.edu/users/nobody"},
+               "none: a type never sent": {"eventType": "ToolUseEvent"},
                "none: after the last event": {"startDate": date(total + 2 * day)}}
     for name, params in queries.items():
         latencies = []

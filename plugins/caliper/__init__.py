@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Iterable
 
 from flask import Flask
+from pymongo import ASCENDING
 
 from lrs.core import LRS
 from lrs.hooks import hookimpl
 from lrs.settings import Setting, between, parse_http_url
+from lrs.store.indexing import declare_index
 from lrs_plugins.caliper import http, oauth_http, read_http
 from lrs_plugins.caliper.ingest import PLUGIN_NAME
 from lrs_plugins.caliper.jobs import Jobs
@@ -22,6 +24,7 @@ from lrs_plugins.caliper.session_events import SessionEvents
 from lrs_plugins.caliper.sessions import SessionStore
 from lrs_plugins.caliper.stored_events import StoredEvents
 from lrs_plugins.caliper.tokens import LRS_SCOPE, TokenStore
+from lrs_plugins.caliper.upgrades import upgrade
 
 
 @hookimpl
@@ -53,6 +56,9 @@ def _stores(lrs: LRS) -> tuple[TokenStore, SessionStore, StoredEvents, Jobs]:
 def lrs_startup(lrs: LRS) -> None:
     for store in _stores(lrs):
         store.ensure_indexes()
+    # described entities: by client (the `_id`), and by IRI for erasure
+    declare_index(lrs.plugin_collection(PLUGIN_NAME, "entities"), [("entityId", ASCENDING)])
+    upgrade(lrs)
 
 
 @hookimpl
@@ -65,7 +71,7 @@ def lrs_erase_agent(lrs: LRS, agent_keys: list[str]) -> int:
     if not iris:
         return 0
     sessions = lrs.plugin_collection(PLUGIN_NAME, "sessions").delete_many({"learner": {"$in": iris}})
-    entities = lrs.plugin_collection(PLUGIN_NAME, "entities").delete_many({"_id": {"$in": iris}})
+    entities = lrs.plugin_collection(PLUGIN_NAME, "entities").delete_many({"entityId": {"$in": iris}})
     events = lrs.plugin_collection(PLUGIN_NAME, "events").delete_many({"actorId": {"$in": iris}})
     return sessions.deleted_count + entities.deleted_count + events.deleted_count
 

@@ -21,7 +21,7 @@ from lrs_plugins.caliper.responses import check_parameters, failure, register_er
 from lrs_plugins.caliper.session_events import Request, SessionEvents
 from lrs_plugins.caliper.stored_events import StoredEvents
 from lrs_plugins.caliper.tokens import EVENT_CREATE, EVENTS_WRITE, V1P2_EVENTS_WRITE, TokenStore, authorize
-from lrs_plugins.caliper.values import entity_id, format_datetime, parse_datetime
+from lrs_plugins.caliper.values import entity_id, format_datetime, parse_datetime, statement_id
 
 ENVELOPE_SCOPES = frozenset({EVENT_CREATE, V1P2_EVENTS_WRITE})
 EVENTS_API_SCOPES = frozenset({EVENTS_WRITE})
@@ -45,8 +45,8 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
         check_entities(lrs, entities)
         return body, events, entities
 
-    @caliper.post("/caliper/event")
-    @caliper.post("/caliper/v1p2")
+    @caliper.post("/caliper/event", strict_slashes=False)
+    @caliper.post("/caliper/v1p2", strict_slashes=False)
     def envelope() -> Response:
         credential = authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now(), caliper_endpoint=True)
         check_parameters()
@@ -55,15 +55,15 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
         at = now()
         kept = [item.event for item in events]
         stored_events.record(kept, body["sensor"], body["sendTime"], credential.key, at)
-        keep_entities(lrs, entities, body["sensor"], at)
-        already = len({item.event["id"] for item in events}) - stored
+        keep_entities(lrs, entities, body["sensor"], credential.key, at)
+        already = len({statement_id(item.event["id"]) for item in events}) - stored
         message = f"{stored} event(s) and {len(entities)} entity(ies) stored"
         return reply(200, {"status": "success", "errors": [], "jobId": jobs.completed(kept, credential.key, at),
                            "message": message + (f"; {already} event(s) already stored" if already else ""),
                            "stored": stored, "alreadyStored": already})
 
-    @caliper.get("/caliper/event")
-    @caliper.get("/caliper/v1p2")
+    @caliper.get("/caliper/event", strict_slashes=False)
+    @caliper.get("/caliper/v1p2", strict_slashes=False)
     def endpoint_configuration() -> Response:
         """Caliper 1.2 section 6.2: what a sensor may send here, behind the same authorization."""
         authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now(), caliper_endpoint=True)
@@ -74,7 +74,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
                                                             "endpoint_version": __version__,
                                                             "maximum_events_per_envelope": lrs.statements.max_batch}})
 
-    @caliper.post("/caliper/event/validate")
+    @caliper.post("/caliper/event/validate", strict_slashes=False)
     def validate() -> Response:
         credential = authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now())
         check_parameters()
@@ -113,13 +113,13 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
                              credential.key, current.now)
         return answer
 
-    @caliper.post("/events/1.0/sessions/<session_id>/heartbeat")
+    @caliper.post("/events/1.0/sessions/<session_id>/heartbeat", strict_slashes=False)
     def session_heartbeat(session_id: str) -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
         check_parameters()
         return _heartbeat(session_events, session_id, credential.key, _heartbeat_body())
 
-    @caliper.post("/events/1.0/heartbeat")
+    @caliper.post("/events/1.0/heartbeat", strict_slashes=False)
     def heartbeat() -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
         check_parameters(["sessionId"])

@@ -18,7 +18,7 @@ from lrs.errors import Conflict, ItemErrors, PayloadTooLarge
 from lrs.statements import WriteRights, same_authority
 from lrs.store.statements import MAX_DOCUMENT_BYTES
 from lrs_plugins.caliper.mapping import EVENT_EXTENSION, XAPI_VERSION, Origin, statement
-from lrs_plugins.caliper.values import derived_id, statement_id
+from lrs_plugins.caliper.values import canonical_event_id, derived_id, statement_id
 
 PLUGIN_NAME = "caliper"
 # The statement property a core validation error names -> the event property it was made from.
@@ -97,11 +97,20 @@ def _fresh(lrs: LRS, items: list[Item], credential: Credential) -> list[tuple[di
         else:
             fresh[sid] = (statement(item.event, item.origin), item)
             continue
-        if earlier != item.event:
+        if not _same_event(earlier, item.event):
             problems.append((item.index, f"{item.path}.id", "this id was already used for a different event"))
     if problems:
         raise ItemErrors(problems)
     return list(fresh.values())
+
+
+def _same_event(earlier: dict | None, event: dict) -> bool:
+    """The same event, whichever spelling of its id each send used (`canonical_event_id`)."""
+    return earlier is not None and _canonical(earlier) == _canonical(event)
+
+
+def _canonical(event: dict) -> dict:
+    return {**event, "id": canonical_event_id(event["id"])} if isinstance(event.get("id"), str) else event
 
 
 def _as_event_errors(batch: list[tuple[dict, Item]], errors: list[tuple[int, str, str]]) -> ItemErrors:
@@ -143,15 +152,23 @@ def _entity_text(entity: dict) -> str:
     return json.dumps(entity, ensure_ascii=False, separators=(",", ":"))
 
 
-def keep_entities(lrs: LRS, entities: list[dict], sensor: str, now: dt.datetime) -> None:
-    """Entities described in an envelope, latest description per id, kept as sent (JSON text).
-    Id-less typed objects (a SystemIdentifier, a selector) are keyed by a name-based id of their text."""
+def keep_entities(lrs: LRS, entities: list[dict], sensor: str, client: str, now: dt.datetime) -> None:
+    """Entities described in an envelope, the latest description per client and id, kept as sent
+    (JSON text). Each client's descriptions are its own: one sensor's Person must not replace what
+    another client said of the same IRI. Id-less typed objects (a SystemIdentifier, a selector)
+    are keyed by a name-based id of their text."""
     collection = lrs.plugin_collection(PLUGIN_NAME, "entities")
     for entity in entities:
         raw = _entity_text(entity)
+        described = entity.get("id") or derived_id(raw)
         collection.update_one(
-            {"_id": entity.get("id") or derived_id(raw)},
-            {"$set": {"raw": raw,
-                      "type": entity["type"], "sensor": sensor, "updated": now},
-             "$setOnInsert": {"created": now}},
+            {"_id": entity_key(client, described)},
+            {"$set": {"raw": raw, "type": entity["type"], "sensor": sensor, "updated": now},
+             "$setOnInsert": {"client": client, "entityId": described, "created": now}},
             upsert=True)
+
+
+def entity_key(client: str, entity_id: str) -> str:
+    """`<client> <entity id>`: a credential key holds no space (lrs.settings.KEY_PATTERN), so the
+    pair reads back unambiguously, and the upsert of one description is one document's."""
+    return f"{client} {entity_id}"

@@ -57,8 +57,8 @@ def blueprint(lrs: LRS, tokens: TokenStore) -> Blueprint:
     def http_error(error: HTTPException) -> Response:  # e.g. a form over LRS_MAX_BODY_BYTES (413)
         return oauth_error(OAuthError(error.code or 500, "invalid_request", http_message(error)))
 
-    @oauth.post(TOKEN_PATH)
-    @oauth.post(SEED_TOKEN_PATH)
+    @oauth.post(TOKEN_PATH, strict_slashes=False)
+    @oauth.post(SEED_TOKEN_PATH, strict_slashes=False)
     def token() -> Response:
         if request.mimetype != FORM:
             raise OAuthError(400, "invalid_request", f"the request body must be {FORM}")

@@ -12,15 +12,16 @@ from flask import Blueprint, Response, request
 from lrs.core import LRS
 from lrs.errors import ItemErrors
 from lrs.http import params
+from lrs_plugins.caliper import model
 from lrs_plugins.caliper.http import ENVELOPE_SCOPES, now
 from lrs_plugins.caliper.jobs import Jobs
 from lrs_plugins.caliper.responses import check_parameters, failure, register_read_errors, reply
-from lrs_plugins.caliper.stored_events import Filters, StoredEvents
+from lrs_plugins.caliper.stored_events import Filters, StoredEvents, email_key
 from lrs_plugins.caliper.tokens import TokenStore, authorize
 from lrs_plugins.caliper.values import parse_datetime
 
 MAX_LIMIT = 1000
-LIST_PARAMETERS = ("limit", "offset", "sensor", "startDate", "endDate", "actorId", "actorEmail")
+LIST_PARAMETERS = ("limit", "offset", "sensor", "startDate", "endDate", "actorId", "actorEmail", "eventType")
 
 
 def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: Jobs) -> Blueprint:
@@ -30,7 +31,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: J
     def client() -> str:
         return authorize(lrs, tokens, request.authorization, ENVELOPE_SCOPES, now()).key
 
-    @reads.get("/caliper/events")
+    @reads.get("/caliper/events", strict_slashes=False)
     def list_events() -> Response:
         caller = client()
         limit, offset, filters = _query(caller)
@@ -46,7 +47,7 @@ def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: J
         event = stored_events.get(external_id, caller)
         return reply(200, {"event": event}) if event else failure(404, f"event {external_id} not found")
 
-    @reads.get("/jobs/<job_id>/status")
+    @reads.get("/jobs/<job_id>/status", strict_slashes=False)
     def job_status(job_id: str) -> Response:
         caller = client()
         check_parameters()
@@ -84,10 +85,17 @@ def _query(client: str) -> tuple[int, int, Filters]:
             problems.append((None, name, "must be in years 1 to 9999 in UTC, before 9999-12-31T23:59:59.999Z"))
         return None
 
+    def event_type() -> str | None:
+        kind = request.args.get("eventType") or None
+        if kind is not None and kind not in model.EVENT_TYPES:  # stored events have known types only
+            problems.append((None, "eventType", f"unknown Caliper event type (known: {', '.join(sorted(model.EVENT_TYPES))})"))
+        return kind
+
     limit, offset = integer("limit", 100, 1, MAX_LIMIT), integer("offset", 0, 0, 10**9)
+    email = request.args.get("actorEmail") or None
     filters = Filters(client, request.args.get("sensor") or None, moment("startDate", False),
                       moment("endDate", True), request.args.get("actorId") or None,
-                      request.args.get("actorEmail") or None)
+                      email_key(email) if email else None, event_type())
     if problems:
         raise ItemErrors(problems)
     return limit, offset, filters

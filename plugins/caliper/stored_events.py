@@ -31,11 +31,13 @@ class Filters:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     actor_id: str | None = None
-    actor_email: str | None = None
+    actor_email: str | None = None  # as `email_key` spells it
+    event_type: str | None = None
 
     def query(self) -> dict[str, Any]:
         query: dict[str, Any] = {"client": self.client}
-        for field, value in (("sensor", self.sensor), ("actorId", self.actor_id), ("actorEmail", self.actor_email)):
+        for field, value in (("sensor", self.sensor), ("actorId", self.actor_id), ("actorEmail", self.actor_email),
+                             ("type", self.event_type)):
             if value is not None:
                 query[field] = value
         if self.start or self.end:
@@ -54,7 +56,15 @@ def actor_email(actor: Any) -> str | None:
         return None
     extensions = actor.get("extensions")
     email = actor.get("email") or (extensions.get("email") if isinstance(extensions, dict) else None)
-    return email if isinstance(email, str) else None
+    return email_key(email) if isinstance(email, str) else None
+
+
+def email_key(email: str) -> str:
+    """The address in lower case, as the listing's `actorEmail` matches it: RFC 5321 lets a mail
+    server tell local parts apart by case, but discourages it, and a person's address is typed in
+    every case by the people searching for it; two learners whose addresses differ only in case
+    are not a case we serve."""
+    return email.lower()
 
 
 class StoredEvents:
@@ -63,7 +73,7 @@ class StoredEvents:
         self.collection = collection
 
     def ensure_indexes(self) -> None:
-        for field in ("client", "sensor", "actorId", "actorEmail"):
+        for field in ("client", "sensor", "actorId", "actorEmail", "type"):
             keys = [("client", ASCENDING)] if field == "client" else [("client", ASCENDING), (field, ASCENDING)]
             declare_index(self.collection, [*keys, *NEWEST_FIRST])
         # A date range's page: its entries (not its events) sorted newest first, the index holding
@@ -79,10 +89,11 @@ class StoredEvents:
         for event in events:
             sid = statement_id(event["id"])
             self.collection.update_one({"_id": sid}, {
-                "$set": {"externalId": event["id"], "client": client, "eventTime": parse_datetime(event["eventTime"]),
+                "$set": {"client": client, "eventTime": parse_datetime(event["eventTime"]),
                          "actorId": entity_id(event["actor"]), "actorEmail": actor_email(event["actor"]),
-                         "updated_at": now},
-                "$setOnInsert": {"sensor": sensor, "sendTime": send_time, "created_at": now}}, upsert=True)
+                         "type": event["type"], "updated_at": now},
+                "$setOnInsert": {"externalId": event["id"], "sensor": sensor, "sendTime": send_time,
+                                 "created_at": now}}, upsert=True)
 
     def page(self, filters: Filters, limit: int, offset: int) -> tuple[list[dict], int]:
         """One page of StoredEvents, newest first, and the total matching."""
@@ -102,9 +113,14 @@ class StoredEvents:
         return [_stored_event(entry, statements[entry["_id"]]) for entry in entries if entry["_id"] in statements]
 
 
+def kept_event(statement: dict | None) -> dict | None:
+    """The Caliper event a statement keeps, as sent."""
+    return statement["context"]["extensions"][EVENT_EXTENSION] if statement else None
+
+
 def _stored_event(entry: dict, statement: dict) -> dict:
     """The StoredEvent shape of the Timeback client, from the kept event and its index entry."""
-    event = statement["context"]["extensions"][EVENT_EXTENSION]
+    event = kept_event(statement)
     stored = {"id": numeric_id(entry["_id"]), "externalId": event["id"], "sensor": entry["sensor"],
               "type": event["type"], "profile": event.get("profile"), "action": event["action"],
               "eventTime": event["eventTime"], "sendTime": entry["sendTime"], "clientAppId": entry["client"],

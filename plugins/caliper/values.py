@@ -58,16 +58,24 @@ def is_event_id(value: Any) -> bool:
     Caliper asks for an RFC 4122 UUID after the prefix; other text is accepted (clients of the
     seeds' services send it) and gets a derived statement id, see `statement_id`.
     """
-    return isinstance(value, str) and value.startswith(URN_UUID) and len(value) > len(URN_UUID) \
+    return isinstance(value, str) and value[:len(URN_UUID)].lower() == URN_UUID and len(value) > len(URN_UUID) \
         and is_iri(value)
 
 
-def statement_id(event_id: str) -> str:
-    """The UUID of the event id itself when it is one, else a name-based UUID of the whole id."""
+def canonical_event_id(event_id: str) -> str:
+    """The one spelling of the event ids that name the same event. RFC 8141 makes a URN's `urn`
+    and namespace id case-insensitive, and RFC 9562 (4122) a UUID's hex digits: `URN:UUID:C515…`
+    is `urn:uuid:c515…`. Other text after the prefix is opaque, so its case is kept."""
     rest = event_id[len(URN_UUID):]
-    if is_uuid(rest):
-        return rest.lower()
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, event_id))
+    return URN_UUID + (rest.lower() if is_uuid(rest) else rest)
+
+
+def statement_id(event_id: str) -> str:
+    """The UUID of the event id itself when it is one, else a name-based UUID of the whole id
+    (in its canonical spelling: what releases that took only `urn:uuid:` derived)."""
+    canonical = canonical_event_id(event_id)
+    rest = canonical[len(URN_UUID):]
+    return rest if is_uuid(rest) else str(uuid.uuid5(EVENT_ID_NAMESPACE, canonical))
 
 
 def derived_id(text: str) -> str:

@@ -6,6 +6,7 @@ Accepted events are read back through /xapi/statements and checked field by fiel
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from lrs import __version__
+from lrs.erasure import erase_agent
 from lrs_plugins.caliper.vocabulary import PROFILES
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
@@ -137,9 +139,99 @@ def test_entities_in_data_are_kept(client: Any, app: Any) -> None:
     response = post_in_process(client, envelope(SEED_002_EVENTS[0], person))
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["message"] == "1 event(s) and 1 entity(ies) stored"
-    kept = app.extensions["lrs"].plugin_collection("caliper", "entities").find_one({"_id": person["id"]})
+    kept = app.extensions["lrs"].plugin_collection("caliper", "entities").find_one({"entityId": person["id"]})
     assert json.loads(kept["raw"]) == person
-    assert kept["sensor"] == "https://alpharead.alpha.school"
+    assert (kept["sensor"], kept["client"]) == ("https://alpharead.alpha.school", "alpha-read")
+
+
+def described(app: Any, entity_id: str) -> dict[str, dict]:
+    """Each client's description of the entity, as kept."""
+    entities = app.extensions["lrs"].plugin_collection("caliper", "entities")
+    return {doc["client"]: json.loads(doc["raw"]) for doc in entities.find({"entityId": entity_id})}
+
+
+def test_each_client_keeps_its_own_description_of_an_entity(client: Any, app: Any) -> None:
+    """Two sensors describing the same IRI: neither replaces the other's description, and a
+    client's later description replaces its own."""
+    app.extensions["lrs"].create_credential("other", "other-secret", ["caliper/events.write"], label="Other")
+    mine, theirs = dict(PERSON, name="Ana"), dict(PERSON, name="Someone else")
+    other = {**bearer(token(client, client_id="other", secret="other-secret")), "Content-Type": "application/json"}
+    assert post_in_process(client, envelope(mine)).status_code == 200
+    assert client.post("/caliper/event", data=json.dumps(envelope(theirs)), headers=other).status_code == 200
+    assert described(app, PERSON["id"]) == {"alpha-read": mine, "other": theirs}
+    renamed = dict(mine, name="Ana María")
+    assert post_in_process(client, envelope(renamed)).status_code == 200
+    assert described(app, PERSON["id"]) == {"alpha-read": renamed, "other": theirs}
+
+
+def test_entities_an_earlier_release_kept_by_id_move_to_their_client(client: Any, app: Any) -> None:
+    """The upgrade at start: an entity described through a sensor only one client sent events
+    through becomes that client's; one whose sensor several clients (or none) used is no client's,
+    so no client's description replaces it; erasing the person still removes them all."""
+    lrs = app.extensions["lrs"]
+    lrs.create_credential("other", "other-secret", ["caliper/events.write"], label="Other")
+    other = {**bearer(token(client, client_id="other", secret="other-secret")), "Content-Type": "application/json"}
+    shared, own = "https://example.edu/sensors/shared", envelope()["sensor"]
+    assert post_in_process(client, envelope(fresh_event())).status_code == 200  # alpha-read through `own`
+    for body, headers in ((dict(envelope(fresh_event()), sensor=shared), bearer(token(client))),
+                          (dict(envelope(fresh_event()), sensor=shared), other)):
+        assert client.post("/caliper/event", data=json.dumps(body), headers={**headers, "Content-Type": "application/json"}).status_code == 200
+    entities, upgrades = lrs.plugin_collection("caliper", "entities"), lrs.plugin_collection("caliper", "upgrades")
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    legacy = [{"_id": PERSON["id"], "raw": json.dumps(PERSON), "type": "Person", "sensor": own, "created": at, "updated": at},
+              {"_id": "https://example.edu/users/2", "raw": "{}", "type": "Person", "sensor": shared, "created": at,
+               "updated": at}]
+    entities.insert_many(legacy)  # as releases before entities were kept per client wrote them
+    upgrades.delete_one({"_id": "entities-by-client"})
+    lrs.start()
+    assert {doc["_id"]: doc["client"] for doc in entities.find()} == {
+        f"alpha-read {PERSON['id']}": "alpha-read", " https://example.edu/users/2": ""}
+    assert described(app, PERSON["id"]) == {"alpha-read": PERSON}
+    assert upgrades.find_one({"_id": "entities-by-client"})
+    renamed = dict(PERSON, name="Ana")
+    assert client.post("/caliper/event", data=json.dumps(envelope(renamed)), headers=other).status_code == 200
+    assert described(app, PERSON["id"]) == {"alpha-read": PERSON, "other": renamed}
+    erase_agent(lrs, {"account": {"homePage": "https://example.edu", "name": "users/554433"}}, by="test")
+    assert described(app, PERSON["id"]) == {}
+
+
+def fresh_event() -> dict:
+    return dict(SEED_002_EVENTS[0], id=f"urn:uuid:{uuid.uuid4()}")
+
+
+@pytest.mark.parametrize("path", ["/caliper/event/", "/caliper/v1p2/"])
+def test_an_endpoint_url_ending_in_a_slash_is_the_same_endpoint(client: Any, path: str) -> None:
+    """Sensors post to the URL they were configured with, as written (caliper-python's
+    `HttpOptions.HOST`, caliper-js's `path`): a trailing slash pasted into the configuration
+    reaches the same endpoint, with no redirect a sensor would have to follow."""
+    event = fresh_event()
+    response = client.post(path, data=json.dumps(envelope(event)), headers=bearer(token(client)),
+                           content_type="application/json")
+    assert response.status_code == 200, response.get_data()
+    assert read_statement(client, event["id"][9:])["context"]["extensions"][EVENT_EXTENSION] == event
+    configuration = client.get(path, headers=bearer(token(client)))
+    assert configuration.status_code == 200 and "caliper_supported_versions" in configuration.get_json()
+
+
+@pytest.mark.parametrize("spelling", [
+    lambda i: i.upper(), lambda i: "URN:UUID:" + i[9:], lambda i: "Urn:Uuid:" + i[9:].upper()])
+def test_an_event_id_in_any_letter_case_is_the_same_id(client: Any, spelling: Any) -> None:
+    """RFC 8141 (the `urn:uuid` prefix) and RFC 9562 (the hex digits) are case-insensitive: the id
+    in another case is accepted, names the same statement, and a re-send in another case is the
+    same event (already stored), not a reused id; the event is kept as its first send spelled it."""
+    event = fresh_event()
+    shouted = dict(event, id=spelling(event["id"]))
+    first = post_in_process(client, envelope(shouted))
+    assert first.status_code == 200, first.get_json()
+    again = post_in_process(client, envelope(event))
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["alreadyStored"] == 1
+    assert read_statement(client, event["id"][9:])["context"]["extensions"][EVENT_EXTENSION] == shouted
+    both = post_in_process(client, envelope(event, shouted))
+    assert both.status_code == 200 and both.get_json()["alreadyStored"] == 1
+    changed = post_in_process(client, envelope(dict(shouted, eventTime="2026-01-01T00:00:00.000Z")))
+    assert changed.status_code == 400
+    assert changed.get_json()["errors"][0]["message"] == "this id was already used for a different event"
 
 
 def test_an_entity_one_mongodb_document_cannot_hold_is_a_413_before_anything_is_stored(client: Any, app: Any) -> None:

@@ -219,6 +219,19 @@ def test_login_heartbeat_logout(api: Client, app: Any) -> None:
     assert response.json()["message"] == f"session {session_id} is closed (LoggedOut)"
 
 
+def test_session_events_retried_in_another_letter_case_are_the_same_events(api: Client) -> None:
+    """An event id in upper case (RFC 8141, RFC 9562: case-insensitive) is accepted; retried in
+    lower case after the session closed, the login is the same login (not one for an ended
+    session), and the logout answers as before."""
+    into, out = login(), logout()
+    into["id"], out["id"] = into["id"].upper(), out["id"].upper()
+    session_id = api.event(into).json()["sessionId"]
+    closed = {"status": "closed", "sessionId": session_id, "durationInSeconds": 3600}
+    assert api.event(out).json() == closed
+    assert api.event(dict(into, id=into["id"].lower())).json() == {"status": "created", "sessionId": session_id}
+    assert api.event(dict(out, id=out["id"].lower())).json() == closed
+
+
 def test_logout_without_session_closes_the_learners_active_one(api: Client) -> None:
     session_id = api.event(login(start="2026-02-26T15:00:00Z")).json()["sessionId"]
     response = api.event(logout(session="urn:tag:auto-attach", eventTime="2026-02-26T15:20:30Z"))

@@ -38,6 +38,16 @@ def post(client: Any, route: str, body: Any, access_token: str) -> Any:
     return client.post(route, data=json.dumps(body), headers=bearer(access_token), content_type="application/json")
 
 
+class Counted(dict):
+    """The embedded store's documents, counting the reads of events (set `reads` to 0 first)."""
+
+    reads = 0
+
+    def get(self, *args: Any) -> Any:
+        Counted.reads += 1
+        return super().get(*args)
+
+
 def test_a_resent_event_is_reported_as_already_stored(client: Any) -> None:
     first, second = fresh(), fresh()
     access = token(client)
@@ -87,6 +97,7 @@ def test_validate_refuses_what_sending_refuses(client: Any, make_app: Any) -> No
     ("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"), ("startDate=yesterday", "startDate"),
     ("endDate=2026-13-01", "endDate"), ("limit=²", "limit"), ("limit=١٢", "limit"), ("limit=+5", "limit"),
     ("offset=%205", "offset"), ("endDate=9999-12-31", "endDate"), ("endDate=9999-12-31T23:59:59.9999Z", "endDate"),
+    ("limit=1001", "limit"), ("eventType=Smiled", "eventType"), ("eventType=toolUseEvent", "eventType"),
 ])
 def test_bad_list_parameters_are_named(client: Any, query: str, name: str) -> None:
     response = client.get(f"/caliper/events?{query}", headers=bearer(token(client)))
@@ -122,6 +133,85 @@ def test_a_query_parameter_on_a_write_endpoint_is_a_400_and_nothing_is_stored(cl
 def test_a_query_parameter_on_a_read_without_any_is_a_400(client: Any, path: str) -> None:
     response = client.get(path, headers=bearer(token(client)))
     assert response.status_code == 400 and response.get_json()["errors"][0]["path"] == "x"
+
+
+def test_the_reads_token_and_validate_urls_may_end_in_a_slash(client: Any) -> None:
+    event, access = fresh(), token(client)
+    job = post(client, "/caliper/event/", envelope(event), access).get_json()["jobId"]
+    assert post(client, "/caliper/event/validate/", envelope(fresh()), access).get_json()["status"] == "success"
+    assert client.get("/caliper/events/", headers=bearer(access)).get_json()["pagination"]["total"] == 1
+    assert client.get(f"/jobs/{job}/status/", headers=bearer(access)).get_json()["job"]["state"] == "completed"
+    form = {"grant_type": "client_credentials", "client_id": "alpha-read", "client_secret": "alpha-read-secret"}
+    assert client.post("/oauth/token/", data=form).status_code == 200
+
+
+def test_a_limit_over_a_page_is_refused_not_cut(client: Any) -> None:
+    """A client paging by its own limit (offset += limit) would skip what a cut page left out."""
+    response = client.get("/caliper/events?limit=5000", headers=bearer(token(client)))
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == [
+        {"index": None, "path": "limit", "message": "must be an integer from 1 to 1000 in ASCII digits"}]
+
+
+def test_event_type_filters_the_listing(client: Any) -> None:
+    access = token(client)
+    tool_use, created, annotation = fresh(1), fresh(0), fresh(2)
+    post(client, "/caliper/event", envelope(tool_use, created, annotation), access)
+    for kind, expected in (("ToolUseEvent", [tool_use]), ("Event", [created]), ("AnnotationEvent", [annotation]),
+                           ("GradeEvent", [])):
+        listed = client.get("/caliper/events", query_string={"eventType": kind}, headers=bearer(access)).get_json()
+        assert [e["externalId"] for e in listed["events"]] == [e["id"] for e in expected], kind
+        assert listed["pagination"]["total"] == len(expected)
+    both = {"eventType": "ToolUseEvent", "actorId": tool_use["actor"]["id"]}
+    assert client.get("/caliper/events", query_string=both, headers=bearer(access)).get_json()["pagination"]["total"] == 1
+
+
+def test_actor_email_matches_in_any_letter_case(client: Any) -> None:
+    """seeds/002 example 4's actor has `extensions.email` noemail@student.com."""
+    access = token(client)
+    event = fresh(3)
+    shouting = dict(event, id=f"urn:uuid:{uuid.uuid4()}",
+                    actor=dict(event["actor"], extensions={"email": "NoEmail@Student.COM"}))
+    post(client, "/caliper/event", envelope(event, shouting), access)
+    for asked in ("noemail@student.com", "NOEMAIL@STUDENT.COM", "NoEmail@student.com"):
+        listed = client.get("/caliper/events", query_string={"actorEmail": asked}, headers=bearer(access)).get_json()
+        assert sorted(e["externalId"] for e in listed["events"]) == sorted([event["id"], shouting["id"]]), asked
+        # as sent, whatever the case the filter matched
+        assert {e["actor"]["extensions"]["email"] for e in listed["events"]} == {"noemail@student.com",
+                                                                                  "NoEmail@Student.COM"}
+
+
+def test_index_entries_of_an_earlier_release_get_their_type_and_email_at_start(client: Any, app: Any) -> None:
+    """Entries written before `eventType` existed lack the type, and hold the email as sent: the
+    upgrade at start reads both from the events their statements keep."""
+    access = token(client)
+    event = dict(fresh(3), actor=dict(SEED_002_EVENTS[3]["actor"], extensions={"email": "NoEmail@Student.com"}))
+    post(client, "/caliper/event", envelope(event), access)
+    lrs = app.extensions["lrs"]
+    index, upgrades = lrs.plugin_collection("caliper", "events"), lrs.plugin_collection("caliper", "upgrades")
+    index.update_many({}, {"$unset": {"type": ""}, "$set": {"actorEmail": "NoEmail@Student.com"}})  # as it was
+    index.insert_one({"_id": str(uuid.uuid4()), "client": "alpha-read"})  # its statement erased since
+    upgrades.delete_one({"_id": "events-index-type-and-email"})
+    lrs.start()
+    for query in ({"eventType": "ToolUseEvent"}, {"actorEmail": "noemail@student.com"}):
+        listed = client.get("/caliper/events", query_string=query, headers=bearer(access)).get_json()
+        assert [e["externalId"] for e in listed["events"]] == [event["id"]], query
+    assert index.count_documents({"type": {"$exists": False}}) == 0
+
+
+def test_an_event_type_page_reads_no_other_event(client: Any, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """eventType is answered by an index (client, type, newest first): a page of one type among
+    many reads the planner's sample and its own entries, not the client's other events."""
+    access = token(client)
+    for _ in range(4):
+        post(client, "/caliper/event", envelope(*(fresh(1) for _ in range(20)), fresh(0)), access)
+    store = events_store(app)
+
+    monkeypatch.setattr(store, "_documents", Counted(store._documents))
+    Counted.reads = 0
+    listed = client.get("/caliper/events?eventType=Event&limit=3", headers=bearer(access)).get_json()
+    assert listed["pagination"]["total"] == 4 and len(listed["events"]) == 3
+    assert Counted.reads <= planner.SAMPLE + 3, Counted.reads
 
 
 def test_a_date_window_that_ends_before_it_starts_lists_nothing(client: Any) -> None:
@@ -181,13 +271,6 @@ def test_a_deep_offset_reads_no_skipped_event(client: Any, app: Any, monkeypatch
     access = token(client)
     post_days(client, access, 30)
     store = events_store(app)
-
-    class Counted(dict):
-        reads = 0
-
-        def get(self, *args: Any) -> Any:
-            Counted.reads += 1
-            return super().get(*args)
 
     every = client.get("/caliper/events?limit=30", headers=bearer(access)).get_json()["events"]
     monkeypatch.setattr(store, "_documents", Counted(store._documents))
