@@ -10,6 +10,7 @@ from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.scan import Scanner, parse_since
 from lrs.forwarding.state import TargetStates
 from lrs.forwarding.targets import forward_targets
+from lrs.logs import clipped
 from lrs.statements import utc_now
 from lrs.xapi.timestamps import format_timestamp
 
@@ -23,7 +24,7 @@ def target_named(lrs: "LRS", name: str) -> Target:
     for target in forward_targets(lrs):
         if target.options.name == name:
             return target
-    raise NotFound(f"no forwarding target named {name!r} is configured")
+    raise NotFound(f"no forwarding target named {clipped(name)!r} is configured")  # a path may hold any length
 
 
 def dead_letters(lrs: "LRS", name: str, after_seq: int = -1, limit: int = 100) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """The console in a real browser (headless Chromium via Playwright) against live `lrs serve`
 processes: sign in by keyboard, filter and page statements, open and void one, create a
 credential and use it from TinCanPython, revoke it (then 401), replay a dead letter against a
-live second LRS; every page checked with axe-core at 360 px and photographed.
+live second LRS, see that LRS paused for a wrong secret and resumed; every page checked with axe-core at 360 px and photographed.
 
 One module-wide pair of servers and one browser keep the run short; the tests run in order.
 """
@@ -44,11 +44,18 @@ def wait_for(check: Callable[[], Any], what: str, seconds: float = 60) -> Any:
     raise AssertionError(f"not within {seconds} s: {what}")
 
 
-def start_target(stack: contextlib.ExitStack, port: int) -> str:
-    env = {"LRS_MONGO_URI": "", "LRS_DATA_DIR": "", "LRS_ADMIN_KEY": ADMIN[0], "LRS_ADMIN_SECRET": ADMIN[1],
+def start_target(stack: contextlib.ExitStack, port: int, secret: str = ADMIN[1]) -> str:
+    env = {"LRS_MONGO_URI": "", "LRS_DATA_DIR": "", "LRS_ADMIN_KEY": ADMIN[0], "LRS_ADMIN_SECRET": secret,
            "LRS_LOG_LEVEL": "WARNING"}
     endpoint, _ = stack.enter_context(spawned(env, port=port, timeout=TIMEOUT))
     return endpoint
+
+
+def restart_replica(lrs: dict[str, Any], secret: str = ADMIN[1]) -> None:
+    """The replica stopped and started again on an empty in-memory store, its admin with `secret`."""
+    lrs["replica_stack"].close()
+    lrs["replica_stack"] = lrs["stack"].enter_context(contextlib.ExitStack())
+    start_target(lrs["replica_stack"], lrs["replica_port"], secret)
 
 
 @pytest.fixture(scope="module")
@@ -208,8 +215,7 @@ def test_replay_a_dead_letter_against_a_live_second_lrs(page, check, lrs):
     check("7-forwarding")
     assert page.locator(f"text={CONFLICTING}").count() >= 1
     # The replica forgets the conflicting statement (it restarts on its in-memory store), then replay.
-    lrs["replica_stack"].close()
-    start_target(lrs["stack"], lrs["replica_port"])
+    restart_replica(lrs)
     page.click(f"button[aria-label='Replay {CONFLICTING}']")
     page.wait_for_selector("p.notice:has-text('1 dead letter(s) of replica marked for replay')")
 
@@ -220,6 +226,30 @@ def test_replay_a_dead_letter_against_a_live_second_lrs(page, check, lrs):
 
     wait_for(delivered, "the replayed statement on the replica")
     wait_for(lambda: dead_letters() == 0, "no dead letter left")
+
+
+def test_a_target_paused_for_its_configuration_says_so_and_how_it_resumes(page, check, lrs):
+    """The page showed a paused target's last error only, like any outage's: nothing said that
+    time will not fix it, nor what will. The replica comes back with another admin secret (401)."""
+    def status() -> dict:
+        return requests.get(f"{lrs['base']}/admin/forwarding", auth=ADMIN, timeout=TIMEOUT).json()["targets"][0]
+
+    restart_replica(lrs, secret="rotated-secret")
+    late = statement(99, "ada@example.com")
+    requests.post(f"{lrs['endpoint']}/statements", json=late, auth=ADMIN, headers=XAPI,
+                  timeout=TIMEOUT).raise_for_status()
+    wait_for(lambda: status()["paused"] == "misconfigured", "the replica paused as misconfigured")
+    page.goto(lrs["base"] + "/console/forwarding")
+    check("7b-forwarding-paused")
+    warning = page.locator("section .warning")
+    assert page.locator("h2:has-text('replica (paused)')").count() == 1
+    assert "Paused: misconfigured." in warning.inner_text() and "401, 403" in warning.inner_text()
+    assert "To resume, fix the cause" in warning.inner_text() and "HTTP 401" in page.locator("main").inner_text()
+    # Fixed on the target's side: the next retry delivers and the page says no more.
+    restart_replica(lrs)
+    wait_for(lambda: status()["paused"] is None and status()["backlog"] == 0, "the replica resumed")
+    page.reload()
+    assert page.locator("section .warning").count() == 0 and page.locator("h2:has-text('(paused)')").count() == 0
 
 
 def test_chart_and_about_pages(page, check, lrs):

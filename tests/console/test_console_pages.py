@@ -195,19 +195,28 @@ def test_forwarding_page_replays_dead_letters_and_backfills(make_app):
     assert client.post("/console/forwarding/nowhere/replay", data={"csrf": session_csrf(client)}).status_code == 404
 
 
-def test_forwarding_page_shows_the_failure_of_the_moment_and_keeps_the_last_one_after_recovery(make_app):
-    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here
+FAILED_AT = dt.datetime(2026, 12, 5, 1, 2, 3, tzinfo=dt.timezone.utc)
+
+
+def failing_target(make_app, error: str, status: int, paused: str | None = None) -> tuple:
+    """An app with target `replica` whose last attempt, at FAILED_AT, failed (no worker runs:
+    the state is the one a worker writes), and the target states."""
+    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached
     app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target]))
     states = TargetStates(app.extensions["lrs"].db)
-    failed_at = dt.datetime(2026, 12, 5, 1, 2, 3, tzinfo=dt.timezone.utc)
-    states.create("replica", 0, failed_at)
-    state = states.acquire("replica", "worker-1", failed_at, 60)
-    states.failed(state, "worker-1", failed_at + dt.timedelta(seconds=30), "503 from the target", 503, failed_at)
+    states.create("replica", 0, FAILED_AT)
+    state = states.acquire("replica", "worker-1", FAILED_AT, 60)
+    states.failed(state, "worker-1", FAILED_AT + dt.timedelta(seconds=30), error, status, FAILED_AT, paused=paused)
+    return app, states
+
+
+def test_forwarding_page_shows_the_failure_of_the_moment_and_keeps_the_last_one_after_recovery(make_app):
+    app, states = failing_target(make_app, "503 from the target", 503)
     client = app.test_client()
     sign_in(client)
     failing = client.get("/console/forwarding").get_data(as_text=True)
     assert "2026-12-05T01:02:03" in failing and "503 from the target" in failing
-    states.advance(states.get("replica"), "worker-1", 0, [], 1, failed_at + dt.timedelta(minutes=1))
+    states.advance(states.get("replica"), "worker-1", 0, [], 1, FAILED_AT + dt.timedelta(minutes=1))
     recovered = client.get("/console/forwarding").get_data(as_text=True)
     assert "503 from the target" not in recovered
     assert "none now (the last failed attempt was at 2026-12-05T01:02:03" in recovered
@@ -309,6 +318,17 @@ def test_a_mistyped_console_address_is_the_consoles_404_page(app, client):
     assert app.test_client().get("/console/statement").location.startswith("/console/sign-in?next=")
     assert client.post("/console/nope", data={"csrf": session_csrf(client)}).status_code == 404
     assert client.get("/xapi/nope").mimetype == "application/json"
+
+
+def test_forwarding_page_says_a_target_refusing_everything_is_paused_and_how_it_resumes(make_app):
+    """The browser test pauses a target for its configuration; a refusing one gets its own reason."""
+    app, _ = failing_target(make_app, "the target refuses every statement", 400, paused="refusing")
+    client = app.test_client()
+    sign_in(client)
+    page = html.unescape(client.get("/console/forwarding").get_data(as_text=True))
+    assert "replica (paused)" in page and "Paused: refusing." in page and "The target refuses every statement" in page
+    assert "its refusals become dead letters" in page and "To resume, fix the cause." in page
+    assert "401, 403" not in page
 
 
 def test_the_forwarding_page_says_when_it_lists_only_some_dead_letters(make_app):

@@ -66,6 +66,22 @@ def test_bad_parameters_get_a_400_naming_them_and_unknown_targets_a_404(source):
     assert client.post("/admin/forwarding/nobody/backfill", json={"since": "now"}, headers=ADMIN).status_code == 404
 
 
+def test_a_404_for_an_unknown_target_clips_a_long_name(source):
+    """The message repeated a 10,000-character name whole: a 10,081-byte answer, and as long
+    wherever it is logged."""
+    client = source.test_client()
+    name = "t" * 10_000
+    for method, path, body in (("GET", "dead-letters", None), ("POST", "dead-letters/replay", {}),
+                               ("POST", "backfill", {"since": "now"})):
+        answer = client.open(f"/admin/forwarding/{name}/{path}", method=method, json=body, headers=ADMIN)
+        assert answer.status_code == 404, path
+        assert answer.get_json()["error"]["message"] == (
+            f"no forwarding target named '{'t' * 512}...(9488 more characters)' is configured"), path
+        assert len(answer.get_data()) < 1000, path
+    short = client.get("/admin/forwarding/nobody/dead-letters", headers=ADMIN).get_json()["error"]["message"]
+    assert short == "no forwarding target named 'nobody' is configured"
+
+
 def test_a_backfill_that_loses_every_race_for_the_checkpoint_is_a_409_to_try_again(source, monkeypatch):
     """The checkpoint is moved conditionally, three times at most, so a worker finishing batches
     meanwhile wins; losing all three was an uncaught RuntimeError: a 500, and a traceback in the CLI."""
