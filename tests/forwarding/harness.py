@@ -6,6 +6,9 @@ from __future__ import annotations
 import http.server
 import itertools
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -297,3 +300,11 @@ def _ids(body: bytes, content_type: str) -> list[str]:
         return [s.get("id") for s in json.loads(body)]
     except (ValueError, AttributeError, TypeError):
         return []
+
+
+def forward_command(lrs: Any, config: str, *args: str) -> subprocess.CompletedProcess:
+    """`lrs forward ARGS` in a process of its own, on the store of `lrs` (a shared one)."""
+    env = {**os.environ, "LRS_MONGO_URI": lrs.settings["mongo_uri"], "LRS_MONGO_DB": lrs.db.name,
+           "LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": config, "LRS_LOG_LEVEL": "ERROR"}
+    return subprocess.run([sys.executable, "-m", "lrs.cli", "forward", *args], env=env, capture_output=True,
+                          text=True, timeout=120)

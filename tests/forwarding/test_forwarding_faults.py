@@ -3,9 +3,7 @@ live target LRS behind the fault-injecting proxy."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -22,6 +20,7 @@ from tests.forwarding.harness import (
     RestartableServer,
     assert_same_statements,
     fast_engine,
+    forward_command,
     source_app,
     statement,
     stored,
@@ -280,14 +279,6 @@ def test_provenance_carries_the_original_authority_and_stored_time(make_app, liv
     assert verify(lrs, forward_targets(lrs)[0]).ok
 
 
-def forward_command(lrs, config: str, *args: str) -> subprocess.CompletedProcess:
-    """`lrs forward ARGS` in a process of its own, on the store of `lrs` (a shared one)."""
-    env = {**os.environ, "LRS_MONGO_URI": lrs.settings["mongo_uri"], "LRS_MONGO_DB": lrs.db.name,
-           "LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": config, "LRS_LOG_LEVEL": "ERROR"}
-    return subprocess.run([sys.executable, "-m", "lrs.cli", "forward", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
-
-
 def test_a_target_that_recovered_shows_when_it_last_failed_but_no_error(shared_store, make_app):
     """Target down, statements posted, target back and caught up: GET /admin/forwarding and
     `lrs forward status` still showed the outage's error beside `caught_up` and 0 attempts."""
@@ -317,7 +308,8 @@ def test_a_target_that_recovered_shows_when_it_last_failed_but_no_error(shared_s
     table = forward_command(lrs, config, "status")
     header, row = table.stdout.splitlines()
     columns = dict(zip(header.split("\t"), row.split("\t"), strict=True))
-    assert (columns["last_error_at"], columns["error"]) == (recovered["last_error_at"], "-"), table.stdout
+    assert (columns["last_error_at"], columns["error"], columns["paused"]) == (recovered["last_error_at"], "-", "-"), \
+        table.stdout
 
 
 def test_verify_and_wait_caught_up_as_commands(shared_store, make_app, live_server):

@@ -15,6 +15,7 @@ from tests.forwarding.harness import (
     XAPI_HEADERS,
     RestartableServer,
     fast_engine,
+    forward_command,
     statement,
     stored,
     wait_until,
@@ -106,6 +107,8 @@ def test_a_learning_locker_refusing_every_statement_pauses_the_target_until_its_
         assert status["paused"] == "refusing" and status["last_error"]["status"] == 400
         assert forwarding_metrics(lrs)["learning-locker"]["paused"] == 1
         assert paused_errors(caplog, "learning-locker", 400)
+        header, row = forward_command(lrs, json.dumps(config), "status").stdout.splitlines()
+        assert dict(zip(header.split("\t"), row.split("\t"), strict=True))["paused"] == "refusing"
         # about 24 requests a round (ten refused alone, the narrowing to them, the last one); the
         # narrowing to dead letters took 119 for these 60, and would for each retry of a replay
         assert locker.requests <= 30 * status["attempts"] and locker.statements == {}
