@@ -46,6 +46,7 @@ import bson
 from lrs.errors import ServiceUnavailable
 from lrs.settings import SettingError
 from lrs.store.embedded.engine import IndexedDatabaseStore, IndexedStore, store_key
+from lrs.store.embedded.sharing import decoded
 
 log = logging.getLogger(__name__)
 
@@ -215,13 +216,13 @@ class SqliteJournal:
         if slot is None:
             return None
         row = self.db.execute("SELECT body FROM documents WHERE slot = ?", (slot,)).fetchone()
-        return bson.decode(row[0]) if row else None
+        return decoded(row[0]) if row else None
 
     def _stored_collection(self, name: str) -> tuple[dict[Any, dict], dict[str, dict]]:
         """A collection's documents, by key, and its indexes, by name, as the file holds them."""
         documents = {}
         for (body,) in self.db.execute("SELECT body FROM documents WHERE collection = ? ORDER BY slot", (name,)):
-            document = bson.decode(body)
+            document = decoded(body)
             documents[store_key(document["_id"])] = document
         indexes = {index: _index_spec(spec) for index, spec in
                    self.db.execute("SELECT name, spec FROM indexes WHERE collection = ?", (name,))}
@@ -249,7 +250,7 @@ class SqliteJournal:
 
     def _load(self, database: IndexedDatabaseStore) -> None:
         for slot, name, body in self.db.execute("SELECT slot, collection, body FROM documents"):
-            document = bson.decode(body)
+            document = decoded(body)
             key = store_key(document["_id"])
             database[name]._documents[key] = document
             self._slots.setdefault(name, {})[key] = slot

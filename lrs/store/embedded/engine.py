@@ -35,6 +35,7 @@ from lrs.store.embedded.expressions import Unsupported, compile_expression, fiel
 from lrs.store.embedded.filters import compile_filter
 from lrs.store.embedded.indexes import MISSING, Index
 from lrs.store.embedded.planner import Plan, best_plan
+from lrs.store.embedded.sharing import decoded
 
 
 class Journal(Protocol):
@@ -292,7 +293,9 @@ class IndexedCollection(mongomock.Collection):
         key = store_key(data["_id"])
         if self._store.get(key) is not None:
             raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
-        document = bson.decode(encoded)
+        document = decoded(encoded)
+        if type(key) is str:
+            document["_id"] = key  # the id map keeps this string as its key: one copy of it, not two
         self._store.insert(key, document, encoded)
         try:
             self._ensure_uniques(document)
@@ -346,6 +349,14 @@ class IndexedCollection(mongomock.Collection):
             return None
         copied = self._copy_only_fields(document, projection, dict)
         return helpers.make_datetime_timezone_aware_in_document(copied) if self.codec_options.tz_aware else copied
+
+    def distinct(self, key: Any, filter: Mapping | None = None, session: Any = None) -> list:
+        """mongomock's distinct, with only the field copied out of each matching document: it
+        copied them whole, and the store's start asks for the attachments of every statement,
+        which at 100,000 statements raised the start's peak by 0.2 GB and left 75 MB behind."""
+        if not isinstance(key, str):
+            return super().distinct(key, filter, session)  # its TypeError
+        return self.find(filter, {key.split(".", 1)[0]: 1}).distinct(key, session)
 
     def count_documents(self, filter: Mapping, **kwargs: Any) -> int:
         """An exact plan counts its index entries (each document's one), reading no document."""
