@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
-import random
+import secrets
 import socket
 import threading
 import uuid
@@ -48,8 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def free_port_between(low: int, high: int) -> int:
-    """A port of [low, high) that nothing listens on now, tried from a random place onwards."""
-    start = random.randrange(low, high)
+    """A port of [low, high) that nothing listens on now, tried from a random place onwards
+    (drawn with `secrets`, which leaves the `random` module's state to the tests that seed it)."""
+    start = low + secrets.randbelow(high - low)
     for port in [*range(start, high), *range(low, start)]:
         with socket.socket() as sock:
             try:
