@@ -292,6 +292,23 @@ def test_aggregations_answer_what_mongomock_answers():
         [{"$match": {"activities": "x"}}, {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}],
         [{"$match": {"activities": {"$in": ["x", "y"]}}}, *PROGRESS],
         [{"$match": {}}, {"$group": PER_LEARNER_AND_CONTENT}, {"$sort": {"_id.actor": 1, "_id.content": 1}}],
+        # group keys of top-level fields: plain values (1 and 1.0 one key), missing ones, and
+        # values that are not plain (True is not 1, arrays, documents)
+        [{"$match": {}}, {"$group": {"_id": {"m": "$mixed", "a": "$actor"}, "n": {"$sum": 1},
+                                     "first": {"$first": "$seq"}, "last": {"$last": "$seq"}}}],
+        [{"$match": {}}, {"$group": {"_id": {"r": "$result", "absent": "$absent"}, "n": {"$sum": 1}}}],
+        # $cond on a top-level field against a constant: flags, expressions on one side only
+        # (a missing field they read leaves the statement out), the dict form, nulls summed
+        [{"$match": {}}, {"$group": {
+            "_id": "$actor", "ones": {"$sum": {"$cond": [{"$eq": ["$mixed", 1]}, 1, 0]}},
+            "raws": {"$push": {"$cond": {"if": {"$eq": ["$verb", verbs[1]]}, "then": "$result.raw", "else": None}}},
+            "firsts": {"$first": {"$cond": [{"$eq": ["$mixed", "one"]}, "$absent", "x"]}},
+            "scaled": {"$sum": {"$cond": [{"$eq": ["$verb", verbs[0]]}, "$result.scaled", None]}},
+            "mixed": {"$sum": {"$cond": [{"$eq": ["$verb", verbs[0]]}, "$mixed", None]}},
+            "unset": {"$sum": {"$cond": [{"$eq": ["$absent", None]}, 1, 2]}},
+            "nulls": {"$push": {"$cond": [{"$eq": ["$mixed", None]}, "$seq", None]}},
+            "which": {"$addToSet": {"$cond": [{"$eq": ["$mixed", True]}, "$actor", "$verb"]}}}},
+         {"$sort": {"_id": 1}}],
         [{"$match": {}}, {"$group": {"_id": "$mixed", "n": {"$sum": 1}, "first": {"$first": "$seq"},
                                      "raws": {"$addToSet": "$result.raw"}, "mixed": {"$addToSet": "$mixed"}}}],
         [{"$match": {"activities": "nothing"}}, {"$group": {"_id": None, "n": {"$sum": 1}, "a": {"$addToSet": "$a"}}}],
