@@ -107,7 +107,7 @@ def _field(name: str, search: Any) -> Check:
         return matched or not (found or positive)
 
     if "." in name:
-        return check
+        return _nested_scalar(name, search, check) if type(search) in SCALAR_SEARCHES else check
     # A top-level field has one candidate, its value, when the document is a document.
     if type(search) in SCALAR_SEARCHES:  # `_equals` inlined: most of what statement queries test
         def scalar(document: Any) -> bool:
@@ -125,6 +125,22 @@ def _field(name: str, search: Any) -> Check:
         value = document.get(name, NOTHING)
         return match(value) or (lenient and value is NOTHING)
     return top_level
+
+
+def _nested_scalar(name: str, search: Any, check: Check) -> Check:
+    """`check` of plain equality on a field of a document within the document (`context.grouping`
+    of H5P's class analytics), `_equals` inlined where that field is its one candidate."""
+    if name.count(".") != 1:
+        return check
+    head, tail = name.split(".")
+
+    def nested(document: Any) -> bool:
+        inner = document.get(head) if type(document) is dict else None
+        if type(inner) is not dict:
+            return check(document)
+        value = inner.get(tail, NOTHING)
+        return value == search or (isinstance(value, (list, tuple)) and search in value)
+    return nested
 
 
 def _candidates(name: str) -> Callable[[Any], Any]:
