@@ -28,12 +28,13 @@ ADL = "http://adlnet.gov/expapi/verbs/"
 ATTEMPTED, COMPLETED, PASSED, FAILED = (ADL + verb for verb in ("attempted", "completed", "passed", "failed"))
 
 
+def _if(verb: str, value: Any) -> dict:
+    """`value` for a statement of `verb`, else null."""
+    return {"$cond": [{"$eq": ["$verb", verb]}, value, None]}
+
+
 def _flag(verb: str) -> dict:
     return {"$cond": [{"$eq": ["$verb", verb]}, 1, 0]}
-
-
-def _if_completed(value: Any) -> dict:
-    return {"$cond": [{"$eq": ["$verb", COMPLETED]}, value, None]}
 
 
 _MIN = {"$ifNull": ["$result.min", 0]}
@@ -45,48 +46,50 @@ _RAW_PERCENT = {"$cond": [
 _PERCENT = {"$ifNull": [{"$multiply": ["$result.scaled", 100]}, _RAW_PERCENT]}
 
 
-def _present(field: str) -> dict:
-    return {"$cond": [{"$eq": [field, None]}, 0, 1]}
+def _present(value: Any) -> dict:
+    return {"$cond": [{"$eq": [value, None]}, 0, 1]}
 
 
-# One small document per statement with everything the groups below add up. Score and duration
-# are null (never missing) unless the statement is a completion that has them.
-FIGURES = [
-    {"$project": {
-        "actor": 1, "object_id": 1, "timestamp": 1, "stored": 1, "seq": 1,
-        "attempted": _flag(ATTEMPTED), "completed": _flag(COMPLETED), "passed": _flag(PASSED), "failed": _flag(FAILED),
-        "score": _if_completed(_PERCENT),
-        "duration": _if_completed({"$ifNull": ["$result.duration_seconds", None]}),
-    }},
-    {"$addFields": {"scored": _present("$score"), "timed": _present("$duration")}},
-]
+# A completion's score and duration, null (never missing) when it has none.
+_DURATION = {"$ifNull": ["$result.duration_seconds", None]}
 
-# Additive totals: any set of groups rolls up into a bigger one by summing (and max for time).
+# Additive totals, accumulated straight from the stored statements by the one $group of each
+# pipeline: a figure tests the statement's verb (a lookup for the embedded store's engine too)
+# and computes a score or duration only for completions. Any set of groups rolls up into a
+# bigger one by summing (and max for time).
 TOTALS = {
-    "attempts": {"$sum": "$attempted"},
-    "completions": {"$sum": "$completed"},
-    "passed": {"$sum": "$passed"},
-    "failed": {"$sum": "$failed"},
-    "scoreSum": {"$sum": "$score"},
-    "scoreCount": {"$sum": "$scored"},
-    "durationSum": {"$sum": "$duration"},
-    "durationCount": {"$sum": "$timed"},
+    "attempts": {"$sum": _flag(ATTEMPTED)},
+    "completions": {"$sum": _flag(COMPLETED)},
+    "passed": {"$sum": _flag(PASSED)},
+    "failed": {"$sum": _flag(FAILED)},
+    "scoreSum": {"$sum": _if(COMPLETED, _PERCENT)},
+    "scoreCount": {"$sum": _if(COMPLETED, _present(_PERCENT))},
+    "durationSum": {"$sum": _if(COMPLETED, _DURATION)},
+    "durationCount": {"$sum": _if(COMPLETED, _present(_DURATION))},
     "lastUpdated": {"$max": "$stored"},
 }
 ADDITIVE = [name for name in TOTALS if name != "lastUpdated"]
-
-
-def _actor_if(condition: dict) -> dict:
-    return {"$addToSet": {"$cond": [condition, "$actor", None]}}
-
 
 # Who each kind of figure is made of: any statement (attempts, last update), completions (scores,
 # durations), passed/failed (pass rate). A learner sees the figures only over enough of each.
 CONTRIBUTORS = {
     "anyLearners": {"$addToSet": "$actor"},
-    "completingLearners": _actor_if({"$eq": ["$completed", 1]}),
-    "gradedLearners": _actor_if({"$gt": [{"$add": ["$passed", "$failed"]}, 0]}),
+    "completingLearners": {"$addToSet": _if(COMPLETED, "$actor")},
+    "gradedLearners": {"$addToSet": {"$cond": [{"$eq": ["$verb", PASSED]}, "$actor", _if(FAILED, "$actor")]}},
 }
+
+# Totals per learner and content: what class and user analytics add up.
+PER_LEARNER_AND_CONTENT = {"_id": {"actor": "$actor", "content": "$object_id"}, **TOTALS}
+# The same with the figures of progress, most recently active first. Scored statements sort
+# last by time, so `$last` is the latest score.
+PROGRESS = [
+    {"$addFields": {"score": _if(COMPLETED, _PERCENT)}},
+    {"$addFields": {"scored": _present("$score")}},
+    {"$sort": {"scored": 1, "timestamp": 1, "seq": 1}},
+    {"$group": {**PER_LEARNER_AND_CONTENT, "bestScore": {"$max": "$score"}, "lastScore": {"$last": "$score"},
+                "lastAttemptAt": {"$max": "$timestamp"}}},
+    {"$sort": {"lastAttemptAt": -1, "_id.content": 1}},
+]
 
 
 class Analytics:
@@ -98,7 +101,9 @@ class Analytics:
 
     def content_match(self, content_id: str) -> dict:
         iri = self.config.content_iri(content_id)
-        return {"activities": iri, "object_id": iri}  # `activities` is indexed, `object_id` is exact
+        # Indexed, and exact: a statement's `activities` is its object's id when that is an
+        # Activity, and empty otherwise (lrs.store.derived).
+        return {"activities": iri}
 
     def learner_match(self, user_id: str, content_id: str | None = None) -> dict:
         key = self.config.actor_key(user_id)
@@ -120,8 +125,8 @@ class Analytics:
         figure, so a figure that covers other learners must cover at least `min_group_size` of
         them, or an average would show one other learner's score; else Forbidden. A figure over
         the learner alone is their own data and is shown."""
-        rows = self.store.aggregate_visible(self.content_match(content_id),
-                                            [*FIGURES, {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}])
+        group = {"_id": None, **TOTALS, **(CONTRIBUTORS if viewer is not None else {})}
+        rows = self.store.aggregate_visible(self.content_match(content_id), [{"$group": group}])
         totals = rows[0] if rows else {}
         if viewer is not None:
             self._check_group_size(totals, viewer, content_id)
@@ -138,14 +143,14 @@ class Analytics:
 
     def progress(self, match: dict) -> list[dict]:
         """One entry per learner and content, most recently active first."""
-        return [self._progress_entry(row) for row in self._rows(match)]
+        return [self._progress_entry(row) for row in self.store.aggregate_visible(match, PROGRESS)]
 
     def learner(self, user_id: str) -> dict:
-        return self._learner_summary(user_id, self._rows(self.learner_match(user_id)))
+        return self._learner_summary(user_id, self._totals(self.learner_match(user_id)))
 
     def group(self, grouping_iri: str) -> dict:
         """Class analytics: totals, per content and per learner, all from one pipeline."""
-        rows = self._rows(self.class_match(grouping_iri))
+        rows = self._totals(self.class_match(grouping_iri))
         by_content: dict[str, list[dict]] = defaultdict(list)
         by_actor: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
@@ -163,21 +168,9 @@ class Analytics:
 
     # -- pipelines ------------------------------------------------------------------------------
 
-    def _rows(self, match: dict) -> list[dict]:
-        """Totals per (actor, content), most recent first. Scored statements sort last by time,
-        so `$last` is the latest score."""
-        return self.store.aggregate_visible(match, [
-            *FIGURES,
-            {"$sort": {"scored": 1, "timestamp": 1, "seq": 1}},
-            {"$group": {
-                "_id": {"actor": "$actor", "content": "$object_id"},
-                **TOTALS,
-                "bestScore": {"$max": "$score"},
-                "lastScore": {"$last": "$score"},
-                "lastAttemptAt": {"$max": "$timestamp"},
-            }},
-            {"$sort": {"lastAttemptAt": -1, "_id.content": 1}},
-        ])
+    def _totals(self, match: dict) -> list[dict]:
+        """Totals per learner and content, in no particular order."""
+        return self.store.aggregate_visible(match, [{"$group": PER_LEARNER_AND_CONTENT}])
 
     # -- shaping --------------------------------------------------------------------------------
 

@@ -80,6 +80,10 @@ def at(minute: int) -> str:
 
 @pytest.fixture
 def small(app: Any) -> dict[str, str]:
+    return store_small(app)
+
+
+def store_small(app: Any) -> dict[str, str]:
     voided = statement("ann", "completed", "quiz", 7, scaled=0.0, seconds=999, class_id="5B")
     store(app, [
         # ann, quiz, class 5B: two attempts, scores 90 then 60, durations 100 + 50, passed then failed
@@ -338,3 +342,25 @@ def test_analytics_over_a_thousand_statements_match_a_plain_computation(thousand
         for entry in got["contents"]:
             entry.pop("lastUpdated")
             assert entry == {"contentId": entry["contentId"], **approx(expected.content(entry["contentId"], users))}
+
+
+def test_content_and_class_analytics_read_each_statement_once_into_one_group(sent_commands: Any, shared_store: str,
+                                                                             make_app: Any) -> None:
+    """On MongoDB (here the embedded store over the wire protocol) each matched statement goes
+    straight into the pipeline's one `$group`: no `$project`, `$addFields` or `$sort` of every
+    statement before it, which on the embedded store cost more than the grouping itself (content
+    and class analytics over 4,000 and 2,500 statements took 51-113 ms). The figures are those of
+    the small data set, computed by hand above."""
+    app = make_app(plugins="h5p", h5p_base_url=BASE, mongo_uri=shared_store)
+    app.extensions["lrs"].create_credential("teacher-1", "teacher-secret", ["h5p/read"])
+    store_small(app)
+    client = app.test_client()
+    sent_commands.commands.clear()
+    content = data(client, "/analytics/content/quiz")
+    assert (content["totalAttempts"], content["totalCompletions"], content["averageScore"], content["passRate"]) == (
+        3, 3, 75.0, 66.67)
+    group = data(client, "/analytics/class/5B")
+    assert (group["totalLearners"], group["averageDuration"], [entry["userId"] for entry in group["learners"]]) == (
+        2, 60.0, ["ann", "ben"])
+    pipelines = [command["pipeline"] for command in sent_commands.named("aggregate")]
+    assert [[next(iter(stage)) for stage in pipeline] for pipeline in pipelines] == [["$match", "$group"]] * 2

@@ -267,7 +267,7 @@ def test_aggregations_answer_what_mongomock_answers():
     """The engine runs a leading $match from its indexes, copies only the fields a following
     $project or $group reads, and does $sort and $group itself: every result, in order, is
     mongomock's."""
-    from lrs_plugins.h5p.analytics import CONTRIBUTORS, FIGURES, TOTALS
+    from lrs_plugins.h5p.analytics import CONTRIBUTORS, PER_LEARNER_AND_CONTENT, PROGRESS, TOTALS
 
     rng = random.Random(3)
     indexed = embedded_database("test")["statements"]
@@ -288,13 +288,27 @@ def test_aggregations_answer_what_mongomock_answers():
     for collection in (indexed, plain):
         collection.create_index([("activities", 1), ("seq", -1)])
         collection.insert_many([dict(d) for d in docs])
-    rows = [*FIGURES, {"$sort": {"scored": 1, "timestamp": 1, "seq": 1}},
-            {"$group": {"_id": {"actor": "$actor", "content": "$object_id"}, **TOTALS,
-                        "lastScore": {"$last": "$score"}, "lastAttemptAt": {"$max": "$timestamp"}}},
-            {"$sort": {"lastAttemptAt": -1, "_id.content": 1}}]
     pipelines = [
-        [{"$match": {"activities": "x"}}, *FIGURES, {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}],
-        [{"$match": {"activities": {"$in": ["x", "y"]}}}, *rows],
+        [{"$match": {"activities": "x"}}, {"$group": {"_id": None, **TOTALS, **CONTRIBUTORS}}],
+        [{"$match": {"activities": {"$in": ["x", "y"]}}}, *PROGRESS],
+        [{"$match": {}}, {"$group": PER_LEARNER_AND_CONTENT}, {"$sort": {"_id.actor": 1, "_id.content": 1}}],
+        # group keys of top-level fields: plain values (1 and 1.0 one key), missing ones, and
+        # values that are not plain (True is not 1, arrays, documents)
+        [{"$match": {}}, {"$group": {"_id": {"m": "$mixed", "a": "$actor"}, "n": {"$sum": 1},
+                                     "first": {"$first": "$seq"}, "last": {"$last": "$seq"}}}],
+        [{"$match": {}}, {"$group": {"_id": {"r": "$result", "absent": "$absent"}, "n": {"$sum": 1}}}],
+        # $cond on a top-level field against a constant: flags, expressions on one side only
+        # (a missing field they read leaves the statement out), the dict form, nulls summed
+        [{"$match": {}}, {"$group": {
+            "_id": "$actor", "ones": {"$sum": {"$cond": [{"$eq": ["$mixed", 1]}, 1, 0]}},
+            "raws": {"$push": {"$cond": {"if": {"$eq": ["$verb", verbs[1]]}, "then": "$result.raw", "else": None}}},
+            "firsts": {"$first": {"$cond": [{"$eq": ["$mixed", "one"]}, "$absent", "x"]}},
+            "scaled": {"$sum": {"$cond": [{"$eq": ["$verb", verbs[0]]}, "$result.scaled", None]}},
+            "mixed": {"$sum": {"$cond": [{"$eq": ["$verb", verbs[0]]}, "$mixed", None]}},
+            "unset": {"$sum": {"$cond": [{"$eq": ["$absent", None]}, 1, 2]}},
+            "nulls": {"$push": {"$cond": [{"$eq": ["$mixed", None]}, "$seq", None]}},
+            "which": {"$addToSet": {"$cond": [{"$eq": ["$mixed", True]}, "$actor", "$verb"]}}}},
+         {"$sort": {"_id": 1}}],
         [{"$match": {}}, {"$group": {"_id": "$mixed", "n": {"$sum": 1}, "first": {"$first": "$seq"},
                                      "raws": {"$addToSet": "$result.raw"}, "mixed": {"$addToSet": "$mixed"}}}],
         [{"$match": {"activities": "nothing"}}, {"$group": {"_id": None, "n": {"$sum": 1}, "a": {"$addToSet": "$a"}}}],

@@ -31,7 +31,7 @@ from mongomock.command_cursor import CommandCursor
 from mongomock.filtering import BsonComparable, filter_applies, resolve_key, resolve_sort_key
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 
-from lrs.store.embedded.expressions import Unsupported, compile_expression, field_name
+from lrs.store.embedded.expressions import Unsupported, compile_expression, field_condition, field_name
 from lrs.store.embedded.filters import compile_filter
 from lrs.store.embedded.indexes import MISSING, Index
 from lrs.store.embedded.planner import Plan, best_plan
@@ -377,8 +377,7 @@ class IndexedCollection(mongomock.Collection):
                 match = naive_filter(pipeline[0]["$match"])
                 rows = run_pipeline(list(self._iter_documents(match)), self.database, rest, session)
                 aware = self.codec_options.tz_aware
-                return CommandCursor(helpers.make_datetime_timezone_aware_in_document(rows) if aware
-                                     else copy.deepcopy(rows))
+                return CommandCursor(_aware(rows) if aware else copy.deepcopy(rows))
             fields = fields_read(pipeline[1]) if len(pipeline) > 1 else None
             projection = {name: 1 for name in fields or ["_id"]} if fields is not None else None
             documents = list(self.find(pipeline[0]["$match"], projection))
@@ -501,6 +500,19 @@ def _copied(value: Any, container: Any) -> Any:
     return _copy_field(value, container)
 
 
+def _aware(value: Any) -> Any:
+    """mongomock's `make_datetime_timezone_aware_in_document`, a copy with every datetime in UTC,
+    without its three type tests of every value: a result's rows are mostly plain values."""
+    kind = type(value)
+    if kind is dict:
+        return {name: _aware(item) for name, item in value.items()}
+    if kind is list:
+        return [_aware(item) for item in value]
+    if kind in PLAIN_TYPES:
+        return value
+    return helpers.make_datetime_timezone_aware_in_document(value)
+
+
 def run_pipeline(documents: list[dict], database: Any, pipeline: list[dict], session: Any) -> list[dict]:
     """mongomock's aggregation, but for `$sort` and `$group` (by a key), done here in the order
     mongomock gives: both sort with a key object compared in Python (a `$group` to gather equal
@@ -609,10 +621,20 @@ def _grouped(documents: list[dict], options: Mapping) -> list[dict]:
     the order received; gathered by a hashable twin of the key instead of by sorting them all."""
     groups: dict[Any, tuple[Any, list[dict]]] = {None: (None, [])} if options["_id"] is None else {}
     key_of = _evaluator(options["_id"], True)
+    fields = _key_fields(options["_id"])
     for document in documents:
         if options["_id"] is None:  # one group of all (also of none, as mongomock)
             groups[None][1].append(document)
             continue
+        if fields:
+            values = tuple(map(document.get, fields.values(), itertools.repeat(MISSING, len(fields))))
+            if KEY_TYPES.issuperset(map(type, values)):  # its own hashable twin (see _key_fields)
+                group = groups.get(values)
+                if group is None:
+                    group = groups[values] = ({name: value for name, value in zip(fields, values, strict=True)
+                                               if value is not MISSING}, [])
+                group[1].append(document)
+                continue
         try:
             key = key_of(document)
         except KeyError:
@@ -627,6 +649,17 @@ def _grouped(documents: list[dict], options: Mapping) -> list[dict]:
     return rows
 
 
+def _key_fields(key: Any) -> dict[str, str] | None:
+    """The top-level field each part of a group key `{"a": "$a", ...}` reads, by part. A document
+    whose values there are all plain (KEY_TYPES) is grouped by their tuple, missing ones as
+    MISSING, with no key built and made hashable for it (several µs): equal tuples are equal
+    keys, as their `_hashable` twins are, and no tuple of plain values equals a twin."""
+    if not isinstance(key, dict) or not key or any(str(name).startswith("$") for name in key):
+        return None
+    fields = {name: field_name(expression) for name, expression in key.items()}
+    return None if None in fields.values() else fields
+
+
 def _accumulator(name: str, spec: Any) -> Callable[[list[dict]], Any]:
     """mongomock's accumulation of one output field over a group's documents (values of missing
     fields left out), its expression compiled; `$addToSet` keeps values by hashing rather than
@@ -637,6 +670,11 @@ def _accumulator(name: str, spec: Any) -> Callable[[list[dict]], Any]:
     if operator not in GROUPING_OPERATORS and operator not in ("$addToSet", "$push"):
         return lambda members: accumulate_group({name: spec}, members).get(name)
     values_of = _values_of(expression)
+    if operator == "$sum" and _counted(expression):
+        return lambda members: sum(values_of(members))
+    condition = field_condition(expression) if operator == "$sum" else None
+    if condition is not None and condition[3] is None and not _constant(condition[2]):
+        return _sum_where(*condition[:3], fallback=lambda members: GROUPING_OPERATORS["$sum"](values_of(members)))
 
     def accumulate(members: list[dict]) -> Any:
         values = values_of(members)
@@ -656,12 +694,47 @@ def _accumulator(name: str, spec: Any) -> Callable[[list[dict]], Any]:
     return accumulate
 
 
+def _sum_where(name: str, value: Any, then: Any, fallback: Callable[[list[dict]], Any]) -> Callable[[list[dict]], Any]:
+    """The `$sum` of `{"$cond": [{"$eq": ["$name", value]}, then, None]}` (a score of completions
+    only, say): `then` evaluated for the documents that take it, its numbers added in order as
+    mongomock adds them, nulls and missing values left out; `fallback` (mongomock's own) when a
+    value is of any other kind."""
+    evaluate = _evaluator(then, False)
+
+    def summed(members: list[dict]) -> Any:
+        total = 0
+        for document in members:
+            if document.get(name, MISSING) != value:
+                continue
+            try:
+                found = evaluate(document)
+            except KeyError:
+                continue
+            kind = type(found)
+            if kind is int or kind is float:
+                total += found
+            elif found is not None:
+                return fallback(members)
+        return total
+    return summed
+
+
+def _counted(expression: Any) -> bool:
+    """A `$cond` on a top-level field whose outcomes are both numbers (a flag): every value is
+    one, and their `$sum` is Python's."""
+    condition = field_condition(expression)
+    return condition is not None and {type(condition[2]), type(condition[3])} <= {int, float}
+
+
 def _values_of(expression: Any) -> Callable[[list[dict]], list]:
     """The expression's value in each document where it has one (mongomock leaves out those
     where a field it reads is missing); a top-level field read without a call per document."""
     name = field_name(expression)
     if name is not None:
         return lambda members: [document[name] for document in members if name in document]
+    condition = field_condition(expression)
+    if condition is not None:
+        return _branch_values(*condition)
     value_of = _evaluator(expression, False)
 
     def values(members: list[dict]) -> list:
@@ -673,6 +746,37 @@ def _values_of(expression: Any) -> Callable[[list[dict]], list]:
                 continue
         return found
     return values
+
+
+def _branch_values(name: str, value: Any, then: Any, otherwise: Any) -> Callable[[list[dict]], list]:
+    """`_values_of` a `$cond` testing a top-level field against a constant: the test is a lookup
+    (a missing field takes the else branch, as the compiled `$cond` does), a constant outcome is
+    taken as it is, and only an outcome that is an expression is evaluated, for the documents
+    that take it (one where a field it reads is missing is left out)."""
+    outcomes = [(outcome, None) if _constant(outcome) else (None, _evaluator(outcome, False))
+                for outcome in (then, otherwise)]
+    if outcomes[0][1] is None and outcomes[1][1] is None:
+        return lambda members: [then if document.get(name, MISSING) == value else otherwise for document in members]
+
+    def values(members: list[dict]) -> list:
+        found = []
+        for document in members:
+            constant, evaluate = outcomes[0] if document.get(name, MISSING) == value else outcomes[1]
+            if evaluate is None:
+                found.append(constant)
+                continue
+            try:
+                found.append(evaluate(document))
+            except KeyError:
+                continue
+        return found
+    return values
+
+
+def _constant(expression: Any) -> bool:
+    """An outcome that is its own value: no field path, operator, document or array."""
+    return expression is None or isinstance(expression, (bool, int, float)) or (
+        isinstance(expression, str) and not expression.startswith("$"))
 
 
 def _hashable(value: Any) -> Any:
@@ -771,6 +875,7 @@ def in_order(documents: list[dict], sort: list[tuple[str, int]]) -> list[dict]:
 
 
 PLAIN_HASHABLE = frozenset({str, int, float, dt.datetime, type(None)})
+KEY_TYPES = PLAIN_HASHABLE | {type(MISSING)}  # a group key's plain values, and a missing one
 _PLAIN_KINDS = {int: "number", float: "number", str: "string", dt.datetime: "datetime"}
 
 

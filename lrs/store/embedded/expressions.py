@@ -136,6 +136,23 @@ def field_name(expression: Any) -> str | None:
     return None
 
 
+def field_condition(expression: Any) -> tuple[str, Any, Any, Any] | None:
+    """(field, value, then, otherwise) of `{"$cond": [{"$eq": ["$field", value]}, then, otherwise]}`,
+    a top-level field against a constant (`value`): the flags and per-verb figures of analytics,
+    whose test needs no call per document. None for any other expression."""
+    arguments = expression.get("$cond") if isinstance(expression, dict) and len(expression) == 1 else None
+    if isinstance(arguments, dict) and set(arguments) == {"if", "then", "else"}:
+        arguments = [arguments["if"], arguments["then"], arguments["else"]]
+    if not (isinstance(arguments, list) and len(arguments) == 3):
+        return None
+    condition, then, otherwise = arguments
+    compared = condition.get("$eq") if isinstance(condition, dict) and len(condition) == 1 else None
+    if not (isinstance(compared, list) and len(compared) == 2 and _literal(compared[1])):
+        return None
+    name = field_name(compared[0])
+    return None if name is None else (name, compared[1], then, otherwise)
+
+
 def _literal(expression: Any) -> bool:
     """A constant of the kinds compared by `==` alone (no field path, document or array)."""
     return expression is None or isinstance(expression, (bool, int, float, dt.datetime)) or (

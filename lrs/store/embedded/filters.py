@@ -31,6 +31,7 @@ from lrs.store.embedded.expressions import SAME_KIND, Unsupported
 Check = Callable[[Any], bool]
 Matcher = Callable[[Any], bool]  # one candidate value of a field against one condition
 NEGATIVE = {"$ne", "$nin"}
+SCALAR_SEARCHES = frozenset({str, int, float, bool})  # plain equality, `_equals` without its null and ObjectId rules
 
 
 def compile_filter(filter: Any) -> Check:
@@ -45,12 +46,18 @@ def compile_filter(filter: Any) -> Check:
 
 
 def _every(parts: list[Check]) -> Check:
-    """All of the parts, in order, as nested closures (a generator per document costs more)."""
-    first = parts[0]
+    """All of the parts, in order, as closures testing up to three each (a generator per document
+    costs more, and so does a call per part: a statement query's filter has four or five)."""
     if len(parts) == 1:
-        return first
-    rest = _every(parts[1:])
-    return lambda document: first(document) and rest(document)
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda document: first(document) and second(document)
+    first, second, third = parts[:3]
+    if len(parts) == 3:
+        return lambda document: first(document) and second(document) and third(document)
+    rest = _every(parts[3:])
+    return lambda document: first(document) and second(document) and third(document) and rest(document)
 
 
 def _some(parts: list[Check]) -> Check:
@@ -83,13 +90,6 @@ def _field(name: str, search: Any) -> Check:
     positive = not isinstance(search, dict) or bool(set(search) - NEGATIVE)
     absent_ok = search == {"$exists": False}
     lenient = not (negative or positive)  # `{}`: a field that is missing passes
-    if "." not in name:  # one candidate, the field's value, when the document is a document
-        def top_level(document: Any) -> bool:
-            if type(document) is not dict:
-                return check(document)
-            value = document.get(name, NOTHING)
-            return match(value) or (lenient and value is NOTHING)
-
     candidates = _candidates(name)
 
     def check(document: Any) -> bool:
@@ -105,7 +105,42 @@ def _field(name: str, search: Any) -> Check:
             if matched and not negative:
                 break
         return matched or not (found or positive)
-    return check if "." in name else top_level
+
+    if "." in name:
+        return _nested_scalar(name, search, check) if type(search) in SCALAR_SEARCHES else check
+    # A top-level field has one candidate, its value, when the document is a document.
+    if type(search) in SCALAR_SEARCHES:  # `_equals` inlined: most of what statement queries test
+        def scalar(document: Any) -> bool:
+            if type(document) is not dict:
+                return check(document)
+            value = document.get(name, NOTHING)
+            return value == search or (isinstance(value, (list, tuple)) and search in value)
+        return scalar
+    if absent_ok:
+        return lambda document: name not in document if type(document) is dict else check(document)
+
+    def top_level(document: Any) -> bool:
+        if type(document) is not dict:
+            return check(document)
+        value = document.get(name, NOTHING)
+        return match(value) or (lenient and value is NOTHING)
+    return top_level
+
+
+def _nested_scalar(name: str, search: Any, check: Check) -> Check:
+    """`check` of plain equality on a field of a document within the document (`context.grouping`
+    of H5P's class analytics), `_equals` inlined where that field is its one candidate."""
+    if name.count(".") != 1:
+        return check
+    head, tail = name.split(".")
+
+    def nested(document: Any) -> bool:
+        inner = document.get(head) if type(document) is dict else None
+        if type(inner) is not dict:
+            return check(document)
+        value = inner.get(tail, NOTHING)
+        return value == search or (isinstance(value, (list, tuple)) and search in value)
+    return nested
 
 
 def _candidates(name: str) -> Callable[[Any], Any]:
