@@ -16,6 +16,7 @@ from lrs.store.embedded.disk import read_document
 
 log = logging.getLogger(__name__)
 _CONFIGURED_TIMEOUTS = re.compile(r" \(configured timeouts: [^)]*\)")
+_NEXT_SERVER = re.compile(r",(?=[^\s,]+:\d+: )")  # the comma before "host:port: reason"
 
 MEMORY_WARNING = (
     "LRS_MONGO_URI and LRS_DATA_DIR are empty: using the EMBEDDED store in memory only. Data is NOT "
@@ -61,6 +62,7 @@ def short_reason(error: Exception) -> str:
     and the configured timeouts repeated after each server's reason. Each server's own reason is
     kept (`127.0.0.1:27017: [Errno 111] Connection refused`), however many there are."""
     text = _CONFIGURED_TIMEOUTS.sub("", str(error)).split(", Timeout:")[0]
+    text = _NEXT_SERVER.sub(", ", text)  # pymongo joins the servers' reasons with a bare comma
     return " ".join(text.split())[:300]
 
 

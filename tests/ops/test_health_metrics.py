@@ -78,11 +78,12 @@ def test_ready_answers_within_a_probe_timeout_when_mongodb_is_unreachable(app, c
         lrs.db = real
         unreachable.close()
     assert ready.status_code == 503 and ready.json["checks"]["store"] is False
-    assert elapsed < 3, elapsed
+    assert elapsed < 15, elapsed  # the ping's own 1 s, with room for a busy machine; pymongo's wait was 30 s
     [warning] = [r.getMessage() for r in caplog.records if r.name == "lrs.http.health" and r.levelname == "WARNING"]
     where, _, reason = warning.partition(" did not answer the ping: ")
     assert set(where.removeprefix("readiness: MongoDB at ").split(", ")) == set(hosts), warning
-    assert reason.count("Connection refused") == 2 and all(f"{host}: " in reason for host in hosts), warning
+    assert reason.count("Connection refused") == 2, warning
+    assert all(reason.startswith(f"{host}: ") or f", {host}: " in reason for host in hosts), warning
     assert "Topology" not in warning and "configured timeouts" not in warning and len(warning) < 300, warning
     [detail] = [r.getMessage() for r in caplog.records if r.name == "lrs.http.health" and r.levelname == "DEBUG"]
     assert "Topology Description" in detail
