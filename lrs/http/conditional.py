@@ -1,7 +1,7 @@
 """The request preconditions of RFC 9110 13.1 as the document resources read them.
 
-- `etags` reads If-Match / If-None-Match (13.1.1, 13.1.2). On writes the store checks them inside
-  its compare-and-set (`lrs.store.documents.Preconditions`).
+- `etags` reads If-Match / If-None-Match (13.1.1, 13.1.2). On writes and deletes the store checks
+  them, and If-Unmodified-Since, inside its compare-and-set (`lrs.store.documents.Preconditions`).
 - `unmodified_since` and `modified_since` read the date conditions (13.1.4, 13.1.3): each is
   ignored when its ETag counterpart is given, when it is not one valid HTTP-date, and (If-Modified-
   Since) on any method but GET and HEAD. A representation without a modification date (a missing
@@ -20,10 +20,9 @@ import datetime as dt
 import re
 
 from flask import Response, request
-from werkzeug.http import http_date as format_http_date
 
 from lrs.errors import BadRequest, PreconditionFailed
-from lrs.store.documents import ANY
+from lrs.store.documents import ANY, modified_after, require_unmodified
 
 # RFC 9110 8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text; as a
 # list (5.6.1) with optional whitespace and empty elements, each stretch of whitespace matched one
@@ -99,21 +98,6 @@ def modified_since() -> dt.datetime | None:
     if request.method not in ("GET", "HEAD") or "If-None-Match" in request.headers:
         return None
     return http_date(request.headers.get("If-Modified-Since"))
-
-
-def modified_after(modified: dt.datetime, date: dt.datetime) -> bool:
-    """Whether a modification time is later than an HTTP-date, to the second."""
-    if modified.tzinfo is None:  # the store's times are UTC
-        modified = modified.replace(tzinfo=dt.timezone.utc)
-    return modified.replace(microsecond=0) > date
-
-
-def require_unmodified(modified: dt.datetime | None, since: dt.datetime | None, what: str) -> None:
-    """412 when `what`, last modified at `modified` (None: no date, the condition is ignored), was
-    modified after the If-Unmodified-Since date `since` (None: no condition)."""
-    if since is not None and modified is not None and modified_after(modified, since):
-        raise PreconditionFailed(f"If-Unmodified-Since: {what} was modified after that date (Last-Modified is "
-                                 f"now {format_http_date(modified)})")
 
 
 def answer_read(response: Response, modified: dt.datetime | None, what: str) -> Response:

@@ -26,7 +26,7 @@ from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.http import parse_options_header
 
-from lrs.errors import BadRequest, NotFound, PreconditionFailed
+from lrs.errors import BadRequest, NotFound
 from lrs.http import params
 from lrs.http.auth import require
 from lrs.http.body import parse_json, refuse_content_coding
@@ -34,7 +34,7 @@ from lrs.http.conditional import answer_read, etags, require_unmodified, unmodif
 from lrs.http.context import current_lrs
 from lrs.http.fields import echoable, field_value
 from lrs.statements import utc_now
-from lrs.store.documents import ANY, Compute, DocumentKey, Preconditions, Scope, StoredDocument, etag_of
+from lrs.store.documents import DocumentKey, Preconditions, Scope, StoredDocument, etag_of
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.versions import is_v2
 
@@ -138,8 +138,8 @@ def put(resource: DocumentResource) -> Response:
     require(resource.write_scopes)
     key = resource.key(resource.kind, resource.args())
     content, content_type = read_content()
-    current_lrs().documents.write(key, _unmodified(lambda current: (content, content_type)),
-                                  _put_preconditions(resource), utc_now())
+    current_lrs().documents.write(key, lambda current: (content, content_type), _put_preconditions(resource),
+                                  utc_now())
     return Response(status=204)
 
 
@@ -155,7 +155,7 @@ def post(resource: DocumentResource) -> Response:
     def merged(current: StoredDocument | None) -> tuple[bytes, str]:
         return (content, content_type) if current is None else merge(current, posted, content_type)
 
-    current_lrs().documents.write(key, _unmodified(merged), preconditions(), utc_now())
+    current_lrs().documents.write(key, merged, preconditions(), utc_now())
     return Response(status=204)
 
 
@@ -164,9 +164,10 @@ def delete(resource: DocumentResource) -> Response:
     args = resource.args()
     store = current_lrs().documents
     if resource.id_param in args:
-        _delete_one(resource.key(resource.kind, args))
+        store.delete(resource.key(resource.kind, args), preconditions())
     else:
-        scope, conditions, since = resource.scope(resource.kind, args), preconditions(), unmodified_since()
+        scope, conditions = resource.scope(resource.kind, args), preconditions()
+        since = conditions.unmodified_since
         if conditions.if_match is not None or conditions.if_none_match is not None or since is not None:
             # Deleting every document here is a DELETE of the URL whose GET is their id list: its
             # conditions are compared with that list's ETag and Last-Modified (a failing one
@@ -176,42 +177,6 @@ def delete(resource: DocumentResource) -> Response:
             conditions.check(etag)
         store.delete_all(scope)
     return Response(status=204)
-
-
-def _unmodified(compute: Compute) -> Compute:
-    """`compute`, refusing (412) a document modified after the request's If-Unmodified-Since. The
-    store calls it inside its compare-and-set, after checking If-Match and If-None-Match, so a
-    write landing between this check and this request's own makes the store start over and
-    check again."""
-    since = unmodified_since()
-    if since is None:
-        return compute
-
-    def checked(current: StoredDocument | None) -> tuple[bytes, str]:
-        require_unmodified(current and current.updated, since, "the document")
-        return compute(current)
-
-    return checked
-
-
-def _delete_one(key: DocumentKey) -> None:
-    """The store's delete checks only ETags, so an If-Unmodified-Since is checked on the document as
-    read first, and the delete then made conditional on its still being that document (its ETag,
-    or its absence): one written in between fails the request (412) instead of being deleted."""
-    store, conditions, since = current_lrs().documents, preconditions(), unmodified_since()
-    if since is not None:
-        document = store.get(key)
-        require_unmodified(document and document.updated, since, "the document")
-        conditions.check(document and document.etag)  # the client's If-None-Match, with its own message
-        conditions = Preconditions(if_match=frozenset({document.etag}) if document else None,
-                                   if_none_match=None if document else frozenset({ANY}))
-    try:
-        store.delete(key, conditions)
-    except PreconditionFailed:
-        if since is None:
-            raise
-        raise PreconditionFailed("If-Unmodified-Since: the document changed while this DELETE was applied to "
-                                 "it; GET it and send the request again") from None
 
 
 def _list_validators(scope: Scope) -> tuple[str | None, dt.datetime | None]:
@@ -262,7 +227,7 @@ def is_json(content_type: str) -> bool:
 
 
 def preconditions() -> Preconditions:
-    return Preconditions(etags("If-Match"), etags("If-None-Match"))
+    return Preconditions(etags("If-Match"), etags("If-None-Match"), unmodified_since=unmodified_since())
 
 
 def _put_preconditions(resource: DocumentResource) -> Preconditions:
@@ -270,7 +235,8 @@ def _put_preconditions(resource: DocumentResource) -> Preconditions:
     guarded = is_v2(g.xapi_version) or not resource.blind_put_in_v1
     strict = not is_v2(g.xapi_version) and current_lrs().settings["profile_put_requires_precondition"]
     return Preconditions(etags("If-Match"), etags("If-None-Match"), refuse_blind_overwrite=guarded,
-                         refuse_blind_create=strict and not resource.blind_put_in_v1)
+                         refuse_blind_create=strict and not resource.blind_put_in_v1,
+                         unmodified_since=unmodified_since())
 
 
 def document_response(document: StoredDocument) -> Response:

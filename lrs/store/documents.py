@@ -24,6 +24,7 @@ from bson import Binary, ObjectId
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
+from werkzeug.http import http_date
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed
 from lrs.store.document_files import DocumentFiles
@@ -75,16 +76,25 @@ class Scope:
 
 @dataclass(frozen=True)
 class Preconditions:
-    """The request's If-Match / If-None-Match ETags (unquoted; ANY for any), and whether a write
-    without either must not replace an existing document (409) or not even create one (400), per
-    the resource, the version and the operator's choice."""
+    """The request's If-Match / If-None-Match ETags (unquoted; ANY for any) and If-Unmodified-Since
+    date (None where the request has none to apply), and whether a write without either ETag
+    header must not replace an existing document (409) or not even create one (400), per the
+    resource, the version and the operator's choice. Writes and deletes check them on the record
+    they then replace or remove only if it is still that one, so a write landing in between is
+    checked too."""
 
     if_match: frozenset[str] | None = None
     if_none_match: frozenset[str] | None = None
     refuse_blind_overwrite: bool = False
     refuse_blind_create: bool = False
+    unmodified_since: dt.datetime | None = None
 
-    def check(self, current_etag: str | None) -> None:
+    def check(self, current_etag: str | None, updated: dt.datetime | None = None) -> None:
+        """`current_etag` and `updated`: the document's ETag and modification time (None: none)."""
+        self._check_etags(current_etag)
+        require_unmodified(updated, self.unmodified_since, "the document")
+
+    def _check_etags(self, current_etag: str | None) -> None:
         if self.if_match is not None:
             if current_etag is None:
                 raise PreconditionFailed("If-Match: there is no document to match")
@@ -101,6 +111,21 @@ class Preconditions:
         if self.refuse_blind_create and current_etag is None:
             raise BadRequest("PUT to this resource needs an If-None-Match: * header to create a document "
                              "(xAPI 1.0.3 Communication 3.1; LRS_PROFILE_PUT_REQUIRES_PRECONDITION is on)")
+
+
+def modified_after(modified: dt.datetime, date: dt.datetime) -> bool:
+    """Whether a modification time is later than an HTTP-date, to the second it holds."""
+    if modified.tzinfo is None:  # the store's times are UTC
+        modified = modified.replace(tzinfo=dt.timezone.utc)
+    return modified.replace(microsecond=0) > date
+
+
+def require_unmodified(modified: dt.datetime | None, since: dt.datetime | None, what: str) -> None:
+    """412 when `what`, last modified at `modified` (None: no date, the condition is ignored), was
+    modified after the If-Unmodified-Since date `since` (None: no condition)."""
+    if since is not None and modified is not None and modified_after(modified, since):
+        raise PreconditionFailed(f"If-Unmodified-Since: {what} was modified after that date (Last-Modified is "
+                                 f"now {http_date(modified)})")
 
 
 class ContentReplaced(Exception):
@@ -183,7 +208,7 @@ class DocumentStore:
         for attempt in range(MAX_ATTEMPTS):
             record = self.collection.find_one(key.filter())
             current = None if record is None else StoredDocument(record, self.files)
-            preconditions.check(current and current.etag)
+            preconditions.check(current and current.etag, current and current.updated)
             try:
                 content, content_type = compute(current)
             except ContentReplaced:  # a write got there first: start over with its record
@@ -199,7 +224,7 @@ class DocumentStore:
         """Delete one document if the preconditions hold; deleting a missing document is no error."""
         for attempt in range(MAX_ATTEMPTS):
             record = self.collection.find_one(key.filter(), {"content": 0})
-            preconditions.check(record and record["etag"])
+            preconditions.check(record and record["etag"], record and record["updated"])
             if record is None:
                 return
             if self._remove(_where(record, rev=record["rev"])):
