@@ -45,6 +45,9 @@ def blueprint(lrs: LRS, tokens: TokenStore, stored_events: StoredEvents, jobs: J
         caller = client()
         check_parameters()
         event = stored_events.get(external_id, caller)
+        if event is None and external_id.endswith("/"):
+            # the trailing slash every other route takes; an id may end in one, so that id comes first
+            event = stored_events.get(external_id[:-1], caller)
         return reply(200, {"event": event}) if event else failure(404, f"event {external_id} not found")
 
     @reads.get("/jobs/<job_id>/status", strict_slashes=False)

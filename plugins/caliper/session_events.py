@@ -80,7 +80,7 @@ class SessionEvents:
         session_id = session_uuid(iri)
         existing = self.sessions.get(session_id, request.now)
         _check_owner(existing, request, iri)
-        if existing and existing.status != ACTIVE and canonical_event_id(existing.login_event) != canonical_event_id(event["id"]):
+        if existing and existing.status != ACTIVE and existing.login_event != canonical_event_id(event["id"]):
             raise BadRequest(f"session {session_id} ({iri}) has already ended; start a new session")
         self._store(request, iri)
         details = event.get("session") if isinstance(event.get("session"), dict) else {}

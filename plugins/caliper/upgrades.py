@@ -13,16 +13,20 @@ from lrs.core import LRS
 from lrs.xapi.timestamps import utc_now
 from lrs_plugins.caliper.ingest import PLUGIN_NAME, entity_key
 from lrs_plugins.caliper.stored_events import actor_email, kept_event
+from lrs_plugins.caliper.values import canonical_event_id
 
 ENTITIES_BY_CLIENT = "entities-by-client"
 EVENTS_TYPE_AND_EMAIL = "events-index-type-and-email"
+SESSION_EVENT_IDS = "session-event-ids-canonical"
+SESSION_EVENTS = ("login_event", "close_event")
 UNKNOWN_CLIENT = ""  # no credential key is empty (lrs.settings.KEY_PATTERN): no client's own
 T = TypeVar("T")
 
 
 def upgrade(lrs: LRS) -> None:
     steps: tuple[tuple[str, Callable[[LRS], None]], ...] = (
-        (ENTITIES_BY_CLIENT, _entities_by_client), (EVENTS_TYPE_AND_EMAIL, _events_type_and_email))
+        (ENTITIES_BY_CLIENT, _entities_by_client), (EVENTS_TYPE_AND_EMAIL, _events_type_and_email),
+        (SESSION_EVENT_IDS, _session_event_ids))
     done = lrs.plugin_collection(PLUGIN_NAME, "upgrades")
     for step, run in steps:
         if done.find_one({"_id": step}) is None:
@@ -69,6 +73,20 @@ def _events_type_and_email(lrs: LRS) -> None:
             fields = {"type": event.get("type"), "actorEmail": actor_email(event.get("actor"))} if event \
                 else {"type": None}
             index.update_one({"_id": entry["_id"]}, {"$set": fields})
+
+
+def _session_event_ids(lrs: LRS) -> None:
+    """Sessions written before event ids had one spelling keep their LoggedIn and closing events'
+    ids as the client spelled them (`urn:uuid:C515...`), where a retried logout looks the closing
+    event up by `canonical_event_id`: a retry spelled in another case then found no session to
+    answer from. Each takes its canonical spelling; one that has it already is not written again."""
+    sessions = lrs.plugin_collection(PLUGIN_NAME, "sessions")
+    for chunk in _chunks(sessions.find({}, {name: 1 for name in SESSION_EVENTS})):
+        for session in chunk:
+            spelled = {name: canonical_event_id(session[name]) for name in SESSION_EVENTS if session.get(name)}
+            changed = {name: value for name, value in spelled.items() if value != session[name]}
+            if changed:
+                sessions.update_one({"_id": session["_id"]}, {"$set": changed})
 
 
 def _chunks(items: Iterable[T], size: int = 500) -> Iterator[list[T]]:

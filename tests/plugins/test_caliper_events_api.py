@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 import requests
 
-from lrs_plugins.caliper.values import EVENT_ID_NAMESPACE
+from lrs_plugins.caliper.sessions import SessionStore
+from lrs_plugins.caliper.values import EVENT_ID_NAMESPACE, URN_UUID, session_uuid
 from tests.conftest import LiveServer
 from tests.plugins.caliper_support import (
     APP,
+    CLIENT_ID,
     CONTEXT,
     EVENT_EXTENSION,
     SEED_003_CURL,
@@ -230,6 +232,39 @@ def test_session_events_retried_in_another_letter_case_are_the_same_events(api: 
     assert api.event(out).json() == closed
     assert api.event(dict(into, id=into["id"].lower())).json() == {"status": "created", "sessionId": session_id}
     assert api.event(dict(out, id=out["id"].lower())).json() == closed
+
+
+def test_sessions_an_earlier_release_stored_are_found_by_events_retried_in_another_letter_case(
+        api: Client, app: Any) -> None:
+    """Releases before event ids had one spelling stored a session's LoggedIn and LoggedOut ids as
+    the client spelled them (then `urn:uuid:` and upper-case hex). The upgrade at start gives them
+    the canonical spelling, so a logout of the learner's active session (named by no IRI) retried
+    in lower case is found as the one that closed it, not a 404 for want of an active session.
+    Opaque text keeps its case, and a second run changes nothing."""
+    into, out = login(), logout(session="urn:tag:auto-attach")
+
+    def as_sent(event: dict) -> str:
+        return URN_UUID + event["id"].removeprefix(URN_UUID).upper()
+
+    store, now = SessionStore(sessions(app), 60), dt.datetime.now(dt.timezone.utc)
+    start, end = (dt.datetime(2026, 2, 26, hour, tzinfo=dt.timezone.utc) for hour in (15, 16))
+    session = store.open(session_uuid(SESSION_123), SESSION_123, STUDENT, CLIENT_ID, start, True, as_sent(into), now)
+    store.close(session, "LoggedOut", end, as_sent(out), now)  # as earlier releases called them
+    opaque_iri = "https://vendor.example.com/sessions/opaque"
+    store.open(session_uuid(opaque_iri), opaque_iri, STUDENT, CLIENT_ID, start, False, "urn:uuid:Login-42", now)
+    lrs, step = app.extensions["lrs"], {"_id": "session-event-ids-canonical"}
+    lrs.plugin_collection("caliper", "upgrades").delete_one(step)
+    lrs.start()
+
+    closed = {"status": "closed", "sessionId": session.id, "durationInSeconds": 3600}
+    assert api.event(dict(out, id=out["id"].lower())).json() == closed
+    assert api.event(dict(out, id=as_sent(out))).json() == closed
+    assert api.event(dict(into, id=into["id"].lower())).json() == {"status": "created", "sessionId": session.id}
+    assert sessions(app).find_one({"_id": session_uuid(opaque_iri)})["login_event"] == "urn:uuid:Login-42"
+    upgraded = list(sessions(app).find())
+    lrs.plugin_collection("caliper", "upgrades").delete_one(step)
+    lrs.start()
+    assert list(sessions(app).find()) == upgraded
 
 
 def test_logout_without_session_closes_the_learners_active_one(api: Client) -> None:

@@ -145,6 +145,27 @@ def test_the_reads_token_and_validate_urls_may_end_in_a_slash(client: Any) -> No
     assert client.post("/oauth/token/", data=form).status_code == 200
 
 
+def test_an_event_url_with_a_trailing_slash_finds_the_event_unless_an_id_ends_in_that_slash(client: Any) -> None:
+    """The listing, jobs and every other route take a trailing slash; an event's own URL does too,
+    but an id may end in a slash (`urn:uuid:` and opaque text), so an event of exactly that id
+    comes first."""
+    access = token(client)
+    event, plain, slashed = fresh(), fresh(), fresh()
+    plain["id"], slashed["id"] = "urn:uuid:item-7", "urn:uuid:item-7/"
+    post(client, "/caliper/event", envelope(event, plain, slashed), access)
+
+    def found(path: str) -> Any:
+        return client.get(f"/caliper/events/{path}", headers=bearer(access))
+
+    assert found(event["id"] + "/").get_json()["event"]["externalId"] == event["id"]
+    assert found(event["id"].upper() + "/").get_json()["event"]["externalId"] == event["id"]
+    assert found("urn:uuid:item-7/").get_json()["event"]["externalId"] == "urn:uuid:item-7/"
+    assert found("urn:uuid:item-7").get_json()["event"]["externalId"] == "urn:uuid:item-7"
+    assert found("urn:uuid:item-7//").get_json()["event"]["externalId"] == "urn:uuid:item-7/"
+    missing = found(f"urn:uuid:{uuid.uuid4()}/")
+    assert missing.status_code == 404 and missing.get_json()["message"].endswith("/ not found")
+
+
 def test_a_limit_over_a_page_is_refused_not_cut(client: Any) -> None:
     """A client paging by its own limit (offset += limit) would skip what a cut page left out."""
     response = client.get("/caliper/events?limit=5000", headers=bearer(token(client)))
