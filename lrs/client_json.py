@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 MAX_DEPTH = 100  # MongoDB's own limit on document nesting
 INT64 = range(-2 ** 63, 2 ** 63)
+STATEMENT_PROPERTIES = "xAPI Data 2.2: each property is used no more than one time"
 
 
 class UnstorableJSON(ValueError):
@@ -26,13 +27,13 @@ class UnstorableJSON(ValueError):
         self.rule = rule
 
 
-def loads(text: str | bytes, unique_keys: bool = False) -> Any:
+def loads(text: str | bytes, unique_keys: bool = False, unique_rule: str = STATEMENT_PROPERTIES) -> Any:
     """Parse JSON text (UTF-8 if bytes) and check it with `check_storable`.
 
-    `unique_keys`: an object giving a key twice is refused (UnstorableJSON naming that key), where
-    Python, as most parsers, keeps the last value silently. RFC 8259 4 leaves such an object's
-    meaning to the reader, so what the LRS validated and stored could differ from what the client's
-    own parser, or a proxy that checked the request, took it to say.
+    `unique_keys`: an object giving a key twice is refused (UnstorableJSON naming that key and
+    citing `unique_rule`), where Python, as most parsers, keeps the last value silently. RFC 8259 4
+    leaves such an object's meaning to the reader, so what the LRS validated and stored could
+    differ from what the client's own parser, or a proxy that checked the request, took it to say.
 
     Raises UnicodeDecodeError for bytes that are not UTF-8 and ValueError (UnstorableJSON for the
     limits above) for anything else.
@@ -44,7 +45,7 @@ def loads(text: str | bytes, unique_keys: bool = False) -> Any:
     except _RepeatedKey:
         path = _repeated_key(_parse(text, _MarkedObject))
         raise UnstorableJSON(path, "this key is given more than once in its object; a key may appear only "
-                                   "once (xAPI Data 2.2: each property is used no more than one time)") from None
+                                   f"once ({unique_rule})") from None
     check_storable(value)
     return value
 

@@ -13,10 +13,12 @@ from lrs.errors import BadRequest, UnsupportedMediaType
 JSON_TYPES = ("application/json",)
 
 
-def parse_json(data: bytes | str, what: str = "request body", unique_keys: bool = False) -> Any:
-    """`unique_keys`: an object naming a key twice is a 400 (see `client_json.loads`)."""
+def parse_json(data: bytes | str, what: str = "request body", unique_keys: bool = False,
+               unique_rule: str = client_json.STATEMENT_PROPERTIES) -> Any:
+    """`unique_keys`: an object naming a key twice is a 400 citing `unique_rule` (see
+    `client_json.loads`)."""
     try:
-        return client_json.loads(data, unique_keys=unique_keys)
+        return client_json.loads(data, unique_keys=unique_keys, unique_rule=unique_rule)
     except UnicodeDecodeError:
         raise BadRequest(f"{what}: must be UTF-8 encoded") from None
     except client_json.UnstorableJSON as error:

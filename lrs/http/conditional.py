@@ -45,8 +45,8 @@ _HTTP_DATES = (
 
 def etags(header: str, weak: bool = False) -> frozenset[str] | None:
     """The ETags of the header (None when absent), ANY for a bare *. Weak ones are left out unless
-    `weak` (the weak comparison of a GET's If-None-Match, 13.1.2): strong comparison never matches
-    them (8.8.3.2), and this LRS's ETags are all strong.
+    `weak` (the weak comparison of If-None-Match, 13.1.2; W/"x" then reads as "x"): strong
+    comparison (If-Match, 13.1.1) never matches them (8.8.3.2), and this LRS's ETags are all strong.
 
     The grammar is RFC 9110's (13.1.1, 13.1.2): * alone, or a comma-separated list of quoted
     entity-tags. Anything else is a 400 naming the header: an unquoted ETag compared as it is

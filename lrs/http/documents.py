@@ -5,9 +5,9 @@ documents; this module holds the common behaviour: content stored byte for byte 
 Content-Type, JSON merge on POST, strong SHA-1 ETags, Last-Modified, and the concurrency rules of
 Communication 3.1, which differ by version:
 
-- If-Match / If-None-Match are honoured on PUT, POST and DELETE (412 when they fail), and
-  If-Unmodified-Since on every method; a GET or HEAD answers its preconditions as RFC 9110 13.2.2
-  orders them (see `lrs.http.conditional`), a 304 included.
+- If-Match (strong comparison) and If-None-Match (weak comparison) are honoured on PUT, POST and
+  DELETE (412 when they fail), and If-Unmodified-Since on every method; a GET or HEAD answers its
+  preconditions as RFC 9110 13.2.2 orders them (see `lrs.http.conditional`), a 304 included.
 - A PUT without either header creates a missing document (204): Communication 3.1 puts the
   header requirement on the client, and TinCanPython and xAPI.js create profiles that way. For an
   existing document it answers 409 on all three resources in xAPI 2.0 and on the profile resources
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from flask import Blueprint, Response, g, request
@@ -51,6 +51,11 @@ TYPE_ROOM = 64 * 1024
 # console and the admin API. A sandboxed document has an origin of its own and runs no script;
 # clients reading it with XHR, fetch or any HTTP library ignore both headers.
 CONTAINED = {"Content-Security-Policy": "default-src 'none'; sandbox", "X-Content-Type-Options": "nosniff"}
+# Why a merge refuses an object that repeats a key, where a PUT stores it byte for byte: Communication
+# 2.2 sets each posted key on the stored object and stores the LRS's own serialization, which would
+# keep one of the values silently, and which one is meant RFC 8259 4 leaves to each reader.
+MERGE_KEYS = ("RFC 8259 4 leaves which of its values is meant to each reader, and a merge, which writes the "
+              "document anew, would keep one silently")
 
 
 class AgentParam(params.AgentJSON):
@@ -147,7 +152,7 @@ def post(resource: DocumentResource) -> Response:
     require(resource.write_scopes)
     key = resource.key(resource.kind, resource.args())
     content, content_type = read_content()
-    posted = parse_json(content, "document") if is_json(content_type) else None
+    posted = _mergeable(content, "document") if is_json(content_type) else None
     if is_json(content_type) and not isinstance(posted, dict):
         raise BadRequest(f"POST merges JSON objects: the posted application/json document is a JSON "
                          f"{_json_kind(posted)}, not an object (Communication 2.2); use PUT to store it")
@@ -197,12 +202,16 @@ def merge(current: StoredDocument, posted: Any, content_type: str) -> tuple[byte
         raise BadRequest("POST merges JSON: the stored and the posted document must both have Content-Type "
                          f"application/json (stored: {current.content_type!r}, posted: {content_type!r}); "
                          "use PUT to replace the document")
-    stored = parse_json(current.content, "stored document")
+    stored = _mergeable(current.content, "stored document")
     if not isinstance(stored, dict) or not isinstance(posted, dict):
         raise BadRequest("POST merges JSON objects: the stored and the posted document must both be objects; "
                          "use PUT to replace the document")
     text = json.dumps({**stored, **posted}, ensure_ascii=False, separators=(",", ":"))
     return text.encode("utf-8"), JSON_TYPE  # the LRS's own UTF-8 text, whatever charset the POST named
+
+
+def _mergeable(content: bytes, what: str) -> Any:
+    return parse_json(content, what, unique_keys=True, unique_rule=MERGE_KEYS)
 
 
 def read_content() -> tuple[bytes, str]:
@@ -227,16 +236,18 @@ def is_json(content_type: str) -> bool:
 
 
 def preconditions() -> Preconditions:
-    return Preconditions(etags("If-Match"), etags("If-None-Match"), unmodified_since=unmodified_since())
+    """If-Match compares ETags strongly, If-None-Match weakly (RFC 9110 13.1.1, 13.1.2): If-Match
+    guards a change made to one exact representation, which only a strong tag names, while
+    If-None-Match asks whether the client's copy is still current, which a weak tag can say."""
+    return Preconditions(etags("If-Match"), etags("If-None-Match", weak=True), unmodified_since=unmodified_since())
 
 
 def _put_preconditions(resource: DocumentResource) -> Preconditions:
     """The store checks "exists" atomically with the write, so two blind PUTs cannot both create."""
     guarded = is_v2(g.xapi_version) or not resource.blind_put_in_v1
     strict = not is_v2(g.xapi_version) and current_lrs().settings["profile_put_requires_precondition"]
-    return Preconditions(etags("If-Match"), etags("If-None-Match"), refuse_blind_overwrite=guarded,
-                         refuse_blind_create=strict and not resource.blind_put_in_v1,
-                         unmodified_since=unmodified_since())
+    return replace(preconditions(), refuse_blind_overwrite=guarded,
+                   refuse_blind_create=strict and not resource.blind_put_in_v1)
 
 
 def document_response(document: StoredDocument) -> Response:

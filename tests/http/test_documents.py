@@ -124,6 +124,34 @@ def test_post_that_cannot_merge_is_refused_and_changes_nothing(client, resource,
     assert fetch(client, resource).data == stored
 
 
+REPEATED = "this key is given more than once in its object; a key may appear only once (RFC 8259 4 leaves which"
+
+
+@pytest.mark.parametrize("posted, where", [(b'{"a": 1, "b": 0, "a": 2}', "$.a"), (b'{"b": {"c": 1, "c": 2}}', "$.b.c")])
+def test_a_post_of_an_object_that_repeats_a_key_is_a_400_naming_it(client, resource, posted, where):
+    """A merge sets each posted key on the stored object and stores the LRS's own JSON text, which
+    kept the last value silently (Communication 2.2's 400 for a document that cannot be parsed as
+    a JSON object; RFC 8259 4 leaves a repeated key's meaning to each reader). Refused whether or
+    not a document exists, as a POST of a non-object is: it could never be merged."""
+    path, query = resource
+    for stored in (None, b'{"a": 0}'):
+        if stored:
+            create(client, resource, stored)
+        response = client.post(path, query_string=query, data=posted, headers=headers(Content_Type=JSON))
+        assert response.status_code == 400
+        assert response.get_json()["error"]["message"].startswith(f"document: {where}: {REPEATED}")
+        assert fetch(client, resource).data == stored if stored else fetch(client, resource).status_code == 404
+
+
+def test_a_document_put_with_a_repeated_key_is_kept_as_sent_and_not_merged_into(client, resource):
+    path, query = resource
+    assert create(client, resource, b'{"a": 1, "a": 2}').status_code == 204
+    response = client.post(path, query_string=query, data=b'{"b": 3}', headers=headers(Content_Type=JSON))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"].startswith(f"stored document: $.a: {REPEATED}")
+    assert fetch(client, resource).data == b'{"a": 1, "a": 2}'
+
+
 @pytest.mark.parametrize("method", ["put", "post"])
 def test_a_content_coding_is_refused_not_stored_still_encoded(client, resource, method):
     """The LRS decodes no Content-Encoding: stored as sent, a gzip body came back as gzip bytes
@@ -174,6 +202,35 @@ def test_weak_etags_never_match(client, resource):
     etag = fetch(client, resource).headers["ETag"]
     response = client.put(path, query_string=query, data=b"x", headers=headers(If_Match="W/" + etag))
     assert response.status_code == 412
+
+
+@pytest.mark.parametrize("method", ["put", "post", "delete"])
+@pytest.mark.parametrize("template, status", [
+    ("W/{etag}", 412), (' "0" , W/{etag}', 412), ('W/"0", {etag}', 412), ("*", 412),
+    ('W/"0", "1"', 204)])
+def test_if_none_match_compares_weakly_on_writes_too(client, resource, method, template, status):
+    """RFC 9110 13.1.2: If-None-Match takes the weak comparison, so W/"x" matches "x", as it does
+    on a GET (If-Match keeps the strong one: test_weak_etags_never_match)."""
+    path, query = resource
+    create(client, resource, b'{"a": 1}')
+    etag = fetch(client, resource).headers["ETag"]
+    body = {"data": b'{"b": 2}'} if method != "delete" else {}
+    response = getattr(client, method)(path, query_string=query, headers=headers(
+        Content_Type=JSON, If_None_Match=template.format(etag=etag)), **body)
+    assert response.status_code == status
+    if status == 412:
+        assert response.get_json()["error"]["message"] == "If-None-Match: the document exists"
+        assert fetch(client, resource).data == b'{"a": 1}'
+
+
+def test_clearing_all_state_if_none_match_the_weak_list_etag_is_412(client):
+    path, query = RESOURCES["state"]
+    every = {name: value for name, value in query.items() if name != "stateId"}
+    create(client, RESOURCES["state"], b'{"a": 1}')
+    etag = client.get(path, query_string=every, headers=headers()).headers["ETag"]
+    response = client.delete(path, query_string=every, headers=headers(If_None_Match="W/" + etag))
+    assert response.status_code == 412
+    assert fetch(client, RESOURCES["state"]).status_code == 200
 
 
 MALFORMED_PRECONDITIONS = ["{etag}", '*, {etag}', "{etag} {etag}", "{etag}x", "", " , "]
