@@ -116,10 +116,10 @@ def test_clearing_all_state_if_unmodified_since_compares_the_latest_document(cli
 
 @pytest.mark.parametrize("method", ["PUT", "POST", "DELETE"])
 def test_a_write_landing_between_the_check_and_this_one_fails_it(app, client, monkeypatch, method):
-    """The date is checked inside the store's compare-and-set (PUT, POST), or the delete is made
-    conditional on the document read for the check (DELETE): another client's write in between,
-    two seconds past this request's date, makes this request a 412, not an overwrite, merge or
-    delete of a document modified after the date."""
+    """The date is checked inside the store's compare-and-set, on the record the write or delete then
+    replaces or removes only if it is still that one: another client's write in between, two
+    seconds past this request's date, makes this request a 412, not an overwrite, merge or delete
+    of a document modified after the date (test_documents_concurrency.py has a DELETE's over HTTP)."""
     resource = RESOURCES["state"]
     create(client, resource, b'{"a": 1}')
     seen = fetch(client, resource).headers["Last-Modified"]
