@@ -23,6 +23,7 @@ Use it with gunicorn directly: `gunicorn -k lrs.worker.BufferingWorker --threads
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import BadRequest, Error, InternalServerError, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
+from lrs.collector import collect_and_freeze, full_collection_due
 from lrs.http import XAPI_PREFIX, cors
 from lrs.http.attachments import MULTIPART
 from lrs.http.errors import AUTH_CHALLENGE, error_body
@@ -68,6 +70,7 @@ TLS_HANDSHAKE = 0x16  # the first byte of every TLS record of a handshake (RFC 8
 HTTPS_ADVICE = "this server speaks http:// only; for https:// put a TLS-terminating proxy in front of it"
 
 access_log = logging.getLogger("lrs.access")
+log = logging.getLogger(__name__)
 
 
 class BufferingWorker(Worker):
@@ -91,6 +94,9 @@ class BufferingWorker(Worker):
             while self.alive and self.ppid == os.getppid():
                 self.notify()
                 wasyncore.loop(timeout=HEARTBEAT_SECONDS, use_poll=True, map=channels, count=1)
+                if full_collection_due() and _quiet(server, channels):
+                    log.debug("full garbage collection at a quiet moment: %.1f ms, %d objects frozen",
+                              collect_and_freeze() * 1000, gc.get_freeze_count())
                 if time.monotonic() - swept >= HEARTBEAT_SECONDS:
                     _close_late(channels)
                     swept = time.monotonic()
@@ -374,6 +380,14 @@ def _close_idlest(channels: dict, new: HTTPChannel) -> None:
             and not (channel.requests or channel.total_outbufs_len or channel.will_close or channel.close_when_flushed)]
     if idle:
         min(idle, key=lambda channel: channel.last_activity).will_close = True
+
+
+def _quiet(server: Any, channels: dict) -> bool:
+    """No request is being received, queued, run or answered: only the application and idle
+    connections are alive. The loop's own thread is the one that would queue the next request."""
+    return not (_busy(server, channels) or any(
+        isinstance(channel, HTTPChannel) and (channel.request is not None or channel.requests)
+        for channel in list(channels.values())))
 
 
 def _busy(server: Any, channels: dict) -> bool:
