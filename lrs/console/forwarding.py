@@ -1,5 +1,5 @@
 """Forwarding: each target's backlog, lag, last success and error, retry schedule; its dead
-letters with replay (one or all); backfill from a point in time. The engine's own operations
+letters with replay (one or all); retry now; backfill from a point in time. The engine's own operations
 (`lrs.forwarding.status`, `lrs.forwarding.operations`) do the work, as for `lrs forward` and
 /admin/forwarding."""
 from __future__ import annotations
@@ -33,6 +33,12 @@ def replay(target: str) -> Response:
     statement_id = request.form.get("statement_id")
     marked = operations.replay(current_lrs(), target, [statement_id] if statement_id else None, by=guard.acting())
     guard.notify(f"{marked} dead letter(s) of {target} marked for replay")
+    return redirect(url_for(".index"), 303)
+
+
+@blueprint.post("/forwarding/<target>/retry")
+def retry(target: str) -> Response:
+    guard.notify(operations.retry(current_lrs(), target, by=guard.acting())["message"])
     return redirect(url_for(".index"), 303)
 
 

@@ -1,4 +1,5 @@
-"""`lrs forward`: run the worker, see where targets stand, verify one, replay dead letters, backfill."""
+"""`lrs forward`: run the worker, see where targets stand, verify one, replay dead letters, retry now,
+backfill."""
 from __future__ import annotations
 
 import json
@@ -133,6 +134,13 @@ def replay(target: str, ids: tuple[str, ...]) -> None:
     """Ask the worker to send a target's dead letters again (all of them, or --id ones)."""
     count = _run(operations.replay, target, list(ids) or None, by=ACTING)
     click.echo(f"{count} dead letters marked for replay")
+
+
+@forward.command()
+@click.argument("target")
+def retry(target: str) -> None:
+    """Retry a paused or backing-off target now rather than at its next attempt (its cause fixed on its side)."""
+    click.echo(_run(operations.retry, target, by=ACTING)["message"])
 
 
 @forward.command()

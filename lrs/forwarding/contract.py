@@ -92,6 +92,9 @@ class TargetOptions:
     since: str | None = None  # None: from the first statement; "now"; or an RFC 3339 time
     timeout: float = 30.0  # the longest one delivery may take, wall clock (see Deadline)
     in_flight: int = 1  # deliveries to this target at the same time
+    # where the target delivers (an endpoint URL), no secrets: what the engine learns about that
+    # place, such as a body limit, is forgotten when it changes
+    address: str = ""
 
 
 class Deadline:

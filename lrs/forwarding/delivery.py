@@ -18,12 +18,14 @@ sent next.
 A target that refuses every statement (a 4xx for a version it does not speak, a content type it
 does not take, a tenant header it no longer knows) would have the whole backlog narrowed down
 to dead letters, two requests per statement. So when `pause_after` statements in a row are each
-refused alone with the same status while the round delivered nothing, the statement farthest
-from them (the last of the round still to send) is sent alone: refused too, the target refuses
-everything, and the round stops as an outage (`refusing`) with those refusals held back, not
-dead-lettered; delivered, they were bad statements among good ones, and are dead letters as
-before. 409 and 413 say something about one statement (its id is taken, it is too large) and
-never count.
+refused alone with the same status while nothing was delivered, the statement farthest from them
+(the last of the round still to send) is sent alone: refused too (or none left to send), the
+target refuses everything, and the round stops as an outage (`refusing`) with the round's
+refusals held back, not dead-lettered; delivered, they were bad statements among good ones, and
+are dead letters as before. The count carries from round to round (`Refusals`, kept in the
+target's state), so a trickle of one statement a round is noticed like a backlog; a delivery or
+another status starts it again. 409 and 413 say something about one statement (its id is taken,
+it is too large) and never count.
 
 A 409 for a single statement is confirmed once, `confirm_after` seconds later, before it becomes
 a dead letter: LRSs (this one included) also answer 409 while another request, for instance one
@@ -61,6 +63,28 @@ class Part:
         return [Part(self.items[:middle], self.failures), Part(self.items[middle:], self.failures)]
 
 
+@dataclass(frozen=True)
+class Refusals:
+    """Statements refused alone in a row with one status while nothing was delivered, carried
+    from round to round in the target's state."""
+
+    count: int = 0
+    status: int | None = None
+
+    @classmethod
+    def from_doc(cls, doc: dict | None) -> "Refusals":
+        return cls(doc["count"], doc["status"]) if doc else cls()
+
+    def to_doc(self) -> dict | None:
+        return {"count": self.count, "status": self.status} if self.count else None
+
+    def after(self, status: int | None) -> "Refusals":
+        return Refusals(self.count + 1 if status == self.status else 1, status)
+
+
+NO_REFUSALS = Refusals()
+
+
 @dataclass
 class Report:
     delivered: list[Outgoing] = field(default_factory=list)
@@ -72,6 +96,7 @@ class Report:
     too_large: int | None = None  # the fewest statements sent together that the target answered 413 for
     largest_delivered: int = 0  # the most statements the target took in one request
     refusing: bool = False  # the target refuses every statement: the round's refusals are in `remaining`
+    refusals: Refusals = field(default_factory=Refusals)  # what the next round counts on from
 
 
 @dataclass
@@ -86,8 +111,7 @@ class _Round:
     waiting: list[Part] = field(default_factory=list)  # to narrow once the target takes something
     pause_after: int = 0  # statements refused alone in a row that make the target suspect (0: never)
     failures_alone: int = 0  # failures while nothing was delivered
-    refused_in_a_row: int = 0  # single statements refused with one status while nothing was delivered
-    refused_status: int | None = None
+    refused: Refusals = field(default_factory=Refusals)  # so far, the rounds before included
     stopped: bool = False
 
     def run(self, parts: list[Part]) -> Report:
@@ -113,6 +137,7 @@ class _Round:
         if self.report.refusing:
             self._hold_back_refusals()
         self.report.remaining = [*self.report.remaining, *self.queue, *self.waiting]
+        self.report.refusals = Refusals() if self.report.delivered else self.refused
         if not self.report.remaining:
             self.report.retry = None
         return self.report
@@ -146,9 +171,8 @@ class _Round:
     def _refused_alone(self, outcome: Outcome) -> None:
         if not self.pause_after or self.report.delivered or self.report.refusing or outcome.status in PER_STATEMENT:
             return
-        self.refused_in_a_row = self.refused_in_a_row + 1 if outcome.status == self.refused_status else 1
-        self.refused_status = outcome.status
-        if self.refused_in_a_row < self.pause_after:
+        self.refused = self.refused.after(outcome.status)
+        if self.refused.count < self.pause_after:
             return
         farthest = self._farthest()
         answer = outcome if farthest is None else self._send(Part((farthest,)), self.deadline())
@@ -158,9 +182,10 @@ class _Round:
         if farthest is not None:
             self.queue.append(Part((farthest,)))  # sent again with the rest, after the backoff
         self.report.refusing, self.stopped = True, True
+        last = "" if farthest is None else ", and the last of the round too"
         self.report.retry = Outcome.retry(
-            f"the target refuses every statement: {self.refused_in_a_row} in a row were each refused alone with HTTP "
-            f"{outcome.status}, and the last of the round too; paused, the statements are kept (not dead-lettered) "
+            f"the target refuses every statement: {self.refused.count} in a row were each refused alone with HTTP "
+            f"{outcome.status}{last}; paused, the statements are kept (not dead-lettered) "
             f"and sent again after the backoff. Its answer: {outcome.detail}", outcome.status, outage=True)
 
     def _farthest(self) -> Outgoing | None:
@@ -199,10 +224,13 @@ class _Round:
 
 
 def deliver(target: Target, parts: list[Part], deadline: Callable[[], Deadline], split_after: int = 3,
-            in_flight: int = 1, confirm_after: float = 1.0, pause_after: int = 0) -> Report:
+            in_flight: int = 1, confirm_after: float = 1.0, pause_after: int = 0,
+            refused: Refusals = NO_REFUSALS) -> Report:
     """Deliver the parts, `in_flight` at a time; `deadline` runs before every request: it renews
-    the lease (raising LeaseLost) and returns the request's deadline."""
-    return _Round(target, deadline, split_after, max(1, in_flight), confirm_after, pause_after=pause_after).run(parts)
+    the lease (raising LeaseLost) and returns the request's deadline. `refused`: what the rounds
+    before left counted towards `pause_after`."""
+    return _Round(target, deadline, split_after, max(1, in_flight), confirm_after, pause_after=pause_after,
+                  refused=refused).run(parts)
 
 
 def _attempt(target: Target, part: list[Outgoing], deadline: Deadline) -> Outcome:

@@ -26,7 +26,7 @@ from pymongo.database import Database
 from lrs.forwarding.backoff import retry_delay
 from lrs.forwarding.contract import Deadline, Outcome, Outgoing, Target
 from lrs.forwarding.dead_letters import DeadLetters
-from lrs.forwarding.delivery import LeaseLost, Part, Report, deliver
+from lrs.forwarding.delivery import NO_REFUSALS, LeaseLost, Part, Refusals, Report, deliver
 from lrs.forwarding.parked import Parked
 from lrs.forwarding.scan import Scanner
 from lrs.forwarding.sizing import BatchSize
@@ -90,7 +90,7 @@ class Forwarder:
         self.clock = clock
         self._lease_valid = -math.inf  # monotonic time until which this worker's lease surely holds
         self._last_probe = -math.inf
-        self.batch_size = BatchSize(self.name, target.options.batch_size)  # less once the target answered 413
+        self.batch_size = BatchSize(self.name, target.options.batch_size, target.options.address)
         self._stopping = False  # see interrupt()
         self._first_cycle = True  # a target paused for its configuration is retried at once after a restart
         self._deadlines: list[Deadline] = []  # of deliveries in flight
@@ -180,11 +180,14 @@ class Forwarder:
 
     def _forward(self, state: TargetState, now: dt.datetime) -> Cycle:
         options = self.target.options
+        self.batch_size.recall(state.doc.get("batch_limit"), now)
         size = self.batch_size.current
         plan = self.scanner.plan(state, options, now, size * options.in_flight)
         pause_after = self._pause_after(state, now)
-        report = self._deliver(_resume(plan.batch, state.progress, size), pause_after=pause_after)
-        self.batch_size.learn(report.too_large, report.largest_delivered)
+        report = self._deliver(_resume(plan.batch, state.progress, size), pause_after=pause_after,
+                               refused=Refusals.from_doc(state.doc.get("refusals")))
+        if self.batch_size.learn(report.too_large, report.largest_delivered, self.clock()):
+            self.states.remember_size(self.name, self.owner, self.batch_size.memory())
         if report.rejected and not pause_after and self.settings.pause_after:
             log.warning("forwarding %s: the target has refused every statement for longer than the retry age "
                         "(LRS_FORWARD_MAX_RETRY_AGE_SECONDS, since %s): its refusals are dead letters again",
@@ -196,7 +199,8 @@ class Forwarder:
                                 tuple((tuple(item.id for item in part.items), part.failures)
                                       for part in report.remaining))
             return self._failed(state, report, progress)
-        if not self.states.advance(state, self.owner, plan.checkpoint, plan.gaps, len(report.delivered), self.clock()):
+        if not self.states.advance(state, self.owner, plan.checkpoint, plan.gaps, len(report.delivered), self.clock(),
+                                   report.refusals):
             raise LeaseLost
         moved = plan.batch or plan.checkpoint != state.checkpoint
         if report.delivered or report.rejected:
@@ -251,10 +255,11 @@ class Forwarder:
             return 0
         return self.settings.pause_after
 
-    def _deliver(self, parts: list[Part], split_after: int | None = None, pause_after: int = 0) -> Report:
+    def _deliver(self, parts: list[Part], split_after: int | None = None, pause_after: int = 0,
+                 refused: Refusals = NO_REFUSALS) -> Report:
         return deliver(self.target, parts, self._deadline,
                        self.settings.split_after if split_after is None else split_after,
-                       self.target.options.in_flight, self.settings.confirm_conflict, pause_after)
+                       self.target.options.in_flight, self.settings.confirm_conflict, pause_after, refused)
 
     def _record(self, report: Report, park: bool = True) -> None:
         """What the target said is a fact even if a later request of the round failed."""
@@ -288,7 +293,7 @@ class Forwarder:
                         self.name, state.attempts + 1, outcome.detail[:200], delay)
         probe = _probe_mode(outcome) if hasattr(self.target, "probe") else False
         self.states.failed(state, self.owner, now + dt.timedelta(seconds=delay), outcome.detail, outcome.status,
-                           now, progress, len(report.delivered), probe, paused)
+                           now, progress, len(report.delivered), probe, paused, report.refusals)
         self._last_probe = time.monotonic()
         return Cycle("backoff", min(delay, self.settings.probe) if probe else delay)
 

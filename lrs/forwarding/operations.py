@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from lrs.errors import Conflict, NotFound
 from lrs.forwarding.contract import Target
 from lrs.forwarding.dead_letters import DeadLetters
+from lrs.forwarding.parked import Parked
 from lrs.forwarding.scan import Scanner, parse_since
 from lrs.forwarding.state import TargetStates
 from lrs.forwarding.targets import forward_targets
@@ -56,3 +57,25 @@ def backfill(lrs: "LRS", name: str, since: str, *, by: str) -> int:
                        "meanwhile); try again")
     log.info("%s set target %s back to sequence %d (backfill since %s)", by, name, checkpoint, since)
     return checkpoint
+
+
+def retry(lrs: "LRS", name: str, *, by: str) -> dict[str, Any]:
+    """Retry now a target waiting for its next attempt (paused, or backing off after a failure)
+    and its statements set aside, for an operator who fixed the cause on the target's side.
+
+    Only the times of the next attempts move, in the store: the worker holding the target's lease,
+    in this process or a `lrs forward` elsewhere, makes the attempt at its next cycle (within
+    LRS_FORWARD_POLL_SECONDS), under its lease, from its checkpoint, as it would have when it was due."""
+    target_named(lrs, name)
+    now = utc_now()
+    was_due = TargetStates(lrs.db).retry_now(name, now)
+    set_aside = Parked(lrs.db).due_now(name, now)
+    details = ([f"the next attempt was due at {format_timestamp(was_due)}"] if was_due else []) + (
+        [f"{set_aside} statement(s) set aside retried too"] if set_aside else [])
+    if details:
+        message = f"{name}: retried at the worker's next cycle ({'; '.join(details)})"
+        log.info("%s asked to retry target %s now (%s)", by, name, "; ".join(details))
+    else:
+        message = f"{name}: nothing was waiting (no retry pending), nothing changed"
+    return {"target": name, "waiting": bool(details), "was_due": None if was_due is None else format_timestamp(was_due),
+            "set_aside": set_aside, "message": message}

@@ -46,6 +46,11 @@ class Parked:
             "$set": {"next_attempt": next_attempt, "last_error": {"at": now, "message": error, "status": status}},
             "$inc": {"failures": 1}})
 
+    def due_now(self, target: str, now: dt.datetime) -> int:
+        """Bring the target's pending retries forward to now (an operator's "retry now"); how many."""
+        return self.collection.update_many({"target": target, "next_attempt": {"$gt": now}},
+                                           {"$set": {"next_attempt": now}}).modified_count
+
     def remove(self, target: str, statement_ids: Iterable[str]) -> None:
         ids = [letter_id(target, statement_id) for statement_id in statement_ids]
         if ids:

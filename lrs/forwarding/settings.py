@@ -15,7 +15,8 @@ FORWARDING_SETTINGS: tuple[Setting, ...] = (
             "the embedded store, which other processes cannot read). With MongoDB, run "
             "`lrs forward` instead.", parse_bool),
     Setting("forward_poll_seconds", 1.0, "How often an idle forwarding worker looks for new "
-            "statements.", between(float, 0.01, 3600)),
+            "statements, and a worker whose target waits out its backoff checks whether an operator asked "
+            "to retry it now (lrs forward retry).", between(float, 0.01, 3600)),
     Setting("forward_lease_seconds", 15.0, "How long a worker owns a target without renewing its "
             "lease (its heartbeat renews it five times per lease); after a worker dies, another takes "
             "the target over within this long.", between(float, 1, 86400)),
@@ -34,7 +35,8 @@ FORWARDING_SETTINGS: tuple[Setting, ...] = (
             "keep failing (other than by an outage) before it becomes a dead letter with its last "
             "error.", between(float, 1, 365 * 86400)),
     Setting("forward_pause_after_refusals", 10, "Statements refused one by one in a row, with the same "
-            "4xx and nothing delivered meanwhile, after which the target is suspected of refusing every "
+            "4xx and nothing delivered meanwhile (counted across rounds: a trickle of one statement a round "
+            "counts as a backlog does), after which the target is suspected of refusing every "
             "statement (one more, the last of the round, is sent alone to check): it is then paused like "
             "an outage, the statements kept, instead of dead-lettered. 0: never.", between(int, 0, 100000)),
     Setting("forward_probe_seconds", 5.0, "While a target is down, how often a cheap request "

@@ -21,6 +21,8 @@ import pymongo
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from lrs.forwarding.delivery import NO_REFUSALS, Refusals
+
 COLLECTION = "forwarding.targets"
 
 
@@ -99,13 +101,13 @@ class TargetStates:
                                    {"$set": {"lease": {"owner": None, "until": now}}})
 
     def advance(self, state: TargetState, owner: str, checkpoint: int, gaps: list[Gap],
-                delivered: int, now: dt.datetime) -> bool:
+                delivered: int, now: dt.datetime, refusals: Refusals = NO_REFUSALS) -> bool:
         """Record a finished batch; False if the lease or the checkpoint changed meanwhile. The round
         got through, so an earlier failure is past: `last_error` is cleared (alerts read it as "failing
-        now"), `last_error_at` keeps its time."""
+        now"), `last_error_at` keeps its time. `refusals`: what the next round counts on from."""
         update: dict[str, Any] = {"$set": {"checkpoint": checkpoint, "gaps": [g.to_doc() for g in gaps],
                                            "attempts": 0, "next_attempt": None, "progress": None, "probe": False,
-                                           "last_error": None,
+                                           "last_error": None, "refusals": refusals.to_doc(),
                                            **_rate(state.doc, delivered, now)},
                                   "$inc": {"delivered": delivered}}
         if delivered:  # the target takes statements: whatever it refused, it does not refuse them all
@@ -116,7 +118,7 @@ class TargetStates:
 
     def failed(self, state: TargetState, owner: str, next_attempt: dt.datetime, error: str,
                status: int | None, now: dt.datetime, progress: Progress | None = None, delivered: int = 0,
-               probe: bool | str = False, paused: str | None = None) -> None:
+               probe: bool | str = False, paused: str | None = None, refusals: Refusals | None = None) -> None:
         """Record a failed attempt and, for the round after the checkpoint, its progress. `probe`:
         the target looked down, so a cheap probe may cut the wait short (see the engine's
         `_probe_mode`). `paused`: why time alone will not fix it ("misconfigured", "refusing":
@@ -126,6 +128,8 @@ class TargetStates:
                                   "last_error_at": now, **_rate(state.doc, delivered, now)}
         if paused == "refusing" and not state.doc.get("refusing_since"):
             update["refusing_since"] = now
+        if refusals is not None:
+            update["refusals"] = refusals.to_doc()
         if progress is not None:
             update["progress"] = {"checkpoint": state.checkpoint, "done": sorted(progress.done),
                                   "parts": [{"ids": list(ids), "failures": failures} for ids, failures in progress.parts]}
@@ -144,8 +148,21 @@ class TargetStates:
         aside): the target takes statements, so no error is current."""
         self.collection.update_one({"_id": name, "lease.owner": owner}, {
             "$set": {"attempts": 0, "next_attempt": None, "last_error": None,
-                     **({"last_success": now, "refusing_since": None} if delivered else {})},
+                     **({"last_success": now, "refusing_since": None, "refusals": None} if delivered else {})},
             "$inc": {"delivered": delivered}})
+
+    def remember_size(self, name: str, owner: str, limit: dict | None) -> None:
+        """What the worker learnt of the target's body limit (see `sizing`), for the next worker."""
+        self.collection.update_one({"_id": name, "lease.owner": owner}, {"$set": {"batch_limit": limit}})
+
+    def retry_now(self, name: str, now: dt.datetime) -> dt.datetime | None:
+        """Bring a pending attempt forward to now (an operator's "retry now"); when it was due, or
+        None if none was pending. Neither the lease nor the checkpoint changes: the lease holder,
+        in whichever process, makes the attempt at its next cycle, as it would have when it was due."""
+        doc = self.collection.find_one_and_update({"_id": name, "next_attempt": {"$gt": now}},
+                                                  {"$set": {"next_attempt": now}},
+                                                  return_document=pymongo.ReturnDocument.BEFORE)
+        return None if doc is None else aware(doc["next_attempt"])
 
     def rewind(self, name: str, checkpoint: int, attempts: int = 3) -> bool:
         """Move the checkpoint (backfill); gaps above it are covered by the scan again, and so is an

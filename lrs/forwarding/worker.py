@@ -80,9 +80,13 @@ class Worker:
                     log.exception("forwarding %s: heartbeat failed", forwarder.name)
 
     def _loop(self, forwarder: Forwarder) -> None:
+        """Cycle after cycle. A target waiting out its backoff is looked at again every poll, not
+        only once its wait is over: an operator may bring its next attempt forward (`lrs forward
+        retry`, from any process), and that is in the store. Such a cycle costs what an idle one
+        does: a read, and the lease renewed."""
         while not self._stop.is_set():
             try:
-                wait = forwarder.run_once().wait
+                wait = min(forwarder.run_once().wait, self.settings.poll)
             except Exception:  # noqa: BLE001 - e.g. MongoDB unreachable: keep trying, loudly
                 log.exception("forwarding %s: cycle failed", forwarder.name)
                 wait = forwarder.settings.retry_max / 10

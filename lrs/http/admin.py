@@ -1,4 +1,4 @@
-"""The admin JSON API for forwarding: status, dead letters, replay and backfill.
+"""The admin JSON API for forwarding: status, dead letters, replay, retry now and backfill.
 
 Everything under /admin needs HTTP Basic authentication with a credential of scope `admin`
 (which xAPI's `all` does not include). Parameters and bodies are validated with marshmallow
@@ -34,6 +34,10 @@ class DeadLetterPage(StrictSchema):
 
 class Replay(StrictSchema):
     ids = fields.List(fields.String(), load_default=None, allow_none=False)  # absent: all; null is no list
+
+
+class Retry(StrictSchema):
+    """No fields: the body, if any, is {}."""
 
 
 class Backfill(StrictSchema):
@@ -81,6 +85,15 @@ def replay(target: str) -> Response:
     no_parameters()
     ids = schemas.load(Replay(), object_body())["ids"]
     return jsonify({"marked": operations.replay(current_lrs(), target, ids, by=acting())})
+
+
+@blueprint.post("/forwarding/<target>/retry")
+def retry(target: str) -> tuple[Response, int]:
+    """No body, or {}: 202 when an attempt was waiting and is due now, 200 when nothing was waiting."""
+    no_parameters()
+    schemas.load(Retry(), object_body())
+    result = operations.retry(current_lrs(), target, by=acting())
+    return jsonify(result), 202 if result["waiting"] else 200
 
 
 @blueprint.post("/forwarding/<target>/backfill")

@@ -210,7 +210,7 @@ class TargetSchema(Schema):
             raise ValidationError(message, path) from None
         transform = None if data["transform"] is None else _loaded(data["transform"])
         options = TargetOptions(name=data["name"], batch_size=data["batch_size"], filter=wanted, since=data["since"],
-                                timeout=data["timeout"], in_flight=data["in_flight"])
+                                timeout=data["timeout"], in_flight=data["in_flight"], address=data["endpoint"])
         return XAPITargetConfig(options=options, endpoint=data["endpoint"], version=data["version"],
                                 headers=data["headers"], authorization=data["auth"], transform=transform,
                                 provenance=data["provenance"])

@@ -331,6 +331,29 @@ def test_forwarding_page_says_a_target_refusing_everything_is_paused_and_how_it_
     assert "401, 403" not in page
 
 
+def test_forwarding_page_retries_a_paused_target_now(make_app):
+    """Its next attempt was up to LRS_FORWARD_RETRY_MAX_SECONDS away, with no way to say "now"
+    once the target was fixed; the button brings it forward in the store, for whichever worker."""
+    target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here
+    app = make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([target]))
+    states = TargetStates(app.extensions["lrs"].db)
+    now = dt.datetime.now(dt.timezone.utc)
+    states.create("replica", 0, now)
+    states.failed(states.acquire("replica", "worker-1", now, 60), "worker-1", now + dt.timedelta(minutes=4),
+                  "HTTP 401: Unauthorised", 401, now, paused="misconfigured")
+    client = app.test_client()
+    sign_in(client)
+    page = html.unescape(client.get("/console/forwarding").get_data(as_text=True))
+    assert "Retry now</button>" in page and "or at once with <em>Retry now</em>" in page
+    retried = client.post("/console/forwarding/replica/retry", data={"csrf": session_csrf(client)})
+    assert retried.status_code == 303
+    assert notice(client, retried).startswith("replica: retried at the worker&#39;s next cycle (the next attempt was due at ")
+    assert states.get("replica").next_attempt <= dt.datetime.now(dt.timezone.utc)  # due: the worker's next cycle takes it
+    again = client.post("/console/forwarding/replica/retry", data={"csrf": session_csrf(client)})
+    assert notice(client, again) == "replica: nothing was waiting (no retry pending), nothing changed"
+    assert client.post("/console/forwarding/nowhere/retry", data={"csrf": session_csrf(client)}).status_code == 404
+
+
 def test_the_forwarding_page_says_when_it_lists_only_some_dead_letters(make_app):
     """It listed 50 under 'Replay all 120' without saying where the other 70 were."""
     target = {"name": "replica", "endpoint": "http://127.0.0.1:9/xapi"}  # never reached: no worker runs here

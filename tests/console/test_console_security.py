@@ -115,6 +115,7 @@ def test_cross_site_posts_without_the_csrf_token_change_nothing(app):
         (f"/console/statements/{STATEMENT_ID}/void", {}),
         ("/console/forwarding/backup/replay", {}),
         ("/console/forwarding/backup/backfill", {"since": "now"}),
+        ("/console/forwarding/backup/retry", {}),
         ("/console/sign-out", {}),
     ]
     for url, form in attempts:

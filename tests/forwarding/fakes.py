@@ -12,8 +12,8 @@ class RecordingTarget:
     def __init__(self, name: str = "memory", batch_size: int = 10, refuse: dict[str, int] | None = None,
                  failures: list[Outcome] | None = None, filter: StatementFilter | None = None,
                  since: str | None = None, fail_every: int = 0, broken: set[str] | None = None,
-                 refuse_all: int | None = None):
-        self.options = TargetOptions(name, batch_size, filter or StatementFilter(), since, timeout=0.5)
+                 refuse_all: int | None = None, max_batch: int | None = None, address: str = ""):
+        self.options = TargetOptions(name, batch_size, filter or StatementFilter(), since, timeout=0.5, address=address)
         self.refuse = dict(refuse or {})
         self.failures = list(failures or [])
         self.received: dict[str, dict] = {}
@@ -21,6 +21,7 @@ class RecordingTarget:
         self.fail_every = fail_every
         self.broken = set(broken or ())  # ids of statements this target fails on (a 500), whatever else
         self.refuse_all = refuse_all  # a status this target refuses every request with, while set
+        self.max_batch = max_batch  # a body limit: more statements at once are answered 413
         self.lock = threading.Lock()
 
     def deliver(self, batch: list[Outgoing], deadline: Deadline) -> Outcome:
@@ -34,6 +35,8 @@ class RecordingTarget:
                 if isinstance(failure, Exception):
                     raise failure
                 return failure
+        if self.max_batch is not None and len(ids) > self.max_batch:
+            return Outcome.rejected(413, "HTTP 413: too large")
         if self.broken.intersection(ids):
             return Outcome.retry("HTTP 500: internal error", 500)
         refused = [self.refuse_all] if self.refuse_all else [self.refuse[i] for i in ids if i in self.refuse]

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator
 import requests
 from werkzeug.serving import make_server
 
+from lrs.server import stop
 from lrs.xapi.equality import same_statement
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
 
@@ -302,9 +303,28 @@ def _ids(body: bytes, content_type: str) -> list[str]:
         return []
 
 
+def forward_env(lrs: Any, config: str, **settings: str) -> dict[str, str]:
+    """The environment of an `lrs forward` process on the store of `lrs` (a shared one)."""
+    return {**os.environ, "LRS_MONGO_URI": lrs.settings["mongo_uri"], "LRS_MONGO_DB": lrs.db.name,
+            "LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": config, "LRS_LOG_LEVEL": "ERROR", **settings}
+
+
 def forward_command(lrs: Any, config: str, *args: str) -> subprocess.CompletedProcess:
     """`lrs forward ARGS` in a process of its own, on the store of `lrs` (a shared one)."""
-    env = {**os.environ, "LRS_MONGO_URI": lrs.settings["mongo_uri"], "LRS_MONGO_DB": lrs.db.name,
-           "LRS_PLUGINS": "forward_xapi", "LRS_FORWARD_XAPI_TARGETS": config, "LRS_LOG_LEVEL": "ERROR"}
-    return subprocess.run([sys.executable, "-m", "lrs.cli", "forward", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "lrs.cli", "forward", *args], env=forward_env(lrs, config),
+                          capture_output=True, text=True, timeout=120)
+
+
+@contextmanager
+def forward_process(lrs: Any, config: str, **settings: str) -> Iterator[subprocess.Popen]:
+    """The worker, `lrs forward`, in a process of its own on the store of `lrs` (a shared one), with
+    quick engine settings (LRS_* `settings` override them); stopped on exit if the test has not
+    killed it."""
+    env = forward_env(lrs, config, **{"LRS_LOG_LEVEL": "WARNING", "LRS_FORWARD_LEASE_SECONDS": "3",
+                                      "LRS_FORWARD_POLL_SECONDS": "0.05", "LRS_FORWARD_RETRY_BASE_SECONDS": "0.05",
+                                      "LRS_FORWARD_RETRY_MAX_SECONDS": "0.5", **settings})
+    process = subprocess.Popen([sys.executable, "-m", "lrs.cli", "forward"], env=env)
+    try:
+        yield process
+    finally:
+        stop(process)

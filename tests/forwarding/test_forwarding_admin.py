@@ -72,7 +72,7 @@ def test_a_404_for_an_unknown_target_clips_a_long_name(source):
     client = source.test_client()
     name = "t" * 10_000
     for method, path, body in (("GET", "dead-letters", None), ("POST", "dead-letters/replay", {}),
-                               ("POST", "backfill", {"since": "now"})):
+                               ("POST", "backfill", {"since": "now"}), ("POST", "retry", None)):
         answer = client.open(f"/admin/forwarding/{name}/{path}", method=method, json=body, headers=ADMIN)
         assert answer.status_code == 404, path
         assert answer.get_json()["error"]["message"] == (

@@ -193,6 +193,57 @@ def test_refusals_of_single_statements_never_pause_when_the_rule_is_off(lrs):
     assert DeadLetters(lrs.db).count("memory") == 20 and len(ids) == 20
 
 
+def test_refusals_count_across_rounds_of_one_statement_until_a_delivery_or_another_status(lrs):
+    """Rounds of one statement (a trickle) never reached the ten in a row within a round, so a
+    target refusing each was never paused. The count is in the target's state: a restarted worker
+    goes on with it; a statement delivered, or a refusal with another status, starts it again."""
+    ids = store(lrs, [statement(n) for n in range(30)])
+    refuse = {sid: 400 for sid in ids[:9] + ids[19:]} | {sid: 422 for sid in ids[9:18]}
+    target, clock = RecordingTarget(batch_size=1, refuse=refuse), Clock()
+    for _ in range(5):
+        forwarder(lrs, target, clock=clock).run_once()
+    assert TargetStates(lrs.db).get("memory").doc["refusals"] == {"count": 5, "status": 400}
+    fwd = forwarder(lrs, target, clock=clock)  # a restarted worker
+    for _ in range(4 + 9 + 1 + 9):  # 400 to the 9th, 422 nine times, one delivered, 400 nine times
+        assert fwd.run_once().kind == "delivered"
+    state = TargetStates(lrs.db).get("memory")
+    assert state.doc["refusals"] == {"count": 9, "status": 400} and state.doc["last_error"] is None
+    assert DeadLetters(lrs.db).count("memory") == 27 and set(target.received) == {ids[18]}
+    cycle = fwd.run_once()  # the tenth 400 in a row: refusing everything
+    state = TargetStates(lrs.db).get("memory")
+    assert cycle.kind == "backoff" and state.doc["last_error"]["paused"] == "refusing"
+    assert state.doc["last_error"]["message"].startswith(
+        "the target refuses every statement: 10 in a row were each refused alone with HTTP 400; paused")
+    assert DeadLetters(lrs.db).count("memory") == 27 and state.checkpoint == 28  # the tenth is kept
+    target.refuse.clear()  # fixed: the next attempt delivers the rest and the count starts again
+    clock.advance(cycle.wait)
+    drain(fwd)
+    state = TargetStates(lrs.db).get("memory")
+    assert set(target.received) == {ids[18], *ids[28:]} and state.doc["refusals"] is None
+    assert state.doc["last_error"] is None
+
+
+def test_a_size_limit_learnt_from_a_413_outlives_the_worker_until_a_day_passes_or_the_endpoint_changes(lrs):
+    """It was kept in the worker's memory: each restarted worker sent batch_size again, paying
+    the refused requests (32, 16, 8) to learn it anew."""
+    clock = Clock()
+
+    def requests_of_a_new_worker(statements: int, address: str = "https://lrs.example.org/xapi") -> list[int]:
+        store(lrs, [statement(n) for n in range(statements)])
+        target = RecordingTarget(batch_size=32, max_batch=5, address=address)
+        drain(forwarder(lrs, target, clock=clock))
+        return [len(request) for request in target.requests]
+
+    assert requests_of_a_new_worker(32)[:4] == [32, 16, 8, 4]
+    assert TargetStates(lrs.db).get("memory").doc["batch_limit"]["size"] == 4
+    assert requests_of_a_new_worker(12) == [4, 4, 4]  # restarted: no 413
+    assert requests_of_a_new_worker(8, "https://lrs2.example.org/xapi")[:3] == [8, 4, 4]  # another endpoint
+    assert requests_of_a_new_worker(8, "https://lrs2.example.org/xapi") == [4, 4]  # learnt there now
+    clock.advance(24 * 3600)
+    assert requests_of_a_new_worker(8, "https://lrs2.example.org/xapi")[:2] == [8, 4]  # a day later: forgotten
+    assert DeadLetters(lrs.db).count("memory") == 0
+
+
 def test_a_backfill_resends_what_an_interrupted_round_had_delivered(lrs):
     """A round cut short by a 429 records what it got done; a backfill to that very checkpoint
     (the target was wiped, say) must not keep skipping those statements."""

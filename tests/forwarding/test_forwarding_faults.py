@@ -26,6 +26,7 @@ from tests.forwarding.harness import (
     stored,
     target_config,
     wait_until,
+    workers_running,
 )
 
 
@@ -241,6 +242,28 @@ def test_a_batch_size_the_target_refuses_as_too_large_is_remembered_and_grown_ba
     assert max(len(r["ids"]) for r in limited[len(limited) // 2:]) <= 8
     grown = [len(r["ids"]) for r in proxy.requests[len(limited):]]
     assert 32 in grown and "413" not in {r["fault"] for r in proxy.requests[len(limited):]}
+    assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["dead_letters"] == 0
+
+
+def test_a_restarted_worker_keeps_the_batch_size_the_target_took(make_app):
+    """The size a 413 taught was in the worker's memory only: each restart sent batch_size again
+    and paid the refused requests (32, 16, 8) to learn it anew. It is in the target's state now."""
+    target_app = make_app()
+    with RestartableServer(target_app) as target, FaultyProxy(target.url) as proxy:
+        proxy.max_statements = 5
+        source = source_app(make_app, proxy.url + "/xapi", batch_size=32)
+        lrs = source.extensions["lrs"]
+        ids = post(source, 2, 16)
+        with workers_running() as workers:
+            workers.append(Worker(lrs).start())
+            wait_until(lambda: caught_up(lrs), timeout=60)
+        learnt = len(proxy.requests)
+        ids += post(source, 2, 16)
+        with workers_running() as workers:  # restarted
+            workers.append(Worker(lrs).start())
+            wait_until(lambda: caught_up(lrs), timeout=60)
+    assert [len(r["ids"]) for r in proxy.requests[:learnt] if r["fault"] == "413"][:3] == [32, 16, 8]
+    assert [(len(r["ids"]), r["fault"]) for r in proxy.requests[learnt:]] == [(4, "pass")] * 8
     assert set(stored(target_app)) == set(ids) and forwarding_status(lrs)[0]["dead_letters"] == 0
 
 

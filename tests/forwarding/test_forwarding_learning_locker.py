@@ -124,6 +124,54 @@ def test_a_learning_locker_refusing_every_statement_pauses_the_target_until_its_
     assert (status["dead_letters"], status["delivered"], status["paused"]) == (0, 60, None)
 
 
+def settled(lrs: Any) -> bool:
+    """Nothing left to send, or paused."""
+    status = forwarding_status(lrs)[0]
+    return bool(status["caught_up"] or status["paused"])
+
+
+def test_a_trickle_of_statements_learning_locker_refuses_pauses_the_target_too(
+        make_app: Any, shared_store: str, monkeypatch: Any) -> None:
+    """One statement a round: the ten refusals in a row had to come within one round, so a target
+    getting a trickle and refusing each statement was never paused, the whole stream dead-lettered.
+    The count carries from round to round: the tenth pauses it; the nine before are dead letters,
+    replayed once the configuration is fixed."""
+    config = documented_configuration()
+    transform = config[0].pop("transform")
+    locker = FakeLearningLocker(config[0]["auth"]["username"], "client-secret", limit_every=0)
+    monkeypatch.setenv("LL_CLIENT_SECRET", "client-secret")
+    store = {"mongo_uri": shared_store, "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}"}
+    sent: list[dict] = []
+    with RestartableServer(locker.app) as server:
+        config[0]["endpoint"] = server.url + "/data/xAPI"
+        forgetful = learning_locker_source(make_app, config, **store)
+        lrs = forgetful.extensions["lrs"]
+        with workers_running() as workers:
+            workers.append(Worker(lrs).start())
+            for n in range(15):
+                sent.append(statement(n))
+                assert forgetful.test_client().post("/xapi/statements", json=sent[-1], headers={
+                    **XAPI_HEADERS, "X-Experience-API-Version": "2.0.0"}).status_code == 200
+                wait_until(lambda: settled(lrs))  # each statement a round of its own
+                if forwarding_status(lrs)[0]["paused"]:
+                    break
+        status = forwarding_status(lrs)[0]
+        assert (status["paused"], status["dead_letters"], status["backlog"], len(sent)) == ("refusing", 9, 1, 10)
+        assert status["last_error"]["message"].startswith("the target refuses every statement: 10 in a row")
+
+        config[0]["transform"] = transform  # the operator adds it, restarts the forwarder and replays
+        fixed = learning_locker_source(make_app, config, **store)
+        lrs = fixed.extensions["lrs"]
+        replayed = fixed.test_client().post("/admin/forwarding/learning-locker/dead-letters/replay", json={},
+                                            headers=XAPI_HEADERS)
+        assert replayed.get_json() == {"marked": 9}
+        with workers_running() as workers:
+            workers.append(Worker(lrs).start())
+            wait_until(lambda: (row := forwarding_status(lrs)[0])["caught_up"] and row["dead_letters"] == 0,
+                       timeout=30)
+    assert set(locker.statements) == {s["id"] for s in sent}
+
+
 def test_a_rotated_credential_pauses_the_target_as_misconfigured_and_it_resumes_once_it_matches(
         make_app: Any, monkeypatch: Any, caplog: Any) -> None:
     config = documented_configuration()

@@ -10,43 +10,25 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import uuid
-from contextlib import contextmanager
-from typing import Iterator
 
 import pymongo
 import requests
 
 from lrs.forwarding.status import forwarding_status
-from lrs.server import free_port, spawned, stop
+from lrs.server import free_port, spawned
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET
 from tests.forwarding.harness import (
     XAPI_HEADERS,
     FaultyProxy,
     RestartableServer,
     assert_same_statements,
+    forward_process,
     statement,
     stored,
     target_config,
     wait_until,
 )
-
-
-@contextmanager
-def forward_process(source_lrs, endpoint: str) -> Iterator[subprocess.Popen]:
-    """`lrs forward` on the source's store, stopped on exit (if the test has not killed it)."""
-    env = {**os.environ, "LRS_MONGO_URI": source_lrs.settings["mongo_uri"], "LRS_MONGO_DB": source_lrs.db.name,
-           "LRS_PLUGINS": "forward_xapi", "LRS_LOG_LEVEL": "WARNING",
-           "LRS_FORWARD_XAPI_TARGETS": json.dumps([target_config("replica", endpoint, batch_size=25, timeout=1.5)]),
-           "LRS_FORWARD_LEASE_SECONDS": "3", "LRS_FORWARD_POLL_SECONDS": "0.05",
-           "LRS_FORWARD_RETRY_BASE_SECONDS": "0.05", "LRS_FORWARD_RETRY_MAX_SECONDS": "0.5"}
-    process = subprocess.Popen([sys.executable, "-m", "lrs.cli", "forward"], env=env)
-    try:
-        yield process
-    finally:
-        stop(process)
 
 
 def test_sigkilled_workers_lose_nothing(shared_store, make_app):
@@ -59,14 +41,14 @@ def test_sigkilled_workers_lose_nothing(shared_store, make_app):
         for number in range(8):
             batch = [statement(number * 25 + n) for n in range(25)]
             assert client.post("/xapi/statements", json=batch, headers=XAPI_HEADERS).status_code == 200
-        endpoint = proxy.url + "/xapi"
+        config = json.dumps([target_config("replica", proxy.url + "/xapi", batch_size=25, timeout=1.5)])
         for kills in range(2):
-            with forward_process(lrs, endpoint) as worker:
+            with forward_process(lrs, config) as worker:
                 wait_until(lambda kills=kills: proxy.active and len(proxy.requests) >= 2 * (kills + 1),
                            timeout=30, step=0.01)
                 os.kill(worker.pid, signal.SIGKILL)  # mid-batch: the target has it, the worker never heard
                 worker.wait(10)
-        with forward_process(lrs, endpoint):
+        with forward_process(lrs, config):
             wait_until(lambda: forwarding_status(lrs)[0]["backlog"] == 0, timeout=60)
         assert_same_statements(stored(source), stored(target_app))
         assert forwarding_status(lrs)[0]["dead_letters"] == 0

@@ -66,7 +66,7 @@ def test_other_boolean_values_are_refused_naming_the_rule(client, xapi_headers, 
 @pytest.mark.parametrize("method, path", [
     ("GET", "/xapi/about"), ("GET", "/admin/credentials"), ("GET", "/admin/credentials/test-admin"),
     ("GET", "/admin/forwarding"), ("DELETE", f"/admin/agents?agent={AGENT}"),
-    ("POST", "/admin/forwarding/replica/backfill"),
+    ("POST", "/admin/forwarding/replica/backfill"), ("POST", "/admin/forwarding/replica/retry"),
 ])
 def test_a_parameter_a_resource_does_not_know_is_a_400_naming_it(app, client, method, path):
     separator = "&" if "?" in path else "?"
