@@ -86,12 +86,13 @@ def _print_status(report: list[dict], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo("target\tbacklog\tlag_s\tdelivered\tper_s\tretrying\tpaused\tdead_letters\tlast_success"
-               "\tlast_error_at\terror")
+    click.echo("target\tbacklog\tlag_s\tdelivered\tper_s\tretrying\tpaused\tbatch_limit\tdead_letters"
+               "\tlast_success\tlast_error_at\terror")
     for row in report:
         error = (row.get("last_error") or {}).get("message", "")  # only while failing: past ones are cleared
+        limit = (row.get("batch_limit") or {}).get("statements", "-")
         click.echo(f"{row['target']}\t{row['backlog']}\t{row['lag_seconds']:.1f}\t{row['delivered']}\t"
-                   f"{row['delivered_per_second']}\t{row['retrying']}\t{row.get('paused') or '-'}\t{row['dead_letters']}\t"
+                   f"{row['delivered_per_second']}\t{row['retrying']}\t{row.get('paused') or '-'}\t{limit}\t{row['dead_letters']}\t"
                    f"{row.get('last_success') or '-'}\t{row.get('last_error_at') or '-'}\t{error[:120] or '-'}")
 
 

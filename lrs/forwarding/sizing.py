@@ -28,6 +28,17 @@ GROW_AFTER = 10  # rounds delivered at the learnt size, without a 413, before tw
 KEPT = dt.timedelta(days=1)  # how long a learnt limit is kept after the 413 that taught it
 
 
+def address_digest(address: str) -> str:
+    """How the stored state names a target's address: a plugin's address may say more than the engine needs."""
+    return hashlib.sha256(address.encode()).hexdigest()[:16]
+
+
+def learnt_limit(stored: dict | None, address: str, now: dt.datetime) -> dict | None:
+    """The limit stored in the target's state if it still holds: learnt at `address` (a digest)
+    within KEPT."""
+    return stored if stored and stored["address"] == address and now - aware(stored["at"]) < KEPT else None
+
+
 class BatchSize:
     def __init__(self, target: str, configured: int, address: str = ""):
         self.target = target
@@ -35,14 +46,13 @@ class BatchSize:
         self.current = configured
         self._fitting = 0  # rounds delivered at `current` since the last 413 (or since this worker took it up)
         self._learnt: dt.datetime | None = None  # when the 413 that set `current` came
-        # the stored state names the address by a digest: a plugin's address may say more than the engine needs
-        self._address = hashlib.sha256(address.encode()).hexdigest()[:16]
+        self._address = address_digest(address)
 
     def recall(self, stored: dict | None, now: dt.datetime) -> None:
         """Take up the limit in the target's state (learnt by this worker, another one, or before a
         restart), unless it is for another address or older than KEPT."""
-        valid = bool(stored) and stored["address"] == self._address and now - aware(stored["at"]) < KEPT
-        size = min(self.configured, stored["size"]) if valid else self.configured
+        valid = learnt_limit(stored, self._address, now)
+        size = min(self.configured, valid["size"]) if valid else self.configured
         if size == self.current:
             return
         if valid:
@@ -52,7 +62,7 @@ class BatchSize:
             log.info("forwarding %s: the size limit learnt from a 413 is forgotten (the endpoint changed, or it was "
                      "learnt %s ago); sending up to %d statements at a time again", self.target, KEPT, size)
         self.current, self._fitting = size, 0
-        self._learnt = aware(stored["at"]) if valid else None
+        self._learnt = aware(valid["at"]) if valid else None
 
     def learn(self, too_large: int | None, largest_delivered: int, now: dt.datetime) -> bool:
         """What a round showed: the fewest statements a 413 was answered for (None: no 413) and

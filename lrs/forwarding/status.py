@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Iterable
 
-from lrs.forwarding.contract import Target
+from lrs.forwarding.contract import Target, TargetOptions
 from lrs.forwarding.dead_letters import DeadLetters
 from lrs.forwarding.parked import Parked
 from lrs.forwarding.scan import Scanner
+from lrs.forwarding.sizing import address_digest, learnt_limit
 from lrs.forwarding.state import RATE_WINDOW, TargetState, TargetStates, aware
 from lrs.forwarding.targets import forward_targets
 from lrs.statements import utc_now
@@ -26,7 +27,9 @@ def forwarding_status(lrs: "LRS", targets: Iterable[Target] | None = None) -> li
     moment: None once statements get through again), `paused` (why a failing target needs an
     operator: "misconfigured", "refusing"; None), `last_error_at` (the last failed attempt's
     time, kept after recovery), `attempts` (failed in a row), `next_attempt`, `checkpoint`, `gaps`, `worker` (the lease holder), `in_flight`,
-    `filter`, `started`, `caught_up`."""
+    `filter`, `started`, `caught_up`, `batch_limit` (the statements a request carries at most since
+    a 413 taught it, and when: None while the configured batch size holds), `refusals` (statements
+    refused alone in a row with one status, counting towards a pause: None when there are none)."""
     targets = forward_targets(lrs) if targets is None else targets
     states = TargetStates(lrs.db).all()
     scanner = Scanner(lrs.statement_store.collection, grace_seconds=0)
@@ -81,9 +84,19 @@ def _target_status(target: Target, state: TargetState | None, scanner: Scanner, 
         checkpoint=state.checkpoint,
         gaps=len(state.gaps),
         worker=lease["owner"] if leased else None,
+        batch_limit=_batch_limit(options, doc.get("batch_limit"), now),
+        refusals=doc.get("refusals"),
     )
     status["caught_up"] = status["backlog"] == 0
     return status
+
+
+def _batch_limit(options: TargetOptions, stored: dict | None, now: dt.datetime) -> dict | None:
+    """The size a 413 taught, as a worker taking the target up now would use it; None: the configured one."""
+    limit = learnt_limit(stored, address_digest(options.address), now)
+    if limit is None or limit["size"] >= options.batch_size:
+        return None
+    return {"statements": limit["size"], "learnt_at": _time(limit["at"])}
 
 
 def _time(moment: dt.datetime | None) -> str | None:

@@ -15,6 +15,7 @@ from lrs.forwarding.filters import StatementFilter
 from lrs.forwarding.parked import Parked
 from lrs.forwarding.scan import Scanner
 from lrs.forwarding.state import TargetStates
+from lrs.forwarding.status import forwarding_status
 from lrs.statements import utc_now
 from lrs.xapi.timestamps import format_timestamp
 from tests.forwarding.fakes import RecordingTarget
@@ -203,6 +204,7 @@ def test_refusals_count_across_rounds_of_one_statement_until_a_delivery_or_anoth
     for _ in range(5):
         forwarder(lrs, target, clock=clock).run_once()
     assert TargetStates(lrs.db).get("memory").doc["refusals"] == {"count": 5, "status": 400}
+    assert forwarding_status(lrs, [target])[0]["refusals"] == {"count": 5, "status": 400}
     fwd = forwarder(lrs, target, clock=clock)  # a restarted worker
     for _ in range(4 + 9 + 1 + 9):  # 400 to the 9th, 422 nine times, one delivered, 400 nine times
         assert fwd.run_once().kind == "delivered"
@@ -236,6 +238,8 @@ def test_a_size_limit_learnt_from_a_413_outlives_the_worker_until_a_day_passes_o
 
     assert requests_of_a_new_worker(32)[:4] == [32, 16, 8, 4]
     assert TargetStates(lrs.db).get("memory").doc["batch_limit"]["size"] == 4
+    assert forwarding_status(lrs, [RecordingTarget(batch_size=32, address="https://lrs.example.org/xapi")])[0][
+        "batch_limit"]["statements"] == 4
     assert requests_of_a_new_worker(12) == [4, 4, 4]  # restarted: no 413
     assert requests_of_a_new_worker(8, "https://lrs2.example.org/xapi")[:3] == [8, 4, 4]  # another endpoint
     assert requests_of_a_new_worker(8, "https://lrs2.example.org/xapi") == [4, 4]  # learnt there now

@@ -258,6 +258,7 @@ def test_a_restarted_worker_keeps_the_batch_size_the_target_took(make_app):
             workers.append(Worker(lrs).start())
             wait_until(lambda: caught_up(lrs), timeout=60)
         learnt = len(proxy.requests)
+        assert forwarding_status(lrs)[0]["batch_limit"]["statements"] == 4  # what the status shows too
         ids += post(source, 2, 16)
         with workers_running() as workers:  # restarted
             workers.append(Worker(lrs).start())
