@@ -17,7 +17,6 @@ Communication 3.1, which differ by version:
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, replace
 from typing import Any, Callable
@@ -125,11 +124,11 @@ def get(resource: DocumentResource) -> Response:
     args = resource.args()
     store = current_lrs().documents
     if resource.id_param not in args:
-        ids, latest = store.ids(resource.scope(resource.kind, args), args.get("since"))
-        response = Response(_id_list(ids), mimetype=JSON_TYPE)
+        listing = store.listing(resource.scope(resource.kind, args), args.get("since"))
+        response = Response(_id_list(listing.ids), mimetype=JSON_TYPE)
         response.set_etag(etag_of(response.get_data()))  # as a document's is of its content (Communication 3.1)
-        response.last_modified = latest or utc_now()
-        return answer_read(response, latest, "the list of ids")
+        response.last_modified = listing.latest or utc_now()
+        return answer_read(response, listing.latest, "the list of ids")
     if "since" in args:  # Communication 3.2: a parameter the resource does not take is a 400
         raise BadRequest(f"parameter 'since': is not a parameter of this resource when {resource.id_param} is "
                          f"given (it filters the list of ids, a GET without {resource.id_param})")
@@ -171,24 +170,16 @@ def delete(resource: DocumentResource) -> Response:
     if resource.id_param in args:
         store.delete(resource.key(resource.kind, args), preconditions())
     else:
-        scope, conditions = resource.scope(resource.kind, args), preconditions()
+        listing, conditions = store.listing(resource.scope(resource.kind, args)), preconditions()
         since = conditions.unmodified_since
         if conditions.if_match is not None or conditions.if_none_match is not None or since is not None:
             # Deleting every document here is a DELETE of the URL whose GET is their id list: its
             # conditions are compared with that list's ETag and Last-Modified (a failing one
-            # deletes nothing).
-            etag, latest = _list_validators(scope)
-            require_unmodified(latest, since, "the list of ids")
-            conditions.check(etag)
-        store.delete_all(scope)
+            # deletes nothing), and what is deleted is what they were compared on.
+            require_unmodified(listing.latest, since, "the list of ids")
+            conditions.check(etag_of(_id_list(listing.ids)) if listing.records else None)
+        store.delete_listed(listing)
     return Response(status=204)
-
-
-def _list_validators(scope: Scope) -> tuple[str | None, dt.datetime | None]:
-    """The ETag and Last-Modified a GET of the id list (without `since`) sends; None for both when
-    there is no document (the list then has no modification date)."""
-    ids, latest = current_lrs().documents.ids(scope, None)
-    return (etag_of(_id_list(ids)) if ids else None), latest
 
 
 def _id_list(ids: list[str]) -> bytes:

@@ -18,7 +18,7 @@ import hashlib
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable
 
 from bson import Binary, ObjectId
 from pymongo import ASCENDING, ReturnDocument
@@ -36,6 +36,7 @@ MAX_ATTEMPTS = 50
 BACKOFF_SECONDS = 0.002  # after the n-th lost race, wait up to n times this (random, to spread writers)
 KEY_FIELDS = ("kind", "activity", "agent", "registration", "doc_id")
 KEY_ONLY = {field: 1 for field in KEY_FIELDS}
+LISTED = {**KEY_ONLY, "updated": 1, "rev": 1}
 ANY = "*"  # the wildcard of If-Match / If-None-Match; never an ETag (those are SHA-1 hex)
 CHANGING = "the document kept changing while this request was applied to it; retry"
 
@@ -232,22 +233,19 @@ class DocumentStore:
             _back_off(attempt)
         raise Conflict(CHANGING)
 
-    def delete_all(self, scope: Scope) -> None:
-        """Each document of the scope as it is now; documents written meanwhile may stay."""
-        for record in list(self.collection.find(scope.filter(), KEY_ONLY)):
-            self._remove(_where(record))
-
-    def ids(self, scope: Scope, since: dt.datetime | None) -> tuple[list[str], dt.datetime | None]:
-        """The document ids of the scope updated after `since`, and when the latest was updated."""
+    def listing(self, scope: Scope, since: dt.datetime | None = None) -> "Listing":
+        """The scope's records updated after `since`, as one read saw them."""
         query = scope.filter()
         if since is not None:
             query["updated"] = {"$gt": since}
-        # sorted here, not by MongoDB: the server's sort would be in memory (no index holds doc_id
-        # after an equality prefix when no registration is given), its 100 MB limit counted on
-        # whole records of up to 15 MB each on MongoDB before 6.0
-        records = sorted(self.collection.find(query, {"doc_id": 1, "updated": 1}), key=lambda record: record["doc_id"])
-        latest = max((record["updated"] for record in records), default=None)
-        return _unique(record["doc_id"] for record in records), latest
+        return Listing(list(self.collection.find(query, LISTED)))
+
+    def delete_listed(self, listing: "Listing") -> None:
+        """Each record as the listing saw it. One rewritten or added since stays: that write comes
+        after this delete, so a DELETE of them all whose conditions were checked on the listing
+        removes nothing they were not checked on."""
+        for record in listing.records:
+            self._remove(_where(record, rev=record["rev"]))
 
     def _new_record(self, key: DocumentKey, content: bytes, content_type: str, now: dt.datetime) -> dict:
         record = {**key.filter(), "content_type": content_type, "etag": etag_of(content), "updated": now,
@@ -304,6 +302,22 @@ def _back_off(attempt: int) -> None:
     time.sleep(random.uniform(0, BACKOFF_SECONDS * (attempt + 1)))
 
 
-def _unique(values: Iterable[str]) -> list[str]:
-    """State ids repeat across registrations; the list names each once."""
-    return list(dict.fromkeys(values))
+@dataclass(frozen=True)
+class Listing:
+    """Records of a scope as one read saw them: the id list a GET answers, and what a DELETE of
+    them all removes."""
+
+    records: list[dict]
+
+    @property
+    def ids(self) -> list[str]:
+        """Sorted here, not by MongoDB: the server's sort would be in memory (no index holds doc_id
+        after an equality prefix when no registration is given), its 100 MB limit counted on whole
+        records of up to 15 MB each on MongoDB before 6.0. State ids repeat across registrations;
+        the list names each once."""
+        return list(dict.fromkeys(sorted(record["doc_id"] for record in self.records)))
+
+    @property
+    def latest(self) -> dt.datetime | None:
+        """When the latest of them was updated; None without any."""
+        return max((record["updated"] for record in self.records), default=None)

@@ -114,6 +114,35 @@ def test_clearing_all_state_if_unmodified_since_compares_the_latest_document(cli
     assert fetch(client, RESOURCES["state"]).status_code == 404
 
 
+def test_clearing_all_state_on_a_condition_deletes_only_the_documents_it_was_checked_on(app, client, monkeypatch):
+    """Another client's writes land between the DELETE's read of the id list (its If-Match checked
+    on that list's ETag) and its deletes: a new document, and a rewrite of a listed one. Those
+    writes come after the DELETE: both stay. The whole scope was deleted, the new document with it,
+    though the condition was never checked on it."""
+    def state(state_id: str) -> tuple[str, dict]:
+        return STATE_PATH, {**STATE_LIST, "stateId": state_id}
+
+    create(client, state("kept-as-it-was"), b'{"a": 1}')
+    create(client, state("rewritten"), b'{"b": 1}')
+    etag = client.get(STATE_PATH, query_string=STATE_LIST, headers=headers()).headers["ETag"]
+    collection = app.extensions["lrs"].documents.collection
+    read = collection.find
+
+    def read_then_another_client_writes(*args, **kwargs):
+        found = list(read(*args, **kwargs))
+        monkeypatch.undo()  # once
+        assert send(client, state("rewritten"), "PUT", body=b'{"b": 2}').status_code == 204
+        assert send(client, state("new"), "PUT", body=b'{"c": 1}').status_code == 204
+        return iter(found)
+
+    monkeypatch.setattr(collection, "find", read_then_another_client_writes)
+    response = client.delete(STATE_PATH, query_string=STATE_LIST, headers=headers(If_Match=etag))
+    assert response.status_code == 204, response.get_data()
+    assert fetch(client, state("kept-as-it-was")).status_code == 404
+    assert fetch(client, state("rewritten")).get_json() == {"b": 2}
+    assert fetch(client, state("new")).get_json() == {"c": 1}
+
+
 @pytest.mark.parametrize("method", ["PUT", "POST", "DELETE"])
 def test_a_write_landing_between_the_check_and_this_one_fails_it(app, client, monkeypatch, method):
     """The date is checked inside the store's compare-and-set, on the record the write or delete then
