@@ -7,7 +7,7 @@ statement versions and requires RFC 3339 timestamps.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from lrs.xapi.agents import IFIS
 from lrs.xapi.errors import XAPIValidationError
@@ -283,17 +283,17 @@ def _activity(value: Any, path: str) -> None:
 def _definition(value: Any, path: str) -> None:
     definition = require_dict(value, path)
     only_keys(definition, DEFINITION_KEYS, path)
-    if "name" in definition:
-        validate_language_map(definition["name"], f"{path}.name")
-    if "description" in definition:
-        validate_language_map(definition["description"], f"{path}.description")
-    if "type" in definition:
-        validate_iri(definition["type"], f"{path}.type")
-    if "moreInfo" in definition:
-        validate_irl(definition["moreInfo"], f"{path}.moreInfo")
-    if "extensions" in definition:
-        validate_extensions(definition["extensions"], f"{path}.extensions")
+    _optional(definition, path, name=validate_language_map, description=validate_language_map, type=validate_iri,
+              moreInfo=validate_irl, extensions=validate_extensions)
     _interaction(definition, path)
+
+
+def _optional(obj: dict, path: str, **checks: Callable[[Any, str], object]) -> None:
+    """The checks of the properties present, in the order given: the first rule broken is the one
+    reported, whatever order the client sent them in."""
+    for key, check in checks.items():
+        if key in obj:
+            check(obj[key], f"{path}.{key}")
 
 
 def _interaction(definition: dict, path: str) -> None:
@@ -338,18 +338,8 @@ def _components(value: Any, path: str) -> None:
 def _result(value: Any, path: str) -> None:
     result = require_dict(value, path)
     only_keys(result, RESULT_KEYS, path)
-    if "score" in result:
-        _score(result["score"], f"{path}.score")
-    if "success" in result:
-        require_bool(result["success"], f"{path}.success")
-    if "completion" in result:
-        require_bool(result["completion"], f"{path}.completion")
-    if "response" in result:
-        require_str(result["response"], f"{path}.response")
-    if "duration" in result:
-        validate_duration(result["duration"], f"{path}.duration")
-    if "extensions" in result:
-        validate_extensions(result["extensions"], f"{path}.extensions")
+    _optional(result, path, score=_score, success=require_bool, completion=require_bool, response=require_str,
+              duration=validate_duration, extensions=validate_extensions)
 
 
 def _score(value: Any, path: str) -> None:
