@@ -93,7 +93,7 @@ def validate_statement(statement: object, version: str, path: str = "statement")
     if "stored" in statement:
         validate_timestamp(statement["stored"], f"{path}.stored", version)
     if "authority" in statement:
-        _authority(statement["authority"], f"{path}.authority", version)
+        _authority(statement["authority"], f"{path}.authority")
     if "version" in statement:
         _statement_version(statement["version"], f"{path}.version", version)
     if statement["verb"]["id"] == VOIDED and statement["object"].get("objectType") != "StatementRef":
@@ -108,7 +108,7 @@ def _statement_body(statement: dict, path: str, version: str, *, substatement: b
     timestamp means "not given" (prepare_statement drops it).
     """
     require_keys(statement, ("actor", "verb", "object"), path)
-    _actor(statement["actor"], f"{path}.actor", version)
+    _actor(statement["actor"], f"{path}.actor")
     _verb(statement["verb"], f"{path}.verb")
     object_type = _object(statement["object"], f"{path}.object", version, in_substatement=substatement)
     if "result" in statement:
@@ -142,12 +142,13 @@ def _statement_version(value: Any, path: str, version: str) -> None:
 
 # Agents and Groups -------------------------------------------------------------------------------
 
-def validate_agent(value: object, path: str, version: str) -> None:
-    """An Agent or a Group (anonymous or identified), as in an actor or the `agent` parameter."""
-    _actor(value, path, version)
+def validate_agent(value: object, path: str) -> None:
+    """An Agent or a Group (anonymous or identified), as in an actor or the `agent` parameter: the
+    same rules in every xAPI version."""
+    _actor(value, path)
 
 
-def _actor(value: Any, path: str, version: str, *, object_type_required: bool = False) -> None:
+def _actor(value: Any, path: str, *, object_type_required: bool = False) -> None:
     agent = require_dict(value, path)
     if "objectType" in agent:
         object_type = agent["objectType"]
@@ -214,9 +215,9 @@ def _account(value: Any, path: str) -> None:
     require_str(account["name"], f"{path}.name")
 
 
-def _authority(value: Any, path: str, version: str) -> None:
+def _authority(value: Any, path: str) -> None:
     """An Agent, or for 3-legged OAuth an anonymous Group of exactly two Agents (Data 2.4.9)."""
-    _actor(value, path, version)
+    _actor(value, path)
     if value.get("objectType") == "Group":
         if any(ifi in value for ifi in IFIS):
             fail(path, "an authority Group must be anonymous (OAuth consumer and user)")
@@ -244,7 +245,7 @@ def _object(value: Any, path: str, version: str, *, in_substatement: bool) -> st
     if object_type == "Activity":
         _activity(obj, path)
     elif object_type in ("Agent", "Group"):
-        _actor(obj, path, version, object_type_required=True)
+        _actor(obj, path, object_type_required=True)
     elif object_type == "StatementRef":
         _statement_ref(obj, path)
     elif object_type == "SubStatement":
@@ -373,9 +374,9 @@ def _context(value: Any, path: str, version: str, object_type: str) -> None:
     if "registration" in context:
         validate_uuid(context["registration"], f"{path}.registration")
     if "instructor" in context:
-        _actor(context["instructor"], f"{path}.instructor", version)
+        _actor(context["instructor"], f"{path}.instructor")
     if "team" in context:
-        _team(context["team"], f"{path}.team", version)
+        _team(context["team"], f"{path}.team")
     if "contextActivities" in context:
         _context_activities(context["contextActivities"], f"{path}.contextActivities")
     for key in ("revision", "platform"):
@@ -390,15 +391,15 @@ def _context(value: Any, path: str, version: str, object_type: str) -> None:
     if "extensions" in context:
         validate_extensions(context["extensions"], f"{path}.extensions")
     if "contextAgents" in context:
-        _context_agents(context["contextAgents"], f"{path}.contextAgents", version)
+        _context_agents(context["contextAgents"], f"{path}.contextAgents")
     if "contextGroups" in context:
-        _context_groups(context["contextGroups"], f"{path}.contextGroups", version)
+        _context_groups(context["contextGroups"], f"{path}.contextGroups")
 
 
-def _team(value: Any, path: str, version: str) -> None:
+def _team(value: Any, path: str) -> None:
     if require_dict(value, path).get("objectType") != "Group":
         fail(f"{path}.objectType", 'must be "Group": a team is a Group')
-    _actor(value, path, version)
+    _actor(value, path)
 
 
 def _context_activities(value: Any, path: str) -> None:
@@ -414,21 +415,21 @@ def _context_activities(value: Any, path: str) -> None:
             _activity(activities, kind_path)
 
 
-def _context_agents(value: Any, path: str, version: str) -> None:
+def _context_agents(value: Any, path: str) -> None:
     for index, entry in enumerate(require_list(value, path)):
         entry_path = f"{path}[{index}]"
         entry = _context_entry(entry, entry_path, "contextAgent", "agent", CONTEXT_AGENT_KEYS)
         agent = require_dict(entry["agent"], f"{entry_path}.agent")
         if agent.get("objectType", "Agent") != "Agent":
             fail(f"{entry_path}.agent.objectType", 'must be "Agent"')
-        _actor(agent, f"{entry_path}.agent", version)
+        _actor(agent, f"{entry_path}.agent")
 
 
-def _context_groups(value: Any, path: str, version: str) -> None:
+def _context_groups(value: Any, path: str) -> None:
     for index, entry in enumerate(require_list(value, path)):
         entry_path = f"{path}[{index}]"
         entry = _context_entry(entry, entry_path, "contextGroup", "group", CONTEXT_GROUP_KEYS)
-        _team(entry["group"], f"{entry_path}.group", version)
+        _team(entry["group"], f"{entry_path}.group")
 
 
 def _context_entry(value: Any, path: str, object_type: str, member_key: str, keys: frozenset) -> dict:
