@@ -371,29 +371,15 @@ def _context(value: Any, path: str, version: str, object_type: str) -> None:
     context = require_dict(value, path)
     v2 = is_v2(version)
     only_keys(context, CONTEXT_KEYS_V2 if v2 else CONTEXT_KEYS, path)
-    if "registration" in context:
-        validate_uuid(context["registration"], f"{path}.registration")
-    if "instructor" in context:
-        _actor(context["instructor"], f"{path}.instructor")
-    if "team" in context:
-        _team(context["team"], f"{path}.team")
-    if "contextActivities" in context:
-        _context_activities(context["contextActivities"], f"{path}.contextActivities")
+    _optional(context, path, registration=validate_uuid, instructor=_actor, team=_team,
+              contextActivities=_context_activities)
     for key in ("revision", "platform"):
         if key in context:
             require_str(context[key], f"{path}.{key}")
             if object_type != "Activity":
                 fail(f"{path}.{key}", "is only allowed when the object is an Activity")
-    if "language" in context:
-        validate_language_tag(context["language"], f"{path}.language")
-    if "statement" in context:
-        _statement_ref(context["statement"], f"{path}.statement")
-    if "extensions" in context:
-        validate_extensions(context["extensions"], f"{path}.extensions")
-    if "contextAgents" in context:
-        _context_agents(context["contextAgents"], f"{path}.contextAgents")
-    if "contextGroups" in context:
-        _context_groups(context["contextGroups"], f"{path}.contextGroups")
+    _optional(context, path, language=validate_language_tag, statement=_statement_ref, extensions=validate_extensions,
+              contextAgents=_context_agents, contextGroups=_context_groups)
 
 
 def _team(value: Any, path: str) -> None:
