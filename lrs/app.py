@@ -65,12 +65,8 @@ def create_app(settings: dict[str, Any] | None = None, plugins: Iterable[object]
     cors.register(app, lrs.settings["cors_origins"])
     app.url_map.converters["credential_key"] = admin_credentials.KeyConverter
     app.register_blueprint(xapi_blueprint())
-    app.register_blueprint(admin.blueprint)
-    app.register_blueprint(admin_credentials.blueprint)
-    app.register_blueprint(admin_activities.blueprint)
-    app.register_blueprint(erasure.blueprint)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(metrics.blueprint)
+    for resource in (admin, admin_credentials, admin_activities, erasure, health, metrics):
+        app.register_blueprint(resource.blueprint)
     console.register(app, lrs)
     lrs.plugins.hook.lrs_register_routes(app=app, lrs=lrs)
     reachable.refuse_shadowed_routes(app)

@@ -88,7 +88,7 @@ class LRS:
         pair = admin_pair(self.settings)
         if pair:
             existing = self.credentials.collection.find_one({"_id": pair[0]})
-            refuse_revoked_admin(pair[0], existing)
+            refuse_revoked_admin(existing)
             if existing is not None and ADMIN_SCOPE not in existing["scopes"]:
                 log.warning("LRS_ADMIN_KEY names the existing credential %r (scopes: %s): it now holds scopes "
                             "all and admin, and LRS_ADMIN_SECRET replaces its secret", pair[0],
@@ -166,7 +166,7 @@ def served_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def refuse_revoked_admin(key: str, stored: dict | None) -> None:
+def refuse_revoked_admin(stored: dict | None) -> None:
     """The LRS_ADMIN_KEY credential is created or updated at start, but a revoked one stays revoked
     (its key may have leaked): naming it is a SettingError, not a way to bring it back. `stored`
     is the credential document of that key, if any."""

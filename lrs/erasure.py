@@ -62,7 +62,7 @@ def person_keys(person: Any) -> list[str]:
     for ifi in IFIS:
         values = person.get(ifi)
         for value in values if isinstance(values, list) else [] if values is None else [values]:
-            validate_agent({ifi: value}, "agent", "2.0.0")
+            validate_agent({ifi: value}, "agent")
             keys.append(ifi_key({ifi: value}))  # type: ignore[arg-type]
             if ifi == "mbox":
                 digest = hashlib.sha1(normalise_mbox(value).encode()).hexdigest()

@@ -26,7 +26,6 @@ from gunicorn.glogging import Logger as _GunicornBaseLogger
 
 from lrs.settings import CORE_SETTINGS, SettingError, Settings
 
-LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("lrs_request_id", default="-")
 # What json.dumps leaves as it is but a line-based reader may still split on (or a terminal act

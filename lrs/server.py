@@ -101,7 +101,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
     elif settings["data_dir"]:
         check_data_dir(settings["data_dir"])  # opened and let go: the worker opens it for good
     if pair:
-        refuse_revoked_admin(pair[0], read_before_start(settings, CREDENTIALS, pair[0]))
+        refuse_revoked_admin(read_before_start(settings, CREDENTIALS, pair[0]))
     metrics_dir, master = tempfile.mkdtemp(prefix="lrs-metrics-"), os.getpid()
     enable_multiprocess(metrics_dir)
     try:

@@ -73,9 +73,7 @@ class StatementService:
         would find nothing (it cost as much as all the xAPI rules). An adapter's statements, built
         by its own code, are checked here.
         """
-        if len(statements) > self.max_batch:
-            raise PayloadTooLarge(f"a request may carry at most {self.max_batch} statements "
-                                  f"(LRS_MAX_STATEMENTS_PER_REQUEST), not {len(statements)}; send smaller batches")
+        self.refuse_too_many(len(statements))
         errors = []
         for index, statement in enumerate(statements):
             try:
@@ -85,6 +83,15 @@ class StatementService:
             except (XAPIValidationError, UnstorableJSON) as error:
                 errors.append((index, error.path, error.rule))
         return errors
+
+    def refuse_too_many(self, count: int, items: str = "statements", *, sent_in: str = "batches",
+                        verb: str = "carry") -> None:
+        """413 for more than LRS_MAX_STATEMENTS_PER_REQUEST items, before any is looked at: the LRS,
+        not the client, bounds a request's cost, and a client does not fix every fault of a too
+        large batch only to get a 413 then. Adapters count their events, and other writes, by it."""
+        if count > self.max_batch:
+            raise PayloadTooLarge(f"a request may {verb} at most {self.max_batch} {items} "
+                                  f"(LRS_MAX_STATEMENTS_PER_REQUEST), not {count}; send smaller {sent_in}")
 
     def store(self, statements: list, *, authority: dict, version: str, source: str = "xapi",
               rights: WriteRights = WriteRights(), contents: frozenset[str] = frozenset(),

@@ -9,7 +9,6 @@ import base64
 import os
 import secrets
 import socket
-import threading
 import uuid
 from typing import Any, Callable, Iterator
 
@@ -21,6 +20,7 @@ from werkzeug.serving import make_server
 import lrs.server
 from lrs.app import create_app
 from lrs.server import spawned
+from tests.background_server import BackgroundServer
 from tests.forwarding.wire_store import WireStore
 
 pytest_plugins = ["tests.xapijs"]  # the node_env fixture for xAPI.js tests
@@ -165,22 +165,12 @@ def xapi_headers() -> dict[str, str]:
     return {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}
 
 
-class LiveServer:
+class LiveServer(BackgroundServer):
     """A real HTTP server on 127.0.0.1 serving a WSGI app in a background thread."""
 
     def __init__(self, app: Any, port: int = 0):
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        super().__init__(make_server("127.0.0.1", port, app, threaded=True))
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> "LiveServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from typing import Any, Iterator
 
@@ -20,6 +19,7 @@ from lrs.admin_client import AdminAPIError, DirectAdmin
 from lrs.cli import main
 from lrs.core import LRS
 from lrs.server import free_port, spawned
+from tests.background_server import BackgroundServer
 from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer, app_settings
 from tests.http.test_admin_credentials import many_credentials
 
@@ -113,15 +113,8 @@ class NotTheLRS(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def not_the_lrs() -> Iterator[http.server.ThreadingHTTPServer]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotTheLRS)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with BackgroundServer(http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotTheLRS)) as served:
+        yield served.server
 
 
 @pytest.mark.parametrize(("answer", "said"), [

@@ -16,10 +16,7 @@ def xapi_blueprint() -> Blueprint:
     resources.before_request(versioning.negotiate)
     resources.before_request(auth.authenticate)
     resources.before_request(params.utf8_parameters)
-    resources.register_blueprint(statements.blueprint)
-    resources.register_blueprint(state.blueprint)
-    resources.register_blueprint(profiles.blueprint)
-    resources.register_blueprint(activities.blueprint)
-    resources.register_blueprint(agents.blueprint)
+    for resource in (statements, state, profiles, activities, agents):
+        resources.register_blueprint(resource.blueprint)
     xapi.register_blueprint(resources)
     return xapi

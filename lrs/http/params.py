@@ -85,7 +85,7 @@ class AgentJSON(XAPIField):
             raise ValidationError(f"must be an Agent or Group as JSON ({error})") from None
         except ValueError:
             raise ValidationError("must be an Agent or Group as JSON") from None
-        validate_agent(agent, self.name, request_version())
+        validate_agent(agent, self.name)
         return agent
 
 

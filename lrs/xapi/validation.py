@@ -7,7 +7,7 @@ statement versions and requires RFC 3339 timestamps.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from lrs.xapi.agents import IFIS
 from lrs.xapi.errors import XAPIValidationError
@@ -93,7 +93,7 @@ def validate_statement(statement: object, version: str, path: str = "statement")
     if "stored" in statement:
         validate_timestamp(statement["stored"], f"{path}.stored", version)
     if "authority" in statement:
-        _authority(statement["authority"], f"{path}.authority", version)
+        _authority(statement["authority"], f"{path}.authority")
     if "version" in statement:
         _statement_version(statement["version"], f"{path}.version", version)
     if statement["verb"]["id"] == VOIDED and statement["object"].get("objectType") != "StatementRef":
@@ -108,7 +108,7 @@ def _statement_body(statement: dict, path: str, version: str, *, substatement: b
     timestamp means "not given" (prepare_statement drops it).
     """
     require_keys(statement, ("actor", "verb", "object"), path)
-    _actor(statement["actor"], f"{path}.actor", version)
+    _actor(statement["actor"], f"{path}.actor")
     _verb(statement["verb"], f"{path}.verb")
     object_type = _object(statement["object"], f"{path}.object", version, in_substatement=substatement)
     if "result" in statement:
@@ -142,12 +142,13 @@ def _statement_version(value: Any, path: str, version: str) -> None:
 
 # Agents and Groups -------------------------------------------------------------------------------
 
-def validate_agent(value: object, path: str, version: str) -> None:
-    """An Agent or a Group (anonymous or identified), as in an actor or the `agent` parameter."""
-    _actor(value, path, version)
+def validate_agent(value: object, path: str) -> None:
+    """An Agent or a Group (anonymous or identified), as in an actor or the `agent` parameter: the
+    same rules in every xAPI version."""
+    _actor(value, path)
 
 
-def _actor(value: Any, path: str, version: str, *, object_type_required: bool = False) -> None:
+def _actor(value: Any, path: str, *, object_type_required: bool = False) -> None:
     agent = require_dict(value, path)
     if "objectType" in agent:
         object_type = agent["objectType"]
@@ -214,9 +215,9 @@ def _account(value: Any, path: str) -> None:
     require_str(account["name"], f"{path}.name")
 
 
-def _authority(value: Any, path: str, version: str) -> None:
+def _authority(value: Any, path: str) -> None:
     """An Agent, or for 3-legged OAuth an anonymous Group of exactly two Agents (Data 2.4.9)."""
-    _actor(value, path, version)
+    _actor(value, path)
     if value.get("objectType") == "Group":
         if any(ifi in value for ifi in IFIS):
             fail(path, "an authority Group must be anonymous (OAuth consumer and user)")
@@ -244,7 +245,7 @@ def _object(value: Any, path: str, version: str, *, in_substatement: bool) -> st
     if object_type == "Activity":
         _activity(obj, path)
     elif object_type in ("Agent", "Group"):
-        _actor(obj, path, version, object_type_required=True)
+        _actor(obj, path, object_type_required=True)
     elif object_type == "StatementRef":
         _statement_ref(obj, path)
     elif object_type == "SubStatement":
@@ -283,17 +284,17 @@ def _activity(value: Any, path: str) -> None:
 def _definition(value: Any, path: str) -> None:
     definition = require_dict(value, path)
     only_keys(definition, DEFINITION_KEYS, path)
-    if "name" in definition:
-        validate_language_map(definition["name"], f"{path}.name")
-    if "description" in definition:
-        validate_language_map(definition["description"], f"{path}.description")
-    if "type" in definition:
-        validate_iri(definition["type"], f"{path}.type")
-    if "moreInfo" in definition:
-        validate_irl(definition["moreInfo"], f"{path}.moreInfo")
-    if "extensions" in definition:
-        validate_extensions(definition["extensions"], f"{path}.extensions")
+    _optional(definition, path, name=validate_language_map, description=validate_language_map, type=validate_iri,
+              moreInfo=validate_irl, extensions=validate_extensions)
     _interaction(definition, path)
+
+
+def _optional(obj: dict, path: str, **checks: Callable[[Any, str], object]) -> None:
+    """The checks of the properties present, in the order given: the first rule broken is the one
+    reported, whatever order the client sent them in."""
+    for key, check in checks.items():
+        if key in obj:
+            check(obj[key], f"{path}.{key}")
 
 
 def _interaction(definition: dict, path: str) -> None:
@@ -338,18 +339,8 @@ def _components(value: Any, path: str) -> None:
 def _result(value: Any, path: str) -> None:
     result = require_dict(value, path)
     only_keys(result, RESULT_KEYS, path)
-    if "score" in result:
-        _score(result["score"], f"{path}.score")
-    if "success" in result:
-        require_bool(result["success"], f"{path}.success")
-    if "completion" in result:
-        require_bool(result["completion"], f"{path}.completion")
-    if "response" in result:
-        require_str(result["response"], f"{path}.response")
-    if "duration" in result:
-        validate_duration(result["duration"], f"{path}.duration")
-    if "extensions" in result:
-        validate_extensions(result["extensions"], f"{path}.extensions")
+    _optional(result, path, score=_score, success=require_bool, completion=require_bool, response=require_str,
+              duration=validate_duration, extensions=validate_extensions)
 
 
 def _score(value: Any, path: str) -> None:
@@ -380,35 +371,21 @@ def _context(value: Any, path: str, version: str, object_type: str) -> None:
     context = require_dict(value, path)
     v2 = is_v2(version)
     only_keys(context, CONTEXT_KEYS_V2 if v2 else CONTEXT_KEYS, path)
-    if "registration" in context:
-        validate_uuid(context["registration"], f"{path}.registration")
-    if "instructor" in context:
-        _actor(context["instructor"], f"{path}.instructor", version)
-    if "team" in context:
-        _team(context["team"], f"{path}.team", version)
-    if "contextActivities" in context:
-        _context_activities(context["contextActivities"], f"{path}.contextActivities")
+    _optional(context, path, registration=validate_uuid, instructor=_actor, team=_team,
+              contextActivities=_context_activities)
     for key in ("revision", "platform"):
         if key in context:
             require_str(context[key], f"{path}.{key}")
             if object_type != "Activity":
                 fail(f"{path}.{key}", "is only allowed when the object is an Activity")
-    if "language" in context:
-        validate_language_tag(context["language"], f"{path}.language")
-    if "statement" in context:
-        _statement_ref(context["statement"], f"{path}.statement")
-    if "extensions" in context:
-        validate_extensions(context["extensions"], f"{path}.extensions")
-    if "contextAgents" in context:
-        _context_agents(context["contextAgents"], f"{path}.contextAgents", version)
-    if "contextGroups" in context:
-        _context_groups(context["contextGroups"], f"{path}.contextGroups", version)
+    _optional(context, path, language=validate_language_tag, statement=_statement_ref, extensions=validate_extensions,
+              contextAgents=_context_agents, contextGroups=_context_groups)
 
 
-def _team(value: Any, path: str, version: str) -> None:
+def _team(value: Any, path: str) -> None:
     if require_dict(value, path).get("objectType") != "Group":
         fail(f"{path}.objectType", 'must be "Group": a team is a Group')
-    _actor(value, path, version)
+    _actor(value, path)
 
 
 def _context_activities(value: Any, path: str) -> None:
@@ -424,21 +401,21 @@ def _context_activities(value: Any, path: str) -> None:
             _activity(activities, kind_path)
 
 
-def _context_agents(value: Any, path: str, version: str) -> None:
+def _context_agents(value: Any, path: str) -> None:
     for index, entry in enumerate(require_list(value, path)):
         entry_path = f"{path}[{index}]"
         entry = _context_entry(entry, entry_path, "contextAgent", "agent", CONTEXT_AGENT_KEYS)
         agent = require_dict(entry["agent"], f"{entry_path}.agent")
         if agent.get("objectType", "Agent") != "Agent":
             fail(f"{entry_path}.agent.objectType", 'must be "Agent"')
-        _actor(agent, f"{entry_path}.agent", version)
+        _actor(agent, f"{entry_path}.agent")
 
 
-def _context_groups(value: Any, path: str, version: str) -> None:
+def _context_groups(value: Any, path: str) -> None:
     for index, entry in enumerate(require_list(value, path)):
         entry_path = f"{path}[{index}]"
         entry = _context_entry(entry, entry_path, "contextGroup", "group", CONTEXT_GROUP_KEYS)
-        _team(entry["group"], f"{entry_path}.group", version)
+        _team(entry["group"], f"{entry_path}.group")
 
 
 def _context_entry(value: Any, path: str, object_type: str, member_key: str, keys: frozenset) -> dict:

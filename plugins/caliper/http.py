@@ -33,8 +33,17 @@ def now() -> dt.datetime:
 
 def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, stored_events: StoredEvents,
               jobs: Jobs) -> Blueprint:
+    """Both write APIs in one blueprint: they answer errors alike (register_errors)."""
     caliper = Blueprint("caliper", __name__)
     register_errors(caliper)
+    _envelope_routes(caliper, lrs, tokens, session_events, stored_events, jobs)
+    _events_api_routes(caliper, lrs, tokens, session_events, stored_events)
+    return caliper
+
+
+def _envelope_routes(caliper: Blueprint, lrs: LRS, tokens: TokenStore, session_events: SessionEvents,
+                     stored_events: StoredEvents, jobs: Jobs) -> None:
+    """POST /caliper/event (and /caliper/v1p2), its GET configuration, and the validate-only POST."""
 
     def checked_envelope() -> tuple[dict, list[Item], list[dict]]:
         body = _json_body()
@@ -88,6 +97,11 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
         return reply(200, {"status": "success", "errors": [],
                            "message": f"valid: {len(events)} event(s) and {len(entities)} entity(ies)"})
 
+
+def _events_api_routes(caliper: Blueprint, lrs: LRS, tokens: TokenStore, session_events: SessionEvents,
+                       stored_events: StoredEvents) -> None:
+    """POST /events/1.0/ (one event, or a one-event envelope) and the session heartbeats."""
+
     @caliper.post("/events/1.0/", strict_slashes=False)
     def event() -> Response:
         credential = authorize(lrs, tokens, request.authorization, EVENTS_API_SCOPES, now())
@@ -132,8 +146,6 @@ def blueprint(lrs: LRS, tokens: TokenStore, session_events: SessionEvents, store
             return failure(400, "sessionId must be a string: the sessionId a LoggedIn event was answered with",
                            [(None, "$.sessionId", "must be a string")])
         return _heartbeat(session_events, session_id, credential.key, body)
-
-    return caliper
 
 
 class UnsupportedDataVersion(ItemErrors):

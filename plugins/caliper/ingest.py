@@ -81,10 +81,7 @@ def _fresh(lrs: LRS, items: list[Item], credential: Credential) -> list[tuple[di
     events than LRS_MAX_STATEMENTS_PER_REQUEST (counted before any are found stored: a request's
     cost is bounded whatever the store holds); ItemErrors for an id used for a different event,
     in this request or stored."""
-    limit = lrs.statements.max_batch
-    if len(items) > limit:
-        raise PayloadTooLarge(f"a request may carry at most {limit} events (LRS_MAX_STATEMENTS_PER_REQUEST), "
-                              f"not {len(items)}; send smaller envelopes")
+    lrs.statements.refuse_too_many(len(items), "events", sent_in="envelopes")
     known = lrs.statement_store.settled({statement_id(item.event["id"]) for item in items})
     problems, fresh = [], {}
     for item in items:
@@ -137,10 +134,7 @@ def check_entities(lrs: LRS, entities: list[dict]) -> None:
     describes held the embedded store for 22 s). And for an entity whose JSON one MongoDB
     document cannot hold (16 MB; the body limit allows 20 MB): MongoDB refuses its write,
     after the envelope's events are stored, while the embedded store would keep it."""
-    limit = lrs.statements.max_batch
-    if len(entities) > limit:
-        raise PayloadTooLarge(f"a request may describe at most {limit} entities (LRS_MAX_STATEMENTS_PER_REQUEST), "
-                              f"not {len(entities)}; send smaller envelopes")
+    lrs.statements.refuse_too_many(len(entities), "entities", sent_in="envelopes", verb="describe")
     for entity in entities:
         size = len(_entity_text(entity).encode())
         if size > MAX_DOCUMENT_BYTES:

@@ -32,7 +32,13 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     blueprint = Blueprint(SOURCE, __name__, url_prefix=prefix)
     register_adapter_errors(blueprint, _failure)
     blueprint.before_app_request(_unknown_path_under(prefix))
-    analytics = Analytics(lrs.statement_store, config)
+    _statement_routes(blueprint, lrs, config)
+    _analytics_routes(blueprint, lrs, config, Analytics(lrs.statement_store, config))
+    app.register_blueprint(blueprint)
+
+
+def _statement_routes(blueprint: Blueprint, lrs: LRS, config: H5PConfig) -> None:
+    """Statements in and out, and H5P events mapped to statements."""
 
     @blueprint.post("/statements")
     def post_statements() -> Response:
@@ -71,6 +77,10 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
             raise ItemErrors([(0, _h5p_field(path), f"{rule} ({path})") for _, path, rule in error.errors]) from error
         return _ok({"id": statement_id})
 
+
+def _analytics_routes(blueprint: Blueprint, lrs: LRS, config: H5PConfig, analytics: Analytics) -> None:
+    """Summaries of a content, a learner and a class, and a learner's progress."""
+
     @blueprint.get("/analytics/content/<path:content_id>")
     def content_analytics(content_id: str) -> Response:
         who = caller(lrs, LEARNER, READER)
@@ -101,8 +111,6 @@ def register(app: Flask, lrs: LRS, prefix: str, config: H5PConfig) -> None:
     def all_progress() -> Response:
         user_id = caller(lrs, LEARNER, READER).subject(_user_param())
         return _ok({"progress": analytics.progress(analytics.learner_match(user_id))})
-
-    app.register_blueprint(blueprint)
 
 
 def _unknown_path_under(prefix: str) -> Callable[[], Response | None]:

@@ -12,7 +12,7 @@ from typing import Iterable
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from lrs.core import LRS
-from lrs.errors import ItemErrors, PayloadTooLarge
+from lrs.errors import ItemErrors
 from lrs.http.bearer import authenticate
 from lrs.http.body import json_body
 from lrs.http.errors import invalid_items, register_adapter_errors
@@ -41,7 +41,7 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
         refuse_parameters(())  # it takes none (seeds/000): a misspelt option is not silently dropped
         payload = json_body(check_type=False)
         events = payload if isinstance(payload, list) else [payload]
-        _within_batch_limit(len(events), lrs.statements.max_batch)
+        lrs.statements.refuse_too_many(len(events), "events")
         problems = [(index, field, message) for index, event in enumerate(events)
                     for field, message in mapping.problems(event)]
         if problems:
@@ -57,14 +57,6 @@ def register(app: Flask, lrs: LRS, path: str, mapping: EventMapping) -> None:
 
     blueprint.add_url_rule(path, "post_events", post_events, methods=["POST"])
     app.register_blueprint(blueprint)
-
-
-def _within_batch_limit(count: int, limit: int) -> None:
-    """PayloadTooLarge before any event is looked at: otherwise a too large batch of bad events got
-    a 400 listing every fault, and the client, once it had fixed them all, a 413 for the count."""
-    if count > limit:
-        raise PayloadTooLarge(f"a request may carry at most {limit} events (LRS_MAX_STATEMENTS_PER_REQUEST), "
-                              f"not {count}; send smaller batches")
 
 
 def event_field(path: str) -> str:

@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
 import requests
-from werkzeug.serving import make_server
 
 from lrs.server import stop
 from lrs.xapi.equality import same_statement
-from tests.conftest import ADMIN_KEY, ADMIN_SECRET, basic_auth
+from tests.background_server import BackgroundServer
+from tests.conftest import ADMIN_KEY, ADMIN_SECRET, LiveServer, basic_auth
 
 XAPI_HEADERS = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}
 VERB = "http://adlnet.gov/expapi/verbs/experienced"
@@ -94,24 +94,19 @@ class RestartableServer:
     def __init__(self, app: Any):
         self.app = app
         self.port = 0
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._live: LiveServer | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "RestartableServer":
-        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._live = LiveServer(self.app, self.port).start()
+        self.port = self._live.server.server_port
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._live.stop()
 
     def __enter__(self) -> "RestartableServer":
         return self.start()
@@ -120,7 +115,7 @@ class RestartableServer:
         self.stop()
 
 
-class FaultyProxy:
+class FaultyProxy(BackgroundServer):
     """An HTTP proxy to `upstream` that answers each request per a repeating fault schedule:
     pass (forward), 500/503, 429 with Retry-After, timeout (say nothing until the client gives
     up), drop (close without an answer), drop_after_forward (forward, then close without an
@@ -164,19 +159,10 @@ class FaultyProxy:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "FaultyProxy":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        super().__init__(server)
+        self.url = f"http://127.0.0.1:{server.server_port}"
 
     def schedule(self, faults: Iterable[str]) -> None:
         self._schedule = itertools.cycle(list(faults))

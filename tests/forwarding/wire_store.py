@@ -20,13 +20,15 @@ import mongomock
 from bson.codec_options import CodecOptions
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
+from tests.background_server import BackgroundServer
+
 OP_REPLY, OP_QUERY, OP_MSG = 1, 2004, 2013
 CODEC = CodecOptions(tz_aware=True)
 HELLO = {"ismaster": True, "isWritablePrimary": True, "helloOk": True, "maxWireVersion": 21, "minWireVersion": 0,
          "maxBsonObjectSize": 16 * 1024 * 1024, "maxMessageSizeBytes": 48_000_000, "maxWriteBatchSize": 100_000}
 
 
-class WireStore:
+class WireStore(BackgroundServer):
     def __init__(self) -> None:
         self.client = mongomock.MongoClient(tz_aware=True)
         self.lock = threading.RLock()
@@ -36,19 +38,10 @@ class WireStore:
             def handle(self) -> None:
                 store._serve(self.request)
 
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.uri = f"mongodb://127.0.0.1:{self._server.server_address[1]}/?directConnection=true"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "WireStore":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        super().__init__(server)
+        self.uri = f"mongodb://127.0.0.1:{server.server_address[1]}/?directConnection=true"
 
     def _serve(self, sock: Any) -> None:
         while True:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import basic_auth
 from tests.http.test_attachments import attachment, multipart, post
+from tests.nested import every_value
 
 BASE = "https://school.example"
 ANN_MBOX = "mailto:ann@example.com"
@@ -270,16 +271,9 @@ def test_erasure_empties_the_caliper_event_listing_of_the_person(make_app):
     assert app.extensions["lrs"].plugin_collection("caliper", "events").count_documents({"actorId": actor_id}) == 0
 
 
-def in_lists(value: Any) -> Iterator[list]:
+def in_lists(command: dict) -> Iterator[list]:
     """Every `$in` list of a command document, however deep."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "$in":
-                yield item
-            yield from in_lists(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from in_lists(item)
+    return (node["$in"] for node in every_value(command) if isinstance(node, dict) and "$in" in node)
 
 
 def test_erasure_names_at_most_a_chunk_of_statements_per_command(sent_commands, shared_store, make_app,

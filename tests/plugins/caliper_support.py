@@ -205,21 +205,22 @@ def caliper_app_fixture(**settings: Any) -> Callable[..., Any]:
 
 def token(client: Any, scope: str | None = None, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> str:
     """An access token from POST /oauth/token through the Flask test client."""
-    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    if scope is not None:
-        form["scope"] = scope
-    response = client.post("/oauth/token", data=form)
+    response = client.post("/oauth/token", data=_token_form(scope, client_id, secret))
     assert response.status_code == 200, response.get_json()
     return response.get_json()["access_token"]
 
 
 def live_token(server: LiveServer, scope: str | None = None) -> str:
-    form = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-    if scope is not None:
-        form["scope"] = scope
-    response = requests.post(server.url + "/oauth/token", data=form, timeout=TIMEOUT)
+    """The same over HTTP, from a LiveServer."""
+    response = requests.post(server.url + "/oauth/token", data=_token_form(scope), timeout=TIMEOUT)
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
+
+
+def _token_form(scope: str | None, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> dict[str, str]:
+    """The client credentials grant; without a scope, the token gets every scope the client may request."""
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    return form if scope is None else {**form, "scope": scope}
 
 
 def bearer(access_token: str) -> dict[str, str]:

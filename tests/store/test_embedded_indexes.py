@@ -13,6 +13,7 @@ from mongomock import helpers
 from lrs.erasure import _referring_to
 from lrs.store.embedded import embedded_database, planner
 from lrs.store.embedded.engine import in_order
+from tests.nested import every_value
 from tests.store.query_shapes import shapes
 from tests.xapi.builders import statement
 
@@ -342,20 +343,10 @@ def test_aggregations_answer_what_mongomock_answers():
     for pipeline in pipelines:
         rows = list(indexed.aggregate(pipeline))
         assert naive(rows) == naive(list(plain.aggregate(pipeline))), pipeline
-        assert all(moment.tzinfo for moment in datetimes(rows)), pipeline  # as the tz_aware client reads them
+        moments = [value for value in every_value(rows) if isinstance(value, dt.datetime)]
+        assert all(moment.tzinfo for moment in moments), pipeline  # as the tz_aware client reads them
         scramble(rows)  # what the caller does with its rows reaches no stored document
     assert list(indexed.find()) == stored
-
-
-def datetimes(value):
-    if isinstance(value, dt.datetime):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from datetimes(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from datetimes(item)
 
 
 def scramble(value):

@@ -7,26 +7,20 @@ store's own planner is tested in test_embedded_indexes.py).
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from lrs.erasure import _referring_to
+from tests.nested import every_value
 from tests.store.query_shapes import shapes
 from tests.xapi.builders import statement
 
 pytestmark = pytest.mark.skipif(not os.environ.get("LRS_TEST_MONGO_URI"), reason="needs a real MongoDB")
 
-def stages(plan: Any) -> Iterator[str]:
+def stages(plan: Any) -> set[str]:
     """Every stage name in an explain plan (classic or slot-based engine)."""
-    if isinstance(plan, dict):
-        if "stage" in plan:
-            yield plan["stage"]
-        for value in plan.values():
-            yield from stages(value)
-    elif isinstance(plan, list):
-        for item in plan:
-            yield from stages(item)
+    return {node["stage"] for node in every_value(plan) if isinstance(node, dict) and "stage" in node}
 
 
 def test_every_statement_query_shape_is_an_index_scan_without_a_blocking_sort(make_app):
@@ -35,7 +29,7 @@ def test_every_statement_query_shape_is_an_index_scan_without_a_blocking_sort(ma
     failures = []
     for name, query in shapes():
         winning = lrs.statement_store.page_cursor(query).explain()["queryPlanner"]["winningPlan"]
-        found = set(stages(winning))
+        found = stages(winning)
         if "IXSCAN" not in found or found & {"COLLSCAN", "SORT"}:
             failures.append(f"{name}: {sorted(found)}")
     assert not failures, "\n".join(failures)
@@ -44,7 +38,7 @@ def test_every_statement_query_shape_is_an_index_scan_without_a_blocking_sort(ma
 def test_a_statement_by_id_is_an_id_lookup(make_app):
     lrs = make_app().extensions["lrs"]
     cursor = lrs.statement_store.collection.find({"_id": "x", "pending": {"$exists": False}})
-    found = set(stages(cursor.explain()["queryPlanner"]["winningPlan"]))
+    found = stages(cursor.explain()["queryPlanner"]["winningPlan"])
     assert found & {"IDHACK", "IXSCAN", "EXPRESS_IXSCAN", "CLUSTERED_IXSCAN"} and "COLLSCAN" not in found
 
 
@@ -55,4 +49,4 @@ def test_erasure_finds_referring_statements_from_the_partial_ref_index(make_app)
     lrs.statements.store([statement() for _ in range(5)], authority=lrs.default_authority("test"), version="1.0.3")
     cursor = lrs.statement_store.collection.find(_referring_to(["x", "y"]))
     winning = cursor.explain()["queryPlanner"]["winningPlan"]
-    assert "COLLSCAN" not in set(stages(winning)) and "ref_referring" in str(winning)
+    assert "COLLSCAN" not in stages(winning) and "ref_referring" in str(winning)

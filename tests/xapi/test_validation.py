@@ -334,11 +334,11 @@ def test_validate_statements_accepts_one_or_many_and_indexes_paths():
 
 @pytest.mark.parametrize("agent", [AGENT, GROUP, IDENTIFIED, {"openid": "http://openid.example.org/1"}])
 def test_validate_agent_accepts_agents_and_groups(agent):
-    validate_agent(agent, "agent", "1.0.3")
+    validate_agent(agent, "agent")
 
 
 @pytest.mark.parametrize("agent", [{}, {"mbox": "x"}, "mailto:a@b.com", [AGENT], {"objectType": "Group"}])
 def test_validate_agent_rejects(agent):
     with pytest.raises(XAPIValidationError) as error:
-        validate_agent(agent, "agent", "1.0.3")
+        validate_agent(agent, "agent")
     assert error.value.path.startswith("agent")
