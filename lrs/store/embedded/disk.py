@@ -418,6 +418,9 @@ def check_data_dir(data_dir: str) -> None:
     lock.close()
 
 
+OPEN_REFUSED = ("unable to open database file", "attempt to write a readonly database")  # SQLite's words
+
+
 @contextmanager
 def unreadable_named(path: Path) -> Iterator[None]:
     """A store file SQLite cannot read at start (damaged, truncated, not SQLite at all) is an
@@ -425,6 +428,11 @@ def unreadable_named(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as error:
+        if isinstance(error, sqlite3.OperationalError) and str(error) in OPEN_REFUSED:
+            raise SettingError(  # a folder or file this user may not write: "damaged" sent them to a backup
+                f"LRS_DATA_DIR={str(path.parent)!r}: cannot open the embedded store's file {path.name} ({error}): "
+                "this user must be able to write the folder and its files, even to read them (SQLite keeps its "
+                "-wal and -shm files beside the store)") from None
         raise SettingError(
             f"LRS_DATA_DIR={str(path.parent)!r}: cannot read the embedded store's file {path.name} ({error}): "
             f"put back a backup of it, or salvage what it holds with `sqlite3 {path.name} .recover` "
