@@ -263,3 +263,17 @@ def test_the_ready_line_names_mongodb_without_its_password():
     assert ready_line(settings) == ("LRS ready: xAPI endpoint https://lrs.example.org/xapi, admin console "
                                     "https://lrs.example.org/console/; data in MongoDB "
                                     "mongodb://lrs:***@db1,db2/?replicaSet=rs0, database 'school'; plugins: none")
+
+
+def test_each_start_logs_what_it_did_to_the_admin_credential(make_app, shared_store, caplog):
+    """A restart with another (or a mistyped) LRS_ADMIN_SECRET replaced the admin's secret in
+    silence: its clients met 401s with nothing in the log to say why, and the audit trail missed it."""
+    store = {"mongo_uri": shared_store, "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}"}
+    with caplog.at_level(logging.INFO, logger="lrs.credentials"):
+        for secret in ("first-secret", "first-secret", "second-secret"):
+            make_app(**store, admin_key="ops", admin_secret=secret)
+    assert [r.getMessage() for r in caplog.records if r.name == "lrs.credentials"] == [
+        "credential 'ops' created by LRS_ADMIN_KEY at start: scopes admin,all, label 'admin'",
+        "credential 'ops' given a new secret by LRS_ADMIN_SECRET at start: the one it had, and the console sessions "
+        "and OAuth tokens made with it, work no more"]
+    assert "first-secret" not in caplog.text and "second-secret" not in caplog.text
