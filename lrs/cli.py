@@ -9,6 +9,7 @@ from typing import Any, Callable
 import click
 from pymongo.errors import PyMongoError
 
+from lrs import __version__
 from lrs.admin_client import AdminAPIError, AdminClient, DirectAdmin
 from lrs.core import LRS
 from lrs.logs import configure as configure_logging
@@ -28,16 +29,20 @@ class _OneLineErrors(click.Group):
             raise click.ClickException(str(error)) from None
 
 
-@click.group(cls=_OneLineErrors)
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="lrs")
 def main() -> None:
-    """A standards-exact xAPI Learning Record Store."""
+    """A standards-exact xAPI Learning Record Store. Settings are LRS_* environment variables
+    (`lrs settings` lists them); `lrs serve` starts it (README.md, Quick start)."""
 
 
 @main.command()
 @click.option("--host", help="Address to bind (default: LRS_HOST).")
 @click.option("--port", type=int, help="Port to listen on (default: LRS_PORT).")
 def serve(host: str | None, port: int | None) -> None:
-    """Run the LRS under gunicorn. The embedded store runs one process with threads."""
+    """Run the LRS under gunicorn until SIGTERM or Ctrl-C. Without LRS_MONGO_URI it keeps its data
+    in the embedded store, in LRS_DATA_DIR (default ./lrs-data), and runs one process with threads.
+    LRS_ADMIN_KEY and LRS_ADMIN_SECRET give it an admin credential."""
     from lrs.server import run
 
     run(host, port)

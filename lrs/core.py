@@ -12,7 +12,7 @@ from typing import Any, Callable, ContextManager, Iterable, Mapping
 import pluggy
 from pymongo.collection import Collection
 
-from lrs.auth import ADMIN_SCOPE, OPERATOR_SCOPES, XAPI_SCOPES, Credential, VerifiedPairs
+from lrs.auth import ADMIN_SCOPE, OPERATOR_SCOPES, XAPI_SCOPES, Credential, VerifiedPairs, check_secret
 from lrs.erasure import finish_interrupted
 from lrs.plugins import call_isolated, declared_settings, plugin_manager
 from lrs.settings import CORE_SETTINGS, SAFE_HASH_COST, SettingError, Settings
@@ -28,6 +28,7 @@ from lrs.store.statements import StatementStore
 from lrs.throttle import FailedChecks, Limits
 
 log = logging.getLogger(__name__)
+AUDIT = logging.getLogger("lrs.credentials")  # where the admin API's changes of credentials are logged too
 
 # The LRS_ADMIN_KEY credential: full xAPI access and the running of the LRS.
 ADMIN_CREDENTIAL_SCOPES = ("all", ADMIN_SCOPE)
@@ -93,7 +94,10 @@ class LRS:
                 log.warning("LRS_ADMIN_KEY names the existing credential %r (scopes: %s): it now holds scopes "
                             "all and admin, and LRS_ADMIN_SECRET replaces its secret", pair[0],
                             ", ".join(existing["scopes"]) or "none")
+            changed = _admin_change(*pair, existing)
             self.create_credential(*pair, [*ADMIN_CREDENTIAL_SCOPES], label="admin")
+            if changed:
+                AUDIT.info(changed)
         self.plugins.hook.lrs_startup(lrs=self)
         self.started = True
 
@@ -173,6 +177,19 @@ def refuse_revoked_admin(stored: dict | None) -> None:
     if revoked(stored):
         raise SettingError("LRS_ADMIN_KEY names a revoked credential; choose another key (a revoked key "
                            "stays revoked)")
+
+
+def _admin_change(key: str, secret: str, existing: dict | None) -> str | None:
+    """The audit line of what this start does to the LRS_ADMIN_KEY credential, as the admin API
+    logs its changes: a restart with another (or mistyped) LRS_ADMIN_SECRET replaced the secret
+    in silence, and the clients still using the old one met 401s with nothing in the log to say why."""
+    if existing is None:
+        return (f"credential {key!r} created by LRS_ADMIN_KEY at start: scopes "
+                f"{','.join(sorted(ADMIN_CREDENTIAL_SCOPES))}, label 'admin'")
+    if not check_secret(secret, existing["secret_hash"]):
+        return (f"credential {key!r} given a new secret by LRS_ADMIN_SECRET at start: the one it had, and the "
+                "console sessions and OAuth tokens made with it, work no more")
+    return None
 
 
 def admin_pair(settings: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -32,7 +32,8 @@ def _lrs(what: str) -> LRS:
 def erase_agent_command(agent_json: str) -> None:
     """Erase a person: their statements (and those referring to them), documents, attachment
     contents no other statement uses, and plugin records. AGENT_JSON is an xAPI Agent, or an
-    object listing several IFIs ({"mbox": [...], "account": [...]}). Prints the counts as JSON."""
+    object listing several IFIs ({"mbox": [...], "account": [...]}). Prints the counts as JSON.
+    Works on MongoDB (LRS_MONGO_URI); on the embedded store, DELETE /admin/agents of the server."""
     try:
         person = client_json.loads(agent_json)
     except ValueError:
@@ -53,7 +54,8 @@ def retention() -> None:
 
 @retention.command("run")
 def retention_run() -> None:
-    """Erase statements stored more than LRS_RETENTION_DAYS days ago, once (run it from cron)."""
+    """Erase statements stored more than LRS_RETENTION_DAYS days ago, once (run it from cron), on
+    MongoDB (LRS_MONGO_URI); the server of an embedded store runs it hourly by itself."""
     lrs = _lrs("retention run")
     days = lrs.settings["retention_days"]
     if not days:

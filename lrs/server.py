@@ -1,8 +1,10 @@
 """Running the LRS under gunicorn, sized for the store in use, in this process or a child one."""
 from __future__ import annotations
 
+import errno
 import http.client
 import ipaddress
+import logging
 import multiprocessing
 import os
 import shutil
@@ -22,7 +24,7 @@ from gunicorn.errors import AppImportError
 from lrs.core import LRS, admin_pair, refuse_revoked_admin
 from lrs.logs import gunicorn_logconfig
 from lrs.metrics import enable_multiprocess
-from lrs.settings import CORE_SETTINGS, SettingError, Settings, parse_public_url, public_url_unset
+from lrs.settings import CORE_SETTINGS, SettingError, Settings, parse_public_url, public_url_unset, shown_uri
 from lrs.store import check_reachable, read_before_start
 from lrs.store.credentials import COLLECTION as CREDENTIALS
 from lrs.store.embedded.disk import check_data_dir
@@ -47,9 +49,26 @@ class _Gunicorn(BaseApplication):
         from lrs.app import create_app
 
         try:
-            return create_app()
+            app = create_app()
         except SettingError as error:  # found only with the store open, e.g. a revoked LRS_ADMIN_KEY
             raise AppImportError(str(error)) from None  # gunicorn prints it as one line and stops
+        logging.getLogger("lrs").info(ready_line(app.extensions["lrs"].settings))
+        return app
+
+
+def ready_line(settings: Settings) -> str:
+    """What whoever started the server needs next: gunicorn's own lines name neither the xAPI
+    endpoint nor the console, nor where the data goes (a relative LRS_DATA_DIR depends on the
+    folder the server was started in)."""
+    base = settings["public_url"].rstrip("/")
+    if settings["mongo_uri"]:
+        store = f"MongoDB {shown_uri(settings['mongo_uri'])}, database {settings['mongo_db']!r}"
+    elif settings["data_dir"]:
+        store = f"the embedded store in {os.path.abspath(settings['data_dir'])} (LRS_DATA_DIR)"
+    else:
+        store = "the embedded store in memory only (LRS_DATA_DIR is empty)"
+    return (f"LRS ready: xAPI endpoint {base}/xapi, admin console {base}/console/; data in {store}; "
+            f"plugins: {', '.join(settings['plugins']) or 'none'}")
 
 
 def serve_app(factory: Callable[[], Any], settings: Settings) -> None:
@@ -152,7 +171,20 @@ def check_listen(host: str, port: int, host_name: str = "LRS_HOST", port_name: s
             sock.bind(address)
     except OSError as error:
         raise SettingError(f"{host_name}={host!r}, {port_name}={port}: cannot listen there: "
-                           f"{error.strerror or error}") from None
+                           f"{error.strerror or error}{_listen_advice(error, host_name, port_name)}") from None
+
+
+def _listen_advice(error: OSError, host_name: str, port_name: str) -> str:
+    """What to do about the errors a newcomer meets: the OS's words say what is wrong, not which
+    setting to change (a second `lrs serve` on the default port is the usual one)."""
+    if error.errno == errno.EADDRINUSE:
+        return (f" (another program listens there, perhaps another `lrs serve`: stop it, or choose another "
+                f"port with {port_name})")
+    if error.errno == errno.EACCES:
+        return f" (ports below 1024 need privileges: choose {port_name} from 1024 up, and put a proxy in front)"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f" (not an address of this machine: {host_name} takes one of its own, or 0.0.0.0 for every one)"
+    return ""
 
 
 def _stop_worker_before_reload(server: Any) -> None:

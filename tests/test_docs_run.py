@@ -159,3 +159,14 @@ def run_blocks(path: Path, port: int, tmp_path: Path) -> None:
         ran = [line for line in done.stderr.splitlines() if line.startswith(">>> ")]
         pytest.fail(f"block at {ran[-1][4:] if ran else '?'} failed (exit {done.returncode}):\n"
                     f"--- stdout (tail)\n{done.stdout[-2000:]}\n--- stderr (tail)\n{done.stderr[-3000:]}")
+
+
+def test_the_quick_start_installs_into_a_virtual_environment():
+    """`pip install -e .` alone is refused by Debian's and Ubuntu's own Python (PEP 668,
+    externally-managed-environment): the quick start stopped at its first command there."""
+    quick = [b for b in blocks(ROOT / "README.md") if b.mark == "server" or b.reason.startswith("runs the test suite")]
+    assert len(quick) == 2
+    for block in quick:
+        steps = [step.strip() for step in block.text.split("&&")]
+        assert steps[:3] == ["python3 -m venv .venv", ". .venv/bin/activate", steps[2]], block.where
+        assert steps[2].startswith("pip install -e "), block.where

@@ -10,11 +10,13 @@ import sys
 import uuid
 from typing import Any, Iterator
 
+import click
 import pytest
 import requests
 from click.testing import CliRunner
 from pymongo import MongoClient
 
+import lrs
 from lrs.admin_client import AdminAPIError, DirectAdmin
 from lrs.cli import main
 from lrs.core import LRS
@@ -285,3 +287,34 @@ def test_update_of_a_revoked_credential_over_http_is_refused_naming_the_rule(app
     assert refused.exit_code == 1
     assert "409 credential 'lms' is revoked: a revoked credential cannot be changed" in refused.output
     assert app.extensions["lrs"].credentials.get("lms").label == "LMS"
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+def test_every_command_and_option_says_what_it_is_in_its_help():
+    """`lrs forward dead-letters --help` listed --limit with no word on what it limits."""
+    silent = [f"lrs {' '.join(path)}" + (f" {param.opts[0]}" if param else "")
+              for path, command in _commands(main)
+              for param in [None, *[p for p in command.params if isinstance(p, click.Option)]]
+              if not (param.help if param else command.help)]
+    assert silent == []
+
+
+@pytest.mark.parametrize("path", [(), ("serve",), ("forward", "status"), ("credentials", "create")],
+                         ids=lambda path: " ".join(("lrs", *path)))
+def test_dash_h_is_help_on_every_command(path):
+    """`lrs -h` was "No such option: -h", the first thing a newcomer types."""
+    result = CliRunner().invoke(main, [*path, "-h"], prog_name="lrs")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: {' '.join(('lrs', *path))} ") and "-h, --help" in result.output
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_the_version_is_one_flag_away(flag):
+    result = CliRunner().invoke(main, [flag])
+    assert (result.exit_code, result.output) == (0, f"lrs, version {lrs.__version__}\n")

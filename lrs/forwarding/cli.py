@@ -20,6 +20,7 @@ from lrs.forwarding.verify import verify
 from lrs.forwarding.worker import Worker
 from lrs.http.admin import MAX_PAGE
 from lrs.logs import configure as configure_logging
+from lrs.store.embedded import StoreInUse
 
 T = TypeVar("T")
 ACTING = "`lrs forward` on MongoDB"  # who acts, for the audit log lines
@@ -27,14 +28,20 @@ ACTING = "`lrs forward` on MongoDB"  # who acts, for the audit log lines
 
 def _lrs() -> LRS:
     """The LRS, logging like the server (the worker's targets, batches and retries at INFO). On the
-    embedded store that is the LRS_DATA_DIR folder, which a running server holds (a one-line
-    StoreInUse then), or an empty store in memory. A folder that does not exist is refused rather than
+    embedded store that is the LRS_DATA_DIR folder, which a running server holds (one line
+    pointing to the admin API then), or an empty store in memory. A folder that does not exist is refused rather than
     created: these commands only look at or steer what a server stored there."""
     settings, plugins = LRS.resolve()
     if not settings["mongo_uri"] and settings["data_dir"] and not os.path.isdir(settings["data_dir"]):
         raise click.ClickException(f"no embedded store here: LRS_DATA_DIR={settings['data_dir']!r} does not "
                                    "exist (start `lrs serve` with it first, or set LRS_MONGO_URI)")
-    lrs = LRS(settings, plugins)
+    try:
+        lrs = LRS(settings, plugins)
+    except StoreInUse as error:  # its general advice, another folder or stopping the server, is wrong here
+        raise click.ClickException(
+            f"LRS_DATA_DIR={settings['data_dir']!r}: a server (pid {error.holder}) runs on this embedded store, "
+            "and `lrs forward` commands read it only while none does; meanwhile see forwarding at "
+            "GET /admin/forwarding or on the console's Forwarding page") from None
     if not lrs.settings["mongo_uri"]:
         seen = (f"the embedded store of LRS_DATA_DIR={lrs.settings['data_dir']!r}, read while no server runs there"
                 if lrs.settings["data_dir"] else "an empty memory-only embedded store (LRS_DATA_DIR is empty)")
@@ -49,7 +56,9 @@ def _lrs() -> LRS:
 @click.group(invoke_without_command=True)
 @click.pass_context
 def forward(ctx: click.Context) -> None:
-    """Run the forwarding worker until SIGTERM or Ctrl-C (or use a subcommand)."""
+    """Run the forwarding worker until SIGTERM or Ctrl-C (or use a subcommand), beside `lrs serve`
+    on MongoDB (LRS_MONGO_URI); on the embedded store the server forwards itself
+    (LRS_FORWARD_IN_PROCESS=true)."""
     if ctx.invoked_subcommand is not None:
         return
     if not os.environ.get("LRS_MONGO_URI"):  # it would idle forever on an empty store of its own
@@ -121,7 +130,8 @@ def verify_target(target: str, since: str | None) -> None:
 @forward.command("dead-letters")
 @click.argument("target")
 @click.option("--after", type=click.IntRange(min=-1), default=-1, help="Continue after this statement seq.")
-@click.option("--limit", type=click.IntRange(1, MAX_PAGE), default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE), default=100, show_default=True,
+              help="Most dead letters to list; continue with --after the last one's seq.")
 def list_dead_letters(target: str, after: int, limit: int) -> None:
     """List a target's dead letters (statement id, the target's answer) as JSON lines."""
     for letter in _run(operations.dead_letters, target, after, limit):

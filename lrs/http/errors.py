@@ -62,7 +62,8 @@ def unrouted_message() -> str:
     if request.path == "/xapi" or request.path.startswith("/xapi/"):
         return f"no xAPI resource at this path; the resources are {', '.join(f'{root}/{r}' for r in XAPI_RESOURCES)}"
     return (f"nothing at this path; the xAPI endpoint is {root} (e.g. {root}/statements), the admin API is "
-            "under /admin, and a plugin's paths exist only while LRS_PLUGINS enables it")
+            f"under {request.script_root}/admin, the admin console at {request.script_root}/console/ (for a "
+            "browser), and a plugin's paths exist only while LRS_PLUGINS enables it")
 
 
 def route_wrong_method() -> None:

@@ -563,3 +563,16 @@ def test_a_void_claimed_by_a_request_that_died_is_taken_over_after_a_minute(app,
     voiding = app.test_client().get(f"/xapi/statements?verb={VOIDED}", headers=XAPI).get_json()["statements"]
     assert [s["object"]["id"] for s in voiding] == [left["id"]]
     assert claims.count_documents({}) == 1  # the live one's, its request still to end
+
+
+@pytest.mark.parametrize("path", ["/console/sign-in", "/console/statements", "/console/about"])
+def test_every_page_names_its_icon_so_the_browser_asks_for_no_favicon_ico(app, path):
+    """Without a named icon the browser fetched /favicon.ico, a 404 that its console reported as an
+    error on every page."""
+    client = app.test_client()
+    if path != "/console/sign-in":
+        sign_in(client)
+    page = client.get(path).get_data(as_text=True)
+    [icon] = re.findall(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', page)
+    served = client.get(icon)
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"

@@ -80,11 +80,15 @@ def test_a_missing_version_header_is_answered_with_the_versions_to_send(make_app
         f"this LRS speaks: {named}")
 
 
+ELSEWHERE = ("nothing at this path; the xAPI endpoint is /xapi (e.g. /xapi/statements), the admin API is under "
+             "/admin, the admin console at /console/ (for a browser), and a plugin's paths exist only while "
+             "LRS_PLUGINS enables it")
+
+
 @pytest.mark.parametrize("path, message", [
-    ("/statements", "nothing at this path; the xAPI endpoint is /xapi (e.g. /xapi/statements), the admin API is "
-                    "under /admin, and a plugin's paths exist only while LRS_PLUGINS enables it"),
-    ("/events", "nothing at this path; the xAPI endpoint is /xapi (e.g. /xapi/statements), the admin API is "
-                "under /admin, and a plugin's paths exist only while LRS_PLUGINS enables it"),
+    ("/statements", ELSEWHERE),
+    ("/events", ELSEWHERE),
+    ("/", ELSEWHERE),  # a newcomer's browser, pointed at the server: the console is one click away
     ("/xapi/statement", "no xAPI resource at this path; the resources are /xapi/statements, /xapi/activities, "
                         "/xapi/activities/state, /xapi/activities/profile, /xapi/agents, /xapi/agents/profile, "
                         "/xapi/about"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import uuid
 
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from lrs.app import create_app
 from lrs.cli import main
 from lrs.core import LRS
-from lrs.server import free_port, spawned
+from lrs.server import free_port, ready_line, spawned
 from lrs.settings import CORE_PATHS, SettingError
 from tests.conftest import ADMIN_KEY, app_settings
 from tests.ops.test_failures import lrs_command, one_line
@@ -25,7 +26,8 @@ TARGET = {"endpoint": "http://127.0.0.1:9/xapi"}
 
 @pytest.mark.parametrize("env, named", [
     ({"LRS_WORKERS": "4"}, "LRS_WORKERS=4: the embedded store keeps its data in one process's memory"),
-    ({"LRS_DATA_DIR": "/proc/nope"}, "LRS_DATA_DIR='/proc/nope': cannot keep the embedded store there"),
+    ({"LRS_DATA_DIR": "/proc/nope"}, "LRS_DATA_DIR='/proc/nope': cannot keep the embedded store there: No such file "
+                                     "or directory (set LRS_DATA_DIR to a folder this user may create and write)"),
     ({"LRS_HOST": "no-such-host.invalid"}, "LRS_HOST='no-such-host.invalid'"),
     ({"LRS_HOST": ""}, "LRS_HOST='': must not be empty: unset it for 127.0.0.1 (this machine only)"),
     ({"LRS_PLUGINS": "caliper,h5p,caliper"}, "LRS_PLUGINS='caliper,h5p,caliper': names 'caliper' more than once"),
@@ -108,7 +110,23 @@ def test_a_port_in_use_is_one_line_naming_host_and_port(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         line = one_line(lrs_command("serve", cwd=tmp_path, LRS_PORT=str(port)))
-    assert f"LRS_HOST='127.0.0.1', LRS_PORT={port}: cannot listen there" in line, line
+    assert line == (f"Error: LRS_HOST='127.0.0.1', LRS_PORT={port}: cannot listen there: Address already in use "
+                    "(another program listens there, perhaps another `lrs serve`: stop it, or choose another port "
+                    "with LRS_PORT)"), line
+
+
+def test_a_port_in_use_names_the_flag_to_change_when_the_flag_chose_it(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line(lrs_command("serve", "--port", str(port), cwd=tmp_path))
+    assert line.endswith("stop it, or choose another port with --port)"), line
+
+
+def test_a_host_that_is_not_this_machines_says_which_addresses_serve(tmp_path):
+    line = one_line(lrs_command("serve", cwd=tmp_path, LRS_HOST="192.0.2.1", LRS_PORT=str(free_port())))
+    assert line.endswith("(not an address of this machine: LRS_HOST takes one of its own, or 0.0.0.0 for every one)"), line
 
 
 def test_a_data_folder_in_use_stops_a_second_server_and_forward_status_but_not_settings(tmp_path):
@@ -117,9 +135,12 @@ def test_a_data_folder_in_use_stops_a_second_server_and_forward_status_but_not_s
         second = one_line(lrs_command("serve", LRS_PORT=str(free_port()), **env))
         status = one_line(lrs_command("forward", "status", **env))
         settings = lrs_command("settings", **env)
-    for line in (second, status):
-        assert f"LRS_DATA_DIR='{tmp_path / 'data'}': another process (pid " in line, line
-        assert "give this one another LRS_DATA_DIR, or stop that process" in line, line
+    assert f"LRS_DATA_DIR='{tmp_path / 'data'}': another process (pid " in second, second
+    assert "give this one another LRS_DATA_DIR, or stop that process" in second, second
+    # another folder or stopping the server, as said to a second server, were no advice for a look at forwarding
+    assert re.fullmatch(f"Error: LRS_DATA_DIR={re.escape(repr(str(tmp_path / 'data')))}: a server \\(pid \\d+\\) runs "
+                        r"on this embedded store, and `lrs forward` commands read it only while none does; meanwhile "
+                        r"see forwarding at GET /admin/forwarding or on the console's Forwarding page", status), status
     assert settings.returncode == 0 and "| `LRS_FORWARD_XAPI_TARGETS` |" in settings.stdout, settings.stderr
 
 
@@ -220,3 +241,39 @@ def test_an_admin_key_naming_another_client_says_what_it_takes_over(make_app, sh
     assert ("LRS_ADMIN_KEY names the existing credential 'prom' (scopes: metrics): it now holds scopes all and "
             "admin, and LRS_ADMIN_SECRET replaces its secret") in caplog.text
     assert lrs.credentials.get("prom").scopes == {"all", "admin"}
+
+
+def test_serve_says_when_it_is_ready_where_its_endpoint_console_and_data_are(tmp_path):
+    """gunicorn's lines named neither the xAPI endpoint nor the console, nor the folder a relative
+    LRS_DATA_DIR resolved to: a newcomer could not tell the server was up, nor where its data went."""
+    log, port = tmp_path / "serve.log", free_port()
+    clean = {name: "" for name in os.environ if name.startswith("LRS_")}
+    with open(log, "w") as output, spawned({**clean, "LRS_DATA_DIR": "data", "LRS_PLUGINS": "h5p,caliper"},
+                                           port=port, stdout=output, cwd=tmp_path):
+        pass
+    ready = [line for line in log.read_text().splitlines() if "LRS ready" in line]
+    assert [line.split(" lrs: ", 1)[1] for line in ready] == [
+        f"LRS ready: xAPI endpoint http://127.0.0.1:{port}/xapi, admin console http://127.0.0.1:{port}/console/; "
+        f"data in the embedded store in {tmp_path / 'data'} (LRS_DATA_DIR); plugins: h5p, caliper"]
+
+
+def test_the_ready_line_names_mongodb_without_its_password():
+    settings = {"public_url": "https://lrs.example.org/", "mongo_uri": "mongodb://lrs:s3cret@db1,db2/?replicaSet=rs0",
+                "mongo_db": "school", "data_dir": "lrs-data", "plugins": ()}
+    assert ready_line(settings) == ("LRS ready: xAPI endpoint https://lrs.example.org/xapi, admin console "
+                                    "https://lrs.example.org/console/; data in MongoDB "
+                                    "mongodb://lrs:***@db1,db2/?replicaSet=rs0, database 'school'; plugins: none")
+
+
+def test_each_start_logs_what_it_did_to_the_admin_credential(make_app, shared_store, caplog):
+    """A restart with another (or a mistyped) LRS_ADMIN_SECRET replaced the admin's secret in
+    silence: its clients met 401s with nothing in the log to say why, and the audit trail missed it."""
+    store = {"mongo_uri": shared_store, "mongo_db": f"lrs_test_{uuid.uuid4().hex[:12]}"}
+    with caplog.at_level(logging.INFO, logger="lrs.credentials"):
+        for secret in ("first-secret", "first-secret", "second-secret"):
+            make_app(**store, admin_key="ops", admin_secret=secret)
+    assert [r.getMessage() for r in caplog.records if r.name == "lrs.credentials"] == [
+        "credential 'ops' created by LRS_ADMIN_KEY at start: scopes admin,all, label 'admin'",
+        "credential 'ops' given a new secret by LRS_ADMIN_SECRET at start: the one it had, and the console sessions "
+        "and OAuth tokens made with it, work no more"]
+    assert "first-secret" not in caplog.text and "second-secret" not in caplog.text

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 
 import pytest
@@ -61,6 +62,18 @@ def test_duplicate_target_names_stop_the_lrs_at_start(make_app):
     with pytest.raises(ValueError, match="two forwarding targets are named 't'"):
         make_app(plugins="forward_xapi", forward_xapi_targets=json.dumps([
             {"name": "t", "endpoint": ENDPOINT}, {"name": "t", "endpoint": ENDPOINT + "2"}]))
+
+
+def test_the_plugin_enabled_without_a_target_says_it_forwards_nothing(make_app, caplog):
+    with caplog.at_level(logging.WARNING, logger="lrs_plugins.forward_xapi"):
+        make_app(plugins="forward_xapi")
+    assert [r.getMessage() for r in caplog.records if r.name == "lrs_plugins.forward_xapi"] == [
+        "LRS_PLUGINS enables forward_xapi but LRS_FORWARD_XAPI_TARGETS names no target: nothing is forwarded "
+        "(docs/forwarding.md, Configuring targets)"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lrs_plugins.forward_xapi"):
+        make_app(plugins="forward_xapi", forward_xapi_targets=one())
+    assert [r for r in caplog.records if r.name == "lrs_plugins.forward_xapi"] == []
 
 
 def test_secrets_come_from_the_environment_and_never_show(monkeypatch, tmp_path):

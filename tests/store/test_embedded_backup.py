@@ -144,3 +144,17 @@ def test_a_backup_disk_that_fills_up_is_said_of_the_backup_not_of_the_store(tmp_
             assert said == "Error: could not write the backup 'small/lrs-backup.sqlite3': database or disk is full"
             assert list(small.iterdir()) == []
         post_statements(endpoint, 1)  # the server, and its store, untouched
+
+
+def test_a_store_this_user_cannot_write_is_not_called_damaged(tmp_path):
+    """`lrs backup` of a folder on a read-only disk (or owned by the service's user) said the store
+    file was damaged and to put back a backup; SQLite only could not open it for its -shm file."""
+    with small_disk(tmp_path / "disk", "20m") as disk:
+        with spawned(server_env(disk / "data"), cwd=tmp_path) as (endpoint, _):
+            post_statements(endpoint, 3)
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        said = one_line(lrs_command("backup", "lrs-backup.sqlite3", cwd=tmp_path, LRS_DATA_DIR=str(disk / "data")))
+    assert said == (f"Error: LRS_DATA_DIR={str(disk / 'data')!r}: cannot open the embedded store's file store.sqlite3 "
+                    "(unable to open database file): this user must be able to write the folder and its files, even "
+                    "to read them (SQLite keeps its -wal and -shm files beside the store)")
+    assert not (tmp_path / "lrs-backup.sqlite3").exists()

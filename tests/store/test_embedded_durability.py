@@ -213,7 +213,9 @@ def test_several_workers_on_the_embedded_store_are_refused_with_the_reason(tmp_p
     assert "LRS_WORKERS=4: the embedded store keeps its data in one process's memory" in result.stderr
 
 
-@pytest.mark.parametrize("data_dir, reason", [("data", "several gunicorn workers need MongoDB"),
+@pytest.mark.parametrize("data_dir, reason", [("data", "holds this folder's embedded store, which lives in one "
+                                                      "process: run one worker (gunicorn -w 1, or `lrs serve`); "
+                                                      "several gunicorn workers need MongoDB (LRS_MONGO_URI)"),
                                               ("", "keeps its data in one process's memory")],
                          ids=["on disk", "memory only"])
 def test_gunicorn_with_four_workers_on_the_embedded_store_does_not_start(tmp_path, data_dir, reason):
@@ -228,6 +230,7 @@ def test_gunicorn_with_four_workers_on_the_embedded_store_does_not_start(tmp_pat
         gunicorn.wait(timeout=30)
     assert gunicorn.returncode != 0
     assert reason in output
+    assert "another process" not in output  # a worker of the same server: no other process to look for
     assert str(Path(lrs.__file__).parent) not in output  # the worker's reason in one line, no traceback of ours
 
 

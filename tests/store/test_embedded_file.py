@@ -405,5 +405,5 @@ def test_a_data_dir_that_is_a_file_stops_lrs_serve_with_one_line_saying_so(tmp_p
     (tmp_path / "data").write_text("not a folder")
     line = one_line(lrs_command("serve", **server_env(tmp_path / "data"), LRS_PORT=str(free_port()), timeout=30))
     assert line == (f"Error: LRS_DATA_DIR={str(tmp_path / 'data')!r}: cannot keep the embedded store there: "
-                    "it is a file, not a folder"), line
+                    "it is a file, not a folder (set LRS_DATA_DIR to a folder this user may create and write)"), line
     assert (tmp_path / "data").read_text() == "not a folder"

@@ -84,7 +84,12 @@ COMMIT;
 
 
 class StoreInUse(SettingError):
-    """Another process already runs this embedded store: an operator's mistake, told in one line."""
+    """Another process already runs this embedded store: an operator's mistake, told in one line.
+    `holder` is that process's pid, for a command that says what to do instead."""
+
+    def __init__(self, message: str, holder: str = "unknown") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class StoreUnwritable(ServiceUnavailable):
@@ -413,6 +418,9 @@ def check_data_dir(data_dir: str) -> None:
     lock.close()
 
 
+OPEN_REFUSED = ("unable to open database file", "attempt to write a readonly database")  # SQLite's words
+
+
 @contextmanager
 def unreadable_named(path: Path) -> Iterator[None]:
     """A store file SQLite cannot read at start (damaged, truncated, not SQLite at all) is an
@@ -420,6 +428,11 @@ def unreadable_named(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as error:
+        if isinstance(error, sqlite3.OperationalError) and str(error) in OPEN_REFUSED:
+            raise SettingError(  # a folder or file this user may not write: "damaged" sent them to a backup
+                f"LRS_DATA_DIR={str(path.parent)!r}: cannot open the embedded store's file {path.name} ({error}): "
+                "this user must be able to write the folder and its files, even to read them (SQLite keeps its "
+                "-wal and -shm files beside the store)") from None
         raise SettingError(
             f"LRS_DATA_DIR={str(path.parent)!r}: cannot read the embedded store's file {path.name} ({error}): "
             f"put back a backup of it, or salvage what it holds with `sqlite3 {path.name} .recover` "
@@ -450,14 +463,36 @@ def claim_data_dir(data_dir: str) -> IO:
     folder = Path(data_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        return _claim(folder / LOCK_FILE, lambda holder: (
-            f"LRS_DATA_DIR={data_dir!r}: another process (pid {holder}) uses this folder's embedded store; "
-            "give this one another LRS_DATA_DIR, or stop that process (one process per folder: several "
-            "gunicorn workers need MongoDB, LRS_MONGO_URI)"))
+        return _claim(folder / LOCK_FILE, lambda holder: _in_use(data_dir, holder))
     except OSError as error:
         # mkdir says "File exists" of a file where the folder should be
         reason = "it is a file, not a folder" if isinstance(error, FileExistsError) else error.strerror or error
-        raise SettingError(f"LRS_DATA_DIR={data_dir!r}: cannot keep the embedded store there: {reason}") from None
+        raise SettingError(f"LRS_DATA_DIR={data_dir!r}: cannot keep the embedded store there: {reason} (set "
+                           "LRS_DATA_DIR to a folder this user may create and write)") from None
+
+
+def _in_use(data_dir: str, holder: str) -> str:
+    """Why the folder is refused. A sibling worker of the same gunicorn (`gunicorn -w 4
+    lrs.wsgi:app`) is named as such: "another process" sent operators looking for a second server."""
+    if _sibling_worker(holder):
+        return (f"LRS_DATA_DIR={data_dir!r}: gunicorn worker {holder} of this same server holds this folder's "
+                "embedded store, which lives in one process: run one worker (gunicorn -w 1, or `lrs serve`); "
+                "several gunicorn workers need MongoDB (LRS_MONGO_URI)")
+    return (f"LRS_DATA_DIR={data_dir!r}: another process (pid {holder}) uses this folder's embedded store; "
+            "give this one another LRS_DATA_DIR, or stop that process (one process per folder: several "
+            "gunicorn workers need MongoDB, LRS_MONGO_URI)")
+
+
+def _sibling_worker(holder: str) -> bool:
+    """Whether `holder` is another worker of the gunicorn whose worker this process is (Linux's
+    /proc tells a process's parent; elsewhere the general reason stands)."""
+    if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        return False
+    try:
+        stat = Path(f"/proc/{int(holder)}/stat").read_text()
+    except (ValueError, OSError):
+        return False
+    return int(stat.rsplit(")", 1)[1].split()[1]) == os.getppid()
 
 
 def read_document(data_dir: str, collection: str, identifier: Any) -> dict | None:
@@ -495,7 +530,7 @@ def _claim(path: Path, refusal: Callable[[str], str]) -> IO:
         handle.seek(0)
         holder = handle.read().strip() or "unknown"
         handle.close()
-        raise StoreInUse(refusal(holder)) from None
+        raise StoreInUse(refusal(holder), holder) from None
     handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))
