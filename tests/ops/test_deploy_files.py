@@ -83,3 +83,14 @@ def test_the_mongodb_workflow_tests_every_version_from_the_oldest_the_readme_cla
     assert [int(v.split(".")[0]) for v in versions] == list(range(int(oldest.split(".")[0]), int(composed.split(".")[0]) + 1))
     health = job["services"]["mongo"]["options"]
     assert "mongosh --quiet" in health and "|| mongo --quiet" in health
+
+
+def test_ci_runs_the_readmes_test_command():
+    """CI must run what the README tells a newcomer to run: its set-up, then its tests (the lint may
+    stand between). The README's command had gained a virtual environment that .ci/run lacked."""
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"Install and run the tests:\n\n<!--[^\n]*-->\n```sh\n([^\n]+)\n```", readme).group(1)
+    set_up, tests = command.rsplit(" && ", 1)
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert set_up in ci and tests in ci and ci.index(set_up) < ci.index(tests)
+    assert ci[-1] == tests
