@@ -217,7 +217,8 @@ def test_a_refused_statement_changes_no_activity_or_agent(lrs_target: Target):
                "object": {**first["object"], "definition": {"name": {"en-US": "second", "fr-FR": "seconde"}}}}
     invalid = statement(verb={"id": "not an IRI"})
 
-    assert lrs_target.call("POST", "statements", json=[changed]).status_code == 409
+    # 409 is a SHOULD (Communication 2.1.2); another LRS may accept the POST as a no-op
+    assert lrs_target.call("POST", "statements", json=[changed]).status_code in (200, 409)
     assert lrs_target.call("POST", "statements", json=[{**changed, "id": str(uuid.uuid4())}, invalid]).status_code == 400
 
     activity = lrs_target.call("GET", "activities", params={"activityId": first["object"]["id"]}).json()
