@@ -27,6 +27,7 @@ from lrs.http import params
 from lrs.http.context import current_lrs
 from lrs.http.statements import GetParams, decode_cursor, encode_cursor, page_query
 from lrs.statements import WriteRights
+from lrs.xapi.attachments import declared_attachments
 from lrs.xapi.timestamps import format_timestamp, utc_now
 
 blueprint = Blueprint("statements", __name__)
@@ -64,7 +65,7 @@ def one(statement_id: str) -> str:
     lrs = current_lrs()
     document = _stored(statement_id)
     statement = json.loads(document["raw"])
-    declared = statement.get("attachments", [])
+    declared = [attachment for _, attachment in declared_attachments(statement)]
     stored = lrs.attachments.stored(a.get("sha2", "") for a in declared)
     return render_template("console/statement.html", statement=statement, document=document,
                            pretty=_visible(json.dumps(statement, indent=2, ensure_ascii=False)),

@@ -10,6 +10,7 @@ from typing import Iterable, Iterator
 
 from lrs.forwarding.contract import Outgoing
 from lrs.http.multipart import MultipartWriter, OutPart, attachment_parts
+from lrs.xapi.attachments import declared_attachments
 
 
 class RequestBody:
@@ -32,7 +33,7 @@ def statements_body(statements: list[dict], batch: list[Outgoing]) -> RequestBod
     attachments; contents of statements a transformation left out are not sent."""
     data = json.dumps(statements, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     contents = {content.sha2: content for item in batch for content in item.attachments}
-    declared = [attachment for statement in statements for attachment in statement.get("attachments", ())]
+    declared = [attachment for statement in statements for _, attachment in declared_attachments(statement)]
     attachments = attachment_parts(declared, contents)
     if not attachments:
         return RequestBody("application/json", len(data), [data])

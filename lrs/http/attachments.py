@@ -36,6 +36,7 @@ from lrs.http.multipart import MultipartReader, MultipartWriter, OutPart, Part, 
 from lrs.signatures import InvalidSignature, check_signature_attachment, is_signature, verify_signature
 from lrs.statements import require_unique_ids
 from lrs.store.attachments import ContentMismatch
+from lrs.xapi.attachments import declared_attachments
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,8 @@ def _require_contents(statements: list, received: set[str]) -> None:
 def _verify_signatures(statements: list, received: set[str], lrs: LRS, version: str) -> None:
     """Signature attachments are checked; those whose JWS came with the request are verified."""
     limit = lrs.settings["max_body_bytes"]
-    for statement, path, attachment in _attachments(statements):
+    # A JWS signs the statement it is attached to (Data 2.6): a SubStatement's attachments are contents.
+    for statement, path, attachment in _attachments(statements, substatements=False):
         if not is_signature(attachment):
             continue
         try:
@@ -276,7 +278,7 @@ def _served(document: dict) -> list[dict]:
     if not document["attachments"]:
         return []
     received = {sha2.lower() for sha2 in document["attachments"]}
-    attachments = json.loads(document["raw"]).get("attachments", [])
+    attachments = [attachment for _, attachment in declared_attachments(json.loads(document["raw"]))]
     return [attachment for attachment in attachments if attachment["sha2"].lower() in received]
 
 
@@ -284,15 +286,13 @@ def _as_list(payload: Any) -> list:
     return payload if isinstance(payload, list) else [payload]
 
 
-def _attachments(statements: list) -> Iterable[tuple[dict, str, dict]]:
-    """(statement, JSON path, attachment) of every attachment object, skipping what validation
-    rejects anyway."""
+def _attachments(statements: list, substatements: bool = True) -> Iterable[tuple[dict, str, dict]]:
+    """(statement, JSON path, attachment) of every attachment object, a SubStatement's included
+    unless `substatements` is false, skipping what validation rejects anyway."""
     for index, statement in enumerate(statements):
-        attachments = statement.get("attachments") if isinstance(statement, dict) else None
-        if isinstance(attachments, list):
-            for position, attachment in enumerate(attachments):
-                if isinstance(attachment, dict):
-                    yield statement, f"statement[{index}].attachments[{position}]", attachment
+        for where, attachment in declared_attachments(statement):
+            if substatements or not where.startswith(".object."):
+                yield statement, f"statement[{index}]{where}", attachment
 
 
 def _declared(statements: list) -> dict[str, list[tuple[str, dict]]]:

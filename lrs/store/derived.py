@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from lrs.xapi.agents import agent_keys, ifi_key
+from lrs.xapi.attachments import declared_attachments
 from lrs.xapi.timestamps import parse_timestamp
 from lrs.xapi.values import duration_seconds
 
@@ -34,7 +35,7 @@ def derived_fields(statement: dict) -> dict[str, Any]:
         result=_result_fields(statement.get("result")),
         context=_context_fields(statement.get("context")),
         # lower-case, like the content store's keys: one digest is one content, whatever its case
-        attachments=sorted({a["sha2"].lower() for a in statement.get("attachments", ()) if "sha2" in a}),
+        attachments=sorted({a["sha2"].lower() for _, a in declared_attachments(statement) if "sha2" in a}),
     )
     return fields
 

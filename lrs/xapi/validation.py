@@ -382,9 +382,9 @@ def _context(value: Any, path: str, version: str, object_type: str) -> None:
               contextAgents=_context_agents, contextGroups=_context_groups)
 
 
-def _team(value: Any, path: str) -> None:
+def _team(value: Any, path: str, role: str = "a team") -> None:
     if require_dict(value, path).get("objectType") != "Group":
-        fail(f"{path}.objectType", 'must be "Group": a team is a Group')
+        fail(f"{path}.objectType", f'must be "Group": {role} is a Group')
     _actor(value, path)
 
 
@@ -415,7 +415,7 @@ def _context_groups(value: Any, path: str) -> None:
     for index, entry in enumerate(require_list(value, path)):
         entry_path = f"{path}[{index}]"
         entry = _context_entry(entry, entry_path, "contextGroup", "group", CONTEXT_GROUP_KEYS)
-        _team(entry["group"], f"{entry_path}.group")
+        _team(entry["group"], f"{entry_path}.group", "a contextGroup's group")
 
 
 def _context_entry(value: Any, path: str, object_type: str, member_key: str, keys: frozenset) -> dict:

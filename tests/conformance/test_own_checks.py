@@ -9,8 +9,11 @@ In the normal test run they check this LRS, served on 127.0.0.1 on a fresh store
 """
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 
@@ -185,6 +188,80 @@ def test_since_applies_to_the_targeting_statement_not_its_target(lrs_target: Tar
     found = {s["id"] for s in lrs_target.query(expected=1, activity=target["object"]["id"], since=stored)}
 
     assert found == {targeting_id}
+
+
+def test_since_is_exclusive_and_until_inclusive_at_a_statements_own_stored_time(lrs_target: Target):
+    """Communication 2.1.3: since returns "Only Statements stored since the specified Timestamp
+    (exclusive)", until "Only Statements stored at or before the specified Timestamp". The suite
+    checks either side of a statement, never the instant it was stored at."""
+    sent = statement()
+    [statement_id] = lrs_target.post_statements([sent])
+    stored = lrs_target.call("GET", "statements", params={"statementId": statement_id}).json()["stored"]
+    activity = sent["object"]["id"]
+
+    assert lrs_target.query(expected=1, activity=activity, until=stored)[0]["id"] == statement_id
+    assert lrs_target.call("GET", "statements", params={"activity": activity, "since": stored}).json()["statements"] == []
+
+
+def test_a_refused_statement_changes_no_activity_or_agent(lrs_target: Target):
+    """Communication 2.1.1 and 2.1.2: "An LRS MUST NOT make any modifications to its state based on
+    receiving a Statement with a statementID that it already has a Statement for", and Communication
+    3.2: "The LRS MUST reject a batch of statements if any Statement within that batch is rejected"
+    (all of it: its definitions and names too). The Activities and Agents resources must not learn
+    from either."""
+    agent = {"mbox": f"mailto:own-checks-{uuid.uuid4()}@example.com"}
+    first = statement(actor={**agent, "name": "First"})
+    first["object"]["definition"] = {"name": {"en-US": "first"}}
+    [statement_id] = lrs_target.post_statements([first])
+    changed = {**first, "id": statement_id, "actor": {**agent, "name": "Second"},
+               "object": {**first["object"], "definition": {"name": {"en-US": "second", "fr-FR": "seconde"}}}}
+    invalid = statement(verb={"id": "not an IRI"})
+
+    # 409 is a SHOULD (Communication 2.1.2); another LRS may accept the POST as a no-op
+    assert lrs_target.call("POST", "statements", json=[changed]).status_code in (200, 409)
+    assert lrs_target.call("POST", "statements", json=[{**changed, "id": str(uuid.uuid4())}, invalid]).status_code == 400
+
+    activity = lrs_target.call("GET", "activities", params={"activityId": first["object"]["id"]}).json()
+    person = lrs_target.call("GET", "agents", params={"agent": json.dumps(agent)}).json()
+    assert activity["definition"]["name"] == {"en-US": "first"}
+    assert person.get("name") == ["First"]
+
+
+def test_alternate_syntax_content_is_read_as_utf_8_whatever_the_form_says(lrs_target: Target):
+    """Communication 1.3: "The LRS MUST interpret this content as a UTF-8 string", here with the
+    form's own Content-Type naming ISO-8859-1, which would read the bytes of "é" as "Ã©"."""
+    params = {"activityId": f"http://example.com/own-checks/{uuid.uuid4()}",
+              "agent": json.dumps({"mbox": "mailto:own-checks@example.com"}), "stateId": "utf8"}
+    form = {**params, "content": "café ✓", "Content-Type": "text/plain",
+            "X-Experience-API-Version": "1.0.3", "Authorization": _basic(lrs_target)}
+
+    put = lrs_target.call("POST", "activities/state", auth=False, params={"method": "PUT"}, data=urlencode(form),
+                          headers={"Content-Type": "application/x-www-form-urlencoded; charset=ISO-8859-1"})
+
+    assert put.status_code == 204, put.text
+    assert lrs_target.call("GET", "activities/state", params=params).content == "café ✓".encode()
+
+
+def test_deleting_state_without_registration_deletes_every_registrations_state(lrs_target: Target):
+    """Communication 2.3, Multiple Document DELETE: "Deletes all state data for this context
+    (Activity + Agent [+ registration if specified])": without a registration, the documents
+    stored under registrations go too."""
+    context = {"activityId": f"http://example.com/own-checks/{uuid.uuid4()}",
+               "agent": json.dumps({"mbox": "mailto:own-checks@example.com"})}
+    registration = {**context, "registration": str(uuid.uuid4())}
+    for params in (context, registration):
+        stored = lrs_target.call("PUT", "activities/state", params={**params, "stateId": "s"}, data=b"x",
+                                 headers={"Content-Type": "text/plain"})
+        assert stored.status_code == 204, stored.text
+
+    assert lrs_target.call("DELETE", "activities/state", params=context).status_code == 204
+
+    for params in (context, registration):
+        assert lrs_target.call("GET", "activities/state", params=params).json() == []
+
+
+def _basic(target: Target) -> str:
+    return "Basic " + base64.b64encode(f"{target.user}:{target.password}".encode()).decode()
 
 
 def test_the_more_irl_pages_through_every_result_right_away(lrs_target: Target):

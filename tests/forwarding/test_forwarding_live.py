@@ -181,6 +181,23 @@ def test_statements_with_attachments_are_forwarded_with_their_contents(make_app,
     assert target_app.extensions["lrs"].attachments.read(sha2, len(content)) == content
 
 
+def test_a_substatements_attachment_is_forwarded_with_its_content(make_app, live_server):
+    """Communication 1.5.2: "An LRS MUST NOT push Statements into another LRS without including
+    Attachment data received", a SubStatement's as much as the statement's own."""
+    target_app = live_server.server.app
+    source = source_app(make_app, live_server.url + "/xapi", LIVE_ENGINE, timeout=1)
+    content = b"a plan, attached to the intention it describes"
+    sha2 = hashlib.sha256(content).hexdigest()
+    inner = statement(2)
+    intention = {**statement(1), "object": {
+        "objectType": "SubStatement", "actor": inner["actor"], "verb": inner["verb"], "object": inner["object"],
+        "attachments": [{"usageType": "http://example.com/usage/plan", "display": {"en-US": "Plan"},
+                         "contentType": "text/plain", "length": len(content), "sha2": sha2}]}}
+    forward_with_content(source, [intention], content)
+    assert_same_statements(stored(source), stored(target_app))
+    assert target_app.extensions["lrs"].attachments.read(sha2, len(content)) == content
+
+
 def test_forwarded_contents_are_headed_as_each_statement_declares_them(make_app, live_server):
     """The target gets a part per sha2 spelling and contentType the statements use (Communication
     1.5.2: part headers MUST match the attachment's properties), though the source stores one."""

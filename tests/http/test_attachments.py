@@ -231,6 +231,45 @@ def test_attachment_without_file_url_in_a_json_request_is_refused(client, xapi_h
     assert "must be sent in a multipart/mixed request" in response.get_json()["error"]["message"]
 
 
+def substatement(*attachments: dict) -> dict:
+    inner = statement(*attachments)
+    return statement(object={"objectType": "SubStatement", **{key: inner[key] for key in
+                                                              ("actor", "verb", "object", "attachments")}})
+
+
+def test_a_substatements_attachment_content_travels_and_is_served_like_the_statements_own(app, client, xapi_headers):
+    """A SubStatement is validated as a Statement, attachments included (Data 2.4.4.3, 2.4.11), so
+    its content comes in the request (Communication 1.5.2: "an LRS MUST accept batches of
+    Statements that contain Attachments in the Transmission Format") and goes out with
+    attachments=true. It used to be refused as a part no attachment declared."""
+    sent = substatement(attachment(ESSAY, "application/octet-stream"))
+    response = post(client, xapi_headers, multipart(sent, ESSAY))
+    assert response.status_code == 200, response.data
+    parts = parts_of(client.get(f"/xapi/statements?statementId={response.get_json()[0]}&attachments=true",
+                                headers=xapi_headers))
+    assert [(headers["x-experience-api-hash"], content) for headers, content in parts[1:]] == [(sha2(ESSAY), ESSAY)]
+    assert contents(app)[0] == [sha2(ESSAY)]
+
+
+def test_a_substatements_attachment_without_file_url_needs_its_content(app, client, xapi_headers):
+    """Communication 1.5.2: "an LRS MUST reject batches of Statements having Attachments that
+    neither contain a fileUrl nor match a received Attachment part". It used to be stored with no
+    content anywhere."""
+    response = client.post("/xapi/statements", json=substatement(attachment(ESSAY)), headers=xapi_headers)
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("statement[0].object.attachments[0]: has no fileUrl"), message
+    assert client.get("/xapi/statements", headers=xapi_headers).get_json()["statements"] == []
+
+
+def test_a_signature_usage_in_a_substatement_is_a_content_not_the_statements_signature(client, xapi_headers):
+    """A JWS signs the statement it is attached to (Data 2.6); a SubStatement's attachment of that
+    usageType is kept as sent, not checked against the statement around it."""
+    sent = substatement(attachment(ESSAY, "application/octet-stream", usageType=SIGNATURE_USAGE))
+    response = post(client, xapi_headers, multipart(sent, ESSAY))
+    assert response.status_code == 200, response.data
+
+
 @pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "text/plain", "multipart/mixed"])
 def test_other_content_types_and_a_missing_boundary_are_refused(client, xapi_headers, content_type):
     response = client.post("/xapi/statements", data=json.dumps(statement()),

@@ -293,6 +293,17 @@ def test_invalid_context_agents_and_groups(path, context):
     assert error.value.path == path
 
 
+@pytest.mark.parametrize("context, rule", [
+    ({"team": AGENT}, 'must be "Group": a team is a Group'),
+    (groups(group=AGENT), 'must be "Group": a contextGroup\'s group is a Group'),
+])
+def test_a_group_where_an_agent_was_sent_is_explained_by_its_own_role(context, rule):
+    """A contextGroup's group was once explained as "a team", a property the statement may not have."""
+    with pytest.raises(XAPIValidationError) as error:
+        validate_statement(statement(context=context), "2.0.0")
+    assert error.value.rule == rule
+
+
 @pytest.mark.parametrize("value, version, ok", [
     ("2.0.0", "2.0.0", True), ("2.0", "2.0.0", True), ("1.0.3", "2.0.0", True),
     ("2.0.0", "1.0.3", False), ("2.1.0", "2.0.0", False), ("1.0.", "2.0.0", False), ("1.0.3", "1.0.3", True),
