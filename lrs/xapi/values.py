@@ -20,7 +20,16 @@ from lrs.xapi.errors import XAPIValidationError
 
 # \Z, not $: $ also matches before a final line feed, which would let "http://example.com/v\n" pass.
 _IRI = rfc3987.get_compiled_pattern(r"^%(IRI)s\Z")
-_URI = rfc3987.get_compiled_pattern(r"^%(URI)s\Z")
+# rfc3987's grammar, run by Python's backtracking engine, takes time quadratic in a run of
+# percent-encodings that does not end as an IRI may: "http://" + "%aa" * 100_000 + " " took 30 s,
+# and a body of LRS_MAX_BODY_BYTES holds hours of it. Each %HH is matched as U+00A0 instead, a
+# ucschar, which RFC 3987 allows exactly where it allows pct-encoded (user info, host name, path,
+# query, fragment; neither in the scheme, port or an IP literal): the same answer, in linear time.
+_PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+_PERCENT_STANDIN = "\xa0"
+# Only values this short are remembered by `is_iri`: ids that repeat are short, and a cache of
+# 8192 entries holding any string a body may carry would keep gigabytes of refused requests.
+CACHED_IRI_CHARS = 2048
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MAILTO = re.compile(r"mailto:[^@\s:/?#]+@[^@\s/?#]+")
 _SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}")
@@ -91,14 +100,22 @@ def require_keys(obj: dict, required: Iterable[str], path: str) -> None:
             fail(f"{path}.{key}", "is required")
 
 
-@functools.lru_cache(maxsize=8192)
 def is_iri(value: str) -> bool:
     """An absolute IRI (RFC 3987): a scheme is required, so relative references fail.
 
     Cached: rfc3987's full grammar costs microseconds per match, and verb ids, activity ids,
     extension keys and home pages repeat across statements.
     """
-    return _IRI.match(value) is not None
+    return _cached_is_iri(value) if len(value) <= CACHED_IRI_CHARS else _matches_iri(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _cached_is_iri(value: str) -> bool:
+    return _matches_iri(value)
+
+
+def _matches_iri(value: str) -> bool:
+    return _IRI.match(_PERCENT_ENCODED.sub(_PERCENT_STANDIN, value)) is not None
 
 
 def validate_iri(value: Any, path: str) -> None:
@@ -113,7 +130,8 @@ def validate_irl(value: Any, path: str) -> None:
 
 
 def validate_uri(value: Any, path: str) -> None:
-    if type(value) is not str or _URI.match(value) is None:
+    """A URI (RFC 3986) is an IRI of ASCII characters only (RFC 3987 2.2)."""
+    if type(value) is not str or not value.isascii() or not _matches_iri(value):
         fail(path, "must be a URI")
 
 

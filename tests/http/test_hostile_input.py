@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import hashlib
 import http.client
 import json
 import logging
+import time
+import tracemalloc
 import uuid
 from urllib.parse import quote, urlsplit
 
@@ -206,6 +209,48 @@ def test_chunked_json_over_the_limit_is_a_413_even_when_its_start_is_valid_json(
 
 
 # -- costs bounded per request -------------------------------------------------------------------
+
+PERCENT_RUN = "%aa" * 100_000  # 300,000 characters: less than a request line may carry
+
+
+@pytest.mark.parametrize("place", ["verb", "openid", "activity parameter"])
+def test_a_long_run_of_percent_encodings_is_refused_in_linear_time(client, xapi_headers, no_tracebacks, place):
+    """rfc3987's pattern backtracked quadratically on percent-encodings followed by what no IRI
+    holds: this one IRI (or URI, for an openid) took 30 s, and a body of LRS_MAX_BODY_BYTES hours."""
+    iri = f"http://{PERCENT_RUN} {place}"
+    started = time.monotonic()
+    if place == "activity parameter":
+        response = client.get("/xapi/statements", query_string={"activity": iri}, headers=xapi_headers)
+        path = "parameter 'activity'"
+    else:
+        changed = {"verb": {"id": iri}} if place == "verb" else {"actor": {"openid": iri}}
+        response = client.post("/xapi/statements", json=statement(**changed), headers=xapi_headers)
+        path = f"statement[0].{'verb.id' if place == 'verb' else 'actor.openid'}"
+    assert time.monotonic() - started < 10
+    assert response.status_code == 400 and error_message(response).startswith(path)
+    valid = "http://" + PERCENT_RUN
+    posted = client.post("/xapi/statements", json=statement(verb={"id": valid}), headers=xapi_headers)
+    assert posted.status_code == 200 and time.monotonic() - started < 20
+
+
+def test_long_iris_of_refused_requests_are_not_kept_in_memory(client, xapi_headers):
+    """The IRI check remembered its last 8192 answers with their values: megabytes of each refused
+    request, gigabytes of a client sending many."""
+    def refused(n: int) -> None:
+        iri = f"http://example.com/{n}/" + "a" * 1_000_000 + " "
+        assert client.post("/xapi/statements", json=statement(verb={"id": iri}), headers=xapi_headers).status_code == 400
+
+    refused(0)
+    tracemalloc.start()
+    try:
+        for n in range(1, 4):
+            refused(n)
+        gc.collect()
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 1_000_000
+
 
 def test_a_batch_over_the_statements_limit_is_a_413_and_stores_nothing(make_app, xapi_headers):
     app = make_app(max_statements_per_request=5)
