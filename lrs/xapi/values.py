@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import math
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import isodate
 import langcodes
@@ -27,9 +27,15 @@ _IRI = rfc3987.get_compiled_pattern(r"^%(IRI)s\Z")
 # query, fragment; neither in the scheme, port or an IP literal): the same answer, in linear time.
 _PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 _PERCENT_STANDIN = "\xa0"
-# Only values this short are remembered by `is_iri`: ids that repeat are short, and a cache of
-# 8192 entries holding any string a body may carry would keep gigabytes of refused requests.
-CACHED_IRI_CHARS = 2048
+# Only values this short are remembered by the cached checks (`remembered`): the values that repeat
+# across statements are short, and a cache of thousands of entries holding any string a body may
+# carry kept megabytes of every refused request.
+CACHED_CHARS = 2048
+# langcodes parses a tag's variants recursively, one call per subtag: "en-" and a thousand 8-letter
+# subtags exhausted Python's stack (a 500). A valid tag has few: RFC 5646 lets no variant repeat and
+# IANA registers about a hundred, so a tag with more subtags before its first singleton (where
+# extensions and private use begin) is refused unparsed.
+MAX_CORE_SUBTAGS = 200
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MAILTO = re.compile(r"mailto:[^@\s:/?#]+@[^@\s/?#]+")
 _SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}")
@@ -100,17 +106,25 @@ def require_keys(obj: dict, required: Iterable[str], path: str) -> None:
             fail(f"{path}.{key}", "is required")
 
 
+def remembered(maxsize: int) -> Callable[[Callable[[str], bool]], Callable[[str], bool]]:
+    """A check whose answers for values of at most CACHED_CHARS characters are cached."""
+    def decorate(check: Callable[[str], bool]) -> Callable[[str], bool]:
+        cached = functools.lru_cache(maxsize=maxsize)(check)
+
+        @functools.wraps(check)
+        def remembering(value: str) -> bool:
+            return cached(value) if len(value) <= CACHED_CHARS else check(value)
+        return remembering
+    return decorate
+
+
+@remembered(maxsize=8192)
 def is_iri(value: str) -> bool:
     """An absolute IRI (RFC 3987): a scheme is required, so relative references fail.
 
     Cached: rfc3987's full grammar costs microseconds per match, and verb ids, activity ids,
     extension keys and home pages repeat across statements.
     """
-    return _cached_is_iri(value) if len(value) <= CACHED_IRI_CHARS else _matches_iri(value)
-
-
-@functools.lru_cache(maxsize=8192)
-def _cached_is_iri(value: str) -> bool:
     return _matches_iri(value)
 
 
@@ -184,10 +198,16 @@ def duration_seconds(duration: str) -> float:
     return parsed.total_seconds()
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(maxsize=4096)
 def is_language_tag(tag: str) -> bool:
     """RFC 5646 tag with registered subtags. Cached: a handful of tags repeat across statements."""
-    return "_" not in tag and langcodes.tag_is_valid(tag)
+    return "_" not in tag and _core_subtags(tag) <= MAX_CORE_SUBTAGS and langcodes.tag_is_valid(tag)
+
+
+def _core_subtags(tag: str) -> int:
+    """How many subtags come before the first singleton (none: they all do)."""
+    subtags = tag.split("-")
+    return next((index for index, subtag in enumerate(subtags) if len(subtag) == 1), len(subtags))
 
 
 def validate_language_tag(value: Any, path: str) -> None:

@@ -233,12 +233,31 @@ def test_a_long_run_of_percent_encodings_is_refused_in_linear_time(client, xapi_
     assert posted.status_code == 200 and time.monotonic() - started < 20
 
 
-def test_long_iris_of_refused_requests_are_not_kept_in_memory(client, xapi_headers):
-    """The IRI check remembered its last 8192 answers with their values: megabytes of each refused
-    request, gigabytes of a client sending many."""
+MANY_VARIANTS = "en-" + "-".join(["abcdefgh"] * 1000)
+
+
+@pytest.mark.parametrize("changed, path", [
+    ({"verb": {"id": "http://example.com/v", "display": {MANY_VARIANTS: "v"}}}, "statement[0].verb.display.en-"),
+    ({"context": {"language": MANY_VARIANTS}}, "statement[0].context.language: must be an RFC 5646"),
+])
+def test_a_language_tag_of_a_thousand_subtags_is_a_400(client, xapi_headers, no_tracebacks, changed, path):
+    """langcodes parses variants recursively, one call per subtag: the stack ran out (a 500)."""
+    response = client.post("/xapi/statements", json=statement(**changed), headers=xapi_headers)
+    assert response.status_code == 400 and error_message(response).startswith(path)
+    tagged = statement(verb={"id": "http://example.com/v", "display": {"sl-rozaj-biske-1994": "v"}})
+    assert client.post("/xapi/statements", json=tagged, headers=xapi_headers).status_code == 200
+
+
+@pytest.mark.parametrize("long_value", [
+    lambda n: {"verb": {"id": f"http://example.com/{n}/" + "a" * 1_000_000 + " "}},
+    lambda n: {"context": {"language": f"en-x-{n}-" + "-a" * 500_000}},
+], ids=["IRI", "language tag"])
+def test_long_values_of_refused_requests_are_not_kept_in_memory(client, xapi_headers, long_value):
+    """The IRI and language tag checks remembered their last thousands of answers with their
+    values: megabytes of each refused request, gigabytes of a client sending many."""
     def refused(n: int) -> None:
-        iri = f"http://example.com/{n}/" + "a" * 1_000_000 + " "
-        assert client.post("/xapi/statements", json=statement(verb={"id": iri}), headers=xapi_headers).status_code == 400
+        response = client.post("/xapi/statements", json=statement(**long_value(n)), headers=xapi_headers)
+        assert response.status_code == 400
 
     refused(0)
     tracemalloc.start()
