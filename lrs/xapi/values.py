@@ -14,19 +14,10 @@ from typing import Any, Callable, Iterable
 
 import isodate
 import langcodes
-import rfc3987
 
+from lrs.xapi import iri
 from lrs.xapi.errors import XAPIValidationError
 
-# \Z, not $: $ also matches before a final line feed, which would let "http://example.com/v\n" pass.
-_IRI = rfc3987.get_compiled_pattern(r"^%(IRI)s\Z")
-# rfc3987's grammar, run by Python's backtracking engine, takes time quadratic in a run of
-# percent-encodings that does not end as an IRI may: "http://" + "%aa" * 100_000 + " " took 30 s,
-# and a body of LRS_MAX_BODY_BYTES holds hours of it. Each %HH is matched as U+00A0 instead, a
-# ucschar, which RFC 3987 allows exactly where it allows pct-encoded (user info, host name, path,
-# query, fragment; neither in the scheme, port or an IP literal): the same answer, in linear time.
-_PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
-_PERCENT_STANDIN = "\xa0"
 # Only values this short are remembered by the cached checks (`remembered`): the values that repeat
 # across statements are short, and a cache of thousands of entries holding any string a body may
 # carry kept megabytes of every refused request.
@@ -122,14 +113,10 @@ def remembered(maxsize: int) -> Callable[[Callable[[str], bool]], Callable[[str]
 def is_iri(value: str) -> bool:
     """An absolute IRI (RFC 3987): a scheme is required, so relative references fail.
 
-    Cached: rfc3987's full grammar costs microseconds per match, and verb ids, activity ids,
+    Cached: checking costs microseconds per value, and verb ids, activity ids,
     extension keys and home pages repeat across statements.
     """
-    return _matches_iri(value)
-
-
-def _matches_iri(value: str) -> bool:
-    return _IRI.match(_PERCENT_ENCODED.sub(_PERCENT_STANDIN, value)) is not None
+    return iri.is_iri(value)
 
 
 def validate_iri(value: Any, path: str) -> None:
@@ -145,7 +132,7 @@ def validate_irl(value: Any, path: str) -> None:
 
 def validate_uri(value: Any, path: str) -> None:
     """A URI (RFC 3986) is an IRI of ASCII characters only (RFC 3987 2.2)."""
-    if type(value) is not str or not value.isascii() or not _matches_iri(value):
+    if type(value) is not str or not value.isascii() or not iri.is_iri(value):
         fail(path, "must be a URI")
 
 
