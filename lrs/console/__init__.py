@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import Blueprint, Flask, redirect, render_template, url_for
+from flask import Blueprint, Flask, Response, make_response, redirect, render_template, url_for
+from werkzeug.exceptions import HTTPException
 
 from lrs.console import about, credentials, forwarding, guard, signin, statements
 from lrs.console.sessions import Sessions
 from lrs.core import LRS
 from lrs.errors import LRSError, NotFound
+from lrs.http.errors import http_message, with_error_headers
 
 
 def register(app: Flask, lrs: LRS) -> None:
@@ -22,6 +24,7 @@ def register(app: Flask, lrs: LRS) -> None:
     console.before_request(guard.guard)
     console.after_request(guard.secure_headers)
     console.register_error_handler(LRSError, _refused)
+    console.register_error_handler(HTTPException, _http_refused)
     console.context_processor(lambda: {"back_url": guard.back_url})
     console.add_app_template_global(lambda: secrets.token_urlsafe(16), "console_form_id")  # see guard.once
     for page in (signin, statements, credentials, forwarding, about):
@@ -34,12 +37,24 @@ def register(app: Flask, lrs: LRS) -> None:
     app.register_blueprint(console)
 
 
-def _refused(error: LRSError) -> tuple[str, int, dict[str, str]]:
+def _refused(error: LRSError) -> Response:
     """A service's refusal (bad input, unknown key, the last admin, too many failed sign-ins...)
     as a page saying why, with Retry-After when the service gave one, as the API's answers have."""
+    response = _page(error.message, error.status)
     retry = getattr(error, "retry_after_seconds", None)
-    headers = {"Retry-After": str(retry)} if retry is not None else {}
-    return render_template("console/refused.html", reason=error.message, status=error.status), error.status, headers
+    if retry is not None:
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
+def _http_refused(error: HTTPException) -> Response:
+    """werkzeug's own errors (a method the page does not answer, a form over the parser's limits)
+    as the same page, with their headers (a 405's Allow), not the API's JSON."""
+    return with_error_headers(_page(http_message(error), error.code or 500), error)
+
+
+def _page(reason: str, status: int) -> Response:
+    return make_response(render_template("console/refused.html", reason=reason, status=status), status)
 
 
 def _unknown(unknown: str) -> None:

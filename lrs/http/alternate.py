@@ -27,6 +27,7 @@ from flask import Flask, request
 
 from lrs.errors import BadRequest, Forbidden, LRSError, PayloadTooLarge
 from lrs.http.fields import field_value
+from lrs.http.params import NOT_UTF8, not_utf8
 from lrs.http.request import body_limit_message
 from lrs.http.versioning import ALTERNATE_SYNTAX
 
@@ -84,10 +85,11 @@ class AlternateSyntax:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         if not environ.get("CONTENT_TYPE", "").startswith(FORM_TYPE):
             raise BadRequest(f"with ?method=, the Content-Type must be {FORM_TYPE}")
-        try:
-            form = parse_qs(self._form_text(environ), keep_blank_values=True, errors="strict")
-        except UnicodeDecodeError as error:
-            raise BadRequest(f"the form body is not valid UTF-8 (a percent-encoded field: {error.reason})") from None
+        body = self._form_body(environ)
+        name = not_utf8(body)
+        if name is not None:  # as a query parameter would be (lrs.http.params.utf8_parameters)
+            raise BadRequest(f"form field {name!r}: {NOT_UTF8}")
+        form = parse_qs(body.decode(), keep_blank_values=True)
         fields = sum(len(name.encode()) + len(value.encode()) for name, values in form.items() if name != "content"
                      for value in values)
         _apply_header_fields(form, environ)  # before any refusal below, so that it answers in the form's version
@@ -114,8 +116,8 @@ class AlternateSyntax:
             ALTERNATE_SYNTAX: True,
         })
 
-    def _form_text(self, environ: dict[str, Any]) -> str:
-        """The form body as text: at most the body limit (413 beyond), and UTF-8 (400 if not)."""
+    def _form_body(self, environ: dict[str, Any]) -> bytes:
+        """The form body, at most the body limit (413 beyond)."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or -1)
         except ValueError:
@@ -130,10 +132,7 @@ class AlternateSyntax:
             body = b""
         if len(body) > self.max_body_bytes:
             raise PayloadTooLarge(body_limit_message(self.max_body_bytes, "LRS_MAX_BODY_BYTES"))
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise BadRequest(f"the form body is not valid UTF-8 (byte {error.start})") from None
+        return body
 
 
 def _from_a_web_page(environ: dict[str, Any]) -> bool:

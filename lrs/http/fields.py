@@ -18,9 +18,12 @@ RULE = "an HTTP field value holds no CR, LF, NUL or other control character exce
 
 
 def field_value(value: str, where: str) -> str:
-    """`value` if it may go into a header; else a 400 naming `where` it came from."""
+    """`value` if it may go into a header; else a 400 naming `where` it came from and the first
+    character refused, never the value: it may be credentials (the alternate syntax's
+    Authorization field), which an error must not repeat."""
     if _FIELD_VALUE.fullmatch(value) is None:
-        raise BadRequest(f"{where}: {value[:80]!r} is not allowed: {RULE}")
+        position, refused = next((n, c) for n, c in enumerate(value, 1) if _FIELD_VALUE.fullmatch(c) is None)
+        raise BadRequest(f"{where}: character {position} is U+{ord(refused):04X}, which is not allowed: {RULE}")
     return value
 
 

@@ -150,18 +150,29 @@ def refuse_parameters(known: Iterable[str], unknown_ignored: bool = False) -> No
         raise BadRequest("; ".join(f"parameter {name!r}: {rule}" for name, rule in problems))
 
 
+NOT_UTF8 = "must be UTF-8 text once percent-decoded"
+
+
+def not_utf8(encoded: bytes) -> str | None:
+    """The name of the first `name=value` pair of a query string or form body whose name or value
+    is not UTF-8 once percent-decoded, or None if every pair is."""
+    for pair in encoded.split(b"&"):
+        decoded = unquote_to_bytes(pair.replace(b"+", b" "))  # name=value: "=" is in no UTF-8 sequence
+        try:
+            decoded.decode()
+        except UnicodeDecodeError:
+            return decoded.partition(b"=")[0].decode(errors="replace")
+    return None
+
+
 def utf8_parameters() -> None:
     """A 400 naming the first parameter whose name or value is not UTF-8 once percent-decoded
     (Communication 1.4: strings are UTF-8). werkzeug keeps such a byte as its escape (%E9 stays
     "%E9"), so stateId=caf%E9, café in Latin-1, named the document of stateId=caf%25E9, the text
     "caf%E9": two ids, one document. A `before_request` of the xAPI resources."""
-    for pair in request.query_string.split(b"&"):
-        decoded = unquote_to_bytes(pair.replace(b"+", b" "))  # name=value: "=" is in no UTF-8 sequence
-        try:
-            decoded.decode()
-        except UnicodeDecodeError:
-            name = decoded.partition(b"=")[0].decode(errors="replace")
-            raise BadRequest(f"parameter {name!r}: must be UTF-8 text once percent-decoded") from None
+    name = not_utf8(request.query_string)
+    if name is not None:
+        raise BadRequest(f"parameter {name!r}: {NOT_UTF8}")
 
 
 def no_parameters() -> None:

@@ -36,6 +36,9 @@ class LRSRequest(Request):
         over `max_content_length`; werkzeug's words otherwise (its form parser's own limits)."""
         limit = self.max_content_length
         if limit is None or (self.content_length is not None and self.content_length <= limit):
+            if self.mimetype == "multipart/form-data":  # the form parser's own limits
+                return (f"form: more than {self.max_form_parts} parts, or a field over {self.max_form_memory_size} "
+                        "bytes: more than any form of this LRS sends")
             return error.description or error.name
         return body_limit_message(limit, self.limit_setting)
 

@@ -414,7 +414,7 @@ class StatementStore:
             {name: 1 for name in (*PART_FIELDS, "via")})}
         waits = self._waits_of(list(stored))
         for doc in referring:
-            self._chain(doc, batch, stored, waits, set())
+            self._chain(doc, batch, stored, waits)
         awaited = set()
         for doc in referring:
             for missing in waits[doc["_id"]] - {doc["_id"]}:
@@ -425,24 +425,32 @@ class StatementStore:
                 awaited.add(missing)
         return awaited
 
-    def _chain(self, doc: dict, batch: dict[str, dict], stored: dict[str, dict],
-               waits: dict[str, set[str]], visiting: set[str]) -> None:
+    @staticmethod
+    def _chain(doc: dict, batch: dict[str, dict], stored: dict[str, dict], waits: dict[str, set[str]]) -> None:
         """Set the `via` of a statement of the batch, after its target's when that is in the batch
         too, and note in `waits` the statements not stored yet that its chain is cut at. A cycle of
-        references (ids chosen by clients) stops where it comes back."""
-        target_id = _target(doc)
-        if target_id is None or doc["_id"] in waits or doc["_id"] in visiting:
-            waits.setdefault(doc["_id"], set())
-            return
-        visiting.add(doc["_id"])
-        target = batch.get(target_id) or stored.get(target_id)
-        if target is None:
-            waits[doc["_id"]] = {target_id}
-            return
-        if target_id in batch:
-            self._chain(target, batch, stored, waits, visiting)
-        doc["via"] = _owned([_filter_part(target), *target.get("via", [])], doc.get("authority"))
-        waits[doc["_id"]] = set(waits.get(target_id, ()))
+        references (ids chosen by clients) stops where it comes back. The chain is walked, not
+        recursed into: a batch may be a chain of LRS_MAX_STATEMENTS_PER_REQUEST statements, and
+        1000 nested calls were past Python's stack (a 500)."""
+        links: list[tuple[dict, str, dict]] = []  # (statement, its target's id, the target), first to last
+        visiting: set[str] = set()
+        while True:
+            target_id = _target(doc)
+            if target_id is None or doc["_id"] in waits or doc["_id"] in visiting:
+                waits.setdefault(doc["_id"], set())
+                break
+            visiting.add(doc["_id"])
+            target = batch.get(target_id) or stored.get(target_id)
+            if target is None:
+                waits[doc["_id"]] = {target_id}
+                break
+            links.append((doc, target_id, target))
+            if target_id not in batch:
+                break
+            doc = target
+        for referrer, target_id, target in reversed(links):
+            referrer["via"] = _owned([_filter_part(target), *target.get("via", [])], referrer.get("authority"))
+            waits[referrer["_id"]] = set(waits.get(target_id, ()))
 
     def _waits_of(self, ids: list[str]) -> dict[str, set[str]]:
         """The statements not stored yet that each of these stored statements waits for."""

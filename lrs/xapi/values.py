@@ -10,17 +10,23 @@ import datetime as dt
 import functools
 import math
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import isodate
 import langcodes
-import rfc3987
 
+from lrs.xapi import iri
 from lrs.xapi.errors import XAPIValidationError
 
-# \Z, not $: $ also matches before a final line feed, which would let "http://example.com/v\n" pass.
-_IRI = rfc3987.get_compiled_pattern(r"^%(IRI)s\Z")
-_URI = rfc3987.get_compiled_pattern(r"^%(URI)s\Z")
+# Only values this short are remembered by the cached checks (`remembered`): the values that repeat
+# across statements are short, and a cache of thousands of entries holding any string a body may
+# carry kept megabytes of every refused request.
+CACHED_CHARS = 2048
+# langcodes parses a tag's variants recursively, one call per subtag: "en-" and a thousand 8-letter
+# subtags exhausted Python's stack (a 500). A valid tag has few: RFC 5646 lets no variant repeat and
+# IANA registers about a hundred, so a tag with more subtags before its first singleton (where
+# extensions and private use begin) is refused unparsed.
+MAX_CORE_SUBTAGS = 200
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MAILTO = re.compile(r"mailto:[^@\s:/?#]+@[^@\s/?#]+")
 _SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}")
@@ -91,14 +97,26 @@ def require_keys(obj: dict, required: Iterable[str], path: str) -> None:
             fail(f"{path}.{key}", "is required")
 
 
-@functools.lru_cache(maxsize=8192)
+def remembered(maxsize: int) -> Callable[[Callable[[str], bool]], Callable[[str], bool]]:
+    """A check whose answers for values of at most CACHED_CHARS characters are cached."""
+    def decorate(check: Callable[[str], bool]) -> Callable[[str], bool]:
+        cached = functools.lru_cache(maxsize=maxsize)(check)
+
+        @functools.wraps(check)
+        def remembering(value: str) -> bool:
+            return cached(value) if len(value) <= CACHED_CHARS else check(value)
+        return remembering
+    return decorate
+
+
+@remembered(maxsize=8192)
 def is_iri(value: str) -> bool:
     """An absolute IRI (RFC 3987): a scheme is required, so relative references fail.
 
-    Cached: rfc3987's full grammar costs microseconds per match, and verb ids, activity ids,
+    Cached: checking costs microseconds per value, and verb ids, activity ids,
     extension keys and home pages repeat across statements.
     """
-    return _IRI.match(value) is not None
+    return iri.is_iri(value)
 
 
 def validate_iri(value: Any, path: str) -> None:
@@ -113,7 +131,8 @@ def validate_irl(value: Any, path: str) -> None:
 
 
 def validate_uri(value: Any, path: str) -> None:
-    if type(value) is not str or _URI.match(value) is None:
+    """A URI (RFC 3986) is an IRI of ASCII characters only (RFC 3987 2.2)."""
+    if type(value) is not str or not value.isascii() or not iri.is_iri(value):
         fail(path, "must be a URI")
 
 
@@ -166,10 +185,16 @@ def duration_seconds(duration: str) -> float:
     return parsed.total_seconds()
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(maxsize=4096)
 def is_language_tag(tag: str) -> bool:
     """RFC 5646 tag with registered subtags. Cached: a handful of tags repeat across statements."""
-    return "_" not in tag and langcodes.tag_is_valid(tag)
+    return "_" not in tag and _core_subtags(tag) <= MAX_CORE_SUBTAGS and langcodes.tag_is_valid(tag)
+
+
+def _core_subtags(tag: str) -> int:
+    """How many subtags come before the first singleton (none: they all do)."""
+    subtags = tag.split("-")
+    return next((index for index, subtag in enumerate(subtags) if len(subtag) == 1), len(subtags))
 
 
 def validate_language_tag(value: Any, path: str) -> None:

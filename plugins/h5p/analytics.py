@@ -37,10 +37,19 @@ def _flag(verb: str) -> dict:
     return {"$cond": [{"$eq": ["$verb", verb]}, 1, 0]}
 
 
+def _half(value: Any) -> dict:
+    return {"$multiply": [value, 0.5]}
+
+
 _MIN = {"$ifNull": ["$result.min", 0]}
+# Each term halved before the differences: xAPI lets a score range span every double (min -1e308,
+# max 1e308), whose difference overflows to infinity, and infinity / infinity is NaN, which then
+# spoils every sum it joins and is no JSON value (the answer was `"averageScore": NaN`). Halving is
+# exact, so the percentage is the same wherever the plain differences did not overflow.
 _RAW_PERCENT = {"$cond": [
     {"$gt": ["$result.max", _MIN]},
-    {"$multiply": [{"$divide": [{"$subtract": ["$result.raw", _MIN]}, {"$subtract": ["$result.max", _MIN]}]}, 100]},
+    {"$multiply": [{"$divide": [{"$subtract": [_half("$result.raw"), _half(_MIN)]},
+                                {"$subtract": [_half("$result.max"), _half(_MIN)]}]}, 100]},
     None,
 ]}
 _PERCENT = {"$ifNull": [{"$multiply": ["$result.scaled", 100]}, _RAW_PERCENT]}

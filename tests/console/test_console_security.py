@@ -357,3 +357,18 @@ def test_the_idle_minutes_are_a_setting(make_app, monkeypatch):
     assert client.get("/console/about").status_code == 200
     clock.wait(minutes=5)
     assert "no request for 5 minutes" in client.get("/console/about", follow_redirects=True).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_form_over_the_parsers_limits_is_refused_with_the_consoles_page_naming_them(app, signed_in):
+    """werkzeug's 413 for a form of more than 1000 parts (anyone may post to the sign-in form)
+    was the API's JSON with werkzeug's words, "The data value transmitted exceeds the capacity limit"."""
+    client = app.test_client()
+    if signed_in:
+        assert sign_in(client).status_code == 303
+    parts = "".join(f'--b\r\nContent-Disposition: form-data; name="f{n}"\r\n\r\nx\r\n' for n in range(1001)) + "--b--\r\n"
+    for path in ("/console/sign-in", "/console/credentials") if signed_in else ("/console/sign-in",):
+        response = client.post(path, data=parts, headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert response.status_code == 413 and response.mimetype == "text/html", path
+        assert "Content-Security-Policy" in response.headers
+        assert "form: more than 1000 parts, or a field over 500000 bytes" in response.get_data(as_text=True)

@@ -122,8 +122,8 @@ def test_alternate_syntax_errors_carry_the_headers_a_browser_needs(trusting_serv
     live_server = trusting_server
     origin = {"Origin": TRUSTED}
     for query, body, message in (("method=PATCH", b"", "parameter 'method'"),
-                                 ("method=PUT", b"content=%FF%FE&statementId=1", "not valid UTF-8"),
-                                 ("method=GET", "content=é".encode("latin-1"), "not valid UTF-8")):
+                                 ("method=PUT", b"content=%FF%FE&statementId=1", "must be UTF-8"),
+                                 ("method=GET", "content=é".encode("latin-1"), "must be UTF-8")):
         response = requests.post(f"{live_server.url}/xapi/statements?{query}", data=body,
                                  headers={**FORM, **origin}, timeout=TIMEOUT)
         assert response.status_code == 400, response.text

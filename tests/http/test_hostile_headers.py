@@ -72,6 +72,14 @@ def test_every_header_the_alternate_syntax_maps_must_be_a_header_value(client, f
     assert f"form field {field!r}" in message
 
 
+def test_a_refused_authorization_field_is_not_repeated_in_the_error(client):
+    """The 400 quoted the field's first 80 characters: the Basic credentials, in the answer."""
+    response = alternate(client, "/xapi/statements", "GET", Authorization=basic_auth() + "\x01")
+    message = error_message(response)
+    assert message.startswith("form field 'Authorization': character 47 is U+0001, which is not allowed: ")
+    assert basic_auth().split()[1] not in response.get_data(as_text=True)
+
+
 def test_a_document_content_type_with_controls_is_refused_on_a_plain_put(client):
     response = client.put("/xapi/activities/state", query_string=STATE, data=b"hi",
                           headers=headers(**{"Content-Type": "text/plain\x01"}))

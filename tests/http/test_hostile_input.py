@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import hashlib
 import http.client
 import json
 import logging
+import time
+import tracemalloc
 import uuid
 from urllib.parse import quote, urlsplit
 
@@ -206,6 +209,77 @@ def test_chunked_json_over_the_limit_is_a_413_even_when_its_start_is_valid_json(
 
 
 # -- costs bounded per request -------------------------------------------------------------------
+
+PERCENT_RUN = "%aa" * 100_000  # 300,000 characters: less than a request line may carry
+
+
+@pytest.mark.parametrize("place", ["verb", "openid", "activity parameter"])
+def test_a_long_run_of_percent_encodings_is_refused_in_linear_time(client, xapi_headers, no_tracebacks, place):
+    """rfc3987's pattern backtracked quadratically on percent-encodings followed by what no IRI
+    holds: this one IRI (or URI, for an openid) took 30 s, and a body of LRS_MAX_BODY_BYTES hours."""
+    iri = f"http://{PERCENT_RUN} {place}"
+    started = time.monotonic()
+    if place == "activity parameter":
+        response = client.get("/xapi/statements", query_string={"activity": iri}, headers=xapi_headers)
+        path = "parameter 'activity'"
+    else:
+        changed = {"verb": {"id": iri}} if place == "verb" else {"actor": {"openid": iri}}
+        response = client.post("/xapi/statements", json=statement(**changed), headers=xapi_headers)
+        path = f"statement[0].{'verb.id' if place == 'verb' else 'actor.openid'}"
+    assert time.monotonic() - started < 10
+    assert response.status_code == 400 and error_message(response).startswith(path)
+    valid = "http://" + PERCENT_RUN
+    posted = client.post("/xapi/statements", json=statement(verb={"id": valid}), headers=xapi_headers)
+    assert posted.status_code == 200 and time.monotonic() - started < 20
+
+
+def test_an_iri_of_millions_of_characters_is_checked_in_little_memory(client, xapi_headers, no_tracebacks):
+    """rfc3987's pattern took about 140 bytes of memory per character: a 4 MB id took 570 MB, and
+    a longer one raised MemoryError (a 500)."""
+    long_id = "http://example.com/" + "a" * 6_000_000
+    posted = client.post("/xapi/statements", json=statement(verb={"id": long_id}), headers=xapi_headers)
+    assert posted.status_code == 200, posted.get_data(as_text=True)[:200]
+    refused = client.post("/xapi/statements", json=statement(verb={"id": long_id + " "}), headers=xapi_headers)
+    assert refused.status_code == 400 and error_message(refused).startswith("statement[0].verb.id: must be an IRI")
+
+
+MANY_VARIANTS = "en-" + "-".join(["abcdefgh"] * 1000)
+
+
+@pytest.mark.parametrize("changed, path", [
+    ({"verb": {"id": "http://example.com/v", "display": {MANY_VARIANTS: "v"}}}, "statement[0].verb.display.en-"),
+    ({"context": {"language": MANY_VARIANTS}}, "statement[0].context.language: must be an RFC 5646"),
+])
+def test_a_language_tag_of_a_thousand_subtags_is_a_400(client, xapi_headers, no_tracebacks, changed, path):
+    """langcodes parses variants recursively, one call per subtag: the stack ran out (a 500)."""
+    response = client.post("/xapi/statements", json=statement(**changed), headers=xapi_headers)
+    assert response.status_code == 400 and error_message(response).startswith(path)
+    tagged = statement(verb={"id": "http://example.com/v", "display": {"sl-rozaj-biske-1994": "v"}})
+    assert client.post("/xapi/statements", json=tagged, headers=xapi_headers).status_code == 200
+
+
+@pytest.mark.parametrize("long_value", [
+    lambda n: {"verb": {"id": f"http://example.com/{n}/" + "a" * 1_000_000 + " "}},
+    lambda n: {"context": {"language": f"en-x-{n}-" + "-a" * 500_000}},
+], ids=["IRI", "language tag"])
+def test_long_values_of_refused_requests_are_not_kept_in_memory(client, xapi_headers, long_value):
+    """The IRI and language tag checks remembered their last thousands of answers with their
+    values: megabytes of each refused request, gigabytes of a client sending many."""
+    def refused(n: int) -> None:
+        response = client.post("/xapi/statements", json=statement(**long_value(n)), headers=xapi_headers)
+        assert response.status_code == 400
+
+    refused(0)
+    tracemalloc.start()
+    try:
+        for n in range(1, 4):
+            refused(n)
+        gc.collect()
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 1_000_000
+
 
 def test_a_batch_over_the_statements_limit_is_a_413_and_stores_nothing(make_app, xapi_headers):
     app = make_app(max_statements_per_request=5)

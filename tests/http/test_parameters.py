@@ -162,3 +162,18 @@ def test_a_parameter_that_is_not_utf_8_once_percent_decoded_is_a_400_naming_it(c
     assert error_message(response) == f"parameter {escaped!r}: must be UTF-8 text once percent-decoded"
     documents = client.application.extensions["lrs"].documents.collection
     assert documents.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("form, field", [
+    (b"X-Experience-API-Version=1.0.3&agent=%ED%A0%80", "agent"),  # a lone surrogate, as CESU-8 writes it
+    (b"X-Experience-API-Version=1.0.3&activity=http%3A%2F%2Fexample.com%2F%C0%80", "activity"),  # overlong NUL
+    ("X-Experience-API-Version=1.0.3&verb=caf\u00e9".encode("latin-1"), "verb"),  # a raw Latin-1 byte
+    (b"X-Experience-API-Version=1.0.3&caf%E9=1", "caf\ufffd"),
+])
+def test_an_alternate_syntax_field_that_is_not_utf_8_is_a_400_naming_it(client, form, field):
+    """The form said only "the form body is not valid UTF-8 (a percent-encoded field: invalid
+    continuation byte)", naming no field, where the same value as a query parameter is named."""
+    response = client.post("/xapi/statements?method=GET", data=form,
+                           headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": basic_auth()})
+    assert response.status_code == 400
+    assert error_message(response) == f"form field {field!r}: must be UTF-8 text once percent-decoded"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import uuid
 from typing import Any
 
@@ -64,6 +65,20 @@ def test_a_chain_sent_in_one_batch_matches_down_to_its_end_in_any_order(either_s
         statements = chain(3)
         post(client, [statements[n] for n in order])
         assert_matches_down_the_chain(client, statements)
+
+
+def test_a_batch_that_is_one_long_chain_is_stored_whatever_the_stack_holds(client):
+    """Each statement's chain was followed by a recursive call per link: a batch of 1000 (the
+    default LRS_MAX_STATEMENTS_PER_REQUEST), each referring to the next, ran out of Python's stack
+    (a 500). Here the stack is made smaller than the chain, which keeps the test short."""
+    statements = chain(400)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(450)
+    try:
+        post(client, statements)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert statements[0]["id"] in found(client, verb=statements[-1]["verb"]["id"], ascending="true")
 
 
 def test_a_voiding_statement_in_a_chain_voids_only_its_own_target(either_store_app):

@@ -7,6 +7,7 @@ through the core's real path, checked against a plain-Python computation of the 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import uuid
 from collections import defaultdict
@@ -211,6 +212,33 @@ def test_analytics_follow_statements_posted_through_the_adapter(live_server: Liv
     assert progress.pop("lastAttemptAt")
     assert progress == {"userId": "ann", "contentId": "abc123", "attempts": 1, "bestScore": 85.0,
                         "lastScore": 85.0, "completed": True, "passed": True, "totalDuration": 120.0}
+
+
+def strict_json(text: str) -> Any:
+    """JSON as a browser's JSON.parse reads it: NaN and Infinity are no JSON values."""
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_score_range_spanning_every_double_is_a_percentage_not_nan(app: Any) -> None:
+    """(raw - min) / (max - min) overflowed to infinity / infinity for min -1.7e308 and max 1.7e308,
+    both valid xAPI: NaN, which spoilt every average it joined and made the answers invalid JSON
+    ("averageScore": NaN) for every reader of that content, class or learner."""
+    store(app, [statement("ann", "completed", "wide", 1, class_id="5B", raw=1.7e308, min=-1.7e308, max=1.7e308),
+                statement("ben", "completed", "wide", 2, class_id="5B", raw=0, min=-1.7e308, max=1.7e308)])
+    client = app.test_client()
+
+    def data(path: str, token: str = TEACHER_TOKEN) -> dict:
+        response = client.get("/api/xapi" + path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return strict_json(response.get_data(as_text=True))["data"]
+
+    assert data("/analytics/content/wide")["averageScore"] == 75.0  # (100 + 50) / 2
+    assert data("/analytics/class/5B")["averageScore"] == 75.0
+    assert data("/analytics/user?userId=ben")["averageScore"] == 50.0
+    progress = data("/progress/wide", token=ANN_TOKEN)
+    assert progress["bestScore"] == progress["lastScore"] == 100.0
 
 
 # -- more than 1,000 generated statements --------------------------------------------------------------
