@@ -3,6 +3,7 @@ a process, then served from MongoDB (a real one with LRS_TEST_MONGO_URI, else th
 fixture) answers every read as the embedded store did; and the command's refusals."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -281,3 +282,19 @@ def test_a_large_collection_shows_its_progress_on_the_way(tmp_path, shared_store
     lines = done.output.splitlines()
     assert lines[:2] == ["things: 2 of 5 documents...", "things: 4 of 5 documents..."]
     assert lines[2].startswith("things: 5 documents, 0 indexes (") and lines[3].startswith("copied ")
+
+
+def test_documents_a_ttl_index_expires_are_copied_and_counted_before_it_exists(tmp_path, shared_store, database):
+    """A stopped store keeps tokens and sessions that expired since; MongoDB's TTL index removes
+    them once it exists, which must not be taken for a copy that lost them."""
+    database_on_disk = embedded_database("lrs", str(tmp_path / "lrs-data"))
+    try:
+        database_on_disk["tokens"].create_index("expires", expireAfterSeconds=0)
+        database_on_disk["tokens"].insert_many([{"_id": "expired", "expires": dt.datetime(2000, 1, 1)},
+                                                {"_id": "valid", "expires": dt.datetime(2100, 1, 1)}])
+    finally:
+        database_on_disk.close()
+    assert len(stored_bodies(tmp_path / "lrs-data")["tokens"]) == 2
+    done = copy_command(shared_store, database, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "tokens: 2 documents, 1 indexes (" in done.stdout

@@ -151,9 +151,8 @@ def _copy_collection(store: sqlite3.Connection, collection: Collection, total: i
                 said(f"{collection.name}: {copied + len(batch):,} of {total:,} documents...")
             copied += len(batch)
             sample.update(sampled)
-        for name, spec in indexes:
-            declare_index(collection, spec.pop("key"), name=name, **spec)
-        _check(collection, total, sample, {name for name, _ in indexes})
+        _check_documents(collection, total, sample)
+        _declare_indexes(collection, indexes)  # after the check: a TTL index may remove expired documents at once
     except PyMongoError as error:
         copied += error.details.get("nInserted", 0) if isinstance(error, BulkWriteError) else 0
         raise _partial(target, f"copying {collection.name} failed after {copied:,} of its {total:,} documents: "
@@ -196,8 +195,16 @@ class _Mismatch(Exception):
     pass
 
 
-def _check(collection: Collection, total: int, sample: dict[bytes, Any], indexes: set[str]) -> None:
-    """The count, the sampled documents byte for byte, and the declared indexes by name."""
+def _declare_indexes(collection: Collection, indexes: list[tuple[str, dict]]) -> None:
+    for name, spec in indexes:
+        declare_index(collection, spec.pop("key"), name=name, **spec)
+    missing = {name for name, _ in indexes} - set(collection.index_information())
+    if missing:
+        raise _Mismatch(f"indexes missing: {', '.join(sorted(missing))}")
+
+
+def _check_documents(collection: Collection, total: int, sample: dict[bytes, Any]) -> None:
+    """The count, and the sampled documents byte for byte."""
     found = collection.count_documents({})
     if found != total:
         raise _Mismatch(f"{found:,} documents in MongoDB, {total:,} in the embedded store")
@@ -206,6 +213,3 @@ def _check(collection: Collection, total: int, sample: dict[bytes, Any], indexes
         differing = set(sample) - {_digest(document) for document in read_back}
         if differing:
             raise _Mismatch(f"{len(differing)} of {len(sample)} documents read back differ from the store's")
-    missing = indexes - set(collection.index_information())
-    if missing:
-        raise _Mismatch(f"indexes missing: {', '.join(sorted(missing))}")
