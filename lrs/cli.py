@@ -1,4 +1,4 @@
-"""`lrs`: serve the LRS, manage credentials, show settings, back up and restore the embedded store."""
+"""`lrs`: serve the LRS, manage credentials, show settings, back up and restore the embedded store, copy it to MongoDB."""
 from __future__ import annotations
 
 import json
@@ -82,6 +82,32 @@ def restore(backup_file: str) -> None:
     made = restore_store(backup_file, data_dir)
     click.echo(f"restored {backup_file!r} into LRS_DATA_DIR={data_dir!r}: {made.statements:,} statements, "
                f"{made.size / 2**20:,.1f} MiB, in {made.seconds:.1f} s")
+
+
+@main.command("copy-to-mongodb")
+@click.argument("uri")
+@click.option("--from", "backup_file", metavar="BACKUP_FILE",
+              help="Copy this file made by `lrs backup` instead of LRS_DATA_DIR's store.")
+def copy_to_mongodb(uri: str, backup_file: str | None) -> None:
+    """Copy the embedded store (LRS_DATA_DIR, with `lrs serve` stopped) into the empty MongoDB
+    database LRS_MONGO_DB at URI, whole and as stored: statements with their stored times and
+    authorities, documents, attachments, credentials, plugin records, forwarding state, and the
+    indexes. Checked afterwards; the source is never changed. Then serve it with LRS_MONGO_URI=URI."""
+    from lrs.store.embedded.to_mongodb import Target, copy_backup, copy_data_dir
+
+    settings, _ = LRS.resolve()
+    target = Target(uri, settings["mongo_db"], settings["mongo_timeout_seconds"])
+    if backup_file:
+        source, copied = repr(backup_file), copy_backup(backup_file, target, click.echo)
+    elif settings["mongo_uri"]:
+        raise click.ClickException("LRS_MONGO_URI is set: lrs copy-to-mongodb copies the embedded store of "
+                                   "LRS_DATA_DIR and takes the MongoDB URI as its argument; run it without LRS_MONGO_URI")
+    else:
+        data_dir = _embedded_data_dir("copy-to-mongodb")
+        source, copied = f"LRS_DATA_DIR={data_dir!r}", copy_data_dir(data_dir, target, click.echo)
+    click.echo(f"copied {source} into {target.named()}: {copied.collections} collections, {copied.documents:,} "
+               f"documents ({copied.statements:,} statements), {copied.indexes} indexes, checked, in "
+               f"{copied.seconds:.1f} s; serve it with LRS_MONGO_URI set to that URI")
 
 
 def _embedded_data_dir(command: str) -> str:

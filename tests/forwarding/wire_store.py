@@ -3,8 +3,9 @@
 The SIGKILL test needs a store that outlives the worker process it kills, which the in-process
 embedded store cannot be. This serves one mongomock client on 127.0.0.1 so that pymongo in any
 process can use it as `mongodb://127.0.0.1:<port>`: the handshake (OP_QUERY and OP_MSG) and the
-commands the LRS sends (find, insert, update, delete, findAndModify (update or replace), aggregate,
-createIndexes, dropIndexes, dropDatabase), each run under one lock. Every result set is answered in the first batch. It is a
+commands the LRS and `lrs copy-to-mongodb` send (find, insert, update, delete, findAndModify (update
+or replace), aggregate, createIndexes, dropIndexes, listIndexes, listCollections, dropDatabase),
+each run under one lock. Every result set is answered in the first batch. It is a
 test fixture, not a MongoDB: CI with LRS_TEST_MONGO_URI runs the same test on a real server.
 """
 from __future__ import annotations
@@ -100,6 +101,9 @@ class WireStore(BackgroundServer):
         if name == "dropDatabase":
             self.client.drop_database(db.name)
             return {}
+        if name == "listCollections":
+            return {"cursor": {"id": bson.int64.Int64(0), "ns": f"{db.name}.$cmd.listCollections", "firstBatch": [
+                {"name": collection, "type": "collection"} for collection in db.list_collection_names()]}}
         collection = db[cmd[name]]
         return getattr(self, "_" + name)(collection, cmd)
 

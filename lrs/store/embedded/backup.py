@@ -47,7 +47,7 @@ class Backup:
 def back_up(data_dir: str, destination: str) -> Backup:
     """Copy the store of `data_dir` (a server may be running on it) to the file `destination`."""
     started = time.monotonic()
-    source = _store_file(data_dir)
+    source = store_file(data_dir, "back up")
     target = _destination(Path(destination), source.parent)
     partial = target.with_name(target.name + ".partial")
     try:
@@ -92,10 +92,12 @@ def restore(backup: str, data_dir: str) -> Backup:
     return Backup(store, store.stat().st_size, statements, time.monotonic() - started)
 
 
-def _store_file(data_dir: str) -> Path:
+def store_file(data_dir: str, to: str) -> Path:
+    """The store's file in `data_dir`, which must exist: a command reading it (`to` back up, to
+    copy) names the folder rather than creating an empty store there."""
     source = Path(data_dir) / STORE_FILE
     if not source.is_file():
-        raise SettingError(f"LRS_DATA_DIR={data_dir!r}: no embedded store to back up there (no {STORE_FILE})")
+        raise SettingError(f"LRS_DATA_DIR={data_dir!r}: no embedded store to {to} there (no {STORE_FILE})")
     return source
 
 

@@ -229,7 +229,7 @@ class SqliteJournal:
         for (body,) in self.db.execute("SELECT body FROM documents WHERE collection = ? ORDER BY slot", (name,)):
             document = decoded(body)
             documents[store_key(document["_id"])] = document
-        indexes = {index: _index_spec(spec) for index, spec in
+        indexes = {index: index_spec(spec) for index, spec in
                    self.db.execute("SELECT name, spec FROM indexes WHERE collection = ?", (name,))}
         return documents, indexes
 
@@ -261,7 +261,7 @@ class SqliteJournal:
             self._slots.setdefault(name, {})[key] = slot
             self._next_slot = max(self._next_slot, slot + 1)
         for name, index, spec in self.db.execute("SELECT collection, name, spec FROM indexes"):
-            database[name].create_index(index, _index_spec(spec))
+            database[name].create_index(index, index_spec(spec))
 
     def close(self) -> None:
         """Everything into the file itself (a checkpoint), so that the stopped store is
@@ -332,7 +332,7 @@ class Checkpointer:
         self._db.close()
 
 
-def _index_spec(encoded: bytes) -> dict:
+def index_spec(encoded: bytes) -> dict:
     spec = bson.decode(encoded)
     spec["key"] = [tuple(part) for part in spec["key"]]
     return spec
