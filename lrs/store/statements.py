@@ -59,6 +59,12 @@ FILTER_FIELDS = ("agents", "related_agents", "verb", "activities", "related_acti
 # `authority`: the authority the referring statement and every statement down to this one share,
 # None where the chain passed through another's (see `_owned`).
 PART_FIELDS = (*FILTER_FIELDS, CONTEXT_ONLY_AGENTS, "authority")
+# How many statements down its chain a referring statement keeps (`via`), the nearest first. Each
+# keeps a part per statement below it, so a chain of n statements stores n * n / 2 parts: a client
+# sending one 3,000 deep made each new statement 1.2 MB and a batch of 100 take 20 s (and past
+# about 40,000 one document would pass MongoDB's 16 MB). Chains people make (comments on
+# comments, corrections of corrections) are a few statements deep.
+MAX_CHAIN_DEPTH = 100
 # Statements no batch is still writing (voided ones included), and those a reader may see.
 SETTLED: dict[str, Any] = {"pending": {"$exists": False}}
 # Statements a batch is still writing, as a condition an index answers (their `pending` is the
@@ -449,7 +455,8 @@ class StatementStore:
                 break
             doc = target
         for referrer, target_id, target in reversed(links):
-            referrer["via"] = _owned([_filter_part(target), *target.get("via", [])], referrer.get("authority"))
+            parts = [_filter_part(target), *target.get("via", [])][:MAX_CHAIN_DEPTH]
+            referrer["via"] = _owned(parts, referrer.get("authority"))
             waits[referrer["_id"]] = set(waits.get(target_id, ()))
 
     def _waits_of(self, ids: list[str]) -> dict[str, set[str]]:
@@ -475,30 +482,38 @@ class StatementStore:
             self._resolve(entry, targets[entry["_id"]])
 
     def _resolve(self, entry: dict, target: dict) -> None:
-        """Give the statements waiting for `target` its part and its own chain's, and have them
-        wait for what its chain still waits for. The wait is withdrawn only for the referrers
-        handled, so one another process adds meanwhile is resolved by `recover()`."""
+        """Give the statements waiting for `target` its part and its own chain's, and have those
+        with room left in their `via` wait for what its chain still waits for. The wait is
+        withdrawn only for the referrers handled, so one another process adds meanwhile is
+        resolved by `recover()`."""
         referrers = [r["id"] for r in entry["referrers"]]
-        parts = [_filter_part(target), *target.get("via", [])]
-        for owner, ids in self._chain_owners(referrers).items():
-            self.collection.update_many({"_id": {"$in": ids}}, {"$push": {"via": {"$each": _owned(parts, owner)}}})
+        parts = [_filter_part(target), *target.get("via", [])][:MAX_CHAIN_DEPTH]
+        chains = self._chains_so_far(referrers)
+        for owner, ids in _grouped({id_: owner for id_, (owner, _) in chains.items()}).items():
+            self.collection.update_many({"_id": {"$in": ids}}, {"$push": {"via": {
+                "$each": _owned(parts, owner), "$slice": MAX_CHAIN_DEPTH}}})
         if any(r["voiding"] for r in entry["referrers"]):
             self._void([entry["_id"]])
+        # A referrer whose `via` is full keeps nothing of what lies further down: it waits no
+        # longer, so a chain sent from its top down costs each arrival MAX_CHAIN_DEPTH referrers
+        # at most, not every statement above it.
+        deeper = [r for r in referrers if r in chains and chains[r][1] + len(parts) < MAX_CHAIN_DEPTH]
         for missing in self._waits_of([target["_id"]]).get(target["_id"], ()):
-            inherited = [{"id": r, "voiding": False} for r in referrers if r != missing]
-            self.waiting_refs.update_one({"_id": missing}, {"$addToSet": {"referrers": {"$each": inherited}}},
-                                         upsert=True)
+            inherited = [{"id": r, "voiding": False} for r in deeper if r != missing]
+            if inherited:
+                self.waiting_refs.update_one({"_id": missing}, {"$addToSet": {"referrers": {"$each": inherited}}},
+                                             upsert=True)
         self.waiting_refs.update_one({"_id": entry["_id"]}, {"$pull": {"referrers": {"id": {"$in": referrers}}}})
         self.waiting_refs.delete_one({"_id": entry["_id"], "referrers": {"$size": 0}})
 
-    def _chain_owners(self, ids: list[str]) -> dict[str | None, list[str]]:
-        """These statements grouped by the authority their chain is whole so far (see `_owned`):
-        their own if their `via` is empty, else their last part's."""
-        owners: dict[str | None, list[str]] = {}
+    def _chains_so_far(self, ids: list[str]) -> dict[str, tuple[str | None, int]]:
+        """Each of these statements' chain as it stands: the authority it is whole for so far (see
+        `_owned`: its own if its `via` is empty, else its last part's), and how many parts it has."""
+        chains = {}
         for doc in self.collection.find({"_id": {"$in": ids}}, {"authority": 1, "via": 1}):
-            owner = doc["via"][-1].get("authority") if doc.get("via") else doc.get("authority")
-            owners.setdefault(owner, []).append(doc["_id"])
-        return owners
+            via = doc.get("via") or []
+            chains[doc["_id"]] = (via[-1].get("authority") if via else doc.get("authority"), len(via))
+        return chains
 
     def _void(self, targets: list[str]) -> None:
         """A voiding statement cannot itself be voided, so those are left alone."""
@@ -645,7 +660,7 @@ def _chain_parts(doc: dict, known: dict[str, dict]) -> tuple[list[dict], str | N
     """The parts of the statements down a statement's chain (`via`), and the id of the statement
     it is cut at, not stored yet (None: the chain is whole). A cycle ends where it comes back."""
     parts, seen, current = [], {doc["_id"]}, doc
-    while (target_id := _target(current)) is not None:
+    while (target_id := _target(current)) is not None and len(parts) < MAX_CHAIN_DEPTH:
         target = known.get(target_id)
         if target is None:
             return _owned(parts, doc.get("authority")), target_id
@@ -655,6 +670,14 @@ def _chain_parts(doc: dict, known: dict[str, dict]) -> tuple[list[dict], str | N
         seen.add(target_id)
         current = target
     return _owned(parts, doc.get("authority")), None
+
+
+def _grouped(values: dict[str, Any]) -> dict[Any, list[str]]:
+    """The keys of `values` grouped by their value."""
+    groups: dict[Any, list[str]] = {}
+    for key, value in values.items():
+        groups.setdefault(value, []).append(key)
+    return groups
 
 
 def _filter_part(doc: dict) -> dict:

@@ -14,6 +14,9 @@ import sys
 import uuid
 from typing import Any
 
+import pytest
+
+from lrs.store.statements import MAX_CHAIN_DEPTH
 from tests.conftest import basic_auth
 
 HEADERS = {"Authorization": basic_auth(), "X-Experience-API-Version": "1.0.3"}
@@ -35,9 +38,16 @@ def post(client: Any, statements: list[dict], headers: dict = HEADERS) -> None:
 
 
 def found(client: Any, headers: dict = HEADERS, **params: str) -> set[str]:
+    """Every statement the query matches, `more` pages followed."""
     response = client.get("/xapi/statements", query_string=params, headers=headers)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return {s["id"] for s in response.get_json()["statements"]}
+    ids: set[str] = set()
+    while True:
+        assert response.status_code == 200, response.get_data(as_text=True)
+        page = response.get_json()
+        ids |= {s["id"] for s in page["statements"]}
+        if not page["more"]:
+            return ids
+        response = client.get(page["more"], headers=headers)
 
 
 def assert_matches_down_the_chain(client: Any, statements: list[dict], headers: dict = HEADERS) -> None:
@@ -78,7 +88,29 @@ def test_a_batch_that_is_one_long_chain_is_stored_whatever_the_stack_holds(clien
         post(client, statements)
     finally:
         sys.setrecursionlimit(limit)
-    assert statements[0]["id"] in found(client, verb=statements[-1]["verb"]["id"], ascending="true")
+    end = found(client, verb=statements[-1]["verb"]["id"])
+    assert end == {s["id"] for s in statements[-1 - MAX_CHAIN_DEPTH:]}  # see the test below
+
+
+@pytest.mark.parametrize("one_by_one", [False, True], ids=["in one batch", "from its top down, one at a time"])
+def test_a_chain_matches_down_max_chain_depth_statements_and_stores_no_more(either_store_app, one_by_one):
+    """Each referring statement kept a part for every statement down its chain: a chain 3,000 deep
+    made each new statement 1.2 MB and a batch of 100 take 20 s, and sent from its top down each
+    arrival handed a part to, and made wait, every statement above it. A statement matches the
+    filters of the MAX_CHAIN_DEPTH statements below it, and keeps no more."""
+    client = either_store_app.test_client()
+    statements = chain(MAX_CHAIN_DEPTH + 30)
+    if one_by_one:
+        for statement in statements:
+            post(client, [statement])
+    else:
+        post(client, statements)
+    ids = [s["id"] for s in statements]
+    for n in (0, 30, MAX_CHAIN_DEPTH, len(ids) - 1):
+        assert found(client, verb=statements[n]["verb"]["id"]) == set(ids[max(0, n - MAX_CHAIN_DEPTH):n + 1]), n
+    store = either_store_app.extensions["lrs"].statement_store
+    assert max(len(doc["via"]) for doc in store.collection.find({}, {"via": 1})) == MAX_CHAIN_DEPTH
+    assert store.waiting_refs.count_documents({}) == 0
 
 
 def test_a_voiding_statement_in_a_chain_voids_only_its_own_target(either_store_app):
