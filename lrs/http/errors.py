@@ -16,11 +16,23 @@ from lrs.xapi.errors import XAPIValidationError
 log = logging.getLogger(__name__)
 
 AUTH_CHALLENGE = 'Basic realm="LRS"'
+# An error names the field and the rule, and quotes what the request sent there: an unknown
+# parameter's name, a header's value, an id. Those may be as long as the request, so a message
+# past this is cut in its middle, keeping its start (where) and its end (the rule).
+MAX_MESSAGE_CHARS = 2048
+
+
+def shortened(message: str) -> str:
+    """`message`, its middle cut out if it is longer than MAX_MESSAGE_CHARS."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    kept = MAX_MESSAGE_CHARS // 2
+    return f"{message[:kept]}...({len(message) - 2 * kept} characters left out)...{message[-kept:]}"
 
 
 def error_body(status: int, message: str) -> dict:
     """The one shape of an error, also for answers the server gives before a request reaches Flask."""
-    return {"error": {"status": status, "message": message}}
+    return {"error": {"status": status, "message": shortened(message)}}
 
 
 def error_response(status: int, message: str) -> Response:
@@ -126,13 +138,13 @@ def register_adapter_errors(blueprint: Blueprint, failure: Failure,
     def lrs_error(error: LRSError) -> Response:
         if isinstance(error, ItemErrors):
             return failure(400, summary(error.errors), error.errors)
-        response = failure(error.status, error.message, ())
+        response = failure(error.status, shortened(error.message), ())
         if isinstance(error, (ServiceUnavailable, TooManyRequests)):
             response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
 
     def http_error(error: HTTPException) -> Response:
-        return with_error_headers(failure(error.code or 500, http_message(error), ()), error)
+        return with_error_headers(failure(error.code or 500, shortened(http_message(error)), ()), error)
 
     def unexpected(error: Exception) -> Response:
         log.exception("%s: %s %s failed", blueprint.name, clipped(request.method), clipped(request.path))

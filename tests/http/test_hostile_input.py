@@ -486,3 +486,25 @@ def test_a_rolled_back_voiding_statement_never_voids_its_target_later(app, clien
                       headers=xapi_headers).status_code == 204
     found = client.get("/xapi/statements", query_string={"statementId": target_id}, headers=xapi_headers)
     assert found.status_code == 200 and found.get_json()["id"] == target_id
+
+
+@pytest.mark.parametrize("where", ["parameter name", "version header"])
+def test_an_error_quoting_a_huge_value_keeps_its_start_and_its_rule_not_the_whole_value(client, xapi_headers, where):
+    """An unknown parameter's name or a version header's value was quoted whole in the 400: as
+    long as the request (up to 256 KiB through `lrs serve`). The message keeps where and which
+    rule, its middle cut out."""
+    if where == "parameter name":
+        response = client.get("/xapi/statements?" + "A" * 100_000 + "=1", headers=xapi_headers)
+        start, rule = "parameter 'AAA", "': is not a parameter of this resource"
+    else:
+        response = client.get("/xapi/statements", headers={**xapi_headers, "X-Experience-API-Version": "9" * 100_000})
+        start, rule = "X-Experience-API-Version header: '999", short_version_error(client, xapi_headers)
+    message = response.get_json()["error"]["message"]
+    assert response.status_code == 400 and len(message) < 2_200
+    assert message.startswith(start) and message.endswith(rule) and "characters left out" in message
+
+
+def short_version_error(client, xapi_headers) -> str:
+    """How the message for a version header ends, whatever the value."""
+    message = client.get("/xapi/statements", headers={**xapi_headers, "X-Experience-API-Version": "9"}).get_json()
+    return message["error"]["message"].split("'9'", 1)[1]
