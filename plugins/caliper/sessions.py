@@ -44,7 +44,6 @@ class Session:
     ended_at: dt.datetime | None
     closed_by: str | None
     login_event: str
-    close_event: str | None
 
     @property
     def duration_seconds(self) -> int:
@@ -141,5 +140,4 @@ def _session(document: dict) -> Session:
     return Session(id=document["_id"], iri=document["iri"], learner=document["learner"],
                    client=document.get("client", ""), status=document["status"], requires_heartbeat=document["requires_heartbeat"],
                    started_at=_aware(document["started_at"]), ended_at=_aware(document.get("ended_at")),
-                   closed_by=document.get("closed_by"), login_event=document["login_event"],
-                   close_event=document.get("close_event"))
+                   closed_by=document.get("closed_by"), login_event=document["login_event"])
