@@ -75,30 +75,29 @@ class SessionEvents:
         store_events(self.lrs, [item], request.credential)
 
     def _login(self, request: Request) -> dict:
-        event = request.event
+        event, event_id = request.event, canonical_event_id(request.event["id"])
         iri = session_iri(event) or f"urn:uuid:{statement_id(event['id'])}"
         session_id = session_uuid(iri)
         existing = self.sessions.get(session_id, request.now)
         _check_owner(existing, request, iri)
-        if existing and existing.status != ACTIVE and existing.login_event != canonical_event_id(event["id"]):
+        if existing and existing.status != ACTIVE and existing.login_event != event_id:
             raise BadRequest(f"session {session_id} ({iri}) has already ended; start a new session")
         self._store(request, iri)
         details = event.get("session") if isinstance(event.get("session"), dict) else {}
         started = parse_datetime(details.get("startedAtTime")) or parse_datetime(event["eventTime"])
         extensions = details.get("extensions") if isinstance(details.get("extensions"), dict) else {}
         opened = self.sessions.open(session_id, iri, learner(event), request.credential.key, started,
-                                    extensions.get("requiresHeartbeat") is True, canonical_event_id(event["id"]), request.now)
+                                    extensions.get("requiresHeartbeat") is True, event_id, request.now)
         _check_owner(opened, request, iri)  # another client may have opened it meanwhile
         return {"status": "created", "sessionId": session_id}
 
     def _close(self, request: Request, action: str) -> dict:
-        event = request.event
-        session = (self.sessions.closed_by_event(canonical_event_id(event["id"]), request.credential.key)
+        event, event_id = request.event, canonical_event_id(request.event["id"])
+        session = (self.sessions.closed_by_event(event_id, request.credential.key)
                    or self._session_to_close(request, action))
         self._store(request, session.iri)
         if session.status == ACTIVE:
-            session = self.sessions.close(session, action, self._ended_at(event, action), canonical_event_id(event["id"]),
-                                          request.now)
+            session = self.sessions.close(session, action, self._ended_at(event, action), event_id, request.now)
         return {"status": "closed", "sessionId": session.id, "durationInSeconds": session.duration_seconds}
 
     def _session_to_close(self, request: Request, action: str) -> Session:
